@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the project needs, only those that are missing.
+# Usage: scripts/deps.sh [--test]   (--test adds what the test suite needs)
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config clang-format
+  libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libcurl4-openssl-dev libcjson-dev
+  libsqlite3-dev libsodium-dev libmicrohttpd-dev libarchive-dev libfontconfig-dev
+  libunibreak-dev libcmocka-dev libpq-dev zlib1g-dev fonts-noto-cjk fontconfig
+  xvfb xauth sqlite3 curl)
+if [ "${1:-}" = --test ]; then
+  pkgs+=(imagemagick python3 procps)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

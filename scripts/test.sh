@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything twice (normal, and with AddressSanitizer +
+# UndefinedBehaviorSanitizer) and runs every test. This is what .ci/run calls.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+scripts/deps.sh --test
+jobs=$(nproc)
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+
+# The sanitizer build runs the unit tests of the core, server and tools, where the
+# untrusted input is parsed. (LeakSanitizer is off for SDL: its drivers leak by design.)
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKK_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'core|server|tools' --timeout 600

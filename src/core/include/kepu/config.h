@@ -1,0 +1,42 @@
+/* kiosk.conf: `key = value` lines, `#` comments (DESIGN.md "Kiosk config"). Every key has
+ * a default; an unknown key or a bad value is an error naming the file, line and key. */
+#ifndef KEPU_CONFIG_H
+#define KEPU_CONFIG_H
+
+#include "kepu/buf.h"
+#include "kepu/error.h"
+#include "kepu/pack.h"
+
+enum kk_render_mode { KK_RENDER_AUTO, KK_RENDER_SOFTWARE, KK_RENDER_ACCELERATED };
+
+struct kk_config {
+    char *kiosk_id;             /* "k-0000" */
+    char *server_url;           /* "" = no sync */
+    char *token_file;           /* "" */
+    char *trusted_keys;         /* comma-separated .pub paths, "" */
+    char *content_dir;          /* "" = state_dir/packs then ./content */
+    char *state_dir;            /* "$XDG_STATE_HOME/kepu-kiosk" or ~/.local/state/kepu-kiosk */
+    int idle_timeout_s;         /* 60, 10..3600 */
+    int idle_countdown_s;       /* 15, 3..120: the "Still there?" countdown */
+    enum kk_lang default_lang;  /* zh */
+    unsigned audiences;         /* KK_AUD_ALL: which choices the picker offers */
+    char *staff_pin_hash;       /* "" = staff panel disabled */
+    int sync_interval_s;        /* 300, 10..86400 */
+    long journal_max_mb;        /* 1024, 1..1048576 */
+    char *ca_file;              /* "" = system CAs */
+    char *import_dirs;          /* "" */
+    enum kk_render_mode render; /* auto */
+};
+
+/* Fills cfg with every default (strings allocated; release with kk_config_release). */
+enum kk_err kk_config_init(struct kk_config *cfg);
+void kk_config_release(struct kk_config *cfg);
+/* Reads path over the current values. Errors: KK_ERR_NOTFOUND, KK_ERR_IO, KK_ERR_TOOBIG,
+ * KK_ERR_PARSE (a line without '='), KK_ERR_INVALID (unknown key or bad value); err gets
+ * one line like "kiosk.conf:7: idle_timeout_s: must be a whole number from 10 to 3600". */
+enum kk_err kk_config_load(struct kk_config *cfg, const char *path, struct kk_buf *err);
+/* Sets one key from its text form, validated as in the file. */
+enum kk_err kk_config_set(struct kk_config *cfg, const char *key, const char *value,
+                          struct kk_buf *err);
+
+#endif

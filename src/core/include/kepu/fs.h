@@ -1,0 +1,39 @@
+/* Small file-system helpers with the project's safety rules built in. */
+#ifndef KEPU_FS_H
+#define KEPU_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kepu/buf.h"
+#include "kepu/error.h"
+
+/* Reads the whole regular file at path into out (appending), refusing files larger than
+ * max bytes (KK_ERR_TOOBIG), missing files (KK_ERR_NOTFOUND), and anything that is not a
+ * regular file (KK_ERR_INVALID). */
+enum kk_err kk_file_read(const char *path, size_t max, struct kk_buf *out, struct kk_buf *err);
+
+/* Replaces path with data so that a power cut leaves the old or the new content, never
+ * half: write path.tmp, fsync, rename over path, fsync the folder. */
+enum kk_err kk_file_write_atomic(const char *path, const void *data, size_t len,
+                                 struct kk_buf *err);
+
+/* mkdir -p with mode for every folder it creates. */
+enum kk_err kk_mkdirs(const char *path, mode_t mode, struct kk_buf *err);
+
+/* True when rel is a safe path inside a pack: relative, non-empty, at most
+ * KK_MAX_PATH_LEN bytes, no "..", "." or empty components, no backslashes or NUL. */
+int kk_path_is_safe(const char *rel);
+
+/* Joins a and b with one '/'. Returns a string to free with kk_free, or NULL. */
+char *kk_path_join(const char *a, const char *b);
+
+/* Parses a whole decimal string into [min, max]. Returns 0 on success, -1 otherwise. */
+int kk_parse_long(const char *s, long min, long max, long *out);
+
+/* Writes 2*n lowercase hex digits of n random bytes and a NUL into out (size >= 2n+1). */
+void kk_random_hex(char *out, size_t n);
+/* Lowercase hex of n bytes into out (size >= 2n+1). */
+void kk_hex_encode(char *out, const unsigned char *in, size_t n);
+
+#endif

@@ -1,0 +1,22 @@
+/* Every size limit of the project, in one place. Untrusted input above these is refused
+ * with KK_ERR_TOOBIG and a message naming the file and field. */
+#ifndef KEPU_LIMITS_H
+#define KEPU_LIMITS_H
+
+#define KK_MAX_JSON_FILE_BYTES     (4u * 1024 * 1024)  /* pack.json, one topic file, MANIFEST */
+#define KK_MAX_CONFIG_BYTES        (64u * 1024)        /* kiosk.conf */
+#define KK_MAX_IMAGE_FILE_BYTES    (16u * 1024 * 1024) /* one PNG, JPEG or SVG */
+#define KK_MAX_IMAGE_DIM           8192                /* width or height, in pixels */
+#define KK_MAX_IMAGE_PIXELS        (4096u * 4096u)     /* width * height */
+#define KK_MAX_TOPICS_PER_PACK     64
+#define KK_MAX_PAGES_PER_TOPIC     64
+#define KK_MAX_BLOCKS_PER_PAGE     16
+#define KK_MAX_QUESTIONS_PER_TOPIC 100
+#define KK_MAX_CHOICES             8
+#define KK_MAX_PACKS               64
+#define KK_MAX_TEXT_BYTES          (16u * 1024) /* one text in one language */
+#define KK_MAX_ID_LEN              64           /* pack, topic and question ids */
+#define KK_MAX_PATH_LEN            512          /* a path inside a pack */
+#define KK_MAX_EVENT_BYTES         (16u * 1024) /* one serialised usage event */
+
+#endif

@@ -1,0 +1,25 @@
+/* Structured log lines for operators: one line per record on stderr, as
+ *   2026-11-26T10:00:00.123Z info scene: entered menu lang=zh
+ * Core modules do not log on their own behalf (they return errors); the programs log.
+ * Thread-safe. */
+#ifndef KEPU_LOG_H
+#define KEPU_LOG_H
+
+enum kk_log_level { KK_LOG_DEBUG, KK_LOG_INFO, KK_LOG_WARN, KK_LOG_ERROR };
+
+/* Records below level are dropped. Default: KK_LOG_INFO, or KEPU_LOG=debug|info|warn|error. */
+void kk_log_set_level(enum kk_log_level level);
+void kk_log(enum kk_log_level level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define kk_debug(mod, ...) kk_log(KK_LOG_DEBUG, mod, __VA_ARGS__)
+#define kk_info(mod, ...)  kk_log(KK_LOG_INFO, mod, __VA_ARGS__)
+#define kk_warn(mod, ...)  kk_log(KK_LOG_WARN, mod, __VA_ARGS__)
+#define kk_error(mod, ...) kk_log(KK_LOG_ERROR, mod, __VA_ARGS__)
+
+/* Impossible states: abort loudly with file and line (git's BUG()). */
+#define KK_BUG(...) kk_bug(__FILE__, __LINE__, __VA_ARGS__)
+_Noreturn void kk_bug(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,166 @@
+/* The content-pack model and its source-form parser (DESIGN.md "Content pack").
+ *
+ * A pack is loaded whole into memory: pack.json, every topic file it lists, and the
+ * metadata of every image it references (the image bytes are loaded later by the app).
+ * Loading checks everything a kiosk relies on; every problem found is reported as a
+ * diagnostic naming file and field, so `kepu-pack validate` can list them all at once. */
+#ifndef KEPU_PACK_H
+#define KEPU_PACK_H
+
+#include <stddef.h>
+
+#include "kepu/buf.h"
+#include "kepu/error.h"
+
+enum kk_lang { KK_LANG_ZH = 0, KK_LANG_EN = 1, KK_LANG_COUNT };
+
+/* "zh" / "en"; kk_lang_parse returns -1 for anything else. */
+const char *kk_lang_name(enum kk_lang lang);
+int kk_lang_parse(const char *s);
+
+/* The five groups of the city's plan, plus "other" (DESIGN.md "Who uses it"). */
+enum kk_audience {
+    KK_AUD_YOUTH = 0,
+    KK_AUD_FARMERS,
+    KK_AUD_ELDERLY,
+    KK_AUD_WORKERS,
+    KK_AUD_OFFICIALS,
+    KK_AUD_OTHER,
+    KK_AUD_COUNT
+};
+/* Wire names: youth farmers elderly workers officials other. Parse returns -1 if unknown. */
+const char *kk_audience_name(enum kk_audience a);
+int kk_audience_parse(const char *s);
+#define KK_AUD_BIT(a) (1u << (a))
+#define KK_AUD_ALL    ((1u << KK_AUD_COUNT) - 1)
+
+/* A text in several languages. zh is always present after a successful load; en may be
+ * NULL. */
+struct kk_text {
+    char *s[KK_LANG_COUNT];
+};
+/* The text in lang, falling back to zh; never NULL for a loaded text ("" if t is NULL). */
+const char *kk_text_get(const struct kk_text *t, enum kk_lang lang);
+
+enum kk_image_type { KK_IMG_PNG, KK_IMG_JPEG, KK_IMG_SVG };
+
+/* An image referenced by the pack, checked at load: exists, within size limits, magic
+ * bytes match its type, and (PNG/JPEG) declared dimensions within KK_MAX_IMAGE_DIM and
+ * KK_MAX_IMAGE_PIXELS. For SVG, w/h come from width/height or viewBox (0 if neither). */
+struct kk_image {
+    char *src;  /* path inside the pack, as written in the JSON */
+    char *path; /* absolute or pack-dir-joined path on disk */
+    enum kk_image_type type;
+    int w, h;
+    size_t bytes;
+};
+
+enum kk_block_type { KK_BLOCK_TEXT, KK_BLOCK_IMAGE, KK_BLOCK_FACT };
+
+struct kk_block {
+    enum kk_block_type type;
+    struct kk_text text;    /* TEXT and FACT */
+    struct kk_image *image; /* IMAGE: owned */
+    struct kk_text caption; /* IMAGE, optional (all NULL when absent) */
+};
+
+struct kk_page {
+    struct kk_text title;
+    struct kk_block *blocks;
+    size_t nblocks;
+};
+
+enum kk_question_type { KK_Q_SINGLE, KK_Q_MULTI, KK_Q_TRUEFALSE };
+
+struct kk_choice {
+    struct kk_text text;    /* may be empty (all NULL) when image is set */
+    struct kk_image *image; /* optional: a picture choice */
+};
+
+struct kk_question {
+    char *id;
+    enum kk_question_type type;
+    struct kk_text prompt;
+    struct kk_image *image; /* optional */
+    struct kk_choice *choices;
+    size_t nchoices;
+    unsigned answer_mask;   /* bit i set: choice i is right */
+    struct kk_text explain; /* may be empty */
+    int difficulty;         /* 1..3, default 1 */
+    unsigned audiences;     /* KK_AUD_BIT mask; the topic's when absent */
+    int page;               /* optional "page": index of the page that teaches it, or -1 */
+};
+
+struct kk_topic {
+    char *id;
+    char *file; /* path inside the pack, e.g. "topics/quake.json" */
+    struct kk_text title;
+    struct kk_text summary;
+    struct kk_image *cover; /* may be NULL only if the pack failed validation */
+    unsigned audiences;     /* KK_AUD_BIT mask; the pack's when absent */
+    struct kk_page *pages;
+    size_t npages;
+    struct kk_question *questions;
+    size_t nquestions;
+    char **references; /* optional list of reference strings */
+    size_t nreferences;
+};
+
+struct kk_pack {
+    char *dir; /* folder it was loaded from */
+    char *id;
+    char *version;
+    int format;
+    struct kk_text title;
+    unsigned audiences;
+    struct kk_topic *topics;
+    size_t ntopics;
+};
+
+/* One problem found while loading. */
+enum kk_severity { KK_SEV_WARNING, KK_SEV_ERROR };
+struct kk_diag {
+    enum kk_severity severity;
+    char *file;  /* path inside the pack, e.g. "topics/quake.json" */
+    char *field; /* JSON path, e.g. "pages[2].blocks[0].src" */
+    char *message;
+};
+struct kk_diags {
+    struct kk_diag *items;
+    size_t n, alloc;
+    size_t errors, warnings;
+};
+void kk_diags_release(struct kk_diags *d); /* d may be NULL */
+/* "file: field: message" for item i, into out (appending). */
+void kk_diags_format(const struct kk_diags *d, size_t i, struct kk_buf *out);
+
+/* Loads the source-form pack in dir. On KK_OK *out is a new pack (free with
+ * kk_pack_destroy). On failure *out is NULL, and err gets one line naming the first
+ * error's file and field. When diags is not NULL every problem found is appended to it,
+ * warnings included (missing English, quiz question without explanation, image much
+ * larger than needed). Errors: KK_ERR_NOTFOUND (no pack.json), KK_ERR_PARSE (bad JSON or
+ * UTF-8), KK_ERR_INVALID (wrong type or value, unsafe path, missing image),
+ * KK_ERR_TOOBIG, KK_ERR_NOMEM. */
+enum kk_err kk_pack_load(const char *dir, struct kk_pack **out, struct kk_diags *diags,
+                         struct kk_buf *err);
+void kk_pack_destroy(struct kk_pack *p); /* p may be NULL */
+
+/* Every usable pack found in a content folder: each subfolder holding a pack.json. */
+struct kk_library {
+    struct kk_pack **packs;
+    size_t npacks;
+};
+/* Loads every pack under dir. Packs that fail are skipped; for each, one line
+ * "<dir>/<sub>: <file>: <field>: <message>" is appended to skipped (if not NULL),
+ * newline-terminated. A missing or empty dir is not an error: the library is empty.
+ * Errors only for KK_ERR_NOMEM or an unreadable dir (KK_ERR_IO). */
+enum kk_err kk_library_load(struct kk_library *lib, const char *dir, struct kk_buf *skipped,
+                            struct kk_buf *err);
+/* Adds one already-loaded pack (takes ownership). */
+enum kk_err kk_library_add(struct kk_library *lib, struct kk_pack *p);
+void kk_library_release(struct kk_library *lib);
+/* Finds a topic by "packid/topicid" or by bare topic id (first match). NULL if none. */
+const struct kk_topic *kk_library_find_topic(const struct kk_library *lib, const char *id,
+                                             const struct kk_pack **pack_out);
+
+#endif

@@ -1,0 +1,80 @@
+#include "kepu/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int min_level = -1;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *level_name(enum kk_log_level l)
+{
+    switch (l) {
+    case KK_LOG_DEBUG:
+        return "debug";
+    case KK_LOG_INFO:
+        return "info";
+    case KK_LOG_WARN:
+        return "warn";
+    case KK_LOG_ERROR:
+        return "error";
+    }
+    return "?";
+}
+
+void kk_log_set_level(enum kk_log_level level)
+{
+    min_level = (int)level;
+}
+
+static int current_level(void)
+{
+    if (min_level < 0) {
+        const char *env = getenv("KEPU_LOG");
+        min_level = KK_LOG_INFO;
+        for (int l = KK_LOG_DEBUG; env && l <= KK_LOG_ERROR; l++)
+            if (!strcmp(env, level_name((enum kk_log_level)l)))
+                min_level = l;
+    }
+    return min_level;
+}
+
+static void vlog(const char *level, const char *module, const char *fmt, va_list ap)
+{
+    struct timespec ts;
+    struct tm tm;
+    char stamp[32];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    pthread_mutex_lock(&log_lock);
+    fprintf(stderr, "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000, level, module);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void kk_log(enum kk_log_level level, const char *module, const char *fmt, ...)
+{
+    if ((int)level < current_level())
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level_name(level), module, fmt, ap);
+    va_end(ap);
+}
+
+void kk_bug(const char *file, int line, const char *fmt, ...)
+{
+    char where[256];
+    snprintf(where, sizeof(where), "BUG %s:%d", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("fatal", where, fmt, ap);
+    va_end(ap);
+    abort();
+}

@@ -1,0 +1,80 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "kepu/alloc.h"
+#include "kepu/buf.h"
+#include "kepu/error.h"
+
+static void test_append_and_format(void **state)
+{
+    (void)state;
+    struct kk_buf b = KK_BUF_INIT;
+    assert_string_equal(kk_buf_str(&b), "");
+    assert_int_equal(kk_buf_adds(&b, "图书"), KK_OK);
+    assert_int_equal(kk_buf_addf(&b, " %d-%s", 42, "x"), KK_OK);
+    assert_string_equal(kk_buf_str(&b), "图书 42-x");
+    assert_int_equal(b.len, strlen("图书 42-x"));
+    kk_buf_release(&b);
+    assert_null(b.data);
+}
+
+static void test_cap_refuses_and_keeps_contents(void **state)
+{
+    (void)state;
+    struct kk_buf b;
+    kk_buf_init(&b, 8);
+    assert_int_equal(kk_buf_adds(&b, "12345678"), KK_OK);
+    assert_int_equal(kk_buf_adds(&b, "9"), KK_ERR_TOOBIG);
+    assert_int_equal(kk_buf_addf(&b, "%s", "abc"), KK_ERR_TOOBIG);
+    assert_string_equal(kk_buf_str(&b), "12345678");
+    kk_buf_release(&b);
+}
+
+static void test_fail_appends_only_when_given(void **state)
+{
+    (void)state;
+    struct kk_buf err = KK_BUF_INIT;
+    assert_int_equal(kk_fail(NULL, KK_ERR_IO, "x"), KK_ERR_IO);
+    assert_int_equal(kk_fail(&err, KK_ERR_PARSE, "%s:%d: bad", "f.json", 3), KK_ERR_PARSE);
+    assert_string_equal(kk_buf_str(&err), "f.json:3: bad");
+    kk_buf_release(&err);
+}
+
+static void test_allocation_failure_leaves_buffer_intact(void **state)
+{
+    (void)state;
+    struct kk_buf b = KK_BUF_INIT;
+    assert_int_equal(kk_buf_adds(&b, "keep"), KK_OK);
+    kk_alloc_fail_after(1);
+    char big[512];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(kk_buf_adds(&b, big), KK_ERR_NOMEM);
+    kk_alloc_fail_after(0);
+    assert_string_equal(kk_buf_str(&b), "keep");
+    kk_buf_release(&b);
+}
+
+static void test_strerror_names_every_code(void **state)
+{
+    (void)state;
+    for (int c = KK_OK; c <= KK_ERR_BUSY; c++)
+        assert_string_not_equal(kk_strerror((enum kk_err)c), "unknown error");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_and_format),
+        cmocka_unit_test(test_cap_refuses_and_keeps_contents),
+        cmocka_unit_test(test_fail_appends_only_when_given),
+        cmocka_unit_test(test_allocation_failure_leaves_buffer_intact),
+        cmocka_unit_test(test_strerror_names_every_code),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
