@@ -9,6 +9,7 @@
 
 #include "kepu/error.h"
 #include "kepu/pack.h"
+#include "kepu/utf8.h"
 
 /* Width in pixels of utf8[0..len) as it would be drawn on one line. */
 typedef int (*kk_measure_fn)(void *ctx, const char *utf8, size_t len);
@@ -30,8 +31,5 @@ struct kk_lines {
 enum kk_err kk_wrap(const char *utf8, enum kk_lang lang, int max_width, kk_measure_fn measure,
                     void *ctx, struct kk_lines *out);
 void kk_lines_release(struct kk_lines *l);
-
-/* True when s[0..len) is valid UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
-int kk_utf8_valid(const char *s, size_t len);
 
 #endif
