@@ -27,7 +27,9 @@ struct kk_lines {
 
 /* Breaks utf8 into lines no wider than max_width (a "\n" always breaks). A word wider
  * than max_width on its own is split between characters. Appends to out; free with
- * kk_lines_release. Errors: KK_ERR_PARSE for invalid UTF-8, KK_ERR_NOMEM. */
+ * kk_lines_release. Empty text gives no lines; a "\n" ends the line before it, so "a\n"
+ * is one line and "\n" one empty line. Errors: KK_ERR_PARSE for invalid UTF-8,
+ * KK_ERR_NOMEM (out may then hold some of the lines). */
 enum kk_err kk_wrap(const char *utf8, enum kk_lang lang, int max_width, kk_measure_fn measure,
                     void *ctx, struct kk_lines *out);
 void kk_lines_release(struct kk_lines *l);
