@@ -36,4 +36,8 @@ void kk_random_hex(char *out, size_t n);
 /* Lowercase hex of n bytes into out (size >= 2n+1). */
 void kk_hex_encode(char *out, const unsigned char *in, size_t n);
 
+/* rm -rf path without following symbolic links (a link is removed, never its target).
+ * A missing path is not an error. Errors: KK_ERR_IO, KK_ERR_PERM, KK_ERR_NOMEM. */
+enum kk_err kk_remove_tree(const char *path, struct kk_buf *err);
+
 #endif

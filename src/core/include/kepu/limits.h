@@ -19,4 +19,9 @@
 #define KK_MAX_PATH_LEN            512          /* a path inside a pack */
 #define KK_MAX_EVENT_BYTES         (16u * 1024) /* one serialised usage event */
 
+/* Built packs and bundles (kepu/manifest.h, kepu/bundle.h). */
+#define KK_MAX_PACK_FILES      4096                   /* files in one built pack */
+#define KK_MAX_PACK_FILE_BYTES (16u * 1024 * 1024)    /* one file of a built pack */
+#define KK_MAX_PACK_BYTES      (256ull * 1024 * 1024) /* all files of one pack together */
+
 #endif
