@@ -31,11 +31,16 @@ struct kk_config {
 /* Fills cfg with every default (strings allocated; release with kk_config_release). */
 enum kk_err kk_config_init(struct kk_config *cfg);
 void kk_config_release(struct kk_config *cfg);
-/* Reads path over the current values. Errors: KK_ERR_NOTFOUND, KK_ERR_IO, KK_ERR_TOOBIG,
- * KK_ERR_PARSE (a line without '='), KK_ERR_INVALID (unknown key or bad value); err gets
- * one line like "kiosk.conf:7: idle_timeout_s: must be a whole number from 10 to 3600". */
+/* Reads path over the current values. '#' starts a comment only at the start of a line
+ * (after blanks), so values may contain it; blanks around keys and values are trimmed; a
+ * later line wins over an earlier one. Errors: KK_ERR_NOTFOUND, KK_ERR_IO, KK_ERR_TOOBIG,
+ * KK_ERR_PARSE (a line without '=', a NUL byte), KK_ERR_INVALID (unknown key or bad value);
+ * err gets one line like
+ *   kiosk.conf:7: idle_timeout_s: "5" is not allowed (expected a whole number from 10 to 3600)
+ * On failure cfg keeps the values of the lines before the bad one (release it as usual). */
 enum kk_err kk_config_load(struct kk_config *cfg, const char *path, struct kk_buf *err);
-/* Sets one key from its text form, validated as in the file. */
+/* Sets one key from its text form, validated as in the file (for command-line flags); err
+ * gets "KEY: what is wrong (expected ...)". */
 enum kk_err kk_config_set(struct kk_config *cfg, const char *key, const char *value,
                           struct kk_buf *err);
 
