@@ -234,49 +234,45 @@ void kk_random_hex(char *out, size_t n)
 }
 
 /* Removes the entry name inside the open folder at, recursing into folders through
- * file descriptors opened with O_NOFOLLOW so a link can never lead outside the tree.
- * path is only used for messages. */
-static enum kk_err remove_at(int at, const char *name, const char *path, int depth,
+ * file descriptors opened with O_NOFOLLOW so a link can never lead outside the tree. It
+ * allocates nothing of its own, so cleanup works when memory has run out; messages name
+ * top, the path the caller gave, and the entry that failed. */
+static enum kk_err remove_at(int at, const char *name, const char *top, int depth,
                              struct kk_buf *err)
 {
     struct stat st;
     if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT)
             return KK_OK;
-        return kk_fail(err, KK_ERR_IO, "%s: %s", path, strerror(errno));
+        return kk_fail(err, KK_ERR_IO, "%s: %s: %s", top, name, strerror(errno));
     }
     if (!S_ISDIR(st.st_mode)) {
         if (unlinkat(at, name, 0) < 0 && errno != ENOENT)
-            return kk_fail(err, errno == EACCES ? KK_ERR_PERM : KK_ERR_IO, "%s: %s", path,
+            return kk_fail(err, errno == EACCES ? KK_ERR_PERM : KK_ERR_IO, "%s: %s: %s", top, name,
                            strerror(errno));
         return KK_OK;
     }
     if (depth > KK_MAX_PATH_LEN)
-        return kk_fail(err, KK_ERR_IO, "%s: folders nested too deep", path);
+        return kk_fail(err, KK_ERR_IO, "%s: folders nested too deep", top);
     enum kk_err rc = KK_OK;
     int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return kk_fail(err, errno == EACCES ? KK_ERR_PERM : KK_ERR_IO, "%s: %s", path,
+        return kk_fail(err, errno == EACCES ? KK_ERR_PERM : KK_ERR_IO, "%s: %s: %s", top, name,
                        strerror(errno));
     DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);
-        return kk_fail(err, KK_ERR_IO, "%s: %s", path, strerror(errno));
+        return kk_fail(err, KK_ERR_IO, "%s: %s: %s", top, name, strerror(errno));
     }
     struct dirent *e;
     while (!rc && (e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        char *child = kk_path_join(path, e->d_name);
-        if (!child)
-            rc = kk_fail(err, KK_ERR_NOMEM, "%s: out of memory", path);
-        else
-            rc = remove_at(dirfd(d), e->d_name, child, depth + 1, err);
-        kk_free(child);
+        rc = remove_at(dirfd(d), e->d_name, top, depth + 1, err);
     }
     closedir(d);
     if (!rc && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        rc = kk_fail(err, errno == EACCES ? KK_ERR_PERM : KK_ERR_IO, "%s: %s", path,
+        rc = kk_fail(err, errno == EACCES ? KK_ERR_PERM : KK_ERR_IO, "%s: %s: %s", top, name,
                      strerror(errno));
     return rc;
 }
