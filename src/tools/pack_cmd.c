@@ -1,0 +1,386 @@
+#include "pack_cmd.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "kepu/alloc.h"
+#include "kepu/buf.h"
+#include "kepu/bundle.h"
+#include "kepu/fs.h"
+#include "kepu/manifest.h"
+#include "kepu/pack.h"
+
+const struct pack_command pack_commands[] = {
+    {"keygen", pack_cmd_keygen, 0, "-o NAME",
+     "make a signing key pair: NAME.pub (for kiosks) and NAME.key (keep it secret)"},
+    {"validate", pack_cmd_validate, 1, "DIR", "list every problem in the source pack DIR"},
+    {"build", pack_cmd_build, 1, "DIR -o OUT --key NAME.key",
+     "check DIR, then write its signed built form into the new folder OUT"},
+    {"bundle", pack_cmd_bundle, 1, "OUT -o FILE.kpk",
+     "pack the built folder OUT into one file for a USB stick"},
+    {"verify", pack_cmd_verify, 1, "OUT|FILE.kpk --pubkey NAME.pub",
+     "check a built pack or bundle exactly as a kiosk does"},
+    {"publish", pack_cmd_publish, 1, "OUT|FILE.kpk --server URL --token T",
+     "upload a built pack to the central server (not implemented yet)"},
+    {"preview", pack_cmd_preview, 1, "DIR",
+     "open the kiosk on this pack alone (not implemented yet)"},
+    {"check", pack_cmd_check, 1, "DIR -o REPORT",
+     "screenshot every page and write an HTML report (not implemented yet)"},
+    {NULL, NULL, 0, NULL, NULL},
+};
+
+/* Which options a command takes. */
+enum {
+    OPT_OUT = 1u << 0,
+    OPT_KEY = 1u << 1,
+    OPT_PUBKEY = 1u << 2,
+};
+
+#define MAX_PUBKEYS 16
+
+struct opts {
+    const char *arg; /* the one positional argument */
+    const char *out;
+    const char *key;
+    const char *pubkeys[MAX_PUBKEYS];
+    int npubkeys;
+};
+
+static const struct pack_command *find_command(const char *name)
+{
+    for (const struct pack_command *c = pack_commands; c->name; c++)
+        if (!strcmp(c->name, name))
+            return c;
+    return NULL;
+}
+
+static int fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "kepu-pack: %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return PACK_EXIT_FAIL;
+}
+
+static int usage_error(const char *cmd, const char *what)
+{
+    fprintf(stderr, "kepu-pack: %s: %s (see: kepu-pack %s --help)\n", cmd, what, cmd);
+    return PACK_EXIT_USAGE;
+}
+
+static void print_help(const struct pack_command *c)
+{
+    printf("usage: kepu-pack %s %s\n%s.\n", c->name, c->usage, c->summary);
+}
+
+/* Parses a command's arguments. Returns -1 to go on, or the exit code to return now
+ * (after --help, --version or a usage error). The command's table row says whether it
+ * takes a positional argument; need: the options that are required. */
+static int parse_opts(int argc, char **argv, unsigned allowed, unsigned need, struct opts *o)
+{
+    const char *cmd = argv[0];
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'}, {"key", required_argument, NULL, 'k'},
+        {"pubkey", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof(*o));
+    opterr = 0;
+    optind = 0; /* glibc: start afresh */
+    for (;;) {
+        int c = getopt_long(argc, argv, "o:hV", longopts, NULL);
+        if (c == -1)
+            break;
+        switch (c) {
+        case 'h':
+            print_help(find_command(cmd));
+            return PACK_EXIT_OK;
+        case 'V':
+            printf("kepu-pack %s\n", KK_VERSION);
+            return PACK_EXIT_OK;
+        case 'o':
+            if (!(allowed & OPT_OUT))
+                return usage_error(cmd, "this command takes no -o");
+            o->out = optarg;
+            break;
+        case 'k':
+            if (!(allowed & OPT_KEY))
+                return usage_error(cmd, "this command takes no --key");
+            o->key = optarg;
+            break;
+        case 'p':
+            if (!(allowed & OPT_PUBKEY))
+                return usage_error(cmd, "this command takes no --pubkey");
+            if (o->npubkeys == MAX_PUBKEYS)
+                return usage_error(cmd, "too many --pubkey options");
+            o->pubkeys[o->npubkeys++] = optarg;
+            break;
+        default: {
+            char what[256];
+            if (optopt && strchr("o", optopt))
+                snprintf(what, sizeof(what), "-%c needs a value", optopt);
+            else
+                snprintf(what, sizeof(what), "unknown or incomplete option %s", argv[optind - 1]);
+            return usage_error(cmd, what);
+        }
+        }
+    }
+    int npos = argc - optind;
+    int want = find_command(cmd)->nargs;
+    if (npos > 1 || (npos == 1 && !want))
+        return usage_error(cmd, "too many arguments");
+    if (want && npos == 0)
+        return usage_error(cmd, "missing argument");
+    if (npos)
+        o->arg = argv[optind];
+    if ((need & OPT_OUT) && !o->out)
+        return usage_error(cmd, "missing -o");
+    if ((need & OPT_KEY) && !o->key)
+        return usage_error(cmd, "missing --key");
+    if ((need & OPT_PUBKEY) && !o->npubkeys)
+        return usage_error(cmd, "missing --pubkey");
+    return -1;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+int pack_cmd_keygen(int argc, char **argv)
+{
+    struct opts o;
+    int rc = parse_opts(argc, argv, OPT_OUT, OPT_OUT, &o);
+    if (rc >= 0)
+        return rc;
+    struct kk_buf err = KK_BUF_INIT;
+    if (kk_manifest_keygen(o.out, &err)) {
+        rc = fail(argv[0], "%s", kk_buf_str(&err));
+    } else {
+        printf("wrote %s.pub (copy it to the kiosks) and %s.key (keep it secret and backed "
+               "up)\n",
+               o.out, o.out);
+        rc = PACK_EXIT_OK;
+    }
+    kk_buf_release(&err);
+    return rc;
+}
+
+/* Prints one problem as "file: field: error: message". */
+static void print_diag(FILE *f, const struct kk_diag *d)
+{
+    const char *sev = d->severity == KK_SEV_ERROR ? "error" : "warning";
+    if (d->field && *d->field)
+        fprintf(f, "%s: %s: %s: %s\n", d->file, d->field, sev, d->message);
+    else
+        fprintf(f, "%s: %s: %s\n", d->file, sev, d->message);
+}
+
+int pack_cmd_validate(int argc, char **argv)
+{
+    struct opts o;
+    int rc = parse_opts(argc, argv, 0, 0, &o);
+    if (rc >= 0)
+        return rc;
+    struct kk_diags diags = {0};
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_pack *p = NULL;
+    enum kk_err lrc = kk_pack_load(o.arg, &p, &diags, &err);
+    for (size_t i = 0; i < diags.n; i++)
+        print_diag(stdout, &diags.items[i]);
+    if (lrc && diags.errors == 0) {
+        /* Not a problem in the pack's content: no pack.json, or out of memory. */
+        rc = fail(argv[0], "%s: %s", o.arg, kk_buf_str(&err));
+    } else {
+        printf("%zu %s, %zu %s\n", diags.errors, plural(diags.errors, "error", "errors"),
+               diags.warnings, plural(diags.warnings, "warning", "warnings"));
+        rc = diags.errors ? PACK_EXIT_FAIL : PACK_EXIT_OK;
+        if (diags.errors)
+            fprintf(stderr, "kepu-pack: validate: %s: the pack has %zu %s (listed above)\n", o.arg,
+                    diags.errors, plural(diags.errors, "error", "errors"));
+    }
+    kk_pack_destroy(p);
+    kk_diags_release(&diags);
+    kk_buf_release(&err);
+    return rc;
+}
+
+int pack_cmd_build(int argc, char **argv)
+{
+    struct opts o;
+    int rc = parse_opts(argc, argv, OPT_OUT | OPT_KEY, OPT_OUT | OPT_KEY, &o);
+    if (rc >= 0)
+        return rc;
+    struct kk_diags diags = {0};
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_pack *p = NULL;
+    struct kk_seckey key;
+    if (kk_manifest_seckey_read(o.key, &key, &err)) {
+        rc = fail(argv[0], "%s", kk_buf_str(&err));
+        goto done;
+    }
+    /* A pack with errors is never signed: a signature says "this is fit for kiosks". */
+    if (kk_pack_load(o.arg, &p, &diags, &err)) {
+        if (diags.errors)
+            rc =
+                fail(argv[0], "%s: the pack has %zu %s, the first: %s (run: kepu-pack validate %s)",
+                     o.arg, diags.errors, plural(diags.errors, "error", "errors"), kk_buf_str(&err),
+                     o.arg);
+        else
+            rc = fail(argv[0], "%s: %s", o.arg, kk_buf_str(&err));
+        goto done;
+    }
+    kk_buf_reset(&err);
+    if (kk_manifest_build(o.arg, o.out, &key, &err)) {
+        rc = fail(argv[0], "%s", kk_buf_str(&err));
+        goto done;
+    }
+    printf("built %s: pack %s version %s, signed with %s", o.out, p->id, p->version, o.key);
+    if (diags.warnings)
+        printf(" (%zu %s: see kepu-pack validate)", diags.warnings,
+               plural(diags.warnings, "warning", "warnings"));
+    printf("\n");
+    rc = PACK_EXIT_OK;
+done:
+    sodium_memzero(&key, sizeof(key));
+    kk_pack_destroy(p);
+    kk_diags_release(&diags);
+    kk_buf_release(&err);
+    return rc;
+}
+
+int pack_cmd_bundle(int argc, char **argv)
+{
+    struct opts o;
+    int rc = parse_opts(argc, argv, OPT_OUT, OPT_OUT, &o);
+    if (rc >= 0)
+        return rc;
+    struct kk_buf err = KK_BUF_INIT;
+    if (kk_bundle_write(o.arg, o.out, &err)) {
+        rc = fail(argv[0], "%s: %s", o.arg, kk_buf_str(&err));
+    } else {
+        printf("wrote %s\n", o.out);
+        rc = PACK_EXIT_OK;
+    }
+    kk_buf_release(&err);
+    return rc;
+}
+
+/* After the signature and hashes, a kiosk loads the pack: a verified pack that would not
+ * load is no use on a kiosk either. */
+static int check_loads(const char *cmd, const char *shown, const char *dir)
+{
+    struct kk_pack *p = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    int rc = PACK_EXIT_OK;
+    if (kk_pack_load(dir, &p, NULL, &err))
+        rc = fail(cmd, "%s: signature and files are good, but the pack does not load: %s", shown,
+                  kk_buf_str(&err));
+    kk_pack_destroy(p);
+    kk_buf_release(&err);
+    return rc;
+}
+
+int pack_cmd_verify(int argc, char **argv)
+{
+    struct opts o;
+    int rc = parse_opts(argc, argv, OPT_PUBKEY, OPT_PUBKEY, &o);
+    if (rc >= 0)
+        return rc;
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_pubkey keys[MAX_PUBKEYS];
+    struct kk_manifest *m = NULL;
+    char tmp[4096] = "";
+    char *staging = NULL;
+    for (int i = 0; i < o.npubkeys; i++) {
+        if (kk_manifest_pubkey_read(o.pubkeys[i], &keys[i], &err)) {
+            rc = fail(argv[0], "%s", kk_buf_str(&err));
+            goto done;
+        }
+    }
+    struct stat st;
+    if (stat(o.arg, &st) < 0) {
+        rc = fail(argv[0], "%s: no such file or folder", o.arg);
+        goto done;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (kk_manifest_verify(o.arg, keys, (size_t)o.npubkeys, &m, &err)) {
+            rc = fail(argv[0], "%s: %s", o.arg, kk_buf_str(&err));
+            goto done;
+        }
+        rc = check_loads(argv[0], o.arg, o.arg);
+    } else {
+        const char *tmpdir = getenv("TMPDIR");
+        snprintf(tmp, sizeof(tmp), "%s/kepu-pack-verify-XXXXXX",
+                 tmpdir && *tmpdir ? tmpdir : "/tmp");
+        if (!mkdtemp(tmp)) {
+            tmp[0] = '\0';
+            rc = fail(argv[0], "cannot make a temporary folder in %s",
+                      tmpdir && *tmpdir ? tmpdir : "/tmp");
+            goto done;
+        }
+        staging = kk_path_join(tmp, "pack");
+        if (!staging) {
+            rc = fail(argv[0], "out of memory");
+            goto done;
+        }
+        if (kk_bundle_read(o.arg, staging, keys, (size_t)o.npubkeys, &m, &err)) {
+            rc = fail(argv[0], "%s", kk_buf_str(&err));
+            goto done;
+        }
+        rc = check_loads(argv[0], o.arg, staging);
+    }
+    if (rc == PACK_EXIT_OK)
+        printf("good: %s is pack %s version %s, %zu %s, signed by a trusted key\n", o.arg, m->id,
+               m->version, m->nfiles, plural(m->nfiles, "file", "files"));
+done:
+    if (tmp[0])
+        kk_remove_tree(tmp, NULL);
+    kk_free(staging);
+    kk_manifest_destroy(m);
+    kk_buf_release(&err);
+    return rc;
+}
+
+static int not_yet(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_help(find_command(argv[0]));
+            return PACK_EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+            printf("kepu-pack %s\n", KK_VERSION);
+            return PACK_EXIT_OK;
+        }
+    }
+    fprintf(stderr, "kepu-pack: %s: not implemented yet in this version\n", argv[0]);
+    return PACK_EXIT_USAGE;
+}
+
+int pack_cmd_publish(int argc, char **argv)
+{
+    return not_yet(argc, argv);
+}
+
+int pack_cmd_preview(int argc, char **argv)
+{
+    return not_yet(argc, argv);
+}
+
+int pack_cmd_check(int argc, char **argv)
+{
+    return not_yet(argc, argv);
+}
