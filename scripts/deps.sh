@@ -8,7 +8,7 @@ pkgs=(build-essential cmake pkg-config clang-format
   libunibreak-dev libcmocka-dev libpq-dev zlib1g-dev fonts-noto-cjk fontconfig
   xvfb xauth sqlite3 curl)
 if [ "${1:-}" = --test ]; then
-  pkgs+=(imagemagick python3 procps)
+  pkgs+=(imagemagick python3 python3-pil procps)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,12 +1,159 @@
+/* kepu-kiosk: the full-screen touch app. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "app.h"
+#include "kepu/alloc.h"
+#include "kepu/fs.h"
+#include "kepu/log.h"
+
+static const char usage[] =
+    "usage: kepu-kiosk [--config FILE] [--content DIR] [--state DIR] [--window WxH]\n"
+    "                  [--automation]\n"
+    "\n"
+    "  --config FILE   read settings from FILE (kiosk.conf; see README)\n"
+    "  --content DIR   show the source-form packs in DIR (each subfolder a pack)\n"
+    "  --state DIR     keep the journal and installed packs in DIR\n"
+    "  --window WxH    run in a window of W x H pixels instead of full screen\n"
+    "  --automation    read JSON commands on stdin, write the screen as JSON on stdout\n"
+    "  --help, --version\n";
+
+static int parse_size(const char *s, int *w, int *h)
+{
+    char wbuf[16];
+    const char *x = strchr(s, 'x');
+    long lw, lh;
+    if (!x || (size_t)(x - s) >= sizeof(wbuf))
+        return -1;
+    memcpy(wbuf, s, (size_t)(x - s));
+    wbuf[x - s] = '\0';
+    if (kk_parse_long(wbuf, 320, 16384, &lw) || kk_parse_long(x + 1, 320, 16384, &lh))
+        return -1;
+    *w = (int)lw;
+    *h = (int)lh;
+    return 0;
+}
+
+/* Opens the journal in the state folder; without it the kiosk still runs. */
+static void open_journal(struct app *a)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    char *path = NULL;
+    if (kk_mkdirs(a->cfg.state_dir, 0700, &err) ||
+        !(path = kk_path_join(a->cfg.state_dir, "journal.db")) ||
+        kk_journal_open(&a->journal, path, (uint64_t)a->cfg.journal_max_mb * 1024 * 1024, &err))
+        kk_error("journal", "usage events will not be recorded: %s",
+                 err.len ? kk_buf_str(&err) : "out of memory");
+    else
+        kk_info("journal", "%s", path);
+    kk_free(path);
+    kk_buf_release(&err);
+}
+
+static void load_content(struct app *a)
+{
+    struct kk_buf skipped = KK_BUF_INIT, err = KK_BUF_INIT;
+    if (!a->content_dir || !*a->content_dir) {
+        kk_warn("content", "no content folder configured (--content or content_dir)");
+        return;
+    }
+    if (kk_library_load(&a->lib, a->content_dir, &skipped, &err))
+        kk_error("content", "%s", kk_buf_str(&err));
+    /* One log line and one error event per pack that could not be used. */
+    char *line = skipped.data;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        kk_error("content", "pack skipped: %s", line);
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "code", "pack_invalid");
+        cJSON_AddStringToObject(f, "detail", line);
+        app_event(a, "error", f);
+        line = nl ? nl + 1 : NULL;
+    }
+    size_t topics = 0;
+    for (size_t i = 0; i < a->lib.npacks; i++)
+        topics += a->lib.packs[i]->ntopics;
+    kk_info("content", "%zu packs, %zu topics from %s", a->lib.npacks, topics, a->content_dir);
+    kk_buf_release(&skipped);
+    kk_buf_release(&err);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "--version")) {
-        printf("kepu-kiosk %s\n", KK_VERSION);
-        return 0;
+    static struct app app;
+    struct app *a = &app;
+    struct kk_buf err = KK_BUF_INIT;
+    const char *config = NULL, *content = NULL, *state = NULL;
+    int automation = 0, rc = 1;
+    a->w = 1920;
+    a->h = 1080;
+    a->fullscreen = 1;
+    if (kk_config_init(&a->cfg)) {
+        fprintf(stderr, "kepu-kiosk: out of memory\n");
+        return 1;
     }
-    fprintf(stderr, "kepu-kiosk: not built yet\n");
-    return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(arg, "--help")) {
+            fputs(usage, stdout);
+            rc = 0;
+            goto done;
+        } else if (!strcmp(arg, "--version")) {
+            printf("kepu-kiosk %s\n", KK_VERSION);
+            rc = 0;
+            goto done;
+        } else if (!strcmp(arg, "--automation")) {
+            automation = 1;
+            continue;
+        }
+        if (!val || strncmp(arg, "--", 2)) {
+            fprintf(stderr, "kepu-kiosk: %s: %s (see --help)\n", arg,
+                    val ? "unknown argument" : "needs a value");
+            goto done;
+        }
+        i++;
+        if (!strcmp(arg, "--config"))
+            config = val;
+        else if (!strcmp(arg, "--content"))
+            content = val;
+        else if (!strcmp(arg, "--state"))
+            state = val;
+        else if (!strcmp(arg, "--window")) {
+            if (parse_size(val, &a->w, &a->h)) {
+                fprintf(stderr, "kepu-kiosk: --window %s: expected WIDTHxHEIGHT, e.g. 1920x1080\n",
+                        val);
+                goto done;
+            }
+            a->fullscreen = 0;
+        } else {
+            fprintf(stderr, "kepu-kiosk: %s: unknown option (see --help)\n", arg);
+            goto done;
+        }
+    }
+    /* The file first, then the command line wins. */
+    if ((config && kk_config_load(&a->cfg, config, &err)) ||
+        (content && kk_config_set(&a->cfg, "content_dir", content, &err)) ||
+        (state && kk_config_set(&a->cfg, "state_dir", state, &err))) {
+        fprintf(stderr, "kepu-kiosk: %s\n", kk_buf_str(&err));
+        goto done;
+    }
+    a->content_dir = kk_strdup(a->cfg.content_dir);
+    if (app_init(a, &err)) {
+        fprintf(stderr, "kepu-kiosk: %s\n", kk_buf_str(&err));
+        goto done;
+    }
+    if (automation)
+        automation_start(a);
+    open_journal(a);
+    load_content(a);
+    app_run(a);
+    kk_info("app", "stopped");
+    rc = 0;
+done:
+    app_release(a);
+    kk_buf_release(&err);
+    return rc;
 }

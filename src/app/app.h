@@ -1,0 +1,168 @@
+/* The kiosk application: its state, the scene stack and the one input path.
+ *
+ * Scenes are tables of functions. They read and change struct app, and describe their
+ * screen by filling a display list (ui.h); the app draws that list, hit-tests it and
+ * reports it on the automation channel. A scene never switches scenes from inside its
+ * own handler: it asks (app_push, app_pop, app_reset) and the switch happens after the
+ * handler returns, when the leaving scene's leave() runs. */
+#ifndef APP_H
+#define APP_H
+
+#include <SDL.h>
+#include <stdint.h>
+
+#include "kepu/config.h"
+#include "kepu/event.h"
+#include "kepu/journal.h"
+#include "kepu/pack.h"
+#include "ui.h"
+#include "ui_layout.h"
+#include "ui_strings.h"
+
+struct app;
+
+struct scene {
+    const char *name; /* as reported on the automation channel */
+    void (*enter)(struct app *a);
+    void (*leave)(struct app *a);
+    /* Describes the screen below the top bar into l (box = the content area). */
+    void (*build)(struct app *a, struct ui_list *l, struct ui_rect box);
+    /* A target of this scene was tapped. */
+    void (*tap)(struct app *a, const char *id);
+    /* A horizontal swipe: dir -1 = towards the previous, +1 = towards the next. */
+    void (*swipe)(struct app *a, int dir);
+    /* Time passed; returns ms until it wants to be called again, or -1 for never. */
+    int (*tick)(struct app *a, uint64_t now);
+    int chrome; /* draw the top bar with home/back/language/large text */
+    int back;   /* the top bar has a back button */
+};
+
+extern const struct scene scene_attract, scene_audience, scene_menu, scene_reader, scene_empty;
+
+/* The flattened screens of the topic being read. */
+struct reader_screen {
+    size_t page;   /* content page */
+    size_t screen; /* screen within that page */
+};
+
+struct app {
+    struct kk_config cfg;
+    char *content_dir;
+    struct kk_library lib;
+    struct kk_journal *journal;
+    struct kk_event_ctx ev;
+
+    SDL_Window *win;
+    SDL_Renderer *ren;
+    struct ui_text *text;
+    struct ui_images *images;
+    struct ui_measure measure;
+    int w, h;
+    double scale; /* 1.0 = the 1920x1080 (or 1080x1920) reference design */
+    int automation;
+    int fullscreen;
+    int quit;
+
+    /* The visitor's choices. */
+    enum kk_lang lang;
+    int large_text;
+    int audience; /* enum kk_audience, -1 before the picker */
+    int in_session;
+    uint64_t session_start, last_input;
+    int idle_prompt; /* the "Still there?" countdown is up */
+    uint64_t idle_prompt_at;
+
+    /* The scene stack. */
+    const struct scene *stack[8];
+    int depth;
+    const struct scene *pending[8];
+    int pending_depth; /* -1: no switch pending */
+
+    /* What is shown. */
+    struct ui_list list;
+    int dirty; /* the list must be rebuilt */
+    int redraw;
+    int reported; /* the current list went out on the automation channel */
+
+    /* Attract: which cover is shown. */
+    size_t attract_index;
+    uint64_t attract_at;
+
+    /* Menu: the topics in the visitor's order, and which grid page is shown. */
+    const struct kk_topic **menu;
+    const struct kk_pack **menu_packs;
+    size_t nmenu;
+    size_t menu_page;
+
+    /* Reader. */
+    const struct kk_pack *pack;
+    const struct kk_topic *topic;
+    struct ui_screens *pages; /* one ui_screens per page of the topic */
+    struct reader_screen *flat;
+    size_t nflat, pos;
+    uint64_t page_shown_at;
+    int layout_lang, layout_large, layout_w, layout_h;
+
+    /* Page-turn animation. */
+    struct ui_list anim_from;
+    int anim_dir;
+    uint64_t anim_start;
+};
+
+/* Scene switching, applied after the current handler returns. */
+void app_push(struct app *a, const struct scene *s);
+void app_pop(struct app *a);
+void app_reset(struct app *a, const struct scene *s); /* the stack becomes just s */
+
+/* Marks the screen for rebuilding (state changed). */
+void app_invalidate(struct app *a);
+
+/* One input path for fingers, the mouse and the automation channel. */
+void app_tap(struct app *a, int x, int y);
+void app_swipe(struct app *a, int x1, int y1, int x2, int y2);
+void app_key(struct app *a, const char *key);
+
+/* Starts the page-turn animation towards dir (+1 next, -1 previous): the screen shown
+ * now slides out as the rebuilt one slides in. Call before changing what is shown. */
+void app_begin_page_turn(struct app *a, int dir);
+
+/* Records a usage event (queued to the journal; never blocks on the disk). fields is
+ * consumed. */
+void app_event(struct app *a, const char *type, cJSON *fields);
+
+/* Session helpers used by scenes. */
+void app_session_start(struct app *a);
+void app_session_end(struct app *a, const char *reason);
+
+/* Sizes in screen pixels for design pixels at the reference resolution. */
+int app_px(const struct app *a, int design_px);
+/* The smallest touch target: 96 design pixels. */
+int app_min_target(const struct app *a);
+
+/* Common widgets. */
+void app_button(struct app *a, struct ui_list *l, struct ui_rect r, const char *id,
+                const char *label, int primary);
+/* A text label wrapped into at most max_lines; cuts are reported as overflow. Returns the
+ * height used. */
+int app_label(struct app *a, struct ui_list *l, const char *id, const char *text, enum ui_font font,
+              int px, struct ui_color c, int x, int y, int w, int max_lines, int center);
+
+/* Lifecycle (main.c). */
+enum kk_err app_init(struct app *a, struct kk_buf *err);
+void app_run(struct app *a);
+void app_release(struct app *a);
+
+/* Runs due timers, applies scene switches and rebuilds the screen if needed. */
+void app_update(struct app *a);
+const char *app_scene_name(const struct app *a);
+
+/* Renders the current screen and writes it as a PNG. */
+enum kk_err app_screenshot(struct app *a, const char *path, struct kk_buf *err);
+
+/* Automation channel (automation.c). */
+void automation_start(struct app *a);
+void automation_handle(struct app *a, const char *line);
+void automation_report(struct app *a);
+extern Uint32 automation_event_type;
+
+#endif

@@ -1,0 +1,191 @@
+/* The automation channel (DESIGN.md): JSON commands on stdin, one per line; JSON lines on
+ * stdout. A reader thread turns each line into an SDL event, so commands run on the UI
+ * thread through the same input path as a finger. After each command the app prints the
+ * screen if it changed ({"scene":...}) and then a reply ({"ok":true} or {"ok":false,
+ * "error":"..."}). End of input quits the app. */
+#include "app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kepu/alloc.h"
+#include "kepu/clock.h"
+#include "kepu/log.h"
+
+#define MAX_LINE 65536
+
+Uint32 automation_event_type = (Uint32)-1;
+
+static int reader_thread(void *arg)
+{
+    (void)arg;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        if (n > MAX_LINE) {
+            kk_warn("automation", "command of %zd bytes ignored (limit %d)", n, MAX_LINE);
+            continue;
+        }
+        SDL_Event e = {0};
+        e.type = automation_event_type;
+        e.user.data1 = kk_strdup(line);
+        if (e.user.data1 && SDL_PushEvent(&e) < 1)
+            kk_free(e.user.data1);
+    }
+    free(line);
+    SDL_Event e = {0};
+    e.type = automation_event_type;
+    e.user.data1 = kk_strdup("{\"quit\":true}");
+    if (e.user.data1 && SDL_PushEvent(&e) < 1)
+        kk_free(e.user.data1);
+    return 0;
+}
+
+void automation_start(struct app *a)
+{
+    automation_event_type = SDL_RegisterEvents(1);
+    a->automation = 1;
+    SDL_Thread *t = SDL_CreateThread(reader_thread, "automation", NULL);
+    if (!t)
+        kk_error("automation", "cannot start the reader: %s", SDL_GetError());
+    else
+        SDL_DetachThread(t);
+}
+
+static void print_json(cJSON *j)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+        cJSON_free(s);
+    }
+}
+
+static cJSON *rect_json(struct ui_rect r)
+{
+    int v[4] = {r.x, r.y, r.w, r.h};
+    return cJSON_CreateIntArray(v, 4);
+}
+
+void automation_report(struct app *a)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "scene", app_scene_name(a));
+    cJSON_AddStringToObject(j, "lang", kk_lang_name(a->lang));
+    cJSON_AddBoolToObject(j, "large_text", a->large_text);
+    if (a->audience >= 0)
+        cJSON_AddStringToObject(j, "audience", kk_audience_name((enum kk_audience)a->audience));
+    int size[2] = {a->w, a->h};
+    cJSON_AddItemToObject(j, "size", cJSON_CreateIntArray(size, 2));
+    cJSON_AddBoolToObject(j, "idle_prompt", a->idle_prompt);
+    if (!strcmp(app_scene_name(a), "reader") && a->nflat) {
+        cJSON_AddStringToObject(j, "topic", a->topic->id);
+        cJSON_AddNumberToObject(j, "page", (double)a->flat[a->pos].page);
+        cJSON_AddNumberToObject(j, "screen", (double)a->pos);
+        cJSON_AddNumberToObject(j, "screens", (double)a->nflat);
+    }
+    cJSON *targets = cJSON_AddArrayToObject(j, "targets");
+    for (size_t i = 0; i < a->list.ntargets; i++) {
+        const struct ui_target *t = &a->list.targets[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", t->id);
+        cJSON_AddItemToObject(o, "rect", rect_json(t->r));
+        cJSON_AddStringToObject(o, "label", t->label);
+        cJSON_AddItemToArray(targets, o);
+    }
+    cJSON *over = cJSON_AddArrayToObject(j, "overflow");
+    if (a->list.overflow[0]) {
+        char buf[sizeof(a->list.overflow)];
+        snprintf(buf, sizeof(buf), "%s", a->list.overflow);
+        for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save))
+            cJSON_AddItemToArray(over, cJSON_CreateString(p));
+    }
+    print_json(j);
+    cJSON_Delete(j);
+    a->reported = 1;
+}
+
+static void reply(const char *error)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "ok", error == NULL);
+    if (error)
+        cJSON_AddStringToObject(j, "error", error);
+    print_json(j);
+    cJSON_Delete(j);
+}
+
+/* Reads n integers from a JSON array; returns 0 on success. */
+static int ints(const cJSON *arr, int *out, int n)
+{
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != n)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetArrayItem(arr, i);
+        if (!cJSON_IsNumber(v) || v->valuedouble < -100000 || v->valuedouble > 100000)
+            return -1;
+        out[i] = (int)v->valuedouble;
+    }
+    return 0;
+}
+
+void automation_handle(struct app *a, const char *line)
+{
+    char err[256] = "";
+    cJSON *cmd = cJSON_Parse(line);
+    const cJSON *v;
+    int p[4];
+    app_update(a);
+    if (!cmd || !cJSON_IsObject(cmd)) {
+        snprintf(err, sizeof(err), "not a JSON object: %.60s", line);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "tap"))) {
+        if (ints(v, p, 2))
+            snprintf(err, sizeof(err), "tap: expected [x,y]");
+        else
+            app_tap(a, p[0], p[1]);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "tap_id"))) {
+        const struct ui_target *t = NULL;
+        for (size_t i = 0; cJSON_IsString(v) && i < a->list.ntargets; i++)
+            if (!strcmp(a->list.targets[i].id, v->valuestring))
+                t = &a->list.targets[i];
+        if (!t)
+            snprintf(err, sizeof(err), "tap_id: no target \"%.80s\" on the %s screen",
+                     cJSON_IsString(v) ? v->valuestring : "?", app_scene_name(a));
+        else
+            app_tap(a, t->r.x + t->r.w / 2, t->r.y + t->r.h / 2);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "swipe"))) {
+        if (ints(v, p, 4))
+            snprintf(err, sizeof(err), "swipe: expected [x1,y1,x2,y2]");
+        else
+            app_swipe(a, p[0], p[1], p[2], p[3]);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "key"))) {
+        if (!cJSON_IsString(v))
+            snprintf(err, sizeof(err), "key: expected a key name");
+        else
+            app_key(a, v->valuestring);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "advance_ms"))) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 86400000.0 * 365)
+            snprintf(err, sizeof(err), "advance_ms: expected a number of milliseconds >= 0");
+        else
+            kk_clock_advance((uint64_t)v->valuedouble);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "screenshot"))) {
+        struct kk_buf e = KK_BUF_INIT;
+        if (!cJSON_IsString(v))
+            snprintf(err, sizeof(err), "screenshot: expected a file name");
+        else if (app_screenshot(a, v->valuestring, &e))
+            snprintf(err, sizeof(err), "%s", kk_buf_str(&e));
+        kk_buf_release(&e);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "quit"))) {
+        a->quit = 1;
+    } else if (!cJSON_GetObjectItemCaseSensitive(cmd, "state")) {
+        snprintf(err, sizeof(err), "unknown command: %.60s", line);
+    }
+    cJSON_Delete(cmd);
+    app_update(a);
+    if (!a->reported)
+        automation_report(a);
+    reply(err[0] ? err : NULL);
+}

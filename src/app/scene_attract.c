@@ -1,0 +1,93 @@
+/* The attract screen: topic covers take turns until someone touches the screen. */
+#include "app.h"
+#include "ui_text.h"
+
+#include <string.h>
+
+#include "kepu/clock.h"
+
+#define COVER_MS 6000
+
+/* The i-th topic over all packs, cycling. */
+static const struct kk_topic *nth_topic(const struct app *a, size_t i)
+{
+    size_t total = 0;
+    for (size_t p = 0; p < a->lib.npacks; p++)
+        total += a->lib.packs[p]->ntopics;
+    if (!total)
+        return NULL;
+    i %= total;
+    for (size_t p = 0; p < a->lib.npacks; p++) {
+        if (i < a->lib.packs[p]->ntopics)
+            return &a->lib.packs[p]->topics[i];
+        i -= a->lib.packs[p]->ntopics;
+    }
+    return NULL;
+}
+
+static void enter(struct app *a)
+{
+    a->attract_at = kk_clock_mono_ms();
+}
+
+static void build(struct app *a, struct ui_list *l, struct ui_rect box)
+{
+    const struct kk_topic *t = nth_topic(a, a->attract_index);
+    int m = app_px(a, 60);
+    int band = app_px(a, 230); /* the call to action at the bottom */
+    int title_px = app_px(a, 64);
+    int lh = ui_text_line_height(a->text, UI_FONT_BOLD, title_px);
+    struct ui_rect pic = {box.x + m, box.y + m, box.w - 2 * m, box.h - band - 2 * m - lh * 2};
+    if (t && t->cover) {
+        struct ui_item *img = ui_list_push(l, UI_IMAGE, pic);
+        if (img)
+            img->image = t->cover;
+    }
+    if (t) {
+        /* The title in both languages: nobody has chosen one yet. */
+        char title[512];
+        const char *zh = kk_text_get(&t->title, KK_LANG_ZH), *en = t->title.s[KK_LANG_EN];
+        snprintf(title, sizeof(title), en ? "%s · %s" : "%s", zh, en);
+        app_label(a, l, "attract/title", title, UI_FONT_BOLD, title_px, UI_PRIMARY_DARK, box.x + m,
+                  pic.y + pic.h + app_px(a, 20), box.w - 2 * m, 2, 1);
+    }
+    struct ui_rect cta = {box.x, box.y + box.h - band, box.w, band};
+    struct ui_item *bg = ui_list_push(l, UI_RECT, cta);
+    if (bg)
+        bg->color = UI_PRIMARY;
+    char call[128];
+    snprintf(call, sizeof(call), "%s · %s", ui_str(S_TOUCH_TO_START, KK_LANG_ZH),
+             ui_str(S_TOUCH_TO_START, KK_LANG_EN));
+    int px = app_px(a, 72);
+    int clh = ui_text_line_height(a->text, UI_FONT_BOLD, px);
+    app_label(a, l, "attract/call", call, UI_FONT_BOLD, px, UI_ON_PRIMARY, cta.x + m,
+              cta.y + (cta.h - clh) / 2, cta.w - 2 * m, 1, 1);
+    /* The whole screen starts a visit. */
+    ui_list_target(l, box, "start", call);
+}
+
+static void tap(struct app *a, const char *id)
+{
+    if (strcmp(id, "start"))
+        return;
+    app_session_start(a);
+    app_push(a, &scene_audience);
+}
+
+static int tick(struct app *a, uint64_t now)
+{
+    if (now - a->attract_at >= COVER_MS) {
+        a->attract_index++;
+        a->attract_at = now;
+        app_invalidate(a);
+    }
+    return (int)(COVER_MS - (now - a->attract_at));
+}
+
+const struct scene scene_attract = {
+    .name = "attract",
+    .enter = enter,
+    .build = build,
+    .tap = tap,
+    .tick = tick,
+};

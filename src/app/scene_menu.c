@@ -1,0 +1,191 @@
+/* The topic menu: a grid of cover cards, the visitor's group's topics first. */
+#include "app.h"
+#include "ui_text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kepu/alloc.h"
+#include "kepu/log.h"
+
+/* Orders every topic: those meant for the visitor's group first, pack order otherwise. */
+static void enter(struct app *a)
+{
+    size_t total = 0;
+    for (size_t p = 0; p < a->lib.npacks; p++)
+        total += a->lib.packs[p]->ntopics;
+    kk_free(a->menu);
+    kk_free(a->menu_packs);
+    a->menu = kk_calloc(total, sizeof(*a->menu));
+    a->menu_packs = kk_calloc(total, sizeof(*a->menu_packs));
+    a->nmenu = 0;
+    a->menu_page = 0;
+    if (!a->menu || !a->menu_packs) {
+        kk_error("menu", "out of memory ordering %zu topics", total);
+        return;
+    }
+    unsigned mine = a->audience >= 0 ? KK_AUD_BIT(a->audience) : 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t p = 0; p < a->lib.npacks; p++)
+            for (size_t t = 0; t < a->lib.packs[p]->ntopics; t++) {
+                const struct kk_topic *tp = &a->lib.packs[p]->topics[t];
+                int for_me = (tp->audiences & mine) != 0;
+                if ((pass == 0) == for_me) {
+                    a->menu_packs[a->nmenu] = a->lib.packs[p];
+                    a->menu[a->nmenu++] = tp;
+                }
+            }
+}
+
+/* As many cards as fit well: big cards when there are few topics, at most 3x2 (landscape)
+ * or 2x3 (portrait) per screen. */
+static void grid_shape(const struct app *a, int *cols, int *rows)
+{
+    int n = a->nmenu > 6 ? 6 : (int)a->nmenu;
+    if (n < 1)
+        n = 1;
+    if (a->w >= a->h) {
+        *cols = n < 3 ? n : 3;
+        *rows = n > 3 ? 2 : 1;
+    } else {
+        *cols = n < 2 ? n : 2;
+        *rows = (n + 1) / 2;
+    }
+}
+
+static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, struct ui_rect r,
+                 int for_me)
+{
+    char id[96];
+    snprintf(id, sizeof(id), "topic/%s", t->id);
+    struct ui_item *bg = ui_list_push(l, UI_RECT, r);
+    if (bg) {
+        bg->color = UI_CARD;
+        bg->radius = app_px(a, 20);
+    }
+    int pad = app_px(a, 20);
+    int title_px = a->large_text ? app_px(a, 44) : app_px(a, 38);
+    int sum_px = a->large_text ? app_px(a, 34) : app_px(a, 28);
+    int tlh = ui_text_line_height(a->text, UI_FONT_BOLD, title_px);
+    int slh = ui_text_line_height(a->text, UI_FONT_REGULAR, sum_px);
+    int sum_lines = a->large_text ? 2 : 3;
+    int text_h = 2 * tlh + sum_lines * slh + pad;
+    struct ui_rect pic = {r.x + pad, r.y + pad, r.w - 2 * pad, r.h - text_h - 2 * pad};
+    if (pic.h > app_px(a, 60) && t->cover) {
+        struct ui_item *img = ui_list_push(l, UI_IMAGE, pic);
+        if (img)
+            img->image = t->cover;
+    } else {
+        pic.h = 0;
+    }
+    if (for_me) {
+        struct ui_item *tag =
+            ui_list_push(l, UI_RECT, (struct ui_rect){r.x, r.y, app_px(a, 14), r.h});
+        if (tag) {
+            tag->color = UI_ACCENT;
+            tag->radius = app_px(a, 6);
+        }
+    }
+    int y = pic.y + pic.h + pad / 2;
+    char tid[128];
+    snprintf(tid, sizeof(tid), "%s/title", id);
+    y += app_label(a, l, tid, kk_text_get(&t->title, a->lang), UI_FONT_BOLD, title_px,
+                   UI_PRIMARY_DARK, r.x + pad, y, r.w - 2 * pad, 2, 0);
+    snprintf(tid, sizeof(tid), "%s/summary", id);
+    app_label(a, l, tid, kk_text_get(&t->summary, a->lang), UI_FONT_REGULAR, sum_px, UI_INK_SOFT,
+              r.x + pad, y, r.w - 2 * pad, sum_lines, 0);
+    ui_list_target(l, r, id, kk_text_get(&t->title, a->lang));
+}
+
+static void build(struct app *a, struct ui_list *l, struct ui_rect box)
+{
+    int m = app_px(a, 48), gap = app_px(a, 32);
+    int cols, rows;
+    grid_shape(a, &cols, &rows);
+    size_t per = (size_t)(cols * rows);
+    size_t pages = (a->nmenu + per - 1) / per;
+    if (a->menu_page >= pages)
+        a->menu_page = pages ? pages - 1 : 0;
+    int y = box.y + app_px(a, 24);
+    y += app_label(a, l, "menu/title", ui_str(S_CHOOSE_TOPIC, a->lang), UI_FONT_BOLD, app_px(a, 56),
+                   UI_PRIMARY_DARK, box.x + m, y, box.w - 2 * m, 1, 0);
+    y += app_px(a, 20);
+    int nav_h = pages > 1 ? app_min_target(a) + gap : 0;
+    int cw = (box.w - 2 * m - (cols - 1) * gap) / cols;
+    int ch = (box.y + box.h - m - nav_h - y - (rows - 1) * gap) / rows;
+    /* A lone card should not fill a wall. */
+    if (cw > app_px(a, 900))
+        cw = app_px(a, 900);
+    if (ch > app_px(a, 820))
+        ch = app_px(a, 820);
+    int grid_w = cols * cw + (cols - 1) * gap;
+    int gx = box.x + m + (box.w - 2 * m - grid_w) / 2;
+    unsigned mine = a->audience >= 0 ? KK_AUD_BIT(a->audience) : 0;
+    for (size_t i = 0; i < per; i++) {
+        size_t k = a->menu_page * per + i;
+        if (k >= a->nmenu)
+            break;
+        int r = (int)i / cols, c = (int)i % cols;
+        card(a, l, a->menu[k], (struct ui_rect){gx + c * (cw + gap), y + r * (ch + gap), cw, ch},
+             (a->menu[k]->audiences & mine) != 0);
+    }
+    if (pages > 1) {
+        int bw = app_px(a, 300), bh = app_min_target(a);
+        int by = box.y + box.h - m - bh;
+        if (a->menu_page > 0)
+            app_button(a, l, (struct ui_rect){box.x + m, by, bw, bh}, "menu/prev",
+                       ui_str(S_PREVIOUS, a->lang), 0);
+        if (a->menu_page + 1 < pages)
+            app_button(a, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "menu/next",
+                       ui_str(S_NEXT, a->lang), 0);
+        char ind[32];
+        snprintf(ind, sizeof(ind), "%zu / %zu", a->menu_page + 1, pages);
+        app_label(a, l, "menu/indicator", ind, UI_FONT_BOLD, app_px(a, 36), UI_INK_SOFT,
+                  box.x + m + bw, by + (bh - app_px(a, 50)) / 2, box.w - 2 * m - 2 * bw, 1, 1);
+    }
+}
+
+static void open_topic(struct app *a, const char *topic_id)
+{
+    for (size_t i = 0; i < a->nmenu; i++)
+        if (!strcmp(a->menu[i]->id, topic_id)) {
+            a->topic = a->menu[i];
+            a->pack = a->menu_packs[i];
+            app_push(a, &scene_reader);
+            return;
+        }
+}
+
+static void turn(struct app *a, int dir)
+{
+    int cols, rows;
+    grid_shape(a, &cols, &rows);
+    size_t per = (size_t)(cols * rows), pages = (a->nmenu + per - 1) / per;
+    if (dir > 0 && a->menu_page + 1 < pages)
+        a->menu_page++;
+    else if (dir < 0 && a->menu_page > 0)
+        a->menu_page--;
+    else
+        return;
+    app_invalidate(a);
+}
+
+static void tap(struct app *a, const char *id)
+{
+    if (!strncmp(id, "topic/", 6))
+        open_topic(a, id + 6);
+    else if (!strcmp(id, "menu/next"))
+        turn(a, 1);
+    else if (!strcmp(id, "menu/prev"))
+        turn(a, -1);
+}
+
+const struct scene scene_menu = {
+    .name = "menu",
+    .enter = enter,
+    .build = build,
+    .tap = tap,
+    .swipe = turn,
+    .chrome = 1,
+    .back = 1,
+};

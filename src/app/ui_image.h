@@ -1,0 +1,40 @@
+/* Pictures from packs, as textures. Each file is read into a capped buffer, its magic
+ * bytes and declared dimensions are checked again, and only then is it decoded by its own
+ * type's loader (IMG_LoadPNG_RW, IMG_LoadJPG_RW, IMG_LoadSizedSVG_RW): never a loader that
+ * guesses the type. SVG is rasterised at the size it is shown. Textures are cached under
+ * a byte budget with least-recently-used eviction; a file that failed is remembered and
+ * logged once, and drawn as a neutral placeholder. */
+#ifndef UI_IMAGE_H
+#define UI_IMAGE_H
+
+#include <SDL.h>
+
+#include "kepu/pack.h"
+
+#define UI_IMAGE_CACHE_BYTES (64u * 1024 * 1024)
+
+struct ui_images;
+
+struct ui_images *ui_images_create(SDL_Renderer *r);
+void ui_images_destroy(struct ui_images *c);
+
+/* The texture of img fitted inside box_w x box_h (aspect ratio kept); *w, *h get the
+ * fitted size. NULL when the image cannot be shown (logged once). The texture belongs to
+ * the cache and stays valid until the next call. */
+SDL_Texture *ui_images_get(struct ui_images *c, const struct kk_image *img, int box_w, int box_h,
+                           int *w, int *h);
+
+/* The size img gets when fitted inside box_w x box_h. */
+void ui_image_fit(const struct kk_image *img, int box_w, int box_h, int *w, int *h);
+
+struct ui_images_stats {
+    size_t entries, bytes, failed, hits, misses;
+};
+void ui_images_stats(const struct ui_images *c, struct ui_images_stats *out);
+void ui_images_drop(struct ui_images *c);
+
+/* Decodes one file as the cache does, without a renderer (for tests and kepu-pack check).
+ * Returns a surface to free with SDL_FreeSurface, or NULL with a reason in err. */
+SDL_Surface *ui_image_decode(const struct kk_image *img, int w, int h, struct kk_buf *err);
+
+#endif

@@ -1,0 +1,139 @@
+#include "ui.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kepu/alloc.h"
+
+void ui_list_init(struct ui_list *l)
+{
+    memset(l, 0, sizeof(*l));
+}
+
+void ui_list_release(struct ui_list *l)
+{
+    if (!l)
+        return;
+    kk_free(l->items);
+    kk_free(l->targets);
+    kk_free(l->text_pool);
+    ui_list_init(l);
+}
+
+void ui_list_clear(struct ui_list *l)
+{
+    l->n = 0;
+    l->ntargets = 0;
+    l->pool_len = 0;
+    l->overflow[0] = '\0';
+}
+
+int ui_rect_contains(struct ui_rect r, int x, int y)
+{
+    return x >= r.x && y >= r.y && x < r.x + r.w && y < r.y + r.h;
+}
+
+struct ui_item *ui_list_push(struct ui_list *l, enum ui_item_kind kind, struct ui_rect r)
+{
+    if (l->n == l->alloc) {
+        size_t n = l->alloc ? l->alloc * 2 : 64;
+        struct ui_item *p = kk_reallocarray(l->items, n, sizeof(*p));
+        if (!p)
+            return NULL;
+        l->items = p;
+        l->alloc = n;
+    }
+    struct ui_item *it = &l->items[l->n++];
+    memset(it, 0, sizeof(*it));
+    it->kind = kind;
+    it->r = r;
+    return it;
+}
+
+/* Text items keep offsets into the pool while it may still move, and are turned into
+ * pointers by ui_list_text itself after every growth. */
+static int pool_add(struct ui_list *l, const char *text, size_t len, size_t *off)
+{
+    if (l->pool_len + len + 1 > l->pool_alloc) {
+        size_t n = l->pool_alloc ? l->pool_alloc : 4096;
+        while (n < l->pool_len + len + 1)
+            n *= 2;
+        char *old = l->text_pool;
+        char *p = kk_realloc(old, n);
+        if (!p)
+            return -1;
+        if (p != old) /* rebase the text pointers of items already in the list */
+            for (size_t i = 0; i < l->n; i++)
+                if (l->items[i].kind == UI_TEXT)
+                    l->items[i].text = p + (l->items[i].text - old);
+        l->text_pool = p;
+        l->pool_alloc = n;
+    }
+    memcpy(l->text_pool + l->pool_len, text, len);
+    l->text_pool[l->pool_len + len] = '\0';
+    *off = l->pool_len;
+    l->pool_len += len + 1;
+    return 0;
+}
+
+struct ui_item *ui_list_text(struct ui_list *l, int x, int y, int w, int h, const char *text,
+                             size_t len, int px, enum ui_font font, struct ui_color c)
+{
+    size_t off;
+    if (pool_add(l, text, len, &off) < 0)
+        return NULL;
+    struct ui_item *it = ui_list_push(l, UI_TEXT, (struct ui_rect){x, y, w, h});
+    if (!it)
+        return NULL;
+    it->text = l->text_pool + off;
+    it->len = len;
+    it->px = px;
+    it->font = font;
+    it->color = c;
+    return it;
+}
+
+/* snprintf that never cuts a UTF-8 sequence in half. */
+static void copy_utf8(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size) {
+        n = size - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+struct ui_target *ui_list_target(struct ui_list *l, struct ui_rect r, const char *id,
+                                 const char *label)
+{
+    if (l->ntargets == l->talloc) {
+        size_t n = l->talloc ? l->talloc * 2 : 32;
+        struct ui_target *p = kk_reallocarray(l->targets, n, sizeof(*p));
+        if (!p)
+            return NULL;
+        l->targets = p;
+        l->talloc = n;
+    }
+    struct ui_target *t = &l->targets[l->ntargets++];
+    t->r = r;
+    copy_utf8(t->id, sizeof(t->id), id);
+    copy_utf8(t->label, sizeof(t->label), label ? label : "");
+    return t;
+}
+
+void ui_list_note_overflow(struct ui_list *l, const char *id)
+{
+    size_t used = strlen(l->overflow);
+    snprintf(l->overflow + used, sizeof(l->overflow) - used, "%s%s", used ? "," : "", id);
+}
+
+const struct ui_target *ui_list_hit(const struct ui_list *l, int x, int y)
+{
+    for (size_t i = l->ntargets; i-- > 0;)
+        if (ui_rect_contains(l->targets[i].r, x, y))
+            return &l->targets[i];
+    return NULL;
+}

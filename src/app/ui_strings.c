@@ -1,0 +1,62 @@
+#include "ui_strings.h"
+
+static const char *const words[S_COUNT][KK_LANG_COUNT] = {
+    [S_TOUCH_TO_START] = {"触摸屏幕开始", "Touch to start"},
+    [S_WHO_IS_VISITING] = {"请选择您的身份", "Who is visiting today?"},
+    [S_AUD_YOUTH] = {"青少年", "Young people"},
+    [S_AUD_FARMERS] = {"农民朋友", "Farmers"},
+    [S_AUD_ELDERLY] = {"老年朋友", "Seniors"},
+    [S_AUD_WORKERS] = {"城镇劳动者", "Workers"},
+    [S_AUD_OFFICIALS] = {"领导干部和公务员", "Officials"},
+    [S_AUD_OTHER] = {"其他访客", "Other visitors"},
+    [S_HOME] = {"首页", "Home"},
+    [S_BACK] = {"返回", "Back"},
+    [S_PREVIOUS] = {"上一页", "Previous"},
+    [S_NEXT] = {"下一页", "Next"},
+    [S_TAKE_QUIZ] = {"开始答题", "Take the quiz"},
+    [S_CONFIRM] = {"确定", "Confirm"},
+    [S_CORRECT] = {"回答正确！", "Correct!"},
+    [S_NOT_QUITE] = {"再想想", "Not quite"},
+    [S_NEXT_QUESTION] = {"下一题", "Next question"},
+    [S_SEE_RESULTS] = {"查看结果", "See results"},
+    [S_TRY_AGAIN] = {"再来一次", "Try again"},
+    [S_READ_ABOUT_IT] = {"回去看看", "Read about it"},
+    [S_LARGE_TEXT] = {"大字模式", "Large text"},
+    [S_STILL_THERE] = {"还在吗？", "Still there?"},
+    [S_STILL_THERE_HINT] = {"触摸屏幕继续浏览", "Touch the screen to keep reading"},
+    [S_CONTINUE] = {"继续", "Continue"},
+    [S_CONTENT_UPDATING] = {"内容更新中", "Content is being updated"},
+    [S_CONTENT_UPDATING_HINT] = {"请稍后再来看看", "Please come back a little later"},
+    [S_LANG_TOGGLE] = {"中文 / EN", "中文 / EN"},
+    [S_CHOOSE_TOPIC] = {"选择一个主题", "Choose a topic"},
+    [S_FOR_YOU] = {"为您推荐", "For you"},
+    [S_END_OF_TOPIC] = {"读完了！", "You have read it all!"},
+};
+
+const char *ui_str(enum ui_str id, enum kk_lang lang)
+{
+    if ((unsigned)id >= S_COUNT)
+        return "";
+    const char *s = words[id][(unsigned)lang < KK_LANG_COUNT ? lang : KK_LANG_ZH];
+    return s ? s : words[id][KK_LANG_ZH];
+}
+
+enum ui_str ui_str_audience(enum kk_audience a)
+{
+    switch (a) {
+    case KK_AUD_YOUTH:
+        return S_AUD_YOUTH;
+    case KK_AUD_FARMERS:
+        return S_AUD_FARMERS;
+    case KK_AUD_ELDERLY:
+        return S_AUD_ELDERLY;
+    case KK_AUD_WORKERS:
+        return S_AUD_WORKERS;
+    case KK_AUD_OFFICIALS:
+        return S_AUD_OFFICIALS;
+    case KK_AUD_OTHER:
+    case KK_AUD_COUNT:
+        break;
+    }
+    return S_AUD_OTHER;
+}

@@ -1,0 +1,46 @@
+/* Every interface word the kiosk shows, in both languages (CONTENT.md's table). */
+#ifndef UI_STRINGS_H
+#define UI_STRINGS_H
+
+#include "kepu/pack.h"
+
+enum ui_str {
+    S_TOUCH_TO_START,
+    S_WHO_IS_VISITING,
+    S_AUD_YOUTH,
+    S_AUD_FARMERS,
+    S_AUD_ELDERLY,
+    S_AUD_WORKERS,
+    S_AUD_OFFICIALS,
+    S_AUD_OTHER,
+    S_HOME,
+    S_BACK,
+    S_PREVIOUS,
+    S_NEXT,
+    S_TAKE_QUIZ,
+    S_CONFIRM,
+    S_CORRECT,
+    S_NOT_QUITE,
+    S_NEXT_QUESTION,
+    S_SEE_RESULTS,
+    S_TRY_AGAIN,
+    S_READ_ABOUT_IT,
+    S_LARGE_TEXT,
+    S_STILL_THERE,
+    S_STILL_THERE_HINT,
+    S_CONTINUE,
+    S_CONTENT_UPDATING,
+    S_CONTENT_UPDATING_HINT,
+    S_LANG_TOGGLE,
+    S_CHOOSE_TOPIC,
+    S_FOR_YOU,
+    S_END_OF_TOPIC,
+    S_COUNT
+};
+
+/* The word in lang. Never NULL. */
+const char *ui_str(enum ui_str id, enum kk_lang lang);
+/* The picker's label for an audience group. */
+enum ui_str ui_str_audience(enum kk_audience a);
+
+#endif

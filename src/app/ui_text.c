@@ -1,0 +1,320 @@
+#include "ui_text.h"
+
+#include <SDL_ttf.h>
+#include <fontconfig/fontconfig.h>
+#include <string.h>
+
+#include "kepu/alloc.h"
+#include "kepu/log.h"
+#include "kepu/utf8.h"
+
+#define MAX_FACES      24 /* open (font, size) pairs */
+#define MAX_LINE_BYTES 4096
+
+struct face {
+    enum ui_font font;
+    int px;
+    TTF_Font *ttf;
+    unsigned long used;
+};
+
+struct entry {
+    uint64_t hash;
+    enum ui_font font;
+    int px;
+    struct ui_color color;
+    char *text;
+    size_t len;
+    SDL_Texture *tex;
+    int w, h;
+    size_t bytes;
+    unsigned long used;
+};
+
+struct ui_text {
+    char *path[2]; /* regular, bold */
+    long index[2];
+    struct face faces[MAX_FACES];
+    struct entry *entries;
+    size_t n, alloc;
+    size_t bytes;
+    unsigned long tick;
+    size_t hits, misses, evictions;
+};
+
+/* Asks fontconfig for a face that has Chinese glyphs. */
+static int find_font(const char *name, char **path, long *index)
+{
+    int ok = 0;
+    FcPattern *pat = FcNameParse((const FcChar8 *)name);
+    if (!pat)
+        return 0;
+    FcLangSet *langs = FcLangSetCreate();
+    FcLangSetAdd(langs, (const FcChar8 *)"zh-cn");
+    FcPatternAddLangSet(pat, FC_LANG, langs);
+    FcLangSetDestroy(langs);
+    FcConfigSubstitute(NULL, pat, FcMatchPattern);
+    FcDefaultSubstitute(pat);
+    FcResult res;
+    FcPattern *match = FcFontMatch(NULL, pat, &res);
+    FcChar8 *file = NULL;
+    FcCharSet *cs = NULL;
+    int idx = 0;
+    if (match && FcPatternGetString(match, FC_FILE, 0, &file) == FcResultMatch &&
+        FcPatternGetCharSet(match, FC_CHARSET, 0, &cs) == FcResultMatch &&
+        FcCharSetHasChar(cs, 0x4e2d) && FcCharSetHasChar(cs, 0x6587)) { /* 中文 */
+        FcPatternGetInteger(match, FC_INDEX, 0, &idx);
+        *path = kk_strdup((const char *)file);
+        *index = idx;
+        ok = *path != NULL;
+    }
+    if (match)
+        FcPatternDestroy(match);
+    FcPatternDestroy(pat);
+    return ok;
+}
+
+enum kk_err ui_text_create(struct ui_text **out, struct kk_buf *err)
+{
+    *out = NULL;
+    struct ui_text *t = kk_calloc(1, sizeof(*t));
+    if (!t)
+        return kk_fail(err, KK_ERR_NOMEM, "fonts: out of memory");
+    const char *env = getenv("KEPU_FONT");
+    if (env && *env) {
+        TTF_Font *probe = TTF_OpenFont(env, 20);
+        if (probe) {
+            TTF_CloseFont(probe);
+            t->path[0] = kk_strdup(env);
+            t->path[1] = kk_strdup(env);
+        } else {
+            kk_error("text", "KEPU_FONT=%s cannot be opened (%s); looking for a system font", env,
+                     TTF_GetError());
+        }
+    }
+    if (!t->path[0]) {
+        if (!FcInit() || !find_font("Noto Sans CJK SC:style=Regular", &t->path[0], &t->index[0])) {
+            ui_text_destroy(t);
+            return kk_fail(err, KK_ERR_NOTFOUND,
+                           "fonts: no font with Chinese glyphs found through fontconfig "
+                           "(install fonts-noto-cjk, or set KEPU_FONT)");
+        }
+        if (!find_font("Noto Sans CJK SC:style=Bold", &t->path[1], &t->index[1])) {
+            t->path[1] = kk_strdup(t->path[0]);
+            t->index[1] = t->index[0];
+        }
+    }
+    if (!t->path[0] || !t->path[1]) {
+        ui_text_destroy(t);
+        return kk_fail(err, KK_ERR_NOMEM, "fonts: out of memory");
+    }
+    *out = t;
+    return KK_OK;
+}
+
+void ui_text_destroy(struct ui_text *t)
+{
+    if (!t)
+        return;
+    ui_text_cache_drop(t);
+    kk_free(t->entries);
+    for (int i = 0; i < MAX_FACES; i++)
+        if (t->faces[i].ttf)
+            TTF_CloseFont(t->faces[i].ttf);
+    kk_free(t->path[0]);
+    kk_free(t->path[1]);
+    kk_free(t);
+}
+
+const char *ui_text_font_path(const struct ui_text *t)
+{
+    return t->path[0];
+}
+
+/* The open face for (font, px), opening it (and closing the least used) when needed. */
+static TTF_Font *face(struct ui_text *t, enum ui_font font, int px)
+{
+    struct face *slot = &t->faces[0];
+    t->tick++;
+    for (int i = 0; i < MAX_FACES; i++) {
+        struct face *f = &t->faces[i];
+        if (f->ttf && f->font == font && f->px == px) {
+            f->used = t->tick;
+            return f->ttf;
+        }
+        if (!f->ttf || (slot->ttf && f->used < slot->used))
+            slot = f;
+    }
+    if (slot->ttf)
+        TTF_CloseFont(slot->ttf);
+    int which = font == UI_FONT_BOLD;
+    slot->ttf = TTF_OpenFontIndex(t->path[which], px, t->index[which]);
+    if (!slot->ttf) {
+        kk_error("text", "%s: cannot open at %d px: %s", t->path[which], px, TTF_GetError());
+        return NULL;
+    }
+    TTF_SetFontHinting(slot->ttf, TTF_HINTING_LIGHT);
+    slot->font = font;
+    slot->px = px;
+    slot->used = t->tick;
+    return slot->ttf;
+}
+
+/* Copies utf8[0..len) into buf as a C string; NULL when it does not fit. */
+static const char *cstr(char *buf, size_t size, const char *utf8, size_t len)
+{
+    if (len >= size)
+        return NULL;
+    memcpy(buf, utf8, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+int ui_text_measure(struct ui_text *t, enum ui_font font, int px, const char *utf8, size_t len)
+{
+    char buf[MAX_LINE_BYTES];
+    TTF_Font *f = face(t, font, px);
+    const char *s = cstr(buf, sizeof(buf), utf8, len);
+    int w = 0, h = 0;
+    if (!f || !s || TTF_SizeUTF8(f, s, &w, &h) < 0)
+        return px * (int)len; /* unmeasurable: claim it is very wide so it never fits */
+    return w;
+}
+
+int ui_text_line_height(struct ui_text *t, enum ui_font font, int px)
+{
+    TTF_Font *f = face(t, font, px);
+    return f ? TTF_FontLineSkip(f) : px * 3 / 2;
+}
+
+int ui_text_covers(struct ui_text *t, const char *utf8)
+{
+    TTF_Font *f = face(t, UI_FONT_REGULAR, 24);
+    size_t len = strlen(utf8), pos = 0;
+    if (!f)
+        return 0;
+    while (pos < len) {
+        uint32_t cp = kk_utf8_next(utf8, len, &pos);
+        if (cp > ' ' && !TTF_GlyphIsProvided32(f, cp))
+            return 0;
+    }
+    return 1;
+}
+
+SDL_Surface *ui_text_surface(struct ui_text *t, enum ui_font font, int px, struct ui_color c,
+                             const char *utf8, size_t len)
+{
+    char buf[MAX_LINE_BYTES];
+    TTF_Font *f = face(t, font, px);
+    const char *s = cstr(buf, sizeof(buf), utf8, len);
+    if (!f || !s || !*s)
+        return NULL;
+    SDL_Surface *surf = TTF_RenderUTF8_Blended(f, s, (SDL_Color){c.r, c.g, c.b, c.a});
+    if (!surf)
+        kk_error("text", "cannot render %zu bytes at %d px: %s", len, px, TTF_GetError());
+    return surf;
+}
+
+static uint64_t hash_key(enum ui_font font, int px, struct ui_color c, const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    unsigned char head[10] = {(unsigned char)font,
+                              (unsigned char)(px & 0xff),
+                              (unsigned char)(px >> 8),
+                              c.r,
+                              c.g,
+                              c.b,
+                              c.a};
+    for (size_t i = 0; i < sizeof(head); i++)
+        h = (h ^ head[i]) * 1099511628211ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static void entry_free(struct ui_text *t, struct entry *e)
+{
+    if (e->tex)
+        SDL_DestroyTexture(e->tex);
+    kk_free(e->text);
+    t->bytes -= e->bytes;
+    *e = t->entries[--t->n];
+}
+
+static void evict_to(struct ui_text *t, size_t budget)
+{
+    while (t->bytes > budget && t->n > 0) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < t->n; i++)
+            if (t->entries[i].used < t->entries[oldest].used)
+                oldest = i;
+        entry_free(t, &t->entries[oldest]);
+        t->evictions++;
+    }
+}
+
+SDL_Texture *ui_text_texture(struct ui_text *t, SDL_Renderer *r, enum ui_font font, int px,
+                             struct ui_color c, const char *utf8, size_t len, int *w, int *h)
+{
+    uint64_t hash = hash_key(font, px, c, utf8, len);
+    t->tick++;
+    for (size_t i = 0; i < t->n; i++) {
+        struct entry *e = &t->entries[i];
+        if (e->hash == hash && e->len == len && e->px == px && e->font == font &&
+            !memcmp(e->text, utf8, len) && !memcmp(&e->color, &c, sizeof(c))) {
+            e->used = t->tick;
+            t->hits++;
+            *w = e->w;
+            *h = e->h;
+            return e->tex;
+        }
+    }
+    t->misses++;
+    SDL_Surface *surf = ui_text_surface(t, font, px, c, utf8, len);
+    if (!surf)
+        return NULL;
+    SDL_Texture *tex = SDL_CreateTextureFromSurface(r, surf);
+    struct entry e = {hash,   font, px,      c,       kk_strndup(utf8, len),
+                      len,    tex,  surf->w, surf->h, (size_t)surf->w * (size_t)surf->h * 4,
+                      t->tick};
+    SDL_FreeSurface(surf);
+    if (!tex || !e.text) {
+        kk_error("text", "cannot make a texture of a %d px line: %s", px, SDL_GetError());
+        if (tex)
+            SDL_DestroyTexture(tex);
+        kk_free(e.text);
+        return NULL;
+    }
+    evict_to(t, UI_TEXT_CACHE_BYTES > e.bytes ? UI_TEXT_CACHE_BYTES - e.bytes : 0);
+    if (t->n == t->alloc) {
+        size_t n = t->alloc ? t->alloc * 2 : 128;
+        struct entry *p = kk_reallocarray(t->entries, n, sizeof(*p));
+        if (!p) {
+            SDL_DestroyTexture(tex);
+            kk_free(e.text);
+            return NULL;
+        }
+        t->entries = p;
+        t->alloc = n;
+    }
+    t->entries[t->n++] = e;
+    t->bytes += e.bytes;
+    *w = e.w;
+    *h = e.h;
+    return tex;
+}
+
+void ui_text_stats(const struct ui_text *t, struct ui_text_stats *out)
+{
+    out->entries = t->n;
+    out->bytes = t->bytes;
+    out->hits = t->hits;
+    out->misses = t->misses;
+    out->evictions = t->evictions;
+}
+
+void ui_text_cache_drop(struct ui_text *t)
+{
+    while (t->n > 0)
+        entry_free(t, &t->entries[t->n - 1]);
+}

@@ -1,0 +1,130 @@
+"""Drives a real kepu-kiosk through its automation channel (DESIGN.md).
+
+Used by the UI tests, the screenshot script and kepu-pack-style checks. Runs the kiosk
+with SDL's offscreen driver, so no display is needed.
+"""
+import json
+import os
+import subprocess
+import tempfile
+
+from PIL import Image
+
+MIN_TARGET = 96  # px at 1080p (issue 2)
+
+
+class KioskError(AssertionError):
+    pass
+
+
+class Kiosk:
+    def __init__(self, build_dir, content, size=(1920, 1080), state=None, config=None,
+                 extra_env=None):
+        self.state = state or tempfile.mkdtemp(prefix="kk-ui-state-")
+        self.stderr_path = os.path.join(self.state, "kiosk.log")
+        args = [os.path.join(build_dir, "src/app/kepu-kiosk"), "--automation",
+                "--window", "%dx%d" % size, "--state", self.state]
+        if content is not None:
+            args += ["--content", content]
+        if config:
+            args += ["--config", config]
+        env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy")
+        env.update(extra_env or {})
+        self.log = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, env=env, text=True, bufsize=1)
+        self.size = size
+        self.screen = None
+        self.screens_seen = []
+        self._read_until_screen()
+
+    def _line(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise KioskError("kiosk exited (code %s); log:\n%s" % (self.proc.poll(), self.logtext()))
+        return json.loads(line)
+
+    def _read_until_screen(self):
+        while True:
+            msg = self._line()
+            if "scene" in msg:
+                self.screen = msg
+                self.screens_seen.append(msg["scene"])
+                return
+
+    def send(self, cmd):
+        """Sends one command; returns the reply. Screen reports before it update .screen."""
+        self.proc.stdin.write(json.dumps(cmd, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+        while True:
+            msg = self._line()
+            if "scene" in msg:
+                self.screen = msg
+                self.screens_seen.append(msg["scene"])
+            elif "ok" in msg:
+                if not msg["ok"]:
+                    raise KioskError("%s -> %s" % (cmd, msg.get("error")))
+                return msg
+
+    def tap_id(self, target):
+        return self.send({"tap_id": target})
+
+    def target(self, target):
+        for t in self.screen["targets"]:
+            if t["id"] == target:
+                return t
+        return None
+
+    def ids(self, prefix=""):
+        return [t["id"] for t in self.screen["targets"] if t["id"].startswith(prefix)]
+
+    def screenshot(self, path):
+        self.send({"screenshot": path})
+        return Image.open(path).convert("RGB")
+
+    def logtext(self):
+        self.log.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def quit(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write('{"quit":true}\n')
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise KioskError("kiosk did not quit")
+        self.log.close()
+        return self.proc.returncode
+
+
+def check_targets(screen, min_size=MIN_TARGET):
+    """Every target is at least min_size square and fully on screen."""
+    w, h = screen["size"]
+    problems = []
+    for t in screen["targets"]:
+        x, y, tw, th = t["rect"]
+        if tw < min_size or th < min_size:
+            problems.append("%s is %dx%d, smaller than %d px" % (t["id"], tw, th, min_size))
+        if x < 0 or y < 0 or x + tw > w or y + th > h:
+            problems.append("%s at %s is not fully on the %dx%d screen" % (t["id"], t["rect"], w, h))
+    return problems
+
+
+def ink_fraction(img, box=None):
+    """Share of pixels clearly darker than the page background: text and drawings."""
+    region = img.crop(box) if box else img
+    gray = region.convert("L")
+    hist = gray.histogram()
+    dark = sum(hist[:140])
+    return dark / float(region.width * region.height)
+
+
+def distinct_colours(img):
+    small = img.resize((img.width // 4, img.height // 4))
+    return len(set(small.getdata()))
