@@ -44,9 +44,10 @@ const char *kk_text_get(const struct kk_text *t, enum kk_lang lang);
 
 enum kk_image_type { KK_IMG_PNG, KK_IMG_JPEG, KK_IMG_SVG };
 
-/* An image referenced by the pack, checked at load: exists, within size limits, magic
- * bytes match its type, and (PNG/JPEG) declared dimensions within KK_MAX_IMAGE_DIM and
- * KK_MAX_IMAGE_PIXELS. For SVG, w/h come from width/height or viewBox (0 if neither). */
+/* An image referenced by the pack, checked at load (kepu/imgprobe.h): exists, within size
+ * limits, magic bytes match its type, and declared dimensions > 0 and within
+ * KK_MAX_IMAGE_DIM and KK_MAX_IMAGE_PIXELS. For SVG, w/h come from width/height or the
+ * viewBox; an SVG with neither is refused. */
 struct kk_image {
     char *src;  /* path inside the pack, as written in the JSON */
     char *path; /* absolute or pack-dir-joined path on disk */
@@ -131,7 +132,8 @@ struct kk_diags {
     size_t errors, warnings;
 };
 void kk_diags_release(struct kk_diags *d); /* d may be NULL */
-/* "file: field: message" for item i, into out (appending). */
+/* "file: field: message" for item i, into out (appending); "file: message" when the
+ * problem concerns the whole file (field ""). Does nothing if d is NULL or i >= d->n. */
 void kk_diags_format(const struct kk_diags *d, size_t i, struct kk_buf *out);
 
 /* Loads the source-form pack in dir. On KK_OK *out is a new pack (free with
@@ -140,7 +142,9 @@ void kk_diags_format(const struct kk_diags *d, size_t i, struct kk_buf *out);
  * warnings included (missing English, quiz question without explanation, image much
  * larger than needed). Errors: KK_ERR_NOTFOUND (no pack.json), KK_ERR_PARSE (bad JSON or
  * UTF-8), KK_ERR_INVALID (wrong type or value, unsafe path, missing image),
- * KK_ERR_TOOBIG, KK_ERR_NOMEM. */
+ * KK_ERR_TOOBIG, KK_ERR_NOMEM.
+ * Ids (pack, topic, question) are 1..KK_MAX_ID_LEN characters of a-z, 0-9 and '-'; topic
+ * ids are unique in a pack, question ids in a topic. */
 enum kk_err kk_pack_load(const char *dir, struct kk_pack **out, struct kk_diags *diags,
                          struct kk_buf *err);
 void kk_pack_destroy(struct kk_pack *p); /* p may be NULL */
@@ -150,13 +154,18 @@ struct kk_library {
     struct kk_pack **packs;
     size_t npacks;
 };
-/* Loads every pack under dir. Packs that fail are skipped; for each, one line
+/* Loads every pack under dir: its subfolders holding a pack.json, in name order (names
+ * starting with '.' are ignored), appended to lib (start from {0}; release lib afterwards
+ * even on failure). Packs that fail are skipped; for each, one line
  * "<dir>/<sub>: <file>: <field>: <message>" is appended to skipped (if not NULL),
- * newline-terminated. A missing or empty dir is not an error: the library is empty.
+ * newline-terminated; so is a pack whose id is already in lib, and any pack past
+ * KK_MAX_PACKS. A missing or empty dir is not an error: the library is empty.
  * Errors only for KK_ERR_NOMEM or an unreadable dir (KK_ERR_IO). */
 enum kk_err kk_library_load(struct kk_library *lib, const char *dir, struct kk_buf *skipped,
                             struct kk_buf *err);
-/* Adds one already-loaded pack (takes ownership). */
+/* Adds one already-loaded pack. Takes ownership always: on failure p is destroyed.
+ * Errors: KK_ERR_EXISTS (a pack with p's id is in lib), KK_ERR_TOOBIG (lib already holds
+ * KK_MAX_PACKS), KK_ERR_NOMEM, KK_ERR_INVALID (p is NULL). */
 enum kk_err kk_library_add(struct kk_library *lib, struct kk_pack *p);
 void kk_library_release(struct kk_library *lib);
 /* Finds a topic by "packid/topicid" or by bare topic id (first match). NULL if none. */
