@@ -1,0 +1,427 @@
+/* Runs the real kepu-pack program ($KK_BUILD_DIR/src/tools/kepu-pack) on a small pack made
+ * in a temporary folder, as staff would, and checks exit codes, outputs and files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "kepu/alloc.h"
+#include "kepu/buf.h"
+#include "kepu/fs.h"
+
+struct fixture {
+    char tmp[64];
+    char *tool;
+    char *src, *out, *kpk, *key, *pub, *keyname;
+    struct kk_buf out_text, err_text; /* the last run's stdout and stderr */
+};
+
+static char *join(const char *a, const char *b)
+{
+    char *p = kk_path_join(a, b);
+    assert_non_null(p);
+    return p;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static void write_file(const char *dir, const char *rel, const char *text)
+{
+    char *path = join(dir, rel);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    assert_int_equal(kk_mkdirs(path, 0755, NULL), KK_OK);
+    *slash = '/';
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+    kk_free(path);
+}
+
+static void read_file(const char *path, struct kk_buf *out)
+{
+    kk_buf_reset(out);
+    assert_int_equal(kk_file_read(path, 1 << 20, out, NULL), KK_OK);
+}
+
+/* Runs kepu-pack with the NULL-terminated arguments; returns its exit status and keeps its
+ * stdout and stderr in f->out_text and f->err_text. */
+static int run(struct fixture *f, ...)
+{
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = f->tool;
+    va_list ap;
+    va_start(ap, f);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL) {
+        assert_true(argc < 15);
+        argv[argc++] = (char *)a;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+
+    char *op = join(f->tmp, "stdout.txt"), *ep = join(f->tmp, "stderr.txt");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(127);
+        execv(f->tool, argv);
+        _exit(127);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    read_file(op, &f->out_text);
+    read_file(ep, &f->err_text);
+    unlink(op);
+    unlink(ep);
+    kk_free(op);
+    kk_free(ep);
+    return WEXITSTATUS(status);
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* A failed run: exactly one line on stderr, containing want. */
+static void assert_one_error_line(struct fixture *f, const char *want)
+{
+    const char *e = kk_buf_str(&f->err_text);
+    if (count_lines(e) != 1 || !strstr(e, want))
+        fail_msg("stderr was \"%s\", wanted one line containing \"%s\"", e, want);
+}
+
+static void write_source_pack(const char *src)
+{
+    write_file(
+        src, "pack.json",
+        "{\"format\":1,\"id\":\"test-pack\",\"version\":\"1.0.0\",\"title\":{\"zh\":\"测试\","
+        "\"en\":\"Test\"},\"audiences\":[\"youth\"],\"topics\":[\"topics/quake.json\"]}\n");
+    write_file(src, "topics/quake.json",
+               "{\"id\":\"quake\",\"title\":{\"zh\":\"地震\",\"en\":\"Earthquakes\"},"
+               "\"summary\":{\"zh\":\"摘要\",\"en\":\"Summary\"},\"cover\":\"images/quake.svg\","
+               "\"references\":[\"China Earthquake Administration\"],"
+               "\"pages\":[{\"title\":{\"zh\":\"第一页\",\"en\":\"Page one\"},\"blocks\":[{"
+               "\"type\":\"text\",\"text\":{\"zh\":\"正文\",\"en\":\"Body\"}}]}],"
+               "\"quiz\":{\"questions\":[{\"id\":\"q1\",\"type\":\"truefalse\",\"prompt\":{"
+               "\"zh\":\"对吗？\",\"en\":\"True?\"},\"choices\":[{\"text\":{\"zh\":\"对\",\"en\":"
+               "\"True\"}},{\"text\":{\"zh\":\"错\",\"en\":\"False\"}}],\"answer\":[0],"
+               "\"explain\":{\"zh\":\"因为\",\"en\":\"Because\"}}]}}\n");
+    write_file(
+        src, "images/quake.svg",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"400\" height=\"300\" "
+        "viewBox=\"0 0 400 300\"><rect width=\"400\" height=\"300\" fill=\"#36c\"/></svg>\n");
+}
+
+static int setup(void **state)
+{
+    const char *build = getenv("KK_BUILD_DIR");
+    if (!build)
+        fail_msg("KK_BUILD_DIR is not set (run through ctest)");
+    struct fixture *f = kk_calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->tool = join(build, "src/tools/kepu-pack");
+    assert_int_equal(access(f->tool, X_OK), 0);
+    snprintf(f->tmp, sizeof(f->tmp), "/tmp/kk-packtool-XXXXXX");
+    assert_non_null(mkdtemp(f->tmp));
+    f->src = join(f->tmp, "src");
+    f->out = join(f->tmp, "out");
+    f->kpk = join(f->tmp, "pack.kpk");
+    f->keyname = join(f->tmp, "venue");
+    f->key = join(f->tmp, "venue.key");
+    f->pub = join(f->tmp, "venue.pub");
+    write_source_pack(f->src);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(kk_remove_tree(f->tmp, NULL), KK_OK);
+    kk_free(f->tool);
+    kk_free(f->src);
+    kk_free(f->out);
+    kk_free(f->kpk);
+    kk_free(f->keyname);
+    kk_free(f->key);
+    kk_free(f->pub);
+    kk_buf_release(&f->out_text);
+    kk_buf_release(&f->err_text);
+    kk_free(f);
+    return 0;
+}
+
+/* keygen, build, bundle: the steps every round trip starts with. */
+static void make_bundle(struct fixture *f)
+{
+    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
+    assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->key, NULL), 0);
+    assert_int_equal(run(f, "bundle", f->out, "-o", f->kpk, NULL), 0);
+}
+
+static void test_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(run(f, "validate", f->src, NULL), 0);
+    assert_string_equal(kk_buf_str(&f->out_text), "0 errors, 0 warnings\n");
+    assert_string_equal(kk_buf_str(&f->err_text), "");
+
+    make_bundle(f);
+    char *manifest = join(f->out, "MANIFEST.json"), *sig = join(f->out, "MANIFEST.sig");
+    assert_true(exists(manifest));
+    assert_true(exists(sig));
+    assert_true(exists(f->kpk));
+
+    assert_int_equal(run(f, "verify", f->out, "--pubkey", f->pub, NULL), 0);
+    assert_non_null(strstr(kk_buf_str(&f->out_text), "pack test-pack version 1.0.0, 3 files"));
+    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", f->pub, NULL), 0);
+    assert_non_null(strstr(kk_buf_str(&f->out_text), "pack test-pack version 1.0.0, 3 files"));
+    assert_string_equal(kk_buf_str(&f->err_text), "");
+    kk_free(manifest);
+    kk_free(sig);
+}
+
+static void test_keygen_mode_and_refusal(void **state)
+{
+    struct fixture *f = *state;
+    struct kk_buf before = KK_BUF_INIT, after = KK_BUF_INIT;
+    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
+    struct stat st;
+    assert_int_equal(stat(f->key, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    read_file(f->pub, &before);
+    assert_int_equal(strncmp(before.data, "kepu-pack ed25519 public key v1\n", 32), 0);
+
+    read_file(f->key, &before);
+    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 1);
+    assert_one_error_line(f, "venue.key: already exists");
+    read_file(f->key, &after);
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.data, after.data, before.len);
+
+    /* Only the .pub there: still refused, and no .key appears beside it. */
+    char *other = join(f->tmp, "other"), *other_pub = join(f->tmp, "other.pub");
+    char *other_key = join(f->tmp, "other.key");
+    write_file(f->tmp, "other.pub", "x");
+    assert_int_equal(run(f, "keygen", "-o", other, NULL), 1);
+    assert_one_error_line(f, "other.pub: already exists");
+    assert_false(exists(other_key));
+    kk_free(other);
+    kk_free(other_pub);
+    kk_free(other_key);
+    kk_buf_release(&before);
+    kk_buf_release(&after);
+}
+
+static void test_tampered_file_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    make_bundle(f);
+    char *topic = join(f->out, "topics/quake.json");
+    int fd = open(topic, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "Q", 1, 8), 1); /* same size, one byte different */
+    close(fd);
+    assert_int_equal(run(f, "verify", f->out, "--pubkey", f->pub, NULL), 1);
+    assert_one_error_line(f, "topics/quake.json: sha256 mismatch");
+    assert_string_equal(kk_buf_str(&f->out_text), "");
+
+    /* The tool will not bundle it either. */
+    char *kpk2 = join(f->tmp, "tampered.kpk");
+    assert_int_equal(run(f, "bundle", f->out, "-o", kpk2, NULL), 1);
+    assert_one_error_line(f, "topics/quake.json: sha256 mismatch");
+    assert_false(exists(kpk2));
+
+    /* A bundle made by hand from the tampered folder is refused by verify, naming the
+     * bundle and the file. */
+    struct archive *a = archive_write_new();
+    assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_set_format_pax(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_filename(a, kpk2), ARCHIVE_OK);
+    const char *names[] = {"MANIFEST.json", "MANIFEST.sig", "pack.json", "topics/quake.json",
+                           "images/quake.svg"};
+    struct kk_buf data = KK_BUF_INIT;
+    for (size_t i = 0; i < 5; i++) {
+        char *p = join(f->out, names[i]);
+        read_file(p, &data);
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, names[i]);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t)data.len);
+        assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+        assert_int_equal(archive_write_data(a, data.data, data.len), (la_ssize_t)data.len);
+        archive_entry_free(e);
+        kk_free(p);
+    }
+    assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+    assert_int_equal(run(f, "verify", kpk2, "--pubkey", f->pub, NULL), 1);
+    assert_one_error_line(f, "tampered.kpk: topics/quake.json: sha256 mismatch");
+
+    kk_buf_release(&data);
+    kk_free(kpk2);
+    kk_free(topic);
+}
+
+static void test_wrong_key_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    make_bundle(f);
+    char *other = join(f->tmp, "other"), *other_pub = join(f->tmp, "other.pub");
+    assert_int_equal(run(f, "keygen", "-o", other, NULL), 0);
+    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", other_pub, NULL), 1);
+    assert_one_error_line(f, "MANIFEST.sig: bad signature");
+    /* Trusting both keys accepts it. */
+    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", other_pub, "--pubkey", f->pub, NULL), 0);
+    /* A secret key file is not a public key file. */
+    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", f->key, NULL), 1);
+    assert_one_error_line(f, "not a kepu-pack public key file");
+    kk_free(other);
+    kk_free(other_pub);
+}
+
+static void test_validate_and_build_refuse_errors(void **state)
+{
+    struct fixture *f = *state;
+    /* Chinese title missing: an error. English summary missing: a warning. */
+    write_file(f->src, "topics/quake.json",
+               "{\"id\":\"quake\",\"title\":{\"en\":\"Earthquakes\"},"
+               "\"summary\":{\"zh\":\"摘要\"},\"cover\":\"images/quake.svg\","
+               "\"references\":[\"China Earthquake Administration\"],"
+               "\"pages\":[{\"title\":{\"zh\":\"第一页\",\"en\":\"Page one\"},\"blocks\":[{"
+               "\"type\":\"text\",\"text\":{\"zh\":\"正文\",\"en\":\"Body\"}}]}]}\n");
+    assert_int_equal(run(f, "validate", f->src, NULL), 1);
+    const char *out = kk_buf_str(&f->out_text);
+    assert_non_null(strstr(out, "topics/quake.json: title.zh: error: "));
+    assert_non_null(strstr(out, "topics/quake.json: summary: warning: "));
+    assert_non_null(strstr(out, "1 error, "));
+    assert_one_error_line(f, "the pack has 1 error");
+
+    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
+    assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->key, NULL), 1);
+    assert_one_error_line(f, "topics/quake.json: title.zh");
+    assert_false(exists(f->out));
+}
+
+static void test_warnings_do_not_fail(void **state)
+{
+    struct fixture *f = *state;
+    write_file(
+        f->src, "pack.json",
+        "{\"format\":1,\"id\":\"test-pack\",\"version\":\"1.0.0\",\"title\":{\"zh\":\"测试\"},"
+        "\"audiences\":[\"youth\"],\"topics\":[\"topics/quake.json\"]}\n");
+    assert_int_equal(run(f, "validate", f->src, NULL), 0);
+    assert_non_null(strstr(kk_buf_str(&f->out_text), "pack.json: title: warning: "));
+    assert_non_null(strstr(kk_buf_str(&f->out_text), "0 errors, 1 warning\n"));
+    assert_string_equal(kk_buf_str(&f->err_text), "");
+}
+
+static void test_exit_codes_and_help(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(run(f, NULL), 2);
+    assert_one_error_line(f, "no command given");
+    assert_int_equal(run(f, "frobnicate", NULL), 2);
+    assert_one_error_line(f, "unknown command 'frobnicate'");
+    assert_int_equal(run(f, "--version", NULL), 0);
+    assert_string_equal(kk_buf_str(&f->out_text), "kepu-pack " KK_VERSION "\n");
+    assert_int_equal(run(f, "--help", NULL), 0);
+    assert_non_null(strstr(kk_buf_str(&f->out_text), "usage: kepu-pack COMMAND"));
+
+    const char *commands[] = {"keygen", "validate", "build",   "bundle",
+                              "verify", "publish",  "preview", "check"};
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "usage: kepu-pack %s ", commands[i]);
+        assert_int_equal(run(f, commands[i], "--help", NULL), 0);
+        assert_non_null(strstr(kk_buf_str(&f->out_text), want));
+        assert_int_equal(run(f, commands[i], "--version", NULL), 0);
+        assert_string_equal(kk_buf_str(&f->out_text), "kepu-pack " KK_VERSION "\n");
+    }
+    const char *later[] = {"publish", "preview", "check"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(run(f, later[i], f->src, NULL), 2);
+        assert_one_error_line(f, "not implemented yet");
+    }
+
+    /* Bad command lines: 2. */
+    assert_int_equal(run(f, "build", f->src, "-o", f->out, NULL), 2);
+    assert_one_error_line(f, "missing --key");
+    assert_int_equal(run(f, "verify", f->out, NULL), 2);
+    assert_one_error_line(f, "missing --pubkey");
+    assert_int_equal(run(f, "validate", NULL), 2);
+    assert_one_error_line(f, "missing argument");
+    assert_int_equal(run(f, "validate", f->src, "extra", NULL), 2);
+    assert_one_error_line(f, "too many arguments");
+    assert_int_equal(run(f, "bundle", f->out, "--bogus", NULL), 2);
+    assert_one_error_line(f, "--bogus");
+
+    /* Failures: 1. */
+    char *nowhere = join(f->tmp, "nowhere");
+    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
+    assert_int_equal(run(f, "verify", nowhere, "--pubkey", f->pub, NULL), 1);
+    assert_one_error_line(f, "nowhere: no such file or folder");
+    assert_int_equal(run(f, "validate", nowhere, NULL), 1);
+    assert_one_error_line(f, "nowhere");
+    assert_int_equal(run(f, "bundle", f->src, "-o", f->kpk, NULL), 1);
+    assert_one_error_line(f, "MANIFEST.sig: missing");
+    assert_false(exists(f->kpk));
+    assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->pub, NULL), 1);
+    assert_one_error_line(f, "not a kepu-pack secret key file");
+    assert_false(exists(f->out));
+    kk_free(nowhere);
+}
+
+static void test_nothing_is_overwritten(void **state)
+{
+    struct fixture *f = *state;
+    make_bundle(f);
+    assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->key, NULL), 1);
+    assert_one_error_line(f, "out: already exists");
+    assert_int_equal(run(f, "bundle", f->out, "-o", f->kpk, NULL), 1);
+    assert_one_error_line(f, "pack.kpk: already exists");
+    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", f->pub, NULL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keygen_mode_and_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_key_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validate_and_build_refuse_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_warnings_do_not_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exit_codes_and_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nothing_is_overwritten, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
