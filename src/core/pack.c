@@ -5,7 +5,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -192,6 +191,15 @@ struct loader {
 static void report(struct loader *ld, enum kk_severity sev, enum kk_err code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Diagnostics are printed one per line, and names and values from the pack (even file
+ * names) may hold control characters: those become '?'. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 /* Records one problem at the current file and field. */
 static void report(struct loader *ld, enum kk_severity sev, enum kk_err code, const char *fmt, ...)
 {
@@ -215,23 +223,24 @@ static void report(struct loader *ld, enum kk_severity sev, enum kk_err code, co
             d->alloc = n;
         }
     }
-    char *file = e ? NULL : kk_strdup(ld->file);
+    char *message = e ? NULL : kk_buf_detach(&msg, NULL);
+    char *file = message ? kk_strdup(ld->file) : NULL;
     char *field = file ? kk_strdup(kk_buf_str(&ld->field)) : NULL;
-    if (!file || !field) {
+    if (!field) {
+        kk_free(message);
         kk_free(file);
         kk_buf_release(&msg);
         ld->nomem = 1;
         return;
     }
-    /* One line per problem: names and values from the pack may hold control characters. */
-    for (size_t i = 0; i < msg.len; i++)
-        if ((unsigned char)msg.data[i] < 0x20)
-            msg.data[i] = '?';
+    one_line(message);
+    one_line(file);
+    one_line(field);
     struct kk_diag *g = &d->items[d->n++];
     g->severity = sev;
     g->file = file;
     g->field = field;
-    g->message = kk_buf_detach(&msg, NULL);
+    g->message = message;
     if (sev == KK_SEV_ERROR)
         d->errors++;
     else
@@ -811,7 +820,7 @@ static void load_choices(struct loader *ld, const cJSON *v, struct kk_question *
 {
     const cJSON *arr = get_array(ld, v, "choices", q->type != KK_Q_TRUEFALSE);
     if (!arr) {
-        if (!member(v, "choices"))
+        if (q->type == KK_Q_TRUEFALSE && !member(v, "choices"))
             truefalse_choices(ld, q);
         return;
     }
@@ -854,7 +863,8 @@ static void load_choices(struct loader *ld, const cJSON *v, struct kk_question *
     pop(ld, back);
 }
 
-/* "answer": choice indexes, in range, unique, as many as the question type needs. */
+/* "answer": choice indexes, in range, unique, as many as the question type needs.
+ * nchoices 0 (the choices themselves are bad, already reported): no range check. */
 static void load_answer(struct loader *ld, const cJSON *v, struct kk_question *q, size_t nchoices)
 {
     const cJSON *arr = get_array(ld, v, "answer", 1);
@@ -870,7 +880,7 @@ static void load_answer(struct loader *ld, const cJSON *v, struct kk_question *q
         if (!cJSON_IsNumber(a) || d != floor(d) || d < 0)
             report_error(ld, KK_ERR_INVALID, "must be a choice index (0, 1, …), not %s",
                          cJSON_IsNumber(a) ? "that number" : json_type(a));
-        else if (d >= (double)nchoices)
+        else if (nchoices && d >= (double)nchoices)
             report_error(ld, KK_ERR_INVALID,
                          "choice %.0f does not exist (the question has %zu choices)", d, nchoices);
         else if (d >= KK_MAX_CHOICES)
@@ -1100,23 +1110,23 @@ static void load_pack_json(struct loader *ld, struct kk_pack *p)
     cJSON *root = read_json(ld, "pack.json", KK_ERR_NOTFOUND);
     if (!root)
         return;
-    long format;
-    int r = get_int(ld, root, "format", 0, INT32_MAX, &format);
-    if (r == 0) {
-        report_error(ld, KK_ERR_INVALID, "\"format\" is missing (this version reads format %d)",
-                     KK_PACK_FORMAT);
-    } else if (r > 0 && format != KK_PACK_FORMAT) {
-        size_t back = push_key(ld, "format");
-        report_error(ld, KK_ERR_INVALID, "unsupported format %ld (this version reads format %d)",
-                     format, KK_PACK_FORMAT);
-        pop(ld, back);
-    }
-    if (r > 0)
-        p->format = (int)format;
+    const cJSON *format = member(root, "format");
+    size_t back = push_key(ld, "format");
+    if (!format)
+        report_error(ld, KK_ERR_INVALID, "missing (this version reads format %d)", KK_PACK_FORMAT);
+    else if (!cJSON_IsNumber(format))
+        report_error(ld, KK_ERR_INVALID, "must be the number %d, not %s", KK_PACK_FORMAT,
+                     json_type(format));
+    else if (format->valuedouble != KK_PACK_FORMAT)
+        report_error(ld, KK_ERR_INVALID, "unsupported format %g (this version reads format %d)",
+                     format->valuedouble, KK_PACK_FORMAT);
+    else
+        p->format = KK_PACK_FORMAT;
+    pop(ld, back);
     p->id = get_id(ld, root, "id");
     const char *version = get_string(ld, root, "version", 1);
     if (version) {
-        size_t back = push_key(ld, "version");
+        back = push_key(ld, "version");
         if (!version_ok(version))
             report_error(ld, KK_ERR_INVALID,
                          "\"%s\" is not a version: use numbers separated by dots, like 2026.11.1",

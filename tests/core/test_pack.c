@@ -506,8 +506,7 @@ static void test_wrong_types_are_all_reported(void **state)
                "'answer':[5],'explain':{'zh':'因为'}}]}}");
     struct kk_diags d = {0};
     expect_load_fails(pack, KK_ERR_INVALID, &d,
-                      "pack.json: format: must be a whole number from 0 to 2147483647, not a "
-                      "string");
+                      "pack.json: format: must be the number 1, not a string");
     expect_diag(&d, KK_SEV_ERROR, "pack.json", "id",
                 "\"Quake Safety\" is not a valid id: use 1 to 64 characters a-z, 0-9 and -");
     expect_diag(&d, KK_SEV_ERROR, "pack.json", "version",
@@ -532,8 +531,7 @@ static void test_wrong_types_are_all_reported(void **state)
     kk_diags_release(&d);
     /* Without diags the load still checks everything and names the first error. */
     expect_load_fails(pack, KK_ERR_INVALID, NULL,
-                      "pack.json: format: must be a whole number from 0 to 2147483647, not a "
-                      "string");
+                      "pack.json: format: must be the number 1, not a string");
     kk_free(pack);
     rm_tree(root);
 }
@@ -602,7 +600,7 @@ static void test_unknown_block_type_is_a_warning(void **state)
     load_topic_variant("[{'title':{'zh':'页','en':'Page'},'blocks':["
                        "{'type':'text','text':{'zh':'文','en':'Text'}},"
                        "{'type':'video','src':'v.mp4'}]},"
-                       "{'title':{'zh':'页','en':'Page'},'blocks':[{'type':'hologram'}]}]",
+                       "{'title':{'zh':'页','en':'Page'},'blocks':[{'type':'holo\\ngram'}]}]",
                        NULL, &d, &p);
     assert_non_null(p);
     assert_int_equal(d.errors, 0);
@@ -610,6 +608,11 @@ static void test_unknown_block_type_is_a_warning(void **state)
                 "unknown block type \"video\" skipped (this version shows text, image and fact)");
     expect_diag(&d, KK_SEV_WARNING, "topics/quake.json", "pages[1].blocks",
                 "no block this version can show; the page shows only its title");
+    /* The newline in the pack's text does not break the one-line message. */
+    expect_diag(&d, KK_SEV_WARNING, "topics/quake.json", "pages[1].blocks[0].type",
+                "unknown block type \"holo?gram\" skipped (this version shows text, image and "
+                "fact)");
+    assert_int_equal(d.warnings, 4); /* and the summary's missing English */
     assert_int_equal(p->topics[0].npages, 2);
     assert_int_equal(p->topics[0].pages[0].nblocks, 1);
     assert_int_equal(p->topics[0].pages[0].blocks[0].type, KK_BLOCK_TEXT);
