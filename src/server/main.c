@@ -1,12 +1,421 @@
+/* kepu-server: the central server (serve) and its administration commands. Subcommands
+ * are a static table (git.c's command table); each prints one clear line on stderr and
+ * exits non-zero on failure: 1 for a failure, 2 for wrong usage. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "kepu/alloc.h"
+#include "kepu/fs.h"
+#include "kepu/log.h"
+#include "kepu/manifest.h"
+#include "srv_api.h"
+#include "srv_auth.h"
+#include "srv_http.h"
+#include "srv_pack.h"
+#include "srv_store.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define DEFAULT_DATA   "./var/kepu-server"
+#define MAX_KEYS       16
+
+static const char usage_text[] =
+    "usage: kepu-server serve [--listen ADDR:PORT] [--data DIR] [--db URL]\n"
+    "                         [--trusted-keys FILE.pub,...] [--threads N] [--timeout S]\n"
+    "                         [--max-connections N]\n"
+    "       kepu-server venue add ID --name NAME [--data DIR]\n"
+    "       kepu-server kiosk add ID --venue ID [--data DIR]   (prints the kiosk's token)\n"
+    "       kepu-server user add NAME --role office|staff [--data DIR]\n"
+    "                         (password on stdin; prints a staff user's token)\n"
+    "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID) [--data DIR]\n"
+    "       kepu-server --help | --version\n"
+    "\n"
+    "serve listens on " DEFAULT_LISTEN " and keeps its data in " DEFAULT_DATA " unless told\n"
+    "otherwise. Pack signatures are checked against --trusted-keys, or DATA/keys/*.pub.\n"
+    "--timeout (default 30) closes idle connections and uploads slower than 16 KiB/s after it.\n";
+
+/* Options every subcommand understands; each command takes what it needs. */
+struct opts {
+    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys;
+    long threads, timeout, max_conns;
+    const char *pos[3]; /* positional arguments after the command */
+    size_t npos;
+};
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kepu-server: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see kepu-server --help)\n");
+    va_end(ap);
+    return 2;
+}
+
+static int fail(const struct kk_buf *err)
+{
+    fprintf(stderr, "kepu-server: %s\n", kk_buf_str(err));
+    return 1;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } text_opts[] = {
+        {"--data", offsetof(struct opts, data)},
+        {"--db", offsetof(struct opts, db)},
+        {"--listen", offsetof(struct opts, listen)},
+        {"--name", offsetof(struct opts, name)},
+        {"--venue", offsetof(struct opts, venue)},
+        {"--kiosk", offsetof(struct opts, kiosk)},
+        {"--role", offsetof(struct opts, role)},
+        {"--trusted-keys", offsetof(struct opts, keys)},
+    };
+    static const struct {
+        const char *name;
+        size_t offset;
+        long min, max;
+    } num_opts[] = {
+        {"--threads", offsetof(struct opts, threads), 1, 256},
+        {"--timeout", offsetof(struct opts, timeout), 1, 3600},
+        {"--max-connections", offsetof(struct opts, max_conns), 16, 100000},
+    };
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int known = 0;
+        if (a[0] != '-' || !a[1]) {
+            if (o->npos == sizeof(o->pos) / sizeof(o->pos[0]))
+                return usage_error("unexpected argument %s", a);
+            o->pos[o->npos++] = a;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(text_opts) / sizeof(text_opts[0]) && !known; k++) {
+            if (strcmp(a, text_opts[k].name))
+                continue;
+            if (i + 1 >= argc)
+                return usage_error("%s needs a value", a);
+            *(const char **)((char *)o + text_opts[k].offset) = argv[++i];
+            known = 1;
+        }
+        for (size_t k = 0; k < sizeof(num_opts) / sizeof(num_opts[0]) && !known; k++) {
+            if (strcmp(a, num_opts[k].name))
+                continue;
+            long v;
+            if (i + 1 >= argc || kk_parse_long(argv[i + 1], num_opts[k].min, num_opts[k].max, &v))
+                return usage_error("%s needs a whole number in its range", a);
+            *(long *)((char *)o + num_opts[k].offset) = v;
+            i++;
+            known = 1;
+        }
+        if (!known)
+            return usage_error("unknown option %s", a);
+    }
+    if (!o->data)
+        o->data = DEFAULT_DATA;
+    return 0;
+}
+
+static int open_store(const struct opts *o, struct srv_store **s)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    if (srv_store_open(s, o->data, o->db, &err)) {
+        int rc = fail(&err);
+        kk_buf_release(&err);
+        return rc;
+    }
+    return 0;
+}
+
+static int check_id(const char *what, const char *id)
+{
+    if (!id)
+        return usage_error("%s is missing", what);
+    if (!srv_id_valid(id)) {
+        fprintf(stderr,
+                "kepu-server: %s \"%s\": use 1 to 64 of A-Z a-z 0-9 . _ - (not starting with .)\n",
+                what, id);
+        return 2;
+    }
+    return 0;
+}
+
+/* --- admin commands ------------------------------------------------------------------- */
+
+static int cmd_venue(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    if (o->npos != 2 || strcmp(o->pos[0], "add"))
+        return usage_error("%s", "usage: venue add ID --name NAME");
+    int rc = check_id("venue ID", o->pos[1]);
+    if (rc)
+        return rc;
+    if (!o->name || !*o->name || strlen(o->name) > 200)
+        return usage_error("%s", "venue add needs --name NAME (at most 200 bytes)");
+    if ((rc = open_store(o, &s)))
+        return rc;
+    if (srv_store_venue_add(s, o->pos[1], o->name, &err))
+        rc = fail(&err);
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
+static int cmd_kiosk(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    char token[SRV_TOKEN_LEN + 1], hash[SRV_HASH_LEN + 1];
+    if (o->npos != 2 || strcmp(o->pos[0], "add"))
+        return usage_error("%s", "usage: kiosk add ID --venue ID");
+    int rc = check_id("kiosk ID", o->pos[1]);
+    if (!rc)
+        rc = check_id("--venue", o->venue);
+    if (rc)
+        return rc;
+    if ((rc = open_store(o, &s)))
+        return rc;
+    srv_token_new(token);
+    srv_token_hash(token, hash);
+    if (srv_store_kiosk_add(s, o->pos[1], o->venue, hash, &err))
+        rc = fail(&err);
+    else
+        printf("%s\n", token);
+    sodium_memzero(token, sizeof(token));
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
+static int read_password(char *pw, size_t size)
+{
+    if (isatty(STDIN_FILENO))
+        fprintf(stderr, "password: ");
+    if (!fgets(pw, (int)size, stdin))
+        return usage_error("%s", "user add reads the password from stdin; got nothing");
+    size_t n = strcspn(pw, "\r\n");
+    if (pw[n] == '\0' && n == size - 1)
+        return usage_error("%s", "password longer than 256 bytes");
+    pw[n] = '\0';
+    if (n < 8)
+        return usage_error("%s", "password shorter than 8 characters");
+    return 0;
+}
+
+static int cmd_user(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    char pw[258], phash[256], token[SRV_TOKEN_LEN + 1], thash[SRV_HASH_LEN + 1];
+    if (o->npos != 2 || strcmp(o->pos[0], "add"))
+        return usage_error("%s", "usage: user add NAME --role office|staff");
+    int rc = check_id("user NAME", o->pos[1]);
+    if (rc)
+        return rc;
+    if (!o->role || (strcmp(o->role, "office") && strcmp(o->role, "staff")))
+        return usage_error("%s", "user add needs --role office or --role staff");
+    int staff = !strcmp(o->role, "staff");
+    if ((rc = read_password(pw, sizeof(pw))))
+        return rc;
+    if (srv_password_hash(pw, phash, sizeof(phash))) {
+        sodium_memzero(pw, sizeof(pw));
+        fprintf(stderr, "kepu-server: cannot hash the password (out of memory)\n");
+        return 1;
+    }
+    sodium_memzero(pw, sizeof(pw));
+    if ((rc = open_store(o, &s)))
+        return rc;
+    srv_token_new(token);
+    srv_token_hash(token, thash);
+    if (srv_store_user_add(s, o->pos[1], o->role, phash, staff ? thash : NULL, &err))
+        rc = fail(&err);
+    else if (staff)
+        printf("%s\n", token);
+    sodium_memzero(token, sizeof(token));
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
+static int cmd_assign(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    char spec[160];
+    if (o->npos != 1)
+        return usage_error("%s", "usage: assign PACK@VERSION (--venue ID | --kiosk ID)");
+    if (strlen(o->pos[0]) >= sizeof(spec) || !strchr(o->pos[0], '@'))
+        return usage_error("assign %s: expected PACK@VERSION", o->pos[0]);
+    memcpy(spec, o->pos[0], strlen(o->pos[0]) + 1);
+    char *at = strchr(spec, '@');
+    *at = '\0';
+    int rc = check_id("PACK", spec);
+    if (!rc)
+        rc = check_id("VERSION", at + 1);
+    if (rc)
+        return rc;
+    if (!o->venue == !o->kiosk)
+        return usage_error("%s", "assign needs exactly one of --venue ID and --kiosk ID");
+    const char *target = o->venue ? o->venue : o->kiosk;
+    if ((rc = check_id(o->venue ? "--venue" : "--kiosk", target)))
+        return rc;
+    if ((rc = open_store(o, &s)))
+        return rc;
+    if (srv_store_assign(s, o->venue ? "venue" : "kiosk", target, spec, at + 1, &err))
+        rc = fail(&err);
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
+/* --- serve ---------------------------------------------------------------------------- */
+
+/* Reads the trusted keys: the comma-separated list, or every .pub file in DATA/keys. */
+static int load_keys(const struct opts *o, struct kk_pubkey *keys, size_t *n)
+{
+    struct kk_buf err = KK_BUF_INIT, path = KK_BUF_INIT;
+    int rc = 0;
+    *n = 0;
+    if (o->keys) {
+        char *list = kk_strdup(o->keys), *save = NULL;
+        for (char *p = list ? strtok_r(list, ",", &save) : NULL; p && !rc;
+             p = strtok_r(NULL, ",", &save)) {
+            if (*n == MAX_KEYS)
+                rc = usage_error("%s", "--trusted-keys: at most 16 keys");
+            else if (kk_manifest_pubkey_read(p, &keys[*n], &err))
+                rc = fail(&err);
+            else
+                (*n)++;
+        }
+        kk_free(list);
+    } else {
+        char *dir = kk_path_join(o->data, "keys");
+        DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *e;
+        while (d && !rc && (e = readdir(d))) {
+            size_t len = strlen(e->d_name);
+            if (len < 5 || strcmp(e->d_name + len - 4, ".pub") || *n == MAX_KEYS)
+                continue;
+            kk_buf_reset(&path);
+            kk_buf_addf(&path, "%s/%s", dir, e->d_name);
+            if (kk_manifest_pubkey_read(kk_buf_str(&path), &keys[*n], &err))
+                rc = fail(&err);
+            else
+                (*n)++;
+        }
+        if (d)
+            closedir(d);
+        kk_free(dir);
+    }
+    kk_buf_release(&err);
+    kk_buf_release(&path);
+    return rc;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int cmd_serve(struct opts *o)
+{
+    struct srv_store *store = NULL;
+    struct srv_server *server = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_pubkey keys[MAX_KEYS];
+    size_t nkeys = 0;
+    int rc;
+    if (o->npos)
+        return usage_error("serve: unexpected argument %s", o->pos[0]);
+    if ((rc = load_keys(o, keys, &nkeys)))
+        return rc;
+    srv_pack_set_keys(keys, nkeys);
+
+    /* Signals are taken synchronously by this thread only; the server's threads inherit
+     * the blocked mask. A client that hangs up must not kill the server: ignore SIGPIPE. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+
+    if ((rc = open_store(o, &store)))
+        return rc;
+    struct srv_config cfg = {
+        .listen = o->listen ? o->listen : DEFAULT_LISTEN,
+        .threads = o->threads ? (unsigned)o->threads : 8,
+        .timeout_s = o->timeout ? (unsigned)o->timeout : 30,
+        .max_conns = o->max_conns ? (unsigned)o->max_conns : 4000,
+    };
+    if (srv_server_start(&server, &cfg, store, srv_api_routes, srv_api_nroutes, &err)) {
+        rc = fail(&err);
+        goto done;
+    }
+    kk_info("server", "listening on %s port %u, data in %s, %zu trusted pack key(s)", cfg.listen,
+            srv_server_port(server), o->data, nkeys);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+        ;
+    kk_info("server", "signal %d: finishing requests in flight", sig);
+    srv_server_stop(server, 30000);
+    kk_info("server", "stopped");
+done:
+    srv_store_close(store);
+    kk_buf_release(&err);
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(struct opts *o);
+} commands[] = {
+    {"serve", cmd_serve}, {"venue", cmd_venue},   {"kiosk", cmd_kiosk},
+    {"user", cmd_user},   {"assign", cmd_assign},
+};
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "--version")) {
-        printf("kepu-server %s\n", KK_VERSION);
-        return 0;
+    if (argc < 2)
+        return usage_error("%s", "no command given");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("kepu-server %s\n", KK_VERSION);
+            return 0;
+        }
     }
-    fprintf(stderr, "kepu-server: not built yet\n");
-    return 1;
+    if (srv_auth_init()) {
+        fprintf(stderr, "kepu-server: libsodium failed to initialise\n");
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name))
+            continue;
+        struct opts o = {0};
+        int rc = parse_opts(argc - 2, argv + 2, &o);
+        return rc ? rc : commands[i].fn(&o);
+    }
+    return usage_error("unknown command %s", argv[1]);
 }

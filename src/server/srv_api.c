@@ -1,0 +1,461 @@
+#include "srv_api.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "kepu/alloc.h"
+#include "kepu/clock.h"
+#include "kepu/limits.h"
+#include "kepu/log.h"
+#include "srv_auth.h"
+#include "srv_events.h"
+#include "srv_pack.h"
+
+#define SMALL_BODY (64u * 1024)
+#define DAY_MS     (24LL * 3600 * 1000)
+
+/* --- health and metrics --------------------------------------------------------------- */
+
+static void h_healthz(struct srv_req *req, struct srv_reply *out)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    if (srv_store_ping(req->store, &err)) {
+        kk_error("healthz", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+    } else {
+        srv_reply_text(out, 200, "application/json", "{\"status\":\"ok\"}", 15);
+    }
+    kk_buf_release(&err);
+}
+
+static void h_metrics(struct srv_req *req, struct srv_reply *out)
+{
+    struct srv_table t;
+    srv_server_metrics(req->srv, &out->body);
+    if (!srv_store_counters(req->store, &t, NULL)) {
+        kk_buf_adds(&out->body, "# HELP kepu_store Totals kept by the store.\n"
+                                "# TYPE kepu_store gauge\n");
+        for (size_t r = 0; r < t.nrows; r++)
+            kk_buf_addf(&out->body, "kepu_store{item=\"%s\"} %lld\n", t.cells[r * 2].s,
+                        (long long)t.cells[r * 2 + 1].i);
+    }
+    srv_table_release(&t);
+    out->status = 200;
+    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* --- kiosks --------------------------------------------------------------------------- */
+
+static void h_events(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *root = srv_req_json(req, out);
+    if (!root)
+        return;
+    struct srv_batch_result res;
+    if (srv_events_batch(req->store, req->who, root, kk_clock_wall_ms(), &res)) {
+        srv_reply_error(out, 500, "out of memory");
+    } else {
+        srv_server_count_events(req->srv, res.accepted, res.duplicates, res.rejected);
+        srv_reply_text(out, res.status, "application/json", kk_buf_str(&res.body), res.body.len);
+        if (res.status == 503)
+            srv_reply_header(out, "Retry-After", "30");
+    }
+    kk_buf_release(&res.body);
+    cJSON_Delete(root);
+}
+
+/* An optional non-negative whole number field; -1 when absent. */
+static int opt_count(const cJSON *o, const char *name, int64_t *v)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+    *v = -1;
+    if (!x || cJSON_IsNull(x))
+        return 1;
+    if (!cJSON_IsNumber(x) || x->valuedouble < 0 || x->valuedouble > 9.0e15 ||
+        x->valuedouble != (double)(int64_t)x->valuedouble)
+        return 0;
+    *v = (int64_t)x->valuedouble;
+    return 1;
+}
+
+static const char *opt_text(const cJSON *o, const char *name, size_t max, int *ok)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!x || cJSON_IsNull(x))
+        return NULL;
+    if (!cJSON_IsString(x) || strlen(x->valuestring) > max) {
+        *ok = 0;
+        return NULL;
+    }
+    return x->valuestring;
+}
+
+static void h_heartbeat(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *root = srv_req_json(req, out), *answer = NULL;
+    char *packs_text = NULL;
+    struct srv_table t = {0};
+    struct kk_buf err = KK_BUF_INIT;
+    if (!root)
+        return;
+    if (!cJSON_IsObject(root)) {
+        srv_reply_error(out, 400, "body: must be a JSON object");
+        goto done;
+    }
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "kiosk");
+    if (!cJSON_IsString(k)) {
+        srv_reply_error(out, 400, "kiosk: missing or not a string");
+        goto done;
+    }
+    if (strcmp(k->valuestring, req->who)) {
+        srv_reply_error(out, 403, "kiosk: does not match the kiosk of the token");
+        goto done;
+    }
+    struct srv_kiosk_status st = {0};
+    int ok = 1;
+    st.app_version = opt_text(root, "app_version", KK_MAX_ID_LEN, &ok);
+    if (!ok) {
+        srv_reply_error(out, 400, "app_version: must be a string of at most 64 bytes");
+        goto done;
+    }
+    st.last_error = opt_text(root, "last_error", 1024, &ok);
+    if (!ok) {
+        srv_reply_error(out, 400, "last_error: must be a string of at most 1024 bytes");
+        goto done;
+    }
+    const cJSON *packs = cJSON_GetObjectItemCaseSensitive(root, "packs");
+    if (packs && !cJSON_IsNull(packs)) {
+        const cJSON *p;
+        if (!cJSON_IsArray(packs) || cJSON_GetArraySize(packs) > KK_MAX_PACKS) {
+            srv_reply_error(out, 400, "packs: must be an array of at most 64 \"id@version\"");
+            goto done;
+        }
+        cJSON_ArrayForEach(p, packs)
+        {
+            if (!cJSON_IsString(p) || strlen(p->valuestring) > 2 * KK_MAX_ID_LEN + 1) {
+                srv_reply_error(out, 400, "packs: must hold \"id@version\" strings");
+                goto done;
+            }
+        }
+        packs_text = cJSON_PrintUnformatted(packs);
+        st.packs = packs_text;
+    }
+    static const char *const counts[] = {"queue", "dropped", "uptime_s", "disk_free_mb"};
+    int64_t *slots[] = {&st.queue, &st.dropped, &st.uptime_s, &st.disk_free_mb};
+    for (size_t i = 0; i < 4; i++) {
+        if (!opt_count(root, counts[i], slots[i])) {
+            srv_reply_error(out, 400, "%s: must be a whole number of at least 0", counts[i]);
+            goto done;
+        }
+    }
+    int64_t now = kk_clock_wall_ms();
+    if (srv_store_heartbeat(req->store, req->who, &st, now, &err) ||
+        srv_store_kiosk_packs(req->store, req->who, &t, &err)) {
+        kk_error("heartbeat", "%s: %s", req->who, kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+        goto done;
+    }
+    answer = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(answer, "packs");
+    if (!answer || !list || !cJSON_AddNumberToObject(answer, "time", (double)now)) {
+        srv_reply_error(out, 500, "out of memory");
+        goto done;
+    }
+    for (size_t r = 0; r < t.nrows; r++) {
+        const struct srv_cell *c = &t.cells[r * 3];
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(list, o) || !cJSON_AddStringToObject(o, "id", c[0].s) ||
+            !cJSON_AddStringToObject(o, "version", c[1].s) ||
+            !(c[2].kind == SRV_CELL_TEXT ? cJSON_AddStringToObject(o, "manifest_sha256", c[2].s)
+                                         : cJSON_AddNullToObject(o, "manifest_sha256"))) {
+            srv_reply_error(out, 500, "out of memory");
+            goto done;
+        }
+    }
+    srv_reply_json(out, 200, answer);
+    answer = NULL;
+done:
+    cJSON_Delete(root);
+    cJSON_Delete(answer);
+    cJSON_free(packs_text);
+    srv_table_release(&t);
+    kk_buf_release(&err);
+}
+
+/* --- office login --------------------------------------------------------------------- */
+
+/* Argon2id takes 64 MiB per check: let only two run at once. */
+static sem_t verify_slots;
+static pthread_once_t verify_once = PTHREAD_ONCE_INIT;
+static void verify_init(void)
+{
+    sem_init(&verify_slots, 0, 2);
+}
+
+static int check_password(const char *hash, const char *password)
+{
+    pthread_once(&verify_once, verify_init);
+    sem_wait(&verify_slots);
+    int ok = srv_password_verify(hash, password);
+    sem_post(&verify_slots);
+    return ok;
+}
+
+static void h_login(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *root = srv_req_json(req, out);
+    struct kk_buf err = KK_BUF_INIT;
+    char ukey[128], ikey[96];
+    if (!root)
+        return;
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "user");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "password");
+    if (!cJSON_IsObject(root) || !cJSON_IsString(u) || !cJSON_IsString(p)) {
+        srv_reply_error(out, 400, "body: expected {\"user\": string, \"password\": string}");
+        goto done;
+    }
+    snprintf(ukey, sizeof(ukey), "u:%.100s", u->valuestring);
+    snprintf(ikey, sizeof(ikey), "i:%s", req->client);
+    uint64_t mono = kk_clock_mono_ms();
+    int64_t wait = srv_backoff_wait_s(ukey, mono);
+    int64_t wait_ip = srv_backoff_wait_s(ikey, mono);
+    if (wait_ip > wait)
+        wait = wait_ip;
+    if (wait > 0) {
+        char retry[32];
+        snprintf(retry, sizeof(retry), "%lld", (long long)wait);
+        srv_reply_error(out, 429, "too many failed logins; try again in %lld s", (long long)wait);
+        srv_reply_header(out, "Retry-After", retry);
+        goto done;
+    }
+    struct srv_user user;
+    enum kk_err rc = srv_store_user_get(req->store, u->valuestring, &user, &err);
+    if (rc && rc != KK_ERR_NOTFOUND) {
+        srv_reply_error(out, 503, "store unavailable");
+        goto done;
+    }
+    /* Without such a user, still spend the time of a check so timing tells nothing. */
+    static const char dummy[] = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+                                "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+    int ok = check_password(rc ? dummy : user.password_hash, p->valuestring);
+    if (rc || !ok || strcmp(user.role, "office")) {
+        srv_backoff_fail(ukey, mono);
+        srv_backoff_fail(ikey, mono);
+        kk_warn("login", "failed login for a user from %s", req->client);
+        out->status = 401;
+        goto done;
+    }
+    srv_backoff_clear(ukey);
+    srv_backoff_clear(ikey);
+    char sid[SRV_TOKEN_LEN + 1], hash[SRV_HASH_LEN + 1], csrf[SRV_TOKEN_LEN + 1], cookie[200];
+    srv_token_new(sid);
+    srv_token_new(csrf);
+    srv_token_hash(sid, hash);
+    if (srv_store_session_add(req->store, hash, user.name, csrf,
+                              kk_clock_wall_ms() + SRV_SESSION_MS, &err)) {
+        srv_reply_error(out, 503, "store unavailable");
+        goto done;
+    }
+    snprintf(cookie, sizeof(cookie),
+             "kepu_session=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict", sid,
+             (long long)(SRV_SESSION_MS / 1000));
+    cJSON *a = cJSON_CreateObject();
+    if (a && (!cJSON_AddStringToObject(a, "user", user.name) ||
+              !cJSON_AddStringToObject(a, "csrf", csrf))) {
+        cJSON_Delete(a);
+        a = NULL;
+    }
+    srv_reply_json(out, 200, a);
+    srv_reply_header(out, "Set-Cookie", cookie);
+    kk_info("login", "%s logged in from %s", user.name, req->client);
+done:
+    cJSON_Delete(root);
+    kk_buf_release(&err);
+}
+
+static void h_logout(struct srv_req *req, struct srv_reply *out)
+{
+    const char *sid = srv_req_cookie(req, "kepu_session");
+    char hash[SRV_HASH_LEN + 1];
+    if (sid && srv_token_well_formed(sid)) {
+        srv_token_hash(sid, hash);
+        srv_store_session_delete(req->store, hash, NULL);
+    }
+    srv_reply_text(out, 200, "application/json", "{}", 2);
+    srv_reply_header(out, "Set-Cookie",
+                     "kepu_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+}
+
+static void h_session(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *a = cJSON_CreateObject();
+    if (a && (!cJSON_AddStringToObject(a, "user", req->who) ||
+              !cJSON_AddStringToObject(a, "csrf", req->csrf))) {
+        cJSON_Delete(a);
+        a = NULL;
+    }
+    srv_reply_json(out, 200, a);
+}
+
+/* --- assignments ---------------------------------------------------------------------- */
+
+static void h_assign(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *root = srv_req_json(req, out);
+    struct kk_buf err = KK_BUF_INIT;
+    if (!root)
+        return;
+    const cJSON *pack = cJSON_GetObjectItemCaseSensitive(root, "pack");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+    const cJSON *venue = cJSON_GetObjectItemCaseSensitive(root, "venue");
+    const cJSON *kiosk = cJSON_GetObjectItemCaseSensitive(root, "kiosk");
+    if (!cJSON_IsString(pack) || !srv_id_valid(pack->valuestring)) {
+        srv_reply_error(out, 400, "pack: missing or not a valid id");
+        goto done;
+    }
+    if (!cJSON_IsString(ver) || !srv_id_valid(ver->valuestring)) {
+        srv_reply_error(out, 400, "version: missing or not a valid version");
+        goto done;
+    }
+    if (!venue == !kiosk) {
+        srv_reply_error(out, 400, "give exactly one of venue and kiosk");
+        goto done;
+    }
+    const cJSON *target = venue ? venue : kiosk;
+    if (!cJSON_IsString(target) || !srv_id_valid(target->valuestring)) {
+        srv_reply_error(out, 400, "%s: not a valid id", venue ? "venue" : "kiosk");
+        goto done;
+    }
+    enum kk_err rc = srv_store_assign(req->store, venue ? "venue" : "kiosk", target->valuestring,
+                                      pack->valuestring, ver->valuestring, &err);
+    if (rc == KK_ERR_NOTFOUND)
+        srv_reply_error(out, 404, "%s", kk_buf_str(&err));
+    else if (rc)
+        srv_reply_error(out, 503, "store unavailable");
+    else {
+        srv_reply_text(out, 200, "application/json", "{\"ok\":true}", 11);
+        kk_info("assign", "%s assigned %s@%s to %s %s", req->who, pack->valuestring,
+                ver->valuestring, venue ? "venue" : "kiosk", target->valuestring);
+    }
+done:
+    cJSON_Delete(root);
+    kk_buf_release(&err);
+}
+
+/* --- stats ------------------------------------------------------------------------------ */
+
+int srv_parse_day(const char *s, int64_t *ms)
+{
+    int y, m, d;
+    char extra;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || y < 2000 ||
+        y > 2200 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    if (back.tm_mday != d) /* 2026-02-31 */
+        return -1;
+    *ms = ((int64_t)t - SRV_DAY_OFFSET_S) * 1000;
+    return 0;
+}
+
+struct stat_kind {
+    const char *what, *by;
+    enum srv_stat kind;
+};
+
+static const struct stat_kind stat_kinds[] = {
+    {"sessions", "day", SRV_STAT_SESSIONS_DAY},     {"sessions", "venue", SRV_STAT_SESSIONS_VENUE},
+    {"sessions", "kiosk", SRV_STAT_SESSIONS_KIOSK}, {"topics", "topic", SRV_STAT_TOPICS},
+    {"audiences", "audience", SRV_STAT_AUDIENCES},  {"quiz", "question", SRV_STAT_QUIZ_QUESTION},
+    {"quiz", "audience", SRV_STAT_QUIZ_AUDIENCE},   {"quiz", "day", SRV_STAT_QUIZ_DAY},
+    {"kiosks", "kiosk", SRV_STAT_KIOSKS},
+};
+
+static void h_stats(struct srv_req *req, struct srv_reply *out)
+{
+    const char *what = req->params[0];
+    const char *by = srv_req_arg(req, "by");
+    const struct stat_kind *k = NULL;
+    struct srv_table t = {0};
+    struct kk_buf err = KK_BUF_INIT;
+    for (size_t i = 0; i < sizeof(stat_kinds) / sizeof(stat_kinds[0]) && !k; i++)
+        if (!strcmp(stat_kinds[i].what, what) && (!by || !strcmp(stat_kinds[i].by, by)))
+            k = &stat_kinds[i];
+    if (!k) {
+        srv_reply_error(out, 404,
+                        "no such statistic; use sessions?by=day|venue|kiosk, topics, audiences,"
+                        " quiz?by=question|audience|day or kiosks");
+        return;
+    }
+    struct srv_stats_query q = {.kind = k->kind};
+    const char *from = srv_req_arg(req, "from"), *to = srv_req_arg(req, "to");
+    int64_t today;
+    srv_parse_day("2000-01-01", &today);
+    today += (kk_clock_wall_ms() - today) / DAY_MS * DAY_MS;
+    q.to_ms = today + DAY_MS;
+    q.from_ms = q.to_ms - 30 * DAY_MS;
+    if (from && srv_parse_day(from, &q.from_ms)) {
+        srv_reply_error(out, 400, "from: must be a date YYYY-MM-DD");
+        return;
+    }
+    if (to && srv_parse_day(to, &q.to_ms)) {
+        srv_reply_error(out, 400, "to: must be a date YYYY-MM-DD");
+        return;
+    }
+    if (to)
+        q.to_ms += DAY_MS; /* "to" names the last day included */
+    if (q.to_ms <= q.from_ms || q.to_ms - q.from_ms > 3700 * DAY_MS) {
+        srv_reply_error(out, 400, "from, to: from must not be after to, at most 10 years apart");
+        return;
+    }
+    q.venue = srv_req_arg(req, "venue");
+    q.kiosk = srv_req_arg(req, "kiosk");
+    q.topic = srv_req_arg(req, "topic");
+    q.question = srv_req_arg(req, "question");
+    q.audience = srv_req_arg(req, "audience");
+    const char *format = srv_req_arg(req, "format");
+    if (format && strcmp(format, "csv") && strcmp(format, "json")) {
+        srv_reply_error(out, 400, "format: must be json or csv");
+        return;
+    }
+    if (srv_store_stats(req->store, &q, &t, &err)) {
+        kk_error("stats", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+    } else if (format && !strcmp(format, "csv")) {
+        out->status = srv_table_to_csv(&t, &out->body) ? 500 : 200;
+        out->content_type = "text/csv; charset=utf-8";
+        char disp[128];
+        snprintf(disp, sizeof(disp), "attachment; filename=\"kepu-%s-by-%s.csv\"", k->what, k->by);
+        srv_reply_header(out, "Content-Disposition", disp);
+    } else {
+        srv_reply_json(out, 200, srv_table_to_json(&t));
+    }
+    srv_table_release(&t);
+    kk_buf_release(&err);
+}
+
+const struct srv_route srv_api_routes[] = {
+    {"GET", "/healthz", h_healthz, SRV_ANYONE, 0, "healthz"},
+    {"GET", "/metrics", h_metrics, SRV_LOCAL, 0, "metrics"},
+    {"POST", "/api/v1/events", h_events, SRV_KIOSK, SRV_MAX_BATCH_BYTES, "events"},
+    {"POST", "/api/v1/heartbeat", h_heartbeat, SRV_KIOSK, SMALL_BODY, "heartbeat"},
+    {"GET", "/api/v1/packs/*/*/manifest", srv_pack_get_manifest, SRV_KIOSK, 0, "manifest"},
+    {"GET", "/api/v1/packs/*/*/signature", srv_pack_get_signature, SRV_KIOSK, 0, "signature"},
+    {"GET", "/api/v1/blobs/*", srv_pack_get_blob, SRV_KIOSK, 0, "blobs"},
+    {"POST", "/api/v1/packs", srv_pack_upload, SRV_STAFF, SRV_MAX_PACK_UPLOAD, "packs"},
+    {"POST", "/api/v1/login", h_login, SRV_ANYONE, SMALL_BODY, "login"},
+    {"POST", "/api/v1/logout", h_logout, SRV_OFFICE, SMALL_BODY, "logout"},
+    {"GET", "/api/v1/session", h_session, SRV_OFFICE, 0, "session"},
+    {"POST", "/api/v1/assignments", h_assign, SRV_OFFICE, SMALL_BODY, "assignments"},
+    {"GET", "/api/v1/stats/*", h_stats, SRV_OFFICE, 0, "stats"},
+};
+const size_t srv_api_nroutes = sizeof(srv_api_routes) / sizeof(srv_api_routes[0]);

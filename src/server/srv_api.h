@@ -1,0 +1,20 @@
+/* The routes of kepu-server's HTTP API (DESIGN.md "HTTP API of kepu-server"): one row
+ * per route with who may call it and its body limit, one handler function per route. */
+#ifndef SRV_API_H
+#define SRV_API_H
+
+#include <stddef.h>
+
+#include "srv_http.h"
+
+extern const struct srv_route srv_api_routes[];
+extern const size_t srv_api_nroutes;
+
+/* Office sessions last this long. */
+#define SRV_SESSION_MS (12LL * 3600 * 1000)
+
+/* Parses "YYYY-MM-DD" as the start of that day in the city's time (SRV_DAY_OFFSET_S), in
+ * ms since the epoch. Returns 0 on success, -1 for anything else. */
+int srv_parse_day(const char *s, int64_t *ms);
+
+#endif

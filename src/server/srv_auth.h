@@ -1,0 +1,40 @@
+/* Credentials: random tokens stored only as SHA-256 hashes, Argon2id password hashes
+ * (libsodium's crypto_pwhash_str), and the back-off that slows password guessing. */
+#ifndef SRV_AUTH_H
+#define SRV_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kepu/buf.h"
+#include "kepu/error.h"
+
+#define SRV_TOKEN_LEN 64 /* hex digits of a 256-bit token */
+#define SRV_HASH_LEN  64 /* hex digits of a SHA-256 */
+
+/* Must be called once before anything else here (sodium_init). KK_ERR_IO if it fails. */
+enum kk_err srv_auth_init(void);
+
+/* Writes a new random token (SRV_TOKEN_LEN hex digits and a NUL) into out. */
+void srv_token_new(char out[SRV_TOKEN_LEN + 1]);
+/* Writes the hex SHA-256 of s into out. */
+void srv_token_hash(const char *s, char out[SRV_HASH_LEN + 1]);
+/* True when s is exactly SRV_TOKEN_LEN lowercase hex digits. */
+int srv_token_well_formed(const char *s);
+
+/* Argon2id hash of password into out (size at least 128). KK_ERR_NOMEM if it fails. */
+enum kk_err srv_password_hash(const char *password, char *out, size_t size);
+/* True when password matches hash. Takes a deliberate fraction of a second. */
+int srv_password_verify(const char *hash, const char *password);
+
+/* Failed-login back-off, kept in memory per key (a user name, a client address). After
+ * SRV_LOGIN_FREE_TRIES failures a key must wait 2^(failures - free) seconds, capped at
+ * SRV_LOGIN_MAX_WAIT_S, before the next try; a success clears it. Thread-safe. */
+#define SRV_LOGIN_FREE_TRIES 5
+#define SRV_LOGIN_MAX_WAIT_S 900
+/* Seconds key must still wait (0: may try now). */
+int64_t srv_backoff_wait_s(const char *key, uint64_t now_ms);
+void srv_backoff_fail(const char *key, uint64_t now_ms);
+void srv_backoff_clear(const char *key);
+
+#endif

@@ -1,0 +1,115 @@
+/* The HTTP engine of kepu-server on libmicrohttpd: a thread pool, connection limits and
+ * timeouts, request bodies read into size-capped buffers (gzip inflated with a cap), the
+ * static route table matched and its "who may call" enforced before any body is read,
+ * and replies turned into MHD responses. Handlers (srv_api.c) see only srv_req/srv_reply. */
+#ifndef SRV_HTTP_H
+#define SRV_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "kepu/buf.h"
+#include "kepu/error.h"
+#include "kepu/limits.h"
+#include "srv_store.h"
+
+/* Who may call a route. */
+enum srv_who {
+    SRV_ANYONE, /* no credentials */
+    SRV_LOCAL,  /* only from a loopback address */
+    SRV_KIOSK,  /* a kiosk's bearer token */
+    SRV_STAFF,  /* a staff user's bearer token */
+    SRV_OFFICE, /* an office login session (cookie) and, unless GET, the CSRF header */
+};
+
+struct srv_server;
+struct srv_req;
+struct srv_reply;
+
+typedef void (*srv_handler_fn)(struct srv_req *req, struct srv_reply *out);
+
+/* One row of the route table. pattern segments "*" match one path segment, which the
+ * handler gets in req->params. */
+struct srv_route {
+    const char *method; /* "GET" (also answers HEAD) or "POST" */
+    const char *pattern;
+    srv_handler_fn handler;
+    enum srv_who who;
+    size_t max_body;  /* bytes after gzip inflation; 0 = no body allowed */
+    const char *name; /* for /metrics */
+};
+
+#define SRV_MAX_PARAMS  4
+#define SRV_MAX_HEADERS 8
+#define SRV_CSRF_LEN    64
+
+struct srv_req {
+    struct srv_server *srv;
+    struct srv_store *store;
+    const struct srv_route *route;
+    void *conn; /* the MHD connection, for srv_req_arg and srv_req_header */
+    const char *method;
+    char *params[SRV_MAX_PARAMS]; /* owned */
+    size_t nparams;
+    struct kk_buf body;          /* the request body, inflated, NUL-terminated */
+    char who[KK_MAX_ID_LEN + 1]; /* kiosk id or user name, "" for anyone */
+    char csrf[SRV_CSRF_LEN + 1]; /* the office session's CSRF token */
+    char client[64];             /* client address, for logs and login back-off */
+};
+
+struct srv_reply {
+    int status;
+    const char *content_type; /* static string; default application/json */
+    struct kk_buf body;
+    char *headers[SRV_MAX_HEADERS][2]; /* owned name, value */
+    size_t nheaders;
+    int fd; /* >= 0: send fd[offset, offset + length) instead */
+    uint64_t offset, length;
+};
+
+/* Server settings. */
+struct srv_config {
+    const char *listen; /* "ADDR:PORT", port 0 picks a free one */
+    unsigned threads;   /* thread pool size */
+    unsigned timeout_s; /* idle connection timeout; also bounds slow uploads */
+    unsigned max_conns; /* connection limit */
+};
+
+/* Starts serving the routes in a background thread pool. On KK_OK *out is running; stop
+ * it with srv_server_stop. KK_ERR_INVALID for a bad listen address, KK_ERR_NET when the
+ * address cannot be bound. */
+enum kk_err srv_server_start(struct srv_server **out, const struct srv_config *cfg,
+                             struct srv_store *store, const struct srv_route *routes,
+                             size_t nroutes, struct kk_buf *err);
+/* The bound port (useful after listening on port 0). */
+unsigned srv_server_port(const struct srv_server *s);
+/* Stops accepting connections, lets requests already being handled finish (at most
+ * grace_ms), then closes every connection and frees s. s may be NULL. */
+void srv_server_stop(struct srv_server *s, unsigned grace_ms);
+
+/* Counters for /metrics (Prometheus text), appended to out. */
+void srv_server_metrics(struct srv_server *s, struct kk_buf *out);
+/* Adds to the event counters shown in /metrics. */
+void srv_server_count_events(struct srv_server *s, size_t accepted, size_t duplicates,
+                             size_t rejected);
+
+/* A query-string argument or request header of req, or NULL. */
+const char *srv_req_arg(struct srv_req *req, const char *name);
+const char *srv_req_header(struct srv_req *req, const char *name);
+const char *srv_req_cookie(struct srv_req *req, const char *name);
+
+/* Parses req->body as JSON. On failure fills out with 400 naming the problem and returns
+ * NULL. The result is freed with cJSON_Delete. */
+cJSON *srv_req_json(struct srv_req *req, struct srv_reply *out);
+
+/* Reply helpers. srv_reply_json takes ownership of obj (may be NULL: then 500). */
+void srv_reply_json(struct srv_reply *out, int status, cJSON *obj);
+void srv_reply_error(struct srv_reply *out, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void srv_reply_text(struct srv_reply *out, int status, const char *content_type, const char *text,
+                    size_t len);
+void srv_reply_header(struct srv_reply *out, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,298 @@
+#include "srv_pack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kepu/alloc.h"
+#include "kepu/bundle.h"
+#include "kepu/clock.h"
+#include "kepu/fs.h"
+#include "kepu/log.h"
+#include "srv_auth.h"
+
+static struct kk_pubkey *trusted;
+static size_t ntrusted;
+
+void srv_pack_set_keys(const struct kk_pubkey *keys, size_t n)
+{
+    kk_free(trusted);
+    trusted = NULL;
+    ntrusted = 0;
+    if (n && (trusted = kk_calloc(n, sizeof(*keys)))) {
+        memcpy(trusted, keys, n * sizeof(*keys));
+        ntrusted = n;
+    }
+}
+
+int srv_sha256_well_formed(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return 0;
+    return n == 64;
+}
+
+char *srv_blob_path(const char *data_dir, const char *sha256)
+{
+    struct kk_buf b = KK_BUF_INIT;
+    if (kk_buf_addf(&b, "%s/blobs/%.2s/%s", data_dir, sha256, sha256)) {
+        kk_buf_release(&b);
+        return NULL;
+    }
+    return kk_buf_detach(&b, NULL);
+}
+
+/* Copies the verified file src into the blob store unless that blob is there already. */
+static enum kk_err keep_blob(const char *data_dir, const char *src, const char *sha256,
+                             struct kk_buf *err)
+{
+    char *path = srv_blob_path(data_dir, sha256);
+    struct kk_buf data = KK_BUF_INIT;
+    enum kk_err rc = KK_OK;
+    struct stat st;
+    if (!path)
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    if (stat(path, &st) == 0)
+        goto done;
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    rc = kk_mkdirs(path, 0700, err);
+    *slash = '/';
+    if (!rc)
+        rc = kk_file_read(src, KK_MAX_PACK_FILE_BYTES, &data, err);
+    if (!rc)
+        rc = kk_file_write_atomic(path, data.data ? data.data : "", data.len, err);
+done:
+    kk_buf_release(&data);
+    kk_free(path);
+    return rc;
+}
+
+void srv_pack_upload(struct srv_req *req, struct srv_reply *out)
+{
+    const char *data_dir = req->store->data_dir;
+    struct kk_buf err = KK_BUF_INIT, tmp = KK_BUF_INIT, mf = KK_BUF_INIT, sig = KK_BUF_INIT;
+    struct kk_manifest *m = NULL;
+    struct srv_pack_file *files = NULL;
+    char *kpk = NULL, *dest = NULL, *top = NULL;
+    char name[33];
+    if (!ntrusted) {
+        srv_reply_error(out, 503, "no trusted pack keys are configured on the server");
+        return;
+    }
+    if (!req->body.len) {
+        srv_reply_error(out, 400, "body: empty; upload a .kpk bundle");
+        return;
+    }
+    kk_random_hex(name, 16);
+    if (kk_buf_addf(&tmp, "%s/tmp/upload-%s", data_dir, name) ||
+        !(kpk = kk_path_join(kk_buf_str(&tmp), "pack.kpk")) ||
+        !(dest = kk_path_join(kk_buf_str(&tmp), "pack"))) {
+        srv_reply_error(out, 500, "out of memory");
+        goto done;
+    }
+    top = kk_strdup(kk_buf_str(&tmp));
+    if (!top || kk_mkdirs(top, 0700, &err) ||
+        kk_file_write_atomic(kpk, req->body.data, req->body.len, &err)) {
+        kk_error("packs", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "cannot write the upload to disk");
+        goto done;
+    }
+    enum kk_err rc = kk_bundle_read(kpk, dest, trusted, ntrusted, &m, &err);
+    if (rc) {
+        /* Messages name the bundle by its temporary path: show only what follows it. */
+        const char *msg = kk_buf_str(&err);
+        const char *rel = strstr(msg, "pack.kpk: ");
+        srv_reply_error(out, rc == KK_ERR_NOMEM || rc == KK_ERR_IO ? 503 : 422, "pack refused: %s",
+                        rel ? rel + 10 : msg);
+        goto done;
+    }
+    char *mpath = kk_path_join(dest, KK_MANIFEST_FILE);
+    char *spath = kk_path_join(dest, KK_MANIFEST_SIG_FILE);
+    rc = !mpath || !spath ? KK_ERR_NOMEM : kk_file_read(mpath, KK_MAX_JSON_FILE_BYTES, &mf, &err);
+    if (!rc)
+        rc = kk_file_read(spath, 4096, &sig, &err);
+    kk_free(mpath);
+    kk_free(spath);
+    files = kk_calloc(m->nfiles ? m->nfiles : 1, sizeof(*files));
+    char(*hex)[65] = kk_calloc(m->nfiles ? m->nfiles : 1, 65);
+    for (size_t i = 0; !rc && files && hex && i < m->nfiles; i++) {
+        kk_hex_encode(hex[i], m->files[i].sha256, 32);
+        files[i].path = m->files[i].path;
+        files[i].sha256 = hex[i];
+        files[i].size = (int64_t)m->files[i].size;
+        char *src = kk_path_join(dest, m->files[i].path);
+        rc = src ? keep_blob(data_dir, src, hex[i], &err) : KK_ERR_NOMEM;
+        kk_free(src);
+    }
+    if (!rc && (!files || !hex))
+        rc = KK_ERR_NOMEM;
+    /* The manifest itself is a blob too, so a kiosk can fetch it by hash. */
+    if (!rc) {
+        char *src = kk_path_join(dest, KK_MANIFEST_FILE);
+        rc = src ? keep_blob(data_dir, src, m->sha256, &err) : KK_ERR_NOMEM;
+        kk_free(src);
+    }
+    if (!rc)
+        rc = srv_store_pack_add(req->store, m->id, m->version, m->sha256, mf.data, mf.len, sig.data,
+                                sig.len, files, m->nfiles, &err);
+    kk_free(hex);
+    if (rc == KK_ERR_EXISTS) {
+        srv_reply_error(out, 409, "%s", kk_buf_str(&err));
+    } else if (rc) {
+        kk_error("packs", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "cannot store the pack");
+    } else {
+        cJSON *a = cJSON_CreateObject();
+        if (a && (!cJSON_AddStringToObject(a, "id", m->id) ||
+                  !cJSON_AddStringToObject(a, "version", m->version) ||
+                  !cJSON_AddStringToObject(a, "manifest_sha256", m->sha256) ||
+                  !cJSON_AddNumberToObject(a, "files", (double)m->nfiles))) {
+            cJSON_Delete(a);
+            a = NULL;
+        }
+        srv_reply_json(out, 201, a);
+        kk_info("packs", "%s uploaded %s@%s (%zu files)", req->who, m->id, m->version, m->nfiles);
+    }
+done:
+    if (top)
+        kk_remove_tree(top, NULL);
+    kk_manifest_destroy(m);
+    kk_free(files);
+    kk_free(kpk);
+    kk_free(dest);
+    kk_free(top);
+    kk_buf_release(&err);
+    kk_buf_release(&tmp);
+    kk_buf_release(&mf);
+    kk_buf_release(&sig);
+}
+
+static void get_pack_part(struct srv_req *req, struct srv_reply *out, const char *which)
+{
+    struct kk_buf b = KK_BUF_INIT;
+    const char *id = req->params[0], *ver = req->params[1];
+    if (!srv_id_valid(id) || !srv_id_valid(ver)) {
+        srv_reply_error(out, 400, "pack id and version: only A-Z a-z 0-9 . _ - allowed");
+        return;
+    }
+    enum kk_err rc = srv_store_pack_get(req->store, id, ver, which, &b, NULL);
+    if (rc == KK_ERR_NOTFOUND)
+        srv_reply_error(out, 404, "no pack %s@%s", id, ver);
+    else if (rc)
+        srv_reply_error(out, 503, "store unavailable");
+    else
+        srv_reply_text(out, 200,
+                       strcmp(which, "manifest") ? "application/octet-stream" : "application/json",
+                       kk_buf_str(&b), b.len);
+    kk_buf_release(&b);
+}
+
+void srv_pack_get_manifest(struct srv_req *req, struct srv_reply *out)
+{
+    get_pack_part(req, out, "manifest");
+}
+
+void srv_pack_get_signature(struct srv_req *req, struct srv_reply *out)
+{
+    get_pack_part(req, out, "signature");
+}
+
+/* Parses a single "bytes=a-b", "bytes=a-" or "bytes=-n" range of a size-byte file.
+ * Returns 1 with [*from, *to] set, 0 to ignore it (send everything), -1 unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+    if (strncmp(h, "bytes=", 6) || strchr(h, ','))
+        return 0;
+    h += 6;
+    char *end;
+    if (*h == '-') {
+        errno = 0;
+        unsigned long long n = strtoull(h + 1, &end, 10);
+        if (errno || *end || end == h + 1)
+            return 0;
+        if (n == 0 || size == 0)
+            return -1;
+        *from = n >= size ? 0 : size - n;
+        *to = size - 1;
+        return 1;
+    }
+    if (*h < '0' || *h > '9')
+        return 0;
+    errno = 0;
+    unsigned long long a = strtoull(h, &end, 10), b = size ? size - 1 : 0;
+    if (errno || *end != '-')
+        return 0;
+    if (end[1]) {
+        char *end2;
+        b = strtoull(end + 1, &end2, 10);
+        if (errno || *end2 || b < a)
+            return 0;
+        if (b >= size)
+            b = size - 1;
+    }
+    if (a >= size)
+        return -1;
+    *from = a;
+    *to = b;
+    return 1;
+}
+
+void srv_pack_get_blob(struct srv_req *req, struct srv_reply *out)
+{
+    const char *sha = req->params[0];
+    char etag[80], buf[96];
+    if (!srv_sha256_well_formed(sha)) {
+        srv_reply_error(out, 400, "sha256: must be 64 lowercase hex digits");
+        return;
+    }
+    char *path = srv_blob_path(req->store->data_dir, sha);
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+    kk_free(path);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        srv_reply_error(out, 404, "no blob %s", sha);
+        return;
+    }
+    snprintf(etag, sizeof(etag), "\"%s\"", sha);
+    srv_reply_header(out, "ETag", etag);
+    srv_reply_header(out, "Cache-Control", "public, max-age=31536000, immutable");
+    srv_reply_header(out, "Accept-Ranges", "bytes");
+    const char *inm = srv_req_header(req, "If-None-Match");
+    if (inm && (strstr(inm, sha) || !strcmp(inm, "*"))) {
+        close(fd);
+        out->status = 304;
+        return;
+    }
+    uint64_t size = (uint64_t)st.st_size, from = 0, to = size ? size - 1 : 0;
+    const char *range = srv_req_header(req, "Range");
+    const char *if_range = srv_req_header(req, "If-Range");
+    int r =
+        range && (!if_range || strstr(if_range, sha)) ? parse_range(range, size, &from, &to) : 0;
+    if (r < 0) {
+        close(fd);
+        snprintf(buf, sizeof(buf), "bytes */%" PRIu64, size);
+        srv_reply_header(out, "Content-Range", buf);
+        srv_reply_error(out, 416, "range not satisfiable");
+        return;
+    }
+    out->fd = fd;
+    out->content_type = "application/octet-stream";
+    out->offset = from;
+    out->length = size ? to - from + 1 : 0;
+    out->status = 200;
+    if (r > 0) {
+        out->status = 206;
+        snprintf(buf, sizeof(buf), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to, size);
+        srv_reply_header(out, "Content-Range", buf);
+    }
+}

@@ -1,0 +1,29 @@
+/* Content packs on the server: upload of a bundle (.kpk) by staff, checked exactly like a
+ * kiosk checks it (kk_bundle_read: safe unpacking, signature against the trusted keys,
+ * every file's size and SHA-256); then its files are kept content-addressed under
+ * DATA/blobs/ab/<sha256> and its manifest and signature in the store. Kiosks fetch the
+ * manifest, the signature and the blobs they lack. */
+#ifndef SRV_PACK_H
+#define SRV_PACK_H
+
+#include <stddef.h>
+
+#include "kepu/manifest.h"
+#include "srv_http.h"
+
+#define SRV_MAX_PACK_UPLOAD (64u * 1024 * 1024) /* one uploaded .kpk, compressed */
+
+/* The public keys pack signatures must match (set once at start-up, before serving). */
+void srv_pack_set_keys(const struct kk_pubkey *keys, size_t n);
+
+/* Path of blob sha256 under data_dir (kk_free it), or NULL. sha256 must be well formed. */
+char *srv_blob_path(const char *data_dir, const char *sha256);
+/* True when s is 64 lowercase hex digits. */
+int srv_sha256_well_formed(const char *s);
+
+void srv_pack_upload(struct srv_req *req, struct srv_reply *out);
+void srv_pack_get_manifest(struct srv_req *req, struct srv_reply *out);
+void srv_pack_get_signature(struct srv_req *req, struct srv_reply *out);
+void srv_pack_get_blob(struct srv_req *req, struct srv_reply *out);
+
+#endif

@@ -1,0 +1,148 @@
+/* Backend selection and the thin dispatch to the backend's ops table. */
+#include "srv_store.h"
+
+#include <string.h>
+
+int srv_id_valid(const char *s)
+{
+    size_t n = 0;
+    if (!s || s[0] == '.')
+        return 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return n >= 1 && n <= 64;
+}
+
+void srv_store_close(struct srv_store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+enum kk_err srv_store_open(struct srv_store **out, const char *data_dir, const char *db_url,
+                           struct kk_buf *err)
+{
+    *out = NULL;
+    if (!db_url || !*db_url)
+        return srv_store_sqlite_open(out, data_dir, NULL, err);
+    if (!strncmp(db_url, "sqlite:", 7) && db_url[7])
+        return srv_store_sqlite_open(out, data_dir, db_url + 7, err);
+    if (!strncmp(db_url, "postgresql:", 11) || !strncmp(db_url, "postgres:", 9))
+        return kk_fail(err, KK_ERR_INVALID,
+                       "--db: this kepu-server was built without the PostgreSQL store");
+    return kk_fail(err, KK_ERR_INVALID, "--db: unsupported URL (use sqlite:PATH)");
+}
+
+enum kk_err srv_store_venue_add(struct srv_store *s, const char *id, const char *name,
+                                struct kk_buf *err)
+{
+    return s->ops->venue_add(s, id, name, err);
+}
+
+enum kk_err srv_store_kiosk_add(struct srv_store *s, const char *id, const char *venue,
+                                const char *token_hash, struct kk_buf *err)
+{
+    return s->ops->kiosk_add(s, id, venue, token_hash, err);
+}
+
+enum kk_err srv_store_user_add(struct srv_store *s, const char *name, const char *role,
+                               const char *password_hash, const char *token_hash,
+                               struct kk_buf *err)
+{
+    return s->ops->user_add(s, name, role, password_hash, token_hash, err);
+}
+
+enum kk_err srv_store_assign(struct srv_store *s, const char *target_kind, const char *target,
+                             const char *pack, const char *version, struct kk_buf *err)
+{
+    return s->ops->assign(s, target_kind, target, pack, version, err);
+}
+
+enum kk_err srv_store_kiosk_by_token(struct srv_store *s, const char *token_hash,
+                                     struct kk_buf *kiosk, struct kk_buf *err)
+{
+    return s->ops->kiosk_by_token(s, token_hash, kiosk, err);
+}
+
+enum kk_err srv_store_staff_by_token(struct srv_store *s, const char *token_hash,
+                                     struct kk_buf *user, struct kk_buf *err)
+{
+    return s->ops->staff_by_token(s, token_hash, user, err);
+}
+
+enum kk_err srv_store_user_get(struct srv_store *s, const char *name, struct srv_user *out,
+                               struct kk_buf *err)
+{
+    return s->ops->user_get(s, name, out, err);
+}
+
+enum kk_err srv_store_session_add(struct srv_store *s, const char *id_hash, const char *user,
+                                  const char *csrf, int64_t expires_ms, struct kk_buf *err)
+{
+    return s->ops->session_add(s, id_hash, user, csrf, expires_ms, err);
+}
+
+enum kk_err srv_store_session_get(struct srv_store *s, const char *id_hash, int64_t now_ms,
+                                  struct kk_buf *user, struct kk_buf *csrf, struct kk_buf *err)
+{
+    return s->ops->session_get(s, id_hash, now_ms, user, csrf, err);
+}
+
+enum kk_err srv_store_session_delete(struct srv_store *s, const char *id_hash, struct kk_buf *err)
+{
+    return s->ops->session_delete(s, id_hash, err);
+}
+
+enum kk_err srv_store_events_add(struct srv_store *s, const struct srv_event *ev, size_t n,
+                                 unsigned char *inserted, int64_t now_ms, struct kk_buf *err)
+{
+    return s->ops->events_add(s, ev, n, inserted, now_ms, err);
+}
+
+enum kk_err srv_store_heartbeat(struct srv_store *s, const char *kiosk,
+                                const struct srv_kiosk_status *st, int64_t now_ms,
+                                struct kk_buf *err)
+{
+    return s->ops->heartbeat(s, kiosk, st, now_ms, err);
+}
+
+enum kk_err srv_store_kiosk_packs(struct srv_store *s, const char *kiosk, struct srv_table *out,
+                                  struct kk_buf *err)
+{
+    return s->ops->kiosk_packs(s, kiosk, out, err);
+}
+
+enum kk_err srv_store_stats(struct srv_store *s, const struct srv_stats_query *q,
+                            struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->stats(s, q, out, err);
+}
+
+enum kk_err srv_store_counters(struct srv_store *s, struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->counters(s, out, err);
+}
+
+enum kk_err srv_store_pack_add(struct srv_store *s, const char *id, const char *version,
+                               const char *manifest_sha256, const void *manifest,
+                               size_t manifest_len, const void *sig, size_t sig_len,
+                               const struct srv_pack_file *files, size_t nfiles, struct kk_buf *err)
+{
+    return s->ops->pack_add(s, id, version, manifest_sha256, manifest, manifest_len, sig, sig_len,
+                            files, nfiles, err);
+}
+
+enum kk_err srv_store_pack_get(struct srv_store *s, const char *id, const char *version,
+                               const char *which, struct kk_buf *out, struct kk_buf *err)
+{
+    return s->ops->pack_get(s, id, version, which, out, err);
+}
+
+enum kk_err srv_store_ping(struct srv_store *s, struct kk_buf *err)
+{
+    return s->ops->ping(s, err);
+}

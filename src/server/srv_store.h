@@ -1,0 +1,195 @@
+/* The server's store: everything kepu-server keeps, behind one narrow interface so the
+ * HTTP code never sees SQL. The embedded default is SQLite in WAL mode under the data
+ * folder (srv_store_sqlite.c); another backend (PostgreSQL) is one more ops table.
+ *
+ * Every function is safe to call from several threads at once. Every function returns
+ * KK_OK or an error with detail appended to err (which may be NULL). Text parameters are
+ * UTF-8 and are always bound as parameters, never pasted into SQL. */
+#ifndef SRV_STORE_H
+#define SRV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kepu/buf.h"
+#include "kepu/error.h"
+#include "srv_table.h"
+
+/* Stats group days by this offset from UTC: the city's local time, UTC+8. */
+#define SRV_DAY_OFFSET_S (8 * 3600)
+
+/* One validated usage event, ready to store. Strings are never NULL ("" when absent). */
+struct srv_event {
+    const char *id;
+    const char *kiosk;
+    const char *type;
+    const char *audience;
+    const char *topic;    /* page_view, quiz_answer, quiz_complete */
+    const char *question; /* quiz_answer */
+    const char *body;     /* the event's JSON text, stored as received (re-serialised) */
+    int64_t ts;           /* ms since the epoch, kiosk clock */
+    int64_t dwell_ms;     /* page_view */
+    int correct;          /* quiz_answer: 1 right, 0 wrong */
+};
+
+/* What a kiosk says about itself in a heartbeat. */
+struct srv_kiosk_status {
+    const char *app_version;
+    const char *packs; /* JSON array text of "id@version" */
+    const char *last_error;
+    int64_t queue, dropped, uptime_s, disk_free_mb;
+};
+
+enum srv_stat {
+    SRV_STAT_SESSIONS_DAY,   /* day, sessions */
+    SRV_STAT_SESSIONS_VENUE, /* venue, name, sessions */
+    SRV_STAT_SESSIONS_KIOSK, /* kiosk, venue, sessions */
+    SRV_STAT_TOPICS,         /* topic, views, avg_dwell_ms */
+    SRV_STAT_AUDIENCES,      /* audience, sessions */
+    SRV_STAT_QUIZ_QUESTION,  /* topic, question, correct, total, accuracy */
+    SRV_STAT_QUIZ_AUDIENCE,  /* audience, correct, total, accuracy */
+    SRV_STAT_QUIZ_DAY,       /* day, correct, total, accuracy */
+    SRV_STAT_KIOSKS,         /* kiosk, venue, last_seen_ms, app_version, queue, ... */
+};
+
+/* A stats request. Times are ms since the epoch, [from_ms, to_ms). Filters are NULL for
+ * "all". */
+struct srv_stats_query {
+    enum srv_stat kind;
+    int64_t from_ms, to_ms;
+    const char *venue, *kiosk, *topic, *question, *audience;
+};
+
+/* A user's record, for login. */
+struct srv_user {
+    char name[65];
+    char role[16];
+    char password_hash[256];
+};
+
+/* One file of a pack, as listed in its manifest. */
+struct srv_pack_file {
+    const char *path;
+    const char *sha256;
+    int64_t size;
+};
+
+struct srv_store;
+
+struct srv_store_ops {
+    void (*close)(struct srv_store *s);
+    enum kk_err (*venue_add)(struct srv_store *s, const char *id, const char *name,
+                             struct kk_buf *err);
+    enum kk_err (*kiosk_add)(struct srv_store *s, const char *id, const char *venue,
+                             const char *token_hash, struct kk_buf *err);
+    enum kk_err (*user_add)(struct srv_store *s, const char *name, const char *role,
+                            const char *password_hash, const char *token_hash, struct kk_buf *err);
+    enum kk_err (*assign)(struct srv_store *s, const char *target_kind, const char *target,
+                          const char *pack, const char *version, struct kk_buf *err);
+    enum kk_err (*kiosk_by_token)(struct srv_store *s, const char *token_hash, struct kk_buf *kiosk,
+                                  struct kk_buf *err);
+    enum kk_err (*staff_by_token)(struct srv_store *s, const char *token_hash, struct kk_buf *user,
+                                  struct kk_buf *err);
+    enum kk_err (*user_get)(struct srv_store *s, const char *name, struct srv_user *out,
+                            struct kk_buf *err);
+    enum kk_err (*session_add)(struct srv_store *s, const char *id_hash, const char *user,
+                               const char *csrf, int64_t expires_ms, struct kk_buf *err);
+    enum kk_err (*session_get)(struct srv_store *s, const char *id_hash, int64_t now_ms,
+                               struct kk_buf *user, struct kk_buf *csrf, struct kk_buf *err);
+    enum kk_err (*session_delete)(struct srv_store *s, const char *id_hash, struct kk_buf *err);
+    enum kk_err (*events_add)(struct srv_store *s, const struct srv_event *ev, size_t n,
+                              unsigned char *inserted, int64_t now_ms, struct kk_buf *err);
+    enum kk_err (*heartbeat)(struct srv_store *s, const char *kiosk,
+                             const struct srv_kiosk_status *st, int64_t now_ms, struct kk_buf *err);
+    enum kk_err (*kiosk_packs)(struct srv_store *s, const char *kiosk, struct srv_table *out,
+                               struct kk_buf *err);
+    enum kk_err (*stats)(struct srv_store *s, const struct srv_stats_query *q,
+                         struct srv_table *out, struct kk_buf *err);
+    enum kk_err (*counters)(struct srv_store *s, struct srv_table *out, struct kk_buf *err);
+    enum kk_err (*pack_add)(struct srv_store *s, const char *id, const char *version,
+                            const char *manifest_sha256, const void *manifest, size_t manifest_len,
+                            const void *sig, size_t sig_len, const struct srv_pack_file *files,
+                            size_t nfiles, struct kk_buf *err);
+    /* which: "manifest" or "signature"; out gets the bytes. */
+    enum kk_err (*pack_get)(struct srv_store *s, const char *id, const char *version,
+                            const char *which, struct kk_buf *out, struct kk_buf *err);
+    enum kk_err (*ping)(struct srv_store *s, struct kk_buf *err);
+};
+
+struct srv_store {
+    const struct srv_store_ops *ops;
+    char *data_dir; /* owned; blobs live under data_dir/blobs */
+};
+
+/* True when s is an id the server accepts for venues, kiosks, users, packs and versions:
+ * 1 to 64 characters of A-Z a-z 0-9 . _ -, not starting with a dot. */
+int srv_id_valid(const char *s);
+
+/* Opens the store. db_url NULL or "" means SQLite at data_dir/kepu.db; "sqlite:PATH"
+ * names another SQLite file. Creates data_dir (mode 0700) and applies pending schema
+ * migrations. Errors: KK_ERR_IO, KK_ERR_DB, KK_ERR_INVALID (unsupported URL),
+ * KK_ERR_NOMEM. Close with srv_store_close. */
+enum kk_err srv_store_open(struct srv_store **out, const char *data_dir, const char *db_url,
+                           struct kk_buf *err);
+void srv_store_close(struct srv_store *s); /* s may be NULL */
+
+/* The SQLite backend's constructor (used by srv_store_open). */
+enum kk_err srv_store_sqlite_open(struct srv_store **out, const char *data_dir, const char *db_path,
+                                  struct kk_buf *err);
+
+/* Administration. KK_ERR_EXISTS when the id is taken, KK_ERR_NOTFOUND when a referenced
+ * venue or kiosk does not exist. */
+enum kk_err srv_store_venue_add(struct srv_store *s, const char *id, const char *name,
+                                struct kk_buf *err);
+enum kk_err srv_store_kiosk_add(struct srv_store *s, const char *id, const char *venue,
+                                const char *token_hash, struct kk_buf *err);
+/* token_hash is NULL for office users. */
+enum kk_err srv_store_user_add(struct srv_store *s, const char *name, const char *role,
+                               const char *password_hash, const char *token_hash,
+                               struct kk_buf *err);
+/* target_kind "venue" or "kiosk". Replaces that target's earlier version of the pack. */
+enum kk_err srv_store_assign(struct srv_store *s, const char *target_kind, const char *target,
+                             const char *pack, const char *version, struct kk_buf *err);
+
+/* Authentication lookups: KK_ERR_NOTFOUND when nothing matches. */
+enum kk_err srv_store_kiosk_by_token(struct srv_store *s, const char *token_hash,
+                                     struct kk_buf *kiosk, struct kk_buf *err);
+enum kk_err srv_store_staff_by_token(struct srv_store *s, const char *token_hash,
+                                     struct kk_buf *user, struct kk_buf *err);
+enum kk_err srv_store_user_get(struct srv_store *s, const char *name, struct srv_user *out,
+                               struct kk_buf *err);
+enum kk_err srv_store_session_add(struct srv_store *s, const char *id_hash, const char *user,
+                                  const char *csrf, int64_t expires_ms, struct kk_buf *err);
+enum kk_err srv_store_session_get(struct srv_store *s, const char *id_hash, int64_t now_ms,
+                                  struct kk_buf *user, struct kk_buf *csrf, struct kk_buf *err);
+enum kk_err srv_store_session_delete(struct srv_store *s, const char *id_hash, struct kk_buf *err);
+
+/* Stores n events in one transaction with their rollups, and returns only after COMMIT
+ * reached the disk. inserted[i] is set to 1 for a new event, 0 for an id already stored. */
+enum kk_err srv_store_events_add(struct srv_store *s, const struct srv_event *ev, size_t n,
+                                 unsigned char *inserted, int64_t now_ms, struct kk_buf *err);
+enum kk_err srv_store_heartbeat(struct srv_store *s, const char *kiosk,
+                                const struct srv_kiosk_status *st, int64_t now_ms,
+                                struct kk_buf *err);
+/* The packs assigned to kiosk (its own assignment overrides its venue's for the same pack):
+ * columns id, version, manifest_sha256 (NULL until that version is uploaded). */
+enum kk_err srv_store_kiosk_packs(struct srv_store *s, const char *kiosk, struct srv_table *out,
+                                  struct kk_buf *err);
+/* Fills out (initialised here; release with srv_table_release) from the rollups. */
+enum kk_err srv_store_stats(struct srv_store *s, const struct srv_stats_query *q,
+                            struct srv_table *out, struct kk_buf *err);
+/* name, value rows for /metrics: events stored, kiosks, venues, ... */
+enum kk_err srv_store_counters(struct srv_store *s, struct srv_table *out, struct kk_buf *err);
+/* Records a verified pack. KK_ERR_EXISTS when that id and version exist with another
+ * manifest. */
+enum kk_err srv_store_pack_add(struct srv_store *s, const char *id, const char *version,
+                               const char *manifest_sha256, const void *manifest,
+                               size_t manifest_len, const void *sig, size_t sig_len,
+                               const struct srv_pack_file *files, size_t nfiles,
+                               struct kk_buf *err);
+enum kk_err srv_store_pack_get(struct srv_store *s, const char *id, const char *version,
+                               const char *which, struct kk_buf *out, struct kk_buf *err);
+/* A cheap query proving the database answers (for /healthz). */
+enum kk_err srv_store_ping(struct srv_store *s, struct kk_buf *err);
+
+#endif

@@ -1,0 +1,924 @@
+/* The SQLite store: one database file in WAL mode with synchronous=FULL, so a COMMIT
+ * that returned is on the disk. One writer connection behind a mutex (SQLite allows one
+ * writer at a time anyway) with its hot statements prepared once; a small pool of reader
+ * connections for lookups and stats, which WAL lets run beside the writer. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "kepu/alloc.h"
+#include "kepu/clock.h"
+#include "kepu/fs.h"
+#include "kepu/log.h"
+#include "srv_store.h"
+
+#define MAX_READERS 16
+#define BUSY_MS     10000
+
+/* Schema migrations: migrations[i] takes user_version i to i + 1. Append, never edit. */
+static const char *const migrations[] = {
+    "CREATE TABLE venues(id TEXT PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE kiosks(id TEXT PRIMARY KEY, venue TEXT NOT NULL REFERENCES venues(id),"
+    " token_hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);"
+    "CREATE INDEX kiosks_venue ON kiosks(venue);"
+    "CREATE TABLE users(name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK(role IN"
+    " ('office','staff')), password_hash TEXT NOT NULL, token_hash TEXT UNIQUE,"
+    " created_ms INTEGER NOT NULL);"
+    "CREATE TABLE sessions(id_hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL,"
+    " expires_ms INTEGER NOT NULL);"
+    "CREATE TABLE kiosk_status(kiosk TEXT PRIMARY KEY, seen_ms INTEGER NOT NULL,"
+    " app_version TEXT, packs TEXT, queue INTEGER, dropped INTEGER, uptime_s INTEGER,"
+    " disk_free_mb INTEGER, last_error TEXT);"
+    "CREATE TABLE packs(id TEXT NOT NULL, version TEXT NOT NULL, manifest_sha256 TEXT NOT NULL,"
+    " manifest BLOB NOT NULL, signature BLOB NOT NULL, uploaded_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(id, version));"
+    "CREATE TABLE pack_files(pack TEXT NOT NULL, version TEXT NOT NULL, path TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY(pack, version, path));"
+    "CREATE INDEX pack_files_sha ON pack_files(sha256);"
+    "CREATE TABLE assignments(target_kind TEXT NOT NULL CHECK(target_kind IN"
+    " ('venue','kiosk')), target TEXT NOT NULL, pack TEXT NOT NULL, version TEXT NOT NULL,"
+    " updated_ms INTEGER NOT NULL, PRIMARY KEY(target_kind, target, pack));"
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kiosk TEXT NOT NULL,"
+    " ts INTEGER NOT NULL, type TEXT NOT NULL, received_ms INTEGER NOT NULL, body TEXT NOT NULL);"
+    "CREATE TABLE roll_hour(type TEXT NOT NULL, hour INTEGER NOT NULL, kiosk TEXT NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(type, hour, kiosk)) WITHOUT ROWID;"
+    "CREATE TABLE roll_topic(hour INTEGER NOT NULL, kiosk TEXT NOT NULL, topic TEXT NOT NULL,"
+    " views INTEGER NOT NULL, dwell_ms INTEGER NOT NULL, PRIMARY KEY(hour, kiosk, topic))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE roll_audience(hour INTEGER NOT NULL, kiosk TEXT NOT NULL,"
+    " audience TEXT NOT NULL, sessions INTEGER NOT NULL, PRIMARY KEY(hour, kiosk, audience))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE roll_question(hour INTEGER NOT NULL, kiosk TEXT NOT NULL, topic TEXT NOT NULL,"
+    " question TEXT NOT NULL, audience TEXT NOT NULL, correct INTEGER NOT NULL,"
+    " total INTEGER NOT NULL, PRIMARY KEY(hour, kiosk, topic, question, audience))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE counters(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;",
+};
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+enum {
+    ST_EV_INSERT,
+    ST_ROLL_HOUR,
+    ST_ROLL_TOPIC,
+    ST_ROLL_AUDIENCE,
+    ST_ROLL_QUESTION,
+    ST_COUNT_EVENTS,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_N
+};
+
+static const char *const hot_sql[ST_N] = {
+    [ST_EV_INSERT] = "INSERT OR IGNORE INTO events(id, kiosk, ts, type, received_ms, body)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_ROLL_HOUR] = "INSERT INTO roll_hour(type, hour, kiosk, n) VALUES(?1, ?2, ?3, 1)"
+                     " ON CONFLICT DO UPDATE SET n = n + 1",
+    [ST_ROLL_TOPIC] = "INSERT INTO roll_topic(hour, kiosk, topic, views, dwell_ms)"
+                      " VALUES(?1, ?2, ?3, 1, ?4)"
+                      " ON CONFLICT DO UPDATE SET views = views + 1,"
+                      " dwell_ms = dwell_ms + excluded.dwell_ms",
+    [ST_ROLL_AUDIENCE] = "INSERT INTO roll_audience(hour, kiosk, audience, sessions)"
+                         " VALUES(?1, ?2, ?3, 1) ON CONFLICT DO UPDATE SET sessions = sessions + 1",
+    [ST_ROLL_QUESTION] = "INSERT INTO roll_question(hour, kiosk, topic, question, audience,"
+                         " correct, total) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 1)"
+                         " ON CONFLICT DO UPDATE SET correct = correct + excluded.correct,"
+                         " total = total + 1",
+    [ST_COUNT_EVENTS] = "INSERT INTO counters(name, n) VALUES('events', ?1)"
+                        " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+};
+
+struct sq_store {
+    struct srv_store base;
+    char *path;
+    pthread_mutex_t wlock; /* guards w and st */
+    sqlite3 *w;
+    sqlite3_stmt *st[ST_N];
+    pthread_mutex_t rlock; /* guards readers */
+    sqlite3 *readers[MAX_READERS];
+    size_t nreaders;
+};
+
+static enum kk_err db_fail(struct kk_buf *err, sqlite3 *db, const char *what)
+{
+    int code = sqlite3_extended_errcode(db);
+    if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+        return kk_fail(err, KK_ERR_BUSY, "%s: database is busy", what);
+    return kk_fail(err, KK_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static enum kk_err conn_open(const char *path, sqlite3 **out, struct kk_buf *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        enum kk_err e =
+            kk_fail(err, KK_ERR_DB, "%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return e;
+    }
+    sqlite3_busy_timeout(db, BUSY_MS);
+    sqlite3_extended_result_codes(db, 1);
+    char *msg = NULL;
+    rc = sqlite3_exec(db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                      " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+                      NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        enum kk_err e = kk_fail(err, KK_ERR_DB, "%s: %s", path, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return e;
+    }
+    *out = db;
+    return KK_OK;
+}
+
+/* Binds ?1..?n from types: 't' const char * (NULL binds NULL), 'i' int64_t, 'b' const
+ * void * then size_t. The strings must outlive the statement's next step. */
+static int bind_va(sqlite3_stmt *st, const char *types, va_list ap)
+{
+    int rc = SQLITE_OK;
+    for (int i = 1; types && *types && rc == SQLITE_OK; types++, i++) {
+        switch (*types) {
+        case 't': {
+            const char *s = va_arg(ap, const char *);
+            rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+            break;
+        }
+        case 'i':
+            rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+            break;
+        case 'b': {
+            const void *p = va_arg(ap, const void *);
+            size_t n = va_arg(ap, size_t);
+            rc = sqlite3_bind_blob64(st, i, p, n, SQLITE_STATIC);
+            break;
+        }
+        default:
+            KK_BUG("bind type %c", *types);
+        }
+    }
+    return rc;
+}
+
+/* Runs one statement that returns no rows. */
+static enum kk_err run(sqlite3 *db, struct kk_buf *err, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st = NULL;
+    enum kk_err rc = KK_OK;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(err, db, "prepare");
+    va_list ap;
+    va_start(ap, types);
+    int brc = bind_va(st, types, ap);
+    va_end(ap);
+    if (brc != SQLITE_OK) {
+        rc = db_fail(err, db, "bind");
+        goto done;
+    }
+    int src = sqlite3_step(st);
+    if ((src & 0xff) == SQLITE_CONSTRAINT)
+        rc = KK_ERR_EXISTS; /* the caller names what exists */
+    else if (src != SQLITE_DONE && src != SQLITE_ROW)
+        rc = db_fail(err, db, "write");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Steps st to the end, appending every row to out (already initialised with its columns). */
+static enum kk_err collect_rows(sqlite3 *db, sqlite3_stmt *st, struct srv_table *out,
+                                struct kk_buf *err)
+{
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_cell *row = srv_table_add_row(out);
+        if (!row)
+            return kk_fail(err, KK_ERR_NOMEM, "query: out of memory");
+        int n = sqlite3_column_count(st);
+        for (int i = 0; i < n && (size_t)i < out->ncolumns; i++) {
+            switch (sqlite3_column_type(st, i)) {
+            case SQLITE_INTEGER:
+                row[i].kind = SRV_CELL_INT;
+                row[i].i = sqlite3_column_int64(st, i);
+                break;
+            case SQLITE_FLOAT:
+                row[i].kind = SRV_CELL_REAL;
+                row[i].r = sqlite3_column_double(st, i);
+                break;
+            case SQLITE_NULL:
+                break;
+            default:
+                if (srv_cell_set_text(&row[i], (const char *)sqlite3_column_text(st, i)))
+                    return kk_fail(err, KK_ERR_NOMEM, "query: out of memory");
+            }
+        }
+    }
+    return src == SQLITE_DONE ? KK_OK : db_fail(err, db, "query");
+}
+
+/* Runs a query and appends every row to out (already initialised with its columns). */
+static enum kk_err query_table(sqlite3 *db, struct srv_table *out, struct kk_buf *err,
+                               const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st = NULL;
+    enum kk_err rc = KK_OK;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(err, db, "prepare");
+    va_list ap;
+    va_start(ap, types);
+    int brc = bind_va(st, types, ap);
+    va_end(ap);
+    if (brc != SQLITE_OK)
+        rc = db_fail(err, db, "bind");
+    else
+        rc = collect_rows(db, st, out, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Reads one text column of the first row into out; KK_ERR_NOTFOUND when no row. */
+static enum kk_err query_text(sqlite3 *db, struct kk_buf *out, struct kk_buf *err, const char *sql,
+                              const char *types, ...)
+{
+    sqlite3_stmt *st = NULL;
+    enum kk_err rc = KK_OK;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(err, db, "prepare");
+    va_list ap;
+    va_start(ap, types);
+    int brc = bind_va(st, types, ap);
+    va_end(ap);
+    if (brc != SQLITE_OK) {
+        rc = db_fail(err, db, "bind");
+        goto done;
+    }
+    int src = sqlite3_step(st);
+    if (src == SQLITE_DONE) {
+        rc = KK_ERR_NOTFOUND;
+    } else if (src != SQLITE_ROW) {
+        rc = db_fail(err, db, "query");
+    } else if (out) {
+        const void *p = sqlite3_column_blob(st, 0);
+        int n = sqlite3_column_bytes(st, 0);
+        kk_buf_reset(out);
+        if (n > 0 && kk_buf_add(out, p, (size_t)n))
+            rc = kk_fail(err, KK_ERR_NOMEM, "query: out of memory");
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static sqlite3 *reader_get(struct sq_store *s, struct kk_buf *err)
+{
+    sqlite3 *db = NULL;
+    pthread_mutex_lock(&s->rlock);
+    if (s->nreaders)
+        db = s->readers[--s->nreaders];
+    pthread_mutex_unlock(&s->rlock);
+    if (!db && conn_open(s->path, &db, err))
+        return NULL;
+    return db;
+}
+
+static void reader_put(struct sq_store *s, sqlite3 *db)
+{
+    pthread_mutex_lock(&s->rlock);
+    if (s->nreaders < MAX_READERS) {
+        s->readers[s->nreaders++] = db;
+        db = NULL;
+    }
+    pthread_mutex_unlock(&s->rlock);
+    sqlite3_close(db);
+}
+
+static enum kk_err migrate(sqlite3 *db, const char *path, struct kk_buf *err)
+{
+    struct kk_buf v = KK_BUF_INIT;
+    enum kk_err rc = query_text(db, &v, err, "PRAGMA user_version", NULL);
+    long version = 0;
+    if (rc)
+        goto done;
+    if (kk_parse_long(kk_buf_str(&v), 0, 1000000, &version) < 0) {
+        rc = kk_fail(err, KK_ERR_DB, "%s: unreadable schema version", path);
+        goto done;
+    }
+    if ((size_t)version > NMIGRATIONS) {
+        rc = kk_fail(err, KK_ERR_DB,
+                     "%s: schema version %ld is newer than this kepu-server knows (%zu)", path,
+                     version, NMIGRATIONS);
+        goto done;
+    }
+    for (size_t i = (size_t)version; i < NMIGRATIONS; i++) {
+        char *msg = NULL;
+        char setv[64];
+        snprintf(setv, sizeof(setv), "PRAGMA user_version=%zu;", i + 1);
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, migrations[i], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, setv, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            rc = kk_fail(err, KK_ERR_DB, "%s: migration to schema %zu: %s", path, i + 1,
+                         msg ? msg : sqlite3_errmsg(db));
+            sqlite3_free(msg);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            goto done;
+        }
+    }
+done:
+    kk_buf_release(&v);
+    return rc;
+}
+
+static void sq_close(struct srv_store *base)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    for (int i = 0; i < ST_N; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->w);
+    for (size_t i = 0; i < s->nreaders; i++)
+        sqlite3_close(s->readers[i]);
+    pthread_mutex_destroy(&s->wlock);
+    pthread_mutex_destroy(&s->rlock);
+    kk_free(s->path);
+    kk_free(s->base.data_dir);
+    kk_free(s);
+}
+
+/* --- administration ------------------------------------------------------------------ */
+
+static enum kk_err sq_venue_add(struct srv_store *base, const char *id, const char *name,
+                                struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "INSERT INTO venues(id, name, created_ms) VALUES(?1, ?2, ?3)",
+                         "tti", id, name, (int64_t)kk_clock_wall_ms());
+    pthread_mutex_unlock(&s->wlock);
+    if (rc == KK_ERR_EXISTS)
+        return kk_fail(err, rc, "venue %s already exists", id);
+    return rc;
+}
+
+static enum kk_err sq_kiosk_add(struct srv_store *base, const char *id, const char *venue,
+                                const char *token_hash, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = query_text(s->w, NULL, err, "SELECT 1 FROM venues WHERE id = ?1", "t", venue);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "venue %s does not exist (add it with: venue add)", venue);
+    if (!rc) {
+        rc = run(s->w, err,
+                 "INSERT INTO kiosks(id, venue, token_hash, created_ms) VALUES(?1, ?2, ?3, ?4)",
+                 "ttti", id, venue, token_hash, (int64_t)kk_clock_wall_ms());
+        if (rc == KK_ERR_EXISTS)
+            rc = kk_fail(err, rc, "kiosk %s already exists", id);
+    }
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_user_add(struct srv_store *base, const char *name, const char *role,
+                               const char *password_hash, const char *token_hash,
+                               struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc =
+        run(s->w, err,
+            "INSERT INTO users(name, role, password_hash, token_hash, created_ms)"
+            " VALUES(?1, ?2, ?3, ?4, ?5)",
+            "tttti", name, role, password_hash, token_hash, (int64_t)kk_clock_wall_ms());
+    pthread_mutex_unlock(&s->wlock);
+    if (rc == KK_ERR_EXISTS)
+        return kk_fail(err, rc, "user %s already exists", name);
+    return rc;
+}
+
+static enum kk_err sq_assign(struct srv_store *base, const char *kind, const char *target,
+                             const char *pack, const char *version, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    int venue = !strcmp(kind, "venue");
+    if (!venue && strcmp(kind, "kiosk"))
+        return kk_fail(err, KK_ERR_INVALID, "assignment target must be a venue or a kiosk");
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = query_text(s->w, NULL, err,
+                                venue ? "SELECT 1 FROM venues WHERE id = ?1"
+                                      : "SELECT 1 FROM kiosks WHERE id = ?1",
+                                "t", target);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "%s %s does not exist", kind, target);
+    if (!rc) {
+        rc = run(s->w, err,
+                 "INSERT INTO assignments(target_kind, target, pack, version, updated_ms)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET"
+                 " version = excluded.version, updated_ms = excluded.updated_ms",
+                 "tttti", kind, target, pack, version, (int64_t)kk_clock_wall_ms());
+    }
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+/* --- authentication ------------------------------------------------------------------ */
+
+static enum kk_err read_text(struct sq_store *s, struct kk_buf *out, struct kk_buf *err,
+                             const char *sql, const char *arg)
+{
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    enum kk_err rc = query_text(db, out, err, sql, "t", arg);
+    reader_put(s, db);
+    return rc;
+}
+
+static enum kk_err sq_kiosk_by_token(struct srv_store *base, const char *token_hash,
+                                     struct kk_buf *kiosk, struct kk_buf *err)
+{
+    return read_text((struct sq_store *)base, kiosk, err,
+                     "SELECT id FROM kiosks WHERE token_hash = ?1", token_hash);
+}
+
+static enum kk_err sq_staff_by_token(struct srv_store *base, const char *token_hash,
+                                     struct kk_buf *user, struct kk_buf *err)
+{
+    return read_text((struct sq_store *)base, user, err,
+                     "SELECT name FROM users WHERE token_hash = ?1 AND role = 'staff'", token_hash);
+}
+
+static enum kk_err copy_col(sqlite3_stmt *st, int i, char *out, size_t size)
+{
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    if (!v || strlen(v) >= size)
+        return KK_ERR_INVALID;
+    memcpy(out, v, strlen(v) + 1);
+    return KK_OK;
+}
+
+static enum kk_err sq_user_get(struct srv_store *base, const char *name, struct srv_user *out,
+                               struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    sqlite3 *db = reader_get(s, err);
+    sqlite3_stmt *st = NULL;
+    enum kk_err rc = KK_OK;
+    if (!db)
+        return KK_ERR_DB;
+    if (sqlite3_prepare_v2(db, "SELECT name, role, password_hash FROM users WHERE name = ?1", -1,
+                           &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+        rc = db_fail(err, db, "user");
+        goto done;
+    }
+    int src = sqlite3_step(st);
+    if (src == SQLITE_DONE) {
+        rc = KK_ERR_NOTFOUND;
+    } else if (src != SQLITE_ROW) {
+        rc = db_fail(err, db, "user");
+    } else if (copy_col(st, 0, out->name, sizeof(out->name)) ||
+               copy_col(st, 1, out->role, sizeof(out->role)) ||
+               copy_col(st, 2, out->password_hash, sizeof(out->password_hash))) {
+        rc = kk_fail(err, KK_ERR_DB, "user %s: damaged record", name);
+    }
+done:
+    sqlite3_finalize(st);
+    reader_put(s, db);
+    return rc;
+}
+
+static enum kk_err sq_session_add(struct srv_store *base, const char *id_hash, const char *user,
+                                  const char *csrf, int64_t expires_ms, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "DELETE FROM sessions WHERE expires_ms < ?1", "i",
+                         (int64_t)kk_clock_wall_ms());
+    if (!rc)
+        rc = run(s->w, err,
+                 "INSERT INTO sessions(id_hash, user, csrf, expires_ms) VALUES(?1, ?2, ?3, ?4)",
+                 "ttti", id_hash, user, csrf, expires_ms);
+    pthread_mutex_unlock(&s->wlock);
+    if (rc == KK_ERR_EXISTS)
+        return kk_fail(err, KK_ERR_DB, "session id collision");
+    return rc;
+}
+
+static enum kk_err sq_session_get(struct srv_store *base, const char *id_hash, int64_t now,
+                                  struct kk_buf *user, struct kk_buf *csrf, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    enum kk_err rc = query_text(db, user, err,
+                                "SELECT user FROM sessions WHERE id_hash = ?1 AND expires_ms > ?2",
+                                "ti", id_hash, now);
+    if (!rc)
+        rc = query_text(db, csrf, err,
+                        "SELECT csrf FROM sessions WHERE id_hash = ?1 AND expires_ms > ?2", "ti",
+                        id_hash, now);
+    reader_put(s, db);
+    return rc;
+}
+
+static enum kk_err sq_session_delete(struct srv_store *base, const char *id_hash,
+                                     struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "DELETE FROM sessions WHERE id_hash = ?1", "t", id_hash);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+/* --- ingest ---------------------------------------------------------------------------- */
+
+/* Steps a prepared hot statement once after binding; resets it either way. */
+static int step_hot(sqlite3_stmt *st, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    int rc = bind_va(st, types, ap);
+    va_end(ap);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static int add_one(struct sq_store *s, const struct srv_event *e, int64_t received,
+                   unsigned char *inserted)
+{
+    int rc =
+        step_hot(s->st[ST_EV_INSERT], "ttitit", e->id, e->kiosk, e->ts, e->type, received, e->body);
+    *inserted = rc == SQLITE_OK && sqlite3_changes(s->w) == 1;
+    if (rc != SQLITE_OK || !*inserted)
+        return rc;
+    int64_t hour = e->ts / 3600000;
+    rc = step_hot(s->st[ST_ROLL_HOUR], "tit", e->type, hour, e->kiosk);
+    if (rc == SQLITE_OK && !strcmp(e->type, "page_view"))
+        rc = step_hot(s->st[ST_ROLL_TOPIC], "itti", hour, e->kiosk, e->topic, e->dwell_ms);
+    if (rc == SQLITE_OK && !strcmp(e->type, "audience"))
+        rc = step_hot(s->st[ST_ROLL_AUDIENCE], "itt", hour, e->kiosk, e->audience);
+    if (rc == SQLITE_OK && !strcmp(e->type, "quiz_answer"))
+        rc = step_hot(s->st[ST_ROLL_QUESTION], "itttti", hour, e->kiosk, e->topic, e->question,
+                      e->audience, (int64_t)e->correct);
+    return rc;
+}
+
+static enum kk_err sq_events_add(struct srv_store *base, const struct srv_event *ev, size_t n,
+                                 unsigned char *inserted, int64_t received, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    enum kk_err rc = KK_OK;
+    int64_t added = 0;
+    pthread_mutex_lock(&s->wlock);
+    if (step_hot(s->st[ST_BEGIN], NULL) != SQLITE_OK) {
+        rc = db_fail(err, s->w, "events: begin");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (add_one(s, &ev[i], received, &inserted[i]) != SQLITE_OK) {
+            rc = db_fail(err, s->w, "events: insert");
+            step_hot(s->st[ST_ROLLBACK], NULL);
+            goto done;
+        }
+        added += inserted[i];
+    }
+    if ((added && step_hot(s->st[ST_COUNT_EVENTS], "i", added) != SQLITE_OK) ||
+        step_hot(s->st[ST_COMMIT], NULL) != SQLITE_OK) {
+        rc = db_fail(err, s->w, "events: commit");
+        step_hot(s->st[ST_ROLLBACK], NULL);
+    }
+done:
+    if (rc)
+        memset(inserted, 0, n);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_heartbeat(struct srv_store *base, const char *kiosk,
+                                const struct srv_kiosk_status *st, int64_t now, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err,
+                         "INSERT OR REPLACE INTO kiosk_status(kiosk, seen_ms, app_version, packs,"
+                         " queue, dropped, uptime_s, disk_free_mb, last_error)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                         "tittiiiit", kiosk, now, st->app_version, st->packs, st->queue,
+                         st->dropped, st->uptime_s, st->disk_free_mb, st->last_error);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err read_table(struct sq_store *s, struct srv_table *out, const char *const *cols,
+                              size_t ncols, struct kk_buf *err, const char *sql, const char *types,
+                              const char *a, const char *b)
+{
+    if (srv_table_init(out, cols, ncols))
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    enum kk_err rc = query_table(db, out, err, sql, types, a, b);
+    reader_put(s, db);
+    return rc;
+}
+
+static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, struct srv_table *out,
+                                  struct kk_buf *err)
+{
+    static const char *const cols[] = {"id", "version", "manifest_sha256"};
+    return read_table((struct sq_store *)base, out, cols, 3, err,
+                      "SELECT a.pack, a.version, p.manifest_sha256 FROM assignments a"
+                      " LEFT JOIN packs p ON p.id = a.pack AND p.version = a.version"
+                      " WHERE (a.target_kind = 'kiosk' AND a.target = ?1)"
+                      " OR (a.target_kind = 'venue'"
+                      " AND a.target = (SELECT venue FROM kiosks WHERE id = ?1)"
+                      " AND NOT EXISTS (SELECT 1 FROM assignments b WHERE b.target_kind = 'kiosk'"
+                      " AND b.target = ?1 AND b.pack = a.pack))"
+                      " ORDER BY a.pack",
+                      "t", kiosk, NULL);
+}
+
+/* --- stats from the rollups ------------------------------------------------------------ */
+
+/* Every stats query takes the same numbered parameters: ?1 first hour, ?2 end hour
+ * (exclusive), ?3 the day offset in seconds, ?4 venue, ?5 kiosk, ?6 topic, ?7 question,
+ * ?8 audience (NULL for "all"). */
+#define KFILTER                                                                                    \
+    " JOIN kiosks k ON k.id = r.kiosk WHERE r.hour >= ?1 AND r.hour < ?2"                          \
+    " AND (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR r.kiosk = ?5)"
+#define QFILTER                                                                                    \
+    KFILTER " AND (?6 IS NULL OR r.topic = ?6) AND (?7 IS NULL OR r.question = ?7)"                \
+            " AND (?8 IS NULL OR r.audience = ?8)"
+#define DAY "date(r.hour * 3600 + ?3, 'unixepoch')"
+#define ACC "ROUND(CAST(SUM(r.correct) AS REAL) / SUM(r.total), 4)"
+
+struct stat_def {
+    const char *sql;
+    const char *cols[10];
+    size_t ncols;
+};
+
+static const struct stat_def stat_defs[] = {
+    [SRV_STAT_SESSIONS_DAY] = {"SELECT " DAY " AS day, SUM(r.n) FROM roll_hour r" KFILTER
+                               " AND r.type = 'session_start' GROUP BY day ORDER BY day",
+                               {"day", "sessions"},
+                               2},
+    [SRV_STAT_SESSIONS_VENUE] = {"SELECT v.id, v.name, COALESCE(SUM(r.n), 0) FROM venues v"
+                                 " LEFT JOIN kiosks k ON k.venue = v.id"
+                                 " LEFT JOIN roll_hour r ON r.kiosk = k.id"
+                                 " AND r.type = 'session_start' AND r.hour >= ?1 AND r.hour < ?2"
+                                 " WHERE (?4 IS NULL OR v.id = ?4) AND (?5 IS NULL OR k.id = ?5)"
+                                 " GROUP BY v.id ORDER BY v.id",
+                                 {"venue", "name", "sessions"},
+                                 3},
+    [SRV_STAT_SESSIONS_KIOSK] = {"SELECT k.id, k.venue, COALESCE(SUM(r.n), 0) FROM kiosks k"
+                                 " LEFT JOIN roll_hour r ON r.kiosk = k.id"
+                                 " AND r.type = 'session_start' AND r.hour >= ?1 AND r.hour < ?2"
+                                 " WHERE (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR k.id = ?5)"
+                                 " GROUP BY k.id ORDER BY k.id",
+                                 {"kiosk", "venue", "sessions"},
+                                 3},
+    [SRV_STAT_TOPICS] =
+        {"SELECT r.topic, SUM(r.views),"
+         " CAST(SUM(r.dwell_ms) / SUM(r.views) AS INTEGER) FROM roll_topic r" KFILTER
+         " AND (?6 IS NULL OR r.topic = ?6) GROUP BY r.topic"
+         " ORDER BY 2 DESC, 1",
+         {"topic", "views", "avg_dwell_ms"},
+         3},
+    [SRV_STAT_AUDIENCES] = {"SELECT r.audience, SUM(r.sessions) FROM roll_audience r" KFILTER
+                            " GROUP BY r.audience ORDER BY r.audience",
+                            {"audience", "sessions"},
+                            2},
+    [SRV_STAT_QUIZ_QUESTION] = {"SELECT r.topic, r.question, SUM(r.correct), SUM(r.total), " ACC
+                                " FROM roll_question r" QFILTER
+                                " GROUP BY r.topic, r.question ORDER BY r.topic, r.question",
+                                {"topic", "question", "correct", "total", "accuracy"},
+                                5},
+    [SRV_STAT_QUIZ_AUDIENCE] = {"SELECT r.audience, SUM(r.correct), SUM(r.total), " ACC
+                                " FROM roll_question r" QFILTER
+                                " GROUP BY r.audience ORDER BY r.audience",
+                                {"audience", "correct", "total", "accuracy"},
+                                4},
+    [SRV_STAT_QUIZ_DAY] = {"SELECT " DAY " AS day, SUM(r.correct), SUM(r.total), " ACC
+                           " FROM roll_question r" QFILTER " GROUP BY day ORDER BY day",
+                           {"day", "correct", "total", "accuracy"},
+                           4},
+    [SRV_STAT_KIOSKS] = {"SELECT k.id, k.venue, s.seen_ms, s.app_version, s.packs, s.queue,"
+                         " s.dropped, s.uptime_s, s.disk_free_mb, s.last_error FROM kiosks k"
+                         " LEFT JOIN kiosk_status s ON s.kiosk = k.id"
+                         " WHERE (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR k.id = ?5)"
+                         " AND ?1 IS NOT NULL AND ?2 IS NOT NULL AND ?3 IS NOT NULL"
+                         " ORDER BY k.id",
+                         {"kiosk", "venue", "last_seen_ms", "app_version", "packs", "queue",
+                          "dropped", "uptime_s", "disk_free_mb", "last_error"},
+                         10},
+};
+
+static int bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+    if (i > sqlite3_bind_parameter_count(st))
+        return SQLITE_OK;
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static enum kk_err sq_stats(struct srv_store *base, const struct srv_stats_query *q,
+                            struct srv_table *out, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    if ((size_t)q->kind >= sizeof(stat_defs) / sizeof(stat_defs[0]))
+        KK_BUG("stats kind %d", (int)q->kind);
+    const struct stat_def *d = &stat_defs[q->kind];
+    sqlite3_stmt *st = NULL;
+    enum kk_err rc = KK_OK;
+    if (srv_table_init(out, d->cols, d->ncols))
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    if (sqlite3_prepare_v2(db, d->sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(err, db, "stats");
+        goto done;
+    }
+    int64_t from_h = q->from_ms / 3600000, to_h = (q->to_ms + 3599999) / 3600000;
+    if (sqlite3_bind_int64(st, 1, from_h) || sqlite3_bind_int64(st, 2, to_h) ||
+        sqlite3_bind_int64(st, 3, SRV_DAY_OFFSET_S) || bind_opt(st, 4, q->venue) ||
+        bind_opt(st, 5, q->kiosk) || bind_opt(st, 6, q->topic) || bind_opt(st, 7, q->question) ||
+        bind_opt(st, 8, q->audience)) {
+        rc = db_fail(err, db, "stats");
+        goto done;
+    }
+    rc = collect_rows(db, st, out, err);
+done:
+    sqlite3_finalize(st);
+    reader_put(s, db);
+    return rc;
+}
+
+static enum kk_err sq_counters(struct srv_store *base, struct srv_table *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"name", "value"};
+    return read_table((struct sq_store *)base, out, cols, 2, err,
+                      "SELECT 'events_stored', COALESCE((SELECT n FROM counters"
+                      " WHERE name = 'events'), 0)"
+                      " UNION ALL SELECT 'venues', COUNT(*) FROM venues"
+                      " UNION ALL SELECT 'kiosks', COUNT(*) FROM kiosks"
+                      " UNION ALL SELECT 'packs', COUNT(*) FROM packs",
+                      NULL, NULL, NULL);
+}
+
+/* --- packs ---------------------------------------------------------------------------- */
+
+static enum kk_err sq_pack_add(struct srv_store *base, const char *id, const char *version,
+                               const char *manifest_sha256, const void *manifest,
+                               size_t manifest_len, const void *sig, size_t sig_len,
+                               const struct srv_pack_file *files, size_t nfiles, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    struct kk_buf have = KK_BUF_INIT;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "BEGIN IMMEDIATE", NULL);
+    if (rc)
+        goto done;
+    rc = query_text(s->w, &have, err,
+                    "SELECT manifest_sha256 FROM packs WHERE id = ?1 AND version = ?2", "tt", id,
+                    version);
+    if (!rc) {
+        rc = strcmp(kk_buf_str(&have), manifest_sha256)
+                 ? kk_fail(err, KK_ERR_EXISTS,
+                           "pack %s@%s already exists with different content; give it a new"
+                           " version",
+                           id, version)
+                 : KK_OK; /* the same pack again: nothing to do */
+        run(s->w, NULL, rc ? "ROLLBACK" : "COMMIT", NULL);
+        goto done;
+    }
+    if (rc != KK_ERR_NOTFOUND)
+        goto rollback;
+    rc = run(s->w, err,
+             "INSERT INTO packs(id, version, manifest_sha256, manifest, signature, uploaded_ms)"
+             " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+             "tttbbi", id, version, manifest_sha256, manifest, manifest_len, sig, sig_len,
+             (int64_t)kk_clock_wall_ms());
+    for (size_t i = 0; !rc && i < nfiles; i++)
+        rc = run(s->w, err,
+                 "INSERT INTO pack_files(pack, version, path, sha256, size)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5)",
+                 "tttti", id, version, files[i].path, files[i].sha256, files[i].size);
+    if (rc == KK_ERR_EXISTS)
+        rc = kk_fail(err, KK_ERR_INVALID, "pack %s@%s: a file is listed twice", id, version);
+    if (!rc)
+        rc = run(s->w, err, "COMMIT", NULL);
+    if (!rc)
+        goto done;
+rollback:
+    run(s->w, NULL, "ROLLBACK", NULL);
+done:
+    pthread_mutex_unlock(&s->wlock);
+    kk_buf_release(&have);
+    return rc;
+}
+
+static enum kk_err sq_pack_get(struct srv_store *base, const char *id, const char *version,
+                               const char *which, struct kk_buf *out, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    int sig = !strcmp(which, "signature");
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    enum kk_err rc = query_text(db, out, err,
+                                sig ? "SELECT signature FROM packs WHERE id = ?1 AND version = ?2"
+                                    : "SELECT manifest FROM packs WHERE id = ?1 AND version = ?2",
+                                "tt", id, version);
+    reader_put(s, db);
+    return rc;
+}
+
+static enum kk_err sq_ping(struct srv_store *base, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    enum kk_err rc = query_text(db, NULL, err, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL);
+    reader_put(s, db);
+    return rc == KK_ERR_NOTFOUND ? kk_fail(err, KK_ERR_DB, "database has no schema") : rc;
+}
+
+static const struct srv_store_ops sq_ops = {
+    .close = sq_close,
+    .venue_add = sq_venue_add,
+    .kiosk_add = sq_kiosk_add,
+    .user_add = sq_user_add,
+    .assign = sq_assign,
+    .kiosk_by_token = sq_kiosk_by_token,
+    .staff_by_token = sq_staff_by_token,
+    .user_get = sq_user_get,
+    .session_add = sq_session_add,
+    .session_get = sq_session_get,
+    .session_delete = sq_session_delete,
+    .events_add = sq_events_add,
+    .heartbeat = sq_heartbeat,
+    .kiosk_packs = sq_kiosk_packs,
+    .stats = sq_stats,
+    .counters = sq_counters,
+    .pack_add = sq_pack_add,
+    .pack_get = sq_pack_get,
+    .ping = sq_ping,
+};
+
+enum kk_err srv_store_sqlite_open(struct srv_store **out, const char *data_dir, const char *db_path,
+                                  struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    *out = NULL;
+    struct sq_store *s = kk_calloc(1, sizeof(*s));
+    if (!s)
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    s->base.ops = &sq_ops;
+    pthread_mutex_init(&s->wlock, NULL);
+    pthread_mutex_init(&s->rlock, NULL);
+    s->base.data_dir = kk_strdup(data_dir);
+    s->path = db_path ? kk_strdup(db_path) : kk_path_join(data_dir, "kepu.db");
+    if (!s->base.data_dir || !s->path) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    rc = kk_mkdirs(data_dir, 0700, err);
+    if (rc)
+        goto done;
+    rc = conn_open(s->path, &s->w, err);
+    if (rc)
+        goto done;
+    rc = migrate(s->w, s->path, err);
+    if (rc)
+        goto done;
+    for (int i = 0; i < ST_N; i++) {
+        if (sqlite3_prepare_v3(s->w, hot_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+            SQLITE_OK) {
+            rc = db_fail(err, s->w, "prepare");
+            goto done;
+        }
+    }
+done:
+    if (rc)
+        sq_close(&s->base);
+    else
+        *out = &s->base;
+    return rc;
+}
