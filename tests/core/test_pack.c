@@ -1070,6 +1070,49 @@ static void test_library_good_bad_and_duplicate(void **state)
     rm_tree(root);
 }
 
+static void test_limits_of_files_and_packs(void **state)
+{
+    (void)state;
+    char *root = make_tmpdir();
+    char *first = make_pack(root, "p00");
+    /* A topic file one byte over the JSON size limit (sparse: nothing is written). */
+    char *topic = join(first, "topics/quake.json");
+    assert_int_equal(truncate(topic, (off_t)KK_MAX_JSON_FILE_BYTES + 1), 0);
+    struct kk_diags d = {0};
+    expect_load_fails(first, KK_ERR_TOOBIG, &d,
+                      "topics/quake.json: the file is larger than the limit of 4194304 bytes");
+    assert_int_equal(d.errors, 1);
+    kk_diags_release(&d);
+    write_topic(first, GOOD_PAGES, GOOD_QUIZ);
+    kk_free(topic);
+
+    /* One pack more than the library holds: the last in name order is skipped. */
+    for (int i = 1; i <= KK_MAX_PACKS; i++) {
+        char name[16], id[16];
+        snprintf(name, sizeof(name), "p%02d", i);
+        snprintf(id, sizeof(id), "pack-%d", i);
+        char *pack = make_pack(root, name);
+        write_json(pack, "pack.json",
+                   "{'format':1,'id':'%s','version':'1','title':{'zh':'题','en':'T'},"
+                   "'audiences':['other'],'topics':['topics/quake.json']}",
+                   id);
+        kk_free(pack);
+    }
+    struct kk_library lib = {0};
+    struct kk_buf skipped = KK_BUF_INIT;
+    assert_int_equal(kk_library_load(&lib, root, &skipped, NULL), KK_OK);
+    assert_int_equal(lib.npacks, KK_MAX_PACKS);
+    assert_string_equal(lib.packs[KK_MAX_PACKS - 1]->id, "pack-63");
+    struct kk_buf want = KK_BUF_INIT;
+    kk_buf_addf(&want, "%s/p64: skipped: more than 64 packs\n", root);
+    assert_string_equal(kk_buf_str(&skipped), kk_buf_str(&want));
+    kk_library_release(&lib);
+    kk_buf_release(&skipped);
+    kk_buf_release(&want);
+    kk_free(first);
+    rm_tree(root);
+}
+
 /* Makes the n-th allocation of a good pack's load fail, for every n. */
 static void test_allocation_failures(void **state)
 {
@@ -1146,6 +1189,7 @@ int main(void)
         cmocka_unit_test(test_quiz_rules),
         cmocka_unit_test(test_library_empty_and_missing),
         cmocka_unit_test(test_library_good_bad_and_duplicate),
+        cmocka_unit_test(test_limits_of_files_and_packs),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
