@@ -14,19 +14,28 @@
 struct kk_journal;
 
 /* Opens (creating if needed) the journal at path and starts its writer thread.
- * max_bytes 0 means the default of 1 GiB. */
+ * max_bytes 0 means the default of 1 GiB; the bound counts the bytes of the stored event
+ * texts (the file is somewhat larger: ids, index, pages). On failure *out is NULL and err
+ * gets "PATH: what: sqlite's message" (a missing or unwritable folder, a file that is not
+ * a database, a journal from a newer program). Errors: KK_ERR_IO, KK_ERR_PERM, KK_ERR_DB,
+ * KK_ERR_NOMEM. */
 enum kk_err kk_journal_open(struct kk_journal **out, const char *path, uint64_t max_bytes,
                             struct kk_buf *err);
 /* Flushes what is queued, stops the writer thread and closes; j may be NULL. */
 void kk_journal_close(struct kk_journal *j);
 
 /* Queues one event (a JSON object with a string "id"; the text is copied). Returns at
- * once; KK_ERR_INVALID if json is not an object with an id. */
+ * once; KK_ERR_INVALID if json is not valid UTF-8 JSON or not an object with a non-empty
+ * id of at most KK_MAX_ID_LEN bytes, KK_ERR_TOOBIG past KK_MAX_EVENT_BYTES, KK_ERR_BUSY
+ * when the in-memory queue is full (the disk cannot keep up or keeps failing),
+ * KK_ERR_NOMEM. An id already stored is ignored when written, so a replay is harmless. */
 enum kk_err kk_journal_append(struct kk_journal *j, const char *json);
-/* Blocks until every event queued so far is committed to disk. */
+/* Blocks until every event queued so far is committed to disk. KK_ERR_DB (err: path and
+ * sqlite's message) when a write fails meanwhile; the events stay queued and the writer
+ * tries again about a second later. */
 enum kk_err kk_journal_flush(struct kk_journal *j, struct kk_buf *err);
 
-/* Committed events not yet acknowledged. */
+/* Committed events not yet acknowledged (0 if the database cannot be read). */
 uint64_t kk_journal_count(struct kk_journal *j);
 /* Events dropped because the journal was full, since it was created. */
 uint64_t kk_journal_dropped(struct kk_journal *j);
