@@ -1,0 +1,365 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "kepu/alloc.h"
+#include "kepu/buf.h"
+#include "kepu/bundle.h"
+#include "kepu/fs.h"
+#include "kepu/install.h"
+#include "kepu/manifest.h"
+
+#define ID "earthquake-safety"
+
+struct fixture {
+    char tmp[64];
+    char *state;
+    char *built[4]; /* built packs of versions 1.0.1, 1.0.2, 1.0.3 (index 1..3) */
+    char *kpk[4];   /* and their bundles */
+    struct kk_pubkey pub;
+    struct kk_seckey sec;
+};
+
+static char *join(const char *a, const char *b)
+{
+    char *p = kk_path_join(a, b);
+    assert_non_null(p);
+    return p;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static void write_file(const char *dir, const char *rel, const char *text)
+{
+    char *path = join(dir, rel);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    assert_int_equal(kk_mkdirs(path, 0755, NULL), KK_OK);
+    *slash = '/';
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+    kk_free(path);
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = kk_calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->tmp, sizeof(f->tmp), "/tmp/kk-install-XXXXXX");
+    assert_non_null(mkdtemp(f->tmp));
+    f->state = join(f->tmp, "state");
+    crypto_sign_keypair(f->pub.key, f->sec.key);
+    for (int v = 1; v <= 3; v++) {
+        char name[64], text[256];
+        snprintf(name, sizeof(name), "src%d", v);
+        char *src = join(f->tmp, name);
+        snprintf(text, sizeof(text), "{\"format\":1,\"id\":\"" ID "\",\"version\":\"1.0.%d\"}\n",
+                 v);
+        write_file(src, "pack.json", text);
+        snprintf(text, sizeof(text), "{\"id\":\"quake\",\"v\":%d}\n", v);
+        write_file(src, "topics/quake.json", text);
+        snprintf(name, sizeof(name), "built%d", v);
+        f->built[v] = join(f->tmp, name);
+        assert_int_equal(kk_manifest_build(src, f->built[v], &f->sec, NULL), KK_OK);
+        snprintf(name, sizeof(name), "v%d.kpk", v);
+        f->kpk[v] = join(f->tmp, name);
+        assert_int_equal(kk_bundle_write(f->built[v], f->kpk[v], NULL), KK_OK);
+        kk_free(src);
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(kk_remove_tree(f->tmp, NULL), KK_OK);
+    for (int v = 1; v <= 3; v++) {
+        kk_free(f->built[v]);
+        kk_free(f->kpk[v]);
+    }
+    kk_free(f->state);
+    kk_free(f);
+    return 0;
+}
+
+/* Asserts active.json says version (and previous, NULL for none) for ID. */
+static void assert_active(const char *state, const char *version, const char *previous)
+{
+    struct kk_install_list l;
+    assert_int_equal(kk_install_list_read(state, &l, NULL), KK_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.items[0].id, ID);
+    assert_string_equal(l.items[0].version, version);
+    if (previous)
+        assert_string_equal(l.items[0].previous, previous);
+    else
+        assert_null(l.items[0].previous);
+    kk_install_list_release(&l);
+}
+
+static void assert_installed(struct fixture *f, const char *version, int yes)
+{
+    char *p = kk_install_path(f->state, ID, version);
+    assert_non_null(p);
+    assert_int_equal(exists(p), yes);
+    if (yes)
+        assert_int_equal(kk_manifest_verify(p, &f->pub, 1, NULL, NULL), KK_OK);
+    kk_free(p);
+}
+
+static void assert_no_staging(struct fixture *f)
+{
+    char *s = join(f->state, "staging");
+    assert_int_equal(count_entries(s), 0);
+    char *t = join(f->state, "active.json.tmp");
+    assert_false(exists(t));
+    kk_free(s);
+    kk_free(t);
+}
+
+static void test_version_cmp(void **state)
+{
+    (void)state;
+    assert_true(kk_install_version_cmp("2026.11.10", "2026.11.9") > 0);
+    assert_true(kk_install_version_cmp("2026.11.9", "2026.11.10") < 0);
+    assert_true(kk_install_version_cmp("2026.11.1", "2026.11.1") == 0);
+    assert_true(kk_install_version_cmp("2026.11.01", "2026.11.1") == 0);
+    assert_true(kk_install_version_cmp("2026.11", "2026.11.1") < 0);
+    assert_true(kk_install_version_cmp("2027.1.1", "2026.12.31") > 0);
+    assert_true(kk_install_version_cmp("1.0-rc2", "1.0-rc1") > 0);
+    assert_true(kk_install_version_cmp("b", "a") > 0);
+}
+
+static void test_install_upgrade_and_prune(void **state)
+{
+    struct fixture *f = *state;
+    struct kk_manifest *m = NULL;
+    struct kk_install_list l;
+    assert_int_equal(kk_install_list_read(f->state, &l, NULL), KK_OK); /* none yet */
+    assert_int_equal(l.n, 0);
+
+    assert_int_equal(kk_install_dir(f->state, f->built[1], &f->pub, 1, 0, &m, NULL), KK_OK);
+    assert_string_equal(m->version, "1.0.1");
+    kk_manifest_destroy(m);
+    assert_active(f->state, "1.0.1", NULL);
+    assert_installed(f, "1.0.1", 1);
+
+    assert_int_equal(kk_install_bundle(f->state, f->kpk[2], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    assert_active(f->state, "1.0.2", "1.0.1");
+    assert_installed(f, "1.0.1", 1);
+    assert_installed(f, "1.0.2", 1);
+
+    /* The third keeps the active and the previous one; the oldest goes. */
+    assert_int_equal(kk_install_dir(f->state, f->built[3], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    assert_active(f->state, "1.0.3", "1.0.2");
+    assert_installed(f, "1.0.1", 0);
+    assert_installed(f, "1.0.2", 1);
+    assert_installed(f, "1.0.3", 1);
+    assert_no_staging(f);
+}
+
+static void test_downgrade_refused_unless_forced(void **state)
+{
+    struct fixture *f = *state;
+    struct kk_buf err = KK_BUF_INIT;
+    assert_int_equal(kk_install_bundle(f->state, f->kpk[2], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    assert_int_equal(kk_install_bundle(f->state, f->kpk[3], &f->pub, 1, 0, NULL, NULL), KK_OK);
+
+    assert_int_equal(kk_install_bundle(f->state, f->kpk[1], &f->pub, 1, 0, NULL, &err),
+                     KK_ERR_INVALID);
+    assert_string_equal(kk_buf_str(&err), ID " 1.0.1: older than the installed version 1.0.3; "
+                                             "refused (staff can force it)");
+    assert_active(f->state, "1.0.3", "1.0.2");
+    assert_installed(f, "1.0.1", 0);
+    assert_no_staging(f);
+
+    /* The same version again. */
+    kk_buf_reset(&err);
+    assert_int_equal(kk_install_dir(f->state, f->built[3], &f->pub, 1, 0, NULL, &err),
+                     KK_ERR_EXISTS);
+    assert_active(f->state, "1.0.3", "1.0.2");
+
+    /* Forced onto the version that is the previous one: its folder is replaced. */
+    assert_int_equal(
+        kk_install_dir(f->state, f->built[2], &f->pub, 1, KK_INSTALL_FORCE, NULL, NULL), KK_OK);
+    assert_active(f->state, "1.0.2", "1.0.3");
+    assert_installed(f, "1.0.2", 1);
+    assert_installed(f, "1.0.3", 1);
+    assert_no_staging(f);
+    kk_buf_release(&err);
+}
+
+static void test_bad_packs_change_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct kk_buf err = KK_BUF_INIT, before = KK_BUF_INIT, after = KK_BUF_INIT;
+    assert_int_equal(kk_install_dir(f->state, f->built[1], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    char *active = join(f->state, "active.json");
+    assert_int_equal(kk_file_read(active, 1 << 20, &before, NULL), KK_OK);
+
+    /* A tampered built folder. */
+    write_file(f->built[2], "topics/quake.json", "{\"id\":\"quake\",\"v\":9}\n");
+    assert_int_equal(kk_install_dir(f->state, f->built[2], &f->pub, 1, 0, NULL, &err),
+                     KK_ERR_VERIFY);
+    assert_string_equal(kk_buf_str(&err), "topics/quake.json: sha256 mismatch");
+
+    /* A truncated bundle. */
+    struct kk_buf data = KK_BUF_INIT;
+    assert_int_equal(kk_file_read(f->kpk[3], 1 << 20, &data, NULL), KK_OK);
+    assert_int_equal(kk_file_write_atomic(f->kpk[3], data.data, data.len - 20, NULL), KK_OK);
+    kk_buf_reset(&err);
+    assert_int_not_equal(kk_install_bundle(f->state, f->kpk[3], &f->pub, 1, 0, NULL, &err), KK_OK);
+    assert_non_null(strstr(kk_buf_str(&err), "v3.kpk"));
+
+    /* A bundle signed by a key the kiosk does not trust. */
+    struct kk_pubkey other;
+    unsigned char sk[64];
+    crypto_sign_keypair(other.key, sk);
+    kk_buf_reset(&err);
+    assert_int_equal(kk_install_bundle(f->state, f->kpk[2], &other, 1, 0, NULL, &err),
+                     KK_ERR_VERIFY);
+
+    assert_int_equal(kk_file_read(active, 1 << 20, &after, NULL), KK_OK);
+    assert_string_equal(before.data, after.data);
+    assert_installed(f, "1.0.1", 1);
+    assert_installed(f, "1.0.2", 0);
+    assert_installed(f, "1.0.3", 0);
+    assert_no_staging(f);
+    kk_free(active);
+    kk_buf_release(&data);
+    kk_buf_release(&before);
+    kk_buf_release(&after);
+    kk_buf_release(&err);
+}
+
+static void test_rollback(void **state)
+{
+    struct fixture *f = *state;
+    struct kk_buf err = KK_BUF_INIT;
+    assert_int_equal(kk_install_rollback(f->state, ID, &err), KK_ERR_NOTFOUND);
+    assert_string_equal(kk_buf_str(&err), ID ": not installed");
+    assert_int_equal(kk_install_dir(f->state, f->built[1], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    kk_buf_reset(&err);
+    assert_int_equal(kk_install_rollback(f->state, ID, &err), KK_ERR_NOTFOUND);
+    assert_string_equal(kk_buf_str(&err), ID ": no previous version to roll back to");
+
+    assert_int_equal(kk_install_dir(f->state, f->built[2], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    assert_int_equal(kk_install_rollback(f->state, ID, NULL), KK_OK);
+    assert_active(f->state, "1.0.1", "1.0.2");
+    assert_installed(f, "1.0.1", 1);
+    assert_installed(f, "1.0.2", 1);
+    /* Rolling back again goes forward again: both versions are kept. */
+    assert_int_equal(kk_install_rollback(f->state, ID, NULL), KK_OK);
+    assert_active(f->state, "1.0.2", "1.0.1");
+    kk_buf_release(&err);
+}
+
+static void test_cleanup_removes_strays(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(kk_install_dir(f->state, f->built[1], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    assert_int_equal(kk_install_dir(f->state, f->built[2], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    /* What an install killed half-way could leave behind. */
+    write_file(f->state, "staging/kpk-0123/pack.json", "{}");
+    write_file(f->state, "active.json.tmp", "{");
+    write_file(f->state, "packs/" ID "/1.0.3/pack.json", "{}");
+    write_file(f->state, "packs/other-pack/1/pack.json", "{}");
+    assert_int_equal(kk_install_cleanup(f->state, NULL), KK_OK);
+    assert_no_staging(f);
+    assert_installed(f, "1.0.1", 1);
+    assert_installed(f, "1.0.2", 1);
+    assert_installed(f, "1.0.3", 0);
+    char *other = join(f->state, "packs/other-pack");
+    assert_false(exists(other));
+    assert_active(f->state, "1.0.2", "1.0.1");
+    kk_free(other);
+}
+
+static void test_second_install_is_busy(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(kk_mkdirs(f->state, 0755, NULL), KK_OK);
+    char *lock = join(f->state, "install.lock");
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    assert_int_equal(kk_install_dir(f->state, f->built[1], &f->pub, 1, 0, NULL, NULL), KK_ERR_BUSY);
+    close(fd);
+    assert_int_equal(kk_install_dir(f->state, f->built[1], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    kk_free(lock);
+}
+
+/* Whichever allocation fails, the install either completes or changes nothing. */
+static void test_allocation_failures_leave_old_or_new(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(kk_install_dir(f->state, f->built[1], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    kk_alloc_fail_after(0);
+    assert_int_equal(kk_install_bundle(f->state, f->kpk[2], &f->pub, 1, 0, NULL, NULL), KK_OK);
+    unsigned long count = kk_alloc_fail_after(0);
+    assert_true(count > 0);
+    for (unsigned long n = 1; n <= count; n++) {
+        assert_int_equal(kk_install_rollback(f->state, ID, NULL), KK_OK); /* 1.0.1 active */
+        assert_active(f->state, "1.0.1", "1.0.2");
+        kk_alloc_fail_after(n);
+        enum kk_err rc = kk_install_bundle(f->state, f->kpk[2], &f->pub, 1, 0, NULL, NULL);
+        kk_alloc_fail_after(0);
+        if (rc == KK_OK)
+            assert_active(f->state, "1.0.2", "1.0.1");
+        else
+            assert_active(f->state, "1.0.1", "1.0.2");
+        assert_no_staging(f);
+        assert_installed(f, "1.0.1", 1);
+        /* Get back to 1.0.2 active for the next round's rollback. */
+        if (rc != KK_OK)
+            assert_int_equal(kk_install_rollback(f->state, ID, NULL), KK_OK);
+        assert_installed(f, "1.0.2", 1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_cmp),
+        cmocka_unit_test_setup_teardown(test_install_upgrade_and_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downgrade_refused_unless_forced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_packs_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cleanup_removes_strays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_install_is_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allocation_failures_leave_old_or_new, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
