@@ -476,6 +476,29 @@ static void test_verify_survives_allocation_failures(void **state)
     }
 }
 
+/* Hostile JSON reaches the parser only with a trusted signature, but must still be safe. */
+static void test_parse_hostile_json(void **state)
+{
+    (void)state;
+    struct kk_manifest *m = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    size_t n = 10000;
+    char *deep = kk_malloc(2 * n);
+    assert_non_null(deep);
+    memset(deep, '[', n);
+    memset(deep + n, ']', n);
+    assert_int_equal(kk_manifest_parse(deep, 2 * n, &m, &err), KK_ERR_PARSE);
+    assert_null(m);
+    assert_string_equal(kk_buf_str(&err), "MANIFEST.json: not valid JSON");
+    kk_buf_reset(&err);
+    assert_int_equal(kk_manifest_parse("", 0, &m, &err), KK_ERR_PARSE);
+    kk_buf_reset(&err);
+    assert_int_equal(kk_manifest_parse("[]", 2, &m, &err), KK_ERR_INVALID);
+    assert_string_equal(kk_buf_str(&err), "MANIFEST.json: must be a JSON object");
+    kk_free(deep);
+    kk_buf_release(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncated_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_manifests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_hash, setup, teardown),
+        cmocka_unit_test(test_parse_hostile_json),
         cmocka_unit_test_setup_teardown(test_build_refuses_bad_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_leaves_out_hidden_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keygen_and_key_files, setup, teardown),
