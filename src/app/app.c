@@ -109,6 +109,16 @@ int app_label(struct app *a, struct ui_list *l, const char *id, const char *text
                            center);
 }
 
+int app_text_height(struct app *a, const char *text, enum ui_font font, int px, int w,
+                    int max_lines)
+{
+    struct ui_list probe;
+    ui_list_init(&probe);
+    int h = app_label(a, &probe, "probe", text, font, px, UI_INK, 0, 0, w, max_lines, 0);
+    ui_list_release(&probe);
+    return h;
+}
+
 static char pressed_id[96];
 
 void app_button(struct app *a, struct ui_list *l, struct ui_rect r, const char *id,
@@ -131,12 +141,8 @@ void app_button(struct app *a, struct ui_list *l, struct ui_rect r, const char *
     int px = a->large_text ? app_px(a, 40) : app_px(a, 34);
     int lh = ui_text_line_height(a->text, UI_FONT_BOLD, px);
     int lines = r.h >= 2 * lh + app_px(a, 16) ? 2 : 1;
-    struct ui_list probe;
-    ui_list_init(&probe);
     int pad = app_px(a, 16);
-    int used =
-        app_label(a, &probe, id, label, UI_FONT_BOLD, px, UI_INK, 0, 0, r.w - 2 * pad, lines, 1);
-    ui_list_release(&probe);
+    int used = app_text_height(a, label, UI_FONT_BOLD, px, r.w - 2 * pad, lines);
     app_label(a, l, id, label, UI_FONT_BOLD, px, primary ? UI_ON_PRIMARY : UI_PRIMARY_DARK,
               r.x + pad, r.y + (r.h - used) / 2, r.w - 2 * pad, lines, 1);
     ui_list_target(l, r, id, label);
@@ -251,10 +257,7 @@ static void build_idle_prompt(struct app *a, struct ui_list *l, uint64_t now)
 
 static void rebuild(struct app *a, uint64_t now)
 {
-    ui_list_clear(&a->list);
-    struct ui_item *bg = ui_list_push(&a->list, UI_RECT, (struct ui_rect){0, 0, a->w, a->h});
-    if (bg)
-        bg->color = UI_BG;
+    ui_list_clear(&a->list); /* the background is the renderer's clear colour */
     const struct scene *s = top(a);
     int bar = s->chrome ? app_px(a, TOP_BAR) : 0;
     struct ui_rect box = {0, bar, a->w, a->h - bar};
@@ -388,7 +391,7 @@ enum kk_err app_screenshot(struct app *a, const char *path, struct kk_buf *err)
 
 void app_begin_page_turn(struct app *a, int dir)
 {
-    if (a->automation) /* the test clock is moved by hand: show results at once */
+    if (a->automation && !a->animate) /* tests move the clock by hand: show results at once */
         return;
     struct ui_list tmp = a->anim_from;
     a->anim_from = a->list;
@@ -521,6 +524,27 @@ static void handle_event(struct app *a, const SDL_Event *e)
     }
 }
 
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+void app_frame_stats(struct app *a, struct app_frame_stats *out)
+{
+    size_t cap = sizeof(a->frame_us) / sizeof(a->frame_us[0]);
+    size_t n = a->nframes < cap ? a->nframes : cap;
+    memset(out, 0, sizeof(*out));
+    out->frames = a->nframes;
+    if (n) {
+        qsort(a->frame_us, n, sizeof(a->frame_us[0]), cmp_u32);
+        out->p50_us = a->frame_us[(n - 1) / 2];
+        out->p99_us = a->frame_us[(n - 1) * 99 / 100];
+        out->max_us = a->frame_us[n - 1];
+    }
+    a->nframes = 0;
+}
+
 void app_update(struct app *a)
 {
     uint64_t now = kk_clock_mono_ms();
@@ -547,13 +571,24 @@ void app_run(struct app *a)
         if (a->dirty)
             rebuild(a, now);
         if (a->redraw) {
+            Uint64 t0 = SDL_GetPerformanceCounter();
             draw(a, now);
             SDL_RenderPresent(a->ren);
+            Uint64 us =
+                (SDL_GetPerformanceCounter() - t0) * 1000000 / SDL_GetPerformanceFrequency();
+            a->frame_us[a->nframes++ % (sizeof(a->frame_us) / sizeof(a->frame_us[0]))] =
+                us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
             a->redraw = 0;
+            a->prepared = 0;
         }
         if (a->automation && !a->reported)
             automation_report(a);
         SDL_Event e;
+        if (!a->prepared && !a->anim_start && !SDL_HasEvents(SDL_FIRSTEVENT, SDL_LASTEVENT)) {
+            a->prepared = 1; /* nothing else to do: get the next screen ready */
+            if (top(a)->prepare)
+                top(a)->prepare(a);
+        }
         /* Sleep until input or the next timer: an idle kiosk uses no CPU. While a page
          * slides, wake for the next frame. */
         int got = SDL_WaitEventTimeout(&e, wait < 0 ? 60000 : (wait == 0 ? 16 : wait));

@@ -33,6 +33,8 @@ struct scene {
     void (*swipe)(struct app *a, int dir);
     /* Time passed; returns ms until it wants to be called again, or -1 for never. */
     int (*tick)(struct app *a, uint64_t now);
+    /* Optional: warm the caches for what is likely shown next (called when idle). */
+    void (*prepare)(struct app *a);
     int chrome; /* draw the top bar with home/back/language/large text */
     int back;   /* the top bar has a back button */
 };
@@ -60,7 +62,13 @@ struct app {
     int w, h;
     double scale; /* 1.0 = the 1920x1080 (or 1080x1920) reference design */
     int automation;
+    int animate; /* page-turn animation (off by default under automation) */
     int fullscreen;
+    int prepared; /* prepare() ran for the current screen */
+
+    /* Frame times (draw + present), for the benchmarks. */
+    uint32_t frame_us[1024];
+    size_t nframes;
     int quit;
 
     /* The visitor's choices. */
@@ -147,10 +155,21 @@ void app_button(struct app *a, struct ui_list *l, struct ui_rect r, const char *
 int app_label(struct app *a, struct ui_list *l, const char *id, const char *text, enum ui_font font,
               int px, struct ui_color c, int x, int y, int w, int max_lines, int center);
 
+/* The height label text takes when wrapped into w (at most max_lines lines). */
+int app_text_height(struct app *a, const char *text, enum ui_font font, int px, int w,
+                    int max_lines);
+
 /* Lifecycle (main.c). */
 enum kk_err app_init(struct app *a, struct kk_buf *err);
 void app_run(struct app *a);
 void app_release(struct app *a);
+
+/* Frame-time percentiles in microseconds since the last call; resets the record. */
+struct app_frame_stats {
+    size_t frames;
+    uint32_t p50_us, p99_us, max_us;
+};
+void app_frame_stats(struct app *a, struct app_frame_stats *out);
 
 /* Runs due timers, applies scene switches and rebuilds the screen if needed. */
 void app_update(struct app *a);

@@ -2,7 +2,12 @@
  * stdout. A reader thread turns each line into an SDL event, so commands run on the UI
  * thread through the same input path as a finger. After each command the app prints the
  * screen if it changed ({"scene":...}) and then a reply ({"ok":true} or {"ok":false,
- * "error":"..."}). End of input quits the app. */
+ * "error":"..."}). End of input quits the app.
+ *
+ * Beyond DESIGN.md's commands: {"state":true} reports the screen again,
+ * {"animations":true} turns the page-turn animation on (it is off under automation so
+ * that screenshots show finished screens), and {"frame_stats":true} answers with frame
+ * times for the benchmarks. */
 #include "app.h"
 
 #include <stdio.h>
@@ -108,14 +113,12 @@ void automation_report(struct app *a)
     a->reported = 1;
 }
 
-static void reply(const char *error)
+static void reply(const char *error, cJSON *j)
 {
-    cJSON *j = cJSON_CreateObject();
     cJSON_AddBoolToObject(j, "ok", error == NULL);
     if (error)
         cJSON_AddStringToObject(j, "error", error);
     print_json(j);
-    cJSON_Delete(j);
 }
 
 /* Reads n integers from a JSON array; returns 0 on success. */
@@ -136,6 +139,7 @@ void automation_handle(struct app *a, const char *line)
 {
     char err[256] = "";
     cJSON *cmd = cJSON_Parse(line);
+    cJSON *out = cJSON_CreateObject();
     const cJSON *v;
     int p[4];
     app_update(a);
@@ -178,6 +182,15 @@ void automation_handle(struct app *a, const char *line)
         else if (app_screenshot(a, v->valuestring, &e))
             snprintf(err, sizeof(err), "%s", kk_buf_str(&e));
         kk_buf_release(&e);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "animations"))) {
+        a->animate = cJSON_IsTrue(v);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "frame_stats"))) {
+        struct app_frame_stats st;
+        app_frame_stats(a, &st);
+        cJSON_AddNumberToObject(out, "frames", (double)st.frames);
+        cJSON_AddNumberToObject(out, "p50_us", st.p50_us);
+        cJSON_AddNumberToObject(out, "p99_us", st.p99_us);
+        cJSON_AddNumberToObject(out, "max_us", st.max_us);
     } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "quit"))) {
         a->quit = 1;
     } else if (!cJSON_GetObjectItemCaseSensitive(cmd, "state")) {
@@ -187,5 +200,6 @@ void automation_handle(struct app *a, const char *line)
     app_update(a);
     if (!a->reported)
         automation_report(a);
-    reply(err[0] ? err : NULL);
+    reply(err[0] ? err : NULL, out);
+    cJSON_Delete(out);
 }

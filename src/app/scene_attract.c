@@ -59,9 +59,9 @@ static void build(struct app *a, struct ui_list *l, struct ui_rect box)
     snprintf(call, sizeof(call), "%s · %s", ui_str(S_TOUCH_TO_START, KK_LANG_ZH),
              ui_str(S_TOUCH_TO_START, KK_LANG_EN));
     int px = app_px(a, 72);
-    int clh = ui_text_line_height(a->text, UI_FONT_BOLD, px);
+    int ch = app_text_height(a, call, UI_FONT_BOLD, px, cta.w - 2 * m, 2);
     app_label(a, l, "attract/call", call, UI_FONT_BOLD, px, UI_ON_PRIMARY, cta.x + m,
-              cta.y + (cta.h - clh) / 2, cta.w - 2 * m, 1, 1);
+              cta.y + (cta.h - ch) / 2, cta.w - 2 * m, 2, 1);
     /* The whole screen starts a visit. */
     ui_list_target(l, box, "start", call);
 }

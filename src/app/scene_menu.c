@@ -63,14 +63,21 @@ static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, str
         bg->color = UI_CARD;
         bg->radius = app_px(a, 20);
     }
-    int pad = app_px(a, 20);
+    int pad = app_px(a, 20), inner = r.w - 2 * pad;
     int title_px = a->large_text ? app_px(a, 44) : app_px(a, 38);
     int sum_px = a->large_text ? app_px(a, 34) : app_px(a, 28);
-    int tlh = ui_text_line_height(a->text, UI_FONT_BOLD, title_px);
     int slh = ui_text_line_height(a->text, UI_FONT_REGULAR, sum_px);
-    int sum_lines = a->large_text ? 2 : 3;
-    int text_h = 2 * tlh + sum_lines * slh + pad;
-    struct ui_rect pic = {r.x + pad, r.y + pad, r.w - 2 * pad, r.h - text_h - 2 * pad};
+    const char *title = kk_text_get(&t->title, a->lang);
+    const char *summary = kk_text_get(&t->summary, a->lang);
+    /* Words first: the picture shrinks to make room for the summary, down to a third of
+     * the card; only then is the summary shortened, and the cut reported. */
+    int title_h = app_text_height(a, title, UI_FONT_BOLD, title_px, inner, 2);
+    int sum_lines = app_text_height(a, summary, UI_FONT_REGULAR, sum_px, inner, 12) / slh;
+    int room = r.h - 2 * pad - pad / 2 - title_h - r.h / 3;
+    if (sum_lines * slh > room)
+        sum_lines = room / slh > 1 ? room / slh : 1;
+    struct ui_rect pic = {r.x + pad, r.y + pad, inner,
+                          r.h - 2 * pad - pad / 2 - title_h - sum_lines * slh};
     if (pic.h > app_px(a, 60) && t->cover) {
         struct ui_item *img = ui_list_push(l, UI_IMAGE, pic);
         if (img)
@@ -89,11 +96,11 @@ static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, str
     int y = pic.y + pic.h + pad / 2;
     char tid[128];
     snprintf(tid, sizeof(tid), "%s/title", id);
-    y += app_label(a, l, tid, kk_text_get(&t->title, a->lang), UI_FONT_BOLD, title_px,
-                   UI_PRIMARY_DARK, r.x + pad, y, r.w - 2 * pad, 2, 0);
+    y += app_label(a, l, tid, title, UI_FONT_BOLD, title_px, UI_PRIMARY_DARK, r.x + pad, y, inner,
+                   2, 0);
     snprintf(tid, sizeof(tid), "%s/summary", id);
-    app_label(a, l, tid, kk_text_get(&t->summary, a->lang), UI_FONT_REGULAR, sum_px, UI_INK_SOFT,
-              r.x + pad, y, r.w - 2 * pad, sum_lines, 0);
+    app_label(a, l, tid, summary, UI_FONT_REGULAR, sum_px, UI_INK_SOFT, r.x + pad, y, inner,
+              sum_lines, 0);
     ui_list_target(l, r, id, kk_text_get(&t->title, a->lang));
 }
 

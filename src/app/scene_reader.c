@@ -1,6 +1,7 @@
 /* The topic reader: pages of text, pictures and fact boxes, laid out into screens that
  * fit; swipe or the arrow buttons turn them. */
 #include "app.h"
+#include "ui_draw.h"
 #include "ui_text.h"
 
 #include <stdio.h>

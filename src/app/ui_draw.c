@@ -99,3 +99,16 @@ void ui_draw_list(SDL_Renderer *r, struct ui_text *text, struct ui_images *image
         }
     }
 }
+
+void ui_draw_warm(SDL_Renderer *r, struct ui_text *text, struct ui_images *images,
+                  const struct ui_list *l)
+{
+    int w, h;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct ui_item *it = &l->items[i];
+        if (it->kind == UI_TEXT)
+            ui_text_texture(text, r, it->font, it->px, it->color, it->text, it->len, &w, &h);
+        else if (it->kind == UI_IMAGE)
+            ui_images_get(images, it->image, it->r.w, it->r.h, &w, &h);
+    }
+}

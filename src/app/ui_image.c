@@ -164,7 +164,7 @@ SDL_Texture *ui_images_get(struct ui_images *c, const struct kk_image *img, int 
     size_t bytes = surf ? (size_t)surf->w * (size_t)surf->h * 4 : 0;
     if (surf)
         SDL_FreeSurface(surf);
-    evict_to(c, UI_IMAGE_CACHE_BYTES > bytes ? UI_IMAGE_CACHE_BYTES - bytes : 0);
+    evict_to(c, KK_IMAGE_CACHE_BYTES > bytes ? KK_IMAGE_CACHE_BYTES - bytes : 0);
     if (c->n == c->alloc) {
         size_t n = c->alloc ? c->alloc * 2 : 32;
         struct img_entry *p = kk_reallocarray(c->v, n, sizeof(*p));

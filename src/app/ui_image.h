@@ -11,8 +11,6 @@
 
 #include "kepu/pack.h"
 
-#define UI_IMAGE_CACHE_BYTES (64u * 1024 * 1024)
-
 struct ui_images;
 
 struct ui_images *ui_images_create(SDL_Renderer *r);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kepu/alloc.h"
+#include "kepu/limits.h"
 #include "kepu/log.h"
 #include "kepu/utf8.h"
 
@@ -285,7 +286,7 @@ SDL_Texture *ui_text_texture(struct ui_text *t, SDL_Renderer *r, enum ui_font fo
         kk_free(e.text);
         return NULL;
     }
-    evict_to(t, UI_TEXT_CACHE_BYTES > e.bytes ? UI_TEXT_CACHE_BYTES - e.bytes : 0);
+    evict_to(t, KK_TEXT_CACHE_BYTES > e.bytes ? KK_TEXT_CACHE_BYTES - e.bytes : 0);
     if (t->n == t->alloc) {
         size_t n = t->alloc ? t->alloc * 2 : 128;
         struct entry *p = kk_reallocarray(t->entries, n, sizeof(*p));

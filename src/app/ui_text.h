@@ -14,8 +14,6 @@
 
 struct ui_text;
 
-#define UI_TEXT_CACHE_BYTES (48u * 1024 * 1024)
-
 /* Finds and opens the fonts. Errors: KK_ERR_NOTFOUND when no font with CJK glyphs is
  * found (err names what was looked for), KK_ERR_IO when it cannot be opened. Free with
  * ui_text_destroy. TTF_Init must have been called. */

@@ -28,7 +28,9 @@ class Kiosk:
             args += ["--content", content]
         if config:
             args += ["--config", config]
-        env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy")
+        # Offscreen by default; KK_VIDEODRIVER=x11 runs it in a real window (under Xvfb).
+        env = dict(os.environ, SDL_VIDEODRIVER=os.environ.get("KK_VIDEODRIVER", "offscreen"),
+                   SDL_AUDIODRIVER="dummy")
         env.update(extra_env or {})
         self.log = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -1,0 +1,83 @@
+"""Kiosk benchmark (issue 2): prints figures, asserts nothing about time.
+
+  start to first frame     wall time from exec to the first screen on the channel
+  page turn p50 / p99      draw + present time of every frame of 50 animated page turns
+  peak RSS                 VmHWM of the kiosk after the run
+  idle CPU                 CPU time used over 10 s on the attract screen
+
+Run: scripts/bench.sh [WxH]   (software renderer, under Xvfb)
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from kiosk import Kiosk  # noqa: E402
+
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("KK_BUILD_DIR", os.path.join(SRC, "build"))
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def status_kb(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def main():
+    size = tuple(int(v) for v in (sys.argv[1] if len(sys.argv) > 1 else "1920x1080").split("x"))
+    starts = []
+    for _ in range(5):
+        t0 = time.monotonic()
+        k = Kiosk(BUILD, os.path.join(SRC, "content"), size)
+        starts.append((time.monotonic() - t0) * 1000)
+        k.quit()
+    starts.sort()
+
+    k = Kiosk(BUILD, os.path.join(SRC, "content"), size)
+    pid = k.proc.pid
+    # Idle on the attract screen.
+    time.sleep(1.0)
+    c0 = cpu_seconds(pid)
+    time.sleep(10.0)
+    idle = (cpu_seconds(pid) - c0) / 10.0 * 100
+
+    k.tap_id("start")
+    k.tap_id("audience/other")
+    k.tap_id(k.ids("topic/")[0])
+    k.send({"animations": True})
+    screens = k.screen["screens"]
+    k.send({"frame_stats": True})  # reset
+    turns = 0
+    c0 = cpu_seconds(pid)
+    for i in range(50):
+        forward = (i // (screens - 1)) % 2 == 0 if screens > 1 else True
+        k.send({"key": "Right" if forward else "Left"})
+        time.sleep(0.35)  # let the 220 ms slide run at the display's rate
+        turns += 1
+    turn_cpu = cpu_seconds(pid) - c0
+    st = k.send({"frame_stats": True})
+    rss = status_kb(pid, "VmHWM")
+    k.quit()
+
+    print("kepu-kiosk benchmark, %dx%d, software renderer, SDL video driver %s"
+          % (size + (os.environ.get("KK_VIDEODRIVER", "offscreen"),)))
+    print("start to first frame: median %.0f ms (min %.0f, max %.0f, 5 runs)"
+          % (starts[2], starts[0], starts[-1]))
+    print("page turn: %d turns, %d frames, p50 %.2f ms, p99 %.2f ms, max %.2f ms, CPU %.2f s"
+          % (turns, st["frames"], st["p50_us"] / 1000, st["p99_us"] / 1000,
+             st["max_us"] / 1000, turn_cpu))
+    print("peak RSS: %.1f MB" % (rss / 1024))
+    print("idle CPU on the attract screen: %.2f%% of a core over 10 s" % idle)
+
+
+if __name__ == "__main__":
+    main()
