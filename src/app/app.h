@@ -111,6 +111,9 @@ struct app {
     uint64_t page_shown_at;
     int layout_lang, layout_large, layout_w, layout_h;
 
+    /* Quiz: the round in progress (scene_quiz.c owns it). */
+    struct quiz_state *quiz;
+
     /* Page-turn animation. */
     struct ui_list anim_from;
     int anim_dir;

@@ -151,6 +151,9 @@ static void build(struct app *a, struct ui_list *l, struct ui_rect box)
     if (a->pos + 1 < a->nflat)
         app_button(a, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "page/next",
                    ui_str(S_NEXT, a->lang), 1);
+    else if (a->topic->nquestions)
+        app_button(a, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "quiz/start",
+                   ui_str(S_TAKE_QUIZ, a->lang), 1);
     else
         app_button(a, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "reader/done",
                    ui_str(S_CHOOSE_TOPIC, a->lang), 1);
@@ -193,6 +196,8 @@ static void tap(struct app *a, const char *id)
         swipe(a, -1);
     else if (!strcmp(id, "reader/done"))
         app_pop(a);
+    else if (!strcmp(id, "quiz/start"))
+        app_push(a, &scene_quiz);
 }
 
 const struct scene scene_reader = {
