@@ -39,7 +39,10 @@ struct scene {
     int back;   /* the top bar has a back button */
 };
 
-extern const struct scene scene_attract, scene_audience, scene_menu, scene_reader, scene_empty;
+extern const struct scene scene_attract, scene_audience, scene_menu, scene_reader, scene_empty,
+    scene_quiz;
+
+struct quiz_state; /* scene_quiz.c */
 
 /* The flattened screens of the topic being read. */
 struct reader_screen {
