@@ -44,6 +44,14 @@ extern const struct scene scene_attract, scene_audience, scene_menu, scene_reade
 
 struct quiz_state; /* scene_quiz.c */
 
+/* The reader shows page `page` of a->topic: when it is open, it turns there (recording the
+ * page view as a turn does); otherwise the next time it opens, it opens there. */
+void reader_show_page(struct app *a, size_t page);
+
+/* The quiz's state for the automation report ({phase, question, type, right, ...}; see
+ * scene_quiz.c), or NULL when no quiz is open. The caller owns it (cJSON_Delete). */
+cJSON *scene_quiz_report(const struct app *a);
+
 /* The flattened screens of the topic being read. */
 struct reader_screen {
     size_t page;   /* content page */
@@ -112,6 +120,7 @@ struct app {
     struct reader_screen *flat;
     size_t nflat, pos;
     uint64_t page_shown_at;
+    size_t open_page; /* the page the reader opens at (reader_show_page), then 0 again */
     int layout_lang, layout_large, layout_w, layout_h;
 
     /* Quiz: the round in progress (scene_quiz.c owns it). */

@@ -92,6 +92,11 @@ void automation_report(struct app *a)
         cJSON_AddNumberToObject(j, "screen", (double)a->pos);
         cJSON_AddNumberToObject(j, "screens", (double)a->nflat);
     }
+    if (!strcmp(app_scene_name(a), "quiz")) {
+        cJSON *quiz = scene_quiz_report(a);
+        if (quiz)
+            cJSON_AddItemToObject(j, "quiz", quiz);
+    }
     cJSON *targets = cJSON_AddArrayToObject(j, "targets");
     for (size_t i = 0; i < a->list.ntargets; i++) {
         const struct ui_target *t = &a->list.targets[i];

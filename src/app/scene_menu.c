@@ -67,17 +67,19 @@ static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, str
     int title_px = a->large_text ? app_px(a, 44) : app_px(a, 38);
     int sum_px = a->large_text ? app_px(a, 34) : app_px(a, 28);
     int slh = ui_text_line_height(a->text, UI_FONT_REGULAR, sum_px);
+    /* Topics with a quiz have a "Take the quiz" button at the bottom of the card. */
+    int quiz_h = t->nquestions ? app_min_target(a) + pad / 2 : 0;
     const char *title = kk_text_get(&t->title, a->lang);
     const char *summary = kk_text_get(&t->summary, a->lang);
     /* Words first: the picture shrinks to make room for the summary, down to a third of
      * the card; only then is the summary shortened, and the cut reported. */
     int title_h = app_text_height(a, title, UI_FONT_BOLD, title_px, inner, 2);
     int sum_lines = app_text_height(a, summary, UI_FONT_REGULAR, sum_px, inner, 12) / slh;
-    int room = r.h - 2 * pad - pad / 2 - title_h - r.h / 3;
+    int room = r.h - 2 * pad - pad / 2 - title_h - r.h / 3 - quiz_h;
     if (sum_lines * slh > room)
         sum_lines = room / slh > 1 ? room / slh : 1;
     struct ui_rect pic = {r.x + pad, r.y + pad, inner,
-                          r.h - 2 * pad - pad / 2 - title_h - sum_lines * slh};
+                          r.h - 2 * pad - pad / 2 - title_h - sum_lines * slh - quiz_h};
     if (pic.h > app_px(a, 60) && t->cover) {
         struct ui_item *img = ui_list_push(l, UI_IMAGE, pic);
         if (img)
@@ -102,6 +104,13 @@ static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, str
     app_label(a, l, tid, summary, UI_FONT_REGULAR, sum_px, UI_INK_SOFT, r.x + pad, y, inner,
               sum_lines, 0);
     ui_list_target(l, r, id, kk_text_get(&t->title, a->lang));
+    if (t->nquestions) { /* added after the card's target, so it is on top of it */
+        int bh = app_min_target(a), bw = app_px(a, 380);
+        bw = bw > inner ? inner : (bw < bh ? bh : bw);
+        snprintf(id, sizeof(id), "quiz/%s", t->id);
+        app_button(a, l, (struct ui_rect){r.x + r.w - pad - bw, r.y + r.h - pad - bh, bw, bh}, id,
+                   ui_str(S_TAKE_QUIZ, a->lang), 0);
+    }
 }
 
 static void build(struct app *a, struct ui_list *l, struct ui_rect box)
@@ -152,13 +161,14 @@ static void build(struct app *a, struct ui_list *l, struct ui_rect box)
     }
 }
 
-static void open_topic(struct app *a, const char *topic_id)
+/* Opens topic_id in scene s: the reader, or the topic's quiz. */
+static void open_topic(struct app *a, const char *topic_id, const struct scene *s)
 {
     for (size_t i = 0; i < a->nmenu; i++)
         if (!strcmp(a->menu[i]->id, topic_id)) {
             a->topic = a->menu[i];
             a->pack = a->menu_packs[i];
-            app_push(a, &scene_reader);
+            app_push(a, s);
             return;
         }
 }
@@ -180,7 +190,9 @@ static void turn(struct app *a, int dir)
 static void tap(struct app *a, const char *id)
 {
     if (!strncmp(id, "topic/", 6))
-        open_topic(a, id + 6);
+        open_topic(a, id + 6, &scene_reader);
+    else if (!strncmp(id, "quiz/", 5))
+        open_topic(a, id + 5, &scene_quiz);
     else if (!strcmp(id, "menu/next"))
         turn(a, 1);
     else if (!strcmp(id, "menu/prev"))

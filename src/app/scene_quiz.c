@@ -1,16 +1,857 @@
-/* The quiz scene (issue 4): placeholder until the quiz screens land. */
+/* The quiz (issue 4): one round of questions on the topic in a->topic, for the visitor's
+ * audience group. Three screens take turns in this one scene:
+ *
+ *   question  progress "3 / 5", the prompt (and its picture), big answer buttons; single
+ *             and true/false answer on a tap, multiple choice toggles and has Confirm;
+ *   feedback  right or wrong, the right answers green and a wrong pick red, the
+ *             explanation, then next (or "see results" after the last question);
+ *   result    the score, a message for its band, the missed questions (each one opens the
+ *             reader at the page that teaches it), try again and back to the topics.
+ *
+ * The engine (kepu/quiz.h) picks, shuffles and scores; this file only shows and records.
+ * Every screen is laid out at the full text size first; when it does not fit the box, the
+ * choices go into two columns, then the text shrinks a step at a time (never below 72%).
+ * A screen that still does not fit reports "quiz/fit" as overflow rather than cutting.
+ *
+ * The round's random source is seeded from libsodium's randombytes_buf each time the
+ * scene opens; KEPU_QUIZ_SEED=<n> in the environment seeds it with n instead, so tests
+ * get the same rounds every run. */
 #include "app.h"
+#include "ui_text.h"
+
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kepu/alloc.h"
+#include "kepu/clock.h"
+#include "kepu/fs.h"
+#include "kepu/log.h"
+#include "kepu/quiz.h"
+
+#define SEED_ENV         "KEPU_QUIZ_SEED"
+#define MAX_CHOICE_LINES 3 /* a choice button grows to this many lines, no more */
+
+enum phase { PH_ASK, PH_FEEDBACK, PH_RESULT, PH_ERROR };
+
+struct quiz_state {
+    struct kk_quiz quiz;
+    struct kk_rng rng;
+    enum phase phase;
+    unsigned selected;      /* multiple choice: the shown positions toggled on */
+    uint64_t shown_at;      /* when the question on screen appeared */
+    struct ui_list scratch; /* layout attempts */
+    char pack_ref[2 * 64 + 2];
+};
+
+/* Light backgrounds behind the feedback text, and the selected choice. */
+#define GOOD_SOFT     ((struct ui_color){226, 243, 230, 255})
+#define BAD_SOFT      ((struct ui_color){251, 231, 228, 255})
+#define SELECTED_SOFT ((struct ui_color){222, 236, 249, 255})
+
+/* ---- sizes ---- */
+
+/* Screen-pixel sizes of one layout attempt: the design sizes, times 1.3 in large-text
+ * mode, times fit (1 for the first attempt, smaller when the screen did not fit). */
+struct style {
+    int progress_px, prompt_px, choice_px, verdict_px, explain_px;
+    int score_px, message_px, item_px;
+    int m;      /* margin at the sides */
+    int gap;    /* between blocks */
+    int pad;    /* inside buttons and panels */
+    int cgap;   /* between choices */
+    int target; /* the smallest touch target */
+    int cols;   /* columns of text choices */
+};
+
+static int text_px(const struct app *a, double design, double fit)
+{
+    double k = a->large_text ? 1.3 : 1.0;
+    int v = (int)(design * k * fit * a->scale + 0.5);
+    return v > 8 ? v : 8;
+}
+
+static void style_for(struct app *a, double fit, int cols, struct style *st)
+{
+    st->progress_px = text_px(a, 36, fit);
+    st->prompt_px = text_px(a, 46, fit);
+    st->choice_px = text_px(a, 36, fit);
+    st->verdict_px = text_px(a, 54, fit);
+    st->explain_px = text_px(a, 34, fit);
+    st->score_px = text_px(a, 120, fit);
+    st->message_px = text_px(a, 42, fit);
+    st->item_px = text_px(a, 32, fit);
+    st->m = app_px(a, 60);
+    st->gap = app_px(a, fit < 0.9 ? 22 : 30);
+    st->pad = app_px(a, 22);
+    st->cgap = app_px(a, 18);
+    st->target = app_min_target(a);
+    st->cols = cols;
+}
+
+static int line_h(struct app *a, enum ui_font font, int px)
+{
+    return ui_text_line_height(a->text, font, px);
+}
+
+/* The height text needs wrapped into w, however many lines that is. */
+static int text_h(struct app *a, const char *text, enum ui_font font, int px, int w)
+{
+    return text && *text ? app_text_height(a, text, font, px, w, 64) : 0;
+}
+
+static int landscape(const struct app *a)
+{
+    return a->w >= a->h;
+}
+
+static void rect(struct ui_list *l, struct ui_rect r, struct ui_color c, int radius)
+{
+    struct ui_item *it = ui_list_push(l, UI_RECT, r);
+    if (it) {
+        it->color = c;
+        it->radius = radius;
+    }
+}
+
+static void ring(struct app *a, struct ui_list *l, struct ui_rect r, struct ui_color c, int width)
+{
+    struct ui_item *it = ui_list_push(l, UI_RING, r);
+    if (it) {
+        it->color = c;
+        it->radius = app_px(a, width) > 2 ? app_px(a, width) : 2;
+    }
+}
+
+static void image(struct ui_list *l, struct ui_rect r, const struct kk_image *img)
+{
+    struct ui_item *it = ui_list_push(l, UI_IMAGE, r);
+    if (it)
+        it->image = img;
+}
+
+/* The height a picture takes when shown w wide, at most max_h high. */
+static int image_h(const struct kk_image *img, int w, int max_h)
+{
+    if (!img || img->w <= 0 || img->h <= 0)
+        return 0;
+    long h = (long)w * img->h / img->w;
+    return h < max_h ? (int)h : max_h;
+}
+
+/* ---- the round ---- */
+
+static uint64_t make_seed(void)
+{
+    const char *env = getenv(SEED_ENV);
+    long v;
+    if (env && *env) {
+        if (!kk_parse_long(env, 0, LONG_MAX, &v))
+            return (uint64_t)v;
+        kk_warn("quiz", "%s=%s is not a number >= 0: using a random seed", SEED_ENV, env);
+    }
+    uint64_t seed;
+    if (sodium_init() < 0) {
+        kk_warn("quiz", "libsodium did not start: seeding from the clock");
+        return (uint64_t)kk_clock_wall_ms() ^ (kk_clock_mono_ms() << 20);
+    }
+    randombytes_buf(&seed, sizeof(seed));
+    return seed;
+}
+
+static void start_round(struct app *a)
+{
+    struct quiz_state *q = a->quiz;
+    struct kk_buf err = KK_BUF_INIT;
+    q->selected = 0;
+    q->shown_at = kk_clock_mono_ms();
+    if (kk_quiz_start(&q->quiz, a->topic, a->audience, 0, &q->rng, &err)) {
+        kk_error("quiz", "%s/%s: no round: %s", a->pack->id, a->topic->id, kk_buf_str(&err));
+        q->phase = PH_ERROR;
+    } else {
+        kk_info("quiz", "%s/%s: a round of %zu questions", a->pack->id, a->topic->id,
+                kk_quiz_total(&q->quiz));
+        q->phase = PH_ASK;
+    }
+    kk_buf_release(&err);
+    app_invalidate(a);
+}
+
+static void enter(struct app *a)
+{
+    struct quiz_state *q = kk_calloc(1, sizeof(*q));
+    a->quiz = q;
+    if (!q) {
+        kk_error("quiz", "out of memory opening the quiz");
+        app_pop(a);
+        return;
+    }
+    ui_list_init(&q->scratch);
+    kk_rng_seed(&q->rng, make_seed());
+    snprintf(q->pack_ref, sizeof(q->pack_ref), "%s@%s", a->pack->id, a->pack->version);
+    a->ev.pack = q->pack_ref;
+    start_round(a);
+}
+
+static void leave(struct app *a)
+{
+    struct quiz_state *q = a->quiz;
+    if (!q)
+        return;
+    if (a->ev.pack == q->pack_ref)
+        a->ev.pack = NULL;
+    kk_quiz_release(&q->quiz);
+    ui_list_release(&q->scratch);
+    kk_free(q);
+    a->quiz = NULL;
+}
+
+/* Records an event whose fields the engine made; NULL fields mean it ran out of memory. */
+static void record(struct app *a, const char *type, cJSON *fields)
+{
+    if (!fields) {
+        kk_error("quiz", "cannot make the %s event (out of memory)", type);
+        return;
+    }
+    app_event(a, type, fields);
+}
+
+static void answer(struct app *a, unsigned mask)
+{
+    struct quiz_state *q = a->quiz;
+    struct kk_buf err = KK_BUF_INIT;
+    uint64_t now = kk_clock_mono_ms();
+    size_t i = kk_quiz_index(&q->quiz);
+    if (kk_quiz_answer(&q->quiz, mask, now - q->shown_at, NULL, &err)) {
+        kk_warn("quiz", "answer not taken: %s", kk_buf_str(&err));
+        goto done;
+    }
+    record(a, "quiz_answer", kk_quiz_answer_fields(&q->quiz, i));
+    /* The round is complete once the last question is answered, whether or not the
+     * visitor goes on to the result screen. */
+    if (i + 1 == kk_quiz_total(&q->quiz))
+        record(a, "quiz_complete", kk_quiz_complete_fields(&q->quiz));
+    q->phase = PH_FEEDBACK;
+    q->selected = 0;
+    app_invalidate(a);
+done:
+    kk_buf_release(&err);
+}
+
+static void choose(struct app *a, const char *shown)
+{
+    struct quiz_state *q = a->quiz;
+    const struct kk_question *qu = kk_quiz_question(&q->quiz);
+    long s;
+    if (q->phase != PH_ASK || !qu || kk_parse_long(shown, 0, (long)qu->nchoices - 1, &s))
+        return;
+    if (qu->type == KK_Q_MULTI) {
+        q->selected ^= 1u << s;
+        app_invalidate(a);
+    } else {
+        answer(a, 1u << s);
+    }
+}
+
+static void next(struct app *a)
+{
+    struct quiz_state *q = a->quiz;
+    struct kk_buf err = KK_BUF_INIT;
+    if (q->phase != PH_FEEDBACK || kk_quiz_next(&q->quiz, &err)) {
+        if (err.len)
+            kk_warn("quiz", "%s", kk_buf_str(&err));
+        kk_buf_release(&err);
+        return;
+    }
+    q->phase = kk_quiz_done(&q->quiz) ? PH_RESULT : PH_ASK;
+    q->shown_at = kk_clock_mono_ms();
+    app_invalidate(a);
+}
+
+/* The missed question qid's teaching page, in the reader: the reader under the quiz turns
+ * to it, or one opens there. */
+static void read_about(struct app *a, const char *qid)
+{
+    struct quiz_state *q = a->quiz;
+    for (size_t k = 0; k < kk_quiz_nmissed(&q->quiz); k++) {
+        const struct kk_question *qu = kk_quiz_missed(&q->quiz, k)->question;
+        if (strcmp(qu->id, qid))
+            continue;
+        size_t page = qu->page >= 0 ? (size_t)qu->page : 0;
+        app_pop(a);
+        if (a->depth < 2 || a->stack[a->depth - 2] != &scene_reader)
+            app_push(a, &scene_reader);
+        reader_show_page(a, page);
+        return;
+    }
+}
+
+static void to_menu(struct app *a)
+{
+    app_reset(a, &scene_attract);
+    app_push(a, &scene_audience);
+    app_push(a, &scene_menu);
+}
+
+static void tap(struct app *a, const char *id)
+{
+    if (!a->quiz)
+        return;
+    if (!strncmp(id, "choice/", 7))
+        choose(a, id + 7);
+    else if (!strcmp(id, "quiz/confirm")) {
+        if (a->quiz->phase == PH_ASK && a->quiz->selected)
+            answer(a, a->quiz->selected);
+    } else if (!strcmp(id, "quiz/next") || !strcmp(id, "quiz/results"))
+        next(a);
+    else if (!strcmp(id, "quiz/again"))
+        start_round(a);
+    else if (!strcmp(id, "quiz/menu"))
+        to_menu(a);
+    else if (!strncmp(id, "missed/", 7))
+        read_about(a, id + 7);
+}
+
+/* ---- drawing pieces ---- */
+
+/* "3 / 5" and a bar per question: green or red once answered, blue for the one shown. */
+static int progress(struct app *a, struct ui_list *l, const struct style *st, int x, int y, int w)
+{
+    struct quiz_state *q = a->quiz;
+    size_t total = kk_quiz_total(&q->quiz), cur = kk_quiz_index(&q->quiz);
+    char text[32];
+    snprintf(text, sizeof(text), "%zu / %zu", cur + 1, total);
+    int lh = line_h(a, UI_FONT_BOLD, st->progress_px);
+    int tw = ui_text_measure(a->text, UI_FONT_BOLD, st->progress_px, text, strlen(text)) + 1;
+    app_label(a, l, "quiz/progress", text, UI_FONT_BOLD, st->progress_px, UI_ACCENT, x, y, tw, 1,
+              0);
+    tw += st->gap;
+    int seg = app_px(a, 56), sh = app_px(a, 12), g = app_px(a, 10);
+    if (seg * (int)total + g * (int)total > w - tw)
+        seg = (w - tw) / (int)(total ? total : 1) - g;
+    for (size_t i = 0; i < total && seg > 4; i++) {
+        const struct kk_quiz_record *r = kk_quiz_record(&q->quiz, i);
+        struct ui_color c =
+            r->answered ? (r->correct ? UI_GOOD : UI_BAD) : (i == cur ? UI_PRIMARY : UI_LINE);
+        rect(l, (struct ui_rect){x + tw + (int)i * (seg + g), y + (lh - sh) / 2, seg, sh}, c,
+             sh / 2);
+    }
+    return lh;
+}
+
+/* What a choice looks like: asking (maybe selected) or after the answer. */
+enum look { LOOK_ASK, LOOK_SELECTED, LOOK_RIGHT, LOOK_WRONG, LOOK_OTHER };
+
+static int badge_size(struct app *a, const struct style *st)
+{
+    return line_h(a, UI_FONT_BOLD, st->choice_px);
+}
+
+static int choice_text_w(struct app *a, const struct style *st, int w)
+{
+    return w - 3 * st->pad - badge_size(a, st);
+}
+
+/* The height of the choice shown at s in a cell w wide; *lines_ok is cleared when its text
+ * needs more than MAX_CHOICE_LINES lines. */
+static int choice_h(struct app *a, const struct style *st, const struct kk_choice *c, int w,
+                    int *lines_ok)
+{
+    int lh = line_h(a, UI_FONT_REGULAR, st->choice_px);
+    int th = text_h(a, kk_text_get(&c->text, a->lang), UI_FONT_REGULAR, st->choice_px,
+                    choice_text_w(a, st, w));
+    if (th > MAX_CHOICE_LINES * lh)
+        *lines_ok = 0;
+    int row = th > badge_size(a, st) ? th : badge_size(a, st);
+    int h = row + 2 * st->pad * 2 / 3;
+    if (c->image)
+        h += image_h(c->image, w - 2 * st->pad, app_px(a, 220)) + st->pad / 2;
+    int least = app_px(a, 124) > st->target ? app_px(a, 124) : st->target;
+    return h > least ? h : least;
+}
+
+static void choice(struct app *a, struct ui_list *l, const struct style *st,
+                   const struct kk_question *qu, size_t s, const struct kk_choice *c,
+                   struct ui_rect r, enum look look)
+{
+    struct ui_color bg = UI_CARD, ink = UI_INK, edge = UI_PRIMARY, mark = UI_PRIMARY;
+    int edge_w = 3, filled_mark = qu->type != KK_Q_MULTI;
+    switch (look) {
+    case LOOK_ASK:
+        break;
+    case LOOK_SELECTED:
+        bg = SELECTED_SOFT;
+        edge = UI_PRIMARY_DARK;
+        edge_w = 6;
+        filled_mark = 1;
+        break;
+    case LOOK_RIGHT:
+        bg = UI_GOOD;
+        ink = UI_ON_PRIMARY;
+        edge = UI_GOOD;
+        mark = UI_ON_PRIMARY;
+        break;
+    case LOOK_WRONG:
+        bg = UI_BAD;
+        ink = UI_ON_PRIMARY;
+        edge = UI_BAD;
+        mark = UI_ON_PRIMARY;
+        break;
+    case LOOK_OTHER:
+        ink = UI_INK_SOFT;
+        edge = UI_LINE;
+        mark = UI_LINE;
+        break;
+    }
+    rect(l, r, bg, app_px(a, 18));
+    if (look != LOOK_RIGHT && look != LOOK_WRONG)
+        ring(a, l, r, edge, edge_w);
+
+    int y = r.y + st->pad * 2 / 3;
+    if (c->image) {
+        int ih = image_h(c->image, r.w - 2 * st->pad, app_px(a, 220));
+        image(l, (struct ui_rect){r.x + st->pad, y, r.w - 2 * st->pad, ih}, c->image);
+        y += ih + st->pad / 2;
+    }
+    /* The badge: a letter to refer to, a box to tick for multiple choice, and after the
+     * answer a tick or a cross where the font has them. */
+    int d = badge_size(a, st);
+    const char *text = kk_text_get(&c->text, a->lang);
+    int th = text_h(a, text, UI_FONT_REGULAR, st->choice_px, choice_text_w(a, st, r.w));
+    int row = th > d ? th : d;
+    int by = y + (r.y + r.h - y - st->pad * 2 / 3 - row) / 2;
+    struct ui_rect badge = {r.x + st->pad, by + (row - d) / 2, d, d};
+    char sign[8];
+    snprintf(sign, sizeof(sign), "%c", 'A' + (int)s);
+    struct ui_color sign_ink = UI_ON_PRIMARY;
+    if (look == LOOK_RIGHT || look == LOOK_WRONG) {
+        const char *glyph = look == LOOK_RIGHT ? "✓" : "✗";
+        if (ui_text_covers(a->text, glyph))
+            snprintf(sign, sizeof(sign), "%s", glyph);
+        sign_ink = bg;
+    } else if (look == LOOK_OTHER) {
+        sign_ink = UI_INK_SOFT;
+    } else if (look == LOOK_SELECTED && qu->type == KK_Q_MULTI) {
+        snprintf(sign, sizeof(sign), "%s", ui_text_covers(a->text, "✓") ? "✓" : sign);
+    }
+    if (filled_mark || look == LOOK_RIGHT || look == LOOK_WRONG) {
+        rect(l, badge, mark, qu->type == KK_Q_MULTI ? app_px(a, 8) : d / 2);
+    } else { /* multiple choice, not ticked: an empty box with the letter */
+        ring(a, l, badge, UI_PRIMARY, 3);
+        sign_ink = UI_PRIMARY;
+    }
+    int blh = line_h(a, UI_FONT_BOLD, st->choice_px * 3 / 4);
+    char sid[64];
+    snprintf(sid, sizeof(sid), "choice/%zu/mark", s);
+    app_label(a, l, sid, sign, UI_FONT_BOLD, st->choice_px * 3 / 4, sign_ink, badge.x,
+              badge.y + (d - blh) / 2, d, 1, 1);
+    snprintf(sid, sizeof(sid), "choice/%zu/text", s);
+    app_label(a, l, sid, text, UI_FONT_REGULAR, st->choice_px, ink, badge.x + d + st->pad,
+              by + (row - th) / 2, choice_text_w(a, st, r.w), MAX_CHOICE_LINES, 0);
+}
+
+/* How many columns the choices of qu take. */
+static int choice_cols(const struct app *a, const struct style *st, const struct kk_question *qu)
+{
+    int pictures = 0;
+    for (size_t i = 0; i < qu->nchoices; i++)
+        pictures |= qu->choices[i].image != NULL;
+    if (pictures) {
+        int most = landscape(a) ? 4 : 2;
+        return (int)qu->nchoices < most ? (int)qu->nchoices : most;
+    }
+    if (qu->type == KK_Q_TRUEFALSE)
+        return 2;
+    return st->cols;
+}
+
+/* Lays the choices out in a grid w wide at (x, y); draws them when l is not NULL.
+ * Returns the height; clears *ok when a choice needs too many lines. */
+static int choices(struct app *a, struct ui_list *l, const struct style *st, int x, int y, int w,
+                   int *ok)
+{
+    struct quiz_state *q = a->quiz;
+    const struct kk_question *qu = kk_quiz_question(&q->quiz);
+    const struct kk_quiz_record *rec = kk_quiz_current(&q->quiz);
+    int cols = choice_cols(a, st, qu);
+    int cw = (w - (cols - 1) * st->cgap) / cols;
+    int top = y;
+    for (size_t row = 0; row * (size_t)cols < qu->nchoices; row++) {
+        int rh = 0;
+        for (size_t c = 0; c < (size_t)cols && row * cols + c < qu->nchoices; c++) {
+            int h = choice_h(a, st, kk_quiz_choice(&q->quiz, row * cols + c), cw, ok);
+            rh = h > rh ? h : rh;
+        }
+        for (size_t c = 0; l && c < (size_t)cols && row * cols + c < qu->nchoices; c++) {
+            size_t s = row * cols + c;
+            unsigned bit = 1u << s;
+            struct ui_rect r = {x + (int)c * (cw + st->cgap), y, cw, rh};
+            enum look look = LOOK_ASK;
+            if (rec->answered)
+                look = rec->right_shown & bit ? LOOK_RIGHT
+                                              : (rec->chosen_shown & bit ? LOOK_WRONG : LOOK_OTHER);
+            else if (q->selected & bit)
+                look = LOOK_SELECTED;
+            const struct kk_choice *ch = kk_quiz_choice(&q->quiz, s);
+            choice(a, l, st, qu, s, ch, r, look);
+            if (!rec->answered) {
+                char id[32], label[160];
+                snprintf(id, sizeof(id), "choice/%zu", s);
+                const char *t = kk_text_get(&ch->text, a->lang);
+                snprintf(label, sizeof(label), "%s", t && *t ? t : id);
+                ui_list_target(l, r, id, label);
+            }
+        }
+        y += rh + st->cgap;
+    }
+    return y - st->cgap - top;
+}
+
+/* The action button at the bottom right of column (x, w) ending at bottom. */
+static struct ui_rect action_rect(struct app *a, const struct style *st, int x, int w, int bottom)
+{
+    int bw = app_px(a, 460) < w ? app_px(a, 460) : w;
+    bw = bw > st->target ? bw : st->target;
+    return (struct ui_rect){x + w - bw, bottom - st->target, bw, st->target};
+}
+
+static void confirm(struct app *a, struct ui_list *l, const struct style *st, struct ui_rect r)
+{
+    if (a->quiz->selected) {
+        app_button(a, l, r, "quiz/confirm", ui_str(S_CONFIRM, a->lang), 1);
+        return;
+    }
+    /* Nothing chosen yet: the button is shown greyed and cannot be touched. */
+    rect(l, r, UI_LINE, app_px(a, 18));
+    int px = a->large_text ? app_px(a, 40) : app_px(a, 34);
+    int lh = line_h(a, UI_FONT_BOLD, px);
+    app_label(a, l, "quiz/confirm", ui_str(S_CONFIRM, a->lang), UI_FONT_BOLD, px, UI_INK_SOFT,
+              r.x + st->pad, r.y + (r.h - lh) / 2, r.w - 2 * st->pad, 1, 1);
+}
+
+/* The right-or-wrong panel: verdict and explanation, in (x, y, w); h is its height, or
+ * 0 to size it to its text. Returns the height used. */
+static int verdict(struct app *a, struct ui_list *l, const struct style *st, int x, int y, int w,
+                   int h)
+{
+    const struct kk_quiz_record *rec = kk_quiz_current(&a->quiz->quiz);
+    const char *why = kk_text_get(&rec->question->explain, a->lang);
+    int inner = w - 2 * st->pad - app_px(a, 12);
+    int vh = line_h(a, UI_FONT_BOLD, st->verdict_px);
+    int eh = text_h(a, why, UI_FONT_REGULAR, st->explain_px, inner);
+    int need = st->pad + vh + (eh ? st->pad / 2 + eh : 0) + st->pad;
+    if (!h)
+        h = need;
+    if (!l)
+        return need;
+    struct ui_color c = rec->correct ? UI_GOOD : UI_BAD;
+    rect(l, (struct ui_rect){x, y, w, h}, rec->correct ? GOOD_SOFT : BAD_SOFT, app_px(a, 20));
+    rect(l, (struct ui_rect){x, y, app_px(a, 12), h}, c, app_px(a, 6));
+    int tx = x + app_px(a, 12) + st->pad, ty = y + st->pad;
+    ty += app_label(a, l, "quiz/verdict", ui_str(rec->correct ? S_CORRECT : S_NOT_QUITE, a->lang),
+                    UI_FONT_BOLD, st->verdict_px, c, tx, ty, inner, 1, 0);
+    if (eh)
+        app_label(a, l, "quiz/explain", why, UI_FONT_REGULAR, st->explain_px, UI_INK, tx,
+                  ty + st->pad / 2, inner, 64, 0);
+    return h;
+}
+
+/* ---- the screens; each returns 1 when everything fitted ---- */
+
+static int build_question(struct app *a, struct ui_list *l, struct ui_rect box,
+                          const struct style *st)
+{
+    struct quiz_state *q = a->quiz;
+    const struct kk_question *qu = kk_quiz_question(&q->quiz);
+    int feedback = q->phase == PH_FEEDBACK, ok = 1;
+    int x = box.x + st->m, y = box.y + st->gap, w = box.w - 2 * st->m;
+    int bottom = box.y + box.h - st->gap;
+    /* Landscape: the feedback, or the question's picture, takes a column on the right. */
+    int side = landscape(a) && (feedback || qu->image);
+    int sw = side ? w * (feedback ? 42 : 36) / 100 : 0;
+    int mw = side ? w - sw - st->gap : w;
+    int sx = x + mw + st->gap;
+
+    y += progress(a, l, st, x, y, mw) + st->gap;
+    const char *prompt = kk_text_get(&qu->prompt, a->lang);
+    int ph = text_h(a, prompt, UI_FONT_BOLD, st->prompt_px, mw);
+    app_label(a, l, "quiz/prompt", prompt, UI_FONT_BOLD, st->prompt_px, UI_PRIMARY_DARK, x, y, mw,
+              64, 0);
+    y += ph + st->gap;
+
+    struct ui_rect act = action_rect(a, st, side ? sx : x, side ? sw : w, bottom);
+    int has_action = feedback || qu->type == KK_Q_MULTI;
+    int limit = (has_action && !side ? act.y - st->gap : bottom);
+    if (!feedback && qu->image) {
+        if (side) {
+            int ih = image_h(qu->image, sw,
+                             bottom - box.y - st->gap -
+                                 (qu->type == KK_Q_MULTI ? st->target + st->gap : 0));
+            image(l, (struct ui_rect){sx, box.y + st->gap, sw, ih}, qu->image);
+        } else {
+            int ch = choices(a, NULL, st, x, y, mw, &ok);
+            int room = limit - y - ch - st->gap;
+            int ih = image_h(qu->image, mw, room < box.h * 3 / 10 ? room : box.h * 3 / 10);
+            if (ih < app_px(a, 120)) /* too small to see: no room for it */
+                ok = 0;
+            image(l, (struct ui_rect){x, y, mw, ih}, qu->image);
+            y += ih + st->gap;
+        }
+    }
+    y += choices(a, l, st, x, y, mw, &ok);
+    if (y > (side ? bottom : limit))
+        ok = 0;
+
+    if (feedback) {
+        int last = kk_quiz_index(&q->quiz) + 1 == kk_quiz_total(&q->quiz);
+        if (side) {
+            int vy = box.y + st->gap, vh = act.y - st->gap - vy;
+            if (verdict(a, NULL, st, sx, vy, sw, 0) > vh)
+                ok = 0;
+            verdict(a, l, st, sx, vy, sw, vh);
+        } else {
+            int vh = verdict(a, NULL, st, x, y + st->gap, w, 0);
+            if (y + st->gap + vh > act.y - st->gap)
+                ok = 0;
+            verdict(a, l, st, x, y + st->gap, w, vh);
+        }
+        app_button(a, l, act, last ? "quiz/results" : "quiz/next",
+                   ui_str(last ? S_SEE_RESULTS : S_NEXT_QUESTION, a->lang), 1);
+    } else if (qu->type == KK_Q_MULTI) {
+        confirm(a, l, st, act);
+    }
+    return ok;
+}
+
+/* An encouraging word for the score's band. */
+static enum ui_str message_for(size_t score, size_t total)
+{
+    if (total && score == total)
+        return S_QUIZ_ALL_RIGHT;
+    if (score * 5 >= total * 3)
+        return S_QUIZ_MOST_RIGHT;
+    if (score > 0)
+        return S_QUIZ_SOME_RIGHT;
+    return S_QUIZ_NONE_RIGHT;
+}
+
+/* One missed question: its prompt, and "Read about it" on the right. */
+static int missed_row(struct app *a, struct ui_list *l, const struct style *st,
+                      const struct kk_question *qu, int x, int y, int w)
+{
+    const char *prompt = kk_text_get(&qu->prompt, a->lang);
+    const char *go = ui_str(S_READ_ABOUT_IT, a->lang);
+    int gw = ui_text_measure(a->text, UI_FONT_BOLD, st->item_px, go, strlen(go));
+    int tw = w - 3 * st->pad - gw - app_px(a, 12);
+    int th = text_h(a, prompt, UI_FONT_REGULAR, st->item_px, tw);
+    int h = th + st->pad * 4 / 3;
+    h = h > st->target ? h : st->target;
+    if (!l)
+        return h;
+    struct ui_rect r = {x, y, w, h};
+    rect(l, r, UI_CARD, app_px(a, 16));
+    rect(l, (struct ui_rect){x, y, app_px(a, 12), h}, UI_BAD, app_px(a, 6));
+    char id[128];
+    snprintf(id, sizeof(id), "missed/%s/text", qu->id);
+    app_label(a, l, id, prompt, UI_FONT_REGULAR, st->item_px, UI_INK, x + app_px(a, 12) + st->pad,
+              y + (h - th) / 2, tw, 64, 0);
+    int glh = line_h(a, UI_FONT_BOLD, st->item_px);
+    snprintf(id, sizeof(id), "missed/%s/go", qu->id);
+    app_label(a, l, id, go, UI_FONT_BOLD, st->item_px, UI_PRIMARY, x + w - st->pad - gw,
+              y + (h - glh) / 2, gw + 1, 1, 0);
+    snprintf(id, sizeof(id), "missed/%s", qu->id);
+    ui_list_target(l, r, id, prompt);
+    return h;
+}
+
+static int build_result(struct app *a, struct ui_list *l, struct ui_rect box,
+                        const struct style *st)
+{
+    struct quiz_state *q = a->quiz;
+    size_t score = kk_quiz_score(&q->quiz), total = kk_quiz_total(&q->quiz);
+    size_t nmissed = kk_quiz_nmissed(&q->quiz);
+    int ok = 1;
+    int x = box.x + st->m, y = box.y + st->gap * 3 / 2, w = box.w - 2 * st->m;
+    int bottom = box.y + box.h - st->gap;
+    int side = landscape(a) && nmissed;
+    int lw = side ? w * 44 / 100 : w;   /* the score's column */
+    if (!side && w > app_px(a, 1300)) { /* one column, not the full width of a wall */
+        x += (w - app_px(a, 1300)) / 2;
+        w = lw = app_px(a, 1300);
+    }
+
+    /* The score and its message, centred in their column. */
+    y += app_label(a, l, "quiz/score-label", ui_str(S_QUIZ_YOUR_SCORE, a->lang), UI_FONT_BOLD,
+                   st->message_px, UI_INK_SOFT, x, y, lw, 1, 1);
+    char text[32];
+    snprintf(text, sizeof(text), "%zu / %zu", score, total);
+    y += app_label(a, l, "quiz/score", text, UI_FONT_BOLD, st->score_px,
+                   score == total ? UI_GOOD : UI_PRIMARY_DARK, x, y, lw, 1, 1);
+    y += st->gap / 2;
+    const char *msg = ui_str(message_for(score, total), a->lang);
+    int mh = text_h(a, msg, UI_FONT_BOLD, st->message_px, lw);
+    app_label(a, l, "quiz/message", msg, UI_FONT_BOLD, st->message_px, UI_INK, x, y, lw, 64, 1);
+    y += mh + st->gap;
+
+    /* Try again and back to the topics: side by side under the message, or stacked at the
+     * bottom of the score's column beside the missed list. */
+    int bw = side ? lw : (lw - st->gap) / 2;
+    int bh = st->target;
+    struct ui_rect again, menu;
+    if (side) {
+        menu = (struct ui_rect){x, bottom - bh, bw, bh};
+        again = (struct ui_rect){x, menu.y - st->gap - bh, bw, bh};
+        if (y > again.y - st->gap)
+            ok = 0;
+    } else {
+        again = (struct ui_rect){x + lw - bw, bottom - bh, bw, bh};
+        menu = (struct ui_rect){x, bottom - bh, bw, bh};
+    }
+    app_button(a, l, again, "quiz/again", ui_str(S_TRY_AGAIN, a->lang), 1);
+    app_button(a, l, menu, "quiz/menu", ui_str(S_CHOOSE_TOPIC, a->lang), 0);
+
+    if (nmissed) {
+        int mx = side ? x + lw + st->gap * 2 : x, mw = side ? w - lw - st->gap * 2 : w;
+        int my = side ? box.y + st->gap * 3 / 2 : y;
+        int limit = side ? bottom : again.y - st->gap;
+        my += app_label(a, l, "quiz/missed-title", ui_str(S_QUIZ_LOOK_AGAIN, a->lang), UI_FONT_BOLD,
+                        st->message_px, UI_PRIMARY_DARK, mx, my, mw, 2, 0);
+        my += st->gap / 2;
+        for (size_t k = 0; k < nmissed; k++) {
+            const struct kk_question *qu = kk_quiz_missed(&q->quiz, k)->question;
+            my += missed_row(a, l, st, qu, mx, my, mw) + st->cgap;
+        }
+        if (my - st->cgap > limit)
+            ok = 0;
+    }
+    return ok;
+}
+
+static void build_error(struct app *a, struct ui_list *l, struct ui_rect box)
+{
+    int m = app_px(a, 60), y = box.y + box.h / 3;
+    y += app_label(a, l, "quiz/error", ui_str(S_CONTENT_UPDATING, a->lang), UI_FONT_BOLD,
+                   app_px(a, 56), UI_PRIMARY_DARK, box.x + m, y, box.w - 2 * m, 2, 1);
+    int bw = app_px(a, 460), bh = app_min_target(a);
+    app_button(a, l, (struct ui_rect){box.x + (box.w - bw) / 2, y + app_px(a, 60), bw, bh},
+               "quiz/menu", ui_str(S_CHOOSE_TOPIC, a->lang), 1);
+}
+
+static int build_phase(struct app *a, struct ui_list *l, struct ui_rect box, const struct style *st)
+{
+    int ok =
+        a->quiz->phase == PH_RESULT ? build_result(a, l, box, st) : build_question(a, l, box, st);
+    return ok && !l->overflow[0];
+}
 
 static void build(struct app *a, struct ui_list *l, struct ui_rect box)
 {
-    app_label(a, l, "quiz/title", ui_str(S_TAKE_QUIZ, a->lang), UI_FONT_BOLD, app_px(a, 56),
-              UI_PRIMARY_DARK, box.x + app_px(a, 60), box.y + app_px(a, 60),
-              box.w - 2 * app_px(a, 60), 1, 1);
+    static const double fits[] = {1.0, 0.92, 0.85, 0.78, 0.72};
+    struct quiz_state *q = a->quiz;
+    if (!q)
+        return;
+    if (q->phase == PH_ERROR) {
+        build_error(a, l, box);
+        return;
+    }
+    struct style st;
+    int found = 0;
+    for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]) && !found; i++)
+        for (int cols = 1; cols <= 2 && !found; cols++) {
+            style_for(a, fits[i], cols, &st);
+            ui_list_clear(&q->scratch);
+            found = build_phase(a, &q->scratch, box, &st);
+        }
+    if (!found) { /* the smallest attempt, with what did not fit reported */
+        style_for(a, fits[sizeof(fits) / sizeof(fits[0]) - 1], 2, &st);
+        ui_list_note_overflow(l, "quiz/fit");
+    }
+    build_phase(a, l, box, &st);
+}
+
+/* ---- the automation report ---- */
+
+static const char *type_name(enum kk_question_type t)
+{
+    switch (t) {
+    case KK_Q_SINGLE:
+        return "single";
+    case KK_Q_MULTI:
+        return "multi";
+    case KK_Q_TRUEFALSE:
+        return "truefalse";
+    }
+    return "?";
+}
+
+static const char *phase_name(enum phase p)
+{
+    switch (p) {
+    case PH_ASK:
+        return "question";
+    case PH_FEEDBACK:
+        return "feedback";
+    case PH_RESULT:
+        return "result";
+    case PH_ERROR:
+        return "error";
+    }
+    return "?";
+}
+
+static cJSON *mask_json(unsigned mask)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && i < KK_MAX_CHOICES; i++)
+        if (mask & (1u << i))
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber(i));
+    return arr;
+}
+
+cJSON *scene_quiz_report(const struct app *a)
+{
+    const struct quiz_state *q = a->quiz;
+    if (!q)
+        return NULL;
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return NULL;
+    cJSON_AddStringToObject(j, "topic", a->topic->id);
+    cJSON_AddStringToObject(j, "phase", phase_name(q->phase));
+    cJSON_AddNumberToObject(j, "index", (double)kk_quiz_index(&q->quiz));
+    cJSON_AddNumberToObject(j, "total", (double)kk_quiz_total(&q->quiz));
+    cJSON_AddNumberToObject(j, "score", (double)kk_quiz_score(&q->quiz));
+    const struct kk_quiz_record *rec = kk_quiz_current(&q->quiz);
+    if (rec) {
+        const struct kk_question *qu = rec->question;
+        cJSON_AddStringToObject(j, "question", qu->id);
+        cJSON_AddStringToObject(j, "type", type_name(qu->type));
+        cJSON_AddNumberToObject(j, "page", qu->page);
+        cJSON_AddItemToObject(j, "right", mask_json(rec->right_shown));
+        cJSON_AddItemToObject(j, "selected", mask_json(q->selected));
+        int orig[KK_MAX_CHOICES];
+        for (size_t s = 0; s < qu->nchoices; s++)
+            orig[s] = rec->shown_to_original[s];
+        cJSON_AddItemToObject(j, "original", cJSON_CreateIntArray(orig, (int)qu->nchoices));
+        if (rec->answered) {
+            cJSON_AddBoolToObject(j, "correct", rec->correct);
+            cJSON_AddItemToObject(j, "chosen", mask_json(rec->chosen_shown));
+        }
+    }
+    cJSON *missed = cJSON_AddArrayToObject(j, "missed");
+    for (size_t k = 0; missed && k < kk_quiz_nmissed(&q->quiz); k++)
+        cJSON_AddItemToArray(missed, cJSON_CreateString(kk_quiz_missed(&q->quiz, k)->question->id));
+    return j;
 }
 
 const struct scene scene_quiz = {
     .name = "quiz",
+    .enter = enter,
+    .leave = leave,
     .build = build,
+    .tap = tap,
     .chrome = 1,
     .back = 1,
 };

@@ -36,7 +36,8 @@ static struct ui_rect page_box(const struct app *a, struct ui_rect box)
 /* Lays out every page of the topic for the current language, text size and screen. */
 static void layout(struct app *a, struct ui_rect box)
 {
-    size_t keep_page = a->nflat ? a->flat[a->pos].page : 0;
+    size_t keep_page = a->nflat ? a->flat[a->pos].page : a->open_page;
+    a->open_page = 0;
     free_layout(a);
     const struct kk_topic *t = a->topic;
     a->pages = kk_calloc(t->npages ? t->npages : 1, sizeof(*a->pages));
@@ -178,6 +179,19 @@ static void build(struct app *a, struct ui_list *l, struct ui_rect box)
                   by + (bh - ui_text_line_height(a->text, UI_FONT_BOLD, px)) / 2,
                   box.w - 2 * (m + bw), 1, 1);
     }
+}
+
+void reader_show_page(struct app *a, size_t page)
+{
+    if (!a->nflat) { /* not open (or not laid out yet): layout() starts there */
+        a->open_page = page;
+        return;
+    }
+    for (size_t i = 0; i < a->nflat; i++)
+        if (a->flat[i].page == page) {
+            go(a, i, i < a->pos ? -1 : 1);
+            return;
+        }
 }
 
 static void swipe(struct app *a, int dir)

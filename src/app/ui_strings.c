@@ -31,6 +31,17 @@ static const char *const words[S_COUNT][KK_LANG_COUNT] = {
     [S_CHOOSE_TOPIC] = {"选择一个主题", "Choose a topic"},
     [S_FOR_YOU] = {"为您推荐", "For you"},
     [S_END_OF_TOPIC] = {"读完了！", "You have read it all!"},
+    /* The quiz's result screen: the score, then a word for its band. */
+    [S_QUIZ_YOUR_SCORE] = {"你的得分", "Your score"},
+    [S_QUIZ_ALL_RIGHT] = {"全部答对，真了不起！", "All correct. Brilliant!"},
+    [S_QUIZ_MOST_RIGHT] = {"答得不错！看看答错的题，就全掌握了。",
+                           "Well done! Look at the ones you missed and you will know it all."},
+    [S_QUIZ_SOME_RIGHT] = {"已经学到不少了！回去看看，再来一次吧。",
+                           "A good start! Read about the ones you missed, then try again."},
+    [S_QUIZ_NONE_RIGHT] = {"别灰心！回去读一读，再来挑战一次。",
+                           "Don't give up! Read the topic again, then have another go."},
+    [S_QUIZ_LOOK_AGAIN] = {"答错的题，点一下回去看看",
+                           "Missed questions: tap one to read about it"},
 };
 
 const char *ui_str(enum ui_str id, enum kk_lang lang)

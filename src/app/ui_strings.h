@@ -35,6 +35,12 @@ enum ui_str {
     S_CHOOSE_TOPIC,
     S_FOR_YOU,
     S_END_OF_TOPIC,
+    S_QUIZ_YOUR_SCORE,
+    S_QUIZ_ALL_RIGHT,
+    S_QUIZ_MOST_RIGHT,
+    S_QUIZ_SOME_RIGHT,
+    S_QUIZ_NONE_RIGHT,
+    S_QUIZ_LOOK_AGAIN,
     S_COUNT
 };
 
