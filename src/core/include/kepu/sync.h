@@ -1,0 +1,131 @@
+/* The kiosk's sync client (DESIGN.md "Sync"): a background thread that talks to
+ * kepu-server with libcurl, so the UI thread never waits on the network.
+ *
+ * One run, every interval (with jitter) and on demand (kk_sync_now):
+ *   1. POST /api/v1/heartbeat with the queue depth, drops, uptime, free disk, the last
+ *      error and the installed packs; the answer is the kiosk's assignment.
+ *   2. Upload the journal's events in gzip-compressed batches (at most 500 events or
+ *      4 MiB of JSON each) until the queue is empty. Events leave the journal only after
+ *      the server answered for them: counted as accepted, as a duplicate (stored before,
+ *      e.g. when an earlier answer was lost), or rejected. A rejected event can never be
+ *      accepted (the server found it malformed), so it is logged once per batch and
+ *      deleted too; keeping it would block nothing but would grow the queue forever.
+ *      An answer whose counts do not add up to the batch deletes nothing.
+ *   3. For each assigned pack whose version is not the active one: fetch the manifest and
+ *      signature, check the signature against the trusted keys before parsing anything,
+ *      check the manifest's hash against the assignment, then fetch only the files whose
+ *      SHA-256 is not present in an installed version of that pack or in the download
+ *      area (state/downloads/), resuming partial blobs with Range. Every file is hashed
+ *      before use; the folder is then installed with kk_install_dir (verified again, atomic).
+ *      A lower version than the active one is never installed (kk_install_dir refuses it).
+ *
+ * Installing makes the new version active in active.json; the app keeps showing what it
+ * loaded and switches at the attract screen. Status.install_pending tells it to; after
+ * switching it calls kk_sync_install_seen. While an install is pending no further version
+ * is installed, so the version on screen is never deleted from under the app (install
+ * keeps only the active and the previous version).
+ *
+ * Failures (network, HTTP status, an answer that is not what the API promises, a refused
+ * download) end the run; the next one comes after an exponential back-off with +-20%
+ * jitter (backoff_min_ms doubling up to backoff_max_ms), reset by a success. Unlike the
+ * rest of the core this module logs (module "sync"): it runs on its own thread and has no
+ * caller to return errors to. A failure is logged with kk_warn when its cause differs from
+ * the last one logged, not on every retry; recovery is logged once with kk_info.
+ *
+ * HTTPS certificates are verified (the system's CAs, or ca_file); proxies come from the
+ * environment (libcurl's http_proxy, https_proxy, no_proxy). Connects time out after
+ * connect_timeout_s; a transfer that moves less than one byte per second for stall_s is
+ * abandoned; kk_sync_stop aborts a transfer in flight within about a second. Answers are
+ * read into size-capped buffers. */
+#ifndef KEPU_SYNC_H
+#define KEPU_SYNC_H
+
+#include <stdint.h>
+
+#include "kepu/buf.h"
+#include "kepu/config.h"
+#include "kepu/error.h"
+#include "kepu/journal.h"
+#include "kepu/limits.h"
+
+struct kk_sync;
+
+/* Appends the packs the app runs to out, one "id@version" per line. Called on the sync
+ * thread at every heartbeat, so it must be thread-safe. */
+typedef void (*kk_sync_packs_fn)(void *user, struct kk_buf *out);
+
+struct kk_sync_opts {
+    const char *server_url;     /* "https://host:port", no path; required */
+    const char *kiosk_id;       /* required */
+    const char *token_file;     /* a file holding the kiosk's token (whitespace trimmed) */
+    const char *token;          /* or the token itself; wins over token_file (tests) */
+    const char *ca_file;        /* NULL or "": the system's CAs */
+    const char *trusted_keys;   /* comma-separated .pub paths; NULL or "": no content updates */
+    const char *state_dir;      /* where packs are installed; required */
+    struct kk_journal *journal; /* borrowed: must outlive the sync; NULL: no events */
+    const char *app_version;    /* sent in heartbeats; at most 64 bytes */
+    kk_sync_packs_fn packs_fn;  /* NULL: the active versions in state_dir/active.json */
+    void *packs_user;
+    uint32_t interval_ms;       /* between successful runs (+-10% jitter); 300000 */
+    uint32_t backoff_min_ms;    /* first wait after a failure; 5000 */
+    uint32_t backoff_max_ms;    /* the cap; 3600000 */
+    uint32_t connect_timeout_s; /* 10 */
+    uint32_t stall_s;           /* below 1 byte/s for this long aborts a transfer; 30 */
+    uint32_t batch_max;         /* events per upload, 1..1000; 500 */
+};
+
+/* Fills o with the defaults above and every pointer NULL. */
+void kk_sync_opts_init(struct kk_sync_opts *o);
+/* kk_sync_opts_init, then the values of cfg (borrowed: cfg must outlive the sync's
+ * creation, which copies what it keeps) and journal j. */
+void kk_sync_opts_from_config(struct kk_sync_opts *o, const struct kk_config *cfg,
+                              struct kk_journal *j);
+
+struct kk_sync_status {
+    int64_t last_attempt_ms;  /* wall clock when the last run started; 0: never */
+    int64_t last_success_ms;  /* wall clock when a run last succeeded; 0: never */
+    int64_t next_attempt_ms;  /* wall clock of the next planned run; 0: not planned */
+    char last_result[256];    /* "ok: …" or the cause of the last failure; "" before any */
+    uint64_t queue;           /* events in the journal after the last run */
+    uint64_t dropped;         /* events the journal dropped because it was full */
+    unsigned failures;        /* consecutive failed runs; 0 after a success */
+    int running;              /* a run is in progress */
+    uint64_t runs;            /* finished runs, successful or not */
+    uint64_t events_sent;     /* events the server acknowledged (accepted or duplicate) */
+    uint64_t events_rejected; /* events the server refused (and were deleted) */
+    uint64_t content_bytes;   /* bytes of manifests, signatures and blobs downloaded */
+    uint64_t installs;        /* pack versions installed by this sync */
+    int install_pending;      /* installed since the last kk_sync_install_seen */
+    char last_installed[2 * KK_MAX_ID_LEN + 2]; /* "id@version" or "" */
+};
+
+/* Creates a sync client from o (strings are copied; the journal is borrowed). Reads the
+ * token and the trusted keys now. Errors: KK_ERR_INVALID (a required option missing, a
+ * URL that is not http:// or https://, an empty token), KK_ERR_NOTFOUND / KK_ERR_IO /
+ * KK_ERR_TOOBIG (the token file), KK_ERR_PARSE (a key file), KK_ERR_NOMEM, KK_ERR_NET
+ * (libcurl cannot start). On failure *out is NULL. Free with kk_sync_destroy. */
+enum kk_err kk_sync_create(struct kk_sync **out, const struct kk_sync_opts *o, struct kk_buf *err);
+/* Stops the thread if it runs and frees s; s may be NULL. */
+void kk_sync_destroy(struct kk_sync *s);
+
+/* Starts the background thread; its first run begins at once. KK_ERR_BUSY when it runs
+ * already, KK_ERR_NOMEM when no thread can be made. */
+enum kk_err kk_sync_start(struct kk_sync *s, struct kk_buf *err);
+/* Asks for a run at once (the staff panel's "sync now"); returns at once. */
+void kk_sync_now(struct kk_sync *s);
+/* Wakes the thread, aborts a transfer in flight and joins it; returns within about a
+ * second. Nothing is lost: unacknowledged events stay in the journal, partial downloads
+ * stay for the next start. Does nothing when not started. */
+void kk_sync_stop(struct kk_sync *s);
+
+/* Copies the current status; cheap and never blocks on the network or the disk. */
+void kk_sync_status(struct kk_sync *s, struct kk_sync_status *out);
+/* The app switched to what was installed: clears install_pending. */
+void kk_sync_install_seen(struct kk_sync *s);
+
+/* One run on the caller's thread (tests, tools), only while the thread is not started.
+ * Returns KK_OK or the run's failure (KK_ERR_NET, KK_ERR_VERIFY, ...) with its cause in
+ * err; the status is updated as by the thread, the back-off too. */
+enum kk_err kk_sync_run(struct kk_sync *s, struct kk_buf *err);
+
+#endif

@@ -1,0 +1,1402 @@
+#include "kepu/sync.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <sodium.h>
+#include <zlib.h>
+
+#include "kepu/alloc.h"
+#include "kepu/clock.h"
+#include "kepu/fs.h"
+#include "kepu/install.h"
+#include "kepu/log.h"
+#include "kepu/manifest.h"
+
+#define MOD              "sync"
+#define MAX_KEYS         16
+#define MAX_TOKEN_BYTES  4096
+#define MAX_ANSWER_BYTES (1024u * 1024) /* a heartbeat or events answer */
+#define MAX_ERROR_BODY   4096           /* what is kept of an error answer */
+#define MAX_SIG_BYTES    4096
+#define MAX_BATCH_JSON   (4u * 1024 * 1024) /* the server inflates at most 5 MiB */
+#define MAX_LAST_ERROR   1024               /* the heartbeat's last_error */
+#define DOWNLOADS_DIR    "downloads"
+#define BLOBS_DIR        "downloads/blobs"
+#define COPY_CHUNK       65536
+
+/* ---- the client ---------------------------------------------------------------------- */
+
+struct kk_sync {
+    char *url, *kiosk, *ca_file, *state, *app_version, *auth;
+    struct kk_pubkey keys[MAX_KEYS];
+    size_t nkeys;
+    struct kk_journal *journal;
+    kk_sync_packs_fn packs_fn;
+    void *packs_user;
+    uint32_t interval_ms, backoff_min_ms, backoff_max_ms, connect_timeout_s, stall_s, batch_max;
+    uint64_t created_mono;
+
+    CURL *curl; /* used by one run at a time: the thread's, or kk_sync_run's caller */
+    char curl_err[CURL_ERROR_SIZE];
+    /* The causes logged during the current run of failures, so a retry does not log one
+     * again (a closing server may alternate between two or three of libcurl's reasons). */
+    char *logged[4];
+    unsigned nlogged;
+    char *logged_note; /* the content note last logged */
+
+    atomic_int stop;
+    pthread_mutex_t lock; /* everything below */
+    pthread_cond_t wake;
+    pthread_t thread;
+    int thread_on;
+    int now_requested;
+    uint64_t next_due; /* CLOCK_MONOTONIC ms of the next run */
+    struct kk_sync_status st;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Waiting uses the real monotonic clock: kk_clock_advance must not skip a back-off. */
+static uint64_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int stopping(struct kk_sync *s)
+{
+    return atomic_load(&s->stop);
+}
+
+void kk_sync_opts_init(struct kk_sync_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->interval_ms = 300000;
+    o->backoff_min_ms = 5000;
+    o->backoff_max_ms = 3600000;
+    o->connect_timeout_s = 10;
+    o->stall_s = 30;
+    o->batch_max = 500;
+}
+
+void kk_sync_opts_from_config(struct kk_sync_opts *o, const struct kk_config *cfg,
+                              struct kk_journal *j)
+{
+    kk_sync_opts_init(o);
+    o->server_url = cfg->server_url;
+    o->kiosk_id = cfg->kiosk_id;
+    o->token_file = cfg->token_file;
+    o->ca_file = cfg->ca_file;
+    o->trusted_keys = cfg->trusted_keys;
+    o->state_dir = cfg->state_dir;
+    o->journal = j;
+    o->app_version = KK_VERSION;
+    o->interval_ms = (uint32_t)cfg->sync_interval_s * 1000u;
+}
+
+/* The token goes into a header line: printable ASCII without blanks only. */
+static enum kk_err read_token(const struct kk_sync_opts *o, char **out, struct kk_buf *err)
+{
+    struct kk_buf b = KK_BUF_INIT;
+    enum kk_err rc = KK_OK;
+    const char *t = o->token;
+    if (!t || !*t) {
+        if (!o->token_file || !*o->token_file)
+            return kk_fail(err, KK_ERR_INVALID, "token_file: not set");
+        rc = kk_file_read(o->token_file, MAX_TOKEN_BYTES, &b, err);
+        if (rc)
+            goto done;
+        t = kk_buf_str(&b);
+    }
+    while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+        t++;
+    size_t n = 0;
+    while (t[n] > 0x20 && t[n] < 0x7f)
+        n++;
+    const char *rest = t + n;
+    while (*rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r')
+        rest++;
+    if (!n || *rest) {
+        rc = kk_fail(err, KK_ERR_INVALID, "%s: the token must be one word of printable ASCII",
+                     o->token && *o->token ? "token" : o->token_file);
+        goto done;
+    }
+    *out = kk_strndup(t, n);
+    if (!*out)
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+done:
+    kk_buf_release(&b);
+    return rc;
+}
+
+static enum kk_err read_keys(struct kk_sync *s, const char *list, struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    char *copy = kk_strdup(list ? list : "");
+    if (!copy)
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    for (char *p = copy; *p && !rc;) {
+        char *end = strchr(p, ',');
+        char *next = end ? end + 1 : p + strlen(p);
+        if (end)
+            *end = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = strlen(p);
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            p[--n] = '\0';
+        if (n) {
+            if (s->nkeys == MAX_KEYS)
+                rc = kk_fail(err, KK_ERR_INVALID, "trusted_keys: at most %d keys", MAX_KEYS);
+            else
+                rc = kk_manifest_pubkey_read(p, &s->keys[s->nkeys++], err);
+        }
+        p = next;
+    }
+    kk_free(copy);
+    return rc;
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return kk_strdup(s ? s : "");
+}
+
+enum kk_err kk_sync_create(struct kk_sync **out, const struct kk_sync_opts *o, struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    struct kk_sync *s = NULL;
+    char *token = NULL;
+    struct kk_buf auth = KK_BUF_INIT;
+    *out = NULL;
+    if (!o->server_url ||
+        (strncmp(o->server_url, "http://", 7) && strncmp(o->server_url, "https://", 8)))
+        return kk_fail(err, KK_ERR_INVALID, "server_url: must start with http:// or https://");
+    if (!o->kiosk_id || !*o->kiosk_id)
+        return kk_fail(err, KK_ERR_INVALID, "kiosk_id: not set");
+    if (!o->state_dir || !*o->state_dir)
+        return kk_fail(err, KK_ERR_INVALID, "state_dir: not set");
+    if (o->app_version && strlen(o->app_version) > KK_MAX_ID_LEN)
+        return kk_fail(err, KK_ERR_INVALID, "app_version: longer than %d bytes", KK_MAX_ID_LEN);
+    if (sodium_init() < 0)
+        return kk_fail(err, KK_ERR_NOMEM, "libsodium cannot start");
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return kk_fail(err, KK_ERR_NET, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+    s = kk_calloc(1, sizeof(*s));
+    if (!s)
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    if (pthread_mutex_init(&s->lock, NULL)) {
+        kk_free(s);
+        return kk_fail(err, KK_ERR_NOMEM, "cannot make a mutex");
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (pthread_cond_init(&s->wake, &ca)) {
+        pthread_condattr_destroy(&ca);
+        pthread_mutex_destroy(&s->lock);
+        kk_free(s);
+        return kk_fail(err, KK_ERR_NOMEM, "cannot make a condition variable");
+    }
+    pthread_condattr_destroy(&ca);
+    atomic_init(&s->stop, 0);
+
+    s->url = kk_strdup(o->server_url);
+    s->kiosk = kk_strdup(o->kiosk_id);
+    s->ca_file = dup_or_empty(o->ca_file);
+    s->state = kk_strdup(o->state_dir);
+    s->app_version = dup_or_empty(o->app_version);
+    if (!s->url || !s->kiosk || !s->ca_file || !s->state || !s->app_version) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t n = strlen(s->url); n > 8 && s->url[n - 1] == '/'; n--)
+        s->url[n - 1] = '\0';
+    rc = read_token(o, &token, err);
+    if (!rc)
+        rc = read_keys(s, o->trusted_keys, err);
+    if (rc)
+        goto done;
+    if (kk_buf_addf(&auth, "Authorization: Bearer %s", token)) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    s->auth = kk_buf_detach(&auth, NULL);
+    s->journal = o->journal;
+    s->packs_fn = o->packs_fn;
+    s->packs_user = o->packs_user;
+    s->interval_ms = o->interval_ms ? o->interval_ms : 300000;
+    s->backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : 5000;
+    s->backoff_max_ms =
+        o->backoff_max_ms < s->backoff_min_ms ? s->backoff_min_ms : o->backoff_max_ms;
+    s->connect_timeout_s = o->connect_timeout_s ? o->connect_timeout_s : 10;
+    s->stall_s = o->stall_s ? o->stall_s : 30;
+    s->batch_max = o->batch_max && o->batch_max <= 1000 ? o->batch_max : 500;
+    s->created_mono = mono_now();
+    s->curl = curl_easy_init();
+    if (!s->curl) {
+        rc = kk_fail(err, KK_ERR_NET, "libcurl: cannot make a handle");
+        goto done;
+    }
+done:
+    if (token)
+        sodium_memzero(token, strlen(token));
+    kk_free(token);
+    kk_buf_release(&auth);
+    if (rc)
+        kk_sync_destroy(s);
+    else
+        *out = s;
+    return rc;
+}
+
+void kk_sync_destroy(struct kk_sync *s)
+{
+    if (!s)
+        return;
+    kk_sync_stop(s);
+    if (s->curl)
+        curl_easy_cleanup(s->curl);
+    if (s->auth)
+        sodium_memzero(s->auth, strlen(s->auth));
+    kk_free(s->auth);
+    kk_free(s->url);
+    kk_free(s->kiosk);
+    kk_free(s->ca_file);
+    kk_free(s->state);
+    kk_free(s->app_version);
+    for (size_t i = 0; i < sizeof(s->logged) / sizeof(s->logged[0]); i++)
+        kk_free(s->logged[i]);
+    kk_free(s->logged_note);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    kk_free(s);
+}
+
+/* ---- HTTP ---------------------------------------------------------------------------- */
+
+/* Where an answer goes: into a capped buffer, or (downloads) into a file. */
+struct xfer {
+    struct kk_sync *s;
+    struct kk_buf *body; /* the answer, or for a download the body of an error answer */
+    int fd;              /* >= 0: a download into this file */
+    uint64_t room;       /* bytes the file may still take */
+    uint64_t resume_at;  /* bytes already in the file (a Range was asked for) */
+    long code;           /* the status, read at the first byte of a download */
+    int to_file;         /* the status said the body is the blob */
+    int overflow;        /* more arrived than allowed */
+    int io_failed;
+    uint64_t got; /* body bytes received */
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static size_t on_write(char *p, size_t size, size_t n, void *user)
+{
+    struct xfer *x = user;
+    size_t len = size * n;
+    x->got += len;
+    if (x->fd >= 0 && !x->code) {
+        curl_easy_getinfo(x->s->curl, CURLINFO_RESPONSE_CODE, &x->code);
+        x->to_file = x->code == 200 || x->code == 206;
+        if (x->code == 200 && x->resume_at) {
+            /* The server sent the whole blob instead of the rest: start the file over. */
+            if (ftruncate(x->fd, 0) < 0) {
+                x->io_failed = 1;
+                return 0;
+            }
+            x->room += x->resume_at;
+            x->resume_at = 0;
+        }
+    }
+    if (x->fd >= 0 && x->to_file) {
+        if (len > x->room) {
+            x->overflow = 1;
+            return 0;
+        }
+        if (write_all(x->fd, p, len)) {
+            x->io_failed = 1;
+            return 0;
+        }
+        x->room -= len;
+        return len;
+    }
+    enum kk_err rc = kk_buf_add(x->body, p, len);
+    if (rc == KK_ERR_TOOBIG && x->fd >= 0)
+        return len; /* the rest of an error text does not matter */
+    if (rc) {
+        x->overflow = rc == KK_ERR_TOOBIG;
+        return 0;
+    }
+    return len;
+}
+
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return stopping(user) ? 1 : 0;
+}
+
+/* A short, single-line, printable rendering of an error answer: its "error" member when it
+ * is JSON, nothing otherwise (a garbage body is not worth logging). */
+static void describe_answer(const struct kk_buf *body, struct kk_buf *out)
+{
+    cJSON *root = cJSON_ParseWithLength(kk_buf_str(body), body->len);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+    if (cJSON_IsString(e)) {
+        kk_buf_adds(out, ": ");
+        for (size_t i = 0; e->valuestring[i] && i < 160; i++) {
+            char c = e->valuestring[i];
+            kk_buf_add(out, (unsigned char)c < 0x20 || c == 0x7f ? "?" : &c, 1);
+        }
+    }
+    cJSON_Delete(root);
+}
+
+/* One request. method "GET" or "POST" (body, len, gzip); extra: one more header line or
+ * NULL. On KK_OK *code is the HTTP status, whatever it is; KK_ERR_NET when no answer came
+ * (the message has libcurl's stable reason, not its detail with varying numbers). */
+static enum kk_err http(struct kk_sync *s, const char *method, const char *path, const void *body,
+                        size_t len, int gzip, const char *extra, struct xfer *x, long *code,
+                        struct kk_buf *err)
+{
+    CURL *c = s->curl;
+    struct curl_slist *h = NULL;
+    struct kk_buf url = KK_BUF_INIT, ua = KK_BUF_INIT;
+    enum kk_err rc = KK_OK;
+    *code = 0;
+    curl_easy_reset(c); /* keeps the open connection */
+    if (kk_buf_addf(&url, "%s%s", s->url, path) ||
+        kk_buf_addf(&ua, "kepu-kiosk/%s", *s->app_version ? s->app_version : "0")) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    const char *lines[] = {s->auth, "Expect:", body ? "Content-Type: application/json" : NULL,
+                           gzip ? "Content-Encoding: gzip" : NULL, extra};
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        if (!lines[i])
+            continue;
+        struct curl_slist *t = curl_slist_append(h, lines[i]);
+        if (!t) {
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        h = t;
+    }
+    s->curl_err[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, kk_buf_str(&url));
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, kk_buf_str(&ua));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout_s);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)s->stall_s);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_err);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+    if (*s->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
+    if (!strcmp(method, "POST")) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    CURLcode cr = curl_easy_perform(c);
+    if (cr == CURLE_ABORTED_BY_CALLBACK && stopping(s))
+        rc = kk_fail(err, KK_ERR_NET, "stopped");
+    else if (cr == CURLE_WRITE_ERROR && x->overflow)
+        rc = kk_fail(err, KK_ERR_NET, "%s %s: the answer is larger than allowed", method, path);
+    else if (cr == CURLE_WRITE_ERROR && x->io_failed)
+        rc = kk_fail(err, KK_ERR_IO, "%s %s: cannot write the download: %s", method, path,
+                     strerror(errno));
+    else if (cr != CURLE_OK)
+        rc = kk_fail(err, KK_ERR_NET, "%s %s: %s", method, path, curl_easy_strerror(cr));
+    else
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+done:
+    curl_slist_free_all(h);
+    kk_buf_release(&url);
+    kk_buf_release(&ua);
+    return rc;
+}
+
+static enum kk_err status_fail(struct kk_buf *err, const char *method, const char *path, long code,
+                               const struct kk_buf *body)
+{
+    struct kk_buf why = KK_BUF_INIT;
+    describe_answer(body, &why);
+    enum kk_err rc =
+        kk_fail(err, KK_ERR_NET, "%s %s: HTTP %ld%s", method, path, code, kk_buf_str(&why));
+    kk_buf_release(&why);
+    return rc;
+}
+
+/* A request whose answer is read into out (capped at max) and must be 200. */
+static enum kk_err exchange(struct kk_sync *s, const char *method, const char *path,
+                            const void *body, size_t len, int gzip, size_t max, int count,
+                            struct kk_buf *out, struct kk_buf *err)
+{
+    struct xfer x = {.s = s, .body = out, .fd = -1};
+    long code;
+    kk_buf_release(out);
+    kk_buf_init(out, max);
+    enum kk_err rc = http(s, method, path, body, len, gzip, NULL, &x, &code, err);
+    if (count) {
+        pthread_mutex_lock(&s->lock);
+        s->st.content_bytes += x.got;
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (!rc && code != 200)
+        rc = status_fail(err, method, path, code, out);
+    return rc;
+}
+
+/* ---- heartbeat ----------------------------------------------------------------------- */
+
+struct assignment {
+    char id[KK_MAX_ID_LEN + 1];
+    char version[KK_MAX_ID_LEN + 1];
+    char sha256[65]; /* "" when the server did not name it */
+};
+
+static int is_sha256_hex(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return 0;
+    return n == 64;
+}
+
+/* The packs the app runs: from the callback, or the active versions of active.json. */
+static cJSON *packs_list(struct kk_sync *s)
+{
+    cJSON *a = cJSON_CreateArray();
+    struct kk_buf lines = KK_BUF_INIT;
+    struct kk_install_list l = {0};
+    if (!a)
+        return NULL;
+    if (s->packs_fn) {
+        s->packs_fn(s->packs_user, &lines);
+        for (const char *p = kk_buf_str(&lines); *p;) {
+            size_t n = strcspn(p, "\n");
+            cJSON *item = n && cJSON_GetArraySize(a) < KK_MAX_PACKS && n <= 2 * KK_MAX_ID_LEN + 1
+                              ? cJSON_CreateString("")
+                              : NULL;
+            if (item) {
+                char *t = kk_strndup(p, n);
+                if (t && cJSON_SetValuestring(item, t))
+                    cJSON_AddItemToArray(a, item);
+                else
+                    cJSON_Delete(item);
+                kk_free(t);
+            }
+            p += n + (p[n] == '\n');
+        }
+    } else if (kk_install_list_read(s->state, &l, NULL) == KK_OK) {
+        for (size_t i = 0; i < l.n && i < KK_MAX_PACKS; i++) {
+            char t[2 * KK_MAX_ID_LEN + 2];
+            snprintf(t, sizeof(t), "%s@%s", l.items[i].id, l.items[i].version);
+            cJSON_AddItemToArray(a, cJSON_CreateString(t));
+        }
+    }
+    kk_install_list_release(&l);
+    kk_buf_release(&lines);
+    return a;
+}
+
+static int64_t disk_free_mb(const char *path)
+{
+    struct statvfs v;
+    if (statvfs(path, &v) < 0)
+        return -1;
+    return (int64_t)((uint64_t)v.f_bavail * v.f_frsize / (1024 * 1024));
+}
+
+static enum kk_err parse_assignment(const struct kk_buf *body, struct assignment *a, size_t *na,
+                                    struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    cJSON *root = cJSON_ParseWithLength(kk_buf_str(body), body->len);
+    const cJSON *packs = cJSON_GetObjectItemCaseSensitive(root, "packs"), *p;
+    *na = 0;
+    if (!cJSON_IsObject(root) || !cJSON_IsArray(packs)) {
+        rc = kk_fail(err, KK_ERR_NET, "heartbeat: the answer is not {\"packs\": [...]}");
+        goto done;
+    }
+    if (cJSON_GetArraySize(packs) > KK_MAX_PACKS) {
+        rc = kk_fail(err, KK_ERR_NET, "heartbeat: more than %d packs assigned", KK_MAX_PACKS);
+        goto done;
+    }
+    cJSON_ArrayForEach(p, packs)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "id");
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(p, "version");
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(p, "manifest_sha256");
+        if (!cJSON_IsString(id) || !kk_manifest_name_is_safe(id->valuestring) ||
+            !cJSON_IsString(ver) || !kk_manifest_name_is_safe(ver->valuestring) ||
+            (sha && !cJSON_IsNull(sha) &&
+             !(cJSON_IsString(sha) && is_sha256_hex(sha->valuestring)))) {
+            rc = kk_fail(err, KK_ERR_NET,
+                         "heartbeat: packs: an entry is not {\"id\", \"version\", "
+                         "\"manifest_sha256\"} with safe names");
+            goto done;
+        }
+        struct assignment *x = &a[(*na)++];
+        snprintf(x->id, sizeof(x->id), "%s", id->valuestring);
+        snprintf(x->version, sizeof(x->version), "%s", ver->valuestring);
+        snprintf(x->sha256, sizeof(x->sha256), "%s", cJSON_IsString(sha) ? sha->valuestring : "");
+    }
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static enum kk_err heartbeat(struct kk_sync *s, struct assignment *a, size_t *na,
+                             struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    struct kk_buf answer = KK_BUF_INIT;
+    char *text = NULL, last_error[MAX_LAST_ERROR + 1] = "";
+    cJSON *o = cJSON_CreateObject(), *packs = packs_list(s);
+    if (!o || !packs || !cJSON_AddItemToObject(o, "packs", packs)) {
+        cJSON_Delete(packs);
+        rc = kk_fail(err, KK_ERR_NOMEM, "heartbeat: out of memory");
+        goto done;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->st.failures)
+        snprintf(last_error, sizeof(last_error), "%s", s->st.last_result);
+    pthread_mutex_unlock(&s->lock);
+    int64_t disk = disk_free_mb(s->state);
+    uint64_t queue = s->journal ? kk_journal_count(s->journal) : 0;
+    uint64_t dropped = s->journal ? kk_journal_dropped(s->journal) : 0;
+    if (!cJSON_AddStringToObject(o, "kiosk", s->kiosk) ||
+        !cJSON_AddStringToObject(o, "app_version", s->app_version) ||
+        !cJSON_AddNumberToObject(o, "queue", (double)queue) ||
+        !cJSON_AddNumberToObject(o, "dropped", (double)dropped) ||
+        !cJSON_AddNumberToObject(o, "uptime_s", (double)((mono_now() - s->created_mono) / 1000)) ||
+        (disk >= 0 && !cJSON_AddNumberToObject(o, "disk_free_mb", (double)disk)) ||
+        (*last_error && !cJSON_AddStringToObject(o, "last_error", last_error)) ||
+        !(text = cJSON_PrintUnformatted(o))) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "heartbeat: out of memory");
+        goto done;
+    }
+    rc = exchange(s, "POST", "/api/v1/heartbeat", text, strlen(text), 0, MAX_ANSWER_BYTES, 0,
+                  &answer, err);
+    if (!rc)
+        rc = parse_assignment(&answer, a, na, err);
+done:
+    cJSON_free(text);
+    cJSON_Delete(o);
+    kk_buf_release(&answer);
+    return rc;
+}
+
+/* ---- events -------------------------------------------------------------------------- */
+
+/* gzip (not raw deflate: the server expects Content-Encoding: gzip) of in into a new
+ * allocation *out (free with kk_free). */
+static enum kk_err gzip_text(const char *in, size_t len, unsigned char **out, size_t *outlen,
+                             struct kk_buf *err)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    *out = NULL;
+    if (deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return kk_fail(err, KK_ERR_NOMEM, "gzip: cannot start");
+    uLong bound = deflateBound(&z, (uLong)len);
+    unsigned char *buf = kk_malloc(bound);
+    enum kk_err rc = KK_OK;
+    if (!buf) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = buf;
+    z.avail_out = (uInt)bound;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "gzip: failed");
+        goto done;
+    }
+    *out = buf;
+    *outlen = z.total_out;
+    buf = NULL;
+done:
+    deflateEnd(&z);
+    kk_free(buf);
+    return rc;
+}
+
+static int whole_count(const cJSON *v, double max)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= max &&
+           v->valuedouble == (double)(long)v->valuedouble;
+}
+
+/* Checks the answer to a batch of n events. On KK_OK *rejected is how many were refused. */
+static enum kk_err parse_events_answer(struct kk_sync *s, const struct kk_buf *body,
+                                       char *const *ids, size_t n, size_t *rejected,
+                                       struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    cJSON *root = cJSON_ParseWithLength(kk_buf_str(body), body->len);
+    const cJSON *acc = cJSON_GetObjectItemCaseSensitive(root, "accepted");
+    const cJSON *dup = cJSON_GetObjectItemCaseSensitive(root, "duplicates");
+    const cJSON *rej = cJSON_GetObjectItemCaseSensitive(root, "rejected"), *r;
+    if (!cJSON_IsObject(root) || !whole_count(acc, (double)n) || !whole_count(dup, (double)n) ||
+        !cJSON_IsArray(rej)) {
+        rc = kk_fail(err, KK_ERR_NET,
+                     "POST /api/v1/events: the answer is not {\"accepted\", \"duplicates\", "
+                     "\"rejected\"}");
+        goto done;
+    }
+    size_t nrej = (size_t)cJSON_GetArraySize(rej);
+    if ((size_t)acc->valuedouble + (size_t)dup->valuedouble + nrej != n) {
+        rc = kk_fail(err, KK_ERR_NET,
+                     "POST /api/v1/events: the answer's counts do not add up to the %zu events "
+                     "sent; nothing deleted",
+                     n);
+        goto done;
+    }
+    const char *first_id = NULL, *first_reason = NULL;
+    cJSON_ArrayForEach(r, rej)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(r, "reason");
+        int known = !cJSON_IsString(id);
+        for (size_t i = 0; !known && i < n; i++)
+            known = !strcmp(ids[i], id->valuestring);
+        if (!known) {
+            rc = kk_fail(err, KK_ERR_NET,
+                         "POST /api/v1/events: the answer rejects an event that was not sent");
+            goto done;
+        }
+        if (!first_reason) {
+            first_id = cJSON_IsString(id) ? id->valuestring : "(no id)";
+            first_reason = cJSON_IsString(why) ? why->valuestring : "(no reason)";
+        }
+    }
+    if (nrej)
+        kk_warn(MOD,
+                "the server rejected %zu of %zu events; they are deleted (they can never "
+                "be accepted); the first: %.32s: %.200s",
+                nrej, n, first_id, first_reason);
+    (void)s;
+    *rejected = nrej;
+done:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static enum kk_err upload_events(struct kk_sync *s, struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    struct kk_journal_batch b = {0};
+    struct kk_buf json = KK_BUF_INIT, answer = KK_BUF_INIT;
+    unsigned char *gz = NULL;
+    char *kiosk = NULL;
+    cJSON *k = cJSON_CreateString(s->kiosk);
+    if (!k || !(kiosk = cJSON_PrintUnformatted(k))) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    while (s->journal && !rc) {
+        if (stopping(s)) {
+            rc = kk_fail(err, KK_ERR_NET, "stopped");
+            break;
+        }
+        kk_journal_batch_release(&b);
+        rc = kk_journal_peek(s->journal, s->batch_max, &b, err);
+        if (rc || !b.n)
+            break;
+        kk_buf_reset(&json);
+        size_t n = 0;
+        rc = kk_buf_addf(&json, "{\"kiosk\":%s,\"events\":[", kiosk);
+        for (; !rc && n < b.n; n++) {
+            size_t len = strlen(b.json[n]);
+            if (n && json.len + len + 3 > MAX_BATCH_JSON)
+                break;
+            if (n)
+                rc = kk_buf_add(&json, ",", 1);
+            if (!rc)
+                rc = kk_buf_add(&json, b.json[n], len);
+        }
+        if (!rc)
+            rc = kk_buf_adds(&json, "]}");
+        size_t gzlen = 0;
+        kk_free(gz);
+        gz = NULL;
+        if (rc) {
+            rc = kk_fail(err, rc, "events: out of memory");
+            break;
+        }
+        rc = gzip_text(json.data, json.len, &gz, &gzlen, err);
+        if (rc)
+            break;
+        rc = exchange(s, "POST", "/api/v1/events", gz, gzlen, 1, MAX_ANSWER_BYTES, 0, &answer, err);
+        size_t rejected = 0;
+        if (!rc)
+            rc = parse_events_answer(s, &answer, b.ids, n, &rejected, err);
+        if (!rc)
+            rc = kk_journal_ack(s->journal, b.ids, n, err);
+        if (!rc) {
+            pthread_mutex_lock(&s->lock);
+            s->st.events_sent += n - rejected;
+            s->st.events_rejected += rejected;
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+done:
+    kk_journal_batch_release(&b);
+    kk_buf_release(&json);
+    kk_buf_release(&answer);
+    kk_free(gz);
+    cJSON_free(kiosk);
+    cJSON_Delete(k);
+    return rc;
+}
+
+/* ---- content ------------------------------------------------------------------------- */
+
+/* Files present on the kiosk by hash: in installed versions of a pack, or assembled. */
+struct local_file {
+    unsigned char sha256[32];
+    char *path;
+};
+struct local_index {
+    struct local_file *items;
+    size_t n, alloc;
+};
+
+static void index_release(struct local_index *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        kk_free(x->items[i].path);
+    kk_free(x->items);
+    memset(x, 0, sizeof(*x));
+}
+
+static enum kk_err index_add(struct local_index *x, const unsigned char *sha, const char *dir,
+                             const char *rel)
+{
+    if (x->n == x->alloc) {
+        size_t na = x->alloc ? x->alloc * 2 : 64;
+        struct local_file *t = kk_reallocarray(x->items, na, sizeof(*t));
+        if (!t)
+            return KK_ERR_NOMEM;
+        x->items = t;
+        x->alloc = na;
+    }
+    char *p = kk_path_join(dir, rel);
+    if (!p)
+        return KK_ERR_NOMEM;
+    memcpy(x->items[x->n].sha256, sha, 32);
+    x->items[x->n++].path = p;
+    return KK_OK;
+}
+
+/* Every installed version of pack id; a version whose manifest cannot be read adds
+ * nothing (its files are simply downloaded). */
+static enum kk_err index_installed(struct kk_sync *s, const char *id, struct local_index *x)
+{
+    enum kk_err rc = KK_OK;
+    char *top = kk_install_path(s->state, id, "x");
+    if (!top)
+        return KK_ERR_NOMEM;
+    top[strlen(top) - 2] = '\0'; /* "<state>/packs/<id>" */
+    DIR *d = opendir(top);
+    struct dirent *e;
+    while (d && !rc && (e = readdir(d)) != NULL) {
+        if (!kk_manifest_name_is_safe(e->d_name))
+            continue;
+        struct kk_buf mf = KK_BUF_INIT;
+        struct kk_manifest *m = NULL;
+        char *vdir = kk_path_join(top, e->d_name);
+        char *mpath = vdir ? kk_path_join(vdir, KK_MANIFEST_FILE) : NULL;
+        if (!mpath)
+            rc = KK_ERR_NOMEM;
+        else if (!kk_file_read(mpath, KK_MAX_JSON_FILE_BYTES, &mf, NULL) &&
+                 !kk_manifest_parse(kk_buf_str(&mf), mf.len, &m, NULL))
+            for (size_t i = 0; !rc && i < m->nfiles; i++)
+                rc = index_add(x, m->files[i].sha256, vdir, m->files[i].path);
+        kk_manifest_destroy(m);
+        kk_buf_release(&mf);
+        kk_free(mpath);
+        kk_free(vdir);
+    }
+    if (d)
+        closedir(d);
+    kk_free(top);
+    return rc;
+}
+
+/* Hashes the regular file at path. 0 with *size and sha set; -1 when it cannot be read. */
+static int hash_file(const char *path, uint64_t *size, unsigned char sha[32])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    unsigned char buf[COPY_CHUNK];
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            close(fd);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        crypto_hash_sha256_update(&h, buf, (unsigned long long)r);
+        total += (uint64_t)r;
+    }
+    close(fd);
+    crypto_hash_sha256_final(&h, sha);
+    *size = total;
+    return 0;
+}
+
+static int file_is(const char *path, const struct kk_manifest_file *f)
+{
+    uint64_t size;
+    unsigned char sha[32];
+    return hash_file(path, &size, sha) == 0 && size == f->size &&
+           sodium_memcmp(sha, f->sha256, 32) == 0;
+}
+
+static enum kk_err make_parent(const char *path, struct kk_buf *err)
+{
+    char *p = kk_strdup(path);
+    if (!p)
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    char *slash = strrchr(p, '/');
+    enum kk_err rc = KK_OK;
+    if (slash) {
+        *slash = '\0';
+        rc = kk_mkdirs(p, 0755, err);
+    }
+    kk_free(p);
+    return rc;
+}
+
+/* Copies src to dst when src holds exactly f (hashed while copying). -1 when it does not
+ * or cannot be copied; the caller then downloads the file. */
+static int copy_verified(const char *src, const char *dst, const struct kk_manifest_file *f)
+{
+    struct kk_buf tmp = KK_BUF_INIT;
+    int in = -1, out = -1, ok = 0;
+    uint64_t total = 0;
+    unsigned char sha[32], buf[COPY_CHUNK];
+    crypto_hash_sha256_state h;
+    if (kk_buf_addf(&tmp, "%s.tmp", dst) || make_parent(dst, NULL))
+        goto done;
+    in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    out = in < 0 ? -1 : open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0)
+        goto done;
+    crypto_hash_sha256_init(&h);
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 || (r > 0 && write_all(out, (char *)buf, (size_t)r)))
+            goto done;
+        if (r == 0)
+            break;
+        crypto_hash_sha256_update(&h, buf, (unsigned long long)r);
+        total += (uint64_t)r;
+        if (total > f->size)
+            goto done;
+    }
+    crypto_hash_sha256_final(&h, sha);
+    ok = total == f->size && sodium_memcmp(sha, f->sha256, 32) == 0 && close(out) == 0;
+    out = -1;
+    ok = ok && rename(tmp.data, dst) == 0;
+done:
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    if (!ok && tmp.data)
+        unlink(tmp.data);
+    kk_buf_release(&tmp);
+    return ok ? 0 : -1;
+}
+
+/* Downloads blob f into dst through BLOBS_DIR/<sha>.part, resuming what a part holds. */
+static enum kk_err download_blob(struct kk_sync *s, const struct kk_manifest_file *f,
+                                 const char *dst, struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    char hex[65], range[64], path[160];
+    struct kk_buf part = KK_BUF_INIT, ebody = KK_BUF_INIT, why = KK_BUF_INIT;
+    kk_hex_encode(hex, f->sha256, 32);
+    snprintf(path, sizeof(path), "/api/v1/blobs/%s", hex);
+    if (kk_buf_addf(&part, "%s/%s/%s.part", s->state, BLOBS_DIR, hex))
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    int fd = open(part.data, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rc = kk_fail(err, KK_ERR_IO, "%s: %s", part.data, strerror(errno));
+        goto done;
+    }
+    uint64_t have = (uint64_t)st.st_size;
+    if (have > f->size) {
+        if (ftruncate(fd, 0) < 0) {
+            rc = kk_fail(err, KK_ERR_IO, "%s: %s", part.data, strerror(errno));
+            goto done;
+        }
+        have = 0;
+    }
+    if (have < f->size || f->size == 0) {
+        struct xfer x = {
+            .s = s, .body = &ebody, .fd = fd, .room = f->size - have, .resume_at = have};
+        long code;
+        kk_buf_init(&ebody, MAX_ERROR_BODY);
+        snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)have);
+        rc = http(s, "GET", path, NULL, 0, 0, have ? range : NULL, &x, &code, &why);
+        pthread_mutex_lock(&s->lock);
+        s->st.content_bytes += x.got;
+        pthread_mutex_unlock(&s->lock);
+        if (rc && x.overflow && ftruncate(fd, 0) == 0) {
+            rc = kk_fail(err, KK_ERR_VERIFY, "blob %s (%s): longer than the manifest says", hex,
+                         f->path);
+            goto done;
+        }
+        if (rc) {
+            rc = kk_fail(err, rc, "%s", kk_buf_str(&why)); /* the part stays for a resume */
+            goto done;
+        }
+        if (code == 416 && ftruncate(fd, 0) == 0) {
+            rc = kk_fail(err, KK_ERR_NET, "%s: range refused; the download starts over", path);
+            goto done;
+        }
+        if (code != 200 && code != 206) {
+            rc = status_fail(err, "GET", path, code, &ebody);
+            goto done;
+        }
+    }
+    close(fd);
+    fd = -1;
+    if (!file_is(part.data, f)) {
+        unlink(part.data);
+        rc = kk_fail(err, KK_ERR_VERIFY, "blob %s (%s): size or sha256 mismatch; refused", hex,
+                     f->path);
+        goto done;
+    }
+    rc = make_parent(dst, err);
+    if (!rc && rename(part.data, dst) < 0)
+        rc = kk_fail(err, KK_ERR_IO, "%s: %s", dst, strerror(errno));
+done:
+    if (fd >= 0)
+        close(fd);
+    kk_buf_release(&part);
+    kk_buf_release(&ebody);
+    kk_buf_release(&why);
+    return rc;
+}
+
+/* Logs a content note (why an assignment is not installed) when it changes. */
+static void note(struct kk_sync *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct kk_sync *s, const char *fmt, ...)
+{
+    struct kk_buf b = KK_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    kk_buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    if (!s->logged_note || strcmp(s->logged_note, kk_buf_str(&b))) {
+        kk_info(MOD, "%s", kk_buf_str(&b));
+        kk_free(s->logged_note);
+        s->logged_note = kk_buf_detach(&b, NULL);
+    }
+    kk_buf_release(&b);
+}
+
+static enum kk_err fetch_pack(struct kk_sync *s, const struct assignment *a, struct kk_buf *err)
+{
+    enum kk_err rc;
+    struct kk_buf mf = KK_BUF_INIT, sig = KK_BUF_INIT, path = KK_BUF_INIT, dir = KK_BUF_INIT,
+                  why = KK_BUF_INIT;
+    struct kk_manifest *m = NULL, *installed = NULL;
+    struct local_index idx = {0};
+    char *blobs = NULL, *target = NULL;
+    unsigned char sha[32];
+    char hex[65];
+
+    if (kk_buf_addf(&path, "/api/v1/packs/%s/%s/manifest", a->id, a->version)) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    rc = exchange(s, "GET", kk_buf_str(&path), NULL, 0, 0, KK_MAX_JSON_FILE_BYTES, 1, &mf, err);
+    if (rc)
+        goto done;
+    kk_buf_reset(&path);
+    if (kk_buf_addf(&path, "/api/v1/packs/%s/%s/signature", a->id, a->version)) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    rc = exchange(s, "GET", kk_buf_str(&path), NULL, 0, 0, MAX_SIG_BYTES, 1, &sig, err);
+    if (rc)
+        goto done;
+    /* The signature first: nothing of an unsigned manifest is even parsed. */
+    rc = kk_manifest_check_signature(mf.data ? mf.data : "", mf.len, sig.data ? sig.data : "",
+                                     sig.len, s->keys, s->nkeys, &why);
+    if (rc) {
+        rc = kk_fail(err, rc, "%s@%s: %s", a->id, a->version, kk_buf_str(&why));
+        goto done;
+    }
+    crypto_hash_sha256(sha, (const unsigned char *)kk_buf_str(&mf), mf.len);
+    kk_hex_encode(hex, sha, 32);
+    if (*a->sha256 && strcmp(hex, a->sha256)) {
+        rc = kk_fail(err, KK_ERR_VERIFY, "%s@%s: the manifest is not the one assigned", a->id,
+                     a->version);
+        goto done;
+    }
+    rc = kk_manifest_parse(kk_buf_str(&mf), mf.len, &m, &why);
+    if (!rc && (strcmp(m->id, a->id) || strcmp(m->version, a->version)))
+        rc = kk_fail(&why, KK_ERR_VERIFY, "MANIFEST.json: names %s@%s", m->id, m->version);
+    if (rc) {
+        rc = kk_fail(err, rc, "%s@%s: %s", a->id, a->version, kk_buf_str(&why));
+        goto done;
+    }
+    if (kk_buf_addf(&dir, "%s/%s/%s@%s", s->state, DOWNLOADS_DIR, a->id, a->version) ||
+        !(blobs = kk_path_join(s->state, BLOBS_DIR))) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = kk_mkdirs(kk_buf_str(&dir), 0755, err)) || (rc = kk_mkdirs(blobs, 0755, err)))
+        goto done;
+    if (index_installed(s, a->id, &idx)) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < m->nfiles && !rc; i++) {
+        const struct kk_manifest_file *f = &m->files[i];
+        if (stopping(s)) {
+            rc = kk_fail(err, KK_ERR_NET, "stopped");
+            break;
+        }
+        kk_free(target);
+        if (!(target = kk_path_join(kk_buf_str(&dir), f->path))) {
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+            break;
+        }
+        if (file_is(target, f)) /* from an earlier, interrupted run */
+            continue;
+        int found = 0;
+        for (size_t k = 0; k < idx.n && !found; k++)
+            found = !memcmp(idx.items[k].sha256, f->sha256, 32) &&
+                    copy_verified(idx.items[k].path, target, f) == 0;
+        if (!found)
+            rc = download_blob(s, f, target, err);
+        if (!rc && index_add(&idx, f->sha256, kk_buf_str(&dir), f->path))
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    }
+    if (rc)
+        goto done;
+    kk_free(target);
+    target = kk_path_join(kk_buf_str(&dir), KK_MANIFEST_FILE);
+    rc = target ? kk_file_write_atomic(target, kk_buf_str(&mf), mf.len, err)
+                : kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    kk_free(target);
+    target = kk_path_join(kk_buf_str(&dir), KK_MANIFEST_SIG_FILE);
+    if (!rc)
+        rc = target ? kk_file_write_atomic(target, kk_buf_str(&sig), sig.len, err)
+                    : kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    if (rc)
+        goto done;
+    kk_buf_reset(&why);
+    rc = kk_install_dir(s->state, kk_buf_str(&dir), s->keys, s->nkeys, 0, &installed, &why);
+    if (rc == KK_ERR_EXISTS)
+        rc = KK_OK; /* installed meanwhile by other means (a USB stick) */
+    if (rc) {
+        rc = kk_fail(err, rc, "%s@%s: install: %s", a->id, a->version, kk_buf_str(&why));
+        /* A folder that does not verify is not worth keeping; I/O trouble may pass. */
+        if (rc != KK_ERR_IO && rc != KK_ERR_BUSY && rc != KK_ERR_NOMEM)
+            kk_remove_tree(kk_buf_str(&dir), NULL);
+        goto done;
+    }
+    kk_remove_tree(kk_buf_str(&dir), NULL);
+    pthread_mutex_lock(&s->lock);
+    s->st.installs++;
+    s->st.install_pending = 1;
+    snprintf(s->st.last_installed, sizeof(s->st.last_installed), "%s@%s", a->id, a->version);
+    pthread_mutex_unlock(&s->lock);
+    kk_info(MOD, "installed %s@%s (%zu files); the app switches to it at the attract screen", a->id,
+            a->version, m->nfiles);
+done:
+    index_release(&idx);
+    kk_manifest_destroy(m);
+    kk_manifest_destroy(installed);
+    kk_free(blobs);
+    kk_free(target);
+    kk_buf_release(&mf);
+    kk_buf_release(&sig);
+    kk_buf_release(&path);
+    kk_buf_release(&dir);
+    kk_buf_release(&why);
+    return rc;
+}
+
+static enum kk_err fetch_assigned(struct kk_sync *s, const struct assignment *a, size_t na,
+                                  struct kk_buf *err)
+{
+    struct kk_install_list l = {0};
+    struct kk_buf why = KK_BUF_INIT;
+    enum kk_err rc = kk_install_list_read(s->state, &l, &why);
+    if (rc) {
+        rc = kk_fail(err, rc, "active.json: %s", kk_buf_str(&why));
+        goto done;
+    }
+    for (size_t i = 0; i < na && !rc; i++) {
+        const struct kk_install_entry *e = NULL;
+        for (size_t k = 0; k < l.n && !e; k++)
+            if (!strcmp(l.items[k].id, a[i].id))
+                e = &l.items[k];
+        if (e && !strcmp(e->version, a[i].version))
+            continue;
+        pthread_mutex_lock(&s->lock);
+        int pending = s->st.install_pending;
+        pthread_mutex_unlock(&s->lock);
+        if (!s->nkeys)
+            note(s, "%s@%s is assigned, but no trusted keys are configured: not installed", a[i].id,
+                 a[i].version);
+        else if (e && kk_install_version_cmp(a[i].version, e->version) < 0)
+            note(s, "%s@%s is assigned, but %s is active: a lower version is not installed",
+                 a[i].id, a[i].version, e->version);
+        else if (!*a[i].sha256)
+            note(s, "%s@%s is assigned, but the server does not have it yet", a[i].id,
+                 a[i].version);
+        else if (pending)
+            note(s, "%s@%s waits until the app switched to the version installed before", a[i].id,
+                 a[i].version);
+        else
+            rc = fetch_pack(s, &a[i], err);
+    }
+done:
+    kk_install_list_release(&l);
+    kk_buf_release(&why);
+    return rc;
+}
+
+/* ---- runs and the thread ------------------------------------------------------------- */
+
+static uint64_t jitter(uint64_t ms, uint32_t percent)
+{
+    uint32_t span = 2 * percent + 1;
+    return ms * (100 - percent + randombytes_uniform(span)) / 100;
+}
+
+static enum kk_err run_once(struct kk_sync *s, struct kk_buf *err)
+{
+    struct assignment a[KK_MAX_PACKS];
+    size_t na = 0;
+    struct kk_buf why = KK_BUF_INIT;
+    uint64_t sent_before;
+    pthread_mutex_lock(&s->lock);
+    s->st.running = 1;
+    s->st.last_attempt_ms = kk_clock_wall_ms();
+    sent_before = s->st.events_sent + s->st.events_rejected;
+    pthread_mutex_unlock(&s->lock);
+
+    enum kk_err rc = heartbeat(s, a, &na, &why);
+    if (!rc)
+        rc = upload_events(s, &why);
+    if (!rc)
+        rc = fetch_assigned(s, a, na, &why);
+
+    uint64_t queue = s->journal ? kk_journal_count(s->journal) : 0;
+    uint64_t dropped = s->journal ? kk_journal_dropped(s->journal) : 0;
+    int stopped = rc && stopping(s);
+    unsigned recovered = 0;
+    pthread_mutex_lock(&s->lock);
+    s->st.running = 0;
+    s->st.runs++;
+    s->st.queue = queue;
+    s->st.dropped = dropped;
+    uint64_t delay;
+    if (!rc) {
+        recovered = s->st.failures;
+        s->st.failures = 0;
+        s->st.last_success_ms = kk_clock_wall_ms();
+        snprintf(s->st.last_result, sizeof(s->st.last_result), "ok: %llu events sent",
+                 (unsigned long long)(s->st.events_sent + s->st.events_rejected - sent_before));
+        delay = jitter(s->interval_ms, 10);
+    } else if (stopped) {
+        snprintf(s->st.last_result, sizeof(s->st.last_result), "stopped");
+        delay = 0;
+    } else {
+        s->st.failures++;
+        snprintf(s->st.last_result, sizeof(s->st.last_result), "%s", kk_buf_str(&why));
+        unsigned shift = s->st.failures - 1 < 20 ? s->st.failures - 1 : 20;
+        uint64_t d = (uint64_t)s->backoff_min_ms << shift;
+        delay = jitter(d < s->backoff_max_ms ? d : s->backoff_max_ms, 20);
+    }
+    s->next_due = mono_now() + delay;
+    s->st.next_attempt_ms = stopped ? 0 : kk_clock_wall_ms() + (int64_t)delay;
+    unsigned failures = s->st.failures;
+    pthread_mutex_unlock(&s->lock);
+
+    /* Only the running thread touches logged. */
+    const size_t nslots = sizeof(s->logged) / sizeof(s->logged[0]);
+    if (rc && !stopped) {
+        int seen = 0;
+        for (size_t i = 0; i < nslots && !seen; i++)
+            seen = s->logged[i] && !strcmp(s->logged[i], kk_buf_str(&why));
+        if (!seen) {
+            kk_warn(MOD, "%s (attempt %u; retrying with back-off)", kk_buf_str(&why), failures);
+            size_t slot = s->nlogged++ % nslots;
+            kk_free(s->logged[slot]);
+            s->logged[slot] = kk_strdup(kk_buf_str(&why));
+        }
+    } else if (!rc && recovered) {
+        kk_info(MOD, "sync works again after %u failed attempts", recovered);
+        for (size_t i = 0; i < nslots; i++) {
+            kk_free(s->logged[i]);
+            s->logged[i] = NULL;
+        }
+        s->nlogged = 0;
+    }
+    if (rc)
+        kk_fail(err, rc, "%s", kk_buf_str(&why));
+    kk_buf_release(&why);
+    return rc;
+}
+
+enum kk_err kk_sync_run(struct kk_sync *s, struct kk_buf *err)
+{
+    pthread_mutex_lock(&s->lock);
+    int on = s->thread_on;
+    pthread_mutex_unlock(&s->lock);
+    if (on)
+        return kk_fail(err, KK_ERR_BUSY, "sync: the background thread is running");
+    return run_once(s, err);
+}
+
+static void *thread_main(void *arg)
+{
+    struct kk_sync *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!stopping(s) && !s->now_requested && mono_now() < s->next_due) {
+            struct timespec ts = {.tv_sec = (time_t)(s->next_due / 1000),
+                                  .tv_nsec = (long)(s->next_due % 1000) * 1000000};
+            pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+        }
+        if (stopping(s))
+            break;
+        s->now_requested = 0;
+        pthread_mutex_unlock(&s->lock);
+        run_once(s, NULL);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+enum kk_err kk_sync_start(struct kk_sync *s, struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    pthread_mutex_lock(&s->lock);
+    if (s->thread_on) {
+        rc = kk_fail(err, KK_ERR_BUSY, "sync: already started");
+    } else {
+        atomic_store(&s->stop, 0);
+        s->next_due = 0;
+        if (pthread_create(&s->thread, NULL, thread_main, s))
+            rc = kk_fail(err, KK_ERR_NOMEM, "sync: cannot start a thread");
+        else
+            s->thread_on = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void kk_sync_now(struct kk_sync *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->now_requested = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void kk_sync_stop(struct kk_sync *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int on = s->thread_on;
+    atomic_store(&s->stop, 1);
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    if (on)
+        pthread_join(s->thread, NULL);
+    pthread_mutex_lock(&s->lock);
+    s->thread_on = 0;
+    s->st.running = 0;
+    s->st.next_attempt_ms = 0;
+    atomic_store(&s->stop, 0);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void kk_sync_status(struct kk_sync *s, struct kk_sync_status *out)
+{
+    pthread_mutex_lock(&s->lock);
+    *out = s->st;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void kk_sync_install_seen(struct kk_sync *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->st.install_pending = 0;
+    pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,952 @@
+/* kk_sync against the real kepu-server on a loopback port (redis's start_server), and
+ * against a tiny fake HTTP server in this file for the failures a real one does not make
+ * on purpose: 500s, garbage, truncated or huge answers, closed connections, silence. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "kepu/alloc.h"
+#include "kepu/buf.h"
+#include "kepu/bundle.h"
+#include "kepu/event.h"
+#include "kepu/fs.h"
+#include "kepu/install.h"
+#include "kepu/journal.h"
+#include "kepu/manifest.h"
+#include "kepu/sync.h"
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static char tmp[64];
+static char bin[512];
+static char data_dir[600], log_path[600], key_name[600], pub_path[600];
+static pid_t server_pid;
+static int server_port;
+static char staff_token[128];
+static char kiosk_tokens[8][128]; /* k-0001 .. k-0008 */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static char *path_in(const char *dir, const char *rel)
+{
+    char *p = kk_path_join(dir, rel);
+    assert_non_null(p);
+    return p;
+}
+
+/* Runs a shell command and returns its first output line (trimmed) in out. */
+static int run_cmd(char *out, size_t size, const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char line[512] = "";
+    if (!fgets(line, sizeof(line), p))
+        line[0] = '\0';
+    while (fgets(cmd, sizeof(cmd), p))
+        ;
+    int rc = pclose(p);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (out)
+        snprintf(out, size, "%s", line);
+    return rc;
+}
+
+/* Starts kepu-server on port (0: any) and waits until it listens. */
+static void server_start(int port)
+{
+    char listen[64];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    truncate(log_path, 0);
+    server_pid = fork();
+    assert_true(server_pid >= 0);
+    if (server_pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin, bin, "serve", "--listen", listen, "--data", data_dir, "--trusted-keys", pub_path,
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        struct kk_buf b = KK_BUF_INIT;
+        if (kk_file_read(log_path, 1 << 20, &b, NULL) == KK_OK) {
+            const char *p = strstr(kk_buf_str(&b), " port ");
+            long port_seen = p ? strtol(p + 6, NULL, 10) : 0;
+            if (port_seen > 0) {
+                server_port = (int)port_seen;
+                kk_buf_release(&b);
+                return;
+            }
+        }
+        kk_buf_release(&b);
+        sleep_ms(25);
+    }
+    fail_msg("kepu-server did not start; see %s", log_path);
+}
+
+static void server_stop(void)
+{
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, NULL, 0);
+        server_pid = 0;
+    }
+}
+
+static char *server_url(int port)
+{
+    static char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+    return url;
+}
+
+/* Events of kiosk in the server's database: how many, and how many distinct ids. */
+static void server_count(const char *kiosk, long *n, long *distinct)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char *db_path = path_in(data_dir, "kepu.db");
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*), count(DISTINCT id) FROM events"
+                                        " WHERE kiosk = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, kiosk, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    *n = sqlite3_column_int64(st, 0);
+    *distinct = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    kk_free(db_path);
+}
+
+static struct kk_journal *journal_with(const char *name, const char *kiosk, int n)
+{
+    struct kk_journal *j;
+    char *p = path_in(tmp, name);
+    assert_int_equal(kk_journal_open(&j, p, 0, NULL), KK_OK);
+    kk_free(p);
+    struct kk_event_ctx ctx = {.kiosk = kiosk, .audience = -1, .lang = KK_LANG_ZH};
+    kk_event_new_session(&ctx);
+    for (int i = 0; i < n; i++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "topic", "quake");
+        cJSON_AddNumberToObject(f, "page", i % 10);
+        cJSON_AddNumberToObject(f, "dwell_ms", 1000 + i);
+        char *ev = kk_event_make(&ctx, "page_view", f);
+        assert_non_null(ev);
+        enum kk_err rc;
+        while ((rc = kk_journal_append(j, ev)) == KK_ERR_BUSY)
+            sleep_ms(5);
+        assert_int_equal(rc, KK_OK);
+        kk_free(ev);
+    }
+    assert_int_equal(kk_journal_flush(j, NULL), KK_OK);
+    assert_int_equal(kk_journal_count(j), (uint64_t)n);
+    return j;
+}
+
+static struct kk_sync *make_sync(const char *url, int kiosk_no, struct kk_journal *j,
+                                 const char *state_name)
+{
+    struct kk_sync_opts o;
+    struct kk_sync *s;
+    struct kk_buf err = KK_BUF_INIT;
+    char kiosk[16];
+    snprintf(kiosk, sizeof(kiosk), "k-%04d", kiosk_no);
+    char *state = path_in(tmp, state_name);
+    assert_int_equal(kk_mkdirs(state, 0755, NULL), KK_OK);
+    kk_sync_opts_init(&o);
+    o.server_url = url;
+    o.kiosk_id = kiosk;
+    o.token = kiosk_tokens[kiosk_no - 1];
+    o.trusted_keys = pub_path;
+    o.state_dir = state;
+    o.journal = j;
+    o.app_version = "test";
+    o.backoff_min_ms = 50;
+    o.backoff_max_ms = 200;
+    o.interval_ms = 60000;
+    o.connect_timeout_s = 2;
+    o.stall_s = 5;
+    if (kk_sync_create(&s, &o, &err))
+        fail_msg("kk_sync_create: %s", kk_buf_str(&err));
+    kk_free(state);
+    kk_buf_release(&err);
+    return s;
+}
+
+static void wait_for(struct kk_sync *s, int (*done)(const struct kk_sync_status *, long), long arg,
+                     unsigned timeout_ms, struct kk_sync_status *st)
+{
+    uint64_t end = now_ms() + timeout_ms;
+    do {
+        kk_sync_status(s, st);
+        if (done(st, arg))
+            return;
+        sleep_ms(20);
+    } while (now_ms() < end);
+    fail_msg("timed out; last result: %s", st->last_result);
+}
+
+static int queue_empty(const struct kk_sync_status *st, long arg)
+{
+    (void)arg;
+    return st->runs > 0 && st->queue == 0 && st->failures == 0;
+}
+
+static int failed_n(const struct kk_sync_status *st, long n)
+{
+    return st->failures >= (unsigned)n;
+}
+
+/* ---- the fake server ----------------------------------------------------------------- */
+
+enum fake_mode {
+    FAKE_500,
+    FAKE_GARBAGE,
+    FAKE_TRUNCATED,
+    FAKE_CLOSE,
+    FAKE_WRONG_COUNT,
+    FAKE_HUGE,
+    FAKE_HANG
+};
+
+struct fake {
+    int lfd, port, stop_pipe[2];
+    enum fake_mode mode;
+    atomic_int requests, event_posts, hanging;
+    int held[64];
+    int nheld;
+    pthread_t thread;
+};
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void answer(int fd, const char *status, const char *body)
+{
+    char head[256];
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n",
+             status, strlen(body));
+    send_all(fd, head, strlen(head));
+    send_all(fd, body, strlen(body));
+}
+
+/* Reads one request (headers and body); returns 1 for POST /api/v1/events. */
+static int read_request(int fd, int *is_events)
+{
+    char buf[65536];
+    size_t have = 0;
+    char *end = NULL;
+    while (!end) {
+        ssize_t r = recv(fd, buf + have, sizeof(buf) - 1 - have, 0);
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+        buf[have] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+        if (!end && have == sizeof(buf) - 1)
+            return -1;
+    }
+    *is_events = !strncmp(buf, "POST /api/v1/events", 19);
+    long len = 0;
+    const char *cl = strstr(buf, "\r\nContent-Length:");
+    if (cl)
+        len = strtol(cl + 17, NULL, 10);
+    long got = (long)(have - (size_t)(end + 4 - buf));
+    while (got < len) {
+        ssize_t r = recv(fd, buf, sizeof(buf), 0);
+        if (r <= 0)
+            return -1;
+        got += r;
+    }
+    return 0;
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+    for (;;) {
+        struct pollfd p[2] = {{f->lfd, POLLIN, 0}, {f->stop_pipe[0], POLLIN, 0}};
+        if (poll(p, 2, -1) < 0 && errno == EINTR)
+            continue;
+        if (p[1].revents)
+            break;
+        int fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        atomic_fetch_add(&f->requests, 1);
+        if (f->mode == FAKE_HANG) {
+            if (f->nheld < 64)
+                f->held[f->nheld++] = fd;
+            else
+                close(fd);
+            atomic_fetch_add(&f->hanging, 1);
+            continue;
+        }
+        int is_events = 0;
+        if (f->mode == FAKE_CLOSE || read_request(fd, &is_events) < 0) {
+            close(fd);
+            continue;
+        }
+        if (!is_events) {
+            answer(fd, "200 OK", "{\"time\":1,\"packs\":[]}");
+            close(fd);
+            continue;
+        }
+        atomic_fetch_add(&f->event_posts, 1);
+        switch (f->mode) {
+        case FAKE_500:
+            answer(fd, "500 Internal Server Error", "{\"error\":\"the store broke\"}");
+            break;
+        case FAKE_GARBAGE:
+            answer(fd, "200 OK", "<html>\x01\x02 not json at all");
+            break;
+        case FAKE_TRUNCATED: {
+            const char *t = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"accepted\":";
+            send_all(fd, t, strlen(t));
+            break;
+        }
+        case FAKE_WRONG_COUNT:
+            answer(fd, "200 OK", "{\"accepted\":1,\"duplicates\":0,\"rejected\":[]}");
+            break;
+        case FAKE_HUGE: {
+            const char *t = "HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\n\r\n";
+            send_all(fd, t, strlen(t));
+            static char junk[65536];
+            memset(junk, 'x', sizeof(junk));
+            for (int i = 0; i < 128; i++)
+                send_all(fd, junk, sizeof(junk));
+            break;
+        }
+        case FAKE_CLOSE:
+        case FAKE_HANG:
+            break;
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static void fake_start(struct fake *f, enum fake_mode mode)
+{
+    memset(f, 0, sizeof(*f));
+    f->mode = mode;
+    f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(f->lfd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(f->lfd, 16), 0);
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &alen), 0);
+    f->port = ntohs(a.sin_port);
+    assert_int_equal(pipe(f->stop_pipe), 0);
+    assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+    assert_int_equal(write(f->stop_pipe[1], "x", 1), 1);
+    pthread_join(f->thread, NULL);
+    for (int i = 0; i < f->nheld; i++)
+        close(f->held[i]);
+    close(f->lfd);
+    close(f->stop_pipe[0]);
+    close(f->stop_pipe[1]);
+}
+
+/* ---- fixture: a fleet on one real server --------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *build = getenv("KK_BUILD_DIR");
+    if (!build)
+        fail_msg("KK_BUILD_DIR is not set");
+    snprintf(bin, sizeof(bin), "%s/src/server/kepu-server", build);
+    if (access(bin, X_OK))
+        fail_msg("%s is not built", bin);
+    snprintf(tmp, sizeof(tmp), "/tmp/kk-sync-XXXXXX");
+    assert_non_null(mkdtemp(tmp));
+    snprintf(data_dir, sizeof(data_dir), "%s/data", tmp);
+    snprintf(log_path, sizeof(log_path), "%s/server.log", tmp);
+    snprintf(key_name, sizeof(key_name), "%s/packkey", tmp);
+    snprintf(pub_path, sizeof(pub_path), "%s/packkey.pub", tmp);
+    assert_int_equal(kk_manifest_keygen(key_name, NULL), KK_OK);
+    assert_int_equal(
+        run_cmd(NULL, 0, "'%s' venue add v1 --name 'Museum' --data '%s'", bin, data_dir), 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(run_cmd(kiosk_tokens[i], sizeof(kiosk_tokens[i]),
+                                 "'%s' kiosk add k-%04d --venue v1 --data '%s'", bin, i + 1,
+                                 data_dir),
+                         0);
+    assert_int_equal(run_cmd(staff_token, sizeof(staff_token),
+                             "echo staff-pass-1 | '%s' user add bob --role staff --data '%s'", bin,
+                             data_dir),
+                     0);
+    assert_true(strlen(staff_token) > 10);
+    server_start(0);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    server_stop();
+    kk_remove_tree(tmp, NULL);
+    return 0;
+}
+
+/* ---- events -------------------------------------------------------------------------- */
+
+static void test_events_exactly_once(void **state)
+{
+    (void)state;
+    struct kk_journal *j = journal_with("j1.db", "k-0001", 2345);
+    struct kk_sync *s = make_sync(server_url(server_port), 1, j, "state1");
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_sync_status st;
+    long n, distinct;
+
+    if (kk_sync_run(s, &err))
+        fail_msg("run: %s", kk_buf_str(&err));
+    kk_sync_status(s, &st);
+    assert_int_equal(st.events_sent, 2345);
+    assert_int_equal(st.queue, 0);
+    assert_int_equal(st.failures, 0);
+    assert_true(st.last_success_ms > 0);
+    assert_non_null(strstr(st.last_result, "2345 events"));
+    assert_int_equal(kk_journal_count(j), 0);
+    server_count("k-0001", &n, &distinct);
+    assert_int_equal(n, 2345);
+    assert_int_equal(distinct, 2345);
+
+    /* An answer that was lost: the same events again are duplicates and leave the journal. */
+    struct kk_journal *j2 = journal_with("j1b.db", "k-0001", 300);
+    struct kk_journal_batch b = {0};
+    assert_int_equal(kk_journal_peek(j2, 300, &b, NULL), KK_OK);
+    struct kk_sync *s2 = make_sync(server_url(server_port), 1, j2, "state1");
+    assert_int_equal(kk_sync_run(s2, NULL), KK_OK);
+    for (size_t i = 0; i < b.n; i++)
+        assert_int_equal(kk_journal_append(j2, b.json[i]), KK_OK);
+    assert_int_equal(kk_journal_flush(j2, NULL), KK_OK);
+    assert_int_equal(kk_journal_count(j2), 300);
+    assert_int_equal(kk_sync_run(s2, NULL), KK_OK);
+    assert_int_equal(kk_journal_count(j2), 0);
+    server_count("k-0001", &n, &distinct);
+    assert_int_equal(n, 2645);
+    kk_journal_batch_release(&b);
+
+    /* The thread: events appended while it runs arrive after "sync now". */
+    assert_int_equal(kk_sync_start(s, NULL), KK_OK);
+    assert_int_equal(kk_sync_start(s, NULL), KK_ERR_BUSY);
+    wait_for(s, queue_empty, 0, 10000, &st);
+    struct kk_event_ctx ctx = {.kiosk = "k-0001", .audience = -1, .lang = KK_LANG_EN};
+    for (int i = 0; i < 50; i++) {
+        char *ev = kk_event_make(&ctx, "idle_reset", NULL);
+        assert_int_equal(kk_journal_append(j, ev), KK_OK);
+        kk_free(ev);
+    }
+    assert_int_equal(kk_journal_flush(j, NULL), KK_OK);
+    uint64_t runs = st.runs;
+    kk_sync_now(s);
+    uint64_t end = now_ms() + 10000;
+    do {
+        sleep_ms(20);
+        kk_sync_status(s, &st);
+    } while ((st.runs == runs || st.queue) && now_ms() < end);
+    assert_int_equal(st.queue, 0);
+    assert_true(st.next_attempt_ms > st.last_attempt_ms + 50000); /* the interval, not now */
+    kk_sync_stop(s);
+    server_count("k-0001", &n, &distinct);
+    assert_int_equal(n, 2695);
+    assert_int_equal(distinct, 2695);
+
+    kk_sync_destroy(s);
+    kk_sync_destroy(s2);
+    kk_journal_close(j);
+    kk_journal_close(j2);
+    kk_buf_release(&err);
+}
+
+/* Rejected events (the server can never take them) are deleted and counted. */
+static void test_rejected_events(void **state)
+{
+    (void)state;
+    /* Events of another kiosk in this kiosk's journal: every one is rejected. */
+    struct kk_journal *j = journal_with("j-rej.db", "k-0003", 20);
+    struct kk_sync *s = make_sync(server_url(server_port), 2, j, "state-rej");
+    struct kk_sync_status st;
+    assert_int_equal(kk_sync_run(s, NULL), KK_OK);
+    kk_sync_status(s, &st);
+    assert_int_equal(st.events_rejected, 20);
+    assert_int_equal(st.events_sent, 0);
+    assert_int_equal(kk_journal_count(j), 0);
+    long n, distinct;
+    server_count("k-0003", &n, &distinct);
+    assert_int_equal(n, 0);
+    kk_sync_destroy(s);
+    kk_journal_close(j);
+}
+
+/* The server down for a while: the backlog stays, then drains when it is back. */
+static void test_server_down_then_up(void **state)
+{
+    (void)state;
+    struct kk_journal *j = journal_with("j2.db", "k-0002", 1200);
+    int port = server_port;
+    server_stop();
+    struct kk_sync *s = make_sync(server_url(port), 2, j, "state2");
+    struct kk_sync_status st;
+    assert_int_equal(kk_sync_start(s, NULL), KK_OK);
+    wait_for(s, failed_n, 4, 10000, &st);
+    assert_non_null(strstr(st.last_result, "heartbeat"));
+    assert_int_equal(st.queue, 1200);
+    assert_int_equal(kk_journal_count(j), 1200);
+    assert_true(st.next_attempt_ms > 0);
+    server_start(port);
+    assert_int_equal(server_port, port);
+    wait_for(s, queue_empty, 0, 15000, &st);
+    kk_sync_stop(s);
+    long n, distinct;
+    server_count("k-0002", &n, &distinct);
+    assert_int_equal(n, 1200);
+    assert_int_equal(distinct, 1200);
+    kk_sync_destroy(s);
+    kk_journal_close(j);
+}
+
+/* ---- a misbehaving server ------------------------------------------------------------ */
+
+/* Counts lines of captured stderr that contain needle. */
+static int count_lines(const char *path, const char *needle)
+{
+    struct kk_buf b = KK_BUF_INIT;
+    int n = 0;
+    if (kk_file_read(path, 1 << 24, &b, NULL) == KK_OK)
+        for (const char *p = kk_buf_str(&b); (p = strstr(p, needle)) != NULL; p++)
+            n++;
+    kk_buf_release(&b);
+    return n;
+}
+
+static void test_bad_servers(void **state)
+{
+    (void)state;
+    static const struct {
+        enum fake_mode mode;
+        const char *cause; /* in the status and the log */
+    } cases[] = {
+        {FAKE_500, "HTTP 500: the store broke"},   {FAKE_GARBAGE, "not {\"accepted\""},
+        {FAKE_TRUNCATED, "POST /api/v1/events: "}, {FAKE_CLOSE, "POST /api/v1/heartbeat: "},
+        {FAKE_WRONG_COUNT, "do not add up"},       {FAKE_HUGE, "larger than allowed"},
+    };
+    struct kk_journal *j = journal_with("j3.db", "k-0004", 700);
+    char *errlog = path_in(tmp, "stderr.log");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fake f;
+        struct kk_sync_status st;
+        fake_start(&f, cases[i].mode);
+        struct kk_sync *s = make_sync(server_url(f.port), 4, j, "state3");
+        /* Capture this sync's log lines. */
+        fflush(stderr);
+        int saved = dup(2);
+        int fd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        close(fd);
+        assert_int_equal(kk_sync_start(s, NULL), KK_OK);
+        wait_for(s, failed_n, 8, 15000, &st);
+        kk_sync_stop(s);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        if (!strstr(st.last_result, cases[i].cause))
+            fail_msg("case %zu: last result [%s] lacks [%s]", i, st.last_result, cases[i].cause);
+        assert_int_equal(st.queue, 700);
+        assert_int_equal(kk_journal_count(j), 700);
+        assert_int_equal(st.events_sent, 0);
+        /* Logged once per cause, not once per retry (a closed connection may show as one of
+         * two or three reasons of libcurl). */
+        int logged = count_lines(errlog, cases[i].cause);
+        if (logged < 1 || logged > (cases[i].mode == FAKE_CLOSE ? 3 : 1))
+            fail_msg("case %zu: cause logged %d times over %u failures", i, logged, st.failures);
+        assert_true(atomic_load(&f.requests) >= 8);
+        kk_sync_destroy(s);
+        fake_stop(&f);
+    }
+    /* Nothing was lost: the real server gets all of them, once. */
+    struct kk_sync *s = make_sync(server_url(server_port), 4, j, "state3");
+    assert_int_equal(kk_sync_run(s, NULL), KK_OK);
+    long n, distinct;
+    server_count("k-0004", &n, &distinct);
+    assert_int_equal(n, 700);
+    assert_int_equal(distinct, 700);
+    kk_sync_destroy(s);
+    kk_journal_close(j);
+    kk_free(errlog);
+}
+
+/* A server that accepts and never answers: stop still returns at once. */
+static void test_stop_while_hanging(void **state)
+{
+    (void)state;
+    struct fake f;
+    struct kk_journal *j = journal_with("j4.db", "k-0005", 10);
+    fake_start(&f, FAKE_HANG);
+    struct kk_sync *s = make_sync(server_url(f.port), 5, j, "state4");
+    assert_int_equal(kk_sync_start(s, NULL), KK_OK);
+    uint64_t end = now_ms() + 5000;
+    while (atomic_load(&f.hanging) == 0 && now_ms() < end)
+        sleep_ms(10);
+    assert_true(atomic_load(&f.hanging) > 0);
+    sleep_ms(300);
+    struct kk_sync_status st;
+    kk_sync_status(s, &st);
+    assert_int_equal(st.running, 1);
+    uint64_t t0 = now_ms();
+    kk_sync_stop(s);
+    uint64_t took = now_ms() - t0;
+    if (took > 2000)
+        fail_msg("kk_sync_stop took %llu ms", (unsigned long long)took);
+    kk_sync_status(s, &st);
+    assert_int_equal(st.running, 0);
+    assert_string_equal(st.last_result, "stopped");
+    assert_int_equal(st.failures, 0);
+    assert_int_equal(kk_journal_count(j), 10);
+    kk_sync_destroy(s);
+    kk_journal_close(j);
+    fake_stop(&f);
+}
+
+/* ---- content ------------------------------------------------------------------------- */
+
+static char pack_id[80];
+
+static size_t discard(char *p, size_t size, size_t n, void *user)
+{
+    (void)p, (void)user;
+    return size * n;
+}
+
+/* Builds the sample pack (with version and optionally one image changed), bundles it,
+ * uploads it with the staff token and assigns it to kiosk k-0006. */
+static void publish(const char *version, const char *image, const char *extra)
+{
+    char src[700], out[700], kpk[700], keyfile[700];
+    const char *source = getenv("KK_SOURCE_DIR");
+    assert_non_null(source);
+    snprintf(src, sizeof(src), "%s/src-%s", tmp, version);
+    snprintf(out, sizeof(out), "%s/built-%s", tmp, version);
+    snprintf(kpk, sizeof(kpk), "%s/pack-%s.kpk", tmp, version);
+    snprintf(keyfile, sizeof(keyfile), "%s.key", key_name);
+    assert_int_equal(run_cmd(NULL, 0, "cp -r '%s/content/safety-and-health' '%s'", source, src), 0);
+    /* The new version in pack.json. */
+    struct kk_buf b = KK_BUF_INIT;
+    char *pj = path_in(src, "pack.json");
+    assert_int_equal(kk_file_read(pj, 1 << 20, &b, NULL), KK_OK);
+    cJSON *root = cJSON_Parse(kk_buf_str(&b));
+    assert_non_null(root);
+    snprintf(pack_id, sizeof(pack_id), "%s",
+             cJSON_GetObjectItemCaseSensitive(root, "id")->valuestring);
+    cJSON_ReplaceItemInObjectCaseSensitive(root, "version", cJSON_CreateString(version));
+    char *text = cJSON_Print(root);
+    assert_int_equal(kk_file_write_atomic(pj, text, strlen(text), NULL), KK_OK);
+    cJSON_free(text);
+    cJSON_Delete(root);
+    kk_buf_release(&b);
+    kk_free(pj);
+    /* Changed images: a comment after the root element changes the bytes only. */
+    for (const char *img = image; img; img = img == image ? extra : NULL) {
+        char *ip = path_in(src, img);
+        FILE *fp = fopen(ip, "ab");
+        assert_non_null(fp);
+        fprintf(fp, "<!-- changed for %s -->\n", version);
+        fclose(fp);
+        kk_free(ip);
+    }
+    struct kk_seckey sec;
+    assert_int_equal(kk_manifest_seckey_read(keyfile, &sec, NULL), KK_OK);
+    assert_int_equal(kk_manifest_build(src, out, &sec, NULL), KK_OK);
+    assert_int_equal(kk_bundle_write(out, kpk, NULL), KK_OK);
+    /* Upload. */
+    struct kk_buf body = KK_BUF_INIT;
+    assert_int_equal(kk_file_read(kpk, 64 << 20, &body, NULL), KK_OK);
+    CURL *c = curl_easy_init();
+    char url[128], auth[200];
+    snprintf(url, sizeof(url), "%s/api/v1/packs", server_url(server_port));
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", staff_token);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, "Content-Type: application/octet-stream");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    assert_int_equal(code, 201);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    kk_buf_release(&body);
+    assert_int_equal(run_cmd(NULL, 0, "'%s' assign '%s@%s' --kiosk k-0006 --data '%s'", bin,
+                             pack_id, version, data_dir),
+                     0);
+}
+
+static long file_size(const char *dir, const char *rel)
+{
+    char *p = path_in(dir, rel);
+    struct stat st;
+    long n = stat(p, &st) == 0 ? (long)st.st_size : -1;
+    kk_free(p);
+    return n;
+}
+
+/* The sum of the sizes of every file of a built pack, MANIFEST.json and .sig included. */
+static long tree_bytes(const char *dir)
+{
+    char out[64];
+    assert_int_equal(run_cmd(out, sizeof(out),
+                             "find '%s' -type f -printf '%%s\\n' | "
+                             "awk '{s+=$1} END {print s}'",
+                             dir),
+                     0);
+    return strtol(out, NULL, 10);
+}
+
+static const char *active_version(const char *state, struct kk_install_list *l)
+{
+    assert_int_equal(kk_install_list_read(state, l, NULL), KK_OK);
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->items[i].id, pack_id))
+            return l->items[i].version;
+    return NULL;
+}
+
+static void test_content(void **state)
+{
+    (void)state;
+    struct kk_sync_status st;
+    struct kk_install_list l = {0};
+    struct kk_buf err = KK_BUF_INIT;
+    char built[700];
+    char *sdir = path_in(tmp, "state6");
+    struct kk_sync *s = make_sync(server_url(server_port), 6, NULL, "state6");
+    struct kk_pubkey pub;
+    assert_int_equal(kk_manifest_pubkey_read(pub_path, &pub, NULL), KK_OK);
+
+    /* First version: everything is downloaded, verified and installed. */
+    publish("2026.11.1", NULL, NULL);
+    if (kk_sync_run(s, &err))
+        fail_msg("run: %s", kk_buf_str(&err));
+    kk_sync_status(s, &st);
+    snprintf(built, sizeof(built), "%s/built-2026.11.1", tmp);
+    assert_int_equal(st.content_bytes, tree_bytes(built));
+    assert_int_equal(st.installs, 1);
+    assert_int_equal(st.install_pending, 1);
+    assert_string_equal(active_version(sdir, &l), "2026.11.1");
+    kk_install_list_release(&l);
+    char *inst = kk_install_path(sdir, pack_id, "2026.11.1");
+    assert_int_equal(kk_manifest_verify(inst, &pub, 1, NULL, NULL), KK_OK);
+    kk_free(inst);
+    kk_sync_install_seen(s);
+
+    /* One image changed: only that image, pack.json (it holds the version), the manifest and
+     * its signature travel. */
+    publish("2026.11.2", "images/emergency-kit.svg", NULL);
+    uint64_t before = st.content_bytes;
+    if (kk_sync_run(s, &err))
+        fail_msg("run: %s", kk_buf_str(&err));
+    kk_sync_status(s, &st);
+    snprintf(built, sizeof(built), "%s/built-2026.11.2", tmp);
+    long expect = file_size(built, "images/emergency-kit.svg") + file_size(built, "pack.json") +
+                  file_size(built, "MANIFEST.json") + file_size(built, "MANIFEST.sig");
+    assert_int_equal(st.content_bytes - before, expect);
+    assert_string_equal(active_version(sdir, &l), "2026.11.2");
+    assert_string_equal(l.items[0].previous, "2026.11.1");
+    kk_install_list_release(&l);
+    char want[160];
+    snprintf(want, sizeof(want), "%s@2026.11.2", pack_id);
+    assert_string_equal(st.last_installed, want);
+
+    /* While the app has not switched, a newer version waits. */
+    publish("2026.11.3", "images/drop-cover-hold.svg", NULL);
+    before = st.content_bytes;
+    assert_int_equal(kk_sync_run(s, NULL), KK_OK);
+    kk_sync_status(s, &st);
+    assert_int_equal(st.installs, 2);
+    assert_int_equal(st.content_bytes, before);
+    assert_string_equal(active_version(sdir, &l), "2026.11.2");
+    kk_install_list_release(&l);
+    kk_sync_install_seen(s);
+
+    /* A blob tampered on the server is refused; the old version stays. */
+    snprintf(built, sizeof(built), "%s/built-2026.11.3", tmp);
+    uint64_t size;
+    unsigned char sha[32];
+    char hex[65], blob[800];
+    char *img = path_in(built, "images/drop-cover-hold.svg");
+    struct kk_buf good = KK_BUF_INIT;
+    assert_int_equal(kk_file_read(img, 1 << 24, &good, NULL), KK_OK);
+    crypto_hash_sha256(sha, (unsigned char *)good.data, good.len);
+    size = good.len;
+    kk_hex_encode(hex, sha, 32);
+    snprintf(blob, sizeof(blob), "%s/blobs/%.2s/%s", data_dir, hex, hex);
+    struct kk_buf bad = KK_BUF_INIT;
+    assert_int_equal(kk_buf_add(&bad, good.data, good.len), KK_OK);
+    bad.data[good.len / 2] ^= 0x20;
+    assert_int_equal(kk_file_write_atomic(blob, bad.data, bad.len, NULL), KK_OK);
+    assert_int_equal(kk_sync_run(s, &err), KK_ERR_VERIFY);
+    kk_sync_status(s, &st);
+    assert_non_null(strstr(st.last_result, "sha256 mismatch"));
+    assert_int_equal(st.failures, 1);
+    assert_int_equal(st.installs, 2);
+    assert_string_equal(active_version(sdir, &l), "2026.11.2");
+    kk_install_list_release(&l);
+    inst = kk_install_path(sdir, pack_id, "2026.11.3");
+    struct stat sst;
+    assert_int_not_equal(stat(inst, &sst), 0);
+    kk_free(inst);
+
+    /* Repaired on the server, and half of it already here: only the rest travels. */
+    assert_int_equal(kk_file_write_atomic(blob, good.data, good.len, NULL), KK_OK);
+    char part[800];
+    snprintf(part, sizeof(part), "%s/downloads/blobs/%s.part", sdir, hex);
+    assert_int_equal(kk_file_write_atomic(part, good.data, good.len / 2, NULL), KK_OK);
+    before = st.content_bytes;
+    kk_buf_reset(&err);
+    if (kk_sync_run(s, &err))
+        fail_msg("run: %s", kk_buf_str(&err));
+    kk_sync_status(s, &st);
+    expect = (long)(size - good.len / 2) + file_size(built, "pack.json") +
+             file_size(built, "MANIFEST.json") + file_size(built, "MANIFEST.sig");
+    assert_int_equal(st.content_bytes - before, expect);
+    assert_int_equal(st.failures, 0);
+    assert_int_equal(st.installs, 3);
+    assert_string_equal(active_version(sdir, &l), "2026.11.3");
+    kk_install_list_release(&l);
+    inst = kk_install_path(sdir, pack_id, "2026.11.3");
+    assert_int_equal(kk_manifest_verify(inst, &pub, 1, NULL, NULL), KK_OK);
+    kk_free(inst);
+    /* Nothing left over in the download area. */
+    char *dl = path_in(sdir, "downloads/blobs");
+    DIR *d = opendir(dl);
+    assert_non_null(d);
+    struct dirent *e;
+    int left = 0;
+    while ((e = readdir(d)) != NULL)
+        left += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(left, 0);
+    kk_free(dl);
+
+    kk_buf_release(&good);
+    kk_buf_release(&bad);
+    kk_free(img);
+    kk_free(sdir);
+    kk_buf_release(&err);
+    kk_sync_destroy(s);
+}
+
+/* ---- options ------------------------------------------------------------------------- */
+
+static void test_create_refuses(void **state)
+{
+    (void)state;
+    struct kk_sync_opts o;
+    struct kk_sync *s = (struct kk_sync *)1;
+    struct kk_buf err = KK_BUF_INIT;
+    kk_sync_opts_init(&o);
+    o.kiosk_id = "k-0001";
+    o.state_dir = tmp;
+    o.token = "abc";
+    o.server_url = "ftp://x";
+    assert_int_equal(kk_sync_create(&s, &o, &err), KK_ERR_INVALID);
+    assert_null(s);
+    o.server_url = "http://127.0.0.1:1";
+    o.token = "two words";
+    assert_int_equal(kk_sync_create(&s, &o, &err), KK_ERR_INVALID);
+    o.token = NULL;
+    o.token_file = "/nonexistent/token";
+    assert_int_equal(kk_sync_create(&s, &o, &err), KK_ERR_NOTFOUND);
+    char *tf = path_in(tmp, "token");
+    assert_int_equal(kk_file_write_atomic(tf, "  tok-123\n", 10, NULL), KK_OK);
+    o.token_file = tf;
+    o.trusted_keys = "/nonexistent/key.pub";
+    assert_int_not_equal(kk_sync_create(&s, &o, &err), KK_OK);
+    o.trusted_keys = NULL;
+    assert_int_equal(kk_sync_create(&s, &o, &err), KK_OK);
+    assert_non_null(s);
+    kk_sync_stop(s); /* not started: nothing to do */
+    kk_sync_destroy(s);
+    kk_sync_destroy(NULL);
+    kk_free(tf);
+    kk_buf_release(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_refuses),      cmocka_unit_test(test_events_exactly_once),
+        cmocka_unit_test(test_rejected_events),     cmocka_unit_test(test_bad_servers),
+        cmocka_unit_test(test_stop_while_hanging),  cmocka_unit_test(test_content),
+        cmocka_unit_test(test_server_down_then_up),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
