@@ -32,7 +32,8 @@
 #include "kepu/quiz.h"
 
 #define SEED_ENV         "KEPU_QUIZ_SEED"
-#define MAX_CHOICE_LINES 3 /* a choice button grows to this many lines, no more */
+#define MAX_CHOICE_LINES 3   /* a choice button grows to this many lines, no more */
+#define CHOICE_IMAGE_H   280 /* design px: the tallest picture in a choice */
 
 enum phase { PH_ASK, PH_FEEDBACK, PH_RESULT, PH_ERROR };
 
@@ -40,9 +41,10 @@ struct quiz_state {
     struct kk_quiz quiz;
     struct kk_rng rng;
     enum phase phase;
-    unsigned selected;      /* multiple choice: the shown positions toggled on */
-    uint64_t shown_at;      /* when the question on screen appeared */
-    struct ui_list scratch; /* layout attempts */
+    unsigned selected;                    /* multiple choice: the shown positions toggled on */
+    uint64_t shown_at;                    /* when the question on screen appeared */
+    struct ui_list scratch;               /* layout attempts */
+    struct ui_rect shown[KK_MAX_CHOICES]; /* where each choice is drawn, for the report */
     char pack_ref[2 * 64 + 2];
 };
 
@@ -367,7 +369,7 @@ static int choice_h(struct app *a, const struct style *st, const struct kk_choic
     int row = th > badge_size(a, st) ? th : badge_size(a, st);
     int h = row + 2 * st->pad * 2 / 3;
     if (c->image)
-        h += image_h(c->image, w - 2 * st->pad, app_px(a, 220)) + st->pad / 2;
+        h += image_h(c->image, w - 2 * st->pad, app_px(a, CHOICE_IMAGE_H)) + st->pad / 2;
     int least = app_px(a, 124) > st->target ? app_px(a, 124) : st->target;
     return h > least ? h : least;
 }
@@ -411,7 +413,7 @@ static void choice(struct app *a, struct ui_list *l, const struct style *st,
 
     int y = r.y + st->pad * 2 / 3;
     if (c->image) {
-        int ih = image_h(c->image, r.w - 2 * st->pad, app_px(a, 220));
+        int ih = image_h(c->image, r.w - 2 * st->pad, app_px(a, CHOICE_IMAGE_H));
         image(l, (struct ui_rect){r.x + st->pad, y, r.w - 2 * st->pad, ih}, c->image);
         y += ih + st->pad / 2;
     }
@@ -496,6 +498,7 @@ static int choices(struct app *a, struct ui_list *l, const struct style *st, int
                 look = LOOK_SELECTED;
             const struct kk_choice *ch = kk_quiz_choice(&q->quiz, s);
             choice(a, l, st, qu, s, ch, r, look);
+            q->shown[s] = r;
             if (!rec->answered) {
                 char id[32], label[160];
                 snprintf(id, sizeof(id), "choice/%zu", s);
@@ -835,6 +838,11 @@ cJSON *scene_quiz_report(const struct app *a)
         for (size_t s = 0; s < qu->nchoices; s++)
             orig[s] = rec->shown_to_original[s];
         cJSON_AddItemToObject(j, "original", cJSON_CreateIntArray(orig, (int)qu->nchoices));
+        cJSON *rects = cJSON_AddArrayToObject(j, "rects");
+        for (size_t s = 0; rects && s < qu->nchoices; s++) {
+            int v[4] = {q->shown[s].x, q->shown[s].y, q->shown[s].w, q->shown[s].h};
+            cJSON_AddItemToArray(rects, cJSON_CreateIntArray(v, 4));
+        }
         if (rec->answered) {
             cJSON_AddBoolToObject(j, "correct", rec->correct);
             cJSON_AddItemToObject(j, "chosen", mask_json(rec->chosen_shown));
