@@ -16,6 +16,7 @@
 #include "kepu/fs.h"
 #include "kepu/manifest.h"
 #include "kepu/pack.h"
+#include "pack_check.h"
 
 const struct pack_command pack_commands[] = {
     {"keygen", pack_cmd_keygen, 0, "-o NAME",
@@ -29,10 +30,10 @@ const struct pack_command pack_commands[] = {
      "check a built pack or bundle exactly as a kiosk does"},
     {"publish", pack_cmd_publish, 1, "OUT|FILE.kpk --server URL --token T",
      "upload a built pack to the central server (not implemented yet)"},
-    {"preview", pack_cmd_preview, 1, "DIR",
-     "open the kiosk on this pack alone (not implemented yet)"},
-    {"check", pack_cmd_check, 1, "DIR -o REPORT",
-     "screenshot every page and write an HTML report (not implemented yet)"},
+    {"preview", pack_cmd_preview, 1, "DIR [--size WxH]",
+     "open the kiosk in a window (1920x1080 unless --size) on this pack alone"},
+    {"check", pack_cmd_check, 1, "DIR -o REPORT [--timeout SECONDS]",
+     "screenshot every screen on the real kiosk and write REPORT/index.html"},
     {NULL, NULL, 0, NULL, NULL},
 };
 
@@ -375,12 +376,13 @@ int pack_cmd_publish(int argc, char **argv)
     return not_yet(argc, argv);
 }
 
+/* preview and check live in pack_check.c. */
 int pack_cmd_preview(int argc, char **argv)
 {
-    return not_yet(argc, argv);
+    return pack_preview_main(argc, argv);
 }
 
 int pack_cmd_check(int argc, char **argv)
 {
-    return not_yet(argc, argv);
+    return pack_check_main(argc, argv);
 }

@@ -23,10 +23,10 @@ int pack_cmd_validate(int argc, char **argv);
 int pack_cmd_build(int argc, char **argv);
 int pack_cmd_bundle(int argc, char **argv);
 int pack_cmd_verify(int argc, char **argv);
-/* Not implemented yet: each prints so and returns PACK_EXIT_USAGE. */
-int pack_cmd_publish(int argc, char **argv);
-int pack_cmd_preview(int argc, char **argv);
+int pack_cmd_preview(int argc, char **argv); /* pack_check.c does the work */
 int pack_cmd_check(int argc, char **argv);
+/* Not implemented yet: prints so and returns PACK_EXIT_USAGE. */
+int pack_cmd_publish(int argc, char **argv);
 
 /* The command table, ending with a row whose name is NULL. */
 extern const struct pack_command pack_commands[];

@@ -1,0 +1,832 @@
+#include "pack_check.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "kepu/alloc.h"
+#include "kepu/fs.h"
+#include "pack_cmd.h"
+#include "pack_kiosk.h"
+
+#define DEFAULT_TIMEOUT_S 30
+#define MAX_MENU_PAGES    200  /* far more than KK_MAX_PACKS' topics need */
+#define MAX_SCREENS       2000 /* reader screens of one topic */
+#define MAX_QUESTIONS     200  /* quiz screens of one round */
+
+static const char *const lang_names[KK_LANG_COUNT] = {"zh", "en"};
+
+static const char *text_name(int large)
+{
+    return large ? "large" : "normal";
+}
+
+int pack_check_is_translation(const struct kk_diag *d)
+{
+    return d->severity == KK_SEV_WARNING && d->message && strstr(d->message, "missing English");
+}
+
+/* ---- recording what was seen ---- */
+
+static int grow(void **v, size_t *alloc, size_t n, size_t size)
+{
+    if (n < *alloc)
+        return 0;
+    size_t want = *alloc ? *alloc * 2 : 64;
+    void *p = kk_reallocarray(*v, want, size);
+    if (!p)
+        return -1;
+    *v = p;
+    *alloc = want;
+    return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? kk_strdup(s) : NULL;
+}
+
+/* The comma-separated "overflow" ids of the current screen, or NULL when there are none. */
+static char *overflow_of(const struct pack_kiosk *k)
+{
+    const cJSON *o, *arr = cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(k), "overflow");
+    struct kk_buf b = KK_BUF_INIT;
+    cJSON_ArrayForEach(o, arr)
+    {
+        if (cJSON_IsString(o))
+            kk_buf_addf(&b, "%s%s", b.len ? "," : "", o->valuestring);
+    }
+    if (!b.len)
+        return NULL;
+    return kk_buf_detach(&b, NULL);
+}
+
+static const struct kk_image *find_image(const struct kk_pack *p, const char *src,
+                                         const char **topic, int *page)
+{
+    for (size_t t = 0; t < p->ntopics; t++) {
+        const struct kk_topic *tp = &p->topics[t];
+        for (size_t i = 0; i < tp->npages; i++)
+            for (size_t b = 0; b < tp->pages[i].nblocks; b++) {
+                const struct kk_image *im = tp->pages[i].blocks[b].image;
+                if (im && !strcmp(im->src, src)) {
+                    *topic = tp->id;
+                    *page = (int)i;
+                    return im;
+                }
+            }
+        for (size_t q = 0; q < tp->nquestions; q++) {
+            const struct kk_question *qu = &tp->questions[q];
+            const struct kk_image *im = qu->image;
+            for (size_t c = 0; !(im && !strcmp(im->src, src)) && c < qu->nchoices; c++)
+                im = qu->choices[c].image;
+            if (im && !strcmp(im->src, src)) {
+                *topic = tp->id;
+                *page = -1;
+                return im;
+            }
+        }
+        if (tp->cover && !strcmp(tp->cover->src, src)) {
+            *topic = tp->id;
+            *page = -1;
+            return tp->cover;
+        }
+    }
+    return NULL;
+}
+
+static int add_small(struct pack_check *c, const char *src, const char *topic, int page,
+                     const struct kk_image *im, int sw, int sh, int w, int h, int lang, int large,
+                     int measured)
+{
+    for (size_t i = 0; i < c->nsmall; i++) { /* once per image, place and screen variant */
+        struct pack_small_image *s = &c->small[i];
+        if (!strcmp(s->src, src) && !strcmp(s->topic, topic) && s->page == page && s->w == w &&
+            s->h == h && s->lang == lang && s->large == large)
+            return 0;
+    }
+    if (grow((void **)&c->small, &c->asmall, c->nsmall, sizeof(*c->small)))
+        return -1;
+    struct pack_small_image *s = &c->small[c->nsmall];
+    *s = (struct pack_small_image){
+        kk_strdup(src), kk_strdup(topic), page, im->w, im->h, sw, sh, w, h, lang, large, measured};
+    if (!s->src || !s->topic) {
+        kk_free(s->src);
+        kk_free(s->topic);
+        return -1;
+    }
+    c->nsmall++;
+    return 0;
+}
+
+/* Images the kiosk says it drew, when its screen lines carry them ("images": [{"src":
+ * "images/x.png", "rect": [x, y, w, h]}]): exact shown sizes. */
+static int note_measured_images(struct pack_check *c, const struct pack_kiosk *k, int w, int h)
+{
+    const cJSON *s = pack_kiosk_screen(k);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(s, "images"), *it;
+    if (!cJSON_IsArray(arr))
+        return 0;
+    c->measured_images = 1;
+    int lang = kk_lang_parse(pack_kiosk_field(k, "lang"));
+    int large = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "large_text"));
+    cJSON_ArrayForEach(it, arr)
+    {
+        const cJSON *src = cJSON_GetObjectItemCaseSensitive(it, "src");
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(it, "rect");
+        if (!cJSON_IsString(src) || cJSON_GetArraySize(r) != 4)
+            continue;
+        const char *topic = NULL;
+        int page = -1;
+        const struct kk_image *im = find_image(c->pack, src->valuestring, &topic, &page);
+        if (!im || im->type == KK_IMG_SVG)
+            continue;
+        int sw = cJSON_GetArrayItem(r, 2)->valueint, sh = cJSON_GetArrayItem(r, 3)->valueint;
+        if ((sw > im->w || sh > im->h) &&
+            add_small(c, src->valuestring, topic, page, im, sw, sh, w, h, lang, large, 1))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- the walk ---- */
+
+struct walk {
+    struct pack_check *c;
+    struct pack_kiosk *k;
+    int w, h;
+    enum kk_lang lang;
+    int large;
+    struct kk_buf *err;
+};
+
+/* Takes a screenshot of the current screen into the report and records it. */
+static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *topic, int index,
+                         const char *name)
+{
+    struct pack_check *c = wk->c;
+    char rel[PATH_MAX];
+    snprintf(rel, sizeof(rel), "shots/%dx%d/%s-%s/%s/%s.png", wk->w, wk->h, lang_names[wk->lang],
+             text_name(wk->large), topic ? topic : "menu", name);
+    char *abs = kk_path_join(c->report, rel);
+    if (!abs)
+        return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
+    char *slash = strrchr(abs, '/');
+    *slash = '\0';
+    enum kk_err rc = kk_mkdirs(abs, 0755, wk->err);
+    *slash = '/';
+    if (!rc)
+        rc = pack_kiosk_send_str(wk->k, "screenshot", abs, wk->err);
+    kk_free(abs);
+    if (rc)
+        return rc;
+    if (grow((void **)&c->shots, &c->ashots, c->nshots, sizeof(*c->shots)))
+        return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
+    const cJSON *s = pack_kiosk_screen(wk->k);
+    struct pack_shot *sh = &c->shots[c->nshots];
+    memset(sh, 0, sizeof(*sh));
+    sh->kind = kind;
+    sh->index = index;
+    sh->page = -1;
+    sh->w = wk->w;
+    sh->h = wk->h;
+    sh->lang = wk->lang;
+    sh->large = wk->large;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, "page");
+    if (kind == PACK_SHOT_PAGE && cJSON_IsNumber(v))
+        sh->page = v->valueint;
+    v = cJSON_GetObjectItemCaseSensitive(s, "screens");
+    if (kind == PACK_SHOT_PAGE && cJSON_IsNumber(v))
+        sh->screens = v->valueint;
+    v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "quiz"), "question");
+    sh->question = cJSON_IsString(v) ? dup_or_null(v->valuestring) : NULL;
+    sh->path = kk_strdup(rel);
+    sh->topic = topic ? kk_strdup(topic) : NULL;
+    sh->overflow = overflow_of(wk->k);
+    c->nshots++;
+    if (!sh->path || (topic && !sh->topic))
+        return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
+    if (sh->overflow)
+        c->overflows++;
+    if (note_measured_images(c, wk->k, wk->w, wk->h))
+        return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
+    return KK_OK;
+}
+
+static enum kk_err tap(struct walk *wk, const char *id)
+{
+    return pack_kiosk_send_str(wk->k, "tap_id", id, wk->err);
+}
+
+/* Fails unless the kiosk shows scene now. */
+static enum kk_err expect_scene(struct walk *wk, const char *scene, const char *after)
+{
+    if (!strcmp(pack_kiosk_field(wk->k, "scene"), scene))
+        return KK_OK;
+    struct kk_buf where = KK_BUF_INIT;
+    pack_kiosk_describe(wk->k, &where);
+    enum kk_err rc = kk_fail(wk->err, KK_ERR_INVALID, "after %s the kiosk shows %s, not the %s",
+                             after, kk_buf_str(&where), scene);
+    kk_buf_release(&where);
+    return rc;
+}
+
+/* Sets language and text size with the top bar's toggles. */
+static enum kk_err set_variant(struct walk *wk)
+{
+    enum kk_err rc = KK_OK;
+    for (int i = 0;
+         !rc && i < KK_LANG_COUNT && strcmp(pack_kiosk_field(wk->k, "lang"), lang_names[wk->lang]);
+         i++)
+        rc = tap(wk, "lang");
+    int large =
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(wk->k), "large_text"));
+    if (!rc && large != wk->large)
+        rc = tap(wk, "large_text");
+    if (rc)
+        return rc;
+    large = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(wk->k), "large_text"));
+    if (strcmp(pack_kiosk_field(wk->k, "lang"), lang_names[wk->lang]) || large != wk->large)
+        return kk_fail(wk->err, KK_ERR_INVALID, "the kiosk would not switch to %s with %s text",
+                       lang_names[wk->lang], text_name(wk->large));
+    return KK_OK;
+}
+
+/* From anywhere in a session back to the first page of the topic menu. */
+static enum kk_err to_menu(struct walk *wk)
+{
+    enum kk_err rc = KK_OK;
+    if (strcmp(pack_kiosk_field(wk->k, "scene"), "menu") || pack_kiosk_has(wk->k, "menu/prev"))
+        rc = tap(wk, "nav/home");
+    return rc ? rc : expect_scene(wk, "menu", "tapping home");
+}
+
+static enum kk_err walk_menu(struct walk *wk)
+{
+    char name[32];
+    enum kk_err rc = to_menu(wk);
+    for (int i = 0; !rc && i < MAX_MENU_PAGES; i++) {
+        snprintf(name, sizeof(name), "menu-%02d", i + 1);
+        rc = shoot(wk, PACK_SHOT_MENU, NULL, i, name);
+        if (rc || !pack_kiosk_has(wk->k, "menu/next"))
+            break;
+        rc = tap(wk, "menu/next");
+    }
+    return rc;
+}
+
+/* Opens topic id from the menu, turning menu pages until its card shows. */
+static enum kk_err open_topic(struct walk *wk, const char *id)
+{
+    char target[128];
+    snprintf(target, sizeof(target), "topic/%s", id);
+    enum kk_err rc = to_menu(wk);
+    for (int i = 0; !rc && !pack_kiosk_has(wk->k, target); i++) {
+        if (i == MAX_MENU_PAGES || !pack_kiosk_has(wk->k, "menu/next"))
+            return kk_fail(wk->err, KK_ERR_INVALID,
+                           "topic \"%s\" is not on the kiosk's menu (%dx%d, %s)", id, wk->w, wk->h,
+                           lang_names[wk->lang]);
+        rc = tap(wk, "menu/next");
+    }
+    if (!rc)
+        rc = tap(wk, target);
+    if (!rc)
+        rc = expect_scene(wk, "reader", target);
+    if (!rc && strcmp(pack_kiosk_field(wk->k, "topic"), id))
+        rc = kk_fail(wk->err, KK_ERR_INVALID, "tapping %s opened topic \"%s\"", target,
+                     pack_kiosk_field(wk->k, "topic"));
+    return rc;
+}
+
+static int screen_num(const struct pack_kiosk *k, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(k), name);
+    return cJSON_IsNumber(v) ? v->valueint : -1;
+}
+
+/* Every screen of every page of the open topic, first to last. */
+static enum kk_err walk_reader(struct walk *wk, const char *topic)
+{
+    char name[32];
+    int screens = screen_num(wk->k, "screens");
+    if (screens < 1 || screens > MAX_SCREENS)
+        return kk_fail(wk->err, KK_ERR_INVALID, "topic \"%s\": the reader reports %d screens",
+                       topic, screens);
+    for (int i = 0; i < screens; i++) {
+        if (screen_num(wk->k, "screen") != i)
+            return kk_fail(wk->err, KK_ERR_INVALID,
+                           "topic \"%s\": expected screen %d of %d, the kiosk shows screen %d",
+                           topic, i + 1, screens, screen_num(wk->k, "screen") + 1);
+        snprintf(name, sizeof(name), "s%02d-p%02d", i + 1, screen_num(wk->k, "page") + 1);
+        enum kk_err rc = shoot(wk, PACK_SHOT_PAGE, topic, i, name);
+        if (!rc && i + 1 < screens)
+            rc = tap(wk, "page/next");
+        if (rc)
+            return rc;
+    }
+    return KK_OK;
+}
+
+static int has_prefix_target(const struct pack_kiosk *k, const char *prefix, char *first,
+                             size_t cap)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(k), "targets"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
+        if (cJSON_IsString(id) && !strncmp(id->valuestring, prefix, strlen(prefix))) {
+            snprintf(first, cap, "%s", id->valuestring);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The id of the quiz question on screen ({"quiz":{"question":"q1",...}}), or "". */
+static const char *question_id(const struct pack_kiosk *k)
+{
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(k), "quiz");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(q, "question");
+    return cJSON_IsString(id) ? id->valuestring : "";
+}
+
+/* The topic's quiz, when the reader's last screen offers it and the kiosk has quiz screens
+ * (scene "quiz" with choice/<n> targets). Each question is shown, answered with its first
+ * choice, and shown again with the kiosk's feedback. A round asks only some questions, so
+ * while the kiosk names its questions and offers "quiz/again", rounds are played until
+ * every question of the topic was seen (each screenshot once). */
+static enum kk_err walk_quiz(struct walk *wk, const struct kk_topic *tp)
+{
+    char name[160], choice[96];
+    const char *topic = tp->id;
+    if (!pack_kiosk_has(wk->k, "quiz/start"))
+        return KK_OK;
+    enum kk_err rc = tap(wk, "quiz/start");
+    if (rc)
+        return rc;
+    if (strcmp(pack_kiosk_field(wk->k, "scene"), "quiz")) {
+        wk->c->quiz_missing = 1;
+        return KK_OK;
+    }
+    unsigned char *seen = kk_calloc(tp->nquestions + 1, 1);
+    size_t nseen = 0;
+    int n = 0; /* question screens of this topic and variant, for file names */
+    if (!seen)
+        return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
+    for (size_t round = 0; !rc && round <= tp->nquestions; round++) {
+        int named = 0, q;
+        for (q = 0; !rc && q < MAX_QUESTIONS; q++) {
+            if (!has_prefix_target(wk->k, "choice/", choice, sizeof(choice))) {
+                if (pack_kiosk_has(wk->k, "quiz/results"))
+                    rc = tap(wk, "quiz/results");
+                else if (q == 0 && round == 0)
+                    wk->c->quiz_missing = 1; /* the quiz scene is still a placeholder */
+                break;
+            }
+            char qid[96]; /* a copy: the screen it comes from is replaced by the next tap */
+            snprintf(qid, sizeof(qid), "%s", question_id(wk->k));
+            size_t at = tp->nquestions; /* unknown question */
+            for (size_t i = 0; *qid && i < tp->nquestions; i++)
+                if (!strcmp(tp->questions[i].id, qid))
+                    at = i;
+            named |= at < tp->nquestions;
+            if (at == tp->nquestions) /* only the pack's own (validated) ids go into names */
+                qid[0] = '\0';
+            int fresh = at == tp->nquestions || !seen[at];
+            if (at < tp->nquestions && !seen[at]) {
+                seen[at] = 1;
+                nseen++;
+            }
+            if (fresh) {
+                n++;
+                snprintf(name, sizeof(name), "q%02d-%s", n, *qid ? qid : "question");
+                rc = shoot(wk, PACK_SHOT_QUESTION, topic, n - 1, name);
+                wk->c->questions_shown++;
+            }
+            if (!rc)
+                rc = tap(wk, choice);
+            if (!rc && pack_kiosk_has(wk->k, "quiz/confirm"))
+                rc = tap(wk, "quiz/confirm");
+            snprintf(name, sizeof(name), "q%02d-%s-answered", n, *qid ? qid : "question");
+            if (!rc && fresh)
+                rc = shoot(wk, PACK_SHOT_ANSWER, topic, n - 1, name);
+            if (rc)
+                break;
+            if (pack_kiosk_has(wk->k, "quiz/next")) {
+                rc = tap(wk, "quiz/next");
+                continue;
+            }
+            if (pack_kiosk_has(wk->k, "quiz/results"))
+                rc = tap(wk, "quiz/results");
+            if (!rc && round == 0)
+                rc = shoot(wk, PACK_SHOT_RESULTS, topic, n, "results");
+            break;
+        }
+        if (rc || !named || nseen == tp->nquestions || !pack_kiosk_has(wk->k, "quiz/again"))
+            break;
+        rc = tap(wk, "quiz/again");
+    }
+    kk_free(seen);
+    return rc;
+}
+
+/* One kiosk at one screen size: every language and text size, the menu and every topic. */
+static enum kk_err walk_size(struct pack_check *c, const char *exe, int w, int h,
+                             struct pack_sandbox *sb, struct kk_buf *err)
+{
+    char log[PATH_MAX];
+    snprintf(log, sizeof(log), "%s/kiosk-%dx%d.log", c->report, w, h);
+    struct walk wk = {c, NULL, w, h, KK_LANG_ZH, 0, err};
+    enum kk_err rc = pack_kiosk_start(&wk.k, exe, sb, w, h, log, c->timeout_ms, err);
+    if (!rc)
+        rc = expect_scene(&wk, "attract", "starting");
+    if (!rc)
+        rc = tap(&wk, "start");
+    if (!rc)
+        rc = expect_scene(&wk, "audience", "tapping start");
+    /* "Other visitors": no group preset (elderly would switch large text on), and the menu
+     * lists every topic either way. */
+    if (!rc)
+        rc = tap(&wk, "audience/other");
+    if (!rc)
+        rc = expect_scene(&wk, "menu", "choosing a group");
+    for (int lang = 0; !rc && lang < KK_LANG_COUNT; lang++)
+        for (int large = 0; !rc && large < 2; large++) {
+            wk.lang = (enum kk_lang)lang;
+            wk.large = large;
+            rc = set_variant(&wk);
+            if (!rc)
+                rc = walk_menu(&wk);
+            for (size_t t = 0; !rc && t < c->pack->ntopics; t++) {
+                const char *id = c->pack->topics[t].id;
+                rc = open_topic(&wk, id);
+                if (!rc)
+                    rc = walk_reader(&wk, id);
+                if (!rc)
+                    rc = walk_quiz(&wk, &c->pack->topics[t]);
+            }
+        }
+    pack_kiosk_close(wk.k);
+    return rc;
+}
+
+/* When the kiosk does not report image rectangles, the largest size a page's picture can
+ * be shown at is estimated from the reader's layout rules (src/app/ui_layout.c and
+ * scene_reader.c as of this writing): 70 px margins, a 120 px top bar and 150+60+40 px
+ * below and above the page; in landscape the pictures share a right-hand column of the
+ * page's width less the text column ((w - 2 gaps) * 11/20), in portrait a picture takes
+ * the text width and at most 2/5 of the page's height. Captions are ignored, so the
+ * estimate errs towards "shown larger". Every size is scaled from the 1920x1080 (or
+ * 1080x1920) reference design. */
+static void estimate_shown(int w, int h, int large, int nimg, int iw, int ih, int *sw, int *sh)
+{
+    double rw = w >= h ? 1920.0 : 1080.0, rh = w >= h ? 1080.0 : 1920.0;
+    double s = w / rw < h / rh ? w / rw : h / rh;
+#define PX(v) ((int)((v)*s + 0.5))
+    int box_w = w - 2 * PX(70), box_h = h - PX(120) - PX(150) - PX(60) - PX(40);
+    int gap = PX(28);
+    int body_px = (int)(34 * s * (large ? 1.3 : 1.0) + 0.5);
+#undef PX
+    int max_text_w = body_px * 34;
+    int bw, bh;
+    if (box_w > box_h * 6 / 5 && nimg > 0) {
+        int text_w = (box_w - 2 * gap) * 11 / 20;
+        if (text_w > max_text_w)
+            text_w = max_text_w;
+        bw = box_w - (text_w + 2 * gap);
+        bh = (box_h - gap * (nimg - 1)) / nimg;
+    } else {
+        bw = box_w < max_text_w ? box_w : max_text_w;
+        bh = box_h * 2 / 5;
+    }
+    *sw = bw;
+    *sh = (int)((long long)bw * ih / iw);
+    if (*sh > bh) {
+        *sh = bh;
+        *sw = (int)((long long)bh * iw / ih);
+    }
+}
+
+static int estimate_small_images(struct pack_check *c)
+{
+    const struct kk_pack *p = c->pack;
+    for (size_t t = 0; t < p->ntopics; t++)
+        for (size_t i = 0; i < p->topics[t].npages; i++) {
+            const struct kk_page *pg = &p->topics[t].pages[i];
+            int nimg = 0;
+            for (size_t b = 0; b < pg->nblocks; b++)
+                nimg += pg->blocks[b].type == KK_BLOCK_IMAGE && pg->blocks[b].image;
+            for (size_t b = 0; b < pg->nblocks; b++) {
+                const struct kk_image *im = pg->blocks[b].image;
+                if (pg->blocks[b].type != KK_BLOCK_IMAGE || !im || im->type == KK_IMG_SVG ||
+                    im->w < 1 || im->h < 1)
+                    continue;
+                for (int s = 0; s < 2; s++) {
+                    int best_w = 0, best_h = 0;
+                    for (int large = 0; large < 2; large++) {
+                        int sw, sh;
+                        estimate_shown(c->sizes[s][0], c->sizes[s][1], large, nimg, im->w, im->h,
+                                       &sw, &sh);
+                        if (sw > best_w) {
+                            best_w = sw;
+                            best_h = sh;
+                        }
+                    }
+                    if ((best_w > im->w || best_h > im->h) &&
+                        add_small(c, im->src, p->topics[t].id, (int)i, im, best_w, best_h,
+                                  c->sizes[s][0], c->sizes[s][1], -1, -1, 0))
+                        return -1;
+                }
+            }
+        }
+    return 0;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+enum kk_err pack_check_run(struct pack_check *c, struct kk_buf *err)
+{
+    static const int sizes[2][2] = {{1920, 1080}, {1080, 1920}};
+    struct pack_sandbox sb = {0};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memcpy(c->sizes, sizes, sizeof(sizes));
+    char *exe = pack_kiosk_find(err);
+    if (!exe)
+        return KK_ERR_NOTFOUND;
+    enum kk_err rc = kk_mkdirs(c->report, 0755, err);
+    if (!rc)
+        rc = pack_sandbox_make(&sb, c->dir, c->pack->id, err);
+    for (int s = 0; !rc && s < 2 && !c->failure.len; s++) {
+        struct kk_buf why = KK_BUF_INIT;
+        enum kk_err wrc = walk_size(c, exe, sizes[s][0], sizes[s][1], &sb, &why);
+        if (wrc == KK_ERR_NOMEM)
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        else if (wrc)
+            kk_buf_addf(&c->failure, "%s", kk_buf_str(&why));
+        kk_buf_release(&why);
+    }
+    if (!rc && !c->measured_images && estimate_small_images(c))
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    c->seconds = seconds_since(&t0);
+    pack_sandbox_release(&sb);
+    kk_free(exe);
+    return rc;
+}
+
+void pack_check_release(struct pack_check *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nshots; i++) {
+        kk_free(c->shots[i].path);
+        kk_free(c->shots[i].topic);
+        kk_free(c->shots[i].question);
+        kk_free(c->shots[i].overflow);
+    }
+    kk_free(c->shots);
+    for (size_t i = 0; i < c->nsmall; i++) {
+        kk_free(c->small[i].src);
+        kk_free(c->small[i].topic);
+    }
+    kk_free(c->small);
+    kk_buf_release(&c->failure);
+    c->shots = NULL;
+    c->small = NULL;
+    c->nshots = c->ashots = c->nsmall = c->asmall = 0;
+}
+
+/* ---- the commands ---- */
+
+struct cmd_opts {
+    const char *dir;
+    const char *out;
+    int w, h;
+    int timeout_s;
+};
+
+static void print_help(const char *name)
+{
+    for (const struct pack_command *c = pack_commands; c->name; c++)
+        if (!strcmp(c->name, name))
+            printf("usage: kepu-pack %s %s\n%s.\n", c->name, c->usage, c->summary);
+}
+
+static int usage_error(const char *cmd, const char *what)
+{
+    fprintf(stderr, "kepu-pack: %s: %s (see: kepu-pack %s --help)\n", cmd, what, cmd);
+    return PACK_EXIT_USAGE;
+}
+
+static int parse_size(const char *s, int *w, int *h)
+{
+    char wbuf[16];
+    const char *x = strchr(s, 'x');
+    long lw, lh;
+    if (!x || (size_t)(x - s) >= sizeof(wbuf))
+        return -1;
+    memcpy(wbuf, s, (size_t)(x - s));
+    wbuf[x - s] = '\0';
+    if (kk_parse_long(wbuf, 320, 16384, &lw) || kk_parse_long(x + 1, 320, 16384, &lh))
+        return -1;
+    *w = (int)lw;
+    *h = (int)lh;
+    return 0;
+}
+
+/* Returns -1 to go on, else the exit code. check takes -o and --timeout, preview --size. */
+static int parse(int argc, char **argv, int is_check, struct cmd_opts *o)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'}, {"timeout", required_argument, NULL, 't'},
+        {"size", required_argument, NULL, 's'},   {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    const char *cmd = argv[0];
+    long v;
+    char what[256];
+    memset(o, 0, sizeof(*o));
+    o->w = 1920;
+    o->h = 1080;
+    o->timeout_s = DEFAULT_TIMEOUT_S;
+    opterr = 0;
+    optind = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, "o:hV", longopts, NULL);
+        if (c == -1)
+            break;
+        switch (c) {
+        case 'h':
+            print_help(cmd);
+            return PACK_EXIT_OK;
+        case 'V':
+            printf("kepu-pack %s\n", KK_VERSION);
+            return PACK_EXIT_OK;
+        case 'o':
+            if (!is_check)
+                return usage_error(cmd, "this command takes no -o");
+            o->out = optarg;
+            break;
+        case 't':
+            if (!is_check)
+                return usage_error(cmd, "this command takes no --timeout");
+            if (kk_parse_long(optarg, 1, 3600, &v))
+                return usage_error(cmd, "--timeout: expected seconds, 1 to 3600");
+            o->timeout_s = (int)v;
+            break;
+        case 's':
+            if (is_check)
+                return usage_error(cmd, "check always uses 1920x1080 and 1080x1920; no --size");
+            if (parse_size(optarg, &o->w, &o->h))
+                return usage_error(cmd, "--size: expected WIDTHxHEIGHT, e.g. 1080x1920");
+            break;
+        default:
+            if (optopt)
+                snprintf(what, sizeof(what), "-%c needs a value", optopt);
+            else
+                snprintf(what, sizeof(what), "unknown or incomplete option %s", argv[optind - 1]);
+            return usage_error(cmd, what);
+        }
+    }
+    if (argc - optind > 1)
+        return usage_error(cmd, "too many arguments");
+    if (argc - optind < 1)
+        return usage_error(cmd, "missing argument");
+    o->dir = argv[optind];
+    if (is_check && !o->out)
+        return usage_error(cmd, "missing -o");
+    return -1;
+}
+
+/* Loads and validates the pack; on errors lists them (as validate does) and returns the
+ * exit code, else -1 with *out loaded. */
+static int load_pack(const char *cmd, const char *dir, struct kk_pack **out, struct kk_diags *diags)
+{
+    struct kk_buf err = KK_BUF_INIT, line = KK_BUF_INIT;
+    int rc = -1;
+    if (kk_pack_load(dir, out, diags, &err)) {
+        if (diags->errors) {
+            for (size_t i = 0; i < diags->n; i++)
+                if (diags->items[i].severity == KK_SEV_ERROR) {
+                    kk_buf_reset(&line);
+                    kk_diags_format(diags, i, &line);
+                    printf("%s\n", kk_buf_str(&line));
+                }
+            fprintf(stderr,
+                    "kepu-pack: %s: %s: the pack has %zu error%s (listed above); fix %s first "
+                    "(kepu-pack validate %s)\n",
+                    cmd, dir, diags->errors, diags->errors == 1 ? "" : "s",
+                    diags->errors == 1 ? "it" : "them", dir);
+        } else {
+            fprintf(stderr, "kepu-pack: %s: %s: %s\n", cmd, dir, kk_buf_str(&err));
+        }
+        rc = PACK_EXIT_FAIL;
+    }
+    kk_buf_release(&err);
+    kk_buf_release(&line);
+    return rc;
+}
+
+int pack_preview_main(int argc, char **argv)
+{
+    struct cmd_opts o;
+    int rc = parse(argc, argv, 0, &o);
+    if (rc >= 0)
+        return rc;
+    struct kk_diags diags = {0};
+    struct kk_pack *p = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    struct pack_sandbox sb = {0};
+    char *exe = NULL;
+    rc = load_pack(argv[0], o.dir, &p, &diags);
+    if (rc >= 0)
+        goto done;
+    if (!(exe = pack_kiosk_find(&err)) || pack_sandbox_make(&sb, o.dir, p->id, &err)) {
+        fprintf(stderr, "kepu-pack: %s: %s\n", argv[0], kk_buf_str(&err));
+        rc = PACK_EXIT_FAIL;
+        goto done;
+    }
+    printf("showing %s (pack %s version %s) in a %dx%d window; close the window to end\n", o.dir,
+           p->id, p->version, o.w, o.h);
+    fflush(stdout);
+    if (pack_kiosk_run(exe, &sb, o.w, o.h, &err)) {
+        fprintf(stderr, "kepu-pack: %s: %s\n", argv[0], kk_buf_str(&err));
+        rc = PACK_EXIT_FAIL;
+    } else {
+        rc = PACK_EXIT_OK;
+    }
+done:
+    pack_sandbox_release(&sb);
+    kk_free(exe);
+    kk_pack_destroy(p);
+    kk_diags_release(&diags);
+    kk_buf_release(&err);
+    return rc;
+}
+
+int pack_check_main(int argc, char **argv)
+{
+    struct cmd_opts o;
+    int rc = parse(argc, argv, 1, &o);
+    if (rc >= 0)
+        return rc;
+    struct kk_diags diags = {0};
+    struct kk_pack *p = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    struct pack_check c = {0};
+    char *report = NULL;
+    rc = load_pack(argv[0], o.dir, &p, &diags);
+    if (rc >= 0)
+        goto done;
+    /* The kiosk writes screenshots where it is told: give it absolute paths. */
+    if (kk_mkdirs(o.out, 0755, &err) || !(report = realpath(o.out, NULL))) {
+        fprintf(stderr, "kepu-pack: %s: %s: %s\n", argv[0], o.out,
+                err.len ? kk_buf_str(&err) : strerror(errno));
+        rc = PACK_EXIT_FAIL;
+        goto done;
+    }
+    /* No display needed, unless the caller asked for one. */
+    setenv("SDL_VIDEODRIVER", "offscreen", 0);
+    setenv("SDL_AUDIODRIVER", "dummy", 0);
+    c.dir = o.dir;
+    c.report = report;
+    c.timeout_ms = o.timeout_s * 1000;
+    c.pack = p;
+    c.diags = &diags;
+    if (pack_check_run(&c, &err) || pack_report_write(&c, &err)) {
+        fprintf(stderr, "kepu-pack: %s: %s\n", argv[0], kk_buf_str(&err));
+        rc = PACK_EXIT_FAIL;
+        goto done;
+    }
+    size_t missing = 0;
+    for (size_t i = 0; i < diags.n; i++)
+        missing += pack_check_is_translation(&diags.items[i]);
+    printf("%s: pack %s %s: %zu screens, %zu overflowing, %zu missing translation%s, %zu "
+           "too-small image%s, %zu warning%s; %.0f s; report: %s/index.html\n",
+           c.failure.len ? "incomplete" : (c.overflows ? "problems" : "good"), p->id, p->version,
+           c.nshots, c.overflows, missing, missing == 1 ? "" : "s", c.nsmall,
+           c.nsmall == 1 ? "" : "s", diags.warnings, diags.warnings == 1 ? "" : "s", c.seconds,
+           o.out);
+    if (c.failure.len)
+        fprintf(stderr, "kepu-pack: %s: %s\n", argv[0], kk_buf_str(&c.failure));
+    rc = c.failure.len || c.overflows ? PACK_EXIT_FAIL : PACK_EXIT_OK;
+done:
+    pack_check_release(&c);
+    free(report);
+    kk_pack_destroy(p);
+    kk_diags_release(&diags);
+    kk_buf_release(&err);
+    return rc;
+}
