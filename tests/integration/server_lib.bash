@@ -46,9 +46,9 @@ start_server() {
     done
     [ -n "$PORT" ] || { echo "server did not start" >&2; cat "$TMP/server.log" >&2; exit 1; }
     U=http://127.0.0.1:$PORT
-    : >"$TMP/server.log.mark"
 }
-# restart_server: forget the old log position so the new port is read.
+# stop_server: SIGTERM, wait, return its exit code; clears the log so a restart reads the
+# new port.
 stop_server() {
     kill -TERM "$PID"; wait "$PID"; local rc=$?; PID=; : >"$TMP/server.log"; return $rc
 }
@@ -61,8 +61,9 @@ now_ms() { echo $(( $(date +%s) * 1000 )); }
 http() {
     local m=$1 url=$2; shift 2
     local code
+    rm -f "$TMP/body"
     code=$(curl -s -o "$TMP/body" -w '%{http_code}' -X "$m" "$@" "$U$url")
-    echo "$code $(cat "$TMP/body")"
+    echo "$code $(cat "$TMP/body" 2>/dev/null)"
 }
 
 # setup_fleet: venue v1 with kiosks k-0001 (token $TK) and k-0002 (token $TK2), office

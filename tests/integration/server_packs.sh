@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# kepu-server packs: upload of a signed bundle by staff (checked like a kiosk checks it),
+# manifest, signature and content-addressed blobs (ETag, Range, immutable caching), and
+# refusal of bad tokens, untrusted or damaged packs, path traversal and non-hex hashes.
+. "$(dirname "$0")/server_lib.bash"
+PACK=$KK_BUILD_DIR/src/tools/kepu-pack
+[ -x "$PACK" ] || { echo "kepu-pack not built" >&2; exit 1; }
+SRC=${KK_SOURCE_DIR:?}/content/safety-and-health
+setup_fleet
+cd "$TMP" || exit 1
+"$PACK" keygen -o good >/dev/null && "$PACK" keygen -o evil >/dev/null || exit 1
+"$PACK" build "$SRC" -o built --key good.key >/dev/null && "$PACK" bundle built -o good.kpk >/dev/null || exit 1
+"$PACK" build "$SRC" -o built-evil --key evil.key >/dev/null && "$PACK" bundle built-evil -o evil.kpk >/dev/null || exit 1
+ID=$(jq -r .id built/MANIFEST.json); VER=$(jq -r .version built/MANIFEST.json)
+MSHA=$(sha256sum built/MANIFEST.json | cut -d' ' -f1)
+up() { http POST /api/v1/packs -H 'Content-Type: application/octet-stream' --data-binary @"$1" "${@:2}"; }
+
+# without trusted keys nothing can be accepted
+start_server
+r=$(up good.kpk -H "Authorization: Bearer $TS"); check_has "no trusted keys" "503 " "$r"
+stop_server
+mkdir -p "$DATA/keys" && cp good.pub "$DATA/keys/"
+start_server
+
+r=$(up good.kpk); check "upload without token" "401 " "$r"
+r=$(up good.kpk -H "Authorization: Bearer $TK"); check "kiosk token uploading" "403 " "$r"
+r=$(up evil.kpk -H "Authorization: Bearer $TS"); check_has "untrusted signature" "422 " "$r"
+check_has "untrusted signature named" "MANIFEST.sig" "$r"
+head -c 5000 good.kpk >cut.kpk
+r=$(up cut.kpk -H "Authorization: Bearer $TS"); check_has "truncated bundle" "422 " "$r"
+r=$(up /dev/null -H "Authorization: Bearer $TS"); check_has "empty upload" "400 " "$r"
+r=$(up good.kpk -H "Authorization: Bearer $TS")
+check "upload" "201 $ID $VER $MSHA" "$(echo "$r" | cut -d' ' -f1) $(cut -d' ' -f2- <<<"$r" | jq -r '"\(.id) \(.version) \(.manifest_sha256)"')"
+r=$(up good.kpk -H "Authorization: Bearer $TS"); check_has "same upload again" "201 " "$r"
+# the same id and version with other content is refused
+cp -r "$SRC" src2 && echo '<svg xmlns="http://www.w3.org/2000/svg"/>' >src2/images/extra.svg
+"$PACK" build src2 -o built2 --key good.key >/dev/null && "$PACK" bundle built2 -o other.kpk >/dev/null || exit 1
+r=$(up other.kpk -H "Authorization: Bearer $TS"); check_has "same version, other content" "409 " "$r"
+check "no temporary files left" "" "$(ls "$DATA/tmp" 2>/dev/null)"
+
+# manifest and signature, exactly the bytes that were signed
+curl -s -H "Authorization: Bearer $TK" -o m.json "$U/api/v1/packs/$ID/$VER/manifest"
+cmp -s m.json built/MANIFEST.json && ok || fail "manifest bytes differ"
+curl -s -H "Authorization: Bearer $TK" -o m.sig "$U/api/v1/packs/$ID/$VER/signature"
+cmp -s m.sig built/MANIFEST.sig && ok || fail "signature bytes differ"
+r=$(http GET "/api/v1/packs/$ID/9.9.9/manifest" -H "Authorization: Bearer $TK"); check_has "unknown version" "404 " "$r"
+r=$(http GET "/api/v1/packs/$ID/$VER/manifest"); check "manifest without token" "401 " "$r"
+r=$(http GET "/api/v1/packs/..%2F..%2Fetc/$VER/manifest" -H "Authorization: Bearer $TK"); check_has "traversal in pack id" "40" "$r"
+
+# the assignment carries the manifest hash
+"$BIN" assign "$ID@$VER" --venue v1 --data "$DATA" || fail "assign"
+r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $TK" --data-binary '{"kiosk":"k-0001"}')
+check "assignment names the manifest" "$MSHA" "$(cut -d' ' -f2- <<<"$r" | jq -r .packs[0].manifest_sha256)"
+
+# every file is a blob, by hash
+n=0
+while read -r path sha; do
+    curl -s -H "Authorization: Bearer $TK" -o blob "$U/api/v1/blobs/$sha"
+    cmp -s blob "built/$path" && n=$((n + 1)) || fail "blob of $path differs"
+done < <(jq -r '.files[] | "\(.path) \(.sha256)"' built/MANIFEST.json)
+check "every file served by hash" "$(jq '.files | length' built/MANIFEST.json)" "$n"
+read -r FPATH FSHA < <(jq -r '.files[0] | "\(.path) \(.sha256)"' built/MANIFEST.json)
+FSIZE=$(stat -c %s "built/$FPATH")
+curl -s -D h -o /dev/null -H "Authorization: Bearer $TK" "$U/api/v1/blobs/$FSHA"
+check_has "ETag" "ETag: \"$FSHA\"" "$(cat h)"
+check_has "immutable" "Cache-Control: public, max-age=31536000, immutable" "$(cat h)"
+r=$(http GET "/api/v1/blobs/$FSHA" -H "Authorization: Bearer $TK" -H "If-None-Match: \"$FSHA\""); check "If-None-Match" "304 " "$r"
+curl -s -D h -o part -H "Authorization: Bearer $TK" -H 'Range: bytes=0-9' "$U/api/v1/blobs/$FSHA"
+check_has "range status" "206" "$(head -1 h)"; check_has "Content-Range" "Content-Range: bytes 0-9/$FSIZE" "$(cat h)"
+cmp -s part <(head -c 10 "built/$FPATH") && ok || fail "range bytes"
+curl -s -o part -H "Authorization: Bearer $TK" -H 'Range: bytes=-5' "$U/api/v1/blobs/$FSHA"
+cmp -s part <(tail -c 5 "built/$FPATH") && ok || fail "suffix range bytes"
+curl -s -o part -H "Authorization: Bearer $TK" -H "Range: bytes=$((FSIZE - 3))-" "$U/api/v1/blobs/$FSHA"
+cmp -s part <(tail -c 3 "built/$FPATH") && ok || fail "open range bytes"
+r=$(http GET "/api/v1/blobs/$FSHA" -H "Authorization: Bearer $TK" -H "Range: bytes=$FSIZE-"); check_has "unsatisfiable range" "416 " "$r"
+
+# hostile blob requests
+r=$(http GET "/api/v1/blobs/$FSHA"); check "blob without token" "401 " "$r"
+r=$(http GET "/api/v1/blobs/$FSHA" -H "Authorization: Bearer $TS"); check "staff token on a kiosk call" "403 " "$r"
+r=$(http GET "/api/v1/blobs/$(tr a-f A-F <<<"$FSHA")" -H "Authorization: Bearer $TK"); check_has "uppercase hash" "400 " "$r"
+r=$(http GET "/api/v1/blobs/zz${FSHA:2}" -H "Authorization: Bearer $TK"); check_has "non-hex hash" "400 " "$r"
+r=$(http GET "/api/v1/blobs/${FSHA:0:63}" -H "Authorization: Bearer $TK"); check_has "short hash" "400 " "$r"
+r=$(http GET "/api/v1/blobs/0000000000000000000000000000000000000000000000000000000000000000" -H "Authorization: Bearer $TK"); check_has "unknown blob" "404 " "$r"
+for evil in "..%2F..%2Fkepu.db" "..%2fkepu.db" "%2e%2e" ".." "../../kepu.db" "%00$FSHA"; do
+    code=$(curl -s --path-as-is -o body -w '%{http_code}' -H "Authorization: Bearer $TK" "$U/api/v1/blobs/$evil")
+    case "$code" in 400|404) ok ;; *) fail "traversal $evil answered $code" ;; esac
+    cmp -s body "$DATA/kepu.db" && fail "traversal $evil leaked the database"
+done
+r=$(http GET /healthz); check "still healthy" '200 {"status":"ok"}' "$r"
+stop_server; check "clean exit" 0 $?
+finish
