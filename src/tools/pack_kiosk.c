@@ -228,7 +228,7 @@ static void last_log_line(const struct pack_kiosk *k, struct kk_buf *out)
     while (start > log.data && start[-1] != '\n')
         start--;
     if (end > start)
-        kk_buf_addf(out, "; its last words: %.*s", (int)(end - start), start);
+        kk_buf_addf(out, "; its log ends: %.*s", (int)(end - start), start);
     kk_buf_release(&log);
 }
 
@@ -313,10 +313,13 @@ static enum kk_err read_until(struct pack_kiosk *k, int want_reply, const char *
                              "the kiosk did not answer %s within %d s on %s; stopped it (log: %s)",
                              what, (k->timeout_ms + 999) / 1000, kk_buf_str(&where), k->log_path);
             } else {
+                struct kk_buf last = KK_BUF_INIT;
                 stop(k, 0, &how);
-                last_log_line(k, &how);
-                rc = kk_fail(err, KK_ERR_IO, "the kiosk stopped (%s) on %s, at %s (log: %s)",
-                             kk_buf_str(&how), kk_buf_str(&where), what, k->log_path);
+                last_log_line(k, &last);
+                rc = kk_fail(err, KK_ERR_IO, "the kiosk stopped (%s) on %s, at %s%s (log: %s)",
+                             kk_buf_str(&how), kk_buf_str(&where), what, kk_buf_str(&last),
+                             k->log_path);
+                kk_buf_release(&last);
             }
             kk_buf_release(&how);
             kk_buf_release(&where);
