@@ -519,14 +519,10 @@ static cJSON *packs_list(struct kk_sync *s)
         s->packs_fn(s->packs_user, &lines);
         for (const char *p = kk_buf_str(&lines); *p;) {
             size_t n = strcspn(p, "\n");
-            cJSON *item = n && cJSON_GetArraySize(a) < KK_MAX_PACKS && n <= 2 * KK_MAX_ID_LEN + 1
-                              ? cJSON_CreateString("")
-                              : NULL;
-            if (item) {
+            if (n && n <= 2 * KK_MAX_ID_LEN + 1 && cJSON_GetArraySize(a) < KK_MAX_PACKS) {
                 char *t = kk_strndup(p, n);
-                if (t && cJSON_SetValuestring(item, t))
-                    cJSON_AddItemToArray(a, item);
-                else
+                cJSON *item = t ? cJSON_CreateString(t) : NULL;
+                if (item && !cJSON_AddItemToArray(a, item))
                     cJSON_Delete(item);
                 kk_free(t);
             }
@@ -535,7 +531,7 @@ static cJSON *packs_list(struct kk_sync *s)
     } else if (kk_install_list_read(s->state, &l, NULL) == KK_OK) {
         for (size_t i = 0; i < l.n && i < KK_MAX_PACKS; i++) {
             char t[2 * KK_MAX_ID_LEN + 2];
-            snprintf(t, sizeof(t), "%s@%s", l.items[i].id, l.items[i].version);
+            snprintf(t, sizeof(t), "%.64s@%.64s", l.items[i].id, l.items[i].version);
             cJSON_AddItemToArray(a, cJSON_CreateString(t));
         }
     }
@@ -1170,7 +1166,7 @@ static enum kk_err fetch_pack(struct kk_sync *s, const struct assignment *a, str
     pthread_mutex_lock(&s->lock);
     s->st.installs++;
     s->st.install_pending = 1;
-    snprintf(s->st.last_installed, sizeof(s->st.last_installed), "%s@%s", a->id, a->version);
+    snprintf(s->st.last_installed, sizeof(s->st.last_installed), "%.64s@%.64s", a->id, a->version);
     pthread_mutex_unlock(&s->lock);
     kk_info(MOD, "installed %s@%s (%zu files); the app switches to it at the attract screen", a->id,
             a->version, m->nfiles);
@@ -1222,6 +1218,14 @@ static enum kk_err fetch_assigned(struct kk_sync *s, const struct assignment *a,
                  a[i].version);
         else
             rc = fetch_pack(s, &a[i], err);
+    }
+    /* Every assignment is installed or waits without having started: what the download
+     * area still holds belongs to versions no longer assigned. */
+    if (!rc) {
+        char *dl = kk_path_join(s->state, DOWNLOADS_DIR);
+        if (dl)
+            kk_remove_tree(dl, NULL);
+        kk_free(dl);
     }
 done:
     kk_install_list_release(&l);

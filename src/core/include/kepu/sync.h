@@ -17,7 +17,11 @@
  *      SHA-256 is not present in an installed version of that pack or in the download
  *      area (state/downloads/), resuming partial blobs with Range. Every file is hashed
  *      before use; the folder is then installed with kk_install_dir (verified again, atomic).
- *      A lower version than the active one is never installed (kk_install_dir refuses it).
+ *      A lower version than the active one is never installed (kk_install_dir refuses it),
+ *      nor one the server does not have yet (no manifest_sha256), nor anything when no
+ *      trusted keys are configured: each is logged once (kk_info) and is not a failure.
+ *      Partial downloads live in state/downloads/ and are resumed by the next run; once
+ *      every assignment is satisfied that folder is removed.
  *
  * Installing makes the new version active in active.json; the app keeps showing what it
  * loaded and switches at the attract screen. Status.install_pending tells it to; after
@@ -93,7 +97,7 @@ struct kk_sync_status {
     uint64_t runs;            /* finished runs, successful or not */
     uint64_t events_sent;     /* events the server acknowledged (accepted or duplicate) */
     uint64_t events_rejected; /* events the server refused (and were deleted) */
-    uint64_t content_bytes;   /* bytes of manifests, signatures and blobs downloaded */
+    uint64_t content_bytes;   /* body bytes of manifest, signature and blob requests */
     uint64_t installs;        /* pack versions installed by this sync */
     int install_pending;      /* installed since the last kk_sync_install_seen */
     char last_installed[2 * KK_MAX_ID_LEN + 2]; /* "id@version" or "" */
