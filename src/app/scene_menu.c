@@ -67,19 +67,33 @@ static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, str
     int title_px = a->large_text ? app_px(a, 44) : app_px(a, 38);
     int sum_px = a->large_text ? app_px(a, 34) : app_px(a, 28);
     int slh = ui_text_line_height(a->text, UI_FONT_REGULAR, sum_px);
-    /* Topics with a quiz have a "Take the quiz" button at the bottom of the card. */
-    int quiz_h = t->nquestions ? app_min_target(a) + pad / 2 : 0;
     const char *title = kk_text_get(&t->title, a->lang);
     const char *summary = kk_text_get(&t->summary, a->lang);
     /* Words first: the picture shrinks to make room for the summary, down to a third of
      * the card; only then is the summary shortened, and the cut reported. */
-    int title_h = app_text_height(a, title, UI_FONT_BOLD, title_px, inner, 2);
+    int title_h = app_text_height(a, title, UI_FONT_BOLD, title_px, inner, 3);
     int sum_lines = app_text_height(a, summary, UI_FONT_REGULAR, sum_px, inner, 12) / slh;
-    int room = r.h - 2 * pad - pad / 2 - title_h - r.h / 3 - quiz_h;
+    int room = r.h - 2 * pad - pad / 2 - title_h - r.h * 3 / 10;
     if (sum_lines * slh > room)
         sum_lines = room / slh > 1 ? room / slh : 1;
     struct ui_rect pic = {r.x + pad, r.y + pad, inner,
-                          r.h - 2 * pad - pad / 2 - title_h - sum_lines * slh - quiz_h};
+                          r.h - 2 * pad - pad / 2 - title_h - sum_lines * slh};
+    /* Topics with a quiz have a "Take the quiz" button, with room taken from the picture
+     * so the words keep theirs: beside a short picture, else at the bottom of the card.
+     * Never over the card's centre, where a visitor taps to open the topic. */
+    const char *take = ui_str(S_TAKE_QUIZ, a->lang);
+    int bh = app_min_target(a), bpx = a->large_text ? app_px(a, 40) : app_px(a, 34);
+    int bw = ui_text_measure(a->text, UI_FONT_BOLD, bpx, take, strlen(take)) + app_px(a, 72);
+    bw = bw > inner ? inner : (bw < bh ? bh : bw);
+    struct ui_rect quiz = {r.x + r.w - pad - bw, pic.y + (pic.h - bh) / 2, bw, bh};
+    if (t->nquestions &&
+        (pic.h >= 2 * bh + pad || pic.h < bh || !t->cover || inner - bw - pad < app_px(a, 160) ||
+         ui_rect_contains(quiz, r.x + r.w / 2, r.y + r.h / 2))) {
+        pic.h -= bh + pad / 2;
+        quiz.y = r.y + r.h - pad - bh;
+    } else if (t->nquestions) {
+        pic.w -= bw + pad;
+    }
     if (pic.h > app_px(a, 60) && t->cover) {
         struct ui_item *img = ui_list_push(l, UI_IMAGE, pic);
         if (img)
@@ -99,17 +113,14 @@ static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, str
     char tid[128];
     snprintf(tid, sizeof(tid), "%s/title", id);
     y += app_label(a, l, tid, title, UI_FONT_BOLD, title_px, UI_PRIMARY_DARK, r.x + pad, y, inner,
-                   2, 0);
+                   3, 0);
     snprintf(tid, sizeof(tid), "%s/summary", id);
     app_label(a, l, tid, summary, UI_FONT_REGULAR, sum_px, UI_INK_SOFT, r.x + pad, y, inner,
               sum_lines, 0);
     ui_list_target(l, r, id, kk_text_get(&t->title, a->lang));
     if (t->nquestions) { /* added after the card's target, so it is on top of it */
-        int bh = app_min_target(a), bw = app_px(a, 380);
-        bw = bw > inner ? inner : (bw < bh ? bh : bw);
         snprintf(id, sizeof(id), "quiz/%s", t->id);
-        app_button(a, l, (struct ui_rect){r.x + r.w - pad - bw, r.y + r.h - pad - bh, bw, bh}, id,
-                   ui_str(S_TAKE_QUIZ, a->lang), 0);
+        app_button(a, l, quiz, id, ui_str(S_TAKE_QUIZ, a->lang), 0);
     }
 }
 

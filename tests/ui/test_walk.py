@@ -35,7 +35,10 @@ def look(k, name, tag):
     check(ink_fraction(img) > 0.004, "%s/%s: no text or drawing visible" % (tag, name))
     for p in check_targets(k.screen):
         check(False, "%s/%s: %s" % (tag, name, p))
-    check(not k.screen["overflow"], "%s/%s: text overflows: %s" % (tag, name, k.screen["overflow"]))
+    # A card's summary is a teaser: shortening it with "…" is by design (and reported);
+    # any other text that does not fit is a defect.
+    cut = [o for o in k.screen["overflow"] if not (k.screen["scene"] == "menu" and o.endswith("/summary"))]
+    check(not cut, "%s/%s: text overflows: %s" % (tag, name, cut))
     return img
 
 
@@ -77,7 +80,7 @@ def walk(lang, size):
                     w, h = size
                     k.send({"swipe": [w * 3 // 4, h // 2, w // 4, h // 2]})
         check(k.target("page/next") is None, "%s: last screen still offers next" % tag)
-        check(k.target("reader/done") is not None, "%s: last screen has no way on" % tag)
+        check(k.target("quiz/start") or k.target("reader/done"), "%s: last screen has no way on" % tag)
         check(len(pages_seen) >= 4, "%s: saw pages %s" % (tag, sorted(pages_seen)))
         # Back through one page by swiping right, then leave with the back button.
         if screens > 1:
