@@ -55,7 +55,8 @@ static void load_content(struct app *a)
 {
     struct kk_buf skipped = KK_BUF_INIT, err = KK_BUF_INIT;
     if (!a->content_dir || !*a->content_dir) {
-        kk_warn("content", "no content folder configured (--content or content_dir)");
+        kk_warn("content", "no content folder configured (--content or content_dir): showing "
+                           "\"Content is being updated\"");
         return;
     }
     if (kk_library_load(&a->lib, a->content_dir, &skipped, &err))
@@ -77,6 +78,8 @@ static void load_content(struct app *a)
     for (size_t i = 0; i < a->lib.npacks; i++)
         topics += a->lib.packs[i]->ntopics;
     kk_info("content", "%zu packs, %zu topics from %s", a->lib.npacks, topics, a->content_dir);
+    if (!a->lib.npacks)
+        kk_warn("content", "no usable pack: showing \"Content is being updated\"");
     kk_buf_release(&skipped);
     kk_buf_release(&err);
 }

@@ -728,6 +728,14 @@ static int build_result(struct app *a, struct ui_list *l, struct ui_rect box,
         }
         if (my - st->cgap > limit)
             ok = 0;
+        if (!side)
+            y = my - st->cgap + st->gap;
+    }
+    /* The topic's cover where there is room above the buttons: a picture to end on. */
+    int room = again.y - st->gap - y;
+    if (a->topic->cover && room >= app_px(a, 180)) {
+        int ih = image_h(a->topic->cover, lw, room < app_px(a, 420) ? room : app_px(a, 420));
+        image(l, (struct ui_rect){x, y + (room - ih) / 2, lw, ih}, a->topic->cover);
     }
     return ok;
 }
@@ -847,6 +855,14 @@ cJSON *scene_quiz_report(const struct app *a)
             cJSON_AddBoolToObject(j, "correct", rec->correct);
             cJSON_AddItemToObject(j, "chosen", mask_json(rec->chosen_shown));
         }
+    }
+    if (q->phase == PH_RESULT) {
+        enum ui_str m = message_for(kk_quiz_score(&q->quiz), kk_quiz_total(&q->quiz));
+        cJSON_AddStringToObject(j, "band",
+                                m == S_QUIZ_ALL_RIGHT    ? "all"
+                                : m == S_QUIZ_MOST_RIGHT ? "most"
+                                : m == S_QUIZ_SOME_RIGHT ? "some"
+                                                         : "none");
     }
     cJSON *missed = cJSON_AddArrayToObject(j, "missed");
     for (size_t k = 0; missed && k < kk_quiz_nmissed(&q->quiz); k++)

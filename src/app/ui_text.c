@@ -43,8 +43,8 @@ struct ui_text {
     size_t hits, misses, evictions;
 };
 
-/* Asks fontconfig for a face that has Chinese glyphs. */
-static int find_font(const char *name, char **path, long *index)
+/* Asks fontconfig for a face, with Chinese glyphs when need_cjk is set. */
+static int find_font(const char *name, int need_cjk, char **path, long *index)
 {
     int ok = 0;
     FcPattern *pat = FcNameParse((const FcChar8 *)name);
@@ -63,7 +63,7 @@ static int find_font(const char *name, char **path, long *index)
     int idx = 0;
     if (match && FcPatternGetString(match, FC_FILE, 0, &file) == FcResultMatch &&
         FcPatternGetCharSet(match, FC_CHARSET, 0, &cs) == FcResultMatch &&
-        FcCharSetHasChar(cs, 0x4e2d) && FcCharSetHasChar(cs, 0x6587)) { /* 中文 */
+        (!need_cjk || (FcCharSetHasChar(cs, 0x4e2d) && FcCharSetHasChar(cs, 0x6587)))) { /* 中文 */
         FcPatternGetInteger(match, FC_INDEX, 0, &idx);
         *path = kk_strdup((const char *)file);
         *index = idx;
@@ -93,19 +93,30 @@ enum kk_err ui_text_create(struct ui_text **out, struct kk_buf *err)
                      TTF_GetError());
         }
     }
-    if (!t->path[0]) {
-        if (!FcInit() || !find_font("Noto Sans CJK SC:style=Regular", &t->path[0], &t->index[0])) {
-            ui_text_destroy(t);
-            return kk_fail(err, KK_ERR_NOTFOUND,
-                           "fonts: no font with Chinese glyphs found through fontconfig "
-                           "(install fonts-noto-cjk, or set KEPU_FONT)");
-        }
-        if (!find_font("Noto Sans CJK SC:style=Bold", &t->path[1], &t->index[1])) {
+    if (!t->path[0] && FcInit()) {
+        if (find_font("Noto Sans CJK SC:style=Regular", 1, &t->path[0], &t->index[0])) {
+            if (!find_font("Noto Sans CJK SC:style=Bold", 1, &t->path[1], &t->index[1])) {
+                t->path[1] = kk_strdup(t->path[0]);
+                t->index[1] = t->index[0];
+            }
+        } else if (find_font("sans-serif", 0, &t->path[0], &t->index[0])) {
+            /* Better English and boxes than no app at all: staff will see the log. */
+            kk_error("text", "no font with Chinese glyphs found through fontconfig (install "
+                             "fonts-noto-cjk); Chinese will not render");
             t->path[1] = kk_strdup(t->path[0]);
             t->index[1] = t->index[0];
+        } else {
+            ui_text_destroy(t);
+            return kk_fail(err, KK_ERR_NOTFOUND,
+                           "fonts: fontconfig found no font at all (install fonts-noto-cjk, "
+                           "or set KEPU_FONT)");
         }
     }
-    if (!t->path[0] || !t->path[1]) {
+    if (!t->path[0]) {
+        ui_text_destroy(t);
+        return kk_fail(err, KK_ERR_NOTFOUND, "fonts: fontconfig cannot start; set KEPU_FONT");
+    }
+    if (!t->path[1]) {
         ui_text_destroy(t);
         return kk_fail(err, KK_ERR_NOMEM, "fonts: out of memory");
     }

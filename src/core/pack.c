@@ -1301,15 +1301,14 @@ static enum kk_err pack_folders(const char *dir, char ***names_out, size_t *n_ou
             continue;
         kk_free(sub);
         sub = kk_path_join(dir, de->d_name);
-        char *json = sub ? kk_path_join(sub, "pack.json") : NULL;
-        if (!json) {
+        if (!sub) {
             rc = kk_fail(err, KK_ERR_NOMEM, "%s: out of memory", dir);
             break;
         }
-        struct stat st, js;
-        int is_pack = stat(sub, &st) == 0 && S_ISDIR(st.st_mode) && lstat(json, &js) == 0;
-        kk_free(json);
-        if (!is_pack)
+        /* Every visible folder is taken for a pack, so one whose pack.json went missing is
+         * reported rather than silently ignored. */
+        struct stat st;
+        if (stat(sub, &st) != 0 || !S_ISDIR(st.st_mode))
             continue;
         char **grown = kk_reallocarray(names, n + 1, sizeof(*names));
         char *name = grown ? kk_strdup(de->d_name) : NULL;

@@ -1034,8 +1034,9 @@ static void test_library_good_bad_and_duplicate(void **state)
                 "%s/b-bad: pack.json: title: must be an object like {\"zh\": \"…\", \"en\": "
                 "\"…\"}, not a number\n"
                 "%s/c-dup: pack.json: id: pack \"earthquake-safety\" is already loaded from "
-                "%s/a-good\n",
-                root, root, root);
+                "%s/a-good\n"
+                "%s/notes: pack.json: \"pack.json\" not found in the pack\n",
+                root, root, root, root);
     assert_string_equal(kk_buf_str(&skipped), kk_buf_str(&want));
 
     const struct kk_pack *p = NULL;

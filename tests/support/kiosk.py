@@ -21,7 +21,7 @@ class Kiosk:
     def __init__(self, build_dir, content, size=(1920, 1080), state=None, config=None,
                  extra_env=None):
         self.state = state or tempfile.mkdtemp(prefix="kk-ui-state-")
-        self.stderr_path = os.path.join(self.state, "kiosk.log")
+        self.stderr_path = os.path.join(tempfile.mkdtemp(prefix="kk-ui-log-"), "kiosk.log")
         args = [os.path.join(build_dir, "src/app/kepu-kiosk"), "--automation",
                 "--window", "%dx%d" % size, "--state", self.state]
         if content is not None:
@@ -85,7 +85,8 @@ class Kiosk:
         return Image.open(path).convert("RGB")
 
     def logtext(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.stderr_path) as f:
             return f.read()
 

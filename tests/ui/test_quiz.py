@@ -236,6 +236,8 @@ def play(k, tag, mode, rnd, shots=False, toggles=False, stop_after=None):
     check(res["phase"] == "result", "%s: after the last question: %s" % (tag, res["phase"]))
     check(res["score"] == score and res["total"] == n,
           "%s: result %s / %s, expected %d / %d" % (tag, res["score"], res["total"], score, n))
+    band = "all" if score == n else "most" if score * 5 >= n * 3 else "some" if score else "none"
+    check(res.get("band") == band, "%s: message for %d / %d is %s" % (tag, score, n, res.get("band")))
     missed = [a[0] for a in rnd.answers if not a[2]]
     check(res["missed"] == missed, "%s: missed %s, expected %s" % (tag, res["missed"], missed))
     check(k.ids("missed/") == ["missed/" + m for m in missed],
