@@ -24,6 +24,7 @@
 #include "srv_http.h"
 #include "srv_pack.h"
 #include "srv_store.h"
+#include "srv_web.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_DATA   "./var/kepu-server"
@@ -32,7 +33,7 @@
 static const char usage_text[] =
     "usage: kepu-server serve [--listen ADDR:PORT] [--data DIR] [--db URL]\n"
     "                         [--trusted-keys FILE.pub,...] [--threads N] [--timeout S]\n"
-    "                         [--max-connections N]\n"
+    "                         [--max-connections N] [--web DIR]\n"
     "       kepu-server venue add ID --name NAME [--data DIR]\n"
     "       kepu-server kiosk add ID --venue ID [--data DIR]   (prints the kiosk's token)\n"
     "       kepu-server user add NAME --role office|staff [--data DIR]\n"
@@ -42,11 +43,12 @@ static const char usage_text[] =
     "\n"
     "serve listens on " DEFAULT_LISTEN " and keeps its data in " DEFAULT_DATA " unless told\n"
     "otherwise. Pack signatures are checked against --trusted-keys, or DATA/keys/*.pub.\n"
-    "--timeout (default 30) closes idle connections and uploads slower than 16 KiB/s after it.\n";
+    "--timeout (default 30) closes idle connections and uploads slower than 16 KiB/s after it.\n"
+    "The office dashboard is served at / from --web (default: the source tree's src/server/web).\n";
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
-    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys;
+    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web;
     long threads, timeout, max_conns;
     const char *pos[3]; /* positional arguments after the command */
     size_t npos;
@@ -83,6 +85,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--kiosk", offsetof(struct opts, kiosk)},
         {"--role", offsetof(struct opts, role)},
         {"--trusted-keys", offsetof(struct opts, keys)},
+        {"--web", offsetof(struct opts, web)},
     };
     static const struct {
         const char *name;
@@ -347,6 +350,8 @@ static int cmd_serve(struct opts *o)
     if ((rc = load_keys(o, keys, &nkeys)))
         return rc;
     srv_pack_set_keys(keys, nkeys);
+    if (o->web)
+        srv_web_set_dir(o->web);
 
     /* Signals are taken synchronously by this thread only; the server's threads inherit
      * the blocked mask. A client that hangs up must not kill the server: ignore SIGPIPE. */

@@ -13,6 +13,7 @@
 #include "srv_auth.h"
 #include "srv_events.h"
 #include "srv_pack.h"
+#include "srv_web.h"
 
 #define SMALL_BODY (64u * 1024)
 #define DAY_MS     (24LL * 3600 * 1000)
@@ -373,11 +374,21 @@ struct stat_kind {
 };
 
 static const struct stat_kind stat_kinds[] = {
-    {"sessions", "day", SRV_STAT_SESSIONS_DAY},     {"sessions", "venue", SRV_STAT_SESSIONS_VENUE},
-    {"sessions", "kiosk", SRV_STAT_SESSIONS_KIOSK}, {"topics", "topic", SRV_STAT_TOPICS},
-    {"audiences", "audience", SRV_STAT_AUDIENCES},  {"quiz", "question", SRV_STAT_QUIZ_QUESTION},
-    {"quiz", "audience", SRV_STAT_QUIZ_AUDIENCE},   {"quiz", "day", SRV_STAT_QUIZ_DAY},
+    {"sessions", "day", SRV_STAT_SESSIONS_DAY},
+    {"sessions", "venue", SRV_STAT_SESSIONS_VENUE},
+    {"sessions", "kiosk", SRV_STAT_SESSIONS_KIOSK},
+    {"topics", "topic", SRV_STAT_TOPICS},
+    {"audiences", "audience", SRV_STAT_AUDIENCES},
+    {"quiz", "question", SRV_STAT_QUIZ_QUESTION},
+    {"quiz", "audience", SRV_STAT_QUIZ_AUDIENCE},
+    {"quiz", "day", SRV_STAT_QUIZ_DAY},
     {"kiosks", "kiosk", SRV_STAT_KIOSKS},
+    {"overview", "total", SRV_STAT_OVERVIEW},
+    {"events", "day", SRV_STAT_EVENTS_DAY},
+    {"pages", "page", SRV_STAT_PAGES},
+    {"quiz", "audience_day", SRV_STAT_QUIZ_AUDIENCE_DAY},
+    {"packs", "pack", SRV_STAT_PACKS},
+    {"assignments", "target", SRV_STAT_ASSIGNMENTS},
 };
 
 static void h_stats(struct srv_req *req, struct srv_reply *out)
@@ -392,15 +403,16 @@ static void h_stats(struct srv_req *req, struct srv_reply *out)
             k = &stat_kinds[i];
     if (!k) {
         srv_reply_error(out, 404,
-                        "no such statistic; use sessions?by=day|venue|kiosk, topics, audiences,"
-                        " quiz?by=question|audience|day or kiosks");
+                        "no such statistic; use sessions?by=day|venue|kiosk, topics, pages,"
+                        " audiences, quiz?by=question|audience|day|audience_day, kiosks,"
+                        " overview, events, packs or assignments");
         return;
     }
-    struct srv_stats_query q = {.kind = k->kind};
+    struct srv_stats_query q = {.kind = k->kind, .now_ms = kk_clock_wall_ms()};
     const char *from = srv_req_arg(req, "from"), *to = srv_req_arg(req, "to");
     int64_t today;
     srv_parse_day("2000-01-01", &today);
-    today += (kk_clock_wall_ms() - today) / DAY_MS * DAY_MS;
+    today += (q.now_ms - today) / DAY_MS * DAY_MS;
     q.to_ms = today + DAY_MS;
     q.from_ms = q.to_ms - 30 * DAY_MS;
     if (from && srv_parse_day(from, &q.from_ms)) {
@@ -457,5 +469,8 @@ const struct srv_route srv_api_routes[] = {
     {"GET", "/api/v1/session", h_session, SRV_OFFICE, 0, "session"},
     {"POST", "/api/v1/assignments", h_assign, SRV_OFFICE, SMALL_BODY, "assignments"},
     {"GET", "/api/v1/stats/*", h_stats, SRV_OFFICE, 0, "stats"},
+    {"GET", "/", srv_web_index, SRV_ANYONE, 0, "web_index"},
+    {"GET", "/vendor/*", srv_web_vendor, SRV_ANYONE, 0, "web_vendor"},
+    {"GET", "/*", srv_web_file, SRV_ANYONE, 0, "web_file"},
 };
 const size_t srv_api_nroutes = sizeof(srv_api_routes) / sizeof(srv_api_routes[0]);

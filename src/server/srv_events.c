@@ -124,7 +124,7 @@ static int check_type_fields(const cJSON *ev, struct srv_event *out, struct kk_b
     } else if (!strcmp(t, "page_view")) {
         out->topic = get_string(ev, "topic", 1, KK_MAX_ID_LEN, reason, &ok);
         if (ok)
-            get_int(ev, "page", 0, KK_MAX_PAGES_PER_TOPIC, reason, &ok);
+            out->page = get_int(ev, "page", 0, KK_MAX_PAGES_PER_TOPIC, reason, &ok);
         if (ok)
             out->dwell_ms = get_int(ev, "dwell_ms", 0, MAX_DURATION, reason, &ok);
     } else if (!strcmp(t, "quiz_answer")) {

@@ -415,6 +415,8 @@ static int begin(struct srv_server *s, struct req_state *st, struct MHD_Connecti
         break;
     }
     if (!req->route) {
+        /* Any body is read and dropped (bounded in on_request) within the idle timeout. */
+        st->deadline_ms = st->started_ms + s->timeout_s * 1000ull;
         st->deny = path_found ? 405 : 404;
         return 0;
     }

@@ -29,6 +29,7 @@ struct srv_event {
     const char *body;     /* the event's JSON text, stored as received (re-serialised) */
     int64_t ts;           /* ms since the epoch, kiosk clock */
     int64_t dwell_ms;     /* page_view */
+    int64_t page;         /* page_view: 0 for a topic's first page */
     int correct;          /* quiz_answer: 1 right, 0 wrong */
 };
 
@@ -41,22 +42,32 @@ struct srv_kiosk_status {
 };
 
 enum srv_stat {
-    SRV_STAT_SESSIONS_DAY,   /* day, sessions */
-    SRV_STAT_SESSIONS_VENUE, /* venue, name, sessions */
-    SRV_STAT_SESSIONS_KIOSK, /* kiosk, venue, sessions */
-    SRV_STAT_TOPICS,         /* topic, views, avg_dwell_ms */
-    SRV_STAT_AUDIENCES,      /* audience, sessions */
-    SRV_STAT_QUIZ_QUESTION,  /* topic, question, correct, total, accuracy */
-    SRV_STAT_QUIZ_AUDIENCE,  /* audience, correct, total, accuracy */
-    SRV_STAT_QUIZ_DAY,       /* day, correct, total, accuracy */
-    SRV_STAT_KIOSKS,         /* kiosk, venue, last_seen_ms, app_version, queue, ... */
+    SRV_STAT_SESSIONS_DAY,      /* day, sessions */
+    SRV_STAT_SESSIONS_VENUE,    /* venue, name, sessions */
+    SRV_STAT_SESSIONS_KIOSK,    /* kiosk, venue, sessions */
+    SRV_STAT_TOPICS,            /* topic, views, avg_dwell_ms */
+    SRV_STAT_AUDIENCES,         /* audience, sessions */
+    SRV_STAT_QUIZ_QUESTION,     /* topic, question, correct, total, accuracy */
+    SRV_STAT_QUIZ_AUDIENCE,     /* audience, correct, total, accuracy */
+    SRV_STAT_QUIZ_DAY,          /* day, correct, total, accuracy */
+    SRV_STAT_KIOSKS,            /* kiosk, venue, last_seen_ms, app_version, queue, ..., online */
+    SRV_STAT_OVERVIEW,          /* one row: kiosks, online, offline, sessions of 1, 7, 30 days */
+    SRV_STAT_EVENTS_DAY,        /* day, events, sessions, page_views, quiz_answers */
+    SRV_STAT_PAGES,             /* topic, page, views, avg_dwell_ms, reach, exit_share */
+    SRV_STAT_QUIZ_AUDIENCE_DAY, /* day, audience, correct, total, accuracy */
+    SRV_STAT_PACKS,             /* pack, version, manifest_sha256, uploaded_ms */
+    SRV_STAT_ASSIGNMENTS,       /* target_kind, target, pack, version, updated_ms */
 };
 
+/* A kiosk is online while its last heartbeat is at most this old. */
+#define SRV_ONLINE_MS (15LL * 60 * 1000)
+
 /* A stats request. Times are ms since the epoch, [from_ms, to_ms). Filters are NULL for
- * "all". */
+ * "all". now_ms decides which kiosks are online; the overview's 1, 7 and 30 days end at
+ * to_ms. */
 struct srv_stats_query {
     enum srv_stat kind;
-    int64_t from_ms, to_ms;
+    int64_t from_ms, to_ms, now_ms;
     const char *venue, *kiosk, *topic, *question, *audience;
 };
 

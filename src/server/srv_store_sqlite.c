@@ -56,6 +56,15 @@ static const char *const migrations[] = {
     " total INTEGER NOT NULL, PRIMARY KEY(hour, kiosk, topic, question, audience))"
     " WITHOUT ROWID;"
     "CREATE TABLE counters(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 2: views and dwell per page of a topic (the dashboard's "where visitors stop
+     * reading"), filled from the page views already stored. */
+    "CREATE TABLE roll_page(hour INTEGER NOT NULL, kiosk TEXT NOT NULL, topic TEXT NOT NULL,"
+    " page INTEGER NOT NULL, views INTEGER NOT NULL, dwell_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(hour, kiosk, topic, page)) WITHOUT ROWID;"
+    "INSERT INTO roll_page(hour, kiosk, topic, page, views, dwell_ms)"
+    " SELECT ts / 3600000, kiosk, json_extract(body, '$.topic'), json_extract(body, '$.page'),"
+    " COUNT(*), SUM(json_extract(body, '$.dwell_ms')) FROM events WHERE type = 'page_view'"
+    " GROUP BY 1, 2, 3, 4;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -63,6 +72,7 @@ enum {
     ST_EV_INSERT,
     ST_ROLL_HOUR,
     ST_ROLL_TOPIC,
+    ST_ROLL_PAGE,
     ST_ROLL_AUDIENCE,
     ST_ROLL_QUESTION,
     ST_COUNT_EVENTS,
@@ -81,6 +91,10 @@ static const char *const hot_sql[ST_N] = {
                       " VALUES(?1, ?2, ?3, 1, ?4)"
                       " ON CONFLICT DO UPDATE SET views = views + 1,"
                       " dwell_ms = dwell_ms + excluded.dwell_ms",
+    [ST_ROLL_PAGE] = "INSERT INTO roll_page(hour, kiosk, topic, page, views, dwell_ms)"
+                     " VALUES(?1, ?2, ?3, ?4, 1, ?5)"
+                     " ON CONFLICT DO UPDATE SET views = views + 1,"
+                     " dwell_ms = dwell_ms + excluded.dwell_ms",
     [ST_ROLL_AUDIENCE] = "INSERT INTO roll_audience(hour, kiosk, audience, sessions)"
                          " VALUES(?1, ?2, ?3, 1) ON CONFLICT DO UPDATE SET sessions = sessions + 1",
     [ST_ROLL_QUESTION] = "INSERT INTO roll_question(hour, kiosk, topic, question, audience,"
@@ -569,6 +583,8 @@ static int add_one(struct sq_store *s, const struct srv_event *e, int64_t receiv
     rc = step_hot(s->st[ST_ROLL_HOUR], "tit", e->type, hour, e->kiosk);
     if (rc == SQLITE_OK && !strcmp(e->type, "page_view"))
         rc = step_hot(s->st[ST_ROLL_TOPIC], "itti", hour, e->kiosk, e->topic, e->dwell_ms);
+    if (rc == SQLITE_OK && !strcmp(e->type, "page_view"))
+        rc = step_hot(s->st[ST_ROLL_PAGE], "ittii", hour, e->kiosk, e->topic, e->page, e->dwell_ms);
     if (rc == SQLITE_OK && !strcmp(e->type, "audience"))
         rc = step_hot(s->st[ST_ROLL_AUDIENCE], "itt", hour, e->kiosk, e->audience);
     if (rc == SQLITE_OK && !strcmp(e->type, "quiz_answer"))
@@ -657,7 +673,7 @@ static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, str
 
 /* Every stats query takes the same numbered parameters: ?1 first hour, ?2 end hour
  * (exclusive), ?3 the day offset in seconds, ?4 venue, ?5 kiosk, ?6 topic, ?7 question,
- * ?8 audience (NULL for "all"). */
+ * ?8 audience (NULL for "all"), ?9 the time in ms since which a heartbeat means online. */
 #define KFILTER                                                                                    \
     " JOIN kiosks k ON k.id = r.kiosk WHERE r.hour >= ?1 AND r.hour < ?2"                          \
     " AND (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR r.kiosk = ?5)"
@@ -666,10 +682,41 @@ static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, str
             " AND (?8 IS NULL OR r.audience = ?8)"
 #define DAY "date(r.hour * 3600 + ?3, 'unixepoch')"
 #define ACC "ROUND(CAST(SUM(r.correct) AS REAL) / SUM(r.total), 4)"
+/* Sessions started in the last N hours before the end hour ?2 (the overview). */
+#define SESSIONS_LAST(hours)                                                                       \
+    "(SELECT COALESCE(SUM(r.n), 0) FROM roll_hour r JOIN kiosks k ON k.id = r.kiosk"               \
+    " WHERE r.type = 'session_start' AND r.hour >= ?2 - " hours " AND r.hour < ?2"                 \
+    " AND (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR r.kiosk = ?5))"
+/* Every event type, so events per day reads roll_hour by its primary key. */
+#define ALL_TYPES                                                                                  \
+    "('boot', 'session_start', 'session_end', 'page_view', 'quiz_answer', 'quiz_complete',"        \
+    " 'language', 'audience', 'idle_reset', 'error')"
+#define OF_TYPE(t) "SUM(CASE WHEN r.type = '" t "' THEN r.n ELSE 0 END)"
+/* The packs a kiosk is told to run: its own assignments, then its venue's for other packs
+ * (the same rule as kiosk_packs). */
+#define ASSIGNED                                                                                   \
+    "(SELECT group_concat(a.pack || '@' || a.version, ' ') FROM assignments a"                     \
+    " WHERE (a.target_kind = 'kiosk' AND a.target = k.id) OR (a.target_kind = 'venue'"             \
+    " AND a.target = k.venue AND NOT EXISTS (SELECT 1 FROM assignments b"                          \
+    " WHERE b.target_kind = 'kiosk' AND b.target = k.id AND b.pack = a.pack)))"
+
+#define OVERVIEW_SQL                                                                               \
+    "SELECT t.kiosks, t.online, t.kiosks - t.online, " SESSIONS_LAST("24") ", " SESSIONS_LAST(     \
+        "168") ", " SESSIONS_LAST("720") " FROM (SELECT COUNT(*) AS kiosks,"                       \
+                                         " COALESCE(SUM(s.seen_ms >= ?9), 0) AS online"            \
+                                         " FROM kiosks k LEFT JOIN kiosk_status s"                 \
+                                         " ON s.kiosk = k.id"                                      \
+                                         " WHERE (?4 IS NULL OR k.venue = ?4)"                     \
+                                         " AND (?5 IS NULL OR k.id = ?5)) t"
+#define EVENTS_DAY_SQL                                                                             \
+    "SELECT " DAY " AS day, SUM(r.n), " OF_TYPE("session_start") ", " OF_TYPE(                     \
+        "page_view") ", " OF_TYPE("quiz_answer") " FROM roll_hour r" KFILTER                       \
+                                                 " AND r.type IN " ALL_TYPES                       \
+                                                 " GROUP BY day ORDER BY day"
 
 struct stat_def {
     const char *sql;
-    const char *cols[10];
+    const char *cols[13];
     size_t ncols;
 };
 
@@ -719,21 +766,67 @@ static const struct stat_def stat_defs[] = {
                            {"day", "correct", "total", "accuracy"},
                            4},
     [SRV_STAT_KIOSKS] = {"SELECT k.id, k.venue, s.seen_ms, s.app_version, s.packs, s.queue,"
-                         " s.dropped, s.uptime_s, s.disk_free_mb, s.last_error FROM kiosks k"
+                         " s.dropped, s.uptime_s, s.disk_free_mb, s.last_error,"
+                         " COALESCE(s.seen_ms >= ?9, 0), v.name, " ASSIGNED " FROM kiosks k"
+                         " JOIN venues v ON v.id = k.venue"
                          " LEFT JOIN kiosk_status s ON s.kiosk = k.id"
                          " WHERE (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR k.id = ?5)"
-                         " AND ?1 IS NOT NULL AND ?2 IS NOT NULL AND ?3 IS NOT NULL"
                          " ORDER BY k.id",
                          {"kiosk", "venue", "last_seen_ms", "app_version", "packs", "queue",
-                          "dropped", "uptime_s", "disk_free_mb", "last_error"},
-                         10},
+                          "dropped", "uptime_s", "disk_free_mb", "last_error", "online",
+                          "venue_name", "assigned"},
+                         13},
+    [SRV_STAT_OVERVIEW] = {OVERVIEW_SQL,
+                           {"kiosks", "online", "offline", "sessions_1d", "sessions_7d",
+                            "sessions_30d"},
+                           6},
+    [SRV_STAT_EVENTS_DAY] = {EVENTS_DAY_SQL,
+                             {"day", "events", "sessions", "page_views", "quiz_answers"},
+                             5},
+    [SRV_STAT_PAGES] = {"SELECT r.topic, r.page, SUM(r.views),"
+                        " CAST(SUM(r.dwell_ms) / SUM(r.views) AS INTEGER),"
+                        " ROUND(CAST(SUM(r.views) AS REAL) / MAX(SUM(r.views)) OVER t, 4),"
+                        " ROUND(CAST(MAX(SUM(r.views) - COALESCE(LEAD(SUM(r.views)) OVER p, 0), 0)"
+                        " AS REAL) / MAX(SUM(r.views)) OVER t, 4)"
+                        " FROM roll_page r" KFILTER " AND (?6 IS NULL OR r.topic = ?6)"
+                        " GROUP BY r.topic, r.page"
+                        " WINDOW t AS (PARTITION BY r.topic), p AS (PARTITION BY r.topic"
+                        " ORDER BY r.page) ORDER BY r.topic, r.page",
+                        {"topic", "page", "views", "avg_dwell_ms", "reach", "exit_share"},
+                        6},
+    [SRV_STAT_QUIZ_AUDIENCE_DAY] = {"SELECT " DAY " AS day, r.audience, SUM(r.correct),"
+                                    " SUM(r.total), " ACC " FROM roll_question r" QFILTER
+                                    " GROUP BY day, r.audience ORDER BY day, r.audience",
+                                    {"day", "audience", "correct", "total", "accuracy"},
+                                    5},
+    [SRV_STAT_PACKS] = {"SELECT id, version, manifest_sha256, uploaded_ms FROM packs"
+                        " ORDER BY id, uploaded_ms DESC, version",
+                        {"pack", "version", "manifest_sha256", "uploaded_ms"},
+                        4},
+    [SRV_STAT_ASSIGNMENTS] = {"SELECT a.target_kind, a.target, a.pack, a.version, a.updated_ms"
+                              " FROM assignments a"
+                              " WHERE (?4 IS NULL OR (a.target_kind = 'venue' AND a.target = ?4)"
+                              " OR (a.target_kind = 'kiosk' AND a.target IN"
+                              " (SELECT id FROM kiosks WHERE venue = ?4)))"
+                              " AND (?5 IS NULL OR (a.target_kind = 'kiosk' AND a.target = ?5))"
+                              " ORDER BY a.target_kind DESC, a.target, a.pack",
+                              {"target_kind", "target", "pack", "version", "updated_ms"},
+                              5},
 };
 
+/* Binds ?i when the query has it (queries use only the parameters they need). */
 static int bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
     if (i > sqlite3_bind_parameter_count(st))
         return SQLITE_OK;
     return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static int bind_num(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (i > sqlite3_bind_parameter_count(st))
+        return SQLITE_OK;
+    return sqlite3_bind_int64(st, i, v);
 }
 
 static enum kk_err sq_stats(struct srv_store *base, const struct srv_stats_query *q,
@@ -755,10 +848,10 @@ static enum kk_err sq_stats(struct srv_store *base, const struct srv_stats_query
         goto done;
     }
     int64_t from_h = q->from_ms / 3600000, to_h = (q->to_ms + 3599999) / 3600000;
-    if (sqlite3_bind_int64(st, 1, from_h) || sqlite3_bind_int64(st, 2, to_h) ||
-        sqlite3_bind_int64(st, 3, SRV_DAY_OFFSET_S) || bind_opt(st, 4, q->venue) ||
-        bind_opt(st, 5, q->kiosk) || bind_opt(st, 6, q->topic) || bind_opt(st, 7, q->question) ||
-        bind_opt(st, 8, q->audience)) {
+    if (bind_num(st, 1, from_h) || bind_num(st, 2, to_h) || bind_num(st, 3, SRV_DAY_OFFSET_S) ||
+        bind_opt(st, 4, q->venue) || bind_opt(st, 5, q->kiosk) || bind_opt(st, 6, q->topic) ||
+        bind_opt(st, 7, q->question) || bind_opt(st, 8, q->audience) ||
+        bind_num(st, 9, q->now_ms - SRV_ONLINE_MS)) {
         rc = db_fail(err, db, "stats");
         goto done;
     }
