@@ -1,6 +1,7 @@
 #include "app.h"
 
 #include <SDL_image.h>
+#include <malloc.h>
 #include <SDL_ttf.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -429,6 +430,9 @@ static int run_timers(struct app *a, uint64_t now)
             app_event(a, "idle_reset", NULL);
             app_reset(a, &scene_attract);
             apply_scene_change(a);
+            /* Between visitors: give the heap's free pages back to the system, so months
+             * of visits cannot ratchet the footprint up through fragmentation. */
+            malloc_trim(0);
         } else {
             /* Wake when the countdown's number changes. */
             wait = 1000 - (long)(gone % 1000);

@@ -5,6 +5,7 @@
  * "error":"..."}). End of input quits the app.
  *
  * Beyond DESIGN.md's commands: {"state":true} reports the screen again,
+ * {"caches":true} reports the text and image caches ({"caches":"drop"} empties them),
  * {"animations":true} turns the page-turn animation on (it is off under automation so
  * that screenshots show finished screens), and {"frame_stats":true} answers with frame
  * times for the benchmarks. */
@@ -16,6 +17,8 @@
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "kepu/log.h"
+#include "ui_image.h"
+#include "ui_text.h"
 
 #define MAX_LINE 65536
 
@@ -196,6 +199,21 @@ void automation_handle(struct app *a, const char *line)
         cJSON_AddNumberToObject(out, "p50_us", st.p50_us);
         cJSON_AddNumberToObject(out, "p99_us", st.p99_us);
         cJSON_AddNumberToObject(out, "max_us", st.max_us);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "caches"))) {
+        /* {"caches":"drop"} empties them first; any other value only reports. */
+        if (cJSON_IsString(v) && !strcmp(v->valuestring, "drop")) {
+            ui_text_cache_drop(a->text);
+            ui_images_drop(a->images);
+        }
+        struct ui_text_stats ts;
+        struct ui_images_stats is;
+        ui_text_stats(a->text, &ts);
+        ui_images_stats(a->images, &is);
+        cJSON_AddNumberToObject(out, "text_entries", (double)ts.entries);
+        cJSON_AddNumberToObject(out, "text_bytes", (double)ts.bytes);
+        cJSON_AddNumberToObject(out, "image_entries", (double)is.entries);
+        cJSON_AddNumberToObject(out, "image_bytes", (double)is.bytes);
+        cJSON_AddNumberToObject(out, "image_failed", (double)is.failed);
     } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "quit"))) {
         a->quit = 1;
     } else if (!cJSON_GetObjectItemCaseSensitive(cmd, "state")) {

@@ -429,7 +429,10 @@ static void choice(struct app *a, struct ui_list *l, const struct style *st,
     snprintf(sign, sizeof(sign), "%c", 'A' + (int)s);
     struct ui_color sign_ink = UI_ON_PRIMARY;
     if (look == LOOK_RIGHT || look == LOOK_WRONG) {
+        /* Noto Sans CJK has ✓ but not ✗; × is in every font. */
         const char *glyph = look == LOOK_RIGHT ? "✓" : "✗";
+        if (look == LOOK_WRONG && !ui_text_covers(a->text, glyph))
+            glyph = "×";
         if (ui_text_covers(a->text, glyph))
             snprintf(sign, sizeof(sign), "%s", glyph);
         sign_ink = bg;
@@ -441,8 +444,8 @@ static void choice(struct app *a, struct ui_list *l, const struct style *st,
     if (filled_mark || look == LOOK_RIGHT || look == LOOK_WRONG) {
         rect(l, badge, mark, qu->type == KK_Q_MULTI ? app_px(a, 8) : d / 2);
     } else { /* multiple choice, not ticked: an empty box with the letter */
-        ring(a, l, badge, UI_PRIMARY, 3);
-        sign_ink = UI_PRIMARY;
+        ring(a, l, badge, look == LOOK_OTHER ? UI_LINE : UI_PRIMARY, 3);
+        sign_ink = look == LOOK_OTHER ? UI_INK_SOFT : UI_PRIMARY;
     }
     int blh = line_h(a, UI_FONT_BOLD, st->choice_px * 3 / 4);
     char sid[64];
@@ -469,10 +472,11 @@ static int choice_cols(const struct app *a, const struct style *st, const struct
     return st->cols;
 }
 
-/* Lays the choices out in a grid w wide at (x, y); draws them when l is not NULL.
- * Returns the height; clears *ok when a choice needs too many lines. */
+/* Lays the choices out in a grid w wide at (x, y), each row extra pixels taller than its
+ * content needs; draws them when l is not NULL. Returns the height; clears *ok when a
+ * choice needs too many lines. */
 static int choices(struct app *a, struct ui_list *l, const struct style *st, int x, int y, int w,
-                   int *ok)
+                   int extra, int *ok)
 {
     struct quiz_state *q = a->quiz;
     const struct kk_question *qu = kk_quiz_question(&q->quiz);
@@ -486,6 +490,7 @@ static int choices(struct app *a, struct ui_list *l, const struct style *st, int
             int h = choice_h(a, st, kk_quiz_choice(&q->quiz, row * cols + c), cw, ok);
             rh = h > rh ? h : rh;
         }
+        rh += extra;
         for (size_t c = 0; l && c < (size_t)cols && row * cols + c < qu->nchoices; c++) {
             size_t s = row * cols + c;
             unsigned bit = 1u << s;
@@ -594,7 +599,7 @@ static int build_question(struct app *a, struct ui_list *l, struct ui_rect box,
                                  (qu->type == KK_Q_MULTI ? st->target + st->gap : 0));
             image(l, (struct ui_rect){sx, box.y + st->gap, sw, ih}, qu->image);
         } else {
-            int ch = choices(a, NULL, st, x, y, mw, &ok);
+            int ch = choices(a, NULL, st, x, y, mw, 0, &ok);
             int room = limit - y - ch - st->gap;
             int ih = image_h(qu->image, mw, room < box.h * 3 / 10 ? room : box.h * 3 / 10);
             if (ih < app_px(a, 120)) /* too small to see: no room for it */
@@ -603,7 +608,15 @@ static int build_question(struct app *a, struct ui_list *l, struct ui_rect box,
             y += ih + st->gap;
         }
     }
-    y += choices(a, l, st, x, y, mw, &ok);
+    /* Spare height makes the buttons bigger, up to 60 design px a row; in portrait the
+     * feedback panel's room is kept on the question too, so nothing jumps. */
+    int cols = choice_cols(a, st, qu), rows = ((int)qu->nchoices + cols - 1) / cols;
+    int spare = (side ? bottom : limit) - y - choices(a, NULL, st, x, y, mw, 0, &ok);
+    if (!side && landscape(a) == 0)
+        spare -= st->gap + verdict(a, NULL, st, x, 0, w, 0);
+    int extra = spare > 0 ? spare / rows : 0;
+    extra = extra < app_px(a, 60) ? extra : app_px(a, 60);
+    y += choices(a, l, st, x, y, mw, extra, &ok);
     if (y > (side ? bottom : limit))
         ok = 0;
 

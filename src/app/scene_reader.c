@@ -214,7 +214,18 @@ static void tap(struct app *a, const char *id)
         app_push(a, &scene_quiz);
 }
 
+/* Renders the next screen into the caches so turning forward never stalls. (Only the
+ * next: the previous one is usually still cached, and warming both would make the text
+ * cache evict the screen on display.) */
+static void prepare(struct app *a)
+{
+    size_t p = a->pos + 1;
+    if (p < a->nflat)
+        ui_draw_warm(a->ren, a->text, a->images, &a->pages[a->flat[p].page].v[a->flat[p].screen]);
+}
+
 const struct scene scene_reader = {
+    .prepare = prepare,
     .name = "reader",
     .enter = enter,
     .leave = leave,

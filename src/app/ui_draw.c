@@ -22,8 +22,10 @@ void ui_draw_round_rect(SDL_Renderer *r, struct ui_rect rc, int rad, struct ui_c
     }
     /* The body as rectangles, the four corners as triangle fans. */
     SDL_RenderFillRect(r, &(SDL_Rect){rc.x + rad, rc.y, rc.w - 2 * rad, rc.h});
-    SDL_RenderFillRect(r, &(SDL_Rect){rc.x, rc.y + rad, rad, rc.h - 2 * rad});
-    SDL_RenderFillRect(r, &(SDL_Rect){rc.x + rc.w - rad, rc.y + rad, rad, rc.h - 2 * rad});
+    /* The side strips reach one pixel into the corners' rows: the rasteriser leaves out
+     * the fans' bottom edges, which would show as a hairline gap. */
+    SDL_RenderFillRect(r, &(SDL_Rect){rc.x, rc.y + rad - 1, rad, rc.h - 2 * rad + 2});
+    SDL_RenderFillRect(r, &(SDL_Rect){rc.x + rc.w - rad, rc.y + rad - 1, rad, rc.h - 2 * rad + 2});
     SDL_Vertex v[4 * CORNER_STEPS * 3];
     int n = 0;
     const float cx[4] = {(float)(rc.x + rad), (float)(rc.x + rc.w - rad),

@@ -25,7 +25,7 @@
 #define KK_MAX_PACK_BYTES      (256ull * 1024 * 1024) /* all files of one pack together */
 
 /* The kiosk's caches (kepu-kiosk's memory target is 80 MB in all). */
-#define KK_TEXT_CACHE_BYTES  (16u * 1024 * 1024) /* rendered lines of text */
-#define KK_IMAGE_CACHE_BYTES (24u * 1024 * 1024) /* decoded pictures */
+#define KK_TEXT_CACHE_BYTES  (12u * 1024 * 1024) /* rendered lines of text */
+#define KK_IMAGE_CACHE_BYTES (16u * 1024 * 1024) /* decoded pictures */
 
 #endif
