@@ -8,7 +8,10 @@ pkgs=(build-essential cmake pkg-config clang-format
   libunibreak-dev libcmocka-dev libpq-dev zlib1g-dev fonts-noto-cjk fontconfig
   xvfb xauth sqlite3 curl)
 if [ "${1:-}" = --test ]; then
-  pkgs+=(imagemagick python3 python3-pil procps)
+  pkgs+=(imagemagick python3 python3-pil procps jq chromium libjs-chart.js)
+  # The dashboard's browser tests run on node with npm; a node that brings its own npm
+  # (and conflicts with Debian's npm package) is kept.
+  command -v npm >/dev/null || pkgs+=(nodejs npm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

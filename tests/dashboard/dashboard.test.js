@@ -1,0 +1,416 @@
+/* The office dashboard in a real browser (run by dashboard.sh, which starts kepu-server and
+ * passes the kiosk tokens in KK_*). Seeds usage through the real API, then checks what an
+ * office user sees: login refused and accepted, overview numbers equal to the seed, every
+ * chart drawn, offline kiosks marked, CSV with BOM, an assignment reaching a kiosk's next
+ * heartbeat, the English toggle, session expiry and logout. Screenshots of every page in
+ * both languages go to KK_SHOTS when set. */
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { chromium } = require('playwright-core');
+
+const env = process.env;
+const U = env.KK_URL;
+const DAY_MS = 86400000;
+const CITY_OFFSET_MS = 8 * 3600 * 1000;
+const TOKENS = { 'k-0001': env.KK_TK1, 'k-0002': env.KK_TK2, 'k-0003': env.KK_TK3, 'k-0004': env.KK_TK4 };
+const NOW = Date.now();
+
+/* --- the seed: sessions per kiosk and day, each with an audience, pages read and answers --- */
+const SEED = [
+  /* kiosk, days ago, sessions, audience */
+  ['k-0001', 0, 3, 'youth'],
+  ['k-0001', 2, 2, 'elderly'],
+  ['k-0001', 5, 1, 'farmers'],
+  ['k-0001', 12, 2, 'workers'],
+  ['k-0001', 40, 1, 'officials'],
+  ['k-0002', 0, 1, 'farmers'],
+  ['k-0002', 20, 1, 'officials'],
+  ['k-0003', 3, 2, 'youth'],
+];
+
+function id() {
+  return crypto.randomBytes(16).toString('hex');
+}
+
+function cityDay(ms) {
+  return new Date(ms + CITY_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/* Builds every event of the seed and what the dashboard must show for the last 30 days. */
+function buildSeed() {
+  const events = {};
+  const expect = { sessions_1d: 0, sessions_7d: 0, sessions_30d: 0, pages: {}, quiz: {} };
+  let n = 0;
+  for (const [kiosk, daysAgo, sessions, audience] of SEED) {
+    for (let s = 0; s < sessions; s++, n++) {
+      const ts = NOW - daysAgo * DAY_MS - s * 60000;
+      const session = crypto.randomBytes(8).toString('hex');
+      const base = { kiosk, session, audience, lang: 'zh', pack: 'safety-and-health@2026.11.1' };
+      const list = (events[kiosk] = events[kiosk] || []);
+      const add = (type, extra, at) => list.push(Object.assign({ id: id(), ts: at || ts, type }, base, extra));
+      add('session_start', {});
+      add('audience', {});
+      /* session n reads pages 0..(n % 3) of "earthquake": some stop early */
+      const last = n % 3;
+      for (let p = 0; p <= last; p++) add('page_view', { topic: 'earthquake', page: p, dwell_ms: 2000 + 1000 * p + 100 * n });
+      if (n % 2 === 0) add('page_view', { topic: 'health-rumours', page: 0, dwell_ms: 5000 });
+      const right = audience === 'youth' || n % 2 === 0;
+      add('quiz_answer', { topic: 'earthquake', question: 'q1', choice: [right ? 1 : 0], correct: right, ms: 900 });
+      add('session_end', { duration_ms: 60000, reason: 'idle' });
+      if (daysAgo === 0) expect.sessions_1d++;
+      if (daysAgo < 7) expect.sessions_7d++;
+      if (daysAgo < 30) expect.sessions_30d++;
+      if (daysAgo < 30) {
+        for (let p = 0; p <= last; p++) {
+          const k = 'earthquake/' + p;
+          const e = (expect.pages[k] = expect.pages[k] || { views: 0, dwell: 0 });
+          e.views++;
+          e.dwell += 2000 + 1000 * p + 100 * n;
+        }
+        const q = (expect.quiz[audience] = expect.quiz[audience] || { correct: 0, total: 0 });
+        q.total++;
+        q.correct += right ? 1 : 0;
+      }
+    }
+  }
+  return { events, expect };
+}
+
+const { events: EVENTS, expect: EXPECT } = buildSeed();
+
+async function api(method, p, body, token) {
+  const r = await fetch(U + p, {
+    method,
+    headers: Object.assign({ 'Content-Type': 'application/json' }, token ? { Authorization: 'Bearer ' + token } : {}),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: r.status, json: await r.json().catch(() => null) };
+}
+
+function heartbeat(kiosk, extra) {
+  return api('POST', '/api/v1/heartbeat', Object.assign({ kiosk }, extra || {}), TOKENS[kiosk]);
+}
+
+function sql(q) {
+  return execFileSync('sqlite3', [env.KK_DB, q], { encoding: 'utf8' }).trim();
+}
+
+let context;
+let page;
+const shots = [];
+const pageErrors = [];
+
+async function waitReady(p) {
+  await (p || page).waitForSelector('#view[data-ready="1"]', { timeout: 15000 });
+}
+
+async function go(name) {
+  await page.evaluate((n) => { location.hash = '#/' + n; }, name);
+  await page.waitForFunction((n) => document.querySelector('#view').dataset.page === n, name);
+  await waitReady();
+}
+
+async function shot(name, p) {
+  const dir = env.KK_SHOTS || env.KK_TMP;
+  const file = path.join(dir, `dashboard-${name}.png`);
+  await (p || page).screenshot({ path: file, fullPage: true });
+  shots.push(file);
+}
+
+async function cells(tableName) {
+  return page.$$eval(`table[data-table="${tableName}"] tbody tr`, (rows) =>
+    rows.map((r) => [...r.cells].map((c) => c.textContent.trim())));
+}
+
+async function statValue(key) {
+  return page.$eval(`[data-stat="${key}"] .stat-value`, (e) => e.textContent.trim());
+}
+
+/* Counts a chart's pixels: all painted ones, and those of its first dataset's colour (so
+ * bars or lines were drawn, not only axes). */
+async function chartPixels(name) {
+  await page.waitForFunction((n) => {
+    const c = document.querySelector(`canvas[data-chart="${n}"]`);
+    return c && window.Chart && Chart.getChart(c);
+  }, name);
+  return page.$eval(`canvas[data-chart="${name}"]`, (c) => {
+    const chart = Chart.getChart(c);
+    let color = chart.data.datasets[0].backgroundColor;
+    if (Array.isArray(color)) color = color[0];
+    const want = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+    const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    let painted = 0;
+    let inColor = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] === 0) continue;
+      painted++;
+      if (Math.abs(data[i] - want[0]) < 40 && Math.abs(data[i + 1] - want[1]) < 40 && Math.abs(data[i + 2] - want[2]) < 40) inColor++;
+    }
+    return { painted, inColor, total: c.width * c.height };
+  });
+}
+
+async function assertChartsDrawn(names) {
+  const found = await page.$$eval('canvas[data-chart]', (cs) => cs.map((c) => c.dataset.chart));
+  assert.deepEqual(found.sort(), names.slice().sort(), 'charts on the page');
+  for (const name of names) {
+    const px = await chartPixels(name);
+    assert.ok(px.painted > px.total * 0.01, `${name}: canvas is blank (${px.painted} of ${px.total} pixels)`);
+    assert.ok(px.inColor > 50, `${name}: no data drawn in the dataset colour (${px.inColor} pixels)`);
+  }
+}
+
+before(async () => {
+  /* seed through the real API with each kiosk's token */
+  for (const [kiosk, list] of Object.entries(EVENTS)) {
+    for (let i = 0; i < list.length; i += 500) {
+      const r = await api('POST', '/api/v1/events', { kiosk, events: list.slice(i, i + 500) }, TOKENS[kiosk]);
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.equal(r.json.rejected.length, 0, JSON.stringify(r.json.rejected));
+    }
+  }
+  assert.equal((await heartbeat('k-0001', { app_version: '1.4.0', packs: ['safety-and-health@2026.11.1'], queue: 12, dropped: 0 })).status, 200);
+  assert.equal((await heartbeat('k-0002', { app_version: '1.3.2', packs: [], queue: 0, dropped: 7, last_error: '下载失败：连接超时' })).status, 200);
+  assert.equal((await heartbeat('k-0003', { app_version: '1.4.0', packs: [] })).status, 200);
+  /* k-0003's last heartbeat was 20 minutes ago; k-0004 never sent one */
+  sql("UPDATE kiosk_status SET seen_ms = seen_ms - 20 * 60000 WHERE kiosk = 'k-0003'");
+
+  /* A fresh profile each run (Playwright passes it to chromium as --user-data-dir). */
+  context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(env.KK_TMP, 'chromium-')), {
+    executablePath: env.KK_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 860 },
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    acceptDownloads: true,
+  });
+  page = context.pages()[0] || (await context.newPage());
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+});
+
+after(async () => {
+  if (context) await context.close();
+});
+
+test('a wrong password is refused with a clear message, the right one logs in', async () => {
+  await page.goto(U + '/');
+  await page.waitForSelector('#login-form');
+  assert.equal(await page.isVisible('#app'), false);
+  await shot('login-zh');
+  await page.fill('#login-user', 'alice');
+  await page.fill('#login-password', 'wrong-password');
+  await page.click('#login-submit');
+  await page.waitForSelector('#login-error:not([hidden])');
+  assert.match(await page.textContent('#login-error'), /用户名或密码不正确/);
+  assert.equal(await page.isVisible('#app'), false);
+  await shot('login-refused-zh');
+  await page.click('#login [data-lang-toggle]');
+  assert.match(await page.textContent('#login-error'), /Wrong user name or password/);
+  await shot('login-refused-en');
+  await page.click('#login [data-lang-toggle]');
+  await page.fill('#login-password', 'secret-pass');
+  await page.click('#login-submit');
+  await page.waitForSelector('#app:not([hidden])');
+  await waitReady();
+  assert.equal(await page.textContent('#who-name'), 'alice');
+});
+
+test('the overview numbers equal the seeded data', async () => {
+  assert.equal(await page.$eval('#view', (v) => v.dataset.page), 'overview');
+  assert.equal(await statValue('kiosks'), '4');
+  assert.equal(await statValue('online'), '2');
+  assert.equal(await statValue('offline'), '2');
+  assert.ok(await page.$eval('[data-stat="offline"]', (e) => e.classList.contains('bad')), 'offline highlighted');
+  assert.equal(await statValue('sessions_today'), String(EXPECT.sessions_1d));
+  assert.equal(await statValue('sessions_7d'), String(EXPECT.sessions_7d));
+  assert.equal(await statValue('sessions_30d'), String(EXPECT.sessions_30d));
+  /* the events chart holds the same sessions, one bar per day of the range */
+  const chartSessions = await page.$eval('canvas[data-chart="events-per-day"]', (c) => {
+    const d = Chart.getChart(c).data;
+    return { days: d.labels.length, sessions: d.datasets[0].data.reduce((a, b) => a + b, 0) };
+  });
+  assert.deepEqual(chartSessions, { days: 30, sessions: EXPECT.sessions_30d });
+  /* the busiest venue comes first */
+  const venues = await cells('busiest-venues');
+  assert.equal(venues[0][0], '市科技馆');
+  assert.deepEqual((await cells('offline-kiosks')).map((r) => r[0]).sort(), ['k-0003', 'k-0004']);
+  await assertChartsDrawn(['events-per-day', 'busiest-venues']);
+});
+
+test('kiosks without a recent heartbeat show as offline; the table sorts and filters', async () => {
+  await go('venues');
+  const rows = await cells('kiosks');
+  const status = Object.fromEntries(rows.map((r) => [r[0], r[2]]));
+  assert.deepEqual(status, { 'k-0001': '在线', 'k-0002': '在线', 'k-0003': '离线', 'k-0004': '离线' });
+  const offlineRows = await page.$$eval('table[data-table="kiosks"] tbody tr.offline', (rs) => rs.map((r) => r.cells[0].textContent));
+  assert.deepEqual(offlineRows.sort(), ['k-0003', 'k-0004']);
+  const k3 = rows.find((r) => r[0] === 'k-0003');
+  assert.match(k3[3], /^2\d 分钟前/);
+  assert.match(rows.find((r) => r[0] === 'k-0004')[3], /从未连接/);
+  const k2 = rows.find((r) => r[0] === 'k-0002');
+  assert.deepEqual([k2[4], k2[7], k2[8]], ['1.3.2', '7', '下载失败：连接超时']);
+  /* sort by queued events, largest first */
+  await page.click('table[data-table="kiosks"] th[data-key="queue"]');
+  await page.click('table[data-table="kiosks"] th[data-key="queue"]');
+  assert.equal((await cells('kiosks'))[0][0], 'k-0001');
+  /* filter by text and by status */
+  await page.fill('input[data-filter="kiosks"]', '农业');
+  assert.deepEqual((await cells('kiosks')).map((r) => r[0]), ['k-0002']);
+  await page.fill('input[data-filter="kiosks"]', '');
+  await page.selectOption('select[data-status-filter]', 'offline');
+  assert.deepEqual((await cells('kiosks')).map((r) => r[0]).sort(), ['k-0003', 'k-0004']);
+  await page.selectOption('select[data-status-filter]', '');
+});
+
+test('content: topic popularity, time per page and where readers stop', async () => {
+  await go('content');
+  await assertChartsDrawn(['topic-popularity', 'pages']);
+  const rows = await cells('pages');
+  const quake = rows.filter((r) => r[0] === 'earthquake');
+  const first = EXPECT.pages['earthquake/0'].views;
+  assert.equal(quake.length, 3);
+  for (const r of quake) {
+    const e = EXPECT.pages['earthquake/' + (Number(r[1]) - 1)];
+    const next = EXPECT.pages['earthquake/' + Number(r[1])];
+    assert.equal(r[2], String(e.views), 'views of page ' + r[1]);
+    assert.equal(r[3], (Math.floor(e.dwell / e.views) / 1000).toFixed(1), 'dwell of page ' + r[1]);
+    assert.equal(r[4], ((e.views / first) * 100).toFixed(1) + '%', 'reach of page ' + r[1]);
+    assert.equal(r[5], (((e.views - (next ? next.views : 0)) / first) * 100).toFixed(1) + '%', 'exits after page ' + r[1]);
+  }
+  assert.equal((await cells('topics'))[0][0], 'earthquake');
+});
+
+test('quizzes: accuracy per audience group and the literacy chart', async () => {
+  await go('quizzes');
+  await assertChartsDrawn(['literacy', 'accuracy-audience']);
+  const names = { youth: '青少年', farmers: '农民朋友', elderly: '老年朋友', workers: '城镇劳动者', officials: '领导干部和公务员' };
+  const rows = await cells('quiz-audience');
+  const seen = Object.fromEntries(rows.map((r) => [r[0], [r[1], r[2], r[3]]]));
+  const want = {};
+  for (const [aud, q] of Object.entries(EXPECT.quiz)) {
+    want[names[aud]] = [String(q.correct), String(q.total), ((q.correct / q.total) * 100).toFixed(1) + '%'];
+  }
+  assert.deepEqual(seen, want);
+  const groups = await page.$eval('canvas[data-chart="literacy"]', (c) => Chart.getChart(c).data.datasets.map((d) => d.label));
+  assert.deepEqual(groups.sort(), Object.keys(EXPECT.quiz).map((a) => names[a]).sort());
+});
+
+test('a CSV export starts with the BOM and holds the expected rows', async () => {
+  await go('exports');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('button[data-csv="pages"]')]);
+  const file = await download.path();
+  const bytes = fs.readFileSync(file);
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+  const lines = bytes.subarray(3).toString('utf8').split('\r\n').filter(Boolean);
+  assert.equal(lines[0], 'topic,page,views,avg_dwell_ms,reach,exit_share');
+  const first = EXPECT.pages['earthquake/0'].views;
+  for (let p = 0; p < 3; p++) {
+    const e = EXPECT.pages['earthquake/' + p];
+    const next = EXPECT.pages['earthquake/' + (p + 1)];
+    assert.ok(lines.includes(`earthquake,${p},${e.views},${Math.floor(e.dwell / e.views)},${(e.views / first).toFixed(4)},${((e.views - (next ? next.views : 0)) / first).toFixed(4)}`),
+      `page ${p} row in ${lines.join(' | ')}`);
+  }
+  assert.match(download.suggestedFilename(), /^kepu-pages-\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.csv$/);
+  const [d2] = await Promise.all([page.waitForEvent('download'), page.click('button[data-csv="overview"]')]);
+  const ov = fs.readFileSync(await d2.path()).toString('utf8');
+  assert.equal(ov, `\ufeffkiosks,online,offline,sessions_1d,sessions_7d,sessions_30d\r\n4,2,2,${EXPECT.sessions_1d},${EXPECT.sessions_7d},${EXPECT.sessions_30d}\r\n`);
+});
+
+async function assign(pack, version, kind, target) {
+  await page.fill('#assign-pack', pack);
+  await page.fill('#assign-version', version);
+  await page.selectOption('#assign-kind', kind);
+  await page.selectOption('#assign-target', target);
+  const answer = page.waitForResponse((r) => r.url().endsWith('/api/v1/assignments') && r.request().method() === 'POST');
+  await page.click('#assign-submit');
+  const r = await answer;
+  assert.equal(r.status(), 200);
+  assert.ok(r.request().headers()['x-csrf-token'], 'CSRF header sent');
+  await waitReady();
+  await page.waitForSelector('#assign-msg.good');
+}
+
+test('changing an assignment changes what that kiosk\'s next heartbeat is told', async () => {
+  await go('assignments');
+  const packs = await cells('packs');
+  assert.deepEqual(packs.map((r) => r[0] + '@' + r[1]).sort(), [`${env.KK_PACK_ID}@${env.KK_PACK_V2}`, `${env.KK_PACK_ID}@${env.KK_PACK_V1}`].sort());
+  await assign(env.KK_PACK_ID, env.KK_PACK_V1, 'venue', 'v1');
+  let hb = await heartbeat('k-0001', { packs: ['safety-and-health@2026.11.1'] });
+  assert.deepEqual(hb.json.packs.map((p) => `${p.id}@${p.version}`), [`${env.KK_PACK_ID}@${env.KK_PACK_V1}`]);
+  await assign(env.KK_PACK_ID, env.KK_PACK_V2, 'kiosk', 'k-0001');
+  assert.match(await page.textContent('#assign-msg'), new RegExp(`${env.KK_PACK_V2}.*k-0001`));
+  hb = await heartbeat('k-0001', { packs: ['safety-and-health@2026.11.1'] });
+  assert.deepEqual(hb.json.packs, [{ id: env.KK_PACK_ID, version: env.KK_PACK_V2, manifest_sha256: env.KK_PACK_V2_SHA }]);
+  /* the venue's other kiosk keeps the venue's version */
+  hb = await heartbeat('k-0003');
+  assert.deepEqual(hb.json.packs.map((p) => p.version), [env.KK_PACK_V1]);
+  await go('assignments');
+  const kiosks = Object.fromEntries((await cells('kiosk-assignments')).map((r) => [r[0], r]));
+  assert.equal(kiosks['k-0001'][2], `${env.KK_PACK_ID}@${env.KK_PACK_V2}`);
+  assert.equal(kiosks['k-0001'][4], '待更新');
+  assert.equal(kiosks['k-0003'][4], '待更新');
+  assert.deepEqual((await cells('assignments')).map((r) => r.slice(0, 4).join(' ')),
+    [`场馆 v1 ${env.KK_PACK_ID} ${env.KK_PACK_V1}`, `设备 k-0001 ${env.KK_PACK_ID} ${env.KK_PACK_V2}`]);
+});
+
+test('screenshots of every page in Chinese and English; the English toggle', async () => {
+  /* k-0003 is left out of sync on purpose; k-0001 reports what it was told */
+  await heartbeat('k-0001', { app_version: '1.4.0', packs: [`${env.KK_PACK_ID}@${env.KK_PACK_V2}`], queue: 12 });
+  sql("UPDATE kiosk_status SET seen_ms = seen_ms - 20 * 60000 WHERE kiosk = 'k-0003'");
+  const pages = ['overview', 'venues', 'content', 'quizzes', 'assignments', 'exports'];
+  for (const p of pages) {
+    await go(p);
+    await shot(`${p}-zh`);
+  }
+  await page.click('#app [data-lang-toggle]');
+  await waitReady();
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.equal(await page.textContent('#nav a[data-page="overview"]'), 'Overview');
+  for (const p of pages) {
+    await go(p);
+    if (p === 'overview') assert.equal(await page.textContent('[data-stat="kiosks"] .stat-label'), 'Kiosks');
+    if (p === 'quizzes') assert.ok((await cells('quiz-audience')).some((r) => r[0] === 'Young people'));
+    await shot(`${p}-en`);
+  }
+  /* a tablet, upright: one column, nothing wider than the screen */
+  const tp = await context.newPage();
+  await tp.setViewportSize({ width: 768, height: 1024 });
+  await tp.goto(U + '/#/overview');
+  await waitReady(tp);
+  assert.ok(await tp.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scrolling on a tablet');
+  assert.equal(await tp.$eval('.grid2', (g) => getComputedStyle(g).gridTemplateColumns.split(' ').length), 1, 'one column on a tablet');
+  await shot('overview-tablet-en', tp);
+  await tp.close();
+  await page.click('#app [data-lang-toggle]');
+  await waitReady();
+  assert.equal(await page.textContent('#nav a[data-page="overview"]'), '概览');
+  for (const f of shots) assert.ok(fs.statSync(f).size > 5000, f + ' looks empty');
+});
+
+test('an expired session goes back to the login page; logout ends the session', async () => {
+  sql('UPDATE sessions SET expires_ms = 0');
+  await page.evaluate(() => { location.hash = '#/venues'; });
+  await page.waitForSelector('#login:not([hidden])');
+  assert.match(await page.textContent('#login-note'), /登录已过期/);
+  await page.fill('#login-user', 'alice');
+  await page.fill('#login-password', 'secret-pass');
+  await page.click('#login-submit');
+  await page.waitForSelector('#app:not([hidden])');
+  await waitReady();
+  await page.click('#logout');
+  await page.waitForSelector('#login:not([hidden])');
+  assert.match(await page.textContent('#login-note'), /已退出登录/);
+  const status = await page.evaluate(async () => (await fetch('/api/v1/session')).status);
+  assert.equal(status, 401);
+  /* the 401s above are expected; nothing else may have gone wrong in the page */
+  assert.deepEqual(pageErrors.filter((e) => !/401/.test(e)), []);
+});
