@@ -100,6 +100,7 @@ static int start_server(const char *bin)
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
+        unsetenv("KEPU_LOG"); /* its "listening on ... port N" line is info */
         execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--data", data_dir, (char *)NULL);
         _exit(127);
     }
