@@ -49,7 +49,7 @@ function buildSeed() {
   let n = 0;
   for (const [kiosk, daysAgo, sessions, audience] of SEED) {
     for (let s = 0; s < sessions; s++, n++) {
-      const ts = NOW - daysAgo * DAY_MS - s * 60000;
+      const ts = NOW - daysAgo * DAY_MS - s * 1000;
       const session = crypto.randomBytes(8).toString('hex');
       const base = { kiosk, session, audience, lang: 'zh', pack: 'safety-and-health@2026.11.1' };
       const list = (events[kiosk] = events[kiosk] || []);
