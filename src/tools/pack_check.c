@@ -263,9 +263,14 @@ static enum kk_err set_variant(struct walk *wk)
 static enum kk_err to_menu(struct walk *wk)
 {
     enum kk_err rc = KK_OK;
-    if (strcmp(pack_kiosk_field(wk->k, "scene"), "menu") || pack_kiosk_has(wk->k, "menu/prev"))
+    if (strcmp(pack_kiosk_field(wk->k, "scene"), "menu"))
         rc = tap(wk, "nav/home");
-    return rc ? rc : expect_scene(wk, "menu", "tapping home");
+    if (!rc)
+        rc = expect_scene(wk, "menu", "tapping home");
+    /* Home may keep the menu page the visitor was on. */
+    for (int i = 0; !rc && i < MAX_MENU_PAGES && pack_kiosk_has(wk->k, "menu/prev"); i++)
+        rc = tap(wk, "menu/prev");
+    return rc;
 }
 
 static enum kk_err walk_menu(struct walk *wk)
