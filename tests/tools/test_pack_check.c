@@ -189,10 +189,27 @@ static void make_overflow_pack(struct fixture *f, const char *dir)
                 "介。很长的简介。很长的简介。很长的简介。很长的简介。很长的简介。很长的简介。很长"
                 "的简介。很长的简介。很长的简介。很长的简介。很长的简介。很长的简介。很长的简介。",
                 kk_buf_str(&sum));
-    write_file(dir, "pack.json",
-               "{\"format\":1,\"id\":\"wordy\",\"version\":\"1.0.0\",\"title\":{\"zh\":\"长\","
-               "\"en\":\"Long\"},\"audiences\":[\"other\"],\"topics\":[\"topics/wordy.json\"]}\n",
-               0644);
+    /* Six more plain topics, so the menu needs a second page. */
+    struct kk_buf pack = KK_BUF_INIT;
+    kk_buf_adds(&pack, "{\"format\":1,\"id\":\"wordy\",\"version\":\"1.0.0\",\"title\":{\"zh\":"
+                       "\"长\",\"en\":\"Long\"},\"audiences\":[\"other\"],\"topics\":[\"topics/"
+                       "wordy.json\"");
+    for (int i = 1; i <= 6; i++) {
+        char rel[64], text[1024];
+        snprintf(rel, sizeof(rel), "topics/t%d.json", i);
+        snprintf(text, sizeof(text),
+                 "{\"id\":\"t%d\",\"title\":{\"zh\":\"话题%d\",\"en\":\"Topic %d\"},"
+                 "\"summary\":{\"zh\":\"短。\",\"en\":\"Short.\"},\"cover\":\"images/"
+                 "cover.svg\",\"references\":[\"水利部\"],\"pages\":[{\"title\":{\"zh\":"
+                 "\"一页\",\"en\":\"A page\"},\"blocks\":[{\"type\":\"text\",\"text\":{"
+                 "\"zh\":\"一段话。\",\"en\":\"Some words.\"}}]}]}\n",
+                 i, i, i);
+        write_file(dir, rel, text, 0644);
+        kk_buf_addf(&pack, ",\"%s\"", rel);
+    }
+    kk_buf_adds(&pack, "]}\n");
+    write_file(dir, "pack.json", kk_buf_str(&pack), 0644);
+    kk_buf_release(&pack);
     write_file(dir, "images/cover.svg", svg, 0644);
     write_file(dir, "topics/wordy.json", kk_buf_str(&topic), 0644);
     char *png = join(dir, "images/small.png");
@@ -378,6 +395,23 @@ static void test_check_reports_overflow_and_small_images(void **state)
         assert_non_null(cJSON_GetObjectItemCaseSensitive(o, "lang"));
     }
     assert_true(summary_cut);
+
+    /* Seven topics: the walk turned the menu's pages and reached every topic in all eight
+     * variants (two sizes, two languages, two text sizes). */
+    const cJSON *shots = cJSON_GetObjectItemCaseSensitive(j, "shots");
+    int second_menu_page = 0, reached[7] = {0};
+    cJSON_ArrayForEach(o, shots)
+    {
+        if (!strcmp(str(o, "kind"), "menu"))
+            second_menu_page |= (int)num(o, "index") == 1;
+        if (strcmp(str(o, "kind"), "page"))
+            continue;
+        const char *t = str(o, "topic");
+        reached[!strcmp(t, "wordy") ? 0 : t[1] - '0']++;
+    }
+    assert_true(second_menu_page);
+    for (int i = 0; i < 7; i++)
+        assert_true(reached[i] >= 8);
 
     /* 320x320 pixels, shown far larger on both screen sizes. */
     const cJSON *small = cJSON_GetObjectItemCaseSensitive(j, "small_images"), *s;
