@@ -11,6 +11,7 @@
 #include "kepu/clock.h"
 #include "kepu/fs.h"
 #include "kepu/log.h"
+#include "content.h"
 #include "ui_draw.h"
 #include "ui_image.h"
 #include "ui_text.h"
@@ -76,6 +77,20 @@ static void apply_scene_change(struct app *a)
                 a->stack[i]->enter(a);
     }
     app_invalidate(a);
+}
+
+int app_pack_visible(const struct app *a, const struct kk_pack *p)
+{
+    return p->ntopics > 0 && !content_hidden(a, p->id);
+}
+
+void app_go_home(struct app *a)
+{
+    content_switch_if_pending(a);
+    int any = 0;
+    for (size_t i = 0; i < a->lib.npacks; i++)
+        any |= app_pack_visible(a, a->lib.packs[i]);
+    app_reset(a, any ? &scene_attract : &scene_empty);
 }
 
 static const struct scene *top(const struct app *a)
@@ -300,6 +315,13 @@ void app_tap(struct app *a, int x, int y)
         return;
     }
     note_input(a);
+    a->last_tap_x = x;
+    a->last_tap_y = y;
+    staff_corner_tap(a, x, y);
+    if (a->pending_depth >= 0) { /* the corner opened the staff PIN */
+        apply_scene_change(a);
+        return;
+    }
     const struct ui_target *t = ui_list_hit(&a->list, x, y);
     if (!t)
         return;
@@ -311,9 +333,12 @@ void app_tap(struct app *a, int x, int y)
     else if (!strcmp(id, "large_text")) {
         a->large_text = !a->large_text;
         app_invalidate(a);
-    } else if (!strcmp(id, "nav/back"))
-        app_pop(a);
-    else if (!strcmp(id, "nav/home")) {
+    } else if (!strcmp(id, "nav/back")) {
+        if (a->depth > 1)
+            app_pop(a);
+        else
+            app_go_home(a); /* a screen opened on its own, like the staff PIN */
+    } else if (!strcmp(id, "nav/home")) {
         /* Home is the visitor's topic menu; before a group is chosen, the picker. */
         app_reset(a, &scene_attract);
         app_push(a, &scene_audience);
@@ -410,7 +435,7 @@ void app_begin_page_turn(struct app *a, int dir)
 static int run_timers(struct app *a, uint64_t now)
 {
     long wait = -1;
-    if (a->in_session && !a->idle_prompt) {
+    if ((a->in_session || top(a)->staff) && !a->idle_prompt) {
         uint64_t due = a->last_input + (uint64_t)a->cfg.idle_timeout_s * 1000;
         if (now >= due) {
             a->idle_prompt = 1;
@@ -425,10 +450,13 @@ static int run_timers(struct app *a, uint64_t now)
         uint64_t total = (uint64_t)a->cfg.idle_countdown_s * 1000;
         uint64_t gone = now - a->idle_prompt_at;
         if (gone >= total) {
-            kk_info("idle", "visitor left: back to the attract screen");
-            app_session_end(a, "idle");
-            app_event(a, "idle_reset", NULL);
-            app_reset(a, &scene_attract);
+            kk_info("idle", "nobody there: back to the start");
+            if (a->in_session) {
+                app_session_end(a, "idle");
+                app_event(a, "idle_reset", NULL);
+            }
+            a->idle_prompt = 0;
+            app_go_home(a);
             apply_scene_change(a);
             /* Between visitors: give the heap's free pages back to the system, so months
              * of visits cannot ratchet the footprint up through fragmentation. */
@@ -438,6 +466,13 @@ static int run_timers(struct app *a, uint64_t now)
             wait = 1000 - (long)(gone % 1000);
             app_invalidate(a);
         }
+    }
+    /* New content goes live only when nobody is using the kiosk. */
+    if (a->content_pending && !a->in_session &&
+        (top(a) == &scene_attract || top(a) == &scene_empty)) {
+        app_go_home(a);
+        apply_scene_change(a);
+        app_invalidate(a);
     }
     if (top(a)->tick) {
         int w = top(a)->tick(a, now);
@@ -566,7 +601,7 @@ const char *app_scene_name(const struct app *a)
 void app_run(struct app *a)
 {
     app_event(a, "boot", NULL);
-    app_reset(a, a->lib.npacks ? &scene_attract : &scene_empty);
+    app_go_home(a);
     apply_scene_change(a);
     while (!a->quit) {
         uint64_t now = kk_clock_mono_ms();
@@ -696,7 +731,10 @@ void app_release(struct app *a)
     kk_library_release(&a->lib);
     kk_free(a->menu);
     kk_free(a->menu_packs);
-    kk_free(a->content_dir);
+    kk_free(a->keys);
+    for (size_t i = 0; i < a->nhidden; i++)
+        kk_free(a->hidden[i]);
+    kk_free(a->hidden);
     kk_config_release(&a->cfg);
     IMG_Quit();
     TTF_Quit();

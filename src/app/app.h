@@ -14,6 +14,7 @@
 #include "kepu/config.h"
 #include "kepu/event.h"
 #include "kepu/journal.h"
+#include "kepu/manifest.h"
 #include "kepu/pack.h"
 #include "ui.h"
 #include "ui_layout.h"
@@ -36,11 +37,12 @@ struct scene {
     /* Optional: warm the caches for what is likely shown next (called when idle). */
     void (*prepare)(struct app *a);
     int chrome; /* draw the top bar with home/back/language/large text */
+    int staff;  /* a staff screen: no visitor session, but it still times out */
     int back;   /* the top bar has a back button */
 };
 
 extern const struct scene scene_attract, scene_audience, scene_menu, scene_reader, scene_empty,
-    scene_quiz;
+    scene_quiz, scene_staff_pin, scene_staff, scene_staff_import, scene_staff_touch;
 
 struct quiz_state; /* scene_quiz.c */
 
@@ -60,8 +62,13 @@ struct reader_screen {
 
 struct app {
     struct kk_config cfg;
-    char *content_dir;
     struct kk_library lib;
+    struct kk_pubkey *keys; /* trusted pack keys (content.c) */
+    size_t nkeys;
+    int keys_loaded;
+    char **hidden; /* pack ids staff hid (content.c) */
+    size_t nhidden;
+    int content_pending; /* a new version waits for the attract screen */
     struct kk_journal *journal;
     struct kk_event_ctx ev;
 
@@ -123,6 +130,19 @@ struct app {
     size_t open_page; /* the page the reader opens at (reader_show_page), then 0 again */
     int layout_lang, layout_large, layout_w, layout_h;
 
+    /* Staff panel (scene_staff.c). */
+    uint64_t corner_taps[5]; /* times of the last taps in the top-right corner */
+    char pin[16];
+    int pin_failures;          /* wrong PINs since the last lock */
+    uint64_t pin_locked_until; /* monotonic ms */
+    uint64_t pin_lock_ms;      /* the next lock's length: 5 min, doubling */
+    char staff_msg[512];
+    int last_tap_x, last_tap_y;
+    char **import_files;
+    size_t nimport;
+    int touch_marks[64][2];
+    size_t ntouch;
+
     /* Quiz: the round in progress (scene_quiz.c owns it). */
     struct quiz_state *quiz;
 
@@ -136,6 +156,11 @@ struct app {
 void app_push(struct app *a, const struct scene *s);
 void app_pop(struct app *a);
 void app_reset(struct app *a, const struct scene *s); /* the stack becomes just s */
+/* Back to the start: switches to pending content first, then shows the attract screen
+ * (or "content is being updated" when there is nothing to show). */
+void app_go_home(struct app *a);
+/* Visible packs: every loaded pack that staff did not hide. */
+int app_pack_visible(const struct app *a, const struct kk_pack *p);
 
 /* Marks the screen for rebuilding (state changed). */
 void app_invalidate(struct app *a);
@@ -148,6 +173,9 @@ void app_key(struct app *a, const char *key);
 /* Starts the page-turn animation towards dir (+1 next, -1 previous): the screen shown
  * now slides out as the rebuilt one slides in. Call before changing what is shown. */
 void app_begin_page_turn(struct app *a, int dir);
+
+/* Counts taps in the top-right corner; five within three seconds open the staff PIN. */
+void staff_corner_tap(struct app *a, int x, int y);
 
 /* Records a usage event (queued to the journal; never blocks on the disk). fields is
  * consumed. */

@@ -1,9 +1,11 @@
 /* kepu-kiosk: the full-screen touch app. */
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "app.h"
+#include "content.h"
 #include "kepu/alloc.h"
 #include "kepu/fs.h"
 #include "kepu/log.h"
@@ -17,7 +19,32 @@ static const char usage[] =
     "  --state DIR     keep the journal and installed packs in DIR\n"
     "  --window WxH    run in a window of W x H pixels instead of full screen\n"
     "  --automation    read JSON commands on stdin, write the screen as JSON on stdout\n"
+    "  --hash-pin      read a staff PIN on stdin, print its hash for staff_pin_hash\n"
     "  --help, --version\n";
+
+/* Reads a PIN (digits, 4 to 12) on stdin and prints its Argon2id hash for kiosk.conf. The
+ * cost is moderate on purpose: the panel locks after five wrong PINs anyway. */
+static int hash_pin(void)
+{
+    char pin[64], hash[crypto_pwhash_STRBYTES];
+    if (!fgets(pin, sizeof(pin), stdin)) {
+        fprintf(stderr, "kepu-kiosk: --hash-pin: expected the PIN on standard input\n");
+        return 1;
+    }
+    pin[strcspn(pin, "\r\n")] = '\0';
+    size_t n = strlen(pin);
+    if (n < 4 || n > 12 || strspn(pin, "0123456789") != n) {
+        fprintf(stderr, "kepu-kiosk: --hash-pin: the PIN must be 4 to 12 digits\n");
+        return 1;
+    }
+    if (sodium_init() < 0 || crypto_pwhash_str(hash, pin, n, 3, 8u * 1024 * 1024) != 0) {
+        fprintf(stderr, "kepu-kiosk: --hash-pin: cannot hash (out of memory)\n");
+        return 1;
+    }
+    sodium_memzero(pin, sizeof(pin));
+    printf("%s\n", hash);
+    return 0;
+}
 
 static int parse_size(const char *s, int *w, int *h)
 {
@@ -51,39 +78,6 @@ static void open_journal(struct app *a)
     kk_buf_release(&err);
 }
 
-static void load_content(struct app *a)
-{
-    struct kk_buf skipped = KK_BUF_INIT, err = KK_BUF_INIT;
-    if (!a->content_dir || !*a->content_dir) {
-        kk_warn("content", "no content folder configured (--content or content_dir): showing "
-                           "\"Content is being updated\"");
-        return;
-    }
-    if (kk_library_load(&a->lib, a->content_dir, &skipped, &err))
-        kk_error("content", "%s", kk_buf_str(&err));
-    /* One log line and one error event per pack that could not be used. */
-    char *line = skipped.data;
-    while (line && *line) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        kk_error("content", "pack skipped: %s", line);
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "code", "pack_invalid");
-        cJSON_AddStringToObject(f, "detail", line);
-        app_event(a, "error", f);
-        line = nl ? nl + 1 : NULL;
-    }
-    size_t topics = 0;
-    for (size_t i = 0; i < a->lib.npacks; i++)
-        topics += a->lib.packs[i]->ntopics;
-    kk_info("content", "%zu packs, %zu topics from %s", a->lib.npacks, topics, a->content_dir);
-    if (!a->lib.npacks)
-        kk_warn("content", "no usable pack: showing \"Content is being updated\"");
-    kk_buf_release(&skipped);
-    kk_buf_release(&err);
-}
-
 int main(int argc, char **argv)
 {
     static struct app app;
@@ -107,6 +101,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(arg, "--version")) {
             printf("kepu-kiosk %s\n", KK_VERSION);
             rc = 0;
+            goto done;
+        } else if (!strcmp(arg, "--hash-pin")) {
+            rc = hash_pin();
             goto done;
         } else if (!strcmp(arg, "--automation")) {
             automation = 1;
@@ -143,7 +140,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "kepu-kiosk: %s\n", kk_buf_str(&err));
         goto done;
     }
-    a->content_dir = kk_strdup(a->cfg.content_dir);
     if (app_init(a, &err)) {
         fprintf(stderr, "kepu-kiosk: %s\n", kk_buf_str(&err));
         goto done;
@@ -151,7 +147,7 @@ int main(int argc, char **argv)
     if (automation)
         automation_start(a);
     open_journal(a);
-    load_content(a);
+    content_load(a);
     app_run(a);
     kk_info("app", "stopped");
     rc = 0;

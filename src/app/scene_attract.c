@@ -9,18 +9,23 @@
 #define COVER_MS 6000
 
 /* The i-th topic over all packs, cycling. */
+/* The i-th topic over all visible packs, cycling. */
 static const struct kk_topic *nth_topic(const struct app *a, size_t i)
 {
     size_t total = 0;
     for (size_t p = 0; p < a->lib.npacks; p++)
-        total += a->lib.packs[p]->ntopics;
+        if (app_pack_visible(a, a->lib.packs[p]))
+            total += a->lib.packs[p]->ntopics;
     if (!total)
         return NULL;
     i %= total;
     for (size_t p = 0; p < a->lib.npacks; p++) {
-        if (i < a->lib.packs[p]->ntopics)
-            return &a->lib.packs[p]->topics[i];
-        i -= a->lib.packs[p]->ntopics;
+        const struct kk_pack *pk = a->lib.packs[p];
+        if (!app_pack_visible(a, pk))
+            continue;
+        if (i < pk->ntopics)
+            return &pk->topics[i];
+        i -= pk->ntopics;
     }
     return NULL;
 }

@@ -27,7 +27,8 @@ static void enter(struct app *a)
     unsigned mine = a->audience >= 0 ? KK_AUD_BIT(a->audience) : 0;
     for (int pass = 0; pass < 2; pass++)
         for (size_t p = 0; p < a->lib.npacks; p++)
-            for (size_t t = 0; t < a->lib.packs[p]->ntopics; t++) {
+            for (size_t t = 0; app_pack_visible(a, a->lib.packs[p]) && t < a->lib.packs[p]->ntopics;
+                 t++) {
                 const struct kk_topic *tp = &a->lib.packs[p]->topics[t];
                 int for_me = (tp->audiences & mine) != 0;
                 if ((pass == 0) == for_me) {

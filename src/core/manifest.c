@@ -201,6 +201,48 @@ enum kk_err kk_manifest_pubkey_read(const char *path, struct kk_pubkey *out, str
     return read_key_file(path, KK_PUBKEY_FILE_HEADER, "public", out->key, sizeof(out->key), err);
 }
 
+enum kk_err kk_manifest_pubkeys_read(const char *paths, struct kk_pubkey **out, size_t *n,
+                                     struct kk_buf *err)
+{
+    enum kk_err rc = KK_OK;
+    struct kk_pubkey *keys = NULL;
+    size_t count = 0;
+    const char *p = paths;
+    *out = NULL;
+    *n = 0;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (!len)
+            break;
+        char *path = kk_strndup(p, len);
+        struct kk_pubkey *grown = path ? kk_reallocarray(keys, count + 1, sizeof(*keys)) : NULL;
+        if (!grown) {
+            kk_free(path);
+            rc = kk_fail(err, KK_ERR_NOMEM, "trusted keys: out of memory");
+            goto done;
+        }
+        keys = grown;
+        rc = kk_manifest_pubkey_read(path, &keys[count], err);
+        kk_free(path);
+        if (rc)
+            goto done;
+        count++;
+        p += strcspn(p, ",");
+    }
+done:
+    if (rc) {
+        kk_free(keys);
+        return rc;
+    }
+    *out = keys;
+    *n = count;
+    return KK_OK;
+}
+
 enum kk_err kk_manifest_seckey_read(const char *path, struct kk_seckey *out, struct kk_buf *err)
 {
     sodium_ready();

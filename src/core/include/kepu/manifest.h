@@ -75,6 +75,12 @@ enum kk_err kk_manifest_keygen(const char *name, struct kk_buf *err);
 enum kk_err kk_manifest_pubkey_read(const char *path, struct kk_pubkey *out, struct kk_buf *err);
 enum kk_err kk_manifest_seckey_read(const char *path, struct kk_seckey *out, struct kk_buf *err);
 
+/* Reads every public key file named in paths (comma-separated, spaces around names
+ * ignored, as in kiosk.conf's trusted_keys). *out is an array to free with kk_free (NULL
+ * when paths names none). Fails on the first file that cannot be read, naming it. */
+enum kk_err kk_manifest_pubkeys_read(const char *paths, struct kk_pubkey **out, size_t *n,
+                                     struct kk_buf *err);
+
 /* Writes the built form of the source pack in src into the new folder out (which must not
  * exist, KK_ERR_EXISTS otherwise): a copy of every file, then MANIFEST.json and
  * MANIFEST.sig signed with key. id and version come from src/pack.json. Hidden files and

@@ -1,0 +1,218 @@
+#include "content.h"
+
+#include <string.h>
+
+#include "kepu/alloc.h"
+#include "kepu/fs.h"
+#include "kepu/install.h"
+#include "kepu/limits.h"
+#include "kepu/log.h"
+
+const struct kk_pubkey *content_keys(struct app *a, size_t *n)
+{
+    if (!a->keys_loaded) {
+        struct kk_buf err = KK_BUF_INIT;
+        a->keys_loaded = 1;
+        if (kk_manifest_pubkeys_read(a->cfg.trusted_keys, &a->keys, &a->nkeys, &err))
+            kk_error("content", "trusted_keys: %s: no pack can be installed", kk_buf_str(&err));
+        else if (!a->nkeys)
+            kk_warn("content", "trusted_keys is empty: no pack can be installed");
+        kk_buf_release(&err);
+    }
+    *n = a->nkeys;
+    return a->keys;
+}
+
+static void record_error(struct app *a, const char *code, const char *detail)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "code", code);
+    cJSON_AddStringToObject(f, "detail", detail);
+    app_event(a, "error", f);
+}
+
+/* Verifies and loads one installed version; NULL (logged) when it cannot be used. */
+static struct kk_pack *load_installed(struct app *a, const char *id, const char *version)
+{
+    size_t nkeys;
+    const struct kk_pubkey *keys = content_keys(a, &nkeys);
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_pack *p = NULL;
+    char *dir = kk_install_path(a->cfg.state_dir, id, version);
+    if (!dir || kk_manifest_verify(dir, keys, nkeys, NULL, &err) ||
+        kk_pack_load(dir, &p, NULL, &err)) {
+        kk_error("content", "%s@%s cannot be used: %s", id, version,
+                 err.len ? kk_buf_str(&err) : "out of memory");
+        char detail[512];
+        snprintf(detail, sizeof(detail), "%s@%s: %s", id, version, kk_buf_str(&err));
+        record_error(a, "pack_invalid", detail);
+        p = NULL;
+    }
+    kk_free(dir);
+    kk_buf_release(&err);
+    return p;
+}
+
+static void load_installed_packs(struct app *a)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_install_list list = {0};
+    if (kk_install_cleanup(a->cfg.state_dir, &err))
+        kk_warn("content", "cleaning the state folder: %s", kk_buf_str(&err));
+    kk_buf_reset(&err);
+    if (kk_install_list_read(a->cfg.state_dir, &list, &err)) {
+        kk_error("content", "%s", kk_buf_str(&err));
+        record_error(a, "active_unreadable", kk_buf_str(&err));
+    }
+    for (size_t i = 0; i < list.n; i++) {
+        const struct kk_install_entry *e = &list.items[i];
+        struct kk_pack *p = load_installed(a, e->id, e->version);
+        if (!p && e->previous) {
+            kk_warn("content", "%s: showing the previous version %s", e->id, e->previous);
+            p = load_installed(a, e->id, e->previous);
+        }
+        if (p && kk_library_add(&a->lib, p))
+            kk_error("content", "%s: cannot be added to the library", e->id);
+    }
+    kk_install_list_release(&list);
+    kk_buf_release(&err);
+}
+
+static void load_source_packs(struct app *a)
+{
+    struct kk_buf skipped = KK_BUF_INIT, err = KK_BUF_INIT;
+    if (kk_library_load(&a->lib, a->cfg.content_dir, &skipped, &err))
+        kk_error("content", "%s", kk_buf_str(&err));
+    /* One log line and one error event per pack that could not be used. */
+    char *line = skipped.data;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        kk_error("content", "pack skipped: %s", line);
+        record_error(a, "pack_invalid", line);
+        line = nl ? nl + 1 : NULL;
+    }
+    kk_buf_release(&skipped);
+    kk_buf_release(&err);
+}
+
+/* state/hidden.json: {"hidden":["id",...]} */
+static void load_hidden(struct app *a)
+{
+    for (size_t i = 0; i < a->nhidden; i++)
+        kk_free(a->hidden[i]);
+    kk_free(a->hidden);
+    a->hidden = NULL;
+    a->nhidden = 0;
+    char *path = kk_path_join(a->cfg.state_dir, "hidden.json");
+    struct kk_buf data = KK_BUF_INIT;
+    if (path && !kk_file_read(path, KK_MAX_CONFIG_BYTES, &data, NULL)) {
+        cJSON *j = cJSON_ParseWithLength(data.data, data.len);
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(j, "hidden"), *v;
+        cJSON_ArrayForEach(v, ids)
+        {
+            char **grown = kk_reallocarray(a->hidden, a->nhidden + 1, sizeof(*grown));
+            if (!cJSON_IsString(v) || !grown)
+                continue;
+            a->hidden = grown;
+            if ((a->hidden[a->nhidden] = kk_strdup(v->valuestring)))
+                a->nhidden++;
+        }
+        if (!j)
+            kk_warn("content", "%s: not valid JSON; no pack is hidden", path);
+        cJSON_Delete(j);
+    }
+    kk_buf_release(&data);
+    kk_free(path);
+}
+
+void content_load(struct app *a)
+{
+    kk_library_release(&a->lib);
+    load_hidden(a);
+    const char *from = a->cfg.content_dir;
+    if (*from)
+        load_source_packs(a);
+    else
+        load_installed_packs(a);
+    size_t topics = 0;
+    for (size_t i = 0; i < a->lib.npacks; i++)
+        topics += a->lib.packs[i]->ntopics;
+    kk_info("content", "%zu packs, %zu topics from %s", a->lib.npacks, topics,
+            *from ? from : "the installed packs");
+    if (!a->lib.npacks)
+        kk_warn("content", "no usable pack: showing \"Content is being updated\"");
+    a->content_pending = 0;
+}
+
+int content_hidden(const struct app *a, const char *id)
+{
+    for (size_t i = 0; i < a->nhidden; i++)
+        if (!strcmp(a->hidden[i], id))
+            return 1;
+    return 0;
+}
+
+enum kk_err content_set_hidden(struct app *a, const char *id, int hidden, struct kk_buf *err)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *ids = cJSON_AddArrayToObject(j, "hidden");
+    for (size_t i = 0; i < a->nhidden; i++)
+        if (strcmp(a->hidden[i], id))
+            cJSON_AddItemToArray(ids, cJSON_CreateString(a->hidden[i]));
+    if (hidden)
+        cJSON_AddItemToArray(ids, cJSON_CreateString(id));
+    char *text = cJSON_PrintUnformatted(j);
+    char *path = kk_path_join(a->cfg.state_dir, "hidden.json");
+    enum kk_err rc = text && path ? kk_file_write_atomic(path, text, strlen(text), err)
+                                  : kk_fail(err, KK_ERR_NOMEM, "hidden.json: out of memory");
+    cJSON_free(text);
+    cJSON_Delete(j);
+    kk_free(path);
+    if (!rc) {
+        kk_info("staff", "pack %s %s", id, hidden ? "hidden" : "shown");
+        load_hidden(a);
+        app_invalidate(a);
+    }
+    return rc;
+}
+
+enum kk_err content_import(struct app *a, const char *kpk, struct kk_buf *err)
+{
+    size_t nkeys;
+    const struct kk_pubkey *keys = content_keys(a, &nkeys);
+    struct kk_manifest *m = NULL;
+    enum kk_err rc = kk_install_bundle(a->cfg.state_dir, kpk, keys, nkeys, 0, &m, err);
+    if (!rc) {
+        kk_info("staff", "imported %s@%s from %s; switching at the attract screen", m->id,
+                m->version, kpk);
+        a->content_pending = 1;
+    } else {
+        kk_error("staff", "import of %s refused: %s", kpk, kk_buf_str(err));
+    }
+    kk_manifest_destroy(m);
+    return rc;
+}
+
+enum kk_err content_rollback(struct app *a, const char *id, struct kk_buf *err)
+{
+    enum kk_err rc = kk_install_rollback(a->cfg.state_dir, id, err);
+    if (!rc) {
+        kk_info("staff", "%s rolled back; switching at the attract screen", id);
+        a->content_pending = 1;
+    }
+    return rc;
+}
+
+void content_switch_if_pending(struct app *a)
+{
+    if (!a->content_pending)
+        return;
+    kk_info("content", "switching to the new content");
+    /* The screens still point into the old packs: forget them first. */
+    a->nmenu = 0;
+    a->topic = NULL;
+    a->pack = NULL;
+    content_load(a);
+}
