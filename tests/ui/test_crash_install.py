@@ -1,0 +1,146 @@
+"""Power-cut safety of installs (issue 3): the kiosk is killed with SIGKILL at 50 random
+moments while it imports a new version through the staff panel. After each kill it must
+start on a complete, verified pack (old or new), and after that start the state folder
+holds no staging files."""
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/support"))
+from kiosk import Kiosk, KioskError  # noqa: E402
+from PIL import Image  # noqa: E402
+
+SRC = os.environ["KK_SOURCE_DIR"]
+BUILD = os.environ["KK_BUILD_DIR"]
+PACK = os.path.join(BUILD, "src/tools/kepu-pack")
+KIOSK = os.path.join(BUILD, "src/app/kepu-kiosk")
+ROUNDS = int(os.environ.get("KK_CRASH_ROUNDS", "50"))
+PIN = "1357"
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args, stdin=None):
+    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=True).stdout
+
+
+def bundle(work, key, version):
+    """The sample pack at version, made heavier with a 1600x1200 photo-like picture so an
+    install takes long enough to be interrupted in many places."""
+    src = os.path.join(work, "src-" + version)
+    shutil.copytree(os.path.join(SRC, "content", "safety-and-health"), src)
+    with open(os.path.join(src, "pack.json"), encoding="utf-8") as f:
+        pj = json.load(f)
+    pj["version"] = version
+    with open(os.path.join(src, "pack.json"), "w", encoding="utf-8") as f:
+        json.dump(pj, f, ensure_ascii=False)
+    noise = Image.frombytes("RGB", (1600, 1200), os.urandom(1600 * 1200 * 3))
+    noise.save(os.path.join(src, "images", "photo.png"))
+    topic = os.path.join(src, "topics", "earthquake.json")
+    with open(topic, encoding="utf-8") as f:
+        t = json.load(f)
+    t["pages"][0]["blocks"].append({"type": "image", "src": "images/photo.png",
+                                    "caption": {"zh": "照片", "en": "Photo"}})
+    with open(topic, "w", encoding="utf-8") as f:
+        json.dump(t, f, ensure_ascii=False)
+    out = src + "-built"
+    run(PACK, "build", src, "-o", out, "--key", key)
+    kpk = os.path.join(work, "usb", "safety-%s.kpk" % version)
+    run(PACK, "bundle", out, "-o", kpk)
+    return kpk
+
+
+def open_import(k):
+    w, h = k.screen["size"]
+    for _ in range(5):
+        k.send({"tap": [w - 20, 20]})
+    for d in PIN:
+        k.tap_id("pin/" + d)
+    k.tap_id("pin/ok")
+    k.tap_id("staff/import")
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="kk-crash-")
+    os.makedirs(os.path.join(work, "usb"))
+    key = os.path.join(work, "k")
+    run(PACK, "keygen", "-o", key)
+    versions = ["2026.1.%d" % i for i in range(1, ROUNDS + 2)]
+    state = os.path.join(work, "state")
+    conf = os.path.join(work, "kiosk.conf")
+    pin_hash = run(KIOSK, "--hash-pin", stdin=PIN + "\n").strip()
+    with open(conf, "w") as f:
+        f.write("trusted_keys = %s.pub\nstaff_pin_hash = %s\nimport_dirs = %s\nstate_dir = %s\n"
+                % (key, pin_hash, os.path.join(work, "usb"), state))
+    # Version 1 installed normally.
+    first = bundle(work, key + ".key", versions[0])
+    k = Kiosk(BUILD, None, (1280, 800), state=state, config=conf)
+    open_import(k)
+    k.tap_id(k.ids("import/")[0])
+    k.quit()
+    os.remove(first)
+    t0 = time.monotonic()
+    kills = 0
+    rng = random.Random(int(os.environ.get("KK_CRASH_SEED", "7")))
+    # Time one import to aim the kills across its whole length.
+    span = None
+    for i in range(1, ROUNDS + 1):
+        kpk = bundle(work, key + ".key", versions[i])
+        k = Kiosk(BUILD, None, (1280, 800), state=state, config=conf)
+        try:
+            open_import(k)
+            target = [t for t in k.screen["targets"] if t["id"].startswith("import/")][0]["id"]
+            if span is None:
+                started = time.monotonic()
+                k.tap_id(target)
+                span = max(time.monotonic() - started, 0.02)
+                k.quit()
+            else:
+                k.proc.stdin.write(json.dumps({"tap_id": target}) + "\n")
+                k.proc.stdin.flush()
+                time.sleep(rng.uniform(0, span * 1.2))
+                k.proc.send_signal(signal.SIGKILL)
+                k.proc.wait()
+                kills += 1
+        except KioskError as e:
+            check(False, "round %d: %s" % (i, e))
+        finally:
+            if k.proc.poll() is None:
+                k.proc.kill()
+        os.remove(kpk)
+        # The next start: a complete, verified pack, old or new; no staging left.
+        k = Kiosk(BUILD, None, (1280, 800), state=state, config=conf)
+        try:
+            check(k.screen["scene"] == "attract", "round %d: started on %s" % (i, k.screen["scene"]))
+            with open(os.path.join(state, "active.json")) as f:
+                live = {p["id"]: p["version"] for p in json.load(f)["packs"]}
+            v = live.get("safety-and-health")
+            check(v in (versions[i - 1], versions[i]) or (v in versions[:i + 1]),
+                  "round %d: active version %s" % (i, v))
+            d = os.path.join(state, "packs", "safety-and-health", v)
+            res = subprocess.run([PACK, "verify", d, "--pubkey", key + ".pub"], capture_output=True, text=True)
+            check(res.returncode == 0, "round %d: live version does not verify: %s" % (i, res.stderr.strip()))
+            staging = os.path.join(state, "staging")
+            left = os.listdir(staging) if os.path.isdir(staging) else []
+            check(not left, "round %d: staging left after start: %s" % (i, left))
+            check(not os.path.exists(os.path.join(state, "active.json.tmp")), "round %d: active.json.tmp left" % i)
+        finally:
+            k.quit()
+    print("crash install: %d kills over %.0f s (an import takes ~%.0f ms), %d checks failed"
+          % (kills, time.monotonic() - t0, (span or 0) * 1000, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
