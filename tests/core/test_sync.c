@@ -49,7 +49,7 @@ static char data_dir[600], log_path[600], key_name[600], pub_path[600];
 static pid_t server_pid;
 static int server_port;
 static char staff_token[128];
-static char kiosk_tokens[8][128]; /* k-0001 .. k-0008 */
+static char kiosk_tokens[10][128]; /* k-0001 .. k-0010 */
 
 static uint64_t now_ms(void)
 {
@@ -192,6 +192,8 @@ static struct kk_journal *journal_with(const char *name, const char *kiosk, int 
     return j;
 }
 
+static uint32_t batch_max; /* 0: the default */
+
 static struct kk_sync *make_sync(const char *url, int kiosk_no, struct kk_journal *j,
                                  const char *state_name)
 {
@@ -215,6 +217,7 @@ static struct kk_sync *make_sync(const char *url, int kiosk_no, struct kk_journa
     o.interval_ms = 60000;
     o.connect_timeout_s = 2;
     o.stall_s = 5;
+    o.batch_max = batch_max;
     if (kk_sync_create(&s, &o, &err))
         fail_msg("kk_sync_create: %s", kk_buf_str(&err));
     kk_free(state);
@@ -434,7 +437,7 @@ static int group_setup(void **state)
     assert_int_equal(kk_manifest_keygen(key_name, NULL), KK_OK);
     assert_int_equal(
         run_cmd(NULL, 0, "'%s' venue add v1 --name 'Museum' --data '%s'", bin, data_dir), 0);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 10; i++)
         assert_int_equal(run_cmd(kiosk_tokens[i], sizeof(kiosk_tokens[i]),
                                  "'%s' kiosk add k-%04d --venue v1 --data '%s'", bin, i + 1,
                                  data_dir),
@@ -573,6 +576,106 @@ static void test_server_down_then_up(void **state)
     assert_int_equal(distinct, 1200);
     kk_sync_destroy(s);
     kk_journal_close(j);
+}
+
+/* ---- crashes ------------------------------------------------------------------------- */
+
+/* The kiosk killed (SIGKILL) at random moments during uploads, then restarted: every event
+ * arrives exactly once (an answer lost with the process makes duplicates the server
+ * recognises by id). */
+static void test_kiosk_killed(void **state)
+{
+    (void)state;
+    const int n = 3000;
+    struct kk_journal *j = journal_with("j9.db", "k-0009", n);
+    kk_journal_close(j);
+    char *jpath = path_in(tmp, "j9.db");
+    unsigned seed = (unsigned)time(NULL);
+    srand(seed);
+    print_message("seed %u\n", seed);
+    for (int round = 0; round < 12; round++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct kk_journal *cj;
+            if (kk_journal_open(&cj, jpath, 0, NULL))
+                _exit(3);
+            batch_max = 25;
+            struct kk_sync *s = make_sync(server_url(server_port), 9, cj, "state9");
+            kk_sync_run(s, NULL);
+            _exit(0);
+        }
+        sleep_ms(10 + (unsigned)(rand() % 60));
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    assert_int_equal(kk_journal_open(&j, jpath, 0, NULL), KK_OK);
+    long before, distinct;
+    server_count("k-0009", &before, &distinct);
+    print_message("%ld of %d events arrived before the last restart\n", before, n);
+    struct kk_sync *s = make_sync(server_url(server_port), 9, j, "state9");
+    struct kk_buf err = KK_BUF_INIT;
+    if (kk_sync_run(s, &err))
+        fail_msg("run: %s", kk_buf_str(&err));
+    assert_int_equal(kk_journal_count(j), 0);
+    long got;
+    server_count("k-0009", &got, &distinct);
+    assert_int_equal(got, n);
+    assert_int_equal(distinct, n);
+    kk_sync_destroy(s);
+    kk_journal_close(j);
+    kk_free(jpath);
+    kk_buf_release(&err);
+}
+
+/* The server killed (SIGKILL) at random moments while the sync thread uploads, and
+ * restarted on the same port: the backlog drains, every event stored once. */
+static void test_server_killed(void **state)
+{
+    (void)state;
+    const int n = 4000;
+    struct kk_journal *j = journal_with("j10.db", "k-0010", n);
+    struct kk_sync_opts o;
+    struct kk_sync *s;
+    char *sdir = path_in(tmp, "state10");
+    assert_int_equal(kk_mkdirs(sdir, 0755, NULL), KK_OK);
+    kk_sync_opts_init(&o);
+    o.server_url = server_url(server_port);
+    o.kiosk_id = "k-0010";
+    o.token = kiosk_tokens[9];
+    o.state_dir = sdir;
+    o.journal = j;
+    o.batch_max = 50;
+    o.backoff_min_ms = 20;
+    o.backoff_max_ms = 100;
+    o.connect_timeout_s = 2;
+    o.stall_s = 3;
+    assert_int_equal(kk_sync_create(&s, &o, NULL), KK_OK);
+    int port = server_port;
+    unsigned seed = (unsigned)time(NULL);
+    srand(seed);
+    print_message("seed %u\n", seed);
+    assert_int_equal(kk_sync_start(s, NULL), KK_OK);
+    for (int round = 0; round < 6; round++) {
+        sleep_ms(30 + (unsigned)(rand() % 150));
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+        server_pid = 0;
+        server_start(port);
+        kk_sync_now(s);
+    }
+    long got, distinct;
+    server_count("k-0010", &got, &distinct);
+    print_message("%ld of %d events arrived during the kills\n", got, n);
+    struct kk_sync_status st;
+    wait_for(s, queue_empty, 0, 30000, &st);
+    kk_sync_stop(s);
+    server_count("k-0010", &got, &distinct);
+    assert_int_equal(got, n);
+    assert_int_equal(distinct, n);
+    kk_sync_destroy(s);
+    kk_journal_close(j);
+    kk_free(sdir);
 }
 
 /* ---- a misbehaving server ------------------------------------------------------------ */
@@ -1112,6 +1215,8 @@ int main(void)
         cmocka_unit_test(test_bad_servers),
         cmocka_unit_test(test_stop_while_hanging),
         cmocka_unit_test(test_content),
+        cmocka_unit_test(test_kiosk_killed),
+        cmocka_unit_test(test_server_killed),
         cmocka_unit_test(test_server_down_then_up),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
