@@ -16,9 +16,10 @@
 #include "ui_image.h"
 #include "ui_text.h"
 
-#define TOP_BAR      120 /* design px */
-#define SWIPE_MIN    80  /* design px of horizontal travel that makes a swipe */
-#define PAGE_TURN_MS 220
+#define TOP_BAR         120 /* design px */
+#define SWIPE_MIN       80  /* design px of horizontal travel that makes a swipe */
+#define PAGE_TURN_MS    220
+#define STABLE_AFTER_MS 60000 /* a start that lasts this long did not fail */
 
 /* ---- scene stack ---- */
 
@@ -467,6 +468,15 @@ static int run_timers(struct app *a, uint64_t now)
             app_invalidate(a);
         }
     }
+    /* A minute up: this start did not fail (the crash-loop guard, content.c). */
+    if (!a->started_ok) {
+        if (now - a->started_at >= STABLE_AFTER_MS) {
+            a->started_ok = 1;
+            content_startup_ok(a);
+        } else if (wait < 0 || (long)(a->started_at + STABLE_AFTER_MS - now) < wait) {
+            wait = (long)(a->started_at + STABLE_AFTER_MS - now);
+        }
+    }
     /* New content goes live only when nobody is using the kiosk. */
     if (a->content_pending && !a->in_session &&
         (top(a) == &scene_attract || top(a) == &scene_empty)) {
@@ -600,6 +610,7 @@ const char *app_scene_name(const struct app *a)
 
 void app_run(struct app *a)
 {
+    a->started_at = kk_clock_mono_ms();
     app_event(a, "boot", NULL);
     app_go_home(a);
     apply_scene_change(a);

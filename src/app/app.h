@@ -88,6 +88,8 @@ struct app {
     uint32_t frame_us[1024];
     size_t nframes;
     int quit;
+    uint64_t started_at;
+    int started_ok; /* ran long enough to count as a good start */
 
     /* The visitor's choices. */
     enum kk_lang lang;

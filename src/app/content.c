@@ -1,8 +1,11 @@
 #include "content.h"
 
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kepu/alloc.h"
+#include "kepu/clock.h"
 #include "kepu/fs.h"
 #include "kepu/install.h"
 #include "kepu/limits.h"
@@ -215,4 +218,81 @@ void content_switch_if_pending(struct app *a)
     a->topic = NULL;
     a->pack = NULL;
     content_load(a);
+}
+
+#define STARTUP_FILE    "startup.json"
+#define FAILED_STARTS   3
+#define CRASH_WINDOW_MS (10 * 60 * 1000)
+
+/* Rolls back every pack whose active version was installed since `since` (wall ms). */
+static void roll_back_recent(struct app *a, int64_t since)
+{
+    struct kk_install_list list = {0};
+    struct kk_buf err = KK_BUF_INIT;
+    if (kk_install_list_read(a->cfg.state_dir, &list, &err))
+        kk_error("content", "crash-loop guard: %s", kk_buf_str(&err));
+    for (size_t i = 0; i < list.n; i++) {
+        const struct kk_install_entry *e = &list.items[i];
+        char *dir = e->previous ? kk_install_path(a->cfg.state_dir, e->id, e->version) : NULL;
+        struct stat st;
+        if (dir && stat(dir, &st) == 0 && (int64_t)st.st_mtime * 1000 >= since) {
+            char detail[256];
+            kk_buf_reset(&err);
+            if (kk_install_rollback(a->cfg.state_dir, e->id, &err)) {
+                kk_error("content", "crash-loop guard: cannot roll %s back: %s", e->id,
+                         kk_buf_str(&err));
+            } else {
+                snprintf(detail, sizeof(detail),
+                         "%s: %s failed to start %d times in 10 minutes; rolled back to %s", e->id,
+                         e->version, FAILED_STARTS, e->previous);
+                kk_error("content", "%s", detail);
+                record_error(a, "rollback", detail);
+            }
+        }
+        kk_free(dir);
+    }
+    kk_install_list_release(&list);
+    kk_buf_release(&err);
+}
+
+void content_startup_check(struct app *a)
+{
+    if (*a->cfg.content_dir)
+        return; /* source packs are not installed: nothing to roll back */
+    char *path = kk_path_join(a->cfg.state_dir, STARTUP_FILE);
+    struct kk_buf data = KK_BUF_INIT, err = KK_BUF_INIT;
+    int64_t now = kk_clock_wall_ms(), first = now;
+    int attempts = 0;
+    if (path && !kk_file_read(path, KK_MAX_CONFIG_BYTES, &data, NULL)) {
+        cJSON *j = cJSON_ParseWithLength(data.data, data.len);
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "attempts");
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "first_ms");
+        if (cJSON_IsNumber(n) && cJSON_IsNumber(f) &&
+            now - (int64_t)f->valuedouble < CRASH_WINDOW_MS && f->valuedouble <= (double)now) {
+            attempts = n->valueint;
+            first = (int64_t)f->valuedouble;
+        }
+        cJSON_Delete(j);
+    }
+    if (attempts >= FAILED_STARTS) {
+        roll_back_recent(a, first - CRASH_WINDOW_MS);
+        attempts = 0;
+        first = now;
+    }
+    char text[96];
+    int len = snprintf(text, sizeof(text), "{\"attempts\":%d,\"first_ms\":%lld}", attempts + 1,
+                       (long long)first);
+    if (path && kk_file_write_atomic(path, text, (size_t)len, &err))
+        kk_warn("content", "crash-loop guard disabled: %s", kk_buf_str(&err));
+    kk_free(path);
+    kk_buf_release(&data);
+    kk_buf_release(&err);
+}
+
+void content_startup_ok(struct app *a)
+{
+    char *path = kk_path_join(a->cfg.state_dir, STARTUP_FILE);
+    if (path)
+        unlink(path);
+    kk_free(path);
 }

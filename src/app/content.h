@@ -30,6 +30,14 @@ enum kk_err content_rollback(struct app *a, const char *id, struct kk_buf *err);
 /* Called when the attract screen comes up: reloads the library if a switch is pending. */
 void content_switch_if_pending(struct app *a);
 
+/* Crash-loop guard. Called once at start, before content_load: counts this start in
+ * state/startup.json; when this is the fourth start within ten minutes without one that
+ * lasted (see content_startup_ok), every pack switched to a new version in that time is
+ * rolled back to its previous version, and an error event records it. */
+void content_startup_check(struct app *a);
+/* The kiosk has run long enough (or quit cleanly): this start did not fail. */
+void content_startup_ok(struct app *a);
+
 /* The trusted keys from the config (read once); NULL with *n 0 when none. */
 const struct kk_pubkey *content_keys(struct app *a, size_t *n);
 

@@ -147,8 +147,10 @@ int main(int argc, char **argv)
     if (automation)
         automation_start(a);
     open_journal(a);
+    content_startup_check(a);
     content_load(a);
     app_run(a);
+    content_startup_ok(a); /* a clean stop is not a failed start */
     kk_info("app", "stopped");
     rc = 0;
 done:

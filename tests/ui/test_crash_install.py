@@ -71,6 +71,46 @@ def open_import(k):
     k.tap_id("staff/import")
 
 
+def live_version(state):
+    with open(os.path.join(state, "active.json")) as f:
+        return {p["id"]: p for p in json.load(f)["packs"]}["safety-and-health"]
+
+
+def crash_loop_guard(work, key, state, conf, versions):
+    """A new version whose kiosk dies three times within ten minutes is rolled back."""
+    kpk = bundle(work, key + ".key", "2027.1.1")
+    k = Kiosk(BUILD, None, (1280, 800), state=state, config=conf)
+    open_import(k)
+    k.tap_id(k.ids("import/")[0])
+    k.quit()
+    os.remove(kpk)
+    before = live_version(state)
+    check(before["version"] == "2027.1.1", "guard: the new version is not live: %s" % before)
+    for _ in range(3):  # three starts that die before they settle
+        k = Kiosk(BUILD, None, (1280, 800), state=state, config=conf)
+        k.proc.send_signal(signal.SIGKILL)
+        k.proc.wait()
+    k = Kiosk(BUILD, None, (1280, 800), state=state, config=conf)
+    try:
+        after = live_version(state)
+        check(after["version"] == before["previous"],
+              "guard: after three failed starts %s is live, not %s" % (after["version"], before["previous"]))
+        check(k.screen["scene"] == "attract", "guard: started on %s" % k.screen["scene"])
+        k.send({"advance_ms": 61000})  # a minute up: a good start
+    finally:
+        k.quit()
+    check("rolled back" in k.logtext(), "guard: the roll back is not logged")
+    import sqlite3
+    db = sqlite3.connect(os.path.join(state, "journal.db"))
+    codes = [r[0] for r in db.execute("select json_extract(json,'$.code') from events "
+                                      "where json_extract(json,'$.type')='error'")]
+    check("rollback" in codes, "guard: no error event for the roll back: %s" % codes)
+    # A kiosk that then runs fine is not rolled back again.
+    k = Kiosk(BUILD, None, (1280, 800), state=state, config=conf)
+    k.quit()
+    check(live_version(state)["version"] == after["version"], "guard: rolled back twice")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="kk-crash-")
     os.makedirs(os.path.join(work, "usb"))
@@ -137,6 +177,7 @@ def main():
             check(not os.path.exists(os.path.join(state, "active.json.tmp")), "round %d: active.json.tmp left" % i)
         finally:
             k.quit()
+    crash_loop_guard(work, key, state, conf, versions)
     print("crash install: %d kills over %.0f s (an import takes ~%.0f ms), %d checks failed"
           % (kills, time.monotonic() - t0, (span or 0) * 1000, len(failures)))
     return 1 if failures else 0
