@@ -1167,6 +1167,66 @@ static void test_https_verification(void **state)
     kk_buf_release(&err);
 }
 
+/* ---- allocation failures ------------------------------------------------------------- */
+
+/* Every allocation of kk_sync_create and of a run failing in turn: no crash, no leak (the
+ * sanitizer build checks), and afterwards the events still arrive exactly once. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    long before, after, distinct;
+    server_count("k-0001", &before, &distinct);
+    struct kk_journal *j = journal_with("j-alloc.db", "k-0001", 40);
+    struct kk_sync_opts o;
+    struct kk_sync *s = NULL;
+    char *sdir = path_in(tmp, "state-alloc");
+    assert_int_equal(kk_mkdirs(sdir, 0755, NULL), KK_OK);
+    kk_sync_opts_init(&o);
+    o.server_url = server_url(server_port);
+    o.kiosk_id = "k-0001";
+    o.token = kiosk_tokens[0];
+    o.trusted_keys = pub_path;
+    o.state_dir = sdir;
+    o.journal = j;
+    o.batch_max = 10;
+    int creates = 0, runs = 0;
+    for (unsigned long n = 1;; n++) {
+        kk_alloc_fail_after(n);
+        enum kk_err rc = kk_sync_create(&s, &o, NULL);
+        unsigned long made = kk_alloc_fail_after(0);
+        kk_sync_destroy(s);
+        s = NULL;
+        if (made < n) {
+            assert_int_equal(rc, KK_OK);
+            break;
+        }
+        assert_int_equal(rc, KK_ERR_NOMEM);
+        creates++;
+    }
+    assert_int_equal(kk_sync_create(&s, &o, NULL), KK_OK);
+    for (unsigned long n = 1;; n++) {
+        kk_alloc_fail_after(n);
+        enum kk_err rc = kk_sync_run(s, NULL);
+        unsigned long made = kk_alloc_fail_after(0);
+        if (made < n) {
+            assert_int_equal(rc, KK_OK);
+            break;
+        }
+        runs++;
+    }
+    print_message("%d allocations in create, %d in runs failed in turn\n", creates, runs);
+    assert_true(creates > 3);
+    assert_true(runs > 10);
+    assert_int_equal(kk_sync_run(s, NULL), KK_OK);
+    assert_int_equal(kk_journal_count(j), 0);
+    server_count("k-0001", &after, &distinct);
+    assert_int_equal(after - before, 40);
+    assert_int_equal(after, distinct);
+    kk_sync_destroy(s);
+    kk_journal_close(j);
+    kk_free(sdir);
+}
+
 /* ---- options ------------------------------------------------------------------------- */
 
 static void test_create_refuses(void **state)
@@ -1218,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_kiosk_killed),
         cmocka_unit_test(test_server_killed),
         cmocka_unit_test(test_server_down_then_up),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
