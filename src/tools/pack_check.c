@@ -146,9 +146,21 @@ static int note_measured_images(struct pack_check *c, const struct pack_kiosk *k
         const char *topic = NULL;
         int page = -1;
         const struct kk_image *im = find_image(c->pack, src->valuestring, &topic, &page);
-        if (!im || im->type == KK_IMG_SVG)
+        if (!im || im->type == KK_IMG_SVG || im->w < 1 || im->h < 1)
             continue;
-        int sw = cJSON_GetArrayItem(r, 2)->valueint, sh = cJSON_GetArrayItem(r, 3)->valueint;
+        /* The same picture may be on several pages: the reader says which one this is. */
+        const cJSON *spage = cJSON_GetObjectItemCaseSensitive(s, "page");
+        if (page >= 0 && *pack_kiosk_field(k, "topic") && cJSON_IsNumber(spage)) {
+            topic = pack_kiosk_field(k, "topic");
+            page = spage->valueint;
+        }
+        /* ui.h: an image is drawn to fit inside its rectangle, centred. */
+        int rw = cJSON_GetArrayItem(r, 2)->valueint, rh = cJSON_GetArrayItem(r, 3)->valueint;
+        int sw = rw, sh = (int)((long long)rw * im->h / im->w);
+        if (sh > rh) {
+            sh = rh;
+            sw = (int)((long long)rh * im->w / im->h);
+        }
         if ((sw > im->w || sh > im->h) &&
             add_small(c, src->valuestring, topic, page, im, sw, sh, w, h, lang, large, 1))
             return -1;
