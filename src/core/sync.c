@@ -621,6 +621,19 @@ static enum kk_err heartbeat(struct kk_sync *s, struct assignment *a, size_t *na
                   &answer, err);
     if (!rc)
         rc = parse_assignment(&answer, a, na, err);
+    if (!rc) {
+        /* The server's clock, for the app to notice a kiosk clock far off (events with a
+         * time the server cannot believe are rejected). */
+        cJSON *root = cJSON_ParseWithLength(kk_buf_str(&answer), answer.len);
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "time");
+        if (cJSON_IsNumber(t) && t->valuedouble > 0 && t->valuedouble < 9.0e15) {
+            pthread_mutex_lock(&s->lock);
+            s->st.clock_offset_ms = (int64_t)t->valuedouble - kk_clock_wall_ms();
+            s->st.clock_known = 1;
+            pthread_mutex_unlock(&s->lock);
+        }
+        cJSON_Delete(root);
+    }
 done:
     cJSON_free(text);
     cJSON_Delete(o);

@@ -1034,6 +1034,10 @@ static void test_heartbeat_fields(void **state)
     assert_int_equal(kk_sync_create(&s, &o, NULL), KK_OK);
     assert_int_equal(kk_sync_run(s, NULL), KK_OK);
     assert_int_equal(calls, 1);
+    struct kk_sync_status ss;
+    kk_sync_status(s, &ss);
+    assert_int_equal(ss.clock_known, 1);
+    assert_true(ss.clock_offset_ms > -5000 && ss.clock_offset_ms < 5000); /* same machine */
 
     sqlite3 *db;
     sqlite3_stmt *st;

@@ -101,6 +101,8 @@ struct kk_sync_status {
     uint64_t installs;        /* pack versions installed by this sync */
     int install_pending;      /* installed since the last kk_sync_install_seen */
     char last_installed[2 * KK_MAX_ID_LEN + 2]; /* "id@version" or "" */
+    int clock_known;                            /* a heartbeat answer carried the server's time */
+    int64_t clock_offset_ms; /* server time minus this kiosk's wall clock, then */
 };
 
 /* Creates a sync client from o (strings are copied; the journal is borrowed). Reads the
