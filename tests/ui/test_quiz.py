@@ -294,8 +294,8 @@ def session(lang, size, content):
         rounds.append(Round("earthquake"))
         play(k, tag + " wrong", "wrong", rounds[-1])
         read_missed(k, tag, rounds[-1], -1)
-        k.tap_id("nav/back")
-        check(k.screen["scene"] == "menu", "%s: back from the reader led to %s" % (tag, k.screen["scene"]))
+        k.tap_id("nav/home")
+        check(k.screen["scene"] == "menu", "%s: home from the reader led to %s" % (tag, k.screen["scene"]))
 
         # 3. From the menu: a mixed round with the toggles, then a missed page.
         k.tap_id("quiz/earthquake")
@@ -304,8 +304,8 @@ def session(lang, size, content):
         play(k, tag + " mixed", "mixed", rounds[-1], toggles=True)
         k.tap_id("large_text")  # back to normal text
         read_missed(k, tag, rounds[-1], 0)
-        k.tap_id("nav/back")
-        check(k.screen["scene"] == "menu", "%s: back led to %s" % (tag, k.screen["scene"]))
+        k.tap_id("nav/home")
+        check(k.screen["scene"] == "menu", "%s: home led to %s" % (tag, k.screen["scene"]))
 
         # 4. Pictures: a round, then one left half-way until the kiosk resets.
         k.tap_id("quiz/picture-quiz")
@@ -327,7 +327,10 @@ def session(lang, size, content):
             "menu", "quiz", "attract"]
     check(seen == want, "%s: scenes %s, expected %s" % (tag, seen, want))
     journal(tag, k.state, rounds)
-    shutil.rmtree(k.state, ignore_errors=True)
+    if code == 0:  # else keep the kiosk's log for a look
+        shutil.rmtree(k.state, ignore_errors=True)
+    else:
+        print("%s: kiosk log in %s" % (tag, k.stderr_path))
 
 
 def journal(tag, state, rounds):
