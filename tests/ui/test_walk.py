@@ -33,7 +33,10 @@ def look(k, name, tag):
     check(img.size == tuple(k.size), "%s/%s: screenshot is %s, not %s" % (tag, name, img.size, k.size))
     check(distinct_colours(img) > 40, "%s/%s: screenshot looks blank" % (tag, name))
     check(ink_fraction(img) > 0.004, "%s/%s: no text or drawing visible" % (tag, name))
-    for p in check_targets(k.screen):
+    # 96 px at 1080p, scaled with the screen, never below 72 px (a fingertip).
+    w, h = k.size
+    scale = min(w / 1920, h / 1080) if w >= h else min(w / 1080, h / 1920)
+    for p in check_targets(k.screen, max(72, int(96 * scale))):
         check(False, "%s/%s: %s" % (tag, name, p))
     # A card's summary is a teaser: shortening it with "…" is by design (and reported);
     # any other text that does not fit is a defect.
@@ -130,6 +133,9 @@ def main():
     for lang in ("zh", "en"):
         for size in ((1920, 1080), (1080, 1920)):
             walk(lang, size)
+    # Other screens the kiosks have: a small tablet-like panel and 4K.
+    walk("zh", (1280, 800))
+    walk("en", (3840, 2160))
     print("walk: %d checks failed, %.1f s" % (len(failures), time.time() - start))
     return 1 if failures else 0
 
