@@ -244,6 +244,10 @@ enum kk_err kk_sync_create(struct kk_sync **out, const struct kk_sync_opts *o, s
     }
     s->auth = kk_buf_detach(&auth, NULL);
     s->journal = o->journal;
+    if (s->journal) { /* so the staff panel shows the queue before the first run */
+        s->st.queue = kk_journal_count(s->journal);
+        s->st.dropped = kk_journal_dropped(s->journal);
+    }
     s->packs_fn = o->packs_fn;
     s->packs_user = o->packs_user;
     s->interval_ms = o->interval_ms ? o->interval_ms : 300000;
@@ -606,6 +610,10 @@ static enum kk_err heartbeat(struct kk_sync *s, struct assignment *a, size_t *na
     int64_t disk = disk_free_mb(s->state);
     uint64_t queue = s->journal ? kk_journal_count(s->journal) : 0;
     uint64_t dropped = s->journal ? kk_journal_dropped(s->journal) : 0;
+    pthread_mutex_lock(&s->lock);
+    s->st.queue = queue;
+    s->st.dropped = dropped;
+    pthread_mutex_unlock(&s->lock);
     if (!cJSON_AddStringToObject(o, "kiosk", s->kiosk) ||
         !cJSON_AddStringToObject(o, "app_version", s->app_version) ||
         !cJSON_AddNumberToObject(o, "queue", (double)queue) ||

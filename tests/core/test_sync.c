@@ -469,6 +469,9 @@ static void test_events_exactly_once(void **state)
     struct kk_buf err = KK_BUF_INIT;
     struct kk_sync_status st;
     long n, distinct;
+    kk_sync_status(s, &st);
+    assert_int_equal(st.queue, 2345); /* known before any run */
+    assert_int_equal(st.runs, 0);
 
     if (kk_sync_run(s, &err))
         fail_msg("run: %s", kk_buf_str(&err));

@@ -90,7 +90,7 @@ struct kk_sync_status {
     int64_t last_success_ms;  /* wall clock when a run last succeeded; 0: never */
     int64_t next_attempt_ms;  /* wall clock of the next planned run; 0: not planned */
     char last_result[256];    /* "ok: …" or the cause of the last failure; "" before any */
-    uint64_t queue;           /* events in the journal after the last run */
+    uint64_t queue;           /* events in the journal (at creation, each heartbeat, run end) */
     uint64_t dropped;         /* events the journal dropped because it was full */
     unsigned failures;        /* consecutive failed runs; 0 after a success */
     int running;              /* a run is in progress */
