@@ -775,6 +775,7 @@ int pack_preview_main(int argc, char **argv)
         rc = PACK_EXIT_FAIL;
         goto done;
     }
+    pack_kiosk_catch_interrupts();
     printf("showing %s (pack %s version %s) in a %dx%d window; close the window to end\n", o.dir,
            p->id, p->version, o.w, o.h);
     fflush(stdout);
@@ -814,6 +815,7 @@ int pack_check_main(int argc, char **argv)
         rc = PACK_EXIT_FAIL;
         goto done;
     }
+    pack_kiosk_catch_interrupts();
     /* No display needed, unless the caller asked for one. */
     setenv("SDL_VIDEODRIVER", "offscreen", 0);
     setenv("SDL_AUDIODRIVER", "dummy", 0);

@@ -34,6 +34,29 @@ struct pack_kiosk {
     cJSON *screen;
 };
 
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+}
+
+void pack_kiosk_catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll and waitpid return EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+int pack_kiosk_interrupted(void)
+{
+    return interrupted != 0;
+}
+
 static int executable(const char *path)
 {
     struct stat st;
@@ -178,9 +201,15 @@ enum kk_err pack_kiosk_run(const char *exe, const struct pack_sandbox *sb, int w
     enum kk_err rc = spawn(&pid, exe, args, -1, -1, NULL, err);
     if (rc)
         return rc;
-    while (waitpid(pid, &status, 0) < 0)
+    int passed_on = 0;
+    while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR)
             return kk_fail(err, KK_ERR_IO, "waiting for the kiosk: %s", strerror(errno));
+        if (interrupted && !passed_on) { /* Ctrl-C reaches it anyway; SIGTERM may not */
+            kill(pid, SIGTERM);
+            passed_on = 1;
+        }
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return KK_OK;
     struct kk_buf how = KK_BUF_INIT;
@@ -249,12 +278,18 @@ static void stop(struct pack_kiosk *k, int kill_it, struct kk_buf *how)
     k->dead = 1;
 }
 
+enum wait_end { ENDED_OK, ENDED_GONE, ENDED_TIMEOUT, ENDED_INTERRUPT };
+
 /* Reads one whole line (without its newline) into line; waits until deadline. */
 static enum kk_err read_line(struct pack_kiosk *k, long long deadline, struct kk_buf *line,
-                             int *timed_out)
+                             enum wait_end *why)
 {
-    *timed_out = 0;
+    *why = ENDED_GONE;
     for (;;) {
+        if (interrupted) {
+            *why = ENDED_INTERRUPT;
+            return KK_ERR_IO;
+        }
         char *nl = k->pending.len ? memchr(k->pending.data, '\n', k->pending.len) : NULL;
         if (nl) {
             size_t n = (size_t)(nl - k->pending.data);
@@ -268,7 +303,7 @@ static enum kk_err read_line(struct pack_kiosk *k, long long deadline, struct kk
         }
         long long left = deadline - now_ms();
         if (left <= 0) {
-            *timed_out = 1;
+            *why = ENDED_TIMEOUT;
             return KK_ERR_IO;
         }
         struct pollfd p = {k->out_fd, POLLIN, 0};
@@ -283,8 +318,11 @@ static enum kk_err read_line(struct pack_kiosk *k, long long deadline, struct kk
         ssize_t got = read(k->out_fd, chunk, sizeof(chunk));
         if (got < 0 && errno == EINTR)
             continue;
-        if (got <= 0)
-            return KK_ERR_IO; /* end of output: the kiosk is gone */
+        if (got <= 0) { /* end of output: the kiosk is gone (also when Ctrl-C reached it) */
+            if (interrupted)
+                *why = ENDED_INTERRUPT;
+            return KK_ERR_IO;
+        }
         enum kk_err e = kk_buf_add(&k->pending, chunk, (size_t)got);
         if (e)
             return e; /* KK_ERR_TOOBIG for an absurd line */
@@ -299,15 +337,19 @@ static enum kk_err read_until(struct pack_kiosk *k, int want_reply, const char *
     enum kk_err rc = KK_OK;
     long long deadline = now_ms() + k->timeout_ms;
     for (;;) {
-        int timed_out = 0;
-        rc = read_line(k, deadline, &line, &timed_out);
+        enum wait_end why = ENDED_OK;
+        rc = read_line(k, deadline, &line, &why);
         if (rc) {
             struct kk_buf how = KK_BUF_INIT, where = KK_BUF_INIT;
             pack_kiosk_describe(k, &where);
             if (rc == KK_ERR_NOMEM || rc == KK_ERR_TOOBIG) {
                 stop(k, 1, NULL);
                 rc = kk_fail(err, KK_ERR_IO, "the kiosk wrote a line too long to read (%s)", what);
-            } else if (timed_out) {
+            } else if (why == ENDED_INTERRUPT) {
+                stop(k, 1, NULL);
+                rc = kk_fail(err, KK_ERR_IO, "interrupted on %s; stopped the kiosk",
+                             kk_buf_str(&where));
+            } else if (why == ENDED_TIMEOUT) {
                 stop(k, 1, NULL);
                 rc = kk_fail(err, KK_ERR_IO,
                              "the kiosk did not answer %s within %d s on %s; stopped it (log: %s)",

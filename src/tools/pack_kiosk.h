@@ -40,6 +40,13 @@ void pack_sandbox_release(struct pack_sandbox *sb);
 enum kk_err pack_kiosk_run(const char *exe, const struct pack_sandbox *sb, int w, int h,
                            struct kk_buf *err);
 
+/* Makes Ctrl-C (SIGINT), SIGTERM and SIGHUP stop a walk or a preview cleanly instead of
+ * killing kepu-pack: the wait in progress ends (pack_kiosk_send fails with "interrupted"),
+ * so the caller can remove its temporary folder and write what it has. */
+void pack_kiosk_catch_interrupts(void);
+/* True once one of those signals arrived. */
+int pack_kiosk_interrupted(void);
+
 /* A kiosk under automation. */
 struct pack_kiosk;
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -487,6 +488,47 @@ static void test_check_kiosk_hangs_or_dies(void **state)
     kk_free(die);
 }
 
+/* SIGTERM (or Ctrl-C) during a walk stops the kiosk, removes the temporary folder and
+ * still writes the report of what was seen. */
+static void test_check_interrupted(void **state)
+{
+    struct fixture *f = *state;
+    make_good_pack(f->pack);
+    write_file(f->tmp, "hang.sh", hang_kiosk, 0755);
+    char *hang = join(f->tmp, "hang.sh");
+    char *out = join(f->tmp, "run.out"), *err = join(f->tmp, "run.err");
+    setenv("KEPU_KIOSK", hang, 1);
+    char *argv[] = {f->tool, "check", f->pack, "-o", f->report, NULL};
+    posix_spawn_file_actions_t fa;
+    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, f->tool, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    /* Wait until the stand-in kiosk runs (its log file appears), then interrupt. */
+    char *log = join(f->report, "kiosk-1920x1080.log");
+    for (int i = 0; i < 500 && !exists(log); i++)
+        usleep(10000);
+    assert_true(exists(log));
+    usleep(100000);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    read_file(err, &f->err_text);
+    assert_one_error_line(f, "interrupted on its start (no screen shown yet); stopped the kiosk");
+    cJSON *j = load_report(f);
+    assert_string_equal(str(j, "result"), "incomplete");
+    cJSON_Delete(j);
+    assert_int_equal(entries(f->tmpdir), 0);
+    kk_free(log);
+    kk_free(out);
+    kk_free(err);
+    kk_free(hang);
+}
+
 static void test_refuses_broken_pack(void **state)
 {
     struct fixture *f = *state;
@@ -570,6 +612,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuses_broken_pack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preview_starts_kiosk_on_pack_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_kiosk_hangs_or_dies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_good_pack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_reports_overflow_and_small_images, setup,
                                         teardown),
