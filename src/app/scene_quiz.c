@@ -15,7 +15,8 @@
  *
  * The round's random source is seeded from libsodium's randombytes_buf each time the
  * scene opens; KEPU_QUIZ_SEED=<n> in the environment seeds it with n instead, so tests
- * get the same rounds every run. */
+ * get the same rounds every run. docs/quiz.md describes the screens, the events and the
+ * "quiz" object of the automation report (scene_quiz_report below). */
 #include "app.h"
 #include "ui_text.h"
 
