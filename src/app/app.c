@@ -730,6 +730,11 @@ enum kk_err app_init(struct app *a, struct kk_buf *err)
 
 void app_release(struct app *a)
 {
+    /* Scenes still on the stack let go of what they hold (a quiz round, a layout). */
+    for (int i = a->depth - 1; i >= 0; i--)
+        if (a->stack[i]->leave)
+            a->stack[i]->leave(a);
+    a->depth = 0;
     ui_list_release(&a->list);
     ui_list_release(&a->anim_from);
     ui_images_destroy(a->images);

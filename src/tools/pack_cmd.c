@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "kepu/alloc.h"
@@ -28,8 +30,8 @@ const struct pack_command pack_commands[] = {
      "pack the built folder OUT into one file for a USB stick"},
     {"verify", pack_cmd_verify, 1, "OUT|FILE.kpk --pubkey NAME.pub",
      "check a built pack or bundle exactly as a kiosk does"},
-    {"publish", pack_cmd_publish, 1, "OUT|FILE.kpk --server URL --token T",
-     "upload a built pack to the central server (not implemented yet)"},
+    {"publish", pack_cmd_publish, 1, "OUT|FILE.kpk --server URL (--token T | --token-file F)",
+     "upload a built pack to the central server (a staff token; or KEPU_STAFF_TOKEN)"},
     {"preview", pack_cmd_preview, 1, "DIR [--size WxH]",
      "open the kiosk in a window (1920x1080 unless --size) on this pack alone"},
     {"check", pack_cmd_check, 1, "DIR -o REPORT [--timeout SECONDS]",
@@ -42,6 +44,8 @@ enum {
     OPT_OUT = 1u << 0,
     OPT_KEY = 1u << 1,
     OPT_PUBKEY = 1u << 2,
+    OPT_SERVER = 1u << 3,
+    OPT_TOKEN = 1u << 4,
 };
 
 #define MAX_PUBKEYS 16
@@ -52,6 +56,9 @@ struct opts {
     const char *key;
     const char *pubkeys[MAX_PUBKEYS];
     int npubkeys;
+    const char *server;
+    const char *token;
+    const char *token_file;
 };
 
 static const struct pack_command *find_command(const char *name)
@@ -93,9 +100,15 @@ static int parse_opts(int argc, char **argv, unsigned allowed, unsigned need, st
 {
     const char *cmd = argv[0];
     static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'}, {"key", required_argument, NULL, 'k'},
-        {"pubkey", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"output", required_argument, NULL, 'o'},
+        {"key", required_argument, NULL, 'k'},
+        {"pubkey", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {"server", required_argument, NULL, 's'},
+        {"token", required_argument, NULL, 't'},
+        {"token-file", required_argument, NULL, 'f'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
     opterr = 0;
@@ -120,6 +133,17 @@ static int parse_opts(int argc, char **argv, unsigned allowed, unsigned need, st
             if (!(allowed & OPT_KEY))
                 return usage_error(cmd, "this command takes no --key");
             o->key = optarg;
+            break;
+        case 's':
+            if (!(allowed & OPT_SERVER))
+                return usage_error(cmd, "this command takes no --server");
+            o->server = optarg;
+            break;
+        case 't':
+        case 'f':
+            if (!(allowed & OPT_TOKEN))
+                return usage_error(cmd, "this command takes no token");
+            *(c == 't' ? &o->token : &o->token_file) = optarg;
             break;
         case 'p':
             if (!(allowed & OPT_PUBKEY))
@@ -152,6 +176,8 @@ static int parse_opts(int argc, char **argv, unsigned allowed, unsigned need, st
         return usage_error(cmd, "missing --key");
     if ((need & OPT_PUBKEY) && !o->npubkeys)
         return usage_error(cmd, "missing --pubkey");
+    if ((need & OPT_SERVER) && !o->server)
+        return usage_error(cmd, "missing --server");
     return -1;
 }
 
@@ -355,25 +381,122 @@ done:
     return rc;
 }
 
-static int not_yet(int argc, char **argv)
+static size_t collect(char *data, size_t size, size_t n, void *user)
 {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            print_help(find_command(argv[0]));
-            return PACK_EXIT_OK;
-        }
-        if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
-            printf("kepu-pack %s\n", KK_VERSION);
-            return PACK_EXIT_OK;
-        }
-    }
-    fprintf(stderr, "kepu-pack: %s: not implemented yet in this version\n", argv[0]);
-    return PACK_EXIT_USAGE;
+    return kk_buf_add(user, data, size * n) ? 0 : size * n;
+}
+
+/* The staff token: --token, --token-file, or KEPU_STAFF_TOKEN (keeps it out of `ps`). */
+static int read_token(const char *cmd, const struct opts *o, struct kk_buf *token)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    int rc = PACK_EXIT_OK;
+    if (o->token)
+        kk_buf_adds(token, o->token);
+    else if (o->token_file) {
+        if (kk_file_read(o->token_file, 4096, token, &err))
+            rc = fail(cmd, "%s", kk_buf_str(&err));
+    } else if (getenv("KEPU_STAFF_TOKEN"))
+        kk_buf_adds(token, getenv("KEPU_STAFF_TOKEN"));
+    else
+        rc = usage_error(cmd, "missing --token, --token-file or KEPU_STAFF_TOKEN");
+    while (token->len && strchr(" \t\r\n", token->data[token->len - 1]))
+        token->data[--token->len] = '\0';
+    if (!rc && !token->len)
+        rc = fail(cmd, "the staff token is empty");
+    kk_buf_release(&err);
+    return rc;
 }
 
 int pack_cmd_publish(int argc, char **argv)
 {
-    return not_yet(argc, argv);
+    struct opts o;
+    int rc = parse_opts(argc, argv, OPT_SERVER | OPT_TOKEN, OPT_SERVER, &o);
+    if (rc >= 0)
+        return rc;
+    const char *cmd = argv[0];
+    struct kk_buf token = KK_BUF_INIT, body = KK_BUF_INIT, answer = KK_BUF_INIT, err = KK_BUF_INIT,
+                  url = KK_BUF_INIT, auth = KK_BUF_INIT;
+    char tmpdir[] = "/tmp/kepu-publish-XXXXXX";
+    char *kpk = NULL;
+    CURL *curl = NULL;
+    struct curl_slist *headers = NULL;
+    struct stat st;
+    if ((rc = read_token(cmd, &o, &token)))
+        goto done;
+    /* A built folder is bundled first: the server takes bundles. */
+    if (stat(o.arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (!mkdtemp(tmpdir) || !(kpk = kk_path_join(tmpdir, "pack.kpk"))) {
+            rc = fail(cmd, "cannot make a temporary folder");
+            goto done;
+        }
+        if (kk_bundle_write(o.arg, kpk, &err)) {
+            rc = fail(cmd, "%s: %s", o.arg, kk_buf_str(&err));
+            goto done;
+        }
+    }
+    if (kk_file_read(kpk ? kpk : o.arg, 256u * 1024 * 1024, &body, &err)) {
+        rc = fail(cmd, "%s", kk_buf_str(&err));
+        goto done;
+    }
+    size_t slen = strlen(o.server);
+    kk_buf_addf(&url, "%.*s/api/v1/packs",
+                (int)(slen && o.server[slen - 1] == '/' ? slen - 1 : slen), o.server);
+    kk_buf_addf(&auth, "Authorization: Bearer %s", kk_buf_str(&token));
+    curl = curl_easy_init();
+    headers = curl_slist_append(headers, kk_buf_str(&auth));
+    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+    if (!curl || !headers) {
+        rc = fail(cmd, "out of memory");
+        goto done;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, kk_buf_str(&url));
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 600L);
+    kk_buf_init(&answer, 64 * 1024);
+    CURLcode cc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK) {
+        rc = fail(cmd, "%s: %s", kk_buf_str(&url), curl_easy_strerror(cc));
+    } else if (status < 200 || status > 299) {
+        /* The server's answer says why: {"error":"..."}. */
+        cJSON *j = cJSON_ParseWithLength(answer.data ? answer.data : "", answer.len);
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+        rc = fail(cmd, "%s: the server answered %ld: %s", kk_buf_str(&url), status,
+                  cJSON_IsString(e) ? e->valuestring : "(no reason given)");
+        cJSON_Delete(j);
+    } else {
+        cJSON *j = cJSON_ParseWithLength(answer.data ? answer.data : "", answer.len);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "version");
+        printf("published %s@%s to %s\n", cJSON_IsString(id) ? id->valuestring : "?",
+               cJSON_IsString(ver) ? ver->valuestring : "?", o.server);
+        cJSON_Delete(j);
+        rc = PACK_EXIT_OK;
+    }
+done:
+    curl_slist_free_all(headers);
+    if (curl)
+        curl_easy_cleanup(curl);
+    if (kpk) {
+        unlink(kpk);
+        rmdir(tmpdir);
+    }
+    kk_free(kpk);
+    sodium_memzero(token.data ? token.data : tmpdir, token.data ? token.len : 0);
+    kk_buf_release(&token);
+    kk_buf_release(&body);
+    kk_buf_release(&answer);
+    kk_buf_release(&err);
+    kk_buf_release(&url);
+    kk_buf_release(&auth);
+    return rc;
 }
 
 /* preview and check live in pack_check.c. */
