@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, starts a local kepu-server on its
-# embedded SQLite store (127.0.0.1:8080, data in var/demo/server) with the sample packs
-# built, signed and published, and runs the kiosk in a window on the sample content.
+# embedded SQLite store (127.0.0.1:8080, data in var/demo/server), builds, signs and
+# publishes every sample pack and assigns it to the demo kiosk, then runs the kiosk in a
+# window. The kiosk starts on "content is being updated", syncs with the server, installs
+# the packs and switches to them on its attract screen, as a kiosk in a hall would.
 # Without a display it runs under Xvfb. Stop it with Ctrl+C (or Escape in the window).
 #   DEMO_WINDOW=1080x1920 scripts/demo.sh    portrait
 #   DEMO_SECONDS=20 scripts/demo.sh          stop by itself after 20 s (for a quick check)
@@ -25,7 +27,10 @@ cp "$demo/demo.pub" "$demo/server/keys/demo.pub"
 if [ ! -f "$demo/kiosk.token" ]; then
   "$server" venue add demo-venue --name "Demo science hall" --data "$demo/server" >/dev/null
   "$server" kiosk add k-demo --venue demo-venue --data "$demo/server" > "$demo/kiosk.token"
-  chmod 600 "$demo/kiosk.token"
+  echo demo-staff-password | "$server" user add demo-staff --role staff --data "$demo/server" \
+    > "$demo/staff.token"
+  echo demo-office-password | "$server" user add office --role office --data "$demo/server" >/dev/null
+  chmod 600 "$demo/kiosk.token" "$demo/staff.token"
 fi
 
 "$server" serve --listen 127.0.0.1:8080 --data "$demo/server" &
@@ -33,14 +38,18 @@ server_pid=$!
 trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fsS http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break; sleep 0.1; done
 
-# Build and sign every sample pack, and assign it to the demo kiosk.
+# Build, sign and publish every sample pack, and assign it to the demo kiosk.
+rm -rf "$demo/built"
+mkdir -p "$demo/built"
 for src in content/*/; do
   id=$(basename "$src")
-  out=$demo/built/$id
-  rm -rf "$out"
-  mkdir -p "$demo/built"
-  "$pack" build "$src" -o "$out" --key "$demo/demo.key" >/dev/null
+  "$pack" build "$src" -o "$demo/built/$id" --key "$demo/demo.key" >/dev/null
+  ref=$("$pack" publish "$demo/built/$id" --server http://127.0.0.1:8080 \
+          --token-file "$demo/staff.token" | sed -n 's/^published \([^ ]*\) to .*/\1/p')
+  "$server" assign "$ref" --kiosk k-demo --data "$demo/server" >/dev/null
+  echo "demo: published and assigned $ref"
 done
+echo "demo: dashboard at http://127.0.0.1:8080/ (user office, password demo-office-password)"
 
 cat > "$demo/kiosk.conf" <<CONF
 # Written by scripts/demo.sh
@@ -48,8 +57,8 @@ kiosk_id = k-demo
 server_url = http://127.0.0.1:8080
 token_file = $demo/kiosk.token
 trusted_keys = $demo/demo.pub
-content_dir = $top/content
 state_dir = $demo/kiosk-state
+sync_interval_s = 30
 CONF
 
 run=("$bin/app/kepu-kiosk" --config "$demo/kiosk.conf" --window "${DEMO_WINDOW:-1600x900}")

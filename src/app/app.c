@@ -20,6 +20,7 @@
 #define SWIPE_MIN       80  /* design px of horizontal travel that makes a swipe */
 #define PAGE_TURN_MS    220
 #define STABLE_AFTER_MS 60000 /* a start that lasts this long did not fail */
+#define SYNC_POLL_MS    2000  /* how often the UI looks at the sync thread's status */
 
 /* ---- scene stack ---- */
 
@@ -477,6 +478,23 @@ static int run_timers(struct app *a, uint64_t now)
             wait = (long)(a->started_at + STABLE_AFTER_MS - now);
         }
     }
+    /* Sync installs in the background; the switch waits for the attract screen. */
+    if (a->sync) {
+        if (now - a->sync_polled_at >= SYNC_POLL_MS) {
+            struct kk_sync_status st;
+            kk_sync_status(a->sync, &st);
+            a->sync_polled_at = now;
+            if (st.install_pending && !*a->cfg.content_dir && !a->content_pending) {
+                kk_info("sync", "%s installed; switching at the attract screen", st.last_installed);
+                a->content_pending = 1;
+            }
+            if (top(a) == &scene_staff)
+                app_invalidate(a); /* the panel shows the sync state */
+        }
+        long left = (long)(a->sync_polled_at + SYNC_POLL_MS - now);
+        if (wait < 0 || left < wait)
+            wait = left > 0 ? left : 0;
+    }
     /* New content goes live only when nobody is using the kiosk. */
     if (a->content_pending && !a->in_session &&
         (top(a) == &scene_attract || top(a) == &scene_empty)) {
@@ -743,6 +761,7 @@ void app_release(struct app *a)
         SDL_DestroyRenderer(a->ren);
     if (a->win)
         SDL_DestroyWindow(a->win);
+    kk_sync_destroy(a->sync); /* stops the thread before the journal it reads goes */
     kk_journal_close(a->journal);
     kk_library_release(&a->lib);
     kk_free(a->menu);

@@ -15,6 +15,7 @@
 #include "kepu/event.h"
 #include "kepu/journal.h"
 #include "kepu/manifest.h"
+#include "kepu/sync.h"
 #include "kepu/pack.h"
 #include "ui.h"
 #include "ui_layout.h"
@@ -70,6 +71,8 @@ struct app {
     size_t nhidden;
     int content_pending; /* a new version waits for the attract screen */
     struct kk_journal *journal;
+    struct kk_sync *sync; /* NULL when offline (no server_url) */
+    uint64_t sync_polled_at;
     struct kk_event_ctx ev;
 
     SDL_Window *win;

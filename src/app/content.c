@@ -218,6 +218,8 @@ void content_switch_if_pending(struct app *a)
     a->topic = NULL;
     a->pack = NULL;
     content_load(a);
+    if (a->sync)
+        kk_sync_install_seen(a->sync);
 }
 
 #define STARTUP_FILE    "startup.json"

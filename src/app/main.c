@@ -46,6 +46,26 @@ static int hash_pin(void)
     return 0;
 }
 
+/* Starts the background sync when a server is configured; the kiosk runs offline
+ * without it. */
+static void start_sync(struct app *a)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_sync_opts o;
+    if (!*a->cfg.server_url) {
+        kk_info("sync", "no server_url: running offline");
+        return;
+    }
+    kk_sync_opts_from_config(&o, &a->cfg, a->journal);
+    o.app_version = KK_VERSION;
+    if (kk_sync_create(&a->sync, &o, &err) || kk_sync_start(a->sync, &err)) {
+        kk_error("sync", "not started: %s", kk_buf_str(&err));
+        kk_sync_destroy(a->sync);
+        a->sync = NULL;
+    }
+    kk_buf_release(&err);
+}
+
 static int parse_size(const char *s, int *w, int *h)
 {
     char wbuf[16];
@@ -147,6 +167,7 @@ int main(int argc, char **argv)
     if (automation)
         automation_start(a);
     open_journal(a);
+    start_sync(a);
     content_startup_check(a);
     content_load(a);
     app_run(a);

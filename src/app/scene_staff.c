@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "app.h"
 #include "content.h"
@@ -219,6 +220,22 @@ static void staff_build(struct app *a, struct ui_list *l, struct ui_rect box)
              tr(a, "同步", "Sync"),
              *a->cfg.server_url ? a->cfg.server_url : tr(a, "未配置（离线）", "not set (offline)"));
     y += app_label(a, l, "staff/queue", line, UI_FONT_REGULAR, px, UI_INK, box.x + m, y, col, 3, 0);
+    if (a->sync) {
+        struct kk_sync_status st;
+        kk_sync_status(a->sync, &st);
+        char when[32] = "—";
+        if (st.last_attempt_ms) {
+            time_t t = (time_t)(st.last_attempt_ms / 1000);
+            struct tm tm;
+            localtime_r(&t, &tm);
+            strftime(when, sizeof(when), "%m-%d %H:%M:%S", &tm);
+        }
+        snprintf(line, sizeof(line), "%s %s%s %s", tr(a, "上次同步", "Last sync"), when,
+                 st.running ? tr(a, "（进行中）", " (running)") : "",
+                 st.last_result[0] ? st.last_result : "");
+        y += app_label(a, l, "staff/sync", line, UI_FONT_REGULAR, px, st.failures ? UI_BAD : UI_INK,
+                       box.x + m, y, col, 3, 0);
+    }
     y += gap;
     y += message(a, l, box.x + m, y, col);
 
@@ -255,18 +272,26 @@ static void staff_build(struct app *a, struct ui_list *l, struct ui_rect box)
     kk_install_list_release(&inst);
 
     /* The actions. */
-    static const char *const ids[] = {"staff/import", "staff/touch", "staff/close", "staff/quit"};
+    static const char *const ids[] = {"staff/import", "staff/sync", "staff/touch", "staff/close",
+                                      "staff/quit"};
     const char *labels[] = {tr(a, "从U盘导入内容包", "Import a pack (USB)"),
-                            tr(a, "触摸测试", "Touch test"), tr(a, "关闭面板", "Close"),
-                            tr(a, "退出程序", "Quit the app")};
+                            tr(a, "立即同步", "Sync now"), tr(a, "触摸测试", "Touch test"),
+                            tr(a, "关闭面板", "Close"), tr(a, "退出程序", "Quit the app")};
     int aw = portrait ? (box.w - 3 * m) / 2 : box.w - 3 * m - col;
-    for (int i = 0; i < 4; i++) {
+    /* Sync now only where there is a server; portrait puts the buttons in rows of two at
+     * the bottom, landscape in a column on the right. */
+    int n = 0;
+    for (int i = 0; i < 5; i++) {
+        if (i == 1 && !a->sync)
+            continue;
+        int rows = a->sync ? 3 : 2;
         struct ui_rect r =
-            portrait ? (struct ui_rect){box.x + m + (i % 2) * (aw + m),
-                                        box.y + box.h - m - (2 - i / 2) * (bh + gap), aw, bh}
+            portrait ? (struct ui_rect){box.x + m + (n % 2) * (aw + m),
+                                        box.y + box.h - m - (rows - n / 2) * (bh + gap), aw, bh}
                      : (struct ui_rect){box.x + 2 * m + col,
-                                        box.y + app_px(a, 130) + i * (bh + gap * 2), aw, bh};
+                                        box.y + app_px(a, 130) + n * (bh + gap * 2), aw, bh};
         app_button(a, l, r, ids[i], labels[i], i == 0);
+        n++;
     }
 }
 
@@ -279,6 +304,10 @@ static void staff_tap(struct app *a, const char *id)
     } else if (!strcmp(id, "staff/quit")) {
         kk_info("staff", "quit from the staff panel");
         a->quit = 1;
+    } else if (!strcmp(id, "staff/sync") && a->sync) {
+        kk_info("staff", "sync asked for from the staff panel");
+        kk_sync_now(a->sync);
+        say(a, 0, tr(a, "正在同步……", "Syncing…"));
     } else if (!strcmp(id, "staff/touch")) {
         a->ntouch = 0;
         app_push(a, &scene_staff_touch);

@@ -65,6 +65,10 @@ struct kk_sync {
     int now_requested;
     uint64_t next_due; /* CLOCK_MONOTONIC ms of the next run */
     struct kk_sync_status st;
+    /* Ids installed since the app last switched ("\n"-separated): a newer version of one
+     * of them waits, since install keeps only two versions and the app may still show
+     * the older one. Other packs go ahead. */
+    struct kk_buf pending_ids;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -293,6 +297,7 @@ void kk_sync_destroy(struct kk_sync *s)
     for (size_t i = 0; i < sizeof(s->logged) / sizeof(s->logged[0]); i++)
         kk_free(s->logged[i]);
     kk_free(s->logged_note);
+    kk_buf_release(&s->pending_ids);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
     kk_free(s);
@@ -1187,6 +1192,7 @@ static enum kk_err fetch_pack(struct kk_sync *s, const struct assignment *a, str
     pthread_mutex_lock(&s->lock);
     s->st.installs++;
     s->st.install_pending = 1;
+    kk_buf_addf(&s->pending_ids, "%s\n", a->id);
     snprintf(s->st.last_installed, sizeof(s->st.last_installed), "%.64s@%.64s", a->id, a->version);
     pthread_mutex_unlock(&s->lock);
     kk_info(MOD, "installed %s@%s (%zu files); the app switches to it at the attract screen", a->id,
@@ -1223,7 +1229,9 @@ static enum kk_err fetch_assigned(struct kk_sync *s, const struct assignment *a,
         if (e && !strcmp(e->version, a[i].version))
             continue;
         pthread_mutex_lock(&s->lock);
-        int pending = s->st.install_pending;
+        int pending = 0;
+        for (const char *p = kk_buf_str(&s->pending_ids); *p && !pending; p = strchr(p, '\n') + 1)
+            pending = !strncmp(p, a[i].id, strlen(a[i].id)) && p[strlen(a[i].id)] == '\n';
         pthread_mutex_unlock(&s->lock);
         if (!s->nkeys)
             note(s, "%s@%s is assigned, but no trusted keys are configured: not installed", a[i].id,
@@ -1423,5 +1431,6 @@ void kk_sync_install_seen(struct kk_sync *s)
 {
     pthread_mutex_lock(&s->lock);
     s->st.install_pending = 0;
+    kk_buf_reset(&s->pending_ids);
     pthread_mutex_unlock(&s->lock);
 }
