@@ -366,9 +366,8 @@ static void test_exit_codes_and_help(void **state)
         assert_int_equal(run(f, commands[i], "--version", NULL), 0);
         assert_string_equal(kk_buf_str(&f->out_text), "kepu-pack " KK_VERSION "\n");
     }
-    /* preview and check are tested in test_pack_check.c. */
-    assert_int_equal(run(f, "publish", f->src, NULL), 2);
-    assert_one_error_line(f, "not implemented yet");
+    /* preview and check are tested in test_pack_check.c, publish in
+     * tests/integration/pack_publish.sh. */
 
     /* Bad command lines: 2. */
     assert_int_equal(run(f, "build", f->src, "-o", f->out, NULL), 2);
