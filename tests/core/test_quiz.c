@@ -21,8 +21,8 @@ struct fixture {
     struct kk_topic topic;
     struct kk_question q[MAXQ];
     struct kk_choice c[MAXQ][KK_MAX_CHOICES];
-    char ids[MAXQ][16];
-    char texts[MAXQ][KK_MAX_CHOICES][24];
+    char ids[MAXQ][24];
+    char texts[MAXQ][KK_MAX_CHOICES][48];
     char topic_id[16];
     char topic_file[32];
 };
