@@ -674,23 +674,33 @@ static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, str
 /* Every stats query takes the same numbered parameters: ?1 first hour, ?2 end hour
  * (exclusive), ?3 the day offset in seconds, ?4 venue, ?5 kiosk, ?6 topic, ?7 question,
  * ?8 audience (NULL for "all"), ?9 the time in ms since which a heartbeat means online. */
+/* The venue filter is a list made once, not a join on every rollup row: rollup rows only
+ * ever name kiosks that exist (events come only from kiosks with a token). */
+#define VENUE_KIOSKS "(SELECT id FROM kiosks WHERE venue = ?4)"
 #define KFILTER                                                                                    \
-    " JOIN kiosks k ON k.id = r.kiosk WHERE r.hour >= ?1 AND r.hour < ?2"                          \
-    " AND (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR r.kiosk = ?5)"
+    " WHERE r.hour >= ?1 AND r.hour < ?2"                                                          \
+    " AND (?4 IS NULL OR r.kiosk IN " VENUE_KIOSKS ") AND (?5 IS NULL OR r.kiosk = ?5)"
 #define QFILTER                                                                                    \
     KFILTER " AND (?6 IS NULL OR r.topic = ?6) AND (?7 IS NULL OR r.question = ?7)"                \
             " AND (?8 IS NULL OR r.audience = ?8)"
-#define DAY "date(r.hour * 3600 + ?3, 'unixepoch')"
-#define ACC "ROUND(CAST(SUM(r.correct) AS REAL) / SUM(r.total), 4)"
+/* Days are grouped by their number and turned into text once per day, not once per row. */
+#define DAYNO "((r.hour * 3600 + ?3) / 86400)"
+#define DAY   "date(" DAYNO " * 86400, 'unixepoch')"
+#define ACC   "ROUND(CAST(SUM(r.correct) AS REAL) / SUM(r.total), 4)"
 /* Sessions started in the last N hours before the end hour ?2 (the overview). */
 #define SESSIONS_LAST(hours)                                                                       \
-    "(SELECT COALESCE(SUM(r.n), 0) FROM roll_hour r JOIN kiosks k ON k.id = r.kiosk"               \
+    "(SELECT COALESCE(SUM(r.n), 0) FROM roll_hour r"                                               \
     " WHERE r.type = 'session_start' AND r.hour >= ?2 - " hours " AND r.hour < ?2"                 \
-    " AND (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR r.kiosk = ?5))"
+    " AND (?4 IS NULL OR r.kiosk IN " VENUE_KIOSKS ") AND (?5 IS NULL OR r.kiosk = ?5))"
 /* Every event type, so events per day reads roll_hour by its primary key. */
 #define ALL_TYPES                                                                                  \
     "('boot', 'session_start', 'session_end', 'page_view', 'quiz_answer', 'quiz_complete',"        \
     " 'language', 'audience', 'idle_reset', 'error')"
+/* Sessions per kiosk in [?1, ?2): one pass over the range, summed before any join (a join
+ * per kiosk would scan the range once for every kiosk). */
+#define KIOSK_SESSIONS                                                                             \
+    "(SELECT r.kiosk, SUM(r.n) AS n FROM roll_hour r WHERE r.type = 'session_start'"               \
+    " AND r.hour >= ?1 AND r.hour < ?2 AND (?5 IS NULL OR r.kiosk = ?5) GROUP BY r.kiosk)"
 #define OF_TYPE(t) "SUM(CASE WHEN r.type = '" t "' THEN r.n ELSE 0 END)"
 /* The packs a kiosk is told to run: its own assignments, then its venue's for other packs
  * (the same rule as kiosk_packs). */
@@ -711,8 +721,8 @@ static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, str
 #define EVENTS_DAY_SQL                                                                             \
     "SELECT " DAY " AS day, SUM(r.n), " OF_TYPE("session_start") ", " OF_TYPE(                     \
         "page_view") ", " OF_TYPE("quiz_answer") " FROM roll_hour r" KFILTER                       \
-                                                 " AND r.type IN " ALL_TYPES                       \
-                                                 " GROUP BY day ORDER BY day"
+                                                 " AND r.type IN " ALL_TYPES " GROUP BY " DAYNO    \
+                                                 " ORDER BY " DAYNO
 
 struct stat_def {
     const char *sql;
@@ -722,20 +732,18 @@ struct stat_def {
 
 static const struct stat_def stat_defs[] = {
     [SRV_STAT_SESSIONS_DAY] = {"SELECT " DAY " AS day, SUM(r.n) FROM roll_hour r" KFILTER
-                               " AND r.type = 'session_start' GROUP BY day ORDER BY day",
+                               " AND r.type = 'session_start' GROUP BY " DAYNO " ORDER BY " DAYNO,
                                {"day", "sessions"},
                                2},
     [SRV_STAT_SESSIONS_VENUE] = {"SELECT v.id, v.name, COALESCE(SUM(r.n), 0) FROM venues v"
                                  " LEFT JOIN kiosks k ON k.venue = v.id"
-                                 " LEFT JOIN roll_hour r ON r.kiosk = k.id"
-                                 " AND r.type = 'session_start' AND r.hour >= ?1 AND r.hour < ?2"
+                                 " LEFT JOIN " KIOSK_SESSIONS " r ON r.kiosk = k.id"
                                  " WHERE (?4 IS NULL OR v.id = ?4) AND (?5 IS NULL OR k.id = ?5)"
                                  " GROUP BY v.id ORDER BY v.id",
                                  {"venue", "name", "sessions"},
                                  3},
     [SRV_STAT_SESSIONS_KIOSK] = {"SELECT k.id, k.venue, COALESCE(SUM(r.n), 0) FROM kiosks k"
-                                 " LEFT JOIN roll_hour r ON r.kiosk = k.id"
-                                 " AND r.type = 'session_start' AND r.hour >= ?1 AND r.hour < ?2"
+                                 " LEFT JOIN " KIOSK_SESSIONS " r ON r.kiosk = k.id"
                                  " WHERE (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR k.id = ?5)"
                                  " GROUP BY k.id ORDER BY k.id",
                                  {"kiosk", "venue", "sessions"},
@@ -762,7 +770,7 @@ static const struct stat_def stat_defs[] = {
                                 {"audience", "correct", "total", "accuracy"},
                                 4},
     [SRV_STAT_QUIZ_DAY] = {"SELECT " DAY " AS day, SUM(r.correct), SUM(r.total), " ACC
-                           " FROM roll_question r" QFILTER " GROUP BY day ORDER BY day",
+                           " FROM roll_question r" QFILTER " GROUP BY " DAYNO " ORDER BY " DAYNO,
                            {"day", "correct", "total", "accuracy"},
                            4},
     [SRV_STAT_KIOSKS] = {"SELECT k.id, k.venue, s.seen_ms, s.app_version, s.packs, s.queue,"
@@ -796,7 +804,8 @@ static const struct stat_def stat_defs[] = {
                         6},
     [SRV_STAT_QUIZ_AUDIENCE_DAY] = {"SELECT " DAY " AS day, r.audience, SUM(r.correct),"
                                     " SUM(r.total), " ACC " FROM roll_question r" QFILTER
-                                    " GROUP BY day, r.audience ORDER BY day, r.audience",
+                                    " GROUP BY " DAYNO ", r.audience ORDER BY " DAYNO
+                                    ", r.audience",
                                     {"day", "audience", "correct", "total", "accuracy"},
                                     5},
     [SRV_STAT_PACKS] = {"SELECT id, version, manifest_sha256, uploaded_ms FROM packs"
