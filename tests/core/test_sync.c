@@ -464,27 +464,27 @@ static int group_teardown(void **state)
 static void test_events_exactly_once(void **state)
 {
     (void)state;
-    struct kk_journal *j = journal_with("j1.db", "k-0001", 2345);
+    struct kk_journal *j = journal_with("j1.db", "k-0001", 10000);
     struct kk_sync *s = make_sync(server_url(server_port), 1, j, "state1");
     struct kk_buf err = KK_BUF_INIT;
     struct kk_sync_status st;
     long n, distinct;
     kk_sync_status(s, &st);
-    assert_int_equal(st.queue, 2345); /* known before any run */
+    assert_int_equal(st.queue, 10000); /* known before any run */
     assert_int_equal(st.runs, 0);
 
     if (kk_sync_run(s, &err))
         fail_msg("run: %s", kk_buf_str(&err));
     kk_sync_status(s, &st);
-    assert_int_equal(st.events_sent, 2345);
+    assert_int_equal(st.events_sent, 10000);
     assert_int_equal(st.queue, 0);
     assert_int_equal(st.failures, 0);
     assert_true(st.last_success_ms > 0);
-    assert_non_null(strstr(st.last_result, "2345 events"));
+    assert_non_null(strstr(st.last_result, "10000 events"));
     assert_int_equal(kk_journal_count(j), 0);
     server_count("k-0001", &n, &distinct);
-    assert_int_equal(n, 2345);
-    assert_int_equal(distinct, 2345);
+    assert_int_equal(n, 10000);
+    assert_int_equal(distinct, 10000);
 
     /* An answer that was lost: the same events again are duplicates and leave the journal. */
     struct kk_journal *j2 = journal_with("j1b.db", "k-0001", 300);
@@ -499,7 +499,7 @@ static void test_events_exactly_once(void **state)
     assert_int_equal(kk_sync_run(s2, NULL), KK_OK);
     assert_int_equal(kk_journal_count(j2), 0);
     server_count("k-0001", &n, &distinct);
-    assert_int_equal(n, 2645);
+    assert_int_equal(n, 10300);
     kk_journal_batch_release(&b);
 
     /* The thread: events appended while it runs arrive after "sync now". */
@@ -524,8 +524,8 @@ static void test_events_exactly_once(void **state)
     assert_true(st.next_attempt_ms > st.last_attempt_ms + 50000); /* the interval, not now */
     kk_sync_stop(s);
     server_count("k-0001", &n, &distinct);
-    assert_int_equal(n, 2695);
-    assert_int_equal(distinct, 2695);
+    assert_int_equal(n, 10350);
+    assert_int_equal(distinct, 10350);
 
     kk_sync_destroy(s);
     kk_sync_destroy(s2);
@@ -596,7 +596,7 @@ static void test_kiosk_killed(void **state)
     unsigned seed = (unsigned)time(NULL);
     srand(seed);
     print_message("seed %u\n", seed);
-    for (int round = 0; round < 12; round++) {
+    for (int round = 0; round < 50; round++) { /* issue 6: 50 kills of the kiosk */
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
@@ -636,7 +636,7 @@ static void test_kiosk_killed(void **state)
 static void test_server_killed(void **state)
 {
     (void)state;
-    const int n = 4000;
+    const int n = 20000; /* enough that uploads go on through all 50 kills */
     struct kk_journal *j = journal_with("j10.db", "k-0010", n);
     struct kk_sync_opts o;
     struct kk_sync *s;
@@ -648,7 +648,7 @@ static void test_server_killed(void **state)
     o.token = kiosk_tokens[9];
     o.state_dir = sdir;
     o.journal = j;
-    o.batch_max = 50;
+    o.batch_max = 20;
     o.backoff_min_ms = 20;
     o.backoff_max_ms = 100;
     o.connect_timeout_s = 2;
@@ -659,7 +659,7 @@ static void test_server_killed(void **state)
     srand(seed);
     print_message("seed %u\n", seed);
     assert_int_equal(kk_sync_start(s, NULL), KK_OK);
-    for (int round = 0; round < 6; round++) {
+    for (int round = 0; round < 50; round++) { /* issue 6: 50 kills of the server */
         sleep_ms(30 + (unsigned)(rand() % 150));
         kill(server_pid, SIGKILL);
         waitpid(server_pid, NULL, 0);
