@@ -8,7 +8,10 @@
 Run: scripts/bench.sh [WxH]   (software renderer, under Xvfb)
 """
 import os
+import socket
 import sys
+import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
@@ -32,6 +35,44 @@ def status_kb(pid, key):
     return 0
 
 
+def stalled_server():
+    """A server that accepts connections and never answers (issue 6): returns its URL."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    held = []
+
+    def accept():
+        while True:
+            conn, _ = srv.accept()
+            held.append(conn)  # keep it open, say nothing
+    threading.Thread(target=accept, daemon=True).start()
+    return "http://127.0.0.1:%d" % srv.getsockname()[1]
+
+
+def page_turns(size, config=None, turns=50):
+    """Frame times of animated page turns; returns the frame_stats reply and CPU seconds."""
+    k = Kiosk(BUILD, os.path.join(SRC, "content"), size, config=config)
+    pid = k.proc.pid
+    k.tap_id("start")
+    k.tap_id("audience/other")
+    k.tap_id([t for t in k.ids("topic/") if t.count("/") == 1][0])
+    k.send({"animations": True})
+    screens = k.screen["screens"]
+    time.sleep(2.0)  # with a stalled server, sync is now stuck in a request
+    k.send({"frame_stats": True})  # reset
+    c0 = cpu_seconds(pid)
+    for i in range(turns):
+        forward = (i // (screens - 1)) % 2 == 0 if screens > 1 else True
+        k.send({"key": "Right" if forward else "Left"})
+        time.sleep(0.35)  # let the 220 ms slide run at the display's rate
+    cpu = cpu_seconds(pid) - c0
+    st = k.send({"frame_stats": True})
+    rss = status_kb(pid, "VmHWM")
+    k.quit()
+    return st, cpu, rss
+
+
 def main():
     size = tuple(int(v) for v in (sys.argv[1] if len(sys.argv) > 1 else "1920x1080").split("x"))
     starts = []
@@ -50,23 +91,18 @@ def main():
     time.sleep(10.0)
     idle = (cpu_seconds(pid) - c0) / 10.0 * 100
 
-    k.tap_id("start")
-    k.tap_id("audience/other")
-    k.tap_id(k.ids("topic/")[0])
-    k.send({"animations": True})
-    screens = k.screen["screens"]
-    k.send({"frame_stats": True})  # reset
-    turns = 0
-    c0 = cpu_seconds(pid)
-    for i in range(50):
-        forward = (i // (screens - 1)) % 2 == 0 if screens > 1 else True
-        k.send({"key": "Right" if forward else "Left"})
-        time.sleep(0.35)  # let the 220 ms slide run at the display's rate
-        turns += 1
-    turn_cpu = cpu_seconds(pid) - c0
-    st = k.send({"frame_stats": True})
-    rss = status_kb(pid, "VmHWM")
     k.quit()
+    st, turn_cpu, rss = page_turns(size)
+    turns = 50
+
+    # The same with the server stalled: sync sits in a request that never ends.
+    work = tempfile.mkdtemp(prefix="kk-bench-")
+    conf = os.path.join(work, "kiosk.conf")
+    with open(os.path.join(work, "token"), "w") as f:
+        f.write("x" * 32)
+    with open(conf, "w") as f:
+        f.write("server_url = %s\ntoken_file = %s/token\nsync_interval_s = 10\n" % (stalled_server(), work))
+    st2, cpu2, _ = page_turns(size, conf)
 
     print("kepu-kiosk benchmark, %dx%d, software renderer, SDL video driver %s"
           % (size + (os.environ.get("KK_VIDEODRIVER", "offscreen"),)))
@@ -75,7 +111,9 @@ def main():
     print("page turn: %d turns, %d frames, p50 %.2f ms, p99 %.2f ms, max %.2f ms, CPU %.2f s"
           % (turns, st["frames"], st["p50_us"] / 1000, st["p99_us"] / 1000,
              st["max_us"] / 1000, turn_cpu))
-    print("peak RSS: %.1f MB" % (rss / 1024))
+    print("page turn, server stalled: %d frames, p50 %.2f ms, p99 %.2f ms, max %.2f ms, CPU %.2f s"
+          % (st2["frames"], st2["p50_us"] / 1000, st2["p99_us"] / 1000, st2["max_us"] / 1000, cpu2))
+    print("peak RSS (reading one topic): %.1f MB" % (rss / 1024))
     print("idle CPU on the attract screen: %.2f%% of a core over 10 s" % idle)
 
 
