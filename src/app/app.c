@@ -137,6 +137,12 @@ int app_text_height(struct app *a, const char *text, enum ui_font font, int px, 
     return h;
 }
 
+/* The size of a button's label. */
+static int button_px(const struct app *a)
+{
+    return a->large_text ? app_px(a, 40) : app_px(a, 34);
+}
+
 static char pressed_id[96];
 
 void app_button(struct app *a, struct ui_list *l, struct ui_rect r, const char *id,
@@ -156,7 +162,7 @@ void app_button(struct app *a, struct ui_list *l, struct ui_rect r, const char *
             ring->color = UI_PRIMARY;
         }
     }
-    int px = a->large_text ? app_px(a, 40) : app_px(a, 34);
+    int px = button_px(a);
     int lh = ui_text_line_height(a->text, UI_FONT_BOLD, px);
     int lines = r.h >= 2 * lh + app_px(a, 16) ? 2 : 1;
     int pad = app_px(a, 16);
@@ -217,6 +223,16 @@ void app_session_end(struct app *a, const char *reason)
 
 /* ---- building the screen ---- */
 
+/* A button wide enough for its label on one line, and at least min_design px. */
+static int button_width(struct app *a, const char *label, int min_design)
+{
+    int px = button_px(a);
+    int w = ui_text_measure(a->text, UI_FONT_BOLD, px, label, strlen(label)) + 2 * app_px(a, 24);
+    int least =
+        app_px(a, min_design) > app_min_target(a) ? app_px(a, min_design) : app_min_target(a);
+    return w > least ? w : least;
+}
+
 static void build_top_bar(struct app *a, struct ui_list *l)
 {
     int bar = app_px(a, TOP_BAR), m = app_px(a, 12), t = app_min_target(a);
@@ -224,21 +240,23 @@ static void build_top_bar(struct app *a, struct ui_list *l)
     struct ui_item *bg = ui_list_push(l, UI_RECT, (struct ui_rect){0, 0, a->w, bar});
     if (bg)
         bg->color = (struct ui_color){232, 226, 214, 255};
-    int bw = app_px(a, 190) > t ? app_px(a, 190) : t;
     int x = m;
+    const char *back = ui_str(S_BACK, a->lang), *home = ui_str(S_HOME, a->lang);
     if (top(a)->back) {
-        app_button(a, l, (struct ui_rect){x, m, bw, bh}, "nav/back", ui_str(S_BACK, a->lang), 0);
+        int bw = button_width(a, back, 190);
+        app_button(a, l, (struct ui_rect){x, m, bw, bh}, "nav/back", back, 0);
         x += bw + m;
     }
-    if (a->depth > 2 || (a->depth == 2 && top(a) != &scene_audience)) {
-        app_button(a, l, (struct ui_rect){x, m, bw, bh}, "nav/home", ui_str(S_HOME, a->lang), 0);
-    }
-    int rw = app_px(a, 230) > t ? app_px(a, 230) : t;
+    if (a->depth > 2 || (a->depth == 2 && top(a) != &scene_audience))
+        app_button(a, l, (struct ui_rect){x, m, button_width(a, home, 190), bh}, "nav/home", home,
+                   0);
+    const char *lang = ui_str(S_LANG_TOGGLE, a->lang), *large = ui_str(S_LARGE_TEXT, a->lang);
+    int rw = button_width(a, lang, 230);
     int rx = a->w - m - rw;
-    app_button(a, l, (struct ui_rect){rx, m, rw, bh}, "lang", ui_str(S_LANG_TOGGLE, a->lang), 0);
+    app_button(a, l, (struct ui_rect){rx, m, rw, bh}, "lang", lang, 0);
+    rw = button_width(a, large, 230);
     rx -= rw + m;
-    app_button(a, l, (struct ui_rect){rx, m, rw, bh}, "large_text", ui_str(S_LARGE_TEXT, a->lang),
-               a->large_text);
+    app_button(a, l, (struct ui_rect){rx, m, rw, bh}, "large_text", large, a->large_text);
 }
 
 static void build_idle_prompt(struct app *a, struct ui_list *l, uint64_t now)
