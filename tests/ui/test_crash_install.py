@@ -36,7 +36,7 @@ def run(*args, stdin=None):
 
 
 def bundle(work, key, version):
-    """The sample pack at version, made heavier with a 1600x1200 photo-like picture so an
+    """The sample pack at version, made heavier with a 1000x750 photo-like picture so an
     install takes long enough to be interrupted in many places."""
     src = os.path.join(work, "src-" + version)
     shutil.copytree(os.path.join(SRC, "content", "safety-and-health"), src)
@@ -45,7 +45,7 @@ def bundle(work, key, version):
     pj["version"] = version
     with open(os.path.join(src, "pack.json"), "w", encoding="utf-8") as f:
         json.dump(pj, f, ensure_ascii=False)
-    noise = Image.frombytes("RGB", (1600, 1200), os.urandom(1600 * 1200 * 3))
+    noise = Image.frombytes("RGB", (1000, 750), os.urandom(1000 * 750 * 3))
     noise.save(os.path.join(src, "images", "photo.png"))
     topic = os.path.join(src, "topics", "earthquake.json")
     with open(topic, encoding="utf-8") as f:
