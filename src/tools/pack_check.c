@@ -20,6 +20,10 @@
 #define MAX_MENU_PAGES    200  /* far more than KK_MAX_PACKS' topics need */
 #define MAX_SCREENS       2000 /* reader screens of one topic */
 #define MAX_QUESTIONS     200  /* quiz screens of one round */
+/* Rounds pick at random: after this many rounds in a row without a new question, the rest
+ * are taken to be for other groups (a question with a 1 in 2 chance per round is missed
+ * once in a thousand walks). */
+#define MAX_STALE_ROUNDS 10
 
 static const char *const lang_names[KK_LANG_COUNT] = {"zh", "en"};
 
@@ -374,36 +378,33 @@ static const char *question_id(const struct pack_kiosk *k)
     return cJSON_IsString(id) ? id->valuestring : "";
 }
 
-/* The topic's quiz, when the reader's last screen offers it and the kiosk has quiz screens
- * (scene "quiz" with choice/<n> targets). Each question is shown, answered with its first
- * choice, and shown again with the kiosk's feedback. A round asks only some questions, so
- * while the kiosk names its questions and offers "quiz/again", rounds are played until
- * every question of the topic was seen (each screenshot once). */
-static enum kk_err walk_quiz(struct walk *wk, const struct kk_topic *tp)
+/* Which questions of one topic were shown in one variant, and how many question screens
+ * were taken (for file names). */
+struct quiz_seen {
+    unsigned char *seen; /* per question of the topic */
+    size_t nseen;
+    int shots;
+    int named;        /* the kiosk names its questions */
+    int results_shot; /* the results screen was taken */
+};
+
+/* Plays rounds from the quiz screen the kiosk shows: each question not seen before is shown,
+ * answered with its first choice, and shown again with the kiosk's feedback. A round asks
+ * only some questions, so while the kiosk names its questions and offers "quiz/again",
+ * rounds go on until every question was seen, or MAX_STALE_ROUNDS rounds in a row bring
+ * nothing new (the rest are for other groups). */
+static enum kk_err play_rounds(struct walk *wk, const struct kk_topic *tp, struct quiz_seen *qs)
 {
     char name[160], choice[96];
-    const char *topic = tp->id;
-    if (!pack_kiosk_has(wk->k, "quiz/start"))
-        return KK_OK;
-    enum kk_err rc = tap(wk, "quiz/start");
-    if (rc)
-        return rc;
-    if (strcmp(pack_kiosk_field(wk->k, "scene"), "quiz")) {
-        wk->c->quiz_missing = 1;
-        return KK_OK;
-    }
-    unsigned char *seen = kk_calloc(tp->nquestions + 1, 1);
-    size_t nseen = 0;
-    int n = 0; /* question screens of this topic and variant, for file names */
-    if (!seen)
-        return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
-    for (size_t round = 0; !rc && round <= tp->nquestions; round++) {
-        int named = 0, q;
-        for (q = 0; !rc && q < MAX_QUESTIONS; q++) {
+    enum kk_err rc = KK_OK;
+    int stale = 0; /* rounds in a row that brought no new question */
+    for (size_t round = 0; !rc && round <= tp->nquestions + MAX_STALE_ROUNDS; round++) {
+        size_t before = qs->nseen;
+        for (int q = 0; !rc && q < MAX_QUESTIONS; q++) {
             if (!has_prefix_target(wk->k, "choice/", choice, sizeof(choice))) {
                 if (pack_kiosk_has(wk->k, "quiz/results"))
                     rc = tap(wk, "quiz/results");
-                else if (q == 0 && round == 0)
+                else if (q == 0 && round == 0 && !qs->shots)
                     wk->c->quiz_missing = 1; /* the quiz scene is still a placeholder */
                 break;
             }
@@ -413,27 +414,27 @@ static enum kk_err walk_quiz(struct walk *wk, const struct kk_topic *tp)
             for (size_t i = 0; *qid && i < tp->nquestions; i++)
                 if (!strcmp(tp->questions[i].id, qid))
                     at = i;
-            named |= at < tp->nquestions;
+            qs->named |= at < tp->nquestions;
             if (at == tp->nquestions) /* only the pack's own (validated) ids go into names */
                 qid[0] = '\0';
-            int fresh = at == tp->nquestions || !seen[at];
-            if (at < tp->nquestions && !seen[at]) {
-                seen[at] = 1;
-                nseen++;
+            int fresh = at == tp->nquestions || !qs->seen[at];
+            if (at < tp->nquestions && !qs->seen[at]) {
+                qs->seen[at] = 1;
+                qs->nseen++;
             }
             if (fresh) {
-                n++;
-                snprintf(name, sizeof(name), "q%02d-%s", n, *qid ? qid : "question");
-                rc = shoot(wk, PACK_SHOT_QUESTION, topic, n - 1, name);
+                qs->shots++;
+                snprintf(name, sizeof(name), "q%02d-%s", qs->shots, *qid ? qid : "question");
+                rc = shoot(wk, PACK_SHOT_QUESTION, tp->id, qs->shots - 1, name);
                 wk->c->questions_shown++;
             }
             if (!rc)
                 rc = tap(wk, choice);
             if (!rc && pack_kiosk_has(wk->k, "quiz/confirm"))
                 rc = tap(wk, "quiz/confirm");
-            snprintf(name, sizeof(name), "q%02d-%s-answered", n, *qid ? qid : "question");
+            snprintf(name, sizeof(name), "q%02d-%s-answered", qs->shots, *qid ? qid : "question");
             if (!rc && fresh)
-                rc = shoot(wk, PACK_SHOT_ANSWER, topic, n - 1, name);
+                rc = shoot(wk, PACK_SHOT_ANSWER, tp->id, qs->shots - 1, name);
             if (rc)
                 break;
             if (pack_kiosk_has(wk->k, "quiz/next")) {
@@ -442,15 +443,92 @@ static enum kk_err walk_quiz(struct walk *wk, const struct kk_topic *tp)
             }
             if (pack_kiosk_has(wk->k, "quiz/results"))
                 rc = tap(wk, "quiz/results");
-            if (!rc && round == 0)
-                rc = shoot(wk, PACK_SHOT_RESULTS, topic, n, "results");
+            if (!rc && !qs->results_shot) {
+                qs->results_shot = 1;
+                rc = shoot(wk, PACK_SHOT_RESULTS, tp->id, qs->shots, "results");
+            }
             break;
         }
-        if (rc || !named || nseen == tp->nquestions || !pack_kiosk_has(wk->k, "quiz/again"))
+        stale = qs->nseen == before ? stale + 1 : 0;
+        if (rc || !qs->named || qs->nseen == tp->nquestions || stale == MAX_STALE_ROUNDS ||
+            !pack_kiosk_has(wk->k, "quiz/again"))
             break;
         rc = tap(wk, "quiz/again");
     }
-    kk_free(seen);
+    return rc;
+}
+
+/* Switches the visitor's group: back from the menu to the picker, and pick. */
+static enum kk_err set_audience(struct walk *wk, enum kk_audience g)
+{
+    char target[64];
+    snprintf(target, sizeof(target), "audience/%s", kk_audience_name(g));
+    enum kk_err rc = to_menu(wk);
+    if (!rc)
+        rc = tap(wk, "nav/back");
+    if (!rc)
+        rc = expect_scene(wk, "audience", "going back from the menu");
+    if (!rc)
+        rc = tap(wk, target);
+    if (!rc)
+        rc = expect_scene(wk, "menu", target);
+    return rc ? rc : set_variant(wk); /* picking "elderly" switches large text on */
+}
+
+/* Opens the quiz of topic tp through the reader's last screen (no screenshots on the way:
+ * those screens were taken already). Sets *none when the reader offers no quiz. */
+static enum kk_err open_quiz(struct walk *wk, const struct kk_topic *tp, int *none)
+{
+    *none = 0;
+    enum kk_err rc = open_topic(wk, tp->id);
+    for (int i = 0; !rc && i < MAX_SCREENS && pack_kiosk_has(wk->k, "page/next"); i++)
+        rc = tap(wk, "page/next");
+    if (!rc && !pack_kiosk_has(wk->k, "quiz/start")) {
+        *none = 1;
+        return KK_OK;
+    }
+    if (!rc)
+        rc = tap(wk, "quiz/start");
+    return rc ? rc : expect_scene(wk, "quiz", "quiz/start");
+}
+
+/* The topic's quiz, when the reader's last screen (on now) offers it and the kiosk has quiz
+ * screens (scene "quiz" with choice/<n> targets). Questions meant only for other groups
+ * than the walk's are reached by picking such a group for a while. */
+static enum kk_err walk_quiz(struct walk *wk, const struct kk_topic *tp)
+{
+    if (!pack_kiosk_has(wk->k, "quiz/start"))
+        return KK_OK;
+    enum kk_err rc = tap(wk, "quiz/start");
+    if (rc)
+        return rc;
+    if (strcmp(pack_kiosk_field(wk->k, "scene"), "quiz")) {
+        wk->c->quiz_missing = 1;
+        return KK_OK;
+    }
+    struct quiz_seen qs = {kk_calloc(tp->nquestions + 1, 1), 0, 0, 0, 0};
+    if (!qs.seen)
+        return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
+    rc = play_rounds(wk, tp, &qs);
+    int switched = 0;
+    for (size_t i = 0; !rc && qs.named && i < tp->nquestions; i++) {
+        unsigned mask = tp->questions[i].audiences;
+        if (qs.seen[i] || !mask || (mask & KK_AUD_BIT(KK_AUD_OTHER)))
+            continue; /* seen, or "other" already had its rounds */
+        int g = 0;
+        while (!(mask & KK_AUD_BIT(g)))
+            g++;
+        int none = 0;
+        rc = set_audience(wk, (enum kk_audience)g);
+        switched = 1;
+        if (!rc)
+            rc = open_quiz(wk, tp, &none);
+        if (!rc && !none)
+            rc = play_rounds(wk, tp, &qs);
+    }
+    if (!rc && switched)
+        rc = set_audience(wk, KK_AUD_OTHER);
+    kk_free(qs.seen);
     return rc;
 }
 
