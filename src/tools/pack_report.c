@@ -86,6 +86,18 @@ static size_t count_translations(const struct kk_diags *d)
     return n;
 }
 
+/* True when question id of topic was shown in at least one variant. */
+static int question_shown(const struct pack_check *c, const char *topic, const char *id)
+{
+    for (size_t i = 0; i < c->nshots; i++) {
+        const struct pack_shot *s = &c->shots[i];
+        if (s->kind == PACK_SHOT_QUESTION && s->topic && s->question && !strcmp(s->topic, topic) &&
+            !strcmp(s->question, id))
+            return 1;
+    }
+    return 0;
+}
+
 static const char *result_word(const struct pack_check *c)
 {
     return c->failure.len ? "incomplete" : c->overflows ? "problems" : "good";
@@ -335,14 +347,29 @@ static enum kk_err write_html(const struct pack_check *c, struct kk_buf *err)
         kk_buf_addf(&b,
                     "<p>%zu quiz question screens were walked: for each topic, language, "
                     "text size and screen size, rounds were played until every question had "
-                    "been shown once (when the kiosk names its questions), each answered with "
-                    "its first choice and shown again with the kiosk's answer.</p>\n",
+                    "been shown once (a question meant only for some visitor groups was "
+                    "reached by picking such a group), each answered with its first choice "
+                    "and shown again with the kiosk's answer.</p>\n",
                     c->questions_shown);
     else if (c->quiz_missing)
         kk_buf_adds(&b, "<p>This kiosk has no quiz screens yet: the quiz questions were not "
                         "walked. Check them again with a newer kiosk.</p>\n");
     else
         kk_buf_adds(&b, "<p>No topic offered a quiz.</p>\n");
+    if (c->questions_shown && !c->failure.len) {
+        size_t missed = 0;
+        for (size_t t = 0; t < p->ntopics; t++)
+            for (size_t q = 0; q < p->topics[t].nquestions; q++) {
+                const char *id = p->topics[t].questions[q].id;
+                if (question_shown(c, p->topics[t].id, id))
+                    continue;
+                kk_buf_addf(&b, "%s", missed++ ? ", " : "<p class=\"bad\">Never shown: ");
+                html(&b, p->topics[t].id);
+                kk_buf_adds(&b, "/");
+                html(&b, id);
+            }
+        kk_buf_adds(&b, missed ? "</p>\n" : "<p class=\"good\">Every question was shown.</p>\n");
+    }
 
     contact_sheet(&b, c);
     kk_buf_adds(&b, "</body>\n</html>\n");
@@ -470,6 +497,17 @@ static enum kk_err write_json(const struct pack_check *c, struct kk_buf *err)
     cJSON *quiz = cJSON_AddObjectToObject(j, "quiz");
     cJSON_AddNumberToObject(quiz, "questions_shown", (double)c->questions_shown);
     cJSON_AddBoolToObject(quiz, "quiz_screens_missing", c->quiz_missing);
+    cJSON *never = cJSON_AddArrayToObject(quiz, "never_shown");
+    for (size_t t = 0; c->questions_shown && t < c->pack->ntopics; t++)
+        for (size_t q = 0; q < c->pack->topics[t].nquestions; q++) {
+            const struct kk_topic *tp = &c->pack->topics[t];
+            if (question_shown(c, tp->id, tp->questions[q].id))
+                continue;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "topic", tp->id);
+            cJSON_AddStringToObject(o, "question", tp->questions[q].id);
+            cJSON_AddItemToArray(never, o);
+        }
     cJSON *shots = cJSON_AddArrayToObject(j, "shots");
     for (size_t i = 0; i < c->nshots; i++)
         cJSON_AddItemToArray(shots, shot_json(&c->shots[i]));

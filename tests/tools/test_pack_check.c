@@ -357,6 +357,7 @@ static void test_check_good_pack(void **state)
      * visitors") picked youth to reach it. */
     assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(quiz, "quiz_screens_missing")));
     assert_int_equal(questions, 16);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(quiz, "never_shown")), 0);
     cJSON_Delete(j);
 
     struct kk_buf html = KK_BUF_INIT;
@@ -366,6 +367,7 @@ static void test_check_good_pack(void **state)
     assert_non_null(strstr(kk_buf_str(&html), "<img src=\"shots/1080x1920/en-large/water/"));
     assert_non_null(strstr(kk_buf_str(&html), "Every text fits"));
     assert_non_null(strstr(kk_buf_str(&html), "pages[0].blocks[0].text"));
+    assert_non_null(strstr(kk_buf_str(&html), "Every question was shown."));
     kk_free(index);
     kk_buf_release(&html);
 
