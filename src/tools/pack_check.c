@@ -57,19 +57,31 @@ static char *dup_or_null(const char *s)
     return s && *s ? kk_strdup(s) : NULL;
 }
 
-/* The comma-separated "overflow" ids of the current screen, or NULL when there are none. */
-static char *overflow_of(const struct pack_kiosk *k)
+/* The current screen's "overflow" ids, comma-separated, into *over (NULL when none); on
+ * the menu a card's summary ("topic/<id>/summary") goes into *shortened instead, as the
+ * menu shortens long summaries by design. Returns -1 when out of memory. */
+static int overflow_of(const struct pack_kiosk *k, int menu, char **over, char **shortened)
 {
     const cJSON *o, *arr = cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(k), "overflow");
-    struct kk_buf b = KK_BUF_INIT;
+    struct kk_buf b[2] = {KK_BUF_INIT, KK_BUF_INIT};
+    int rc = 0;
     cJSON_ArrayForEach(o, arr)
     {
-        if (cJSON_IsString(o))
-            kk_buf_addf(&b, "%s%s", b.len ? "," : "", o->valuestring);
+        if (!cJSON_IsString(o))
+            continue;
+        const char *id = o->valuestring;
+        size_t n = strlen(id);
+        int by_design =
+            menu && !strncmp(id, "topic/", 6) && n > 8 && !strcmp(id + n - 8, "/summary");
+        struct kk_buf *to = &b[by_design];
+        if (kk_buf_addf(to, "%s%s", to->len ? "," : "", id))
+            rc = -1;
     }
-    if (!b.len)
-        return NULL;
-    return kk_buf_detach(&b, NULL);
+    *over = b[0].len ? kk_buf_detach(&b[0], NULL) : NULL;
+    *shortened = b[1].len ? kk_buf_detach(&b[1], NULL) : NULL;
+    kk_buf_release(&b[0]);
+    kk_buf_release(&b[1]);
+    return rc;
 }
 
 static const struct kk_image *find_image(const struct kk_pack *p, const char *src,
@@ -225,12 +237,14 @@ static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *
     sh->question = cJSON_IsString(v) ? dup_or_null(v->valuestring) : NULL;
     sh->path = kk_strdup(rel);
     sh->topic = topic ? kk_strdup(topic) : NULL;
-    sh->overflow = overflow_of(wk->k);
+    int oom = overflow_of(wk->k, kind == PACK_SHOT_MENU, &sh->overflow, &sh->shortened);
     c->nshots++;
-    if (!sh->path || (topic && !sh->topic))
+    if (oom || !sh->path || (topic && !sh->topic))
         return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
     if (sh->overflow)
         c->overflows++;
+    if (sh->shortened)
+        c->shortened++;
     if (note_measured_images(c, wk->k, wk->w, wk->h))
         return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
     return KK_OK;
@@ -690,6 +704,7 @@ void pack_check_release(struct pack_check *c)
         kk_free(c->shots[i].topic);
         kk_free(c->shots[i].question);
         kk_free(c->shots[i].overflow);
+        kk_free(c->shots[i].shortened);
     }
     kk_free(c->shots);
     for (size_t i = 0; i < c->nsmall; i++) {
@@ -911,11 +926,12 @@ int pack_check_main(int argc, char **argv)
     for (size_t i = 0; i < diags.n; i++)
         missing += pack_check_is_translation(&diags.items[i]);
     printf("%s: pack %s %s: %zu screens, %zu overflowing, %zu missing translation%s, %zu "
-           "too-small image%s, %zu warning%s; %.0f s; report: %s/index.html\n",
+           "too-small image%s, %zu warning%s, %zu shortened card summar%s; %.0f s; report: "
+           "%s/index.html\n",
            c.failure.len ? "incomplete" : (c.overflows ? "problems" : "good"), p->id, p->version,
            c.nshots, c.overflows, missing, missing == 1 ? "" : "s", c.nsmall,
-           c.nsmall == 1 ? "" : "s", diags.warnings, diags.warnings == 1 ? "" : "s", c.seconds,
-           o.out);
+           c.nsmall == 1 ? "" : "s", diags.warnings, diags.warnings == 1 ? "" : "s", c.shortened,
+           c.shortened == 1 ? "y" : "ies", c.seconds, o.out);
     if (c.failure.len)
         fprintf(stderr, "kepu-pack: %s: %s\n", argv[0], kk_buf_str(&c.failure));
     rc = c.failure.len || c.overflows ? PACK_EXIT_FAIL : PACK_EXIT_OK;

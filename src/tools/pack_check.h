@@ -38,6 +38,9 @@ struct pack_shot {
     enum kk_lang lang;
     int large;
     char *overflow; /* comma-separated ids of texts that did not fit; NULL when all fit */
+    /* Menu cards' summaries shortened with "…": by design (docs/automation.md), so listed
+     * for the author's information but not counted as overflow. NULL when none. */
+    char *shortened;
 };
 
 /* An image shown larger than its own pixels (PNG and JPEG only: SVG scales cleanly). */
@@ -67,6 +70,7 @@ struct pack_check {
     struct pack_small_image *small;
     size_t nsmall, asmall;
     size_t overflows;       /* shots with overflowing text */
+    size_t shortened;       /* shots with shortened card summaries */
     size_t questions_shown; /* quiz question screens walked */
     int quiz_missing;       /* a quiz/start led to a quiz scene without choices */
     int measured_images;    /* the kiosk reported image rectangles */

@@ -130,6 +130,31 @@ static void image_method(struct kk_buf *b, const struct pack_check *c)
                        "scale cleanly and are never listed.</p>\n");
 }
 
+/* The shots whose texts did not fit (or, with shortened, whose card summaries were
+ * shortened), one row each. */
+static void text_table(struct kk_buf *b, const struct pack_check *c, int shortened)
+{
+    kk_buf_adds(b, "<table><tr><th>topic</th><th>where</th><th>language</th><th>screen</th>"
+                   "<th>text size</th><th>what</th><th>screenshot</th></tr>\n");
+    for (size_t i = 0; i < c->nshots; i++) {
+        const struct pack_shot *s = &c->shots[i];
+        const char *ids = shortened ? s->shortened : s->overflow;
+        if (!ids)
+            continue;
+        kk_buf_adds(b, "<tr><td>");
+        html(b, s->topic ? s->topic : "(menu)");
+        kk_buf_adds(b, "</td><td>");
+        shot_place(b, s);
+        kk_buf_addf(b, "</td><td>%s</td><td>%dx%d</td><td>%s</td><td>", kk_lang_name(s->lang), s->w,
+                    s->h, s->large ? "large" : "normal");
+        html(b, ids);
+        kk_buf_adds(b, "</td><td><a href=\"");
+        html(b, s->path);
+        kk_buf_adds(b, "\">view</a></td></tr>\n");
+    }
+    kk_buf_adds(b, "</table>\n");
+}
+
 static void thumb(struct kk_buf *b, const struct pack_shot *s)
 {
     int tw = s->w >= s->h ? THUMB_LONG : THUMB_LONG * s->w / s->h;
@@ -144,6 +169,10 @@ static void thumb(struct kk_buf *b, const struct pack_shot *s)
     if (s->overflow) {
         kk_buf_adds(b, "<br><b>text does not fit:</b> ");
         html(b, s->overflow);
+    }
+    if (s->shortened) {
+        kk_buf_adds(b, "<br>summary shortened: ");
+        html(b, s->shortened);
     }
     kk_buf_adds(b, "</figcaption></figure>\n");
 }
@@ -268,26 +297,19 @@ static enum kk_err write_html(const struct pack_check *c, struct kk_buf *err)
     kk_buf_addf(&b, "<h2 id=\"overflow\">Text that does not fit (%zu)</h2>\n", c->overflows);
     if (c->overflows) {
         kk_buf_adds(&b, "<p>The kiosk cut these texts short. Shorten the text, or split the "
-                        "page.</p>\n<table><tr><th>topic</th><th>where</th><th>language</th>"
-                        "<th>screen</th><th>text size</th><th>what</th><th>screenshot</th></tr>\n");
-        for (size_t i = 0; i < c->nshots; i++) {
-            const struct pack_shot *s = &c->shots[i];
-            if (!s->overflow)
-                continue;
-            kk_buf_adds(&b, "<tr><td>");
-            html(&b, s->topic ? s->topic : "(menu)");
-            kk_buf_adds(&b, "</td><td>");
-            shot_place(&b, s);
-            kk_buf_addf(&b, "</td><td>%s</td><td>%dx%d</td><td>%s</td><td>", kk_lang_name(s->lang),
-                        s->w, s->h, s->large ? "large" : "normal");
-            html(&b, s->overflow);
-            kk_buf_adds(&b, "</td><td><a href=\"");
-            html(&b, s->path);
-            kk_buf_adds(&b, "\">view</a></td></tr>\n");
-        }
-        kk_buf_adds(&b, "</table>\n");
+                        "page.</p>\n");
+        text_table(&b, c, 0);
     } else {
         kk_buf_adds(&b, "<p class=\"good\">Every text fits on every screen walked.</p>\n");
+    }
+    if (c->shortened) {
+        kk_buf_addf(&b,
+                    "<h3>Summaries shortened on the menu (%zu screens)</h3>\n<p>The menu "
+                    "shortens a long summary with &ldquo;&hellip;&rdquo; to fit its card; this "
+                    "is by design and does not fail the check, but visitors see only the "
+                    "start of these summaries.</p>\n",
+                    c->shortened);
+        text_table(&b, c, 1);
     }
 
     kk_buf_addf(&b, "<h2 id=\"translations\">Missing translations (%zu)</h2>\n", missing);
@@ -433,6 +455,7 @@ static cJSON *shot_json(const struct pack_shot *s)
     cJSON_AddItemToObject(o, "size", size_json(s->w, s->h));
     cJSON_AddBoolToObject(o, "large_text", s->large);
     cJSON_AddItemToObject(o, "overflow", overflow_ids(s->overflow));
+    cJSON_AddItemToObject(o, "shortened", overflow_ids(s->shortened));
     return o;
 }
 
@@ -457,15 +480,20 @@ static enum kk_err write_json(const struct pack_check *c, struct kk_buf *err)
     cJSON *counts = cJSON_AddObjectToObject(j, "counts");
     cJSON_AddNumberToObject(counts, "screens", (double)c->nshots);
     cJSON_AddNumberToObject(counts, "overflow", (double)c->overflows);
+    cJSON_AddNumberToObject(counts, "shortened", (double)c->shortened);
     cJSON_AddNumberToObject(counts, "missing_translations", (double)count_translations(d));
     cJSON_AddNumberToObject(counts, "small_images", (double)c->nsmall);
     cJSON_AddNumberToObject(counts, "warnings", (double)d->warnings);
     cJSON_AddNumberToObject(counts, "quiz_questions", (double)c->questions_shown);
 
     cJSON *over = cJSON_AddArrayToObject(j, "overflow");
-    for (size_t i = 0; i < c->nshots; i++)
+    cJSON *cut = cJSON_AddArrayToObject(j, "shortened");
+    for (size_t i = 0; i < c->nshots; i++) {
         if (c->shots[i].overflow)
             cJSON_AddItemToArray(over, shot_json(&c->shots[i]));
+        if (c->shots[i].shortened)
+            cJSON_AddItemToArray(cut, shot_json(&c->shots[i]));
+    }
     cJSON *miss = cJSON_AddArrayToObject(j, "missing_translations");
     cJSON *warn = cJSON_AddArrayToObject(j, "warnings");
     for (size_t i = 0; i < d->n; i++) {
