@@ -64,6 +64,8 @@ start() {
     [ -n "$port" ] || { echo "server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
     url=http://127.0.0.1:$port
 }
+# cpu_ticks: the server's user + system CPU time so far, in 1/100 s (Linux /proc).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 stop() { kill -TERM "$pid"; wait "$pid" || true; pid=; }
 
 # fleet DATA VENUES KIOSKS: venues, kiosks (their tokens in DATA.kiosks), an office user,
@@ -119,7 +121,11 @@ total=0
 for r in $(seq 1 "$runs"); do
     echo "- run $r; $(load)"
     for c in 1 8 64; do
+        cpu0=$(cpu_ticks)
         "$bench" ingest --url "$url" --kiosks "$A.kiosks" --clients "$c" --batches 128 --batch 500
+        cpu1=$(cpu_ticks)
+        echo "  server CPU time: $(( (cpu1 - cpu0) * 10 )) ms for 64000 events," \
+            "$(( (cpu1 - cpu0) * 10000 / 64000 )) us per event"
         total=$((total + 64000))
     done
 done
@@ -143,7 +149,7 @@ stats
 stop
 
 echo "- $(load)"
-"$bench" seed --data "$B" --kiosks "$B.kiosks" --events "$more" --days 299:30
+"$bench" seed --data "$B" --kiosks "$B.kiosks" --events "$more" --days 299:30 --batch 1000
 have=$(count "$B")
 [ "$have" = "$((first + more))" ] || { echo "FAIL: $have events stored" >&2; exit 1; }
 start "$B"

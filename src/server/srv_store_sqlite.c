@@ -18,6 +18,11 @@
 #define MAX_READERS 16
 #define BUSY_MS     10000
 
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+/* The city day (days since 1970-01-01 in UTC+8) of the hour in a rollup's hour column. */
+#define HOUR_DAY "((hour * 3600 + " STR(SRV_DAY_OFFSET_S) ") / 86400)"
+
 /* Schema migrations: migrations[i] takes user_version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     "CREATE TABLE venues(id TEXT PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);"
@@ -65,6 +70,31 @@ static const char *const migrations[] = {
     " SELECT ts / 3600000, kiosk, json_extract(body, '$.topic'), json_extract(body, '$.page'),"
     " COUNT(*), SUM(json_extract(body, '$.dwell_ms')) FROM events WHERE type = 'page_view'"
     " GROUP BY 1, 2, 3, 4;",
+    /* 3: the same totals per city day for the whole city, without the kiosk: what the
+     * dashboard reads when it asks about all venues. They stay a few rows per day however
+     * many kiosks and events there are (the hourly ones per kiosk grow with the events).
+     * Filled once from the hourly rollups. */
+    "CREATE TABLE day_type(day INTEGER NOT NULL, type TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(day, type)) WITHOUT ROWID;"
+    "CREATE TABLE day_topic(day INTEGER NOT NULL, topic TEXT NOT NULL, views INTEGER NOT NULL,"
+    " dwell_ms INTEGER NOT NULL, PRIMARY KEY(day, topic)) WITHOUT ROWID;"
+    "CREATE TABLE day_page(day INTEGER NOT NULL, topic TEXT NOT NULL, page INTEGER NOT NULL,"
+    " views INTEGER NOT NULL, dwell_ms INTEGER NOT NULL, PRIMARY KEY(day, topic, page))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE day_audience(day INTEGER NOT NULL, audience TEXT NOT NULL,"
+    " sessions INTEGER NOT NULL, PRIMARY KEY(day, audience)) WITHOUT ROWID;"
+    "CREATE TABLE day_question(day INTEGER NOT NULL, topic TEXT NOT NULL, question TEXT NOT NULL,"
+    " audience TEXT NOT NULL, correct INTEGER NOT NULL, total INTEGER NOT NULL,"
+    " PRIMARY KEY(day, topic, question, audience)) WITHOUT ROWID;"
+    "INSERT INTO day_type SELECT " HOUR_DAY ", type, SUM(n) FROM roll_hour GROUP BY 1, 2;"
+    "INSERT INTO day_topic SELECT " HOUR_DAY ", topic, SUM(views), SUM(dwell_ms) FROM roll_topic"
+    " GROUP BY 1, 2;"
+    "INSERT INTO day_page SELECT " HOUR_DAY ", topic, page, SUM(views), SUM(dwell_ms)"
+    " FROM roll_page GROUP BY 1, 2, 3;"
+    "INSERT INTO day_audience SELECT " HOUR_DAY ", audience, SUM(sessions) FROM roll_audience"
+    " GROUP BY 1, 2;"
+    "INSERT INTO day_question SELECT " HOUR_DAY ", topic, question, audience, SUM(correct),"
+    " SUM(total) FROM roll_question GROUP BY 1, 2, 3, 4;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -75,6 +105,11 @@ enum {
     ST_ROLL_PAGE,
     ST_ROLL_AUDIENCE,
     ST_ROLL_QUESTION,
+    ST_DAY_TYPE,
+    ST_DAY_TOPIC,
+    ST_DAY_PAGE,
+    ST_DAY_AUDIENCE,
+    ST_DAY_QUESTION,
     ST_COUNT_EVENTS,
     ST_BEGIN,
     ST_COMMIT,
@@ -101,6 +136,21 @@ static const char *const hot_sql[ST_N] = {
                          " correct, total) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 1)"
                          " ON CONFLICT DO UPDATE SET correct = correct + excluded.correct,"
                          " total = total + 1",
+    [ST_DAY_TYPE] = "INSERT INTO day_type(day, type, n) VALUES(?1, ?2, 1)"
+                    " ON CONFLICT DO UPDATE SET n = n + 1",
+    [ST_DAY_TOPIC] = "INSERT INTO day_topic(day, topic, views, dwell_ms) VALUES(?1, ?2, 1, ?3)"
+                     " ON CONFLICT DO UPDATE SET views = views + 1,"
+                     " dwell_ms = dwell_ms + excluded.dwell_ms",
+    [ST_DAY_PAGE] = "INSERT INTO day_page(day, topic, page, views, dwell_ms)"
+                    " VALUES(?1, ?2, ?3, 1, ?4)"
+                    " ON CONFLICT DO UPDATE SET views = views + 1,"
+                    " dwell_ms = dwell_ms + excluded.dwell_ms",
+    [ST_DAY_AUDIENCE] = "INSERT INTO day_audience(day, audience, sessions) VALUES(?1, ?2, 1)"
+                        " ON CONFLICT DO UPDATE SET sessions = sessions + 1",
+    [ST_DAY_QUESTION] = "INSERT INTO day_question(day, topic, question, audience, correct, total)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, 1)"
+                        " ON CONFLICT DO UPDATE SET correct = correct + excluded.correct,"
+                        " total = total + 1",
     [ST_COUNT_EVENTS] = "INSERT INTO counters(name, n) VALUES('events', ?1)"
                         " ON CONFLICT DO UPDATE SET n = n + excluded.n",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -579,17 +629,31 @@ static int add_one(struct sq_store *s, const struct srv_event *e, int64_t receiv
     *inserted = rc == SQLITE_OK && sqlite3_changes(s->w) == 1;
     if (rc != SQLITE_OK || !*inserted)
         return rc;
-    int64_t hour = e->ts / 3600000;
+    int64_t hour = e->ts / 3600000, day = (hour * 3600 + SRV_DAY_OFFSET_S) / 86400;
+    int page_view = !strcmp(e->type, "page_view");
     rc = step_hot(s->st[ST_ROLL_HOUR], "tit", e->type, hour, e->kiosk);
-    if (rc == SQLITE_OK && !strcmp(e->type, "page_view"))
+    if (rc == SQLITE_OK)
+        rc = step_hot(s->st[ST_DAY_TYPE], "it", day, e->type);
+    if (rc == SQLITE_OK && page_view)
         rc = step_hot(s->st[ST_ROLL_TOPIC], "itti", hour, e->kiosk, e->topic, e->dwell_ms);
-    if (rc == SQLITE_OK && !strcmp(e->type, "page_view"))
+    if (rc == SQLITE_OK && page_view)
+        rc = step_hot(s->st[ST_DAY_TOPIC], "iti", day, e->topic, e->dwell_ms);
+    if (rc == SQLITE_OK && page_view)
         rc = step_hot(s->st[ST_ROLL_PAGE], "ittii", hour, e->kiosk, e->topic, e->page, e->dwell_ms);
-    if (rc == SQLITE_OK && !strcmp(e->type, "audience"))
+    if (rc == SQLITE_OK && page_view)
+        rc = step_hot(s->st[ST_DAY_PAGE], "itii", day, e->topic, e->page, e->dwell_ms);
+    if (rc == SQLITE_OK && !strcmp(e->type, "audience")) {
         rc = step_hot(s->st[ST_ROLL_AUDIENCE], "itt", hour, e->kiosk, e->audience);
-    if (rc == SQLITE_OK && !strcmp(e->type, "quiz_answer"))
+        if (rc == SQLITE_OK)
+            rc = step_hot(s->st[ST_DAY_AUDIENCE], "it", day, e->audience);
+    }
+    if (rc == SQLITE_OK && !strcmp(e->type, "quiz_answer")) {
         rc = step_hot(s->st[ST_ROLL_QUESTION], "itttti", hour, e->kiosk, e->topic, e->question,
                       e->audience, (int64_t)e->correct);
+        if (rc == SQLITE_OK)
+            rc = step_hot(s->st[ST_DAY_QUESTION], "ittti", day, e->topic, e->question, e->audience,
+                          (int64_t)e->correct);
+    }
     return rc;
 }
 
@@ -718,23 +782,59 @@ static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, str
                                          " ON s.kiosk = k.id"                                      \
                                          " WHERE (?4 IS NULL OR k.venue = ?4)"                     \
                                          " AND (?5 IS NULL OR k.id = ?5)) t"
+/* The same over the city-wide day totals (no venue or kiosk filter): the first and end
+ * hours ?1 and ?2 are always the starts of city days. */
+#define CITY_DAY  "date(r.day * 86400, 'unixepoch')"
+#define FIRST_DAY "((?1 * 3600 + ?3) / 86400)"
+#define END_DAY   "((?2 * 3600 + ?3) / 86400)"
+#define DFILTER   " WHERE r.day >= " FIRST_DAY " AND r.day < " END_DAY
+#define DQFILTER                                                                                   \
+    DFILTER " AND (?6 IS NULL OR r.topic = ?6) AND (?7 IS NULL OR r.question = ?7)"                \
+            " AND (?8 IS NULL OR r.audience = ?8)"
+#define CITY_SESSIONS_LAST(days)                                                                   \
+    "(SELECT COALESCE(SUM(r.n), 0) FROM day_type r WHERE r.type = 'session_start'"                 \
+    " AND r.day >= " END_DAY " - " days " AND r.day < " END_DAY ")"
+#define CITY_OVERVIEW_SQL                                                                          \
+    "SELECT t.kiosks, t.online, t.kiosks - t.online, " CITY_SESSIONS_LAST(                         \
+        "1") ", " CITY_SESSIONS_LAST("7") ", " CITY_SESSIONS_LAST("30") " FROM (SELECT COUNT(*)"   \
+                                                                        " AS kiosks,"              \
+                                                                        " COALESCE(SUM(s.seen_ms"  \
+                                                                        " >= ?9), 0) AS online"    \
+                                                                        " FROM kiosks k LEFT JOIN" \
+                                                                        " kiosk_status s"          \
+                                                                        " ON s.kiosk = k.id) t"
+#define PAGES_SQL(from, filter)                                                                    \
+    "SELECT r.topic, r.page, SUM(r.views),"                                                        \
+    " CAST(SUM(r.dwell_ms) / SUM(r.views) AS INTEGER),"                                            \
+    " ROUND(CAST(SUM(r.views) AS REAL) / MAX(SUM(r.views)) OVER t, 4),"                            \
+    " ROUND(CAST(MAX(SUM(r.views) - COALESCE(LEAD(SUM(r.views)) OVER p, 0), 0)"                    \
+    " AS REAL) / MAX(SUM(r.views)) OVER t, 4)"                                                     \
+    " FROM " from " r" filter " AND (?6 IS NULL OR r.topic = ?6)"                                  \
+    " GROUP BY r.topic, r.page"                                                                    \
+    " WINDOW t AS (PARTITION BY r.topic), p AS (PARTITION BY r.topic"                              \
+    " ORDER BY r.page) ORDER BY r.topic, r.page"
 #define EVENTS_DAY_SQL                                                                             \
     "SELECT " DAY " AS day, SUM(r.n), " OF_TYPE("session_start") ", " OF_TYPE(                     \
         "page_view") ", " OF_TYPE("quiz_answer") " FROM roll_hour r" KFILTER                       \
                                                  " AND r.type IN " ALL_TYPES " GROUP BY " DAYNO    \
                                                  " ORDER BY " DAYNO
 
+/* sql reads the hourly rollups per kiosk; city_sql, when there is one, gives the same
+ * answer from the day totals and is used when no venue or kiosk is asked for. */
 struct stat_def {
     const char *sql;
     const char *cols[13];
     size_t ncols;
+    const char *city_sql;
 };
 
 static const struct stat_def stat_defs[] = {
     [SRV_STAT_SESSIONS_DAY] = {"SELECT " DAY " AS day, SUM(r.n) FROM roll_hour r" KFILTER
                                " AND r.type = 'session_start' GROUP BY " DAYNO " ORDER BY " DAYNO,
                                {"day", "sessions"},
-                               2},
+                               2,
+                               "SELECT " CITY_DAY " AS day, SUM(r.n) FROM day_type r" DFILTER
+                               " AND r.type = 'session_start' GROUP BY r.day ORDER BY r.day"},
     [SRV_STAT_SESSIONS_VENUE] = {"SELECT v.id, v.name, COALESCE(SUM(r.n), 0) FROM venues v"
                                  " LEFT JOIN kiosks k ON k.venue = v.id"
                                  " LEFT JOIN " KIOSK_SESSIONS " r ON r.kiosk = k.id"
@@ -754,25 +854,38 @@ static const struct stat_def stat_defs[] = {
          " AND (?6 IS NULL OR r.topic = ?6) GROUP BY r.topic"
          " ORDER BY 2 DESC, 1",
          {"topic", "views", "avg_dwell_ms"},
-         3},
+         3,
+         "SELECT r.topic, SUM(r.views), CAST(SUM(r.dwell_ms) / SUM(r.views) AS INTEGER)"
+         " FROM day_topic r" DFILTER " AND (?6 IS NULL OR r.topic = ?6) GROUP BY r.topic"
+         " ORDER BY 2 DESC, 1"},
     [SRV_STAT_AUDIENCES] = {"SELECT r.audience, SUM(r.sessions) FROM roll_audience r" KFILTER
                             " GROUP BY r.audience ORDER BY r.audience",
                             {"audience", "sessions"},
-                            2},
+                            2,
+                            "SELECT r.audience, SUM(r.sessions) FROM day_audience r" DFILTER
+                            " GROUP BY r.audience ORDER BY r.audience"},
     [SRV_STAT_QUIZ_QUESTION] = {"SELECT r.topic, r.question, SUM(r.correct), SUM(r.total), " ACC
                                 " FROM roll_question r" QFILTER
                                 " GROUP BY r.topic, r.question ORDER BY r.topic, r.question",
                                 {"topic", "question", "correct", "total", "accuracy"},
-                                5},
+                                5,
+                                "SELECT r.topic, r.question, SUM(r.correct), SUM(r.total), " ACC
+                                " FROM day_question r" DQFILTER
+                                " GROUP BY r.topic, r.question ORDER BY r.topic, r.question"},
     [SRV_STAT_QUIZ_AUDIENCE] = {"SELECT r.audience, SUM(r.correct), SUM(r.total), " ACC
                                 " FROM roll_question r" QFILTER
                                 " GROUP BY r.audience ORDER BY r.audience",
                                 {"audience", "correct", "total", "accuracy"},
-                                4},
+                                4,
+                                "SELECT r.audience, SUM(r.correct), SUM(r.total), " ACC
+                                " FROM day_question r" DQFILTER
+                                " GROUP BY r.audience ORDER BY r.audience"},
     [SRV_STAT_QUIZ_DAY] = {"SELECT " DAY " AS day, SUM(r.correct), SUM(r.total), " ACC
                            " FROM roll_question r" QFILTER " GROUP BY " DAYNO " ORDER BY " DAYNO,
                            {"day", "correct", "total", "accuracy"},
-                           4},
+                           4,
+                           "SELECT " CITY_DAY " AS day, SUM(r.correct), SUM(r.total), " ACC
+                           " FROM day_question r" DQFILTER " GROUP BY r.day ORDER BY r.day"},
     [SRV_STAT_KIOSKS] = {"SELECT k.id, k.venue, s.seen_ms, s.app_version, s.packs, s.queue,"
                          " s.dropped, s.uptime_s, s.disk_free_mb, s.last_error,"
                          " COALESCE(s.seen_ms >= ?9, 0), v.name, " ASSIGNED " FROM kiosks k"
@@ -787,27 +900,28 @@ static const struct stat_def stat_defs[] = {
     [SRV_STAT_OVERVIEW] = {OVERVIEW_SQL,
                            {"kiosks", "online", "offline", "sessions_1d", "sessions_7d",
                             "sessions_30d"},
-                           6},
-    [SRV_STAT_EVENTS_DAY] = {EVENTS_DAY_SQL,
-                             {"day", "events", "sessions", "page_views", "quiz_answers"},
-                             5},
-    [SRV_STAT_PAGES] = {"SELECT r.topic, r.page, SUM(r.views),"
-                        " CAST(SUM(r.dwell_ms) / SUM(r.views) AS INTEGER),"
-                        " ROUND(CAST(SUM(r.views) AS REAL) / MAX(SUM(r.views)) OVER t, 4),"
-                        " ROUND(CAST(MAX(SUM(r.views) - COALESCE(LEAD(SUM(r.views)) OVER p, 0), 0)"
-                        " AS REAL) / MAX(SUM(r.views)) OVER t, 4)"
-                        " FROM roll_page r" KFILTER " AND (?6 IS NULL OR r.topic = ?6)"
-                        " GROUP BY r.topic, r.page"
-                        " WINDOW t AS (PARTITION BY r.topic), p AS (PARTITION BY r.topic"
-                        " ORDER BY r.page) ORDER BY r.topic, r.page",
+                           6,
+                           CITY_OVERVIEW_SQL},
+    [SRV_STAT_EVENTS_DAY] =
+        {EVENTS_DAY_SQL,
+         {"day", "events", "sessions", "page_views", "quiz_answers"},
+         5,
+         "SELECT " CITY_DAY " AS day, SUM(r.n), " OF_TYPE("session_start") ", " OF_TYPE(
+             "page_view") ", " OF_TYPE("quiz_answer") " FROM day_type r" DFILTER
+                                                      " GROUP BY r.day ORDER BY r.day"},
+    [SRV_STAT_PAGES] = {PAGES_SQL("roll_page", KFILTER),
                         {"topic", "page", "views", "avg_dwell_ms", "reach", "exit_share"},
-                        6},
+                        6,
+                        PAGES_SQL("day_page", DFILTER)},
     [SRV_STAT_QUIZ_AUDIENCE_DAY] = {"SELECT " DAY " AS day, r.audience, SUM(r.correct),"
                                     " SUM(r.total), " ACC " FROM roll_question r" QFILTER
                                     " GROUP BY " DAYNO ", r.audience ORDER BY " DAYNO
                                     ", r.audience",
                                     {"day", "audience", "correct", "total", "accuracy"},
-                                    5},
+                                    5,
+                                    "SELECT " CITY_DAY " AS day, r.audience, SUM(r.correct),"
+                                    " SUM(r.total), " ACC " FROM day_question r" DQFILTER
+                                    " GROUP BY r.day, r.audience ORDER BY r.day, r.audience"},
     [SRV_STAT_PACKS] = {"SELECT id, version, manifest_sha256, uploaded_ms FROM packs"
                         " ORDER BY id, uploaded_ms DESC, version",
                         {"pack", "version", "manifest_sha256", "uploaded_ms"},
@@ -845,6 +959,7 @@ static enum kk_err sq_stats(struct srv_store *base, const struct srv_stats_query
     if ((size_t)q->kind >= sizeof(stat_defs) / sizeof(stat_defs[0]))
         KK_BUG("stats kind %d", (int)q->kind);
     const struct stat_def *d = &stat_defs[q->kind];
+    const char *sql = d->city_sql && !q->venue && !q->kiosk ? d->city_sql : d->sql;
     sqlite3_stmt *st = NULL;
     enum kk_err rc = KK_OK;
     if (srv_table_init(out, d->cols, d->ncols))
@@ -852,7 +967,7 @@ static enum kk_err sq_stats(struct srv_store *base, const struct srv_stats_query
     sqlite3 *db = reader_get(s, err);
     if (!db)
         return KK_ERR_DB;
-    if (sqlite3_prepare_v2(db, d->sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         rc = db_fail(err, db, "stats");
         goto done;
     }

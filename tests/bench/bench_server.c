@@ -300,27 +300,29 @@ static int64_t gen_session(struct batcher *b, int64_t start)
 }
 
 /* Fills the batcher's quota with sessions on the city days from days_from to days_to days
- * ago, open 8:00 to 18:00, with a boot each morning. The first pass gives every day the
- * same number of sessions (a little under the quota); later passes add one session to each
- * day in turn, so every day has about as many events. */
+ * ago, open 8:00 to 18:00, with a boot each morning that has visitors. The first pass
+ * gives the days sessions in even shares (a little under the quota); later passes add one
+ * session to each day in turn, so every day has about as many events. */
 static int gen_days(struct batcher *b, long days_from, long days_to)
 {
     long ndays = days_from - days_to + 1;
     int64_t today = city_today_ms();
-    long per_day = (long)(b->quota / (size_t)ndays / EVENTS_PER_SESSION);
-    if (per_day < 1)
-        per_day = 1;
-    int64_t slot = 10 * HOUR_MS / per_day;
+    double per_day = (double)b->quota / (double)ndays / EVENTS_PER_SESSION, credit = 0;
+    int64_t slot = (int64_t)(10 * HOUR_MS / (per_day < 1 ? 1 : per_day));
     for (long pass = 0; b->produced < b->quota && !b->failed; pass++) {
         for (long d = 0; d < ndays && b->produced < b->quota; d++) {
             int64_t day = today - (days_from - d) * DAY_MS, open = day + 8 * HOUR_MS;
-            if (!pass) {
-                emit(b, open - 600000 + pick(&b->rng, 300000), "boot", NULL, NULL, "zh", NULL, "");
-                for (long s = 0; s < per_day && b->produced < b->quota; s++)
-                    gen_session(b, open + s * slot + pick(&b->rng, (int)(slot / 2 + 1)));
-            } else {
+            if (pass) {
                 gen_session(b, open + pick(&b->rng, (int)(9 * HOUR_MS)));
+                continue;
             }
+            credit += per_day;
+            long n = (long)credit;
+            credit -= (double)n;
+            if (n)
+                emit(b, open - 600000 + pick(&b->rng, 300000), "boot", NULL, NULL, "zh", NULL, "");
+            for (long s = 0; s < n && b->produced < b->quota; s++)
+                gen_session(b, open + s * slot + pick(&b->rng, (int)(slot / 2 + 1)));
         }
     }
     return batch_flush(b);
