@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "kk_test.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,48 +29,21 @@ struct fixture {
     struct kk_seckey sec;
 };
 
-static char *join(const char *a, const char *b)
-{
-    char *p = kk_path_join(a, b);
-    assert_non_null(p);
-    return p;
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-static void write_file(const char *dir, const char *rel, const char *text)
-{
-    char *path = join(dir, rel);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    assert_int_equal(kk_mkdirs(path, 0755, NULL), KK_OK);
-    *slash = '/';
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-    kk_free(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = kk_calloc(1, sizeof(*f));
     assert_non_null(f);
     snprintf(f->tmp, sizeof(f->tmp), "/tmp/kk-bundle-XXXXXX");
     assert_non_null(mkdtemp(f->tmp));
-    f->src = join(f->tmp, "src");
-    f->out = join(f->tmp, "out");
-    f->kpk = join(f->tmp, "pack.kpk");
-    f->dest = join(f->tmp, "staging");
-    f->crafted = join(f->tmp, "crafted.kpk");
-    write_file(f->src, "pack.json",
-               "{\"format\":1,\"id\":\"earthquake-safety\",\"version\":\"2026.11.1\"}\n");
-    write_file(f->src, "topics/quake.json", "{\"id\":\"quake\"}\n");
-    write_file(f->src, "images/地震.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n");
+    f->src = tt_join(f->tmp, "src");
+    f->out = tt_join(f->tmp, "out");
+    f->kpk = tt_join(f->tmp, "pack.kpk");
+    f->dest = tt_join(f->tmp, "staging");
+    f->crafted = tt_join(f->tmp, "crafted.kpk");
+    tt_write_file(f->src, "pack.json",
+                  "{\"format\":1,\"id\":\"earthquake-safety\",\"version\":\"2026.11.1\"}\n");
+    tt_write_file(f->src, "topics/quake.json", "{\"id\":\"quake\"}\n");
+    tt_write_file(f->src, "images/地震.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n");
     crypto_sign_keypair(f->pub.key, f->sec.key);
     assert_int_equal(kk_manifest_build(f->src, f->out, &f->sec, NULL), KK_OK);
     assert_int_equal(kk_bundle_write(f->out, f->kpk, NULL), KK_OK);
@@ -145,7 +120,7 @@ static void expect_refused(struct fixture *f, const struct kk_bundle_limits *lim
     if (!strstr(kk_buf_str(&err), msg))
         fail_msg("message \"%s\" lacks \"%s\"", kk_buf_str(&err), msg);
     assert_non_null(strstr(kk_buf_str(&err), f->crafted)); /* names the bundle */
-    assert_false(exists(f->dest));
+    assert_false(tt_exists(f->dest));
     kk_buf_release(&err);
 }
 
@@ -161,7 +136,7 @@ static void test_round_trip(void **state)
     /* The unpacked folder is a built pack in its own right, byte for byte. */
     const char *names[] = {"images/地震.svg", "MANIFEST.json", "MANIFEST.sig"};
     for (size_t i = 0; i < 3; i++) {
-        char *p1 = join(f->out, names[i]), *p2 = join(f->dest, names[i]);
+        char *p1 = tt_join(f->out, names[i]), *p2 = tt_join(f->dest, names[i]);
         kk_buf_reset(&a);
         kk_buf_reset(&b);
         assert_int_equal(kk_file_read(p1, 1 << 20, &a, NULL), KK_OK);
@@ -178,7 +153,7 @@ static void test_round_trip(void **state)
     kk_buf_reset(&err);
     assert_int_equal(kk_bundle_write(f->out, f->kpk, &err), KK_ERR_EXISTS);
     assert_int_equal(kk_bundle_read(f->kpk, f->dest, &f->pub, 1, NULL, NULL), KK_ERR_EXISTS);
-    assert_true(exists(f->dest));
+    assert_true(tt_exists(f->dest));
     kk_buf_release(&a);
     kk_buf_release(&b);
     kk_buf_release(&err);
@@ -188,10 +163,10 @@ static void test_bundle_of_a_tampered_folder_is_refused(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT;
-    write_file(f->out, "topics/quake.json", "{\"id\":\"QUAKE\"}\n");
+    tt_write_file(f->out, "topics/quake.json", "{\"id\":\"QUAKE\"}\n");
     assert_int_equal(kk_bundle_write(f->out, f->crafted, &err), KK_ERR_VERIFY);
     assert_string_equal(kk_buf_str(&err), "topics/quake.json: sha256 mismatch");
-    assert_false(exists(f->crafted));
+    assert_false(tt_exists(f->crafted));
     kk_buf_release(&err);
 }
 
@@ -204,7 +179,7 @@ static void test_wrong_key(void **state)
     struct kk_buf err = KK_BUF_INIT;
     assert_int_equal(kk_bundle_read(f->kpk, f->dest, &other, 1, NULL, &err), KK_ERR_VERIFY);
     assert_non_null(strstr(kk_buf_str(&err), "pack.kpk: MANIFEST.sig: bad signature"));
-    assert_false(exists(f->dest));
+    assert_false(tt_exists(f->dest));
     kk_buf_release(&err);
 }
 
@@ -215,8 +190,8 @@ static void test_dotdot(void **state)
                               {"../x", AE_IFREG, "evil", 0, NULL}};
     craft(f->crafted, e, 2);
     expect_refused(f, NULL, KK_ERR_INVALID, ": ../x: path with \"..\" refused");
-    char *outside = join(f->tmp, "x");
-    assert_false(exists(outside));
+    char *outside = tt_join(f->tmp, "x");
+    assert_false(tt_exists(outside));
     kk_free(outside);
 
     const struct entry e2[] = {{"topics/../../y", AE_IFREG, "evil", 0, NULL}};
@@ -227,11 +202,11 @@ static void test_dotdot(void **state)
 static void test_absolute_path(void **state)
 {
     struct fixture *f = *state;
-    char *abs = join(f->tmp, "abs");
+    char *abs = tt_join(f->tmp, "abs");
     const struct entry e[] = {{abs, AE_IFREG, "evil", 0, NULL}};
     craft(f->crafted, e, 1);
     expect_refused(f, NULL, KK_ERR_INVALID, "absolute path refused");
-    assert_false(exists(abs));
+    assert_false(tt_exists(abs));
     kk_free(abs);
 }
 
@@ -285,8 +260,8 @@ static void test_folders_are_accepted(void **state)
                               {"topics/quake.json", AE_IFREG, "{}", 0, NULL}};
     craft(f->crafted, e, 2);
     assert_int_equal(kk_bundle_extract(f->crafted, f->dest, NULL, NULL), KK_OK);
-    char *p = join(f->dest, "topics/quake.json");
-    assert_true(exists(p));
+    char *p = tt_join(f->dest, "topics/quake.json");
+    assert_true(tt_exists(p));
     kk_free(p);
 }
 
@@ -365,7 +340,7 @@ static void test_extra_file_fails_verification(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf json = KK_BUF_INIT, sig = KK_BUF_INIT, err = KK_BUF_INIT;
-    char *jp = join(f->out, KK_MANIFEST_FILE), *sp = join(f->out, KK_MANIFEST_SIG_FILE);
+    char *jp = tt_join(f->out, KK_MANIFEST_FILE), *sp = tt_join(f->out, KK_MANIFEST_SIG_FILE);
     assert_int_equal(kk_file_read(jp, 1 << 20, &json, NULL), KK_OK);
     assert_int_equal(kk_file_read(sp, 1 << 20, &sig, NULL), KK_OK);
     struct entry e[] = {
@@ -382,7 +357,7 @@ static void test_extra_file_fails_verification(void **state)
     assert_int_equal(kk_bundle_read(f->crafted, f->dest, &f->pub, 1, NULL, &err), KK_ERR_VERIFY);
     assert_non_null(
         strstr(kk_buf_str(&err), "crafted.kpk: topics/extra.json: not in the manifest"));
-    assert_false(exists(f->dest));
+    assert_false(tt_exists(f->dest));
 
     /* Without the extra file the same entries make a good bundle: the test is fair. */
     assert_int_equal(unlink(f->crafted), 0);
@@ -405,7 +380,7 @@ static void test_extra_file_fails_verification(void **state)
     kk_buf_reset(&err);
     assert_int_equal(kk_bundle_read(f->crafted, f->dest, &f->pub, 1, NULL, &err), KK_ERR_NOTFOUND);
     assert_non_null(strstr(kk_buf_str(&err), "MANIFEST.sig: missing"));
-    assert_false(exists(f->dest));
+    assert_false(tt_exists(f->dest));
     kk_free(jp);
     kk_free(sp);
     kk_buf_release(&json);
@@ -425,7 +400,7 @@ static void test_survives_allocation_failures(void **state)
         enum kk_err rc = kk_bundle_read(f->kpk, f->dest, &f->pub, 1, NULL, NULL);
         kk_alloc_fail_after(0);
         assert_int_not_equal(rc, KK_OK);
-        assert_false(exists(f->dest));
+        assert_false(tt_exists(f->dest));
     }
 }
 

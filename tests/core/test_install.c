@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "kk_test.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,33 +34,6 @@ struct fixture {
     struct kk_seckey sec;
 };
 
-static char *join(const char *a, const char *b)
-{
-    char *p = kk_path_join(a, b);
-    assert_non_null(p);
-    return p;
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-static void write_file(const char *dir, const char *rel, const char *text)
-{
-    char *path = join(dir, rel);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    assert_int_equal(kk_mkdirs(path, 0755, NULL), KK_OK);
-    *slash = '/';
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-    kk_free(path);
-}
-
 static int count_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -78,22 +53,22 @@ static int setup(void **state)
     assert_non_null(f);
     snprintf(f->tmp, sizeof(f->tmp), "/tmp/kk-install-XXXXXX");
     assert_non_null(mkdtemp(f->tmp));
-    f->state = join(f->tmp, "state");
+    f->state = tt_join(f->tmp, "state");
     crypto_sign_keypair(f->pub.key, f->sec.key);
     for (int v = 1; v <= 3; v++) {
         char name[64], text[256];
         snprintf(name, sizeof(name), "src%d", v);
-        char *src = join(f->tmp, name);
+        char *src = tt_join(f->tmp, name);
         snprintf(text, sizeof(text), "{\"format\":1,\"id\":\"" ID "\",\"version\":\"1.0.%d\"}\n",
                  v);
-        write_file(src, "pack.json", text);
+        tt_write_file(src, "pack.json", text);
         snprintf(text, sizeof(text), "{\"id\":\"quake\",\"v\":%d}\n", v);
-        write_file(src, "topics/quake.json", text);
+        tt_write_file(src, "topics/quake.json", text);
         snprintf(name, sizeof(name), "built%d", v);
-        f->built[v] = join(f->tmp, name);
+        f->built[v] = tt_join(f->tmp, name);
         assert_int_equal(kk_manifest_build(src, f->built[v], &f->sec, NULL), KK_OK);
         snprintf(name, sizeof(name), "v%d.kpk", v);
-        f->kpk[v] = join(f->tmp, name);
+        f->kpk[v] = tt_join(f->tmp, name);
         assert_int_equal(kk_bundle_write(f->built[v], f->kpk[v], NULL), KK_OK);
         kk_free(src);
     }
@@ -133,7 +108,7 @@ static void assert_installed(struct fixture *f, const char *version, int yes)
 {
     char *p = kk_install_path(f->state, ID, version);
     assert_non_null(p);
-    assert_int_equal(exists(p), yes);
+    assert_int_equal(tt_exists(p), yes);
     if (yes)
         assert_int_equal(kk_manifest_verify(p, &f->pub, 1, NULL, NULL), KK_OK);
     kk_free(p);
@@ -141,10 +116,10 @@ static void assert_installed(struct fixture *f, const char *version, int yes)
 
 static void assert_no_staging(struct fixture *f)
 {
-    char *s = join(f->state, "staging");
+    char *s = tt_join(f->state, "staging");
     assert_int_equal(count_entries(s), 0);
-    char *t = join(f->state, "active.json.tmp");
-    assert_false(exists(t));
+    char *t = tt_join(f->state, "active.json.tmp");
+    assert_false(tt_exists(t));
     kk_free(s);
     kk_free(t);
 }
@@ -226,11 +201,11 @@ static void test_bad_packs_change_nothing(void **state)
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT, before = KK_BUF_INIT, after = KK_BUF_INIT;
     assert_int_equal(kk_install_dir(f->state, f->built[1], &f->pub, 1, 0, NULL, NULL), KK_OK);
-    char *active = join(f->state, "active.json");
+    char *active = tt_join(f->state, "active.json");
     assert_int_equal(kk_file_read(active, 1 << 20, &before, NULL), KK_OK);
 
     /* A tampered built folder. */
-    write_file(f->built[2], "topics/quake.json", "{\"id\":\"quake\",\"v\":9}\n");
+    tt_write_file(f->built[2], "topics/quake.json", "{\"id\":\"quake\",\"v\":9}\n");
     assert_int_equal(kk_install_dir(f->state, f->built[2], &f->pub, 1, 0, NULL, &err),
                      KK_ERR_VERIFY);
     assert_string_equal(kk_buf_str(&err), "topics/quake.json: sha256 mismatch");
@@ -292,17 +267,17 @@ static void test_cleanup_removes_strays(void **state)
     assert_int_equal(kk_install_dir(f->state, f->built[1], &f->pub, 1, 0, NULL, NULL), KK_OK);
     assert_int_equal(kk_install_dir(f->state, f->built[2], &f->pub, 1, 0, NULL, NULL), KK_OK);
     /* What an install killed half-way could leave behind. */
-    write_file(f->state, "staging/kpk-0123/pack.json", "{}");
-    write_file(f->state, "active.json.tmp", "{");
-    write_file(f->state, "packs/" ID "/1.0.3/pack.json", "{}");
-    write_file(f->state, "packs/other-pack/1/pack.json", "{}");
+    tt_write_file(f->state, "staging/kpk-0123/pack.json", "{}");
+    tt_write_file(f->state, "active.json.tmp", "{");
+    tt_write_file(f->state, "packs/" ID "/1.0.3/pack.json", "{}");
+    tt_write_file(f->state, "packs/other-pack/1/pack.json", "{}");
     assert_int_equal(kk_install_cleanup(f->state, NULL), KK_OK);
     assert_no_staging(f);
     assert_installed(f, "1.0.1", 1);
     assert_installed(f, "1.0.2", 1);
     assert_installed(f, "1.0.3", 0);
-    char *other = join(f->state, "packs/other-pack");
-    assert_false(exists(other));
+    char *other = tt_join(f->state, "packs/other-pack");
+    assert_false(tt_exists(other));
     assert_active(f->state, "1.0.2", "1.0.1");
     kk_free(other);
 }
@@ -311,7 +286,7 @@ static void test_second_install_is_busy(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(kk_mkdirs(f->state, 0755, NULL), KK_OK);
-    char *lock = join(f->state, "install.lock");
+    char *lock = tt_join(f->state, "install.lock");
     int fd = open(lock, O_RDWR | O_CREAT, 0644);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX), 0);

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "kk_test.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,42 +28,21 @@ struct fixture {
     struct kk_seckey sec;
 };
 
-static char *join(const char *a, const char *b)
-{
-    char *p = kk_path_join(a, b);
-    assert_non_null(p);
-    return p;
-}
-
-static void write_file(const char *dir, const char *rel, const char *text)
-{
-    char *path = join(dir, rel);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    assert_int_equal(kk_mkdirs(path, 0755, NULL), KK_OK);
-    *slash = '/';
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-    kk_free(path);
-}
-
 static void read_file(const char *dir, const char *rel, struct kk_buf *out)
 {
-    char *path = join(dir, rel);
+    char *path = tt_join(dir, rel);
     assert_int_equal(kk_file_read(path, 1 << 20, out, NULL), KK_OK);
     kk_free(path);
 }
 
 static void write_source_pack(const char *src)
 {
-    write_file(src, "pack.json",
-               "{\"format\":1,\"id\":\"earthquake-safety\",\"version\":\"2026.11.1\",\"title\":"
-               "{\"zh\":\"地震安全\"},\"topics\":[\"topics/quake.json\"]}\n");
-    write_file(src, "topics/quake.json", "{\"id\":\"quake\",\"title\":{\"zh\":\"地震\"}}\n");
-    write_file(src, "images/a.svg",
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>\n");
+    tt_write_file(src, "pack.json",
+                  "{\"format\":1,\"id\":\"earthquake-safety\",\"version\":\"2026.11.1\",\"title\":"
+                  "{\"zh\":\"地震安全\"},\"topics\":[\"topics/quake.json\"]}\n");
+    tt_write_file(src, "topics/quake.json", "{\"id\":\"quake\",\"title\":{\"zh\":\"地震\"}}\n");
+    tt_write_file(src, "images/a.svg",
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>\n");
 }
 
 static int setup(void **state)
@@ -70,12 +51,12 @@ static int setup(void **state)
     assert_non_null(f);
     snprintf(f->tmp, sizeof(f->tmp), "/tmp/kk-manifest-XXXXXX");
     assert_non_null(mkdtemp(f->tmp));
-    f->src = join(f->tmp, "src");
-    f->out = join(f->tmp, "out");
-    f->keyname = join(f->tmp, "venue");
+    f->src = tt_join(f->tmp, "src");
+    f->out = tt_join(f->tmp, "out");
+    f->keyname = tt_join(f->tmp, "venue");
     write_source_pack(f->src);
     assert_int_equal(kk_manifest_keygen(f->keyname, NULL), KK_OK);
-    char *pub = join(f->tmp, "venue.pub"), *sec = join(f->tmp, "venue.key");
+    char *pub = tt_join(f->tmp, "venue.pub"), *sec = tt_join(f->tmp, "venue.key");
     assert_int_equal(kk_manifest_pubkey_read(pub, &f->pub, NULL), KK_OK);
     assert_int_equal(kk_manifest_seckey_read(sec, &f->sec, NULL), KK_OK);
     kk_free(pub);
@@ -108,7 +89,7 @@ static void forge_manifest(struct fixture *f, const char *text)
 {
     unsigned char sig[KK_SIGNATURE_BYTES];
     crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text), f->sec.key);
-    char *mpath = join(f->out, KK_MANIFEST_FILE), *spath = join(f->out, KK_MANIFEST_SIG_FILE);
+    char *mpath = tt_join(f->out, KK_MANIFEST_FILE), *spath = tt_join(f->out, KK_MANIFEST_SIG_FILE);
     assert_int_equal(kk_file_write_atomic(mpath, text, strlen(text), NULL), KK_OK);
     assert_int_equal(kk_file_write_atomic(spath, sig, sizeof(sig), NULL), KK_OK);
     kk_free(mpath);
@@ -154,7 +135,7 @@ static void test_one_byte_changed(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT;
-    char *path = join(f->out, "topics/quake.json");
+    char *path = tt_join(f->out, "topics/quake.json");
     int fd = open(path, O_WRONLY);
     assert_true(fd >= 0);
     assert_int_equal(pwrite(fd, "X", 1, 3), 1);
@@ -169,12 +150,13 @@ static void test_size_changed(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT;
-    write_file(f->out, "images/a.svg", "<svg/>");
+    tt_write_file(f->out, "images/a.svg", "<svg/>");
     assert_int_equal(verify(f, &err), KK_ERR_VERIFY);
     assert_non_null(strstr(kk_buf_str(&err), "images/a.svg: size mismatch"));
     /* Larger than listed is refused without reading past the listed size. */
-    write_file(f->out, "images/a.svg",
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>\n<!---->");
+    tt_write_file(
+        f->out, "images/a.svg",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>\n<!---->");
     assert_int_equal(verify(f, &err), KK_ERR_VERIFY);
     assert_non_null(strstr(kk_buf_str(&err), "images/a.svg: size mismatch"));
     kk_buf_release(&err);
@@ -184,7 +166,7 @@ static void test_file_added(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT;
-    write_file(f->out, "topics/extra.json", "{}");
+    tt_write_file(f->out, "topics/extra.json", "{}");
     assert_int_equal(verify(f, &err), KK_ERR_VERIFY);
     assert_string_equal(kk_buf_str(&err), "topics/extra.json: not in the manifest");
     kk_buf_release(&err);
@@ -194,7 +176,7 @@ static void test_hidden_file_added(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT;
-    write_file(f->out, ".hidden", "x");
+    tt_write_file(f->out, ".hidden", "x");
     assert_int_equal(verify(f, &err), KK_ERR_VERIFY);
     assert_string_equal(kk_buf_str(&err), ".hidden: not in the manifest");
     kk_buf_release(&err);
@@ -204,7 +186,7 @@ static void test_file_removed(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT;
-    char *path = join(f->out, "images/a.svg");
+    char *path = tt_join(f->out, "images/a.svg");
     assert_int_equal(unlink(path), 0);
     assert_int_equal(verify(f, &err), KK_ERR_VERIFY);
     assert_string_equal(kk_buf_str(&err), "images/a.svg: listed in the manifest but missing");
@@ -216,8 +198,8 @@ static void test_symlink_in_place_of_file(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT;
-    char *path = join(f->out, "images/a.svg");
-    char *copy = join(f->tmp, "a.svg");
+    char *path = tt_join(f->out, "images/a.svg");
+    char *copy = tt_join(f->tmp, "a.svg");
     assert_int_equal(rename(path, copy), 0);
     assert_int_equal(symlink(copy, path), 0);
     assert_int_not_equal(verify(f, &err), KK_OK);
@@ -235,7 +217,7 @@ static void test_manifest_edited(void **state)
     char *v = strstr(text.data, "2026.11.1");
     assert_non_null(v);
     v[8] = '2'; /* version 2026.11.2, still valid JSON */
-    char *path = join(f->out, KK_MANIFEST_FILE);
+    char *path = tt_join(f->out, KK_MANIFEST_FILE);
     assert_int_equal(kk_file_write_atomic(path, text.data, text.len, NULL), KK_OK);
     assert_int_equal(verify(f, &err), KK_ERR_VERIFY);
     assert_string_equal(kk_buf_str(&err),
@@ -267,7 +249,7 @@ static void test_truncated_signature(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT;
-    char *path = join(f->out, KK_MANIFEST_SIG_FILE);
+    char *path = tt_join(f->out, KK_MANIFEST_SIG_FILE);
     assert_int_equal(truncate(path, 40), 0);
     assert_int_equal(verify(f, &err), KK_ERR_VERIFY);
     assert_string_equal(kk_buf_str(&err),
@@ -357,14 +339,14 @@ static void test_build_refuses_bad_sources(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT;
-    char *out2 = join(f->tmp, "out2");
+    char *out2 = tt_join(f->tmp, "out2");
 
     /* An existing output folder is never overwritten. */
     assert_int_equal(kk_manifest_build(f->src, f->out, &f->sec, &err), KK_ERR_EXISTS);
     assert_non_null(strstr(kk_buf_str(&err), "already exists"));
 
     /* A symbolic link in the source is refused, and no output is left behind. */
-    char *link = join(f->src, "images/link.svg");
+    char *link = tt_join(f->src, "images/link.svg");
     assert_int_equal(symlink("/etc/passwd", link), 0);
     kk_buf_reset(&err);
     assert_int_equal(kk_manifest_build(f->src, out2, &f->sec, &err), KK_ERR_INVALID);
@@ -374,7 +356,7 @@ static void test_build_refuses_bad_sources(void **state)
     assert_int_equal(unlink(link), 0);
 
     /* A version that is not safe as a folder name. */
-    write_file(f->src, "pack.json", "{\"id\":\"p\",\"version\":\"../1\"}");
+    tt_write_file(f->src, "pack.json", "{\"id\":\"p\",\"version\":\"../1\"}");
     kk_buf_reset(&err);
     assert_int_equal(kk_manifest_build(f->src, out2, &f->sec, &err), KK_ERR_INVALID);
     assert_non_null(strstr(kk_buf_str(&err), "pack.json: version:"));
@@ -382,7 +364,7 @@ static void test_build_refuses_bad_sources(void **state)
 
     /* A FIFO is not a regular file. */
     write_source_pack(f->src);
-    char *fifo = join(f->src, "topics/pipe");
+    char *fifo = tt_join(f->src, "topics/pipe");
     assert_int_equal(mkfifo(fifo, 0644), 0);
     kk_buf_reset(&err);
     assert_int_equal(kk_manifest_build(f->src, out2, &f->sec, &err), KK_ERR_INVALID);
@@ -398,16 +380,16 @@ static void test_build_refuses_bad_sources(void **state)
 static void test_build_leaves_out_hidden_files(void **state)
 {
     struct fixture *f = *state;
-    char *out2 = join(f->tmp, "out2");
+    char *out2 = tt_join(f->tmp, "out2");
     struct kk_manifest *m = NULL;
-    write_file(f->src, ".git/config", "x");
-    write_file(f->src, "images/.DS_Store", "x");
-    write_file(f->src, KK_MANIFEST_FILE, "stale");
+    tt_write_file(f->src, ".git/config", "x");
+    tt_write_file(f->src, "images/.DS_Store", "x");
+    tt_write_file(f->src, KK_MANIFEST_FILE, "stale");
     assert_int_equal(kk_manifest_build(f->src, out2, &f->sec, NULL), KK_OK);
     assert_int_equal(kk_manifest_verify(out2, &f->pub, 1, &m, NULL), KK_OK);
     assert_int_equal(m->nfiles, 3);
     struct stat st;
-    char *hidden = join(out2, ".git");
+    char *hidden = tt_join(out2, ".git");
     assert_int_equal(lstat(hidden, &st), -1);
     kk_manifest_destroy(m);
     kk_free(hidden);
@@ -418,7 +400,7 @@ static void test_keygen_and_key_files(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf err = KK_BUF_INIT, text = KK_BUF_INIT;
-    char *sec = join(f->tmp, "venue.key"), *pub = join(f->tmp, "venue.pub");
+    char *sec = tt_join(f->tmp, "venue.key"), *pub = tt_join(f->tmp, "venue.pub");
     struct stat st;
     assert_int_equal(stat(sec, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -441,8 +423,8 @@ static void test_keygen_and_key_files(void **state)
     assert_int_equal(kk_manifest_pubkey_read(sec, &again, NULL), KK_ERR_PARSE);
 
     /* A damaged base64 line. */
-    write_file(f->tmp, "bad.pub", KK_PUBKEY_FILE_HEADER "\nAAAA\n");
-    char *bad = join(f->tmp, "bad.pub");
+    tt_write_file(f->tmp, "bad.pub", KK_PUBKEY_FILE_HEADER "\nAAAA\n");
+    char *bad = tt_join(f->tmp, "bad.pub");
     kk_buf_reset(&err);
     assert_int_equal(kk_manifest_pubkey_read(bad, &again, &err), KK_ERR_PARSE);
     assert_non_null(strstr(kk_buf_str(&err), "bad.pub: the public key is damaged"));

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "kk_test.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,33 +29,6 @@ struct fixture {
     char *src, *out, *kpk, *key, *pub, *keyname;
     struct kk_buf out_text, err_text; /* the last run's stdout and stderr */
 };
-
-static char *join(const char *a, const char *b)
-{
-    char *p = kk_path_join(a, b);
-    assert_non_null(p);
-    return p;
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-static void write_file(const char *dir, const char *rel, const char *text)
-{
-    char *path = join(dir, rel);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    assert_int_equal(kk_mkdirs(path, 0755, NULL), KK_OK);
-    *slash = '/';
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-    kk_free(path);
-}
 
 static void read_file(const char *path, struct kk_buf *out)
 {
@@ -78,7 +53,7 @@ static int run(struct fixture *f, ...)
     va_end(ap);
     argv[argc] = NULL;
 
-    char *op = join(f->tmp, "stdout.txt"), *ep = join(f->tmp, "stderr.txt");
+    char *op = tt_join(f->tmp, "stdout.txt"), *ep = tt_join(f->tmp, "stderr.txt");
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -119,21 +94,22 @@ static void assert_one_error_line(struct fixture *f, const char *want)
 
 static void write_source_pack(const char *src)
 {
-    write_file(
+    tt_write_file(
         src, "pack.json",
         "{\"format\":1,\"id\":\"test-pack\",\"version\":\"1.0.0\",\"title\":{\"zh\":\"测试\","
         "\"en\":\"Test\"},\"audiences\":[\"youth\"],\"topics\":[\"topics/quake.json\"]}\n");
-    write_file(src, "topics/quake.json",
-               "{\"id\":\"quake\",\"title\":{\"zh\":\"地震\",\"en\":\"Earthquakes\"},"
-               "\"summary\":{\"zh\":\"摘要\",\"en\":\"Summary\"},\"cover\":\"images/quake.svg\","
-               "\"references\":[\"China Earthquake Administration\"],"
-               "\"pages\":[{\"title\":{\"zh\":\"第一页\",\"en\":\"Page one\"},\"blocks\":[{"
-               "\"type\":\"text\",\"text\":{\"zh\":\"正文\",\"en\":\"Body\"}}]}],"
-               "\"quiz\":{\"questions\":[{\"id\":\"q1\",\"type\":\"truefalse\",\"prompt\":{"
-               "\"zh\":\"对吗？\",\"en\":\"True?\"},\"choices\":[{\"text\":{\"zh\":\"对\",\"en\":"
-               "\"True\"}},{\"text\":{\"zh\":\"错\",\"en\":\"False\"}}],\"answer\":[0],"
-               "\"explain\":{\"zh\":\"因为\",\"en\":\"Because\"}}]}}\n");
-    write_file(
+    tt_write_file(
+        src, "topics/quake.json",
+        "{\"id\":\"quake\",\"title\":{\"zh\":\"地震\",\"en\":\"Earthquakes\"},"
+        "\"summary\":{\"zh\":\"摘要\",\"en\":\"Summary\"},\"cover\":\"images/quake.svg\","
+        "\"references\":[\"China Earthquake Administration\"],"
+        "\"pages\":[{\"title\":{\"zh\":\"第一页\",\"en\":\"Page one\"},\"blocks\":[{"
+        "\"type\":\"text\",\"text\":{\"zh\":\"正文\",\"en\":\"Body\"}}]}],"
+        "\"quiz\":{\"questions\":[{\"id\":\"q1\",\"type\":\"truefalse\",\"prompt\":{"
+        "\"zh\":\"对吗？\",\"en\":\"True?\"},\"choices\":[{\"text\":{\"zh\":\"对\",\"en\":"
+        "\"True\"}},{\"text\":{\"zh\":\"错\",\"en\":\"False\"}}],\"answer\":[0],"
+        "\"explain\":{\"zh\":\"因为\",\"en\":\"Because\"}}]}}\n");
+    tt_write_file(
         src, "images/quake.svg",
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"400\" height=\"300\" "
         "viewBox=\"0 0 400 300\"><rect width=\"400\" height=\"300\" fill=\"#36c\"/></svg>\n");
@@ -146,16 +122,16 @@ static int setup(void **state)
         fail_msg("KK_BUILD_DIR is not set (run through ctest)");
     struct fixture *f = kk_calloc(1, sizeof(*f));
     assert_non_null(f);
-    f->tool = join(build, "src/tools/kepu-pack");
+    f->tool = tt_join(build, "src/tools/kepu-pack");
     assert_int_equal(access(f->tool, X_OK), 0);
     snprintf(f->tmp, sizeof(f->tmp), "/tmp/kk-packtool-XXXXXX");
     assert_non_null(mkdtemp(f->tmp));
-    f->src = join(f->tmp, "src");
-    f->out = join(f->tmp, "out");
-    f->kpk = join(f->tmp, "pack.kpk");
-    f->keyname = join(f->tmp, "venue");
-    f->key = join(f->tmp, "venue.key");
-    f->pub = join(f->tmp, "venue.pub");
+    f->src = tt_join(f->tmp, "src");
+    f->out = tt_join(f->tmp, "out");
+    f->kpk = tt_join(f->tmp, "pack.kpk");
+    f->keyname = tt_join(f->tmp, "venue");
+    f->key = tt_join(f->tmp, "venue.key");
+    f->pub = tt_join(f->tmp, "venue.pub");
     write_source_pack(f->src);
     *state = f;
     return 0;
@@ -194,10 +170,10 @@ static void test_round_trip(void **state)
     assert_string_equal(kk_buf_str(&f->err_text), "");
 
     make_bundle(f);
-    char *manifest = join(f->out, "MANIFEST.json"), *sig = join(f->out, "MANIFEST.sig");
-    assert_true(exists(manifest));
-    assert_true(exists(sig));
-    assert_true(exists(f->kpk));
+    char *manifest = tt_join(f->out, "MANIFEST.json"), *sig = tt_join(f->out, "MANIFEST.sig");
+    assert_true(tt_exists(manifest));
+    assert_true(tt_exists(sig));
+    assert_true(tt_exists(f->kpk));
 
     assert_int_equal(run(f, "verify", f->out, "--pubkey", f->pub, NULL), 0);
     assert_non_null(strstr(kk_buf_str(&f->out_text), "pack test-pack version 1.0.0, 3 files"));
@@ -227,12 +203,12 @@ static void test_keygen_mode_and_refusal(void **state)
     assert_memory_equal(before.data, after.data, before.len);
 
     /* Only the .pub there: still refused, and no .key appears beside it. */
-    char *other = join(f->tmp, "other"), *other_pub = join(f->tmp, "other.pub");
-    char *other_key = join(f->tmp, "other.key");
-    write_file(f->tmp, "other.pub", "x");
+    char *other = tt_join(f->tmp, "other"), *other_pub = tt_join(f->tmp, "other.pub");
+    char *other_key = tt_join(f->tmp, "other.key");
+    tt_write_file(f->tmp, "other.pub", "x");
     assert_int_equal(run(f, "keygen", "-o", other, NULL), 1);
     assert_one_error_line(f, "other.pub: already exists");
-    assert_false(exists(other_key));
+    assert_false(tt_exists(other_key));
     kk_free(other);
     kk_free(other_pub);
     kk_free(other_key);
@@ -244,7 +220,7 @@ static void test_tampered_file_is_refused(void **state)
 {
     struct fixture *f = *state;
     make_bundle(f);
-    char *topic = join(f->out, "topics/quake.json");
+    char *topic = tt_join(f->out, "topics/quake.json");
     int fd = open(topic, O_WRONLY);
     assert_true(fd >= 0);
     assert_int_equal(pwrite(fd, "Q", 1, 8), 1); /* same size, one byte different */
@@ -254,10 +230,10 @@ static void test_tampered_file_is_refused(void **state)
     assert_string_equal(kk_buf_str(&f->out_text), "");
 
     /* The tool will not bundle it either. */
-    char *kpk2 = join(f->tmp, "tampered.kpk");
+    char *kpk2 = tt_join(f->tmp, "tampered.kpk");
     assert_int_equal(run(f, "bundle", f->out, "-o", kpk2, NULL), 1);
     assert_one_error_line(f, "topics/quake.json: sha256 mismatch");
-    assert_false(exists(kpk2));
+    assert_false(tt_exists(kpk2));
 
     /* A bundle made by hand from the tampered folder is refused by verify, naming the
      * bundle and the file. */
@@ -269,7 +245,7 @@ static void test_tampered_file_is_refused(void **state)
                            "images/quake.svg"};
     struct kk_buf data = KK_BUF_INIT;
     for (size_t i = 0; i < 5; i++) {
-        char *p = join(f->out, names[i]);
+        char *p = tt_join(f->out, names[i]);
         read_file(p, &data);
         struct archive_entry *e = archive_entry_new();
         archive_entry_set_pathname(e, names[i]);
@@ -295,7 +271,7 @@ static void test_wrong_key_is_refused(void **state)
 {
     struct fixture *f = *state;
     make_bundle(f);
-    char *other = join(f->tmp, "other"), *other_pub = join(f->tmp, "other.pub");
+    char *other = tt_join(f->tmp, "other"), *other_pub = tt_join(f->tmp, "other.pub");
     assert_int_equal(run(f, "keygen", "-o", other, NULL), 0);
     assert_int_equal(run(f, "verify", f->kpk, "--pubkey", other_pub, NULL), 1);
     assert_one_error_line(f, "MANIFEST.sig: bad signature");
@@ -312,12 +288,12 @@ static void test_validate_and_build_refuse_errors(void **state)
 {
     struct fixture *f = *state;
     /* Chinese title missing: an error. English summary missing: a warning. */
-    write_file(f->src, "topics/quake.json",
-               "{\"id\":\"quake\",\"title\":{\"en\":\"Earthquakes\"},"
-               "\"summary\":{\"zh\":\"摘要\"},\"cover\":\"images/quake.svg\","
-               "\"references\":[\"China Earthquake Administration\"],"
-               "\"pages\":[{\"title\":{\"zh\":\"第一页\",\"en\":\"Page one\"},\"blocks\":[{"
-               "\"type\":\"text\",\"text\":{\"zh\":\"正文\",\"en\":\"Body\"}}]}]}\n");
+    tt_write_file(f->src, "topics/quake.json",
+                  "{\"id\":\"quake\",\"title\":{\"en\":\"Earthquakes\"},"
+                  "\"summary\":{\"zh\":\"摘要\"},\"cover\":\"images/quake.svg\","
+                  "\"references\":[\"China Earthquake Administration\"],"
+                  "\"pages\":[{\"title\":{\"zh\":\"第一页\",\"en\":\"Page one\"},\"blocks\":[{"
+                  "\"type\":\"text\",\"text\":{\"zh\":\"正文\",\"en\":\"Body\"}}]}]}\n");
     assert_int_equal(run(f, "validate", f->src, NULL), 1);
     const char *out = kk_buf_str(&f->out_text);
     assert_non_null(strstr(out, "topics/quake.json: title.zh: error: "));
@@ -328,13 +304,13 @@ static void test_validate_and_build_refuse_errors(void **state)
     assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
     assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->key, NULL), 1);
     assert_one_error_line(f, "topics/quake.json: title.zh");
-    assert_false(exists(f->out));
+    assert_false(tt_exists(f->out));
 }
 
 static void test_warnings_do_not_fail(void **state)
 {
     struct fixture *f = *state;
-    write_file(
+    tt_write_file(
         f->src, "pack.json",
         "{\"format\":1,\"id\":\"test-pack\",\"version\":\"1.0.0\",\"title\":{\"zh\":\"测试\"},"
         "\"audiences\":[\"youth\"],\"topics\":[\"topics/quake.json\"]}\n");
@@ -382,7 +358,7 @@ static void test_exit_codes_and_help(void **state)
     assert_one_error_line(f, "--bogus");
 
     /* Failures: 1. */
-    char *nowhere = join(f->tmp, "nowhere");
+    char *nowhere = tt_join(f->tmp, "nowhere");
     assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
     assert_int_equal(run(f, "verify", nowhere, "--pubkey", f->pub, NULL), 1);
     assert_one_error_line(f, "nowhere: no such file or folder");
@@ -390,10 +366,10 @@ static void test_exit_codes_and_help(void **state)
     assert_one_error_line(f, "nowhere");
     assert_int_equal(run(f, "bundle", f->src, "-o", f->kpk, NULL), 1);
     assert_one_error_line(f, "MANIFEST.sig: missing");
-    assert_false(exists(f->kpk));
+    assert_false(tt_exists(f->kpk));
     assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->pub, NULL), 1);
     assert_one_error_line(f, "not a kepu-pack secret key file");
-    assert_false(exists(f->out));
+    assert_false(tt_exists(f->out));
     kk_free(nowhere);
 }
 
