@@ -109,6 +109,18 @@ void automation_report(struct app *a)
         cJSON_AddStringToObject(o, "label", t->label);
         cJSON_AddItemToArray(targets, o);
     }
+    /* Where each picture is drawn, so a proof-reader can tell one shown larger than its
+     * own pixels (kepu-pack check). */
+    cJSON *imgs = cJSON_AddArrayToObject(j, "images");
+    for (size_t i = 0; i < a->list.n; i++) {
+        const struct ui_item *it = &a->list.items[i];
+        if (it->kind != UI_IMAGE || !it->image)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "src", it->image->src);
+        cJSON_AddItemToObject(o, "rect", rect_json(it->r));
+        cJSON_AddItemToArray(imgs, o);
+    }
     cJSON *over = cJSON_AddArrayToObject(j, "overflow");
     if (a->list.overflow[0]) {
         char buf[sizeof(a->list.overflow)];
