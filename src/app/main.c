@@ -66,22 +66,6 @@ static void start_sync(struct app *a)
     kk_buf_release(&err);
 }
 
-static int parse_size(const char *s, int *w, int *h)
-{
-    char wbuf[16];
-    const char *x = strchr(s, 'x');
-    long lw, lh;
-    if (!x || (size_t)(x - s) >= sizeof(wbuf))
-        return -1;
-    memcpy(wbuf, s, (size_t)(x - s));
-    wbuf[x - s] = '\0';
-    if (kk_parse_long(wbuf, 320, 16384, &lw) || kk_parse_long(x + 1, 320, 16384, &lh))
-        return -1;
-    *w = (int)lw;
-    *h = (int)lh;
-    return 0;
-}
-
 /* Opens the journal in the state folder; without it the kiosk still runs. */
 static void open_journal(struct app *a)
 {
@@ -142,7 +126,7 @@ int main(int argc, char **argv)
         else if (!strcmp(arg, "--state"))
             state = val;
         else if (!strcmp(arg, "--window")) {
-            if (parse_size(val, &a->w, &a->h)) {
+            if (kk_parse_size(val, 320, 16384, &a->w, &a->h)) {
                 fprintf(stderr, "kepu-kiosk: --window %s: expected WIDTHxHEIGHT, e.g. 1920x1080\n",
                         val);
                 goto done;

@@ -212,6 +212,22 @@ int kk_parse_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
+int kk_parse_size(const char *s, long min, long max, int *w, int *h)
+{
+    char wbuf[16];
+    const char *x = strchr(s, 'x');
+    long lw, lh;
+    if (!x || (size_t)(x - s) >= sizeof(wbuf))
+        return -1;
+    memcpy(wbuf, s, (size_t)(x - s));
+    wbuf[x - s] = '\0';
+    if (kk_parse_long(wbuf, min, max, &lw) || kk_parse_long(x + 1, min, max, &lh))
+        return -1;
+    *w = (int)lw;
+    *h = (int)lh;
+    return 0;
+}
+
 void kk_hex_encode(char *out, const unsigned char *in, size_t n)
 {
     static const char digits[] = "0123456789abcdef";

@@ -740,22 +740,6 @@ static int usage_error(const char *cmd, const char *what)
     return PACK_EXIT_USAGE;
 }
 
-static int parse_size(const char *s, int *w, int *h)
-{
-    char wbuf[16];
-    const char *x = strchr(s, 'x');
-    long lw, lh;
-    if (!x || (size_t)(x - s) >= sizeof(wbuf))
-        return -1;
-    memcpy(wbuf, s, (size_t)(x - s));
-    wbuf[x - s] = '\0';
-    if (kk_parse_long(wbuf, 320, 16384, &lw) || kk_parse_long(x + 1, 320, 16384, &lh))
-        return -1;
-    *w = (int)lw;
-    *h = (int)lh;
-    return 0;
-}
-
 /* Returns -1 to go on, else the exit code. check takes -o and --timeout, preview --size. */
 static int parse(int argc, char **argv, int is_check, struct cmd_opts *o)
 {
@@ -799,7 +783,7 @@ static int parse(int argc, char **argv, int is_check, struct cmd_opts *o)
         case 's':
             if (is_check)
                 return usage_error(cmd, "check always uses 1920x1080 and 1080x1920; no --size");
-            if (parse_size(optarg, &o->w, &o->h))
+            if (kk_parse_size(optarg, 320, 16384, &o->w, &o->h))
                 return usage_error(cmd, "--size: expected WIDTHxHEIGHT, e.g. 1080x1920");
             break;
         default:

@@ -31,6 +31,10 @@ char *kk_path_join(const char *a, const char *b);
 /* Parses a whole decimal string into [min, max]. Returns 0 on success, -1 otherwise. */
 int kk_parse_long(const char *s, long min, long max, long *out);
 
+/* Parses "WIDTHxHEIGHT" (e.g. "1920x1080") with each side in [min, max]. Returns 0 on
+ * success, -1 otherwise. */
+int kk_parse_size(const char *s, long min, long max, int *w, int *h);
+
 /* Writes 2*n lowercase hex digits of n random bytes and a NUL into out (size >= 2n+1). */
 void kk_random_hex(char *out, size_t n);
 /* Lowercase hex of n bytes into out (size >= 2n+1). */
