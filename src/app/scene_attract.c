@@ -1,5 +1,6 @@
 /* The attract screen: topic covers take turns until someone touches the screen. */
 #include "app.h"
+#include "ui_image.h"
 #include "ui_text.h"
 
 #include <string.h>
@@ -35,35 +36,53 @@ static void enter(struct app *a)
     a->attract_at = kk_clock_mono_ms();
 }
 
+/* "中文 · English" on one line when it fits in w, else each language on its own line. */
+static void bilingual(struct app *a, const char *zh, const char *en, int px, int w, char *out,
+                      size_t size)
+{
+    snprintf(out, size, en ? "%s · %s" : "%s", zh, en);
+    if (en && ui_text_measure(a->text, UI_FONT_BOLD, px, out, strlen(out)) > w)
+        snprintf(out, size, "%s\n%s", zh, en);
+}
+
 static void build(struct app *a, struct ui_list *l, struct ui_rect box)
 {
     const struct kk_topic *t = nth_topic(a, a->attract_index);
     int m = app_px(a, 60);
     int band = app_px(a, 230); /* the call to action at the bottom */
-    int title_px = app_px(a, 64);
+    int title_px = app_px(a, 64), gap = app_px(a, 20);
     int lh = ui_text_line_height(a->text, UI_FONT_BOLD, title_px);
-    struct ui_rect pic = {box.x + m, box.y + m, box.w - 2 * m, box.h - band - 2 * m - lh * 2};
-    if (t && t->cover) {
-        struct ui_item *img = ui_list_push(l, UI_IMAGE, pic);
+    /* The title in both languages: nobody has chosen one yet. */
+    char title[512] = "";
+    if (t)
+        bilingual(a, kk_text_get(&t->title, KK_LANG_ZH), t->title.s[KK_LANG_EN], title_px,
+                  box.w - 2 * m, title, sizeof(title));
+    int title_h = *title ? app_text_height(a, title, UI_FONT_BOLD, title_px, box.w - 2 * m, 2) : 0;
+    /* The cover and its title as one group, centred in the space above the call. */
+    int avail = box.h - band - 2 * m;
+    int pw = box.w - 2 * m, ph = avail - 2 * lh - gap;
+    if (t && t->cover)
+        ui_image_fit(t->cover, pw, ph, &pw, &ph);
+    else
+        ph = 0;
+    int y = box.y + m + (avail - ph - gap - title_h) / 2;
+    if (ph) {
+        struct ui_item *img =
+            ui_list_push(l, UI_IMAGE, (struct ui_rect){box.x + (box.w - pw) / 2, y, pw, ph});
         if (img)
             img->image = t->cover;
     }
-    if (t) {
-        /* The title in both languages: nobody has chosen one yet. */
-        char title[512];
-        const char *zh = kk_text_get(&t->title, KK_LANG_ZH), *en = t->title.s[KK_LANG_EN];
-        snprintf(title, sizeof(title), en ? "%s · %s" : "%s", zh, en);
+    if (*title)
         app_label(a, l, "attract/title", title, UI_FONT_BOLD, title_px, UI_PRIMARY_DARK, box.x + m,
-                  pic.y + pic.h + app_px(a, 20), box.w - 2 * m, 2, 1);
-    }
+                  y + ph + gap, box.w - 2 * m, 2, 1);
     struct ui_rect cta = {box.x, box.y + box.h - band, box.w, band};
     struct ui_item *bg = ui_list_push(l, UI_RECT, cta);
     if (bg)
         bg->color = UI_PRIMARY;
     char call[128];
-    snprintf(call, sizeof(call), "%s · %s", ui_str(S_TOUCH_TO_START, KK_LANG_ZH),
-             ui_str(S_TOUCH_TO_START, KK_LANG_EN));
     int px = app_px(a, 72);
+    bilingual(a, ui_str(S_TOUCH_TO_START, KK_LANG_ZH), ui_str(S_TOUCH_TO_START, KK_LANG_EN), px,
+              cta.w - 2 * m, call, sizeof(call));
     int ch = app_text_height(a, call, UI_FONT_BOLD, px, cta.w - 2 * m, 2);
     app_label(a, l, "attract/call", call, UI_FONT_BOLD, px, UI_ON_PRIMARY, cta.x + m,
               cta.y + (cta.h - ch) / 2, cta.w - 2 * m, 2, 1);
