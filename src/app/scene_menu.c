@@ -38,20 +38,16 @@ static void enter(struct app *a)
             }
 }
 
-/* As many cards as fit well: big cards when there are few topics, at most 3x2 (landscape)
- * or 2x3 (portrait) per screen. */
+/* Landscape: up to 2x2 wide cards (picture beside the words); portrait: up to 2x3 tall
+ * cards (picture above). Fewer topics make bigger cards. */
 static void grid_shape(const struct app *a, int *cols, int *rows)
 {
-    int n = a->nmenu > 6 ? 6 : (int)a->nmenu;
+    int per = a->w >= a->h ? 4 : 6;
+    int n = a->nmenu > (size_t)per ? per : (int)a->nmenu;
     if (n < 1)
         n = 1;
-    if (a->w >= a->h) {
-        *cols = n < 3 ? n : 3;
-        *rows = n > 3 ? 2 : 1;
-    } else {
-        *cols = n < 2 ? n : 2;
-        *rows = (n + 1) / 2;
-    }
+    *cols = n < 2 ? n : 2;
+    *rows = (n + 1) / 2;
 }
 
 static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, struct ui_rect r,
@@ -64,37 +60,34 @@ static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, str
         bg->color = UI_CARD;
         bg->radius = app_px(a, 20);
     }
-    int pad = app_px(a, 20), inner = r.w - 2 * pad;
+    int pad = app_px(a, 20);
     int title_px = a->large_text ? app_px(a, 44) : app_px(a, 38);
     int sum_px = a->large_text ? app_px(a, 34) : app_px(a, 28);
     int slh = ui_text_line_height(a->text, UI_FONT_REGULAR, sum_px);
     const char *title = kk_text_get(&t->title, a->lang);
     const char *summary = kk_text_get(&t->summary, a->lang);
-    /* Words first: the picture shrinks to make room for the summary, down to a third of
-     * the card; only then is the summary shortened, and the cut reported. */
-    int title_h = app_text_height(a, title, UI_FONT_BOLD, title_px, inner, 3);
-    int sum_lines = app_text_height(a, summary, UI_FONT_REGULAR, sum_px, inner, 12) / slh;
-    int room = r.h - 2 * pad - pad / 2 - title_h - r.h * 3 / 10;
-    if (sum_lines * slh > room)
-        sum_lines = room / slh > 1 ? room / slh : 1;
-    struct ui_rect pic = {r.x + pad, r.y + pad, inner,
-                          r.h - 2 * pad - pad / 2 - title_h - sum_lines * slh};
-    /* Topics with a quiz have a "Take the quiz" button, with room taken from the picture
-     * so the words keep theirs: beside a short picture, else at the bottom of the card.
-     * Never over the card's centre, where a visitor taps to open the topic. */
+    /* A wide card puts the picture on the left and the words on the right; a tall one
+     * puts the picture on top. */
+    int wide = r.w > r.h * 8 / 5;
+    struct ui_rect pic = {r.x + pad, r.y + pad, wide ? (r.w - 2 * pad) * 2 / 5 : r.w - 2 * pad,
+                          r.h - 2 * pad};
+    int tx = wide ? pic.x + pic.w + pad : r.x + pad, inner = r.x + r.w - pad - tx;
+    /* Topics with a quiz have a "Take the quiz" button at the bottom right of the card. */
     const char *take = ui_str(S_TAKE_QUIZ, a->lang);
     int bh = app_min_target(a), bpx = a->large_text ? app_px(a, 40) : app_px(a, 34);
     int bw = ui_text_measure(a->text, UI_FONT_BOLD, bpx, take, strlen(take)) + app_px(a, 72);
     bw = bw > inner ? inner : (bw < bh ? bh : bw);
-    struct ui_rect quiz = {r.x + r.w - pad - bw, pic.y + (pic.h - bh) / 2, bw, bh};
-    if (t->nquestions &&
-        (pic.h >= 2 * bh + pad || pic.h < bh || !t->cover || inner - bw - pad < app_px(a, 160) ||
-         ui_rect_contains(quiz, r.x + r.w / 2, r.y + r.h / 2))) {
-        pic.h -= bh + pad / 2;
-        quiz.y = r.y + r.h - pad - bh;
-    } else if (t->nquestions) {
-        pic.w -= bw + pad;
-    }
+    int quiz_h = t->nquestions ? bh + pad / 2 : 0;
+    struct ui_rect quiz = {r.x + r.w - pad - bw, r.y + r.h - pad - bh, bw, bh};
+    /* Words first: in a tall card the picture shrinks to make room for the summary, down
+     * to 30% of the card; only then is the summary shortened, and the cut reported. */
+    int title_h = app_text_height(a, title, UI_FONT_BOLD, title_px, inner, 3);
+    int sum_lines = app_text_height(a, summary, UI_FONT_REGULAR, sum_px, inner, 12) / slh;
+    int room = r.h - 2 * pad - pad / 2 - title_h - quiz_h - (wide ? 0 : r.h * 3 / 10);
+    if (sum_lines * slh > room)
+        sum_lines = room / slh > 1 ? room / slh : 1;
+    if (!wide)
+        pic.h = r.h - 2 * pad - pad / 2 - title_h - sum_lines * slh - quiz_h;
     if (pic.h > app_px(a, 60) && t->cover) {
         struct ui_item *img = ui_list_push(l, UI_IMAGE, pic);
         if (img)
@@ -110,14 +103,12 @@ static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, str
             tag->radius = app_px(a, 6);
         }
     }
-    int y = pic.y + pic.h + pad / 2;
+    int y = wide ? r.y + pad : pic.y + pic.h + pad / 2;
     char tid[128];
     snprintf(tid, sizeof(tid), "%s/title", id);
-    y += app_label(a, l, tid, title, UI_FONT_BOLD, title_px, UI_PRIMARY_DARK, r.x + pad, y, inner,
-                   3, 0);
+    y += app_label(a, l, tid, title, UI_FONT_BOLD, title_px, UI_PRIMARY_DARK, tx, y, inner, 3, 0);
     snprintf(tid, sizeof(tid), "%s/summary", id);
-    app_label(a, l, tid, summary, UI_FONT_REGULAR, sum_px, UI_INK_SOFT, r.x + pad, y, inner,
-              sum_lines, 0);
+    app_label(a, l, tid, summary, UI_FONT_REGULAR, sum_px, UI_INK_SOFT, tx, y, inner, sum_lines, 0);
     ui_list_target(l, r, id, kk_text_get(&t->title, a->lang));
     if (t->nquestions) { /* added after the card's target, so it is on top of it */
         snprintf(id, sizeof(id), "quiz/%s", t->id);

@@ -141,7 +141,9 @@ def look(k, tag, name):
 def screen_ok(k, tag, name):
     for p in check_targets(k.screen):
         check(False, "%s/%s: %s" % (tag, name, p))
-    check(not k.screen["overflow"], "%s/%s: text overflows: %s" % (tag, name, k.screen["overflow"]))
+    # A menu card's summary is a teaser, shortened by design (docs/automation.md).
+    cut = [o for o in k.screen["overflow"] if not (k.screen["scene"] == "menu" and o.endswith("/summary"))]
+    check(not cut, "%s/%s: text overflows: %s" % (tag, name, cut))
 
 
 # ---- playing ----
