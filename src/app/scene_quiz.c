@@ -798,19 +798,6 @@ static void build(struct app *a, struct ui_list *l, struct ui_rect box)
 
 /* ---- the automation report ---- */
 
-static const char *type_name(enum kk_question_type t)
-{
-    switch (t) {
-    case KK_Q_SINGLE:
-        return "single";
-    case KK_Q_MULTI:
-        return "multi";
-    case KK_Q_TRUEFALSE:
-        return "truefalse";
-    }
-    return "?";
-}
-
 static const char *phase_name(enum phase p)
 {
     switch (p) {
@@ -852,7 +839,7 @@ cJSON *scene_quiz_report(const struct app *a)
     if (rec) {
         const struct kk_question *qu = rec->question;
         cJSON_AddStringToObject(j, "question", qu->id);
-        cJSON_AddStringToObject(j, "type", type_name(qu->type));
+        cJSON_AddStringToObject(j, "type", kk_question_type_name(qu->type));
         cJSON_AddNumberToObject(j, "page", qu->page);
         cJSON_AddItemToObject(j, "right", mask_json(rec->right_shown));
         cJSON_AddItemToObject(j, "selected", mask_json(q->selected));

@@ -165,14 +165,8 @@ SDL_Texture *ui_images_get(struct ui_images *c, const struct kk_image *img, int 
     if (surf)
         SDL_FreeSurface(surf);
     evict_to(c, KK_IMAGE_CACHE_BYTES > bytes ? KK_IMAGE_CACHE_BYTES - bytes : 0);
-    if (c->n == c->alloc) {
-        size_t n = c->alloc ? c->alloc * 2 : 32;
-        struct img_entry *p = kk_reallocarray(c->v, n, sizeof(*p));
-        if (!p)
-            goto fail;
-        c->v = p;
-        c->alloc = n;
-    }
+    if (kk_grow((void **)&c->v, &c->alloc, c->n, sizeof(*c->v)))
+        goto fail;
     char *path = kk_strdup(img->path);
     if (!path)
         goto fail;

@@ -35,14 +35,8 @@ int ui_rect_contains(struct ui_rect r, int x, int y)
 
 struct ui_item *ui_list_push(struct ui_list *l, enum ui_item_kind kind, struct ui_rect r)
 {
-    if (l->n == l->alloc) {
-        size_t n = l->alloc ? l->alloc * 2 : 64;
-        struct ui_item *p = kk_reallocarray(l->items, n, sizeof(*p));
-        if (!p)
-            return NULL;
-        l->items = p;
-        l->alloc = n;
-    }
+    if (kk_grow((void **)&l->items, &l->alloc, l->n, sizeof(*l->items)))
+        return NULL;
     struct ui_item *it = &l->items[l->n++];
     memset(it, 0, sizeof(*it));
     it->kind = kind;
@@ -109,14 +103,8 @@ static void copy_utf8(char *dst, size_t size, const char *src)
 struct ui_target *ui_list_target(struct ui_list *l, struct ui_rect r, const char *id,
                                  const char *label)
 {
-    if (l->ntargets == l->talloc) {
-        size_t n = l->talloc ? l->talloc * 2 : 32;
-        struct ui_target *p = kk_reallocarray(l->targets, n, sizeof(*p));
-        if (!p)
-            return NULL;
-        l->targets = p;
-        l->talloc = n;
-    }
+    if (kk_grow((void **)&l->targets, &l->talloc, l->ntargets, sizeof(*l->targets)))
+        return NULL;
     struct ui_target *t = &l->targets[l->ntargets++];
     t->r = r;
     copy_utf8(t->id, sizeof(t->id), id);

@@ -298,16 +298,10 @@ SDL_Texture *ui_text_texture(struct ui_text *t, SDL_Renderer *r, enum ui_font fo
         return NULL;
     }
     evict_to(t, KK_TEXT_CACHE_BYTES > e.bytes ? KK_TEXT_CACHE_BYTES - e.bytes : 0);
-    if (t->n == t->alloc) {
-        size_t n = t->alloc ? t->alloc * 2 : 128;
-        struct entry *p = kk_reallocarray(t->entries, n, sizeof(*p));
-        if (!p) {
-            SDL_DestroyTexture(tex);
-            kk_free(e.text);
-            return NULL;
-        }
-        t->entries = p;
-        t->alloc = n;
+    if (kk_grow((void **)&t->entries, &t->alloc, t->n, sizeof(*t->entries))) {
+        SDL_DestroyTexture(tex);
+        kk_free(e.text);
+        return NULL;
     }
     t->entries[t->n++] = e;
     t->bytes += e.bytes;

@@ -51,6 +51,21 @@ void *kk_reallocarray(void *p, size_t n, size_t size)
     return kk_realloc(p, n * size);
 }
 
+int kk_grow(void **v, size_t *alloc, size_t n, size_t size)
+{
+    if (n < *alloc)
+        return 0;
+    size_t want = *alloc ? *alloc * 2 : 16;
+    if (want <= n)
+        want = n + 1;
+    void *p = kk_reallocarray(*v, want, size);
+    if (!p)
+        return -1;
+    *v = p;
+    *alloc = want;
+    return 0;
+}
+
 char *kk_strndup(const char *s, size_t n)
 {
     size_t len = strnlen(s, n);

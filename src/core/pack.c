@@ -790,7 +790,7 @@ static void load_page(struct loader *ld, const cJSON *v, struct kk_page *pg)
     }
 }
 
-static const char *question_type_name(enum kk_question_type t)
+const char *kk_question_type_name(enum kk_question_type t)
 {
     switch (t) {
     case KK_Q_SINGLE:
@@ -896,7 +896,7 @@ static void load_answer(struct loader *ld, const cJSON *v, struct kk_question *q
         report_error(ld, KK_ERR_INVALID, "a multi question needs at least one right answer");
     else if (q->type != KK_Q_MULTI && i != 1)
         report_error(ld, KK_ERR_INVALID, "a %s question needs exactly one right answer, not %zu",
-                     question_type_name(q->type), i);
+                     kk_question_type_name(q->type), i);
     pop(ld, back);
 }
 

@@ -39,19 +39,6 @@ int pack_check_is_translation(const struct kk_diag *d)
 
 /* ---- recording what was seen ---- */
 
-static int grow(void **v, size_t *alloc, size_t n, size_t size)
-{
-    if (n < *alloc)
-        return 0;
-    size_t want = *alloc ? *alloc * 2 : 64;
-    void *p = kk_reallocarray(*v, want, size);
-    if (!p)
-        return -1;
-    *v = p;
-    *alloc = want;
-    return 0;
-}
-
 static char *dup_or_null(const char *s)
 {
     return s && *s ? kk_strdup(s) : NULL;
@@ -128,7 +115,7 @@ static int add_small(struct pack_check *c, const char *src, const char *topic, i
             s->h == h && s->lang == lang && s->large == large)
             return 0;
     }
-    if (grow((void **)&c->small, &c->asmall, c->nsmall, sizeof(*c->small)))
+    if (kk_grow((void **)&c->small, &c->asmall, c->nsmall, sizeof(*c->small)))
         return -1;
     struct pack_small_image *s = &c->small[c->nsmall];
     *s = (struct pack_small_image){
@@ -215,7 +202,7 @@ static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *
     kk_free(abs);
     if (rc)
         return rc;
-    if (grow((void **)&c->shots, &c->ashots, c->nshots, sizeof(*c->shots)))
+    if (kk_grow((void **)&c->shots, &c->ashots, c->nshots, sizeof(*c->shots)))
         return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
     const cJSON *s = pack_kiosk_screen(wk->k);
     struct pack_shot *sh = &c->shots[c->nshots];

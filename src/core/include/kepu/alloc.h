@@ -11,6 +11,10 @@ void *kk_calloc(size_t n, size_t size);
 void *kk_realloc(void *p, size_t size);
 /* reallocarray: fails (NULL, p untouched) when n * size overflows. */
 void *kk_reallocarray(void *p, size_t n, size_t size);
+/* Makes room in the growable array *v (capacity *alloc elements of size bytes) for
+ * element n, doubling the capacity (from 16) when it is full. Returns 0, or -1 when out
+ * of memory (the array is left as it was). */
+int kk_grow(void **v, size_t *alloc, size_t n, size_t size);
 char *kk_strdup(const char *s);
 char *kk_strndup(const char *s, size_t n);
 void kk_free(void *p);

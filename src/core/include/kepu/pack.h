@@ -72,6 +72,8 @@ struct kk_page {
 };
 
 enum kk_question_type { KK_Q_SINGLE, KK_Q_MULTI, KK_Q_TRUEFALSE };
+/* The wire name: "single", "multi" or "truefalse". */
+const char *kk_question_type_name(enum kk_question_type t);
 
 struct kk_choice {
     struct kk_text text;    /* may be empty (all NULL) when image is set */
