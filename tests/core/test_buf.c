@@ -60,6 +60,27 @@ static void test_allocation_failure_leaves_buffer_intact(void **state)
     kk_buf_release(&b);
 }
 
+static void test_grow_keeps_elements_and_fails_cleanly(void **state)
+{
+    (void)state;
+    int *v = NULL;
+    size_t alloc = 0;
+    for (size_t i = 0; i < 1000; i++) {
+        assert_int_equal(kk_grow((void **)&v, &alloc, i, sizeof(*v)), 0);
+        assert_true(alloc > i);
+        v[i] = (int)i;
+    }
+    for (size_t i = 0; i < 1000; i++)
+        assert_int_equal(v[i], (int)i);
+    size_t before = alloc;
+    kk_alloc_fail_after(1);
+    assert_int_equal(kk_grow((void **)&v, &alloc, before, sizeof(*v)), -1);
+    kk_alloc_fail_after(0);
+    assert_int_equal(alloc, before); /* untouched on failure */
+    assert_int_equal(v[999], 999);
+    kk_free(v);
+}
+
 static void test_strerror_names_every_code(void **state)
 {
     (void)state;
@@ -74,6 +95,7 @@ int main(void)
         cmocka_unit_test(test_cap_refuses_and_keeps_contents),
         cmocka_unit_test(test_fail_appends_only_when_given),
         cmocka_unit_test(test_allocation_failure_leaves_buffer_intact),
+        cmocka_unit_test(test_grow_keeps_elements_and_fails_cleanly),
         cmocka_unit_test(test_strerror_names_every_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
