@@ -101,6 +101,12 @@ static const char *const migrations[] = {
     " PRIMARY KEY(day, kiosk)) WITHOUT ROWID;"
     "INSERT INTO day_kiosk SELECT " HOUR_DAY ", kiosk, SUM(n) FROM roll_hour"
     " WHERE type = 'session_start' GROUP BY 1, 2;",
+    /* 5: quiz answers per city day per audience group, for the literacy figures over all
+     * topics (day_question holds about a thousand rows a day). */
+    "CREATE TABLE day_quiz(day INTEGER NOT NULL, audience TEXT NOT NULL, correct INTEGER NOT NULL,"
+    " total INTEGER NOT NULL, PRIMARY KEY(day, audience)) WITHOUT ROWID;"
+    "INSERT INTO day_quiz SELECT day, audience, SUM(correct), SUM(total) FROM day_question"
+    " GROUP BY 1, 2;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -117,6 +123,7 @@ enum {
     ST_DAY_AUDIENCE,
     ST_DAY_QUESTION,
     ST_DAY_KIOSK,
+    ST_DAY_QUIZ,
     ST_COUNT_EVENTS,
     ST_BEGIN,
     ST_COMMIT,
@@ -160,6 +167,9 @@ static const char *const hot_sql[ST_N] = {
                         " total = total + 1",
     [ST_DAY_KIOSK] = "INSERT INTO day_kiosk(day, kiosk, sessions) VALUES(?1, ?2, 1)"
                      " ON CONFLICT DO UPDATE SET sessions = sessions + 1",
+    [ST_DAY_QUIZ] = "INSERT INTO day_quiz(day, audience, correct, total) VALUES(?1, ?2, ?3, 1)"
+                    " ON CONFLICT DO UPDATE SET correct = correct + excluded.correct,"
+                    " total = total + 1",
     [ST_COUNT_EVENTS] = "INSERT INTO counters(name, n) VALUES('events', ?1)"
                         " ON CONFLICT DO UPDATE SET n = n + excluded.n",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -664,6 +674,8 @@ static int add_one(struct sq_store *s, const struct srv_event *e, int64_t receiv
         if (rc == SQLITE_OK)
             rc = step_hot(s->st[ST_DAY_QUESTION], "ittti", day, e->topic, e->question, e->audience,
                           (int64_t)e->correct);
+        if (rc == SQLITE_OK)
+            rc = step_hot(s->st[ST_DAY_QUIZ], "iti", day, e->audience, (int64_t)e->correct);
     }
     return rc;
 }
@@ -831,12 +843,13 @@ static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, str
                                                  " ORDER BY " DAYNO
 
 /* sql reads the hourly rollups per kiosk; city_sql, when there is one, gives the same
- * answer from the day totals and is used when no venue or kiosk is asked for. */
+ * answer from the day totals and is used when no venue or kiosk is asked for; all_sql,
+ * from the quiz totals of all topics, when no topic or question is asked for either. */
 struct stat_def {
     const char *sql;
     const char *cols[13];
     size_t ncols;
-    const char *city_sql;
+    const char *city_sql, *all_sql;
 };
 
 static const struct stat_def stat_defs[] = {
@@ -880,8 +893,12 @@ static const struct stat_def stat_defs[] = {
                                 " GROUP BY r.topic, r.question ORDER BY r.topic, r.question",
                                 {"topic", "question", "correct", "total", "accuracy"},
                                 5,
+                                /* per day first, in the key's order (no sort of every
+                                 * row), then per question */
                                 "SELECT r.topic, r.question, SUM(r.correct), SUM(r.total), " ACC
-                                " FROM day_question r" DQFILTER
+                                " FROM (SELECT r.topic, r.question, SUM(r.correct) AS correct,"
+                                " SUM(r.total) AS total FROM day_question r" DQFILTER
+                                " GROUP BY r.day, r.topic, r.question) r"
                                 " GROUP BY r.topic, r.question ORDER BY r.topic, r.question"},
     [SRV_STAT_QUIZ_AUDIENCE] = {"SELECT r.audience, SUM(r.correct), SUM(r.total), " ACC
                                 " FROM roll_question r" QFILTER
@@ -890,13 +907,19 @@ static const struct stat_def stat_defs[] = {
                                 4,
                                 "SELECT r.audience, SUM(r.correct), SUM(r.total), " ACC
                                 " FROM day_question r" DQFILTER
+                                " GROUP BY r.audience ORDER BY r.audience",
+                                "SELECT r.audience, SUM(r.correct), SUM(r.total), " ACC
+                                " FROM day_quiz r" DFILTER " AND (?8 IS NULL OR r.audience = ?8)"
                                 " GROUP BY r.audience ORDER BY r.audience"},
     [SRV_STAT_QUIZ_DAY] = {"SELECT " DAY " AS day, SUM(r.correct), SUM(r.total), " ACC
                            " FROM roll_question r" QFILTER " GROUP BY " DAYNO " ORDER BY " DAYNO,
                            {"day", "correct", "total", "accuracy"},
                            4,
                            "SELECT " CITY_DAY " AS day, SUM(r.correct), SUM(r.total), " ACC
-                           " FROM day_question r" DQFILTER " GROUP BY r.day ORDER BY r.day"},
+                           " FROM day_question r" DQFILTER " GROUP BY r.day ORDER BY r.day",
+                           "SELECT " CITY_DAY " AS day, SUM(r.correct), SUM(r.total), " ACC
+                           " FROM day_quiz r" DFILTER " AND (?8 IS NULL OR r.audience = ?8)"
+                           " GROUP BY r.day ORDER BY r.day"},
     [SRV_STAT_KIOSKS] = {"SELECT k.id, k.venue, s.seen_ms, s.app_version, s.packs, s.queue,"
                          " s.dropped, s.uptime_s, s.disk_free_mb, s.last_error,"
                          " COALESCE(s.seen_ms >= ?9, 0), v.name, " ASSIGNED " FROM kiosks k"
@@ -932,6 +955,10 @@ static const struct stat_def stat_defs[] = {
                                     5,
                                     "SELECT " CITY_DAY " AS day, r.audience, SUM(r.correct),"
                                     " SUM(r.total), " ACC " FROM day_question r" DQFILTER
+                                    " GROUP BY r.day, r.audience ORDER BY r.day, r.audience",
+                                    "SELECT " CITY_DAY " AS day, r.audience, SUM(r.correct),"
+                                    " SUM(r.total), " ACC " FROM day_quiz r" DFILTER
+                                    " AND (?8 IS NULL OR r.audience = ?8)"
                                     " GROUP BY r.day, r.audience ORDER BY r.day, r.audience"},
     [SRV_STAT_PACKS] = {"SELECT id, version, manifest_sha256, uploaded_ms FROM packs"
                         " ORDER BY id, uploaded_ms DESC, version",
@@ -970,7 +997,9 @@ static enum kk_err sq_stats(struct srv_store *base, const struct srv_stats_query
     if ((size_t)q->kind >= sizeof(stat_defs) / sizeof(stat_defs[0]))
         KK_BUG("stats kind %d", (int)q->kind);
     const struct stat_def *d = &stat_defs[q->kind];
-    const char *sql = d->city_sql && !q->venue && !q->kiosk ? d->city_sql : d->sql;
+    const char *sql = d->sql;
+    if (d->city_sql && !q->venue && !q->kiosk)
+        sql = d->all_sql && !q->topic && !q->question ? d->all_sql : d->city_sql;
     sqlite3_stmt *st = NULL;
     enum kk_err rc = KK_OK;
     if (srv_table_init(out, d->cols, d->ncols))

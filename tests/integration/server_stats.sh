@@ -107,12 +107,12 @@ curl -s -b "$J" -o "$TMP/csv" "$U/api/v1/stats/pages?format=csv"
 check "pages csv" $'topic,page,views,avg_dwell_ms,reach,exit_share\r\nquake,0,4,3000,1.0000,0.5000\r\nquake,1,2,4000,0.5000,0.2500\r\nquake,2,1,1000,0.2500,0.2500\r' "$(tail -c +4 "$TMP/csv")"
 
 # --- an older database gains the page rollup from the page views it already holds, and
-# the day totals (schemas 3 and 4) from the hourly rollups ---
+# the day totals (schemas 3 to 5) from the hourly rollups ---
 events_before=$(st "events?by=day&from=$(day 60)"); quiz_before=$(st "quiz?by=audience_day&from=$(day 60)")
-kiosks_before=$(st "sessions?by=kiosk&from=$(day 60)")
+kiosks_before=$(st "sessions?by=kiosk&from=$(day 60)"); question_before=$(st "quiz?by=question&from=$(day 60)")
 stop_server
 sql "DROP TABLE roll_page; DROP TABLE day_type; DROP TABLE day_topic; DROP TABLE day_page;
-     DROP TABLE day_audience; DROP TABLE day_question; DROP TABLE day_kiosk;
+     DROP TABLE day_audience; DROP TABLE day_question; DROP TABLE day_kiosk; DROP TABLE day_quiz;
      PRAGMA user_version = 1;"
 start_server
 r=$(http POST /api/v1/login --data-binary '{"user":"alice","password":"secret-pass"}' -c "$J")
@@ -120,7 +120,8 @@ check "pages after migration" '[["quake",0,4,3000,1,0.5],["quake",1,2,4000,0.5,0
 check "events per day after migration" "$events_before" "$(st "events?by=day&from=$(day 60)")"
 check "literacy per day after migration" "$quiz_before" "$(st "quiz?by=audience_day&from=$(day 60)")"
 check "sessions per kiosk after migration" "$kiosks_before" "$(st "sessions?by=kiosk&from=$(day 60)")"
-check "schema version" 4 "$(sql "PRAGMA user_version")"
+check "answers per question after migration" "$question_before" "$(st "quiz?by=question&from=$(day 60)")"
+check "schema version" 5 "$(sql "PRAGMA user_version")"
 
 stop_server; check "clean exit" 0 $?
 finish
