@@ -5,6 +5,7 @@ with SDL's offscreen driver, so no display is needed.
 """
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -131,3 +132,24 @@ def ink_fraction(img, box=None):
 def distinct_colours(img):
     small = img.resize((img.width // 4, img.height // 4))
     return len(set(small.getdata()))
+
+
+def run(*args, stdin=None):
+    """Runs a command; its stdout, or CalledProcessError when it fails."""
+    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=True).stdout
+
+
+def sample_pack(source_dir, dest, version, title_suffix=""):
+    """A copy of content/safety-and-health at dest, at another version, with " (suffix)"
+    on the English title of its earthquake topic so tests can tell versions apart."""
+    shutil.copytree(os.path.join(source_dir, "content", "safety-and-health"), dest)
+    for rel, edit in (("pack.json", lambda j: j.__setitem__("version", version)),
+                      ("topics/earthquake.json",
+                       lambda j: j["title"].__setitem__("en", j["title"]["en"] + title_suffix))):
+        path = os.path.join(dest, rel)
+        with open(path, encoding="utf-8") as f:
+            j = json.load(f)
+        edit(j)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(j, f, ensure_ascii=False)
+    return dest

@@ -5,7 +5,6 @@ holds no staging files."""
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/support"))
-from kiosk import Kiosk, KioskError  # noqa: E402
+from kiosk import Kiosk, KioskError, run, sample_pack  # noqa: E402
 from PIL import Image  # noqa: E402
 
 SRC = os.environ["KK_SOURCE_DIR"]
@@ -31,20 +30,11 @@ def check(cond, what):
         print("FAIL:", what)
 
 
-def run(*args, stdin=None):
-    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=True).stdout
-
 
 def bundle(work, key, version):
     """The sample pack at version, made heavier with a 1000x750 photo-like picture so an
     install takes long enough to be interrupted in many places."""
-    src = os.path.join(work, "src-" + version)
-    shutil.copytree(os.path.join(SRC, "content", "safety-and-health"), src)
-    with open(os.path.join(src, "pack.json"), encoding="utf-8") as f:
-        pj = json.load(f)
-    pj["version"] = version
-    with open(os.path.join(src, "pack.json"), "w", encoding="utf-8") as f:
-        json.dump(pj, f, ensure_ascii=False)
+    src = sample_pack(SRC, os.path.join(work, "src-" + version), version)
     noise = Image.frombytes("RGB", (1000, 750), os.urandom(1000 * 750 * 3))
     noise.save(os.path.join(src, "images", "photo.png"))
     topic = os.path.join(src, "topics", "earthquake.json")

@@ -5,13 +5,12 @@ version kept live, a pack hidden and shown, the touch test, and quitting."""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/support"))
-from kiosk import Kiosk, KioskError, check_targets  # noqa: E402
+from kiosk import Kiosk, KioskError, check_targets, run, sample_pack  # noqa: E402
 
 SRC = os.environ["KK_SOURCE_DIR"]
 BUILD = os.environ["KK_BUILD_DIR"]
@@ -27,24 +26,10 @@ def check(cond, what):
         print("FAIL:", what)
 
 
-def run(*args, stdin=None):
-    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=True).stdout
-
 
 def make_bundle(work, key, version, title_suffix="", tamper=False):
-    src = os.path.join(work, "src-" + version + ("-bad" if tamper else ""))
-    shutil.copytree(os.path.join(SRC, "content", "safety-and-health"), src)
-    with open(os.path.join(src, "pack.json"), encoding="utf-8") as f:
-        pj = json.load(f)
-    pj["version"] = version
-    with open(os.path.join(src, "pack.json"), "w", encoding="utf-8") as f:
-        json.dump(pj, f, ensure_ascii=False)
-    topic = os.path.join(src, "topics", "earthquake.json")
-    with open(topic, encoding="utf-8") as f:
-        t = json.load(f)
-    t["title"]["en"] += title_suffix
-    with open(topic, "w", encoding="utf-8") as f:
-        json.dump(t, f, ensure_ascii=False)
+    src = sample_pack(SRC, os.path.join(work, "src-" + version + ("-bad" if tamper else "")), version,
+                      title_suffix)
     out = src + "-built"
     run(PACK, "build", src, "-o", out, "--key", key)
     if tamper:  # one byte of a signed file changed after signing

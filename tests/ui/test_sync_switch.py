@@ -2,7 +2,6 @@
 loopback, packs built, signed and published with kepu-pack, assigned with kepu-server,
 and the real kiosk syncing. A new version is installed in the background, never switched
 in under a visitor's finger, and shown after the next attract screen."""
-import json
 import os
 import re
 import shutil
@@ -12,7 +11,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/support"))
-from kiosk import Kiosk, KioskError  # noqa: E402
+from kiosk import Kiosk, KioskError, run, sample_pack  # noqa: E402
 
 SRC = os.environ["KK_SOURCE_DIR"]
 BUILD = os.environ["KK_BUILD_DIR"]
@@ -26,26 +25,6 @@ def check(cond, what):
         failures.append(what)
         print("FAIL:", what)
 
-
-def run(*args, stdin=None):
-    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=True).stdout
-
-
-def source_pack(work, version, suffix):
-    src = os.path.join(work, "src-" + version)
-    shutil.copytree(os.path.join(SRC, "content", "safety-and-health"), src)
-    with open(os.path.join(src, "pack.json"), encoding="utf-8") as f:
-        pj = json.load(f)
-    pj["version"] = version
-    with open(os.path.join(src, "pack.json"), "w", encoding="utf-8") as f:
-        json.dump(pj, f, ensure_ascii=False)
-    topic = os.path.join(src, "topics", "earthquake.json")
-    with open(topic, encoding="utf-8") as f:
-        t = json.load(f)
-    t["title"]["en"] += suffix
-    with open(topic, "w", encoding="utf-8") as f:
-        json.dump(t, f, ensure_ascii=False)
-    return src
 
 
 def wait_for(k, cond, what, seconds=30):
@@ -91,7 +70,7 @@ def main():
 
         def publish(version, suffix):
             built = os.path.join(work, "built-" + version)
-            run(PACK, "build", source_pack(work, version, suffix), "-o", built, "--key",
+            run(PACK, "build", sample_pack(SRC, os.path.join(work, "src-" + version), version, suffix), "-o", built, "--key",
                 os.path.join(work, "alliance.key"))
             out = run(PACK, "publish", built, "--server", url, "--token", staff)
             check("published safety-and-health@" + version in out, "publish said %r" % out)
