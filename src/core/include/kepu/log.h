@@ -1,6 +1,7 @@
 /* Structured log lines for operators: one line per record on stderr, as
  *   2026-11-26T10:00:00.123Z info scene: entered menu lang=zh
- * Core modules do not log on their own behalf (they return errors); the programs log.
+ * Core modules return errors rather than log; the programs log. The one exception is the
+ * sync thread (sync.h), which has no caller to return to and logs each cause once.
  * Thread-safe. */
 #ifndef KEPU_LOG_H
 #define KEPU_LOG_H
