@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks kepu-server on this machine (figures in docs/performance.md, "## kepu-server").
 #
-#   scripts/bench-server.sh [--small] [--runs N]
+#   scripts/bench-server.sh [--small] [--runs N] [--ingest-only]
 #
 # Builds kepu-server and tests/bench/bench_server, then, each time with the real server on
 # 127.0.0.1 (a free port) and a temporary data folder that is removed at the end:
@@ -15,17 +15,19 @@
 #     same calls timed again at 10 million. Latency is measured for the dashboard's default
 #     range (the last 30 days) and for a whole year.
 # --small: 20,000 and 200,000 events instead of 1 and 10 million (a quick check of the
-# script). KK_BUILD_DIR picks the build folder (default: build). KEEP=1 keeps the data.
+# script); --ingest-only: part 1 alone. KK_BUILD_DIR picks the build folder (default: build). KEEP=1 keeps the data.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${KK_BUILD_DIR:-$top/build}
 runs=2
 small=0
+ingest_only=0
 while [ $# -gt 0 ]; do
     case $1 in
     --small) small=1 ;;
     --runs) runs=$2; shift ;;
-    *) echo "usage: scripts/bench-server.sh [--small] [--runs N]" >&2; exit 2 ;;
+    --ingest-only) ingest_only=1 ;;
+    *) echo "usage: scripts/bench-server.sh [--small] [--runs N] [--ingest-only]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -133,6 +135,7 @@ stop
 have=$(count "$A")
 echo "database holds $have events; sent $total"
 [ "$have" = "$total" ] || { echo "FAIL: events lost or doubled" >&2; exit 1; }
+[ "$ingest_only" = 1 ] && { echo "done; $(load)"; exit 0; }
 
 echo
 echo "== 2. dashboard calls as logged-in office user: 20 venues, 200 kiosks"
