@@ -33,7 +33,7 @@
 #include "kepu/sync.h"
 
 struct kiosk {
-    char id[16];
+    char id[24];
     char token[128];
     struct kk_journal *journal;
     struct kk_sync *sync;
