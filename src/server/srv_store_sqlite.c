@@ -134,42 +134,45 @@ enum {
 static const char *const hot_sql[ST_N] = {
     [ST_EV_INSERT] = "INSERT OR IGNORE INTO events(id, kiosk, ts, type, received_ms, body)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_ROLL_HOUR] = "INSERT INTO roll_hour(type, hour, kiosk, n) VALUES(?1, ?2, ?3, 1)"
-                     " ON CONFLICT DO UPDATE SET n = n + 1",
+    /* The rollups add a batch's totals per key (see struct roll_key): the count (n, views,
+     * sessions, total) and, where there is one, the sum (dwell_ms, correct). */
+    [ST_ROLL_HOUR] = "INSERT INTO roll_hour(type, hour, kiosk, n) VALUES(?1, ?2, ?3, ?4)"
+                     " ON CONFLICT DO UPDATE SET n = n + excluded.n",
     [ST_ROLL_TOPIC] = "INSERT INTO roll_topic(hour, kiosk, topic, views, dwell_ms)"
-                      " VALUES(?1, ?2, ?3, 1, ?4)"
-                      " ON CONFLICT DO UPDATE SET views = views + 1,"
+                      " VALUES(?1, ?2, ?3, ?4, ?5)"
+                      " ON CONFLICT DO UPDATE SET views = views + excluded.views,"
                       " dwell_ms = dwell_ms + excluded.dwell_ms",
     [ST_ROLL_PAGE] = "INSERT INTO roll_page(hour, kiosk, topic, page, views, dwell_ms)"
-                     " VALUES(?1, ?2, ?3, ?4, 1, ?5)"
-                     " ON CONFLICT DO UPDATE SET views = views + 1,"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                     " ON CONFLICT DO UPDATE SET views = views + excluded.views,"
                      " dwell_ms = dwell_ms + excluded.dwell_ms",
     [ST_ROLL_AUDIENCE] = "INSERT INTO roll_audience(hour, kiosk, audience, sessions)"
-                         " VALUES(?1, ?2, ?3, 1) ON CONFLICT DO UPDATE SET sessions = sessions + 1",
+                         " VALUES(?1, ?2, ?3, ?4)"
+                         " ON CONFLICT DO UPDATE SET sessions = sessions + excluded.sessions",
     [ST_ROLL_QUESTION] = "INSERT INTO roll_question(hour, kiosk, topic, question, audience,"
-                         " correct, total) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 1)"
+                         " correct, total) VALUES(?1, ?2, ?3, ?4, ?5, ?7, ?6)"
                          " ON CONFLICT DO UPDATE SET correct = correct + excluded.correct,"
-                         " total = total + 1",
-    [ST_DAY_TYPE] = "INSERT INTO day_type(day, type, n) VALUES(?1, ?2, 1)"
-                    " ON CONFLICT DO UPDATE SET n = n + 1",
-    [ST_DAY_TOPIC] = "INSERT INTO day_topic(day, topic, views, dwell_ms) VALUES(?1, ?2, 1, ?3)"
-                     " ON CONFLICT DO UPDATE SET views = views + 1,"
+                         " total = total + excluded.total",
+    [ST_DAY_TYPE] = "INSERT INTO day_type(day, type, n) VALUES(?1, ?2, ?3)"
+                    " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [ST_DAY_TOPIC] = "INSERT INTO day_topic(day, topic, views, dwell_ms) VALUES(?1, ?2, ?3, ?4)"
+                     " ON CONFLICT DO UPDATE SET views = views + excluded.views,"
                      " dwell_ms = dwell_ms + excluded.dwell_ms",
     [ST_DAY_PAGE] = "INSERT INTO day_page(day, topic, page, views, dwell_ms)"
-                    " VALUES(?1, ?2, ?3, 1, ?4)"
-                    " ON CONFLICT DO UPDATE SET views = views + 1,"
+                    " VALUES(?1, ?2, ?3, ?4, ?5)"
+                    " ON CONFLICT DO UPDATE SET views = views + excluded.views,"
                     " dwell_ms = dwell_ms + excluded.dwell_ms",
-    [ST_DAY_AUDIENCE] = "INSERT INTO day_audience(day, audience, sessions) VALUES(?1, ?2, 1)"
-                        " ON CONFLICT DO UPDATE SET sessions = sessions + 1",
+    [ST_DAY_AUDIENCE] = "INSERT INTO day_audience(day, audience, sessions) VALUES(?1, ?2, ?3)"
+                        " ON CONFLICT DO UPDATE SET sessions = sessions + excluded.sessions",
     [ST_DAY_QUESTION] = "INSERT INTO day_question(day, topic, question, audience, correct, total)"
-                        " VALUES(?1, ?2, ?3, ?4, ?5, 1)"
+                        " VALUES(?1, ?2, ?3, ?4, ?6, ?5)"
                         " ON CONFLICT DO UPDATE SET correct = correct + excluded.correct,"
-                        " total = total + 1",
-    [ST_DAY_KIOSK] = "INSERT INTO day_kiosk(day, kiosk, sessions) VALUES(?1, ?2, 1)"
-                     " ON CONFLICT DO UPDATE SET sessions = sessions + 1",
-    [ST_DAY_QUIZ] = "INSERT INTO day_quiz(day, audience, correct, total) VALUES(?1, ?2, ?3, 1)"
+                        " total = total + excluded.total",
+    [ST_DAY_KIOSK] = "INSERT INTO day_kiosk(day, kiosk, sessions) VALUES(?1, ?2, ?3)"
+                     " ON CONFLICT DO UPDATE SET sessions = sessions + excluded.sessions",
+    [ST_DAY_QUIZ] = "INSERT INTO day_quiz(day, audience, correct, total) VALUES(?1, ?2, ?4, ?3)"
                     " ON CONFLICT DO UPDATE SET correct = correct + excluded.correct,"
-                    " total = total + 1",
+                    " total = total + excluded.total",
     [ST_COUNT_EVENTS] = "INSERT INTO counters(name, n) VALUES('events', ?1)"
                         " ON CONFLICT DO UPDATE SET n = n + excluded.n",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -640,8 +643,95 @@ static int step_hot(sqlite3_stmt *st, const char *types, ...)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-static int add_one(struct sq_store *s, const struct srv_event *e, int64_t received,
-                   unsigned char *inserted)
+/* The rollup increments of one batch, summed per key in memory so that each distinct key
+ * costs one upsert per batch instead of one per event (a batch from one kiosk holds few
+ * hours, topics, pages and questions). Keys point into the batch's events. */
+struct roll_key {
+    int st;           /* the ST_ROLL_* or ST_DAY_* statement that applies it */
+    int64_t when;     /* hour or city day */
+    int64_t page;     /* roll_page, day_page; 0 otherwise */
+    const char *s[4]; /* the text columns in the statement's order; NULL when unused */
+    int64_t count;    /* n, views, sessions or total */
+    int64_t sum;      /* dwell_ms or correct */
+};
+
+struct roll_sums {
+    struct roll_key *keys;
+    size_t n, cap;
+    uint32_t *slot; /* index + 1 into keys, 0 when empty; nslots is a power of two */
+    size_t nslots;
+};
+
+/* At most this many rollup rows change per event (a page view). */
+#define ROLLS_PER_EVENT 6
+
+static enum kk_err roll_init(struct roll_sums *r, size_t nevents)
+{
+    memset(r, 0, sizeof(*r));
+    r->cap = nevents * ROLLS_PER_EVENT;
+    r->nslots = 16;
+    while (r->nslots < 2 * r->cap)
+        r->nslots *= 2;
+    r->keys = kk_malloc(r->cap * sizeof(*r->keys));
+    r->slot = kk_calloc(r->nslots, sizeof(*r->slot));
+    return r->keys && r->slot ? KK_OK : KK_ERR_NOMEM;
+}
+
+static void roll_release(struct roll_sums *r)
+{
+    kk_free(r->keys);
+    kk_free(r->slot);
+}
+
+static uint64_t hash_mix(uint64_t h, uint64_t v)
+{
+    return (h ^ v) * 0x100000001b3ULL;
+}
+
+static uint64_t roll_hash(const struct roll_key *k)
+{
+    uint64_t h = hash_mix(0xcbf29ce484222325ULL, (uint64_t)k->st);
+    h = hash_mix(h, (uint64_t)k->when);
+    h = hash_mix(h, (uint64_t)k->page);
+    for (int i = 0; i < 4; i++)
+        for (const char *c = k->s[i]; c && *c; c++)
+            h = hash_mix(h, (unsigned char)*c);
+    return h ^ (h >> 29);
+}
+
+static int roll_same(const struct roll_key *a, const struct roll_key *b)
+{
+    if (a->st != b->st || a->when != b->when || a->page != b->page)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if ((a->s[i] == NULL) != (b->s[i] == NULL) || (a->s[i] && strcmp(a->s[i], b->s[i])))
+            return 0;
+    return 1;
+}
+
+/* Adds count and sum to the key (st, when, page, s0..s3). */
+static void roll_add(struct roll_sums *r, int st, int64_t when, int64_t page, const char *s0,
+                     const char *s1, const char *s2, const char *s3, int64_t sum)
+{
+    struct roll_key k = {st, when, page, {s0, s1, s2, s3}, 1, sum};
+    size_t mask = r->nslots - 1, i = (size_t)roll_hash(&k) & mask;
+    for (; r->slot[i]; i = (i + 1) & mask) {
+        struct roll_key *old = &r->keys[r->slot[i] - 1];
+        if (roll_same(old, &k)) {
+            old->count++;
+            old->sum += sum;
+            return;
+        }
+    }
+    if (r->n >= r->cap)
+        KK_BUG("more than %zu rollup keys", r->cap);
+    r->keys[r->n++] = k;
+    r->slot[i] = (uint32_t)r->n;
+}
+
+/* Stores one event; counts it into the rollups only when it was new. */
+static int add_one(struct sq_store *s, struct roll_sums *r, const struct srv_event *e,
+                   int64_t received, unsigned char *inserted)
 {
     int rc =
         step_hot(s->st[ST_EV_INSERT], "ttitit", e->id, e->kiosk, e->ts, e->type, received, e->body);
@@ -649,35 +739,59 @@ static int add_one(struct sq_store *s, const struct srv_event *e, int64_t receiv
     if (rc != SQLITE_OK || !*inserted)
         return rc;
     int64_t hour = e->ts / 3600000, day = (hour * 3600 + SRV_DAY_OFFSET_S) / 86400;
-    int page_view = !strcmp(e->type, "page_view");
-    rc = step_hot(s->st[ST_ROLL_HOUR], "tit", e->type, hour, e->kiosk);
-    if (rc == SQLITE_OK)
-        rc = step_hot(s->st[ST_DAY_TYPE], "it", day, e->type);
-    if (rc == SQLITE_OK && !strcmp(e->type, "session_start"))
-        rc = step_hot(s->st[ST_DAY_KIOSK], "it", day, e->kiosk);
-    if (rc == SQLITE_OK && page_view)
-        rc = step_hot(s->st[ST_ROLL_TOPIC], "itti", hour, e->kiosk, e->topic, e->dwell_ms);
-    if (rc == SQLITE_OK && page_view)
-        rc = step_hot(s->st[ST_DAY_TOPIC], "iti", day, e->topic, e->dwell_ms);
-    if (rc == SQLITE_OK && page_view)
-        rc = step_hot(s->st[ST_ROLL_PAGE], "ittii", hour, e->kiosk, e->topic, e->page, e->dwell_ms);
-    if (rc == SQLITE_OK && page_view)
-        rc = step_hot(s->st[ST_DAY_PAGE], "itii", day, e->topic, e->page, e->dwell_ms);
-    if (rc == SQLITE_OK && !strcmp(e->type, "audience")) {
-        rc = step_hot(s->st[ST_ROLL_AUDIENCE], "itt", hour, e->kiosk, e->audience);
-        if (rc == SQLITE_OK)
-            rc = step_hot(s->st[ST_DAY_AUDIENCE], "it", day, e->audience);
+    roll_add(r, ST_ROLL_HOUR, hour, 0, e->type, e->kiosk, NULL, NULL, 0);
+    roll_add(r, ST_DAY_TYPE, day, 0, e->type, NULL, NULL, NULL, 0);
+    if (!strcmp(e->type, "session_start"))
+        roll_add(r, ST_DAY_KIOSK, day, 0, e->kiosk, NULL, NULL, NULL, 0);
+    if (!strcmp(e->type, "page_view")) {
+        roll_add(r, ST_ROLL_TOPIC, hour, 0, e->kiosk, e->topic, NULL, NULL, e->dwell_ms);
+        roll_add(r, ST_DAY_TOPIC, day, 0, e->topic, NULL, NULL, NULL, e->dwell_ms);
+        roll_add(r, ST_ROLL_PAGE, hour, e->page, e->kiosk, e->topic, NULL, NULL, e->dwell_ms);
+        roll_add(r, ST_DAY_PAGE, day, e->page, e->topic, NULL, NULL, NULL, e->dwell_ms);
     }
-    if (rc == SQLITE_OK && !strcmp(e->type, "quiz_answer")) {
-        rc = step_hot(s->st[ST_ROLL_QUESTION], "itttti", hour, e->kiosk, e->topic, e->question,
-                      e->audience, (int64_t)e->correct);
-        if (rc == SQLITE_OK)
-            rc = step_hot(s->st[ST_DAY_QUESTION], "ittti", day, e->topic, e->question, e->audience,
-                          (int64_t)e->correct);
-        if (rc == SQLITE_OK)
-            rc = step_hot(s->st[ST_DAY_QUIZ], "iti", day, e->audience, (int64_t)e->correct);
+    if (!strcmp(e->type, "audience")) {
+        roll_add(r, ST_ROLL_AUDIENCE, hour, 0, e->kiosk, e->audience, NULL, NULL, 0);
+        roll_add(r, ST_DAY_AUDIENCE, day, 0, e->audience, NULL, NULL, NULL, 0);
+    }
+    if (!strcmp(e->type, "quiz_answer")) {
+        int64_t c = e->correct;
+        roll_add(r, ST_ROLL_QUESTION, hour, 0, e->kiosk, e->topic, e->question, e->audience, c);
+        roll_add(r, ST_DAY_QUESTION, day, 0, e->topic, e->question, e->audience, NULL, c);
+        roll_add(r, ST_DAY_QUIZ, day, 0, e->audience, NULL, NULL, NULL, c);
     }
     return rc;
+}
+
+/* Applies one summed key with its statement's parameters in order. */
+static int roll_apply(struct sq_store *s, const struct roll_key *k)
+{
+    sqlite3_stmt *st = s->st[k->st];
+    switch (k->st) {
+    case ST_ROLL_HOUR: /* type, hour, kiosk, n */
+        return step_hot(st, "titi", k->s[0], k->when, k->s[1], k->count);
+    case ST_DAY_TYPE:     /* day, type, n */
+    case ST_DAY_KIOSK:    /* day, kiosk, sessions */
+    case ST_DAY_AUDIENCE: /* day, audience, sessions */
+        return step_hot(st, "iti", k->when, k->s[0], k->count);
+    case ST_ROLL_TOPIC: /* hour, kiosk, topic, views, dwell_ms */
+        return step_hot(st, "ittii", k->when, k->s[0], k->s[1], k->count, k->sum);
+    case ST_DAY_TOPIC: /* day, topic, views, dwell_ms */
+    case ST_DAY_QUIZ:  /* day, audience, total, correct */
+        return step_hot(st, "itii", k->when, k->s[0], k->count, k->sum);
+    case ST_ROLL_PAGE: /* hour, kiosk, topic, page, views, dwell_ms */
+        return step_hot(st, "ittiii", k->when, k->s[0], k->s[1], k->page, k->count, k->sum);
+    case ST_DAY_PAGE: /* day, topic, page, views, dwell_ms */
+        return step_hot(st, "itiii", k->when, k->s[0], k->page, k->count, k->sum);
+    case ST_ROLL_AUDIENCE: /* hour, kiosk, audience, sessions */
+        return step_hot(st, "itti", k->when, k->s[0], k->s[1], k->count);
+    case ST_ROLL_QUESTION: /* hour, kiosk, topic, question, audience, total, correct */
+        return step_hot(st, "ittttii", k->when, k->s[0], k->s[1], k->s[2], k->s[3], k->count,
+                        k->sum);
+    case ST_DAY_QUESTION: /* day, topic, question, audience, total, correct */
+        return step_hot(st, "itttii", k->when, k->s[0], k->s[1], k->s[2], k->count, k->sum);
+    default:
+        KK_BUG("rollup statement %d", k->st);
+    }
 }
 
 static enum kk_err sq_events_add(struct srv_store *base, const struct srv_event *ev, size_t n,
@@ -686,18 +800,31 @@ static enum kk_err sq_events_add(struct srv_store *base, const struct srv_event 
     struct sq_store *s = (struct sq_store *)base;
     enum kk_err rc = KK_OK;
     int64_t added = 0;
+    struct roll_sums r;
+    if (roll_init(&r, n ? n : 1)) {
+        roll_release(&r);
+        memset(inserted, 0, n);
+        return kk_fail(err, KK_ERR_NOMEM, "events: out of memory");
+    }
     pthread_mutex_lock(&s->wlock);
     if (step_hot(s->st[ST_BEGIN], NULL) != SQLITE_OK) {
         rc = db_fail(err, s->w, "events: begin");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        if (add_one(s, &ev[i], received, &inserted[i]) != SQLITE_OK) {
+        if (add_one(s, &r, &ev[i], received, &inserted[i]) != SQLITE_OK) {
             rc = db_fail(err, s->w, "events: insert");
             step_hot(s->st[ST_ROLLBACK], NULL);
             goto done;
         }
         added += inserted[i];
+    }
+    for (size_t i = 0; i < r.n; i++) {
+        if (roll_apply(s, &r.keys[i]) != SQLITE_OK) {
+            rc = db_fail(err, s->w, "events: rollups");
+            step_hot(s->st[ST_ROLLBACK], NULL);
+            goto done;
+        }
     }
     if ((added && step_hot(s->st[ST_COUNT_EVENTS], "i", added) != SQLITE_OK) ||
         step_hot(s->st[ST_COMMIT], NULL) != SQLITE_OK) {
@@ -708,6 +835,7 @@ done:
     if (rc)
         memset(inserted, 0, n);
     pthread_mutex_unlock(&s->wlock);
+    roll_release(&r);
     return rc;
 }
 
