@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "kk_test.h"
+
 #include <dirent.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -35,22 +37,9 @@ struct fixture {
     struct kk_buf out_text, err_text;
 };
 
-static char *join(const char *a, const char *b)
-{
-    char *p = kk_path_join(a, b);
-    assert_non_null(p);
-    return p;
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
 static void write_file(const char *dir, const char *rel, const char *text, mode_t mode)
 {
-    char *path = join(dir, rel);
+    char *path = tt_join(dir, rel);
     char *slash = strrchr(path, '/');
     *slash = '\0';
     assert_int_equal(kk_mkdirs(path, 0755, NULL), KK_OK);
@@ -72,7 +61,7 @@ static void read_file(const char *path, struct kk_buf *out)
  * stderr in f->out_text and f->err_text. Returns the exit status, or 128+signal. */
 static int spawn_wait(struct fixture *f, char *const *argv, const char *in_path)
 {
-    char *out = join(f->tmp, "run.out"), *err = join(f->tmp, "run.err");
+    char *out = tt_join(f->tmp, "run.out"), *err = tt_join(f->tmp, "run.err");
     posix_spawn_file_actions_t fa;
     assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
     posix_spawn_file_actions_addopen(&fa, 0, in_path ? in_path : "/dev/null", O_RDONLY, 0);
@@ -120,16 +109,16 @@ static void assert_one_error_line(struct fixture *f, const char *want)
 /* A real 320x320 PNG: a screenshot of the kiosk's empty screen in a tiny window. */
 static void make_png(struct fixture *f, const char *path)
 {
-    char *in = join(f->tmp, "png.in");
-    char *content = join(f->tmp, "no-content");
-    char *state = join(f->tmp, "png-state");
+    char *in = tt_join(f->tmp, "png.in");
+    char *content = tt_join(f->tmp, "no-content");
+    char *state = tt_join(f->tmp, "png-state");
     char cmd[4200];
     snprintf(cmd, sizeof(cmd), "{\"screenshot\":\"%s\"}\n{\"quit\":true}\n", path);
     write_file(f->tmp, "png.in", cmd, 0644);
     char *argv[] = {f->kiosk, "--automation", "--window", "320x320", "--content",
                     content,  "--state",      state,      NULL};
     assert_int_equal(spawn_wait(f, argv, in), 0);
-    assert_true(exists(path));
+    assert_true(tt_exists(path));
     kk_free(in);
     kk_free(content);
     kk_free(state);
@@ -224,7 +213,7 @@ static void make_overflow_pack(struct fixture *f, const char *dir)
     kk_buf_release(&pack);
     write_file(dir, "images/cover.svg", svg, 0644);
     write_file(dir, "topics/wordy.json", kk_buf_str(&topic), 0644);
-    char *png = join(dir, "images/small.png");
+    char *png = tt_join(dir, "images/small.png");
     make_png(f, png);
     kk_free(png);
     kk_buf_release(&sum);
@@ -240,12 +229,12 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->tmp));
     const char *build = getenv("KK_BUILD_DIR");
     assert_non_null(build);
-    f->tool = join(build, "src/tools/kepu-pack");
-    f->kiosk = join(build, "src/app/kepu-kiosk");
-    f->pack = join(f->tmp, "pack");
-    f->report = join(f->tmp, "report");
+    f->tool = tt_join(build, "src/tools/kepu-pack");
+    f->kiosk = tt_join(build, "src/app/kepu-kiosk");
+    f->pack = tt_join(f->tmp, "pack");
+    f->report = tt_join(f->tmp, "report");
     /* kepu-pack's own temporary folders go here, so the test sees that it cleans up. */
-    f->tmpdir = join(f->tmp, "tmp");
+    f->tmpdir = tt_join(f->tmp, "tmp");
     assert_int_equal(mkdir(f->tmpdir, 0700), 0);
     setenv("TMPDIR", f->tmpdir, 1);
     setenv("SDL_VIDEODRIVER", "offscreen", 1);
@@ -286,7 +275,7 @@ static size_t entries(const char *dir)
 static cJSON *load_report(struct fixture *f)
 {
     struct kk_buf text = KK_BUF_INIT;
-    char *path = join(f->report, "report.json");
+    char *path = tt_join(f->report, "report.json");
     read_file(path, &text);
     cJSON *j = cJSON_Parse(kk_buf_str(&text));
     assert_non_null(j);
@@ -336,7 +325,7 @@ static void test_check_good_pack(void **state)
     struct kk_buf png = KK_BUF_INIT;
     cJSON_ArrayForEach(s, shots)
     {
-        char *path = join(f->report, str(s, "shot"));
+        char *path = tt_join(f->report, str(s, "shot"));
         read_file(path, &png);
         assert_memory_equal(png.data, "\x89PNG", 4);
         kk_free(path);
@@ -368,7 +357,7 @@ static void test_check_good_pack(void **state)
     cJSON_Delete(j);
 
     struct kk_buf html = KK_BUF_INIT;
-    char *index = join(f->report, "index.html");
+    char *index = tt_join(f->report, "index.html");
     read_file(index, &html);
     assert_non_null(strstr(kk_buf_str(&html), "<img src=\"shots/1920x1080/zh-normal/water/"));
     assert_non_null(strstr(kk_buf_str(&html), "<img src=\"shots/1080x1920/en-large/water/"));
@@ -379,8 +368,8 @@ static void test_check_good_pack(void **state)
     kk_buf_release(&html);
 
     /* The pack is untouched and the temporary content folder is gone. */
-    char *json = join(f->pack, "topics/water.json");
-    assert_true(exists(json));
+    char *json = tt_join(f->pack, "topics/water.json");
+    assert_true(tt_exists(json));
     kk_free(json);
     assert_int_equal(entries(f->tmpdir), 0);
 }
@@ -408,8 +397,8 @@ static void test_check_reports_overflow_and_small_images(void **state)
             title_cut |= !strcmp(id->valuestring, "topic/wordy/title");
             assert_string_not_equal(id->valuestring, "topic/wordy/summary");
         }
-        char *path = join(f->report, str(o, "shot"));
-        assert_true(exists(path));
+        char *path = tt_join(f->report, str(o, "shot"));
+        assert_true(tt_exists(path));
         kk_free(path);
         assert_non_null(cJSON_GetObjectItemCaseSensitive(o, "size"));
         assert_non_null(cJSON_GetObjectItemCaseSensitive(o, "lang"));
@@ -461,7 +450,7 @@ static void test_check_reports_overflow_and_small_images(void **state)
     cJSON_Delete(j);
 
     struct kk_buf html = KK_BUF_INIT;
-    char *index = join(f->report, "index.html");
+    char *index = tt_join(f->report, "index.html");
     read_file(index, &html);
     assert_non_null(strstr(kk_buf_str(&html), "Text that does not fit ("));
     assert_non_null(strstr(kk_buf_str(&html), "topic/wordy/title"));
@@ -490,7 +479,7 @@ static void test_check_kiosk_hangs_or_dies(void **state)
     make_good_pack(f->pack);
     write_file(f->tmp, "hang.sh", hang_kiosk, 0755);
     write_file(f->tmp, "die.sh", dying_kiosk, 0755);
-    char *hang = join(f->tmp, "hang.sh"), *die = join(f->tmp, "die.sh");
+    char *hang = tt_join(f->tmp, "hang.sh"), *die = tt_join(f->tmp, "die.sh");
 
     setenv("KEPU_KIOSK", hang, 1);
     assert_int_equal(run(f, "check", f->pack, "-o", f->report, "--timeout", "1", NULL), 1);
@@ -507,7 +496,7 @@ static void test_check_kiosk_hangs_or_dies(void **state)
     assert_non_null(strstr(kk_buf_str(&f->err_text), "out of fonts"));
     assert_non_null(strstr(kk_buf_str(&f->err_text), "{\"tap_id\":\"start\"}"));
     struct kk_buf html = KK_BUF_INIT;
-    char *index = join(f->report, "index.html");
+    char *index = tt_join(f->report, "index.html");
     read_file(index, &html);
     assert_non_null(strstr(kk_buf_str(&html), "The walk stopped early"));
     kk_free(index);
@@ -528,8 +517,8 @@ static void test_check_interrupted(void **state)
     struct fixture *f = *state;
     make_good_pack(f->pack);
     write_file(f->tmp, "hang.sh", hang_kiosk, 0755);
-    char *hang = join(f->tmp, "hang.sh");
-    char *out = join(f->tmp, "run.out"), *err = join(f->tmp, "run.err");
+    char *hang = tt_join(f->tmp, "hang.sh");
+    char *out = tt_join(f->tmp, "run.out"), *err = tt_join(f->tmp, "run.err");
     setenv("KEPU_KIOSK", hang, 1);
     char *argv[] = {f->tool, "check", f->pack, "-o", f->report, NULL};
     posix_spawn_file_actions_t fa;
@@ -540,10 +529,10 @@ static void test_check_interrupted(void **state)
     assert_int_equal(posix_spawn(&pid, f->tool, &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     /* Wait until the stand-in kiosk runs (its log file appears), then interrupt. */
-    char *log = join(f->report, "kiosk-1920x1080.log");
-    for (int i = 0; i < 500 && !exists(log); i++)
+    char *log = tt_join(f->report, "kiosk-1920x1080.log");
+    for (int i = 0; i < 500 && !tt_exists(log); i++)
         usleep(10000);
-    assert_true(exists(log));
+    assert_true(tt_exists(log));
     usleep(100000);
     assert_int_equal(kill(pid, SIGTERM), 0);
     int status;
@@ -566,7 +555,7 @@ static void test_refuses_broken_pack(void **state)
 {
     struct fixture *f = *state;
     make_good_pack(f->pack);
-    char *cover = join(f->pack, "images/cover.svg");
+    char *cover = tt_join(f->pack, "images/cover.svg");
     assert_int_equal(unlink(cover), 0);
     kk_free(cover);
     /* A stand-in that would leave a mark if it were ever started. */
@@ -574,19 +563,19 @@ static void test_refuses_broken_pack(void **state)
     snprintf(mark, sizeof(mark), "%s/started", f->tmp);
     snprintf(script, sizeof(script), "#!/bin/sh\ntouch '%s'\n", mark);
     write_file(f->tmp, "mark.sh", script, 0755);
-    char *kiosk = join(f->tmp, "mark.sh");
+    char *kiosk = tt_join(f->tmp, "mark.sh");
     setenv("KEPU_KIOSK", kiosk, 1);
 
     assert_int_equal(run(f, "preview", f->pack, NULL), 1);
     assert_one_error_line(f, "the pack has 2 errors (listed above); fix them first");
     assert_non_null(strstr(kk_buf_str(&f->out_text), "topics/water.json: cover: "));
     assert_non_null(strstr(kk_buf_str(&f->out_text), "\"images/cover.svg\" not found"));
-    assert_false(exists(mark));
+    assert_false(tt_exists(mark));
 
     assert_int_equal(run(f, "check", f->pack, "-o", f->report, NULL), 1);
     assert_one_error_line(f, "the pack has 2 errors");
-    assert_false(exists(mark));
-    assert_false(exists(f->report));
+    assert_false(tt_exists(mark));
+    assert_false(tt_exists(f->report));
 
     /* Bad command lines. */
     assert_int_equal(run(f, "check", f->pack, NULL), 2);
@@ -613,7 +602,7 @@ static void test_preview_starts_kiosk_on_pack_alone(void **state)
              "test -d \"$6\" && echo state-ok >> '%s'\n",
              record, record, record, record);
     write_file(f->tmp, "record.sh", script, 0755);
-    char *kiosk = join(f->tmp, "record.sh");
+    char *kiosk = tt_join(f->tmp, "record.sh");
     setenv("KEPU_KIOSK", kiosk, 1);
 
     assert_int_equal(run(f, "preview", f->pack, "--size", "1080x1920", NULL), 0);
@@ -625,13 +614,13 @@ static void test_preview_starts_kiosk_on_pack_alone(void **state)
     kk_buf_release(&rec);
     /* The temporary folder is gone and the pack is still there. */
     assert_int_equal(entries(f->tmpdir), 0);
-    char *json = join(f->pack, "pack.json");
-    assert_true(exists(json));
+    char *json = tt_join(f->pack, "pack.json");
+    assert_true(tt_exists(json));
     kk_free(json);
 
     /* A kiosk that fails makes preview fail. */
     write_file(f->tmp, "fail.sh", "#!/bin/sh\nexit 4\n", 0755);
-    char *failing = join(f->tmp, "fail.sh");
+    char *failing = tt_join(f->tmp, "fail.sh");
     setenv("KEPU_KIOSK", failing, 1);
     assert_int_equal(run(f, "preview", f->pack, NULL), 1);
     assert_one_error_line(f, "the kiosk ended with exit status 4");
