@@ -255,27 +255,39 @@ static int bind_va(sqlite3_stmt *st, const char *types, va_list ap)
     return rc;
 }
 
+/* Prepares sql and binds its parameters (see bind_va). On failure nothing is left to
+ * finalize. */
+static enum kk_err prepare_va(sqlite3 *db, sqlite3_stmt **st, struct kk_buf *err, const char *sql,
+                              const char *types, va_list ap)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return db_fail(err, db, "prepare");
+    }
+    if (bind_va(*st, types, ap) != SQLITE_OK) {
+        enum kk_err rc = db_fail(err, db, "bind");
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return rc;
+    }
+    return KK_OK;
+}
+
 /* Runs one statement that returns no rows. */
 static enum kk_err run(sqlite3 *db, struct kk_buf *err, const char *sql, const char *types, ...)
 {
-    sqlite3_stmt *st = NULL;
-    enum kk_err rc = KK_OK;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(err, db, "prepare");
+    sqlite3_stmt *st;
     va_list ap;
     va_start(ap, types);
-    int brc = bind_va(st, types, ap);
+    enum kk_err rc = prepare_va(db, &st, err, sql, types, ap);
     va_end(ap);
-    if (brc != SQLITE_OK) {
-        rc = db_fail(err, db, "bind");
-        goto done;
-    }
+    if (rc)
+        return rc;
     int src = sqlite3_step(st);
     if ((src & 0xff) == SQLITE_CONSTRAINT)
         rc = KK_ERR_EXISTS; /* the caller names what exists */
     else if (src != SQLITE_DONE && src != SQLITE_ROW)
         rc = db_fail(err, db, "write");
-done:
     sqlite3_finalize(st);
     return rc;
 }
@@ -315,18 +327,14 @@ static enum kk_err collect_rows(sqlite3 *db, sqlite3_stmt *st, struct srv_table 
 static enum kk_err query_table(sqlite3 *db, struct srv_table *out, struct kk_buf *err,
                                const char *sql, const char *types, ...)
 {
-    sqlite3_stmt *st = NULL;
-    enum kk_err rc = KK_OK;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(err, db, "prepare");
+    sqlite3_stmt *st;
     va_list ap;
     va_start(ap, types);
-    int brc = bind_va(st, types, ap);
+    enum kk_err rc = prepare_va(db, &st, err, sql, types, ap);
     va_end(ap);
-    if (brc != SQLITE_OK)
-        rc = db_fail(err, db, "bind");
-    else
-        rc = collect_rows(db, st, out, err);
+    if (rc)
+        return rc;
+    rc = collect_rows(db, st, out, err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -335,18 +343,13 @@ static enum kk_err query_table(sqlite3 *db, struct srv_table *out, struct kk_buf
 static enum kk_err query_text(sqlite3 *db, struct kk_buf *out, struct kk_buf *err, const char *sql,
                               const char *types, ...)
 {
-    sqlite3_stmt *st = NULL;
-    enum kk_err rc = KK_OK;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(err, db, "prepare");
+    sqlite3_stmt *st;
     va_list ap;
     va_start(ap, types);
-    int brc = bind_va(st, types, ap);
+    enum kk_err rc = prepare_va(db, &st, err, sql, types, ap);
     va_end(ap);
-    if (brc != SQLITE_OK) {
-        rc = db_fail(err, db, "bind");
-        goto done;
-    }
+    if (rc)
+        return rc;
     int src = sqlite3_step(st);
     if (src == SQLITE_DONE) {
         rc = KK_ERR_NOTFOUND;
@@ -359,7 +362,6 @@ static enum kk_err query_text(sqlite3 *db, struct kk_buf *out, struct kk_buf *er
         if (n > 0 && kk_buf_add(out, p, (size_t)n))
             rc = kk_fail(err, KK_ERR_NOMEM, "query: out of memory");
     }
-done:
     sqlite3_finalize(st);
     return rc;
 }
