@@ -311,15 +311,9 @@ static enum kk_err unpack_file(struct archive *a, const char *kpk, const char *d
                          kpk, limits->max_total_bytes);
             goto done;
         }
-        for (la_ssize_t off = 0; off < n;) {
-            ssize_t w = write(fd, chunk + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                rc = kk_fail(err, KK_ERR_IO, "%s: %s: %s", kpk, rel, strerror(errno));
-                goto done;
-            }
-            off += w;
+        if (kk_write_all(fd, chunk, (size_t)n) < 0) {
+            rc = kk_fail(err, KK_ERR_IO, "%s: %s: %s", kpk, rel, strerror(errno));
+            goto done;
         }
     }
     if (fsync(fd) < 0)

@@ -102,18 +102,9 @@ enum kk_err kk_file_write_atomic(const char *path, const void *data, size_t len,
                      strerror(errno));
         goto done;
     }
-    const char *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = kk_fail(err, KK_ERR_IO, "%s: %s", tmp.data, strerror(errno));
-            goto done;
-        }
-        p += n;
-        left -= (size_t)n;
+    if (kk_write_all(fd, data, len) < 0) {
+        rc = kk_fail(err, KK_ERR_IO, "%s: %s", tmp.data, strerror(errno));
+        goto done;
     }
     if (fsync(fd) < 0) {
         rc = kk_fail(err, KK_ERR_IO, "%s: fsync: %s", tmp.data, strerror(errno));
@@ -209,6 +200,24 @@ int kk_parse_long(const char *s, long min, long max, long *out)
     if (errno || *end || v < min || v > max)
         return -1;
     *out = v;
+    return 0;
+}
+
+int kk_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
     return 0;
 }
 

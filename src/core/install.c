@@ -317,15 +317,9 @@ static enum kk_err copy_one(const char *src, const char *dst, const char *rel, s
         }
         if (n == 0)
             break;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, chunk + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                rc = kk_fail(err, KK_ERR_IO, "%s: %s", to, strerror(errno));
-                goto done;
-            }
-            off += w;
+        if (kk_write_all(out, chunk, (size_t)n) < 0) {
+            rc = kk_fail(err, KK_ERR_IO, "%s: %s", to, strerror(errno));
+            goto done;
         }
     }
     if (fsync(out) < 0)

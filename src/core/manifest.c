@@ -455,15 +455,9 @@ static enum kk_err hash_file(const char *root, const char *rel, unsigned long lo
             goto done;
         }
         crypto_hash_sha256_update(&h, chunk, (unsigned long long)n);
-        for (ssize_t off = 0; copy_fd >= 0 && off < n;) {
-            ssize_t w = write(copy_fd, chunk + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                rc = kk_fail(err, KK_ERR_IO, "%s: writing the copy: %s", rel, strerror(errno));
-                goto done;
-            }
-            off += w;
+        if (copy_fd >= 0 && kk_write_all(copy_fd, chunk, (size_t)n) < 0) {
+            rc = kk_fail(err, KK_ERR_IO, "%s: writing the copy: %s", rel, strerror(errno));
+            goto done;
         }
     }
     crypto_hash_sha256_final(&h, sha);

@@ -319,20 +319,6 @@ struct xfer {
     uint64_t got; /* body bytes received */
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static size_t on_write(char *p, size_t size, size_t n, void *user)
 {
     struct xfer *x = user;
@@ -356,7 +342,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *user)
             x->overflow = 1;
             return 0;
         }
-        if (write_all(x->fd, p, len)) {
+        if (kk_write_all(x->fd, p, len)) {
             x->io_failed = 1;
             return 0;
         }
@@ -970,7 +956,7 @@ static int copy_verified(const char *src, const char *dst, const struct kk_manif
         ssize_t r = read(in, buf, sizeof(buf));
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0 || (r > 0 && write_all(out, (char *)buf, (size_t)r)))
+        if (r < 0 || (r > 0 && kk_write_all(out, (char *)buf, (size_t)r)))
             goto done;
         if (r == 0)
             break;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,22 @@ static void test_atomic_replace_and_capped_read(void **state)
     kk_buf_release(&err);
 }
 
+static void test_write_all(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(kk_write_all(fds[1], "科普 kiosk", strlen("科普 kiosk")), 0);
+    char got[32] = "";
+    assert_int_equal(read(fds[0], got, sizeof(got) - 1), (ssize_t)strlen("科普 kiosk"));
+    assert_string_equal(got, "科普 kiosk");
+    close(fds[0]);
+    signal(SIGPIPE, SIG_IGN);
+    assert_int_equal(kk_write_all(fds[1], "x", 1), -1); /* no reader left */
+    close(fds[1]);
+    assert_int_equal(kk_write_all(-1, "x", 1), -1);
+}
+
 static void test_hex(void **state)
 {
     (void)state;
@@ -112,6 +129,7 @@ int main(void)
         cmocka_unit_test(test_safe_paths),
         cmocka_unit_test(test_parse_numbers_and_sizes),
         cmocka_unit_test(test_atomic_replace_and_capped_read),
+        cmocka_unit_test(test_write_all),
         cmocka_unit_test(test_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

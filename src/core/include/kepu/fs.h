@@ -31,6 +31,10 @@ char *kk_path_join(const char *a, const char *b);
 /* Parses a whole decimal string into [min, max]. Returns 0 on success, -1 otherwise. */
 int kk_parse_long(const char *s, long min, long max, long *out);
 
+/* Writes all n bytes of p to fd, retrying after signals and short writes. Returns 0, or
+ * -1 with errno set. */
+int kk_write_all(int fd, const void *p, size_t n);
+
 /* Parses "WIDTHxHEIGHT" (e.g. "1920x1080") with each side in [min, max]. Returns 0 on
  * success, -1 otherwise. */
 int kk_parse_size(const char *s, long min, long max, int *w, int *h);
