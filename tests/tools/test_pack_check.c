@@ -51,59 +51,15 @@ static void write_file(const char *dir, const char *rel, const char *text, mode_
     kk_free(path);
 }
 
-static void read_file(const char *path, struct kk_buf *out)
-{
-    kk_buf_reset(out);
-    assert_int_equal(kk_file_read(path, 64u << 20, out, NULL), KK_OK);
-}
-
-/* Runs argv (NULL-terminated) with stdin from in_path (or /dev/null); keeps stdout and
- * stderr in f->out_text and f->err_text. Returns the exit status, or 128+signal. */
 static int spawn_wait(struct fixture *f, char *const *argv, const char *in_path)
 {
-    char *out = tt_join(f->tmp, "run.out"), *err = tt_join(f->tmp, "run.err");
-    posix_spawn_file_actions_t fa;
-    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-    posix_spawn_file_actions_addopen(&fa, 0, in_path ? in_path : "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    read_file(out, &f->out_text);
-    read_file(err, &f->err_text);
-    kk_free(out);
-    kk_free(err);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static int run(struct fixture *f, ...)
-{
-    char *argv[16];
-    int argc = 0;
-    argv[argc++] = f->tool;
-    va_list ap;
-    va_start(ap, f);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL) {
-        assert_true(argc < 15);
-        argv[argc++] = (char *)a;
-    }
-    va_end(ap);
-    argv[argc] = NULL;
-    return spawn_wait(f, argv, NULL);
+    return tt_spawn(f->tmp, argv, in_path, &f->out_text, &f->err_text);
 }
 
 /* The last run printed exactly one line on stderr, containing want. */
 static void assert_one_error_line(struct fixture *f, const char *want)
 {
-    const char *e = kk_buf_str(&f->err_text);
-    if (!strstr(e, want))
-        fail_msg("stderr lacks \"%s\": %s", want, e);
-    assert_non_null(strchr(e, '\n'));
-    assert_string_equal(strchr(e, '\n'), "\n");
+    tt_assert_one_line(kk_buf_str(&f->err_text), want);
 }
 
 /* A real 320x320 PNG: a screenshot of the kiosk's empty screen in a tiny window. */
@@ -276,7 +232,7 @@ static cJSON *load_report(struct fixture *f)
 {
     struct kk_buf text = KK_BUF_INIT;
     char *path = tt_join(f->report, "report.json");
-    read_file(path, &text);
+    tt_read_file(path, &text);
     cJSON *j = cJSON_Parse(kk_buf_str(&text));
     assert_non_null(j);
     kk_free(path);
@@ -302,7 +258,9 @@ static void test_check_good_pack(void **state)
 {
     struct fixture *f = *state;
     make_good_pack(f->pack);
-    assert_int_equal(run(f, "check", f->pack, "-o", f->report, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "check", f->pack, "-o",
+                            f->report, NULL),
+                     0);
     assert_non_null(strstr(kk_buf_str(&f->out_text), "good: pack tiny 1.0.0: "));
     assert_non_null(strstr(kk_buf_str(&f->out_text), "0 overflowing, 1 missing translation,"));
     assert_string_equal(kk_buf_str(&f->err_text), "");
@@ -326,7 +284,7 @@ static void test_check_good_pack(void **state)
     cJSON_ArrayForEach(s, shots)
     {
         char *path = tt_join(f->report, str(s, "shot"));
-        read_file(path, &png);
+        tt_read_file(path, &png);
         assert_memory_equal(png.data, "\x89PNG", 4);
         kk_free(path);
         const cJSON *size = cJSON_GetObjectItemCaseSensitive(s, "size");
@@ -358,7 +316,7 @@ static void test_check_good_pack(void **state)
 
     struct kk_buf html = KK_BUF_INIT;
     char *index = tt_join(f->report, "index.html");
-    read_file(index, &html);
+    tt_read_file(index, &html);
     assert_non_null(strstr(kk_buf_str(&html), "<img src=\"shots/1920x1080/zh-normal/water/"));
     assert_non_null(strstr(kk_buf_str(&html), "<img src=\"shots/1080x1920/en-large/water/"));
     assert_non_null(strstr(kk_buf_str(&html), "Every text fits"));
@@ -378,7 +336,9 @@ static void test_check_reports_overflow_and_small_images(void **state)
 {
     struct fixture *f = *state;
     make_overflow_pack(f, f->pack);
-    assert_int_equal(run(f, "check", f->pack, "-o", f->report, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "check", f->pack, "-o",
+                            f->report, NULL),
+                     1);
     assert_non_null(strstr(kk_buf_str(&f->out_text), "problems: pack wordy 1.0.0: "));
     assert_null(strstr(kk_buf_str(&f->out_text), " 0 overflowing"));
     assert_non_null(strstr(kk_buf_str(&f->out_text), "report: "));
@@ -451,7 +411,7 @@ static void test_check_reports_overflow_and_small_images(void **state)
 
     struct kk_buf html = KK_BUF_INIT;
     char *index = tt_join(f->report, "index.html");
-    read_file(index, &html);
+    tt_read_file(index, &html);
     assert_non_null(strstr(kk_buf_str(&html), "Text that does not fit ("));
     assert_non_null(strstr(kk_buf_str(&html), "topic/wordy/title"));
     assert_non_null(strstr(kk_buf_str(&html), "Summaries shortened on the menu"));
@@ -482,7 +442,9 @@ static void test_check_kiosk_hangs_or_dies(void **state)
     char *hang = tt_join(f->tmp, "hang.sh"), *die = tt_join(f->tmp, "die.sh");
 
     setenv("KEPU_KIOSK", hang, 1);
-    assert_int_equal(run(f, "check", f->pack, "-o", f->report, "--timeout", "1", NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "check", f->pack, "-o",
+                            f->report, "--timeout", "1", NULL),
+                     1);
     assert_one_error_line(f, "the kiosk did not answer its first screen within 1 s on its start");
     assert_non_null(strstr(kk_buf_str(&f->out_text), "incomplete: pack tiny"));
     cJSON *j = load_report(f);
@@ -491,19 +453,23 @@ static void test_check_kiosk_hangs_or_dies(void **state)
     cJSON_Delete(j);
 
     setenv("KEPU_KIOSK", die, 1);
-    assert_int_equal(run(f, "check", f->pack, "-o", f->report, "--timeout", "10", NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "check", f->pack, "-o",
+                            f->report, "--timeout", "10", NULL),
+                     1);
     assert_one_error_line(f, "the kiosk stopped (exit status 3) on the attract screen");
     assert_non_null(strstr(kk_buf_str(&f->err_text), "out of fonts"));
     assert_non_null(strstr(kk_buf_str(&f->err_text), "{\"tap_id\":\"start\"}"));
     struct kk_buf html = KK_BUF_INIT;
     char *index = tt_join(f->report, "index.html");
-    read_file(index, &html);
+    tt_read_file(index, &html);
     assert_non_null(strstr(kk_buf_str(&html), "The walk stopped early"));
     kk_free(index);
     kk_buf_release(&html);
 
     setenv("KEPU_KIOSK", "/nonexistent/kepu-kiosk", 1);
-    assert_int_equal(run(f, "check", f->pack, "-o", f->report, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "check", f->pack, "-o",
+                            f->report, NULL),
+                     1);
     assert_one_error_line(f, "KEPU_KIOSK=/nonexistent/kepu-kiosk is not an executable program");
     assert_int_equal(entries(f->tmpdir), 0);
     kk_free(hang);
@@ -539,7 +505,7 @@ static void test_check_interrupted(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 1);
-    read_file(err, &f->err_text);
+    tt_read_file(err, &f->err_text);
     assert_one_error_line(f, "interrupted on its start (no screen shown yet); stopped the kiosk");
     cJSON *j = load_report(f);
     assert_string_equal(str(j, "result"), "incomplete");
@@ -566,23 +532,31 @@ static void test_refuses_broken_pack(void **state)
     char *kiosk = tt_join(f->tmp, "mark.sh");
     setenv("KEPU_KIOSK", kiosk, 1);
 
-    assert_int_equal(run(f, "preview", f->pack, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "preview", f->pack, NULL),
+                     1);
     assert_one_error_line(f, "the pack has 2 errors (listed above); fix them first");
     assert_non_null(strstr(kk_buf_str(&f->out_text), "topics/water.json: cover: "));
     assert_non_null(strstr(kk_buf_str(&f->out_text), "\"images/cover.svg\" not found"));
     assert_false(tt_exists(mark));
 
-    assert_int_equal(run(f, "check", f->pack, "-o", f->report, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "check", f->pack, "-o",
+                            f->report, NULL),
+                     1);
     assert_one_error_line(f, "the pack has 2 errors");
     assert_false(tt_exists(mark));
     assert_false(tt_exists(f->report));
 
     /* Bad command lines. */
-    assert_int_equal(run(f, "check", f->pack, NULL), 2);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "check", f->pack, NULL),
+                     2);
     assert_one_error_line(f, "missing -o");
-    assert_int_equal(run(f, "preview", f->pack, "--size", "big", NULL), 2);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "preview", f->pack,
+                            "--size", "big", NULL),
+                     2);
     assert_one_error_line(f, "--size: expected WIDTHxHEIGHT");
-    assert_int_equal(run(f, "check", f->pack, "-o", f->report, "--timeout", "0", NULL), 2);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "check", f->pack, "-o",
+                            f->report, "--timeout", "0", NULL),
+                     2);
     assert_one_error_line(f, "--timeout");
     kk_free(kiosk);
 }
@@ -605,10 +579,12 @@ static void test_preview_starts_kiosk_on_pack_alone(void **state)
     char *kiosk = tt_join(f->tmp, "record.sh");
     setenv("KEPU_KIOSK", kiosk, 1);
 
-    assert_int_equal(run(f, "preview", f->pack, "--size", "1080x1920", NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "preview", f->pack,
+                            "--size", "1080x1920", NULL),
+                     0);
     assert_non_null(strstr(kk_buf_str(&f->out_text), "in a 1080x1920 window"));
     struct kk_buf rec = KK_BUF_INIT;
-    read_file(record, &rec);
+    tt_read_file(record, &rec);
     assert_string_equal(kk_buf_str(&rec),
                         "--window 1080x1920 --content --state\ntiny\n1\nstate-ok\n");
     kk_buf_release(&rec);
@@ -622,7 +598,8 @@ static void test_preview_starts_kiosk_on_pack_alone(void **state)
     write_file(f->tmp, "fail.sh", "#!/bin/sh\nexit 4\n", 0755);
     char *failing = tt_join(f->tmp, "fail.sh");
     setenv("KEPU_KIOSK", failing, 1);
-    assert_int_equal(run(f, "preview", f->pack, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "preview", f->pack, NULL),
+                     1);
     assert_one_error_line(f, "the kiosk ended with exit status 4");
     kk_free(failing);
     kk_free(kiosk);

@@ -30,66 +30,10 @@ struct fixture {
     struct kk_buf out_text, err_text; /* the last run's stdout and stderr */
 };
 
-static void read_file(const char *path, struct kk_buf *out)
-{
-    kk_buf_reset(out);
-    assert_int_equal(kk_file_read(path, 1 << 20, out, NULL), KK_OK);
-}
-
-/* Runs kepu-pack with the NULL-terminated arguments; returns its exit status and keeps its
- * stdout and stderr in f->out_text and f->err_text. */
-static int run(struct fixture *f, ...)
-{
-    char *argv[16];
-    int argc = 0;
-    argv[argc++] = f->tool;
-    va_list ap;
-    va_start(ap, f);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL) {
-        assert_true(argc < 15);
-        argv[argc++] = (char *)a;
-    }
-    va_end(ap);
-    argv[argc] = NULL;
-
-    char *op = tt_join(f->tmp, "stdout.txt"), *ep = tt_join(f->tmp, "stderr.txt");
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-            _exit(127);
-        execv(f->tool, argv);
-        _exit(127);
-    }
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    read_file(op, &f->out_text);
-    read_file(ep, &f->err_text);
-    unlink(op);
-    unlink(ep);
-    kk_free(op);
-    kk_free(ep);
-    return WEXITSTATUS(status);
-}
-
-static size_t count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 /* A failed run: exactly one line on stderr, containing want. */
 static void assert_one_error_line(struct fixture *f, const char *want)
 {
-    const char *e = kk_buf_str(&f->err_text);
-    if (count_lines(e) != 1 || !strstr(e, want))
-        fail_msg("stderr was \"%s\", wanted one line containing \"%s\"", e, want);
+    tt_assert_one_line(kk_buf_str(&f->err_text), want);
 }
 
 static void write_source_pack(const char *src)
@@ -157,15 +101,21 @@ static int teardown(void **state)
 /* keygen, build, bundle: the steps every round trip starts with. */
 static void make_bundle(struct fixture *f)
 {
-    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
-    assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->key, NULL), 0);
-    assert_int_equal(run(f, "bundle", f->out, "-o", f->kpk, NULL), 0);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "keygen", "-o", f->keyname, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "build", f->src, "-o",
+                            f->out, "--key", f->key, NULL),
+                     0);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "bundle", f->out, "-o", f->kpk, NULL),
+        0);
 }
 
 static void test_round_trip(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(run(f, "validate", f->src, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "validate", f->src, NULL),
+                     0);
     assert_string_equal(kk_buf_str(&f->out_text), "0 errors, 0 warnings\n");
     assert_string_equal(kk_buf_str(&f->err_text), "");
 
@@ -175,9 +125,13 @@ static void test_round_trip(void **state)
     assert_true(tt_exists(sig));
     assert_true(tt_exists(f->kpk));
 
-    assert_int_equal(run(f, "verify", f->out, "--pubkey", f->pub, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", f->out,
+                            "--pubkey", f->pub, NULL),
+                     0);
     assert_non_null(strstr(kk_buf_str(&f->out_text), "pack test-pack version 1.0.0, 3 files"));
-    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", f->pub, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", f->kpk,
+                            "--pubkey", f->pub, NULL),
+                     0);
     assert_non_null(strstr(kk_buf_str(&f->out_text), "pack test-pack version 1.0.0, 3 files"));
     assert_string_equal(kk_buf_str(&f->err_text), "");
     kk_free(manifest);
@@ -188,17 +142,19 @@ static void test_keygen_mode_and_refusal(void **state)
 {
     struct fixture *f = *state;
     struct kk_buf before = KK_BUF_INIT, after = KK_BUF_INIT;
-    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "keygen", "-o", f->keyname, NULL), 0);
     struct stat st;
     assert_int_equal(stat(f->key, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    read_file(f->pub, &before);
+    tt_read_file(f->pub, &before);
     assert_int_equal(strncmp(before.data, "kepu-pack ed25519 public key v1\n", 32), 0);
 
-    read_file(f->key, &before);
-    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 1);
+    tt_read_file(f->key, &before);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "keygen", "-o", f->keyname, NULL), 1);
     assert_one_error_line(f, "venue.key: already exists");
-    read_file(f->key, &after);
+    tt_read_file(f->key, &after);
     assert_int_equal(before.len, after.len);
     assert_memory_equal(before.data, after.data, before.len);
 
@@ -206,7 +162,8 @@ static void test_keygen_mode_and_refusal(void **state)
     char *other = tt_join(f->tmp, "other"), *other_pub = tt_join(f->tmp, "other.pub");
     char *other_key = tt_join(f->tmp, "other.key");
     tt_write_file(f->tmp, "other.pub", "x");
-    assert_int_equal(run(f, "keygen", "-o", other, NULL), 1);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "keygen", "-o", other, NULL), 1);
     assert_one_error_line(f, "other.pub: already exists");
     assert_false(tt_exists(other_key));
     kk_free(other);
@@ -225,13 +182,16 @@ static void test_tampered_file_is_refused(void **state)
     assert_true(fd >= 0);
     assert_int_equal(pwrite(fd, "Q", 1, 8), 1); /* same size, one byte different */
     close(fd);
-    assert_int_equal(run(f, "verify", f->out, "--pubkey", f->pub, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", f->out,
+                            "--pubkey", f->pub, NULL),
+                     1);
     assert_one_error_line(f, "topics/quake.json: sha256 mismatch");
     assert_string_equal(kk_buf_str(&f->out_text), "");
 
     /* The tool will not bundle it either. */
     char *kpk2 = tt_join(f->tmp, "tampered.kpk");
-    assert_int_equal(run(f, "bundle", f->out, "-o", kpk2, NULL), 1);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "bundle", f->out, "-o", kpk2, NULL), 1);
     assert_one_error_line(f, "topics/quake.json: sha256 mismatch");
     assert_false(tt_exists(kpk2));
 
@@ -246,7 +206,7 @@ static void test_tampered_file_is_refused(void **state)
     struct kk_buf data = KK_BUF_INIT;
     for (size_t i = 0; i < 5; i++) {
         char *p = tt_join(f->out, names[i]);
-        read_file(p, &data);
+        tt_read_file(p, &data);
         struct archive_entry *e = archive_entry_new();
         archive_entry_set_pathname(e, names[i]);
         archive_entry_set_filetype(e, AE_IFREG);
@@ -259,7 +219,9 @@ static void test_tampered_file_is_refused(void **state)
     }
     assert_int_equal(archive_write_close(a), ARCHIVE_OK);
     archive_write_free(a);
-    assert_int_equal(run(f, "verify", kpk2, "--pubkey", f->pub, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", kpk2, "--pubkey",
+                            f->pub, NULL),
+                     1);
     assert_one_error_line(f, "tampered.kpk: topics/quake.json: sha256 mismatch");
 
     kk_buf_release(&data);
@@ -272,13 +234,20 @@ static void test_wrong_key_is_refused(void **state)
     struct fixture *f = *state;
     make_bundle(f);
     char *other = tt_join(f->tmp, "other"), *other_pub = tt_join(f->tmp, "other.pub");
-    assert_int_equal(run(f, "keygen", "-o", other, NULL), 0);
-    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", other_pub, NULL), 1);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "keygen", "-o", other, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", f->kpk,
+                            "--pubkey", other_pub, NULL),
+                     1);
     assert_one_error_line(f, "MANIFEST.sig: bad signature");
     /* Trusting both keys accepts it. */
-    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", other_pub, "--pubkey", f->pub, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", f->kpk,
+                            "--pubkey", other_pub, "--pubkey", f->pub, NULL),
+                     0);
     /* A secret key file is not a public key file. */
-    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", f->key, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", f->kpk,
+                            "--pubkey", f->key, NULL),
+                     1);
     assert_one_error_line(f, "not a kepu-pack public key file");
     kk_free(other);
     kk_free(other_pub);
@@ -294,15 +263,19 @@ static void test_validate_and_build_refuse_errors(void **state)
                   "\"references\":[\"China Earthquake Administration\"],"
                   "\"pages\":[{\"title\":{\"zh\":\"第一页\",\"en\":\"Page one\"},\"blocks\":[{"
                   "\"type\":\"text\",\"text\":{\"zh\":\"正文\",\"en\":\"Body\"}}]}]}\n");
-    assert_int_equal(run(f, "validate", f->src, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "validate", f->src, NULL),
+                     1);
     const char *out = kk_buf_str(&f->out_text);
     assert_non_null(strstr(out, "topics/quake.json: title.zh: error: "));
     assert_non_null(strstr(out, "topics/quake.json: summary: warning: "));
     assert_non_null(strstr(out, "1 error, "));
     assert_one_error_line(f, "the pack has 1 error");
 
-    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
-    assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->key, NULL), 1);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "keygen", "-o", f->keyname, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "build", f->src, "-o",
+                            f->out, "--key", f->key, NULL),
+                     1);
     assert_one_error_line(f, "topics/quake.json: title.zh");
     assert_false(tt_exists(f->out));
 }
@@ -314,7 +287,8 @@ static void test_warnings_do_not_fail(void **state)
         f->src, "pack.json",
         "{\"format\":1,\"id\":\"test-pack\",\"version\":\"1.0.0\",\"title\":{\"zh\":\"测试\"},"
         "\"audiences\":[\"youth\"],\"topics\":[\"topics/quake.json\"]}\n");
-    assert_int_equal(run(f, "validate", f->src, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "validate", f->src, NULL),
+                     0);
     assert_non_null(strstr(kk_buf_str(&f->out_text), "pack.json: title: warning: "));
     assert_non_null(strstr(kk_buf_str(&f->out_text), "0 errors, 1 warning\n"));
     assert_string_equal(kk_buf_str(&f->err_text), "");
@@ -323,13 +297,13 @@ static void test_warnings_do_not_fail(void **state)
 static void test_exit_codes_and_help(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(run(f, NULL), 2);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, NULL), 2);
     assert_one_error_line(f, "no command given");
-    assert_int_equal(run(f, "frobnicate", NULL), 2);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "frobnicate", NULL), 2);
     assert_one_error_line(f, "unknown command 'frobnicate'");
-    assert_int_equal(run(f, "--version", NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "--version", NULL), 0);
     assert_string_equal(kk_buf_str(&f->out_text), "kepu-pack " KK_VERSION "\n");
-    assert_int_equal(run(f, "--help", NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "--help", NULL), 0);
     assert_non_null(strstr(kk_buf_str(&f->out_text), "usage: kepu-pack COMMAND"));
 
     const char *commands[] = {"keygen", "validate", "build",   "bundle",
@@ -337,37 +311,52 @@ static void test_exit_codes_and_help(void **state)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         char want[64];
         snprintf(want, sizeof(want), "usage: kepu-pack %s ", commands[i]);
-        assert_int_equal(run(f, commands[i], "--help", NULL), 0);
+        assert_int_equal(
+            tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, commands[i], "--help", NULL), 0);
         assert_non_null(strstr(kk_buf_str(&f->out_text), want));
-        assert_int_equal(run(f, commands[i], "--version", NULL), 0);
+        assert_int_equal(
+            tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, commands[i], "--version", NULL), 0);
         assert_string_equal(kk_buf_str(&f->out_text), "kepu-pack " KK_VERSION "\n");
     }
     /* preview and check are tested in test_pack_check.c, publish in
      * tests/integration/pack_publish.sh. */
 
     /* Bad command lines: 2. */
-    assert_int_equal(run(f, "build", f->src, "-o", f->out, NULL), 2);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "build", f->src, "-o", f->out, NULL),
+        2);
     assert_one_error_line(f, "missing --key");
-    assert_int_equal(run(f, "verify", f->out, NULL), 2);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", f->out, NULL),
+                     2);
     assert_one_error_line(f, "missing --pubkey");
-    assert_int_equal(run(f, "validate", NULL), 2);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "validate", NULL), 2);
     assert_one_error_line(f, "missing argument");
-    assert_int_equal(run(f, "validate", f->src, "extra", NULL), 2);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "validate", f->src, "extra", NULL), 2);
     assert_one_error_line(f, "too many arguments");
-    assert_int_equal(run(f, "bundle", f->out, "--bogus", NULL), 2);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "bundle", f->out, "--bogus", NULL), 2);
     assert_one_error_line(f, "--bogus");
 
     /* Failures: 1. */
     char *nowhere = tt_join(f->tmp, "nowhere");
-    assert_int_equal(run(f, "keygen", "-o", f->keyname, NULL), 0);
-    assert_int_equal(run(f, "verify", nowhere, "--pubkey", f->pub, NULL), 1);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "keygen", "-o", f->keyname, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", nowhere,
+                            "--pubkey", f->pub, NULL),
+                     1);
     assert_one_error_line(f, "nowhere: no such file or folder");
-    assert_int_equal(run(f, "validate", nowhere, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "validate", nowhere, NULL),
+                     1);
     assert_one_error_line(f, "nowhere");
-    assert_int_equal(run(f, "bundle", f->src, "-o", f->kpk, NULL), 1);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "bundle", f->src, "-o", f->kpk, NULL),
+        1);
     assert_one_error_line(f, "MANIFEST.sig: missing");
     assert_false(tt_exists(f->kpk));
-    assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->pub, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "build", f->src, "-o",
+                            f->out, "--key", f->pub, NULL),
+                     1);
     assert_one_error_line(f, "not a kepu-pack secret key file");
     assert_false(tt_exists(f->out));
     kk_free(nowhere);
@@ -377,11 +366,17 @@ static void test_nothing_is_overwritten(void **state)
 {
     struct fixture *f = *state;
     make_bundle(f);
-    assert_int_equal(run(f, "build", f->src, "-o", f->out, "--key", f->key, NULL), 1);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "build", f->src, "-o",
+                            f->out, "--key", f->key, NULL),
+                     1);
     assert_one_error_line(f, "out: already exists");
-    assert_int_equal(run(f, "bundle", f->out, "-o", f->kpk, NULL), 1);
+    assert_int_equal(
+        tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "bundle", f->out, "-o", f->kpk, NULL),
+        1);
     assert_one_error_line(f, "pack.kpk: already exists");
-    assert_int_equal(run(f, "verify", f->kpk, "--pubkey", f->pub, NULL), 0);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "verify", f->kpk,
+                            "--pubkey", f->pub, NULL),
+                     0);
 }
 
 int main(void)
