@@ -144,14 +144,22 @@ static char *server_url(int port)
     return url;
 }
 
-/* Events of kiosk in the server's database: how many, and how many distinct ids. */
-static void server_count(const char *kiosk, long *n, long *distinct)
+/* The server's database, read-only, waiting for its writer when busy. */
+static sqlite3 *open_server_db(void)
 {
     sqlite3 *db;
-    sqlite3_stmt *st;
     char *db_path = path_in(data_dir, "kepu.db");
     assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
+    kk_free(db_path);
+    return db;
+}
+
+/* Events of kiosk in the server's database: how many, and how many distinct ids. */
+static void server_count(const char *kiosk, long *n, long *distinct)
+{
+    sqlite3 *db = open_server_db();
+    sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT count(*), count(DISTINCT id) FROM events"
                                         " WHERE kiosk = ?1",
@@ -163,7 +171,6 @@ static void server_count(const char *kiosk, long *n, long *distinct)
     *distinct = sqlite3_column_int64(st, 1);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    kk_free(db_path);
 }
 
 static struct kk_journal *journal_with(const char *name, const char *kiosk, int n)
@@ -1058,11 +1065,8 @@ static void test_heartbeat_fields(void **state)
     assert_int_equal(ss.clock_known, 1);
     assert_true(ss.clock_offset_ms > -5000 && ss.clock_offset_ms < 5000); /* same machine */
 
-    sqlite3 *db;
+    sqlite3 *db = open_server_db();
     sqlite3_stmt *st;
-    char *db_path = path_in(data_dir, "kepu.db");
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT app_version, packs, queue, dropped, disk_free_mb,"
                                         " last_error FROM kiosk_status WHERE kiosk = 'k-0007'",
@@ -1078,7 +1082,6 @@ static void test_heartbeat_fields(void **state)
     assert_int_equal(sqlite3_column_type(st, 5), SQLITE_NULL);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    kk_free(db_path);
     kk_free(sdir);
     kk_sync_destroy(s);
     kk_journal_close(j);
