@@ -124,7 +124,14 @@ int app_label(struct app *a, struct ui_list *l, const char *id, const char *text
               int px, struct ui_color c, int x, int y, int w, int max_lines, int center)
 {
     return ui_layout_label(l, &a->measure, id, text, a->lang, font, px, c, x, y, w, max_lines,
-                           center);
+                           center, UI_CUT_OVERFLOW);
+}
+
+int app_teaser(struct app *a, struct ui_list *l, const char *id, const char *text,
+               enum ui_font font, int px, struct ui_color c, int x, int y, int w, int max_lines)
+{
+    return ui_layout_label(l, &a->measure, id, text, a->lang, font, px, c, x, y, w, max_lines, 0,
+                           UI_CUT_TEASER);
 }
 
 int app_text_height(struct app *a, const char *text, enum ui_font font, int px, int w,

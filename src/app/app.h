@@ -203,6 +203,11 @@ void app_button(struct app *a, struct ui_list *l, struct ui_rect r, const char *
 int app_label(struct app *a, struct ui_list *l, const char *id, const char *text, enum ui_font font,
               int px, struct ui_color c, int x, int y, int w, int max_lines, int center);
 
+/* The same for a teaser (a card's summary): shortening it is by design, so a cut is
+ * noted in the list's shortened ids, not as overflow. */
+int app_teaser(struct app *a, struct ui_list *l, const char *id, const char *text,
+               enum ui_font font, int px, struct ui_color c, int x, int y, int w, int max_lines);
+
 /* The height label text takes when wrapped into w (at most max_lines lines). */
 int app_text_height(struct app *a, const char *text, enum ui_font font, int px, int w,
                     int max_lines);

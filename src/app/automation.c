@@ -78,6 +78,16 @@ static cJSON *rect_json(struct ui_rect r)
     return cJSON_CreateIntArray(v, 4);
 }
 
+/* A comma-separated list of ids as a JSON array named name. */
+static void add_ids(cJSON *j, const char *name, const char *ids)
+{
+    cJSON *arr = cJSON_AddArrayToObject(j, name);
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", ids);
+    for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save))
+        cJSON_AddItemToArray(arr, cJSON_CreateString(p));
+}
+
 void automation_report(struct app *a)
 {
     cJSON *j = cJSON_CreateObject();
@@ -121,13 +131,8 @@ void automation_report(struct app *a)
         cJSON_AddItemToObject(o, "rect", rect_json(it->r));
         cJSON_AddItemToArray(imgs, o);
     }
-    cJSON *over = cJSON_AddArrayToObject(j, "overflow");
-    if (a->list.overflow[0]) {
-        char buf[sizeof(a->list.overflow)];
-        snprintf(buf, sizeof(buf), "%s", a->list.overflow);
-        for (char *save = NULL, *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save))
-            cJSON_AddItemToArray(over, cJSON_CreateString(p));
-    }
+    add_ids(j, "overflow", a->list.overflow);
+    add_ids(j, "shortened", a->list.shortened);
     print_json(j);
     cJSON_Delete(j);
     a->reported = 1;

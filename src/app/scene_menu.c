@@ -108,7 +108,7 @@ static void card(struct app *a, struct ui_list *l, const struct kk_topic *t, str
     snprintf(tid, sizeof(tid), "%s/title", id);
     y += app_label(a, l, tid, title, UI_FONT_BOLD, title_px, UI_PRIMARY_DARK, tx, y, inner, 3, 0);
     snprintf(tid, sizeof(tid), "%s/summary", id);
-    app_label(a, l, tid, summary, UI_FONT_REGULAR, sum_px, UI_INK_SOFT, tx, y, inner, sum_lines, 0);
+    app_teaser(a, l, tid, summary, UI_FONT_REGULAR, sum_px, UI_INK_SOFT, tx, y, inner, sum_lines);
     ui_list_target(l, r, id, kk_text_get(&t->title, a->lang));
     if (t->nquestions) { /* added after the card's target, so it is on top of it */
         snprintf(id, sizeof(id), "quiz/%s", t->id);

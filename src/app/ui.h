@@ -49,7 +49,8 @@ struct ui_list {
     size_t ntargets, talloc;
     char *text_pool; /* copies of every text the list shows */
     size_t pool_len, pool_alloc;
-    char overflow[512]; /* comma-separated ids of texts that did not fit, "" if none */
+    char overflow[512];  /* comma-separated ids of texts that did not fit, "" if none */
+    char shortened[512]; /* ids of teasers (card summaries) shortened by design */
 };
 
 void ui_list_init(struct ui_list *l);
@@ -63,6 +64,7 @@ struct ui_item *ui_list_text(struct ui_list *l, int x, int y, int w, int h, cons
 struct ui_target *ui_list_target(struct ui_list *l, struct ui_rect r, const char *id,
                                  const char *label);
 void ui_list_note_overflow(struct ui_list *l, const char *id);
+void ui_list_note_shortened(struct ui_list *l, const char *id);
 /* The topmost target containing (x, y), or NULL. */
 const struct ui_target *ui_list_hit(const struct ui_list *l, int x, int y);
 

@@ -266,7 +266,7 @@ void ui_screens_release(struct ui_screens *s)
 
 int ui_layout_label(struct ui_list *l, const struct ui_measure *m, const char *id, const char *text,
                     enum kk_lang lang, enum ui_font font, int px, struct ui_color c, int x, int y,
-                    int w, int max_lines, int center)
+                    int w, int max_lines, int center, enum ui_cut cut)
 {
     struct kk_lines lines = {0};
     int lh = m->line_height(m->ctx, font, px);
@@ -294,7 +294,10 @@ int ui_layout_label(struct ui_list *l, const struct ui_measure *m, const char *i
                 }
                 len--;
             }
-            ui_list_note_overflow(l, id);
+            if (cut == UI_CUT_TEASER)
+                ui_list_note_shortened(l, id);
+            else
+                ui_list_note_overflow(l, id);
         }
         ui_list_text(l, center ? x + (w - lw) / 2 : x, y + (int)i * lh, lw, lh, s, len, px, font,
                      c);

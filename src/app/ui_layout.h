@@ -38,12 +38,18 @@ enum kk_err ui_layout_page(const struct kk_page *page, enum kk_lang lang,
                            int box_h, struct ui_screens *out);
 void ui_screens_release(struct ui_screens *s);
 
+/* How a label that does not fit is reported. */
+enum ui_cut {
+    UI_CUT_OVERFLOW, /* a defect: noted in l's overflow list */
+    UI_CUT_TEASER,   /* by design (a card's summary): noted in l's shortened list */
+};
+
 /* Wraps a short label (a button, a card title) into at most max_lines lines of width w
  * and appends them to l at (x, y), centred when center is set. When the text is longer,
- * the last line ends with "…" and id is noted in l's overflow list, so a cut never goes
- * unreported. Returns the height used. */
+ * the last line ends with "…" and id is noted in l's overflow or shortened list (as cut
+ * says), so a cut never goes unreported. Returns the height used. */
 int ui_layout_label(struct ui_list *l, const struct ui_measure *m, const char *id, const char *text,
                     enum kk_lang lang, enum ui_font font, int px, struct ui_color c, int x, int y,
-                    int w, int max_lines, int center);
+                    int w, int max_lines, int center, enum ui_cut cut);
 
 #endif

@@ -26,6 +26,7 @@ void ui_list_clear(struct ui_list *l)
     l->ntargets = 0;
     l->pool_len = 0;
     l->overflow[0] = '\0';
+    l->shortened[0] = '\0';
 }
 
 int ui_rect_contains(struct ui_rect r, int x, int y)
@@ -112,10 +113,21 @@ struct ui_target *ui_list_target(struct ui_list *l, struct ui_rect r, const char
     return t;
 }
 
+/* Appends id to a comma-separated list of ids. */
+static void note(char *ids, size_t size, const char *id)
+{
+    size_t used = strlen(ids);
+    snprintf(ids + used, size - used, "%s%s", used ? "," : "", id);
+}
+
 void ui_list_note_overflow(struct ui_list *l, const char *id)
 {
-    size_t used = strlen(l->overflow);
-    snprintf(l->overflow + used, sizeof(l->overflow) - used, "%s%s", used ? "," : "", id);
+    note(l->overflow, sizeof(l->overflow), id);
+}
+
+void ui_list_note_shortened(struct ui_list *l, const char *id)
+{
+    note(l->shortened, sizeof(l->shortened), id);
 }
 
 const struct ui_target *ui_list_hit(const struct ui_list *l, int x, int y)

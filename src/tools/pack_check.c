@@ -44,31 +44,28 @@ static char *dup_or_null(const char *s)
     return s && *s ? kk_strdup(s) : NULL;
 }
 
-/* The current screen's "overflow" ids, comma-separated, into *over (NULL when none); on
- * the menu a card's summary ("topic/<id>/summary") goes into *shortened instead, as the
- * menu shortens long summaries by design. Returns -1 when out of memory. */
-static int overflow_of(const struct pack_kiosk *k, int menu, char **over, char **shortened)
+/* The ids in the current screen's array name, comma-separated, into *out (NULL when
+ * none). Returns -1 when out of memory. */
+static int ids_of(const struct pack_kiosk *k, const char *name, char **out)
 {
-    const cJSON *o, *arr = cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(k), "overflow");
-    struct kk_buf b[2] = {KK_BUF_INIT, KK_BUF_INIT};
+    const cJSON *o, *arr = cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(k), name);
+    struct kk_buf b = KK_BUF_INIT;
     int rc = 0;
     cJSON_ArrayForEach(o, arr)
     {
-        if (!cJSON_IsString(o))
-            continue;
-        const char *id = o->valuestring;
-        size_t n = strlen(id);
-        int by_design =
-            menu && !strncmp(id, "topic/", 6) && n > 8 && !strcmp(id + n - 8, "/summary");
-        struct kk_buf *to = &b[by_design];
-        if (kk_buf_addf(to, "%s%s", to->len ? "," : "", id))
+        if (cJSON_IsString(o) && kk_buf_addf(&b, "%s%s", b.len ? "," : "", o->valuestring))
             rc = -1;
     }
-    *over = b[0].len ? kk_buf_detach(&b[0], NULL) : NULL;
-    *shortened = b[1].len ? kk_buf_detach(&b[1], NULL) : NULL;
-    kk_buf_release(&b[0]);
-    kk_buf_release(&b[1]);
+    *out = b.len ? kk_buf_detach(&b, NULL) : NULL;
+    kk_buf_release(&b);
     return rc;
+}
+
+/* Text that did not fit ("overflow") and teasers the kiosk shortened by design
+ * ("shortened": a menu card's summary). */
+static int overflow_of(const struct pack_kiosk *k, char **over, char **shortened)
+{
+    return ids_of(k, "overflow", over) | ids_of(k, "shortened", shortened);
 }
 
 static const struct kk_image *find_image(const struct kk_pack *p, const char *src,
@@ -224,7 +221,7 @@ static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *
     sh->question = cJSON_IsString(v) ? dup_or_null(v->valuestring) : NULL;
     sh->path = kk_strdup(rel);
     sh->topic = topic ? kk_strdup(topic) : NULL;
-    int oom = overflow_of(wk->k, kind == PACK_SHOT_MENU, &sh->overflow, &sh->shortened);
+    int oom = overflow_of(wk->k, &sh->overflow, &sh->shortened);
     c->nshots++;
     if (oom || !sh->path || (topic && !sh->topic))
         return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");

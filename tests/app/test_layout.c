@@ -180,18 +180,25 @@ static void test_label_reports_a_cut(void **state)
     struct ui_list l;
     ui_list_init(&l);
     int h = ui_layout_label(&l, &measure, "card/1", long_zh, KK_LANG_ZH, UI_FONT_BOLD, 20,
-                            (struct ui_color){0, 0, 0, 255}, 0, 0, 200, 2, 0);
+                            (struct ui_color){0, 0, 0, 255}, 0, 0, 200, 2, 0, UI_CUT_OVERFLOW);
     assert_int_equal(h, 2 * 30);
     assert_string_equal(l.overflow, "card/1");
+    assert_string_equal(l.shortened, "");
     assert_int_equal(l.n, 2);
     const struct ui_item *last = &l.items[1];
     assert_true(last->len >= 3 && !memcmp(last->text + last->len - 3, "…", 3));
     assert_true(last->r.w <= 200);
     ui_list_clear(&l);
     ui_layout_label(&l, &measure, "short", "返回", KK_LANG_ZH, UI_FONT_BOLD, 20,
-                    (struct ui_color){0, 0, 0, 255}, 0, 0, 200, 1, 1);
+                    (struct ui_color){0, 0, 0, 255}, 0, 0, 200, 1, 1, UI_CUT_OVERFLOW);
     assert_string_equal(l.overflow, "");
     assert_int_equal(l.items[0].r.x, (200 - 40) / 2); /* centred */
+    /* A teaser cut by design is reported apart from the overflow. */
+    ui_list_clear(&l);
+    ui_layout_label(&l, &measure, "topic/x/summary", long_zh, KK_LANG_ZH, UI_FONT_REGULAR, 20,
+                    (struct ui_color){0, 0, 0, 255}, 0, 0, 200, 2, 0, UI_CUT_TEASER);
+    assert_string_equal(l.overflow, "");
+    assert_string_equal(l.shortened, "topic/x/summary");
     ui_list_release(&l);
 }
 
