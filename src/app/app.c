@@ -473,6 +473,7 @@ enum kk_err app_init(struct app *a, struct kk_buf *err)
     if (rc)
         return rc;
     kk_info("text", "font %s", ui_text_font_path(a->text));
+    ui_theme_start(&a->theme, &a->ui);
     a->ui.measure = (struct ui_measure){measure_width, measure_line_height, a};
     a->ui.covers = measure_covers;
     a->ui.warm = warm_list;
@@ -490,6 +491,7 @@ void app_release(struct app *a)
     ui_list_release(&a->anim_from);
     ui_images_destroy(a->images);
     ui_text_destroy(a->text);
+    ui_theme_release(&a->theme);
     if (a->ren)
         SDL_DestroyRenderer(a->ren);
     if (a->win)

@@ -16,11 +16,11 @@
 #include "session.h"
 #include "ui.h"
 #include "ui_ctx.h"
+#include "ui_theme.h"
 #include "visit.h"
 
 struct ui_text;
 struct ui_images;
-struct ui_theme;
 
 struct app {
     struct kk_config cfg;
@@ -29,8 +29,8 @@ struct app {
     struct scene_stack stack;
     struct visit visit;
     struct ui_ctx ui;
-    struct scene_env env; /* what the scenes get: the parts above */
-    struct ui_theme *theme;
+    struct scene_env env;  /* what the scenes get: the parts above */
+    struct ui_theme theme; /* assets/: colours, sizes, icons */
     uint64_t sync_polled_at;
 
     SDL_Window *win;

@@ -122,7 +122,7 @@ static void automation_report(struct app *a)
     cJSON *imgs = cJSON_AddArrayToObject(j, "images");
     for (size_t i = 0; i < a->list.n; i++) {
         const struct ui_item *it = &a->list.items[i];
-        if (it->kind != UI_IMAGE || !it->image)
+        if (it->kind != UI_IMAGE || !it->image || it->icon) /* the app's icons are no pack's */
             continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "src", it->image->src);

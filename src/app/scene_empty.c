@@ -8,16 +8,24 @@ static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_
     (void)self;
     int r = ui_px(e->ui, 110);
     int cx = box.x + box.w / 2, cy = box.y + box.h / 2 - ui_px(e->ui, 160);
-    /* A simple drawing: an open book in a circle. */
-    struct ui_item *c = ui_list_push(l, UI_RECT, (struct ui_rect){cx - r, cy - r, 2 * r, 2 * r});
-    if (c) {
+    /* An open book in a circle: the theme's icon, or the same drawn with rectangles. */
+    const struct kk_image *icon = ui_icon(e->ui, UI_ICON_CONTENT_UPDATING);
+    struct ui_item *c =
+        ui_list_push(l, icon ? UI_IMAGE : UI_RECT, (struct ui_rect){cx - r, cy - r, 2 * r, 2 * r});
+    if (c && icon) {
+        c->image = icon;
+        c->icon = 1;
+    } else if (c) {
         c->color = UI_FACT;
         c->radius = r;
     }
     struct ui_item *p1 =
-        ui_list_push(l, UI_RECT, (struct ui_rect){cx - r / 2 - 4, cy - r / 3, r / 2, r * 2 / 3});
+        icon ? NULL
+             : ui_list_push(l, UI_RECT,
+                            (struct ui_rect){cx - r / 2 - 4, cy - r / 3, r / 2, r * 2 / 3});
     struct ui_item *p2 =
-        ui_list_push(l, UI_RECT, (struct ui_rect){cx + 4, cy - r / 3, r / 2, r * 2 / 3});
+        icon ? NULL
+             : ui_list_push(l, UI_RECT, (struct ui_rect){cx + 4, cy - r / 3, r / 2, r * 2 / 3});
     if (p1 && p2) {
         p1->color = p2->color = UI_PRIMARY;
         p1->radius = p2->radius = ui_px(e->ui, 8);

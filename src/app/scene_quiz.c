@@ -52,11 +52,6 @@ struct quiz_state {
     char prev_pack[2 * 64 + 2];           /* the session's pack before the quiz set its own */
 };
 
-/* Light backgrounds behind the feedback text, and the selected choice. */
-#define GOOD_SOFT     ((struct ui_color){226, 243, 230, 255})
-#define BAD_SOFT      ((struct ui_color){251, 231, 228, 255})
-#define SELECTED_SOFT ((struct ui_color){222, 236, 249, 255})
-
 /* ---- sizes ---- */
 
 /* Screen-pixel sizes of one layout attempt: the design sizes, times 1.3 in large-text
@@ -362,7 +357,7 @@ static void choice(struct scene_env *e, struct ui_list *l, const struct style *s
     case LOOK_ASK:
         break;
     case LOOK_SELECTED:
-        bg = SELECTED_SOFT;
+        bg = UI_SELECTED_SOFT;
         edge = UI_PRIMARY_DARK;
         edge_w = 6;
         filled_mark = 1;
@@ -535,7 +530,8 @@ static int verdict(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
     if (!l)
         return need;
     struct ui_color c = rec->correct ? UI_GOOD : UI_BAD;
-    rect(l, (struct ui_rect){x, y, w, h}, rec->correct ? GOOD_SOFT : BAD_SOFT, ui_px(e->ui, 20));
+    rect(l, (struct ui_rect){x, y, w, h}, rec->correct ? UI_GOOD_SOFT : UI_BAD_SOFT,
+         ui_px(e->ui, 20));
     rect(l, (struct ui_rect){x, y, ui_px(e->ui, 12), h}, c, ui_px(e->ui, 6));
     int tx = x + ui_px(e->ui, 12) + st->pad, ty = y + st->pad;
     ty += ui_label(e->ui, l, "quiz/verdict",

@@ -10,8 +10,9 @@ int ui_px(const struct ui_ctx *u, int design_px)
 
 int ui_min_target(const struct ui_ctx *u)
 {
-    int v = ui_px(u, 96);
-    return v < 72 ? 72 : v; /* a fingertip does not shrink with the screen */
+    int v = ui_px(u, ui_sizes.min_target);
+    /* a fingertip does not shrink with the screen */
+    return v < ui_sizes.min_target_floor ? ui_sizes.min_target_floor : v;
 }
 
 int ui_width(const struct ui_ctx *u, enum ui_font font, int px, const char *text)
@@ -33,6 +34,11 @@ void ui_warm(const struct ui_ctx *u, const struct ui_list *l)
 {
     if (u->warm)
         u->warm(u->measure.ctx, l);
+}
+
+const struct kk_image *ui_icon(const struct ui_ctx *u, enum ui_icon icon)
+{
+    return icon >= 0 && icon < UI_ICON_COUNT ? u->icons[icon] : NULL;
 }
 
 void ui_fit(const struct kk_image *img, int box_w, int box_h, int *w, int *h)
@@ -79,7 +85,7 @@ int ui_label_height(const struct ui_ctx *u, const char *text, enum ui_font font,
 
 int ui_button_px(const struct ui_ctx *u)
 {
-    return u->large_text ? ui_px(u, 40) : ui_px(u, 34);
+    return ui_px(u, u->large_text ? ui_sizes.button_text_large : ui_sizes.button_text);
 }
 
 void ui_button(const struct ui_ctx *u, struct ui_list *l, struct ui_rect r, const char *id,
@@ -88,14 +94,14 @@ void ui_button(const struct ui_ctx *u, struct ui_list *l, struct ui_rect r, cons
     int is_pressed = u->pressed[0] && !strcmp(u->pressed, id);
     struct ui_item *bg = ui_list_push(l, UI_RECT, r);
     if (bg) {
-        bg->radius = ui_px(u, 18);
+        bg->radius = ui_px(u, ui_sizes.button_radius);
         bg->color = primary ? (is_pressed ? UI_PRIMARY_DARK : UI_PRIMARY)
                             : (is_pressed ? UI_LINE : UI_CARD);
     }
     if (!primary) {
         struct ui_item *ring = ui_list_push(l, UI_RING, r);
         if (ring) {
-            ring->radius = ui_px(u, 3) > 2 ? ui_px(u, 3) : 2;
+            ring->radius = ui_px(u, ui_sizes.button_ring) > 2 ? ui_px(u, ui_sizes.button_ring) : 2;
             ring->color = UI_PRIMARY;
         }
     }

@@ -9,7 +9,8 @@
 #include "ui.h"
 #include "ui_layout.h"
 
-struct ui_theme;
+/* The app's own icons (assets/icons, named by the theme). */
+enum ui_icon { UI_ICON_CONTENT_UPDATING, UI_ICON_COUNT };
 
 struct ui_ctx {
     /* Text width and line height; measure.ctx is passed to every callback here. */
@@ -22,8 +23,8 @@ struct ui_ctx {
     double scale;      /* 1.0 = the 1920x1080 (or 1080x1920) reference design */
     enum kk_lang lang; /* the language widgets break lines for */
     int large_text;
-    char pressed[96];             /* the target under a finger now, drawn pressed ("" for none) */
-    const struct ui_theme *theme; /* colours and sizes; NULL = the built-in look */
+    char pressed[96]; /* the target under a finger now, drawn pressed ("" for none) */
+    const struct kk_image *icons[UI_ICON_COUNT]; /* NULL: the scene draws its built-in one */
 };
 
 /* Sizes in screen pixels for design pixels at the reference resolution (never 0). */
@@ -38,6 +39,9 @@ int ui_line_h(const struct ui_ctx *u, enum ui_font font, int px);
 int ui_covers(const struct ui_ctx *u, const char *utf8);
 /* Warms the caches for l when the host can (the reader's next screen). */
 void ui_warm(const struct ui_ctx *u, const struct ui_list *l);
+
+/* The theme's picture for icon, or NULL when the scene should draw its built-in one. */
+const struct kk_image *ui_icon(const struct ui_ctx *u, enum ui_icon icon);
 
 /* The size a picture gets when fitted inside box_w x box_h with its aspect ratio kept
  * (pictures without dimensions count as 4:3). */

@@ -106,7 +106,7 @@ int visit_apply(struct scene_env *e)
 int visit_top_bar_h(const struct scene_env *e)
 {
     const struct scene *top = scene_stack_top(e->stack);
-    return top && top->chrome ? ui_px(e->ui, VISIT_TOP_BAR) : 0;
+    return top && top->chrome ? ui_px(e->ui, ui_sizes.top_bar) : 0;
 }
 
 /* A button wide enough for its label on one line, and at least min_design px. */
@@ -123,11 +123,11 @@ static void build_top_bar(struct scene_env *e, struct ui_list *l)
     enum kk_lang lang = e->session->lang;
     const struct scene *top = scene_stack_top(e->stack);
     int depth = scene_stack_depth(e->stack);
-    int bar = ui_px(u, VISIT_TOP_BAR), m = ui_px(u, 12), t = ui_min_target(u);
+    int bar = ui_px(u, ui_sizes.top_bar), m = ui_px(u, 12), t = ui_min_target(u);
     int bh = bar - 2 * m > t ? bar - 2 * m : t;
     struct ui_item *bg = ui_list_push(l, UI_RECT, (struct ui_rect){0, 0, u->w, bar});
     if (bg)
-        bg->color = (struct ui_color){232, 226, 214, 255};
+        bg->color = UI_TOP_BAR;
     int x = m;
     const char *back = ui_str(S_BACK, lang), *home = ui_str(S_HOME, lang);
     if (top->back) {

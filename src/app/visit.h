@@ -11,7 +11,6 @@
 #include "scene_env.h"
 #include "ui.h"
 
-#define VISIT_TOP_BAR     120 /* design px */
 #define VISIT_CORNER_TAPS 5
 
 struct visit {
