@@ -107,5 +107,27 @@ PY
 then
   fail=1
 fi
+# README's source layout walks newcomers through the tree: every folder and file it names
+# in backquotes (src/..., tests/..., a top-level folder/) must exist.
+if [ -f README.md ] && ! python3 - <<'PY'
+import os, re, sys
+text = open("README.md", encoding="utf-8").read()
+m = re.search(r"^## Source layout\n(.*?)^## ", text, re.S | re.M)
+if not m:
+    print("checksrc: README.md has no \"## Source layout\" section"); sys.exit(1)
+bad = 0
+for name in sorted(set(re.findall(r"`([A-Za-z0-9_./-]+)`", m.group(1)))):
+    if name.startswith(("src/", "tests/", "assets/", "content/", "kiosk/", "server/", "docs/")) \
+            or re.fullmatch(r"[a-z]+/", name):
+        # A bare folder/ is a top-level folder, or one inside the entry that names it.
+        bases = [""] if "/" in name[:-1] else ["", "src/", "tests/", "src/server/"]
+        if not any(os.path.exists(base + name) for base in bases):
+            print("checksrc: README.md's source layout names %s, which does not exist" % name)
+            bad = 1
+sys.exit(bad)
+PY
+then
+  fail=1
+fi
 [ $fail = 0 ] && echo "checksrc: ok"
 exit $fail
