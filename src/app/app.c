@@ -185,11 +185,14 @@ void app_event(struct app *a, const char *type, cJSON *fields)
 {
     a->ev.lang = a->lang;
     a->ev.audience = a->audience;
-    char *json = kk_event_make(&a->ev, type, fields);
+    struct kk_buf why = KK_BUF_INIT;
+    char *json = kk_event_make(&a->ev, type, fields, &why);
     if (!json) {
-        kk_error("journal", "cannot make a %s event (out of memory)", type);
+        kk_error("journal", "cannot make a %s event: %s", type, kk_buf_str(&why));
+        kk_buf_release(&why);
         return;
     }
+    kk_buf_release(&why);
     if (a->journal) {
         enum kk_err rc = kk_journal_append(a->journal, json);
         if (rc)

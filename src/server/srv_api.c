@@ -8,6 +8,7 @@
 
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
+#include "kepu/event.h"
 #include "kepu/limits.h"
 #include "kepu/log.h"
 #include "srv_auth.h"
@@ -48,6 +49,14 @@ static void h_metrics(struct srv_req *req, struct srv_reply *out)
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
+/* The event contract with the audience and language lists (kepu/event.h), so the
+ * dashboard writes none of them down itself. */
+static void h_contract(struct srv_req *req, struct srv_reply *out)
+{
+    (void)req;
+    srv_reply_json(out, 200, kk_event_contract_json());
+}
+
 /* --- kiosks --------------------------------------------------------------------------- */
 
 static void h_events(struct srv_req *req, struct srv_reply *out)
@@ -61,8 +70,10 @@ static void h_events(struct srv_req *req, struct srv_reply *out)
     } else {
         srv_server_count_events(req->srv, res.accepted, res.duplicates, res.rejected);
         srv_reply_text(out, res.status, "application/json", kk_buf_str(&res.body), res.body.len);
-        if (res.status == 503)
-            srv_reply_header(out, "Retry-After", "30");
+        char retry[16];
+        snprintf(retry, sizeof(retry), "%u", res.retry_after_s);
+        if (res.retry_after_s)
+            srv_reply_header(out, "Retry-After", retry);
     }
     kk_buf_release(&res.body);
     cJSON_Delete(root);
@@ -467,6 +478,7 @@ const struct srv_route srv_api_routes[] = {
     {"POST", "/api/v1/login", h_login, SRV_ANYONE, SMALL_BODY, "login"},
     {"POST", "/api/v1/logout", h_logout, SRV_OFFICE, SMALL_BODY, "logout"},
     {"GET", "/api/v1/session", h_session, SRV_OFFICE, 0, "session"},
+    {"GET", "/api/v1/contract", h_contract, SRV_ANYONE, 0, "contract"},
     {"POST", "/api/v1/assignments", h_assign, SRV_OFFICE, SMALL_BODY, "assignments"},
     {"GET", "/api/v1/stats/*", h_stats, SRV_OFFICE, 0, "stats"},
     {"GET", "/", srv_web_index, SRV_ANYONE, 0, "web_index"},

@@ -107,8 +107,9 @@ static void server_start(int port)
         dup2(fd, 1);
         dup2(fd, 2);
         unsetenv("KEPU_LOG"); /* its "listening on ... port N" line is info */
+        /* No rate limit: these tests send tens of thousands of events at once. */
         execl(bin, bin, "serve", "--listen", listen, "--data", data_dir, "--trusted-keys", pub_path,
-              (char *)NULL);
+              "--kiosk-rate", "0", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {
@@ -186,7 +187,7 @@ static struct kk_journal *journal_with(const char *name, const char *kiosk, int 
         cJSON_AddStringToObject(f, "topic", "quake");
         cJSON_AddNumberToObject(f, "page", i % 10);
         cJSON_AddNumberToObject(f, "dwell_ms", 1000 + i);
-        char *ev = kk_event_make(&ctx, "page_view", f);
+        char *ev = kk_event_make(&ctx, "page_view", f, NULL);
         assert_non_null(ev);
         enum kk_err rc;
         while ((rc = kk_journal_append(j, ev)) == KK_ERR_BUSY)
@@ -515,7 +516,7 @@ static void test_events_exactly_once(void **state)
     wait_for(s, queue_empty, 0, 10000, &st);
     struct kk_event_ctx ctx = {.kiosk = "k-0001", .audience = -1, .lang = KK_LANG_EN};
     for (int i = 0; i < 50; i++) {
-        char *ev = kk_event_make(&ctx, "idle_reset", NULL);
+        char *ev = kk_event_make(&ctx, "idle_reset", NULL, NULL);
         assert_int_equal(kk_journal_append(j, ev), KK_OK);
         kk_free(ev);
     }

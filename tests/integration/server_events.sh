@@ -61,7 +61,7 @@ r=$(post_events '{"kiosk":7,"events":[]}'); check_has "kiosk wrong type" "400 " 
 r=$(post_events '{"kiosk":"k-0002","events":[]}'); check_has "another kiosk's batch" "403 " "$r"
 
 # --- a batch mixing good and bad events: the good ones are kept ---
-G1=$(new_id); G2=$(new_id); X=$(new_id)
+G1=$(new_id); G2=$(new_id); X=$(new_id); F=$(new_id)
 NOW=$(now_ms)
 body=$(batch "$(event "$G1" boot)" \
     "{\"id\":\"$(new_id)\",\"kiosk\":\"k-0001\",\"ts\":$NOW,\"type\":\"teleport\"}" \
@@ -73,11 +73,11 @@ body=$(batch "$(event "$G1" boot)" \
     "$(event "$(new_id)" quiz_answer '"topic":"quake","question":"q1","choice":[1],"correct":"yes","ms":5')" \
     "$(event "$(new_id)" quiz_complete '"topic":"quake","score":5,"total":3')" \
     "{\"id\":\"$(new_id)\",\"kiosk\":\"k-0001\",\"ts\":$NOW,\"type\":\"audience\",\"audience\":\"martians\"}" \
-    "{\"id\":\"$(new_id)\",\"kiosk\":\"k-0001\",\"ts\":$((NOW + 7 * 86400000)),\"type\":\"boot\"}" \
+    "{\"id\":\"$F\",\"kiosk\":\"k-0001\",\"ts\":$((NOW + 7 * 86400000)),\"type\":\"boot\"}" \
     "42" \
     "$(event "$G2" session_end '"duration_ms":61000,"reason":"idle"')")
 r=$(post_events "$body")
-check "mixed batch counts" "200 2 0 11" "$(echo "$r" | cut -d' ' -f1) $(cut -d' ' -f2- <<<"$r" | jq -r '"\(.accepted) \(.duplicates) \(.rejected|length)"')"
+check "mixed batch counts" "200 3 0 10" "$(echo "$r" | cut -d' ' -f1) $(cut -d' ' -f2- <<<"$r" | jq -r '"\(.accepted) \(.duplicates) \(.rejected|length)"')"
 reasons=$(cut -d' ' -f2- <<<"$r" | jq -r '.rejected[].reason' | tr '\n' '|')
 for want in "type: unknown event type" "ts: must be a whole number" "ts: missing" "id: missing" \
     "kiosk: does not match" "page: must be a whole number" "correct: must be true or false" \
@@ -86,6 +86,12 @@ for want in "type: unknown event type" "ts: must be a whole number" "ts: missing
 done
 check "rejected event ids named" "$X" "$(cut -d' ' -f2- <<<"$r" | jq -r ".rejected[] | select(.id==\"$X\") | .id")"
 check "good events of the mixed batch kept" 2 "$(sql "SELECT COUNT(*) FROM events WHERE id IN ('$G1','$G2')")"
+# A time stamp a week ahead is a wrong kiosk clock: kept, flagged, with its receive time,
+# and out of the statistics (issue 11: nothing is lost for its time stamp).
+check "event from a wrong clock kept and flagged" 1 "$(sql "SELECT clock_flag FROM events WHERE id='$F'")"
+check "flagged event has its receive time" 1 "$(sql "SELECT received_ms BETWEEN $NOW - 60000 AND $NOW + 600000 FROM events WHERE id='$F'")"
+check "flagged event not in the rollups" "" "$(sql "SELECT n FROM day_type WHERE type='boot' AND day=$((((NOW + 7 * 86400000) / 3600000 * 3600 + 28800) / 86400))")"
+check "flagged events counted" 1 "$(sql "SELECT n FROM counters WHERE name='events_clock_flagged'")"
 
 # --- limits ---
 { printf '{"kiosk":"k-0001","events":['; for i in $(seq 1 1001); do [ "$i" -gt 1 ] && printf ','; printf '{"id":"%032x","kiosk":"k-0001","ts":%s,"type":"boot"}' "$i" "$NOW"; done; printf ']}'; } >"$TMP/big"
@@ -141,14 +147,14 @@ r=$(http GET /api/v1/events -H "Authorization: Bearer $TK"); check_has "wrong me
 # --- metrics ---
 m=$(curl -s -D "$TMP/h" "$U/metrics")
 check_has "metrics content type" "text/plain; version=0.0.4" "$(cat "$TMP/h")"
-check_has "metrics counts accepted events" 'kepu_events_received_total{result="accepted"} 1009' "$m"
+check_has "metrics counts accepted events" 'kepu_events_received_total{result="accepted"} 1010' "$m"
 check_has "metrics counts 413s" "kepu_http_bodies_too_large_total 3" "$m"
-check_has "metrics has store totals" 'kepu_store{item="events_stored"} 1009' "$m"
+check_has "metrics has store totals" 'kepu_store{item="events_stored"} 1010' "$m"
 check_has "metrics per route" 'kepu_http_requests_total{route="events",code="4xx"}' "$m"
 
 # still up, and what it stored is intact
 r=$(http GET /healthz); check "still healthy" '200 {"status":"ok"}' "$r"
-check "all accepted events stored" 1009 "$(sql 'SELECT COUNT(*) FROM events')"
-check "event counter matches" 1009 "$(sql "SELECT n FROM counters WHERE name='events'")"
+check "all accepted events stored" 1010 "$(sql 'SELECT COUNT(*) FROM events')"
+check "event counter matches" 1010 "$(sql "SELECT n FROM counters WHERE name='events'")"
 stop_server; check "clean exit on SIGTERM" 0 $?
 finish
