@@ -93,6 +93,18 @@ check "flagged event has its receive time" 1 "$(sql "SELECT received_ms BETWEEN 
 check "flagged event not in the rollups" "" "$(sql "SELECT n FROM day_type WHERE type='boot' AND day=$((((NOW + 7 * 86400000) / 3600000 * 3600 + 28800) / 86400))")"
 check "flagged events counted" 1 "$(sql "SELECT n FROM counters WHERE name='events_clock_flagged'")"
 
+# --- only the contract's fields are stored: unknown members are dropped ---
+P=$(new_id)
+r=$(post_events "$(batch "{\"id\":\"$P\",\"kiosk\":\"k-0001\",\"ts\":$NOW,\"type\":\"boot\",\"pad\":\"$(head -c 20000 /dev/zero | tr '\0' 'a')\"}")")
+check "event with an unknown member accepted" '200 {"accepted":1,"duplicates":0,"rejected":[]}' "$r"
+check "unknown member not stored" "" "$(sql "SELECT json_extract(body, '\$.pad') FROM events WHERE id='$P'")"
+
+# --- the event contract for the dashboard: the core's lists, one place ---
+check "contract audiences" "youth farmers elderly workers officials other" \
+    "$(curl -s "$U/api/v1/contract" | jq -r '.audiences | join(" ")')"
+check "contract has the format-2 rows" "interact audio_play" \
+    "$(curl -s "$U/api/v1/contract" | jq -r '[.types[].type | select(. == "interact" or . == "audio_play")] | join(" ")')"
+
 # --- limits ---
 { printf '{"kiosk":"k-0001","events":['; for i in $(seq 1 1001); do [ "$i" -gt 1 ] && printf ','; printf '{"id":"%032x","kiosk":"k-0001","ts":%s,"type":"boot"}' "$i" "$NOW"; done; printf ']}'; } >"$TMP/big"
 r=$(http POST /api/v1/events -H "Authorization: Bearer $TK" --data-binary @"$TMP/big")
@@ -147,14 +159,14 @@ r=$(http GET /api/v1/events -H "Authorization: Bearer $TK"); check_has "wrong me
 # --- metrics ---
 m=$(curl -s -D "$TMP/h" "$U/metrics")
 check_has "metrics content type" "text/plain; version=0.0.4" "$(cat "$TMP/h")"
-check_has "metrics counts accepted events" 'kepu_events_received_total{result="accepted"} 1010' "$m"
+check_has "metrics counts accepted events" 'kepu_events_received_total{result="accepted"} 1011' "$m"
 check_has "metrics counts 413s" "kepu_http_bodies_too_large_total 3" "$m"
-check_has "metrics has store totals" 'kepu_store{item="events_stored"} 1010' "$m"
+check_has "metrics has store totals" 'kepu_store{item="events_stored"} 1011' "$m"
 check_has "metrics per route" 'kepu_http_requests_total{route="events",code="4xx"}' "$m"
 
 # still up, and what it stored is intact
 r=$(http GET /healthz); check "still healthy" '200 {"status":"ok"}' "$r"
-check "all accepted events stored" 1010 "$(sql 'SELECT COUNT(*) FROM events')"
-check "event counter matches" 1010 "$(sql "SELECT n FROM counters WHERE name='events'")"
+check "all accepted events stored" 1011 "$(sql 'SELECT COUNT(*) FROM events')"
+check "event counter matches" 1011 "$(sql "SELECT n FROM counters WHERE name='events'")"
 stop_server; check "clean exit on SIGTERM" 0 $?
 finish
