@@ -351,6 +351,37 @@ fail:
     return NULL;
 }
 
+/* ---- clocks ---- */
+
+int kk_event_ts_plausible(int64_t ts, int64_t server_now_ms)
+{
+    return ts >= KK_EVENT_TS_MIN_MS && ts <= server_now_ms + KK_EVENT_TS_AHEAD_MS;
+}
+
+char *kk_event_place(const char *json, int64_t offset_ms, int64_t server_now_ms)
+{
+    char *out = NULL, *text = NULL;
+    cJSON *ev = cJSON_Parse(json);
+    cJSON *ts = cJSON_GetObjectItemCaseSensitive(ev, "ts");
+    if (!cJSON_IsNumber(ts) || cJSON_GetObjectItemCaseSensitive(ev, "ts_kiosk") ||
+        fabs(ts->valuedouble) > (double)MAX_JSON_INT)
+        goto done;
+    int64_t t = (int64_t)ts->valuedouble;
+    if (kk_event_ts_plausible(t, server_now_ms) ||
+        !kk_event_ts_plausible(t + offset_ms, server_now_ms))
+        goto done;
+    if (!cJSON_AddNumberToObject(ev, "ts_kiosk", (double)t))
+        goto done;
+    cJSON_SetNumberValue(ts, (double)(t + offset_ms));
+    text = cJSON_PrintUnformatted(ev);
+    if (text)
+        out = kk_strdup(text);
+done:
+    cJSON_free(text);
+    cJSON_Delete(ev);
+    return out;
+}
+
 /* ---- making events on the kiosk ---- */
 
 void kk_event_new_session(struct kk_event_ctx *ctx)

@@ -171,7 +171,7 @@ int srv_event_check(const cJSON *ev, const char *kiosk, int64_t now_ms, struct s
     out->page = int_or_zero(ev, "page");
     out->dwell_ms = int_or_zero(ev, "dwell_ms");
     out->correct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "correct"));
-    out->clock_flag = out->ts < SRV_TS_MIN_MS || out->ts > now_ms + SRV_TS_AHEAD_MS;
+    out->clock_flag = !kk_event_ts_plausible(out->ts, now_ms);
     return 1;
 }
 

@@ -20,11 +20,6 @@
 #define SRV_MAX_BATCH_EVENTS 1000
 #define SRV_MAX_BATCH_BYTES  (5u * 1024 * 1024)
 
-/* Time stamps outside [SRV_TS_MIN_MS, now + SRV_TS_AHEAD_MS] are implausible: such an event
- * is kept, flagged (srv_event.clock_flag), and left out of the statistics. */
-#define SRV_TS_MIN_MS   1000000000000LL /* 2001-09-09: anything older is a kiosk with no clock */
-#define SRV_TS_AHEAD_MS (24LL * 3600 * 1000)
-
 /* Per-kiosk ingest limits; 0 turns a limit off. */
 struct srv_events_limits {
     uint32_t rate_per_s;      /* events per second a kiosk may send, on average */
@@ -41,7 +36,8 @@ void srv_events_set_limits(const struct srv_events_limits *l);
 
 /* Checks one event sent by kiosk with the contract (kk_event_check) and that it names
  * that kiosk. On success fills out (its strings point into ev; body stays NULL; clock_flag
- * set when ts is implausible at now_ms) and returns 1; otherwise returns 0 and appends to
+ * set when ts is implausible at now_ms, kk_event_ts_plausible: such an event is kept and
+ * left out of the statistics) and returns 1; otherwise returns 0 and appends to
  * reason why, naming the field. */
 int srv_event_check(const cJSON *ev, const char *kiosk, int64_t now_ms, struct srv_event *out,
                     struct kk_buf *reason);

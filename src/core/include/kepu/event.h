@@ -76,6 +76,22 @@ cJSON *kk_event_copy(const cJSON *ev);
  * of memory; free with cJSON_Delete. */
 cJSON *kk_event_contract_json(void);
 
+/* A time stamp outside [KK_EVENT_TS_MIN_MS, server's now + KK_EVENT_TS_AHEAD_MS] is
+ * implausible: the kiosk's clock was wrong when it made the event. */
+#define KK_EVENT_TS_MIN_MS   1000000000000LL /* 2001-09-09: older means a kiosk with no clock */
+#define KK_EVENT_TS_AHEAD_MS (24LL * 3600 * 1000)
+
+/* True when ts (ms) is plausible at the server's time server_now_ms. */
+int kk_event_ts_plausible(int64_t ts, int64_t server_now_ms);
+
+/* Places an event made by a wrong clock (docs/events.md "Clocks"): when the event text
+ * json has an implausible ts at server_now_ms and ts + offset_ms is plausible, returns
+ * the event with ts + offset_ms as ts and the original in ts_kiosk (a new string to free
+ * with kk_free). Returns NULL when the event is left as it is: its ts is plausible, or
+ * correcting would not place it, or it already has ts_kiosk, or it is not an event, or
+ * memory ran out. */
+char *kk_event_place(const char *json, int64_t offset_ms, int64_t server_now_ms);
+
 /* What every event of one visitor session shares. */
 struct kk_event_ctx {
     const char *kiosk; /* kiosk id */
