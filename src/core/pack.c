@@ -319,6 +319,14 @@ void kk_json_init(void)
     pthread_once(&hooks_once, json_hooks_init);
 }
 
+int kk_json_alloc_failed(int clear)
+{
+    int failed = json_nomem;
+    if (clear)
+        json_nomem = 0;
+    return failed;
+}
+
 cJSON *kk_json_parse(const char *text, enum kk_err *rc)
 {
     json_nomem = 0;
@@ -1392,7 +1400,7 @@ enum kk_err kk_library_load(struct kk_library *lib, const char *dir, struct kk_b
                 break;
             }
         }
-        if (line.len == 0 && e) { /* the line itself could not be built */
+        if (kk_buf_error(&line) || (line.len == 0 && e)) { /* the line could not be built */
             rc = kk_fail(err, KK_ERR_NOMEM, "%s: out of memory", sub);
             break;
         }

@@ -469,8 +469,8 @@ static enum kk_err status_fail(struct kk_buf *err, const char *method, const cha
 {
     struct kk_buf why = KK_BUF_INIT;
     describe_answer(body, &why);
-    enum kk_err rc =
-        kk_fail(err, KK_ERR_NET, "%s %s: HTTP %ld%s", method, path, code, kk_buf_str(&why));
+    enum kk_err rc = kk_fail(err, KK_ERR_NET, "%s %s: HTTP %ld%s", method, path, code,
+                             kk_buf_error(&why) ? " (its text: out of memory)" : kk_buf_str(&why));
     kk_buf_release(&why);
     return rc;
 }
@@ -1092,6 +1092,11 @@ static void note(struct kk_sync *s, const char *fmt, ...)
     va_start(ap, fmt);
     kk_buf_vaddf(&b, fmt, ap);
     va_end(ap);
+    if (kk_buf_error(&b)) {
+        kk_warn(MOD, "a content note could not be written: out of memory");
+        kk_buf_release(&b);
+        return;
+    }
     if (!s->logged_note || strcmp(s->logged_note, kk_buf_str(&b))) {
         kk_info(MOD, "%s", kk_buf_str(&b));
         kk_free(s->logged_note);
@@ -1245,7 +1250,9 @@ static enum kk_err fetch_assigned(struct kk_sync *s, const struct assignment *a,
         if (e && !strcmp(e->version, a[i].version))
             continue;
         pthread_mutex_lock(&s->lock);
-        int pending = 0;
+        /* When the list could not be kept, every pack counts as pending: installing over a
+         * version the app may still show is worse than waiting for the switch. */
+        int pending = kk_buf_error(&s->pending_ids) != KK_OK;
         for (const char *p = kk_buf_str(&s->pending_ids); *p && !pending; p = strchr(p, '\n') + 1)
             pending = !strncmp(p, a[i].id, strlen(a[i].id)) && p[strlen(a[i].id)] == '\n';
         pthread_mutex_unlock(&s->lock);

@@ -325,7 +325,11 @@ static int load_keys(const struct opts *o, struct kk_pubkey *keys, size_t *n)
             if (len < 5 || strcmp(e->d_name + len - 4, ".pub") || *n == MAX_KEYS)
                 continue;
             kk_buf_reset(&path);
-            kk_buf_addf(&path, "%s/%s", dir, e->d_name);
+            if (kk_buf_addf(&path, "%s/%s", dir, e->d_name)) {
+                fprintf(stderr, "kepu-server: %s/%s: out of memory\n", dir, e->d_name);
+                rc = 1;
+                break;
+            }
             if (kk_manifest_pubkey_read(kk_buf_str(&path), &keys[*n], &err))
                 rc = fail(&err);
             else

@@ -45,6 +45,10 @@ static void h_metrics(struct srv_req *req, struct srv_reply *out)
                         (long long)t.cells[r * 2 + 1].i);
     }
     srv_table_release(&t);
+    if (kk_buf_error(&out->body)) { /* never a silently short page of figures */
+        srv_reply_error(out, 500, "out of memory");
+        return;
+    }
     out->status = 200;
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

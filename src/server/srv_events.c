@@ -260,6 +260,10 @@ enum kk_err srv_events_batch(struct srv_store *store, const char *kiosk, const c
                 bodies[good] = NULL;
             }
         }
+        if (kk_buf_error(&reason)) {
+            rc = KK_ERR_NOMEM; /* a rejection without its reason would mislead the kiosk */
+            goto done;
+        }
         if (ok) {
             e->body = bodies[good++];
             continue;

@@ -667,8 +667,9 @@ enum kk_err pack_check_run(struct pack_check *c, struct kk_buf *err)
         enum kk_err wrc = walk_size(c, exe, sizes[s][0], sizes[s][1], &sb, &why);
         if (wrc == KK_ERR_NOMEM)
             rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
-        else if (wrc)
-            kk_buf_addf(&c->failure, "%s", kk_buf_str(&why));
+        else if (wrc && (kk_buf_error(&why) ||
+                         kk_buf_addf(&c->failure, "%s", kk_buf_str(&why)))) /* never "good" */
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
         kk_buf_release(&why);
     }
     if (!rc && !c->measured_images && estimate_small_images(c))

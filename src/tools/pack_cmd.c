@@ -402,6 +402,8 @@ static int read_token(const char *cmd, const struct opts *o, struct kk_buf *toke
         rc = usage_error(cmd, "missing --token, --token-file or KEPU_STAFF_TOKEN");
     while (token->len && strchr(" \t\r\n", token->data[token->len - 1]))
         token->data[--token->len] = '\0';
+    if (!rc && kk_buf_error(token))
+        rc = fail(cmd, "the staff token: %s", kk_strerror(kk_buf_error(token)));
     if (!rc && !token->len)
         rc = fail(cmd, "the staff token is empty");
     kk_buf_release(&err);
@@ -443,6 +445,10 @@ int pack_cmd_publish(int argc, char **argv)
     kk_buf_addf(&url, "%.*s/api/v1/packs",
                 (int)(slen && o.server[slen - 1] == '/' ? slen - 1 : slen), o.server);
     kk_buf_addf(&auth, "Authorization: Bearer %s", kk_buf_str(&token));
+    if (kk_buf_error(&url) || kk_buf_error(&auth)) {
+        rc = fail(cmd, "out of memory");
+        goto done;
+    }
     curl = curl_easy_init();
     headers = curl_slist_append(headers, kk_buf_str(&auth));
     headers = curl_slist_append(headers, "Content-Type: application/octet-stream");

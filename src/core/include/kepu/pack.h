@@ -23,6 +23,11 @@ void kk_json_init(void);
  * (free with cJSON_Delete), or NULL with *rc KK_ERR_NOMEM when an allocation failed (needs
  * kk_json_init) or KK_ERR_PARSE when the text is not JSON. */
 cJSON *kk_json_parse(const char *text, enum kk_err *rc);
+/* True when a cJSON allocation on this thread failed since the flag was last cleared (with
+ * clear != 0, which clears it after reading). cJSON's builders drop what they cannot
+ * allocate, so whoever builds a tree to write out clears the flag first and checks it
+ * after: a set flag means the tree is not whole. Needs kk_json_init. */
+int kk_json_alloc_failed(int clear);
 
 enum kk_lang { KK_LANG_ZH = 0, KK_LANG_EN = 1, KK_LANG_COUNT };
 
