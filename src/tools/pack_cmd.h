@@ -14,6 +14,7 @@ struct pack_command {
     const char *name;
     int (*run)(int argc, char **argv);
     int nargs;           /* positional arguments: 0 or 1 */
+    unsigned opts, need; /* PACK_OPT_* bits (pack_opts.h): the options it takes, needs */
     const char *usage;   /* the arguments, e.g. "DIR -o OUT --key NAME.key" */
     const char *summary; /* one line for the overall --help */
 };
@@ -23,8 +24,8 @@ int pack_cmd_validate(int argc, char **argv);
 int pack_cmd_build(int argc, char **argv);
 int pack_cmd_bundle(int argc, char **argv);
 int pack_cmd_verify(int argc, char **argv);
-int pack_cmd_preview(int argc, char **argv); /* pack_check.c does the work */
-int pack_cmd_check(int argc, char **argv);
+int pack_cmd_preview(int argc, char **argv); /* pack_check.c */
+int pack_cmd_check(int argc, char **argv);   /* pack_check.c */
 /* Not implemented yet: prints so and returns PACK_EXIT_USAGE. */
 int pack_cmd_publish(int argc, char **argv);
 

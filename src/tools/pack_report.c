@@ -1,6 +1,6 @@
 /* The report of `kepu-pack check`: index.html for the staff who proof-read a pack,
  * report.json with the same findings for scripts. */
-#include "pack_check.h"
+#include "pack_report.h"
 
 #include <stdio.h>
 #include <string.h>

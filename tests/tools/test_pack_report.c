@@ -18,7 +18,7 @@
 #include "kepu/fs.h"
 #include "kepu/pack.h"
 #include "kk_test.h"
-#include "pack_check.h"
+#include "pack_report.h"
 
 static char report[64];
 static struct kk_pack *pack;
