@@ -108,7 +108,7 @@ static unsigned admit(const char *kiosk, size_t n, int64_t now_ms)
     u->tokens -= need;
 done:
     pthread_mutex_unlock(&ingest.lock);
-    return retry ? retry : 0;
+    return retry;
 }
 
 /* Counts bytes stored for kiosk into today's quota. */

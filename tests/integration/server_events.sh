@@ -169,4 +169,21 @@ r=$(http GET /healthz); check "still healthy" '200 {"status":"ok"}' "$r"
 check "all accepted events stored" 1011 "$(sql 'SELECT COUNT(*) FROM events')"
 check "event counter matches" 1011 "$(sql "SELECT n FROM counters WHERE name='events'")"
 stop_server; check "clean exit on SIGTERM" 0 $?
+
+# --- ingest limits through HTTP: 429 and 503 carry Retry-After, nothing is stored ---
+start_server --kiosk-rate 1 --kiosk-burst 1000
+r=$(http POST /api/v1/events -H "Authorization: Bearer $TK" --data-binary @"$TMP/full")
+check "a full burst is taken" '200 {"accepted":0,"duplicates":1000,"rejected":[]}' "$r"
+r=$(post_events "$(batch "$(event "$(new_id)" boot)")" -D "$TMP/h")
+check_has "over the rate: 429" "429 " "$r"
+check_has "429 says when to retry" "Retry-After: " "$(cat "$TMP/h")"
+stop_server
+start_server --min-free-mb 100000000
+R=$(new_id)
+r=$(post_events "$(batch "$(event "$R" boot)")" -D "$TMP/h")
+check_has "short of disk space: 503" "503 " "$r"
+check_has "503 says when to retry" "Retry-After: 600" "$(cat "$TMP/h")"
+check "nothing stored while short of space" 0 "$(sql "SELECT COUNT(*) FROM events WHERE id='$R'")"
+check_has "the log says why" "free space below the limit" "$(cat "$TMP/server.log")"
+stop_server
 finish
