@@ -167,6 +167,17 @@ static void h_heartbeat(struct srv_req *req, struct srv_reply *out)
             goto done;
         }
     }
+    /* The kiosk's clock error (server minus kiosk, ms), null until it knows. */
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(root, "clock_offset_ms");
+    if (off && !cJSON_IsNull(off)) {
+        if (!cJSON_IsNumber(off) || off->valuedouble != (double)(int64_t)off->valuedouble ||
+            off->valuedouble < -9.0e15 || off->valuedouble > 9.0e15) {
+            srv_reply_error(out, 400, "clock_offset_ms: must be a whole number or null");
+            goto done;
+        }
+        st.has_clock_offset = 1;
+        st.clock_offset_ms = (int64_t)off->valuedouble;
+    }
     int64_t now = kk_clock_wall_ms();
     if (srv_store_heartbeat(req->store, req->who, &st, now, &err) ||
         srv_store_kiosk_packs(req->store, req->who, &t, &err)) {

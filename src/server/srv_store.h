@@ -40,6 +40,8 @@ struct srv_kiosk_status {
     const char *packs; /* JSON array text of "id@version" */
     const char *last_error;
     int64_t queue, dropped, uptime_s, disk_free_mb;
+    int has_clock_offset;    /* 0: the kiosk did not report it (stored as NULL) */
+    int64_t clock_offset_ms; /* server time minus the kiosk's clock at its last heartbeat */
 };
 
 enum srv_stat {

@@ -109,7 +109,8 @@ static const char *const migrations[] = {
     " GROUP BY 1, 2;",
     /* 6: events whose time stamp the server cannot believe (a kiosk with a wrong clock)
      * are kept with clock_flag 1 and their received_ms, and left out of the rollups. */
-    "ALTER TABLE events ADD COLUMN clock_flag INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE events ADD COLUMN clock_flag INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE kiosk_status ADD COLUMN clock_offset_ms INTEGER;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -856,10 +857,11 @@ static enum kk_err sq_heartbeat(struct srv_store *base, const char *kiosk,
     pthread_mutex_lock(&s->wlock);
     enum kk_err rc = run(s->w, err,
                          "INSERT OR REPLACE INTO kiosk_status(kiosk, seen_ms, app_version, packs,"
-                         " queue, dropped, uptime_s, disk_free_mb, last_error)"
-                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                         "tittiiiit", kiosk, now, st->app_version, st->packs, st->queue,
-                         st->dropped, st->uptime_s, st->disk_free_mb, st->last_error);
+                         " queue, dropped, uptime_s, disk_free_mb, last_error, clock_offset_ms)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?11 THEN ?10 END)",
+                         "tittiiiitii", kiosk, now, st->app_version, st->packs, st->queue,
+                         st->dropped, st->uptime_s, st->disk_free_mb, st->last_error,
+                         st->clock_offset_ms, (int64_t)st->has_clock_offset);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }

@@ -1102,7 +1102,8 @@ static void test_heartbeat_fields(void **state)
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT app_version, packs, queue, dropped, disk_free_mb,"
-                                        " last_error FROM kiosk_status WHERE kiosk = 'k-0007'",
+                                        " last_error, clock_offset_ms FROM kiosk_status"
+                                        " WHERE kiosk = 'k-0007'",
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -1113,6 +1114,18 @@ static void test_heartbeat_fields(void **state)
     assert_int_equal(sqlite3_column_int64(st, 3), 0);
     assert_true(sqlite3_column_int64(st, 4) > 0);
     assert_int_equal(sqlite3_column_type(st, 5), SQLITE_NULL);
+    assert_int_equal(sqlite3_column_type(st, 6), SQLITE_NULL); /* not known at the first one */
+    sqlite3_finalize(st);
+    /* The second heartbeat reports the clock error the first answer showed. */
+    assert_int_equal(kk_sync_run(s, NULL), KK_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT clock_offset_ms FROM kiosk_status"
+                                        " WHERE kiosk = 'k-0007'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(st, 0), SQLITE_INTEGER);
+    assert_true(sqlite3_column_int64(st, 0) > -5000 && sqlite3_column_int64(st, 0) < 5000);
     sqlite3_finalize(st);
     sqlite3_close(db);
     kk_free(sdir);
