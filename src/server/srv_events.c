@@ -300,7 +300,10 @@ enum kk_err srv_events_batch(struct srv_store *store, const char *kiosk, const c
         rc = KK_ERR_NOMEM;
         goto done;
     }
-    cJSON_AddItemToObject(answer, "rejected", rejected);
+    if (!cJSON_AddItemToObject(answer, "rejected", rejected)) {
+        rc = KK_ERR_NOMEM; /* rejected is still ours: freed below */
+        goto done;
+    }
     rejected = NULL;
     text = cJSON_PrintUnformatted(answer);
     if (!text || kk_buf_adds(&res->body, text)) {

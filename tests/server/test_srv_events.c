@@ -387,6 +387,49 @@ static void test_implausible_time_kept_and_flagged(void **state)
     fixture_close(&f);
 }
 
+/* Every allocation of a batch fails in turn (cJSON's too, through kk_json_init): the answer
+ * is an error or a whole answer, never a crash or a leak, and a later retry stores every
+ * good event exactly once. */
+static void test_batch_allocation_failures(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_open(&f);
+    const char *text = "{\"kiosk\":\"k-1\",\"events\":["
+                       "{" EC_BASE ",\"type\":\"boot\"},"
+                       "{\"id\":\"1123456789abcdef0123456789abcdef\",\"kiosk\":\"k-1\","
+                       "\"ts\":1764100000000,\"type\":\"page_view\",\"topic\":\"t\",\"page\":1,"
+                       "\"dwell_ms\":5,\"pad\":\"x\"},"
+                       "{\"id\":\"2123456789abcdef0123456789abcdef\",\"kiosk\":\"k-1\","
+                       "\"ts\":1,\"type\":\"dance\"}]}";
+    cJSON *batch = cJSON_Parse(text);
+    assert_non_null(batch);
+    struct srv_batch_result res;
+    kk_alloc_fail_after(0);
+    assert_int_equal(srv_events_batch(f.store, "k-1", batch, NOW, &res), KK_OK);
+    unsigned long count = kk_alloc_fail_after(0);
+    kk_buf_release(&res.body);
+    assert_int_equal(sql_int(&f, "SELECT COUNT(*) FROM events"), 2);
+    assert_int_equal(sqlite3_exec(f.db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+    for (unsigned long n = 1; n <= count; n++) {
+        kk_alloc_fail_after(n);
+        enum kk_err rc = srv_events_batch(f.store, "k-1", batch, NOW, &res);
+        kk_alloc_fail_after(0);
+        if (rc != KK_OK && rc != KK_ERR_NOMEM)
+            fail_msg("allocation %lu: %s", n, kk_strerror(rc));
+        kk_buf_release(&res.body);
+    }
+    assert_int_equal(srv_events_batch(f.store, "k-1", batch, NOW, &res), KK_OK);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.accepted + res.duplicates, 2);
+    assert_int_equal(res.rejected, 1);
+    kk_buf_release(&res.body);
+    assert_int_equal(sql_int(&f, "SELECT COUNT(DISTINCT id) FROM events"), 2);
+    assert_int_equal(sql_int(&f, "SELECT COUNT(*) FROM events"), 2);
+    cJSON_Delete(batch);
+    fixture_close(&f);
+}
+
 /* kk_json_init at the start of every program: the server's cJSON allocations reach the
  * wrappers and their failure injection (they used to be installed on a first pack read,
  * which the server never does). */
@@ -416,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_short_of_space_answers_503),
         cmocka_unit_test(test_implausible_time_kept_and_flagged),
         cmocka_unit_test(test_cjson_goes_through_the_wrappers),
+        cmocka_unit_test(test_batch_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
