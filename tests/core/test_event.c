@@ -207,6 +207,42 @@ static void test_out_of_memory_gives_null(void **state)
     assert_null(text);
 }
 
+/* Every allocation of making, checking, placing and copying an event fails in turn:
+ * NULL with a reason, never a crash, a leak or a half-made event. */
+static void test_every_allocation_fails_in_turn(void **state)
+{
+    (void)state;
+    struct kk_event_ctx ctx = {.kiosk = "k-1", .audience = KK_AUD_YOUTH, .pack = "p@1"};
+    struct kk_buf why = KK_BUF_INIT;
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned long count = 0;
+        for (unsigned long n = 0; n == 0 || n <= count; n++) {
+            cJSON *f = cJSON_CreateObject();
+            assert_non_null(cJSON_AddStringToObject(f, "topic", "quake"));
+            assert_non_null(cJSON_AddNumberToObject(f, "page", 1));
+            assert_non_null(cJSON_AddNumberToObject(f, "dwell_ms", 5));
+            kk_buf_reset(&why);
+            kk_alloc_fail_after(n);
+            char *text = kk_event_make(&ctx, "page_view", f, &why);
+            char *placed = text ? kk_event_place(text, -86400000LL * 3, 1764100000000LL) : NULL;
+            cJSON *c = kk_event_contract_json();
+            unsigned long made = kk_alloc_fail_after(0);
+            if (n == 0) {
+                count = made;
+                assert_non_null(text);
+            } else if (!text) {
+                assert_true(why.len > 0 || kk_buf_error(&why));
+            }
+            kk_free(text);
+            kk_free(placed);
+            cJSON_Delete(c);
+        }
+        assert_true(count > 10);
+        ctx.session[0] = pass ? '\0' : 'a';
+    }
+    kk_buf_release(&why);
+}
+
 static void test_known_types(void **state)
 {
     (void)state;
@@ -310,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_fields_replace_context_members),
         cmocka_unit_test(test_refused_fields),
         cmocka_unit_test(test_out_of_memory_gives_null),
+        cmocka_unit_test(test_every_allocation_fails_in_turn),
         cmocka_unit_test(test_known_types),
         cmocka_unit_test(test_shared_cases_kiosk),
         cmocka_unit_test(test_contract_rows),
