@@ -55,7 +55,8 @@ load() { echo "load: $(uptime | sed 's/.*load average: //') (1, 5, 15 min)"; }
 # start DATA: starts the server with the office's defaults; sets pid and url.
 start() {
     : >"$work/server.log"
-    "$server" serve --listen 127.0.0.1:0 --data "$1" >>"$work/server.log" 2>&1 &
+    # No per-kiosk rate or quota: the bench measures how fast the store takes events.
+    "$server" serve --listen 127.0.0.1:0 --data "$1" --kiosk-rate 0 --kiosk-quota-mb 0 >>"$work/server.log" 2>&1 &
     pid=$!
     local port=
     for _ in $(seq 1 200); do

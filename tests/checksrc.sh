@@ -26,8 +26,7 @@ fi
 # that reach each other (a strongly connected component of two or more).
 # KNOWN_CIRCLES lists circles other work in flight removes, as "dir:mod1,mod2"; a listed
 # circle that is gone fails too, so the list cannot go stale.
-# - src/tools: pack_check <-> pack_cmd goes with issue 12's split of kepu-pack check.
-KNOWN_CIRCLES="${KNOWN_CIRCLES-src/tools:pack_check,pack_cmd}"
+KNOWN_CIRCLES="${KNOWN_CIRCLES-}"
 export KNOWN_CIRCLES
 if ! python3 - src/app src/tools src/server <<'PY'
 import os, re, sys

@@ -91,6 +91,7 @@ int main(int argc, char **argv)
     struct kk_buf err = KK_BUF_INIT;
     const char *config = NULL, *content = NULL, *state = NULL;
     int automation = 0, rc = 1;
+    kk_json_init();
     a->ui.w = 1920;
     a->ui.h = 1080;
     a->fullscreen = 1;

@@ -22,11 +22,14 @@ void session_event(struct session *s, const char *type, cJSON *fields)
     s->ev.lang = s->lang;
     s->ev.audience = s->audience;
     s->ev.pack = s->pack_ref[0] ? s->pack_ref : NULL;
-    char *json = kk_event_make(&s->ev, type, fields);
+    struct kk_buf why = KK_BUF_INIT;
+    char *json = kk_event_make(&s->ev, type, fields, &why);
     if (!json) {
-        kk_error("journal", "cannot make a %s event (out of memory)", type);
+        kk_error("journal", "cannot make a %s event: %s", type, kk_buf_str(&why));
+        kk_buf_release(&why);
         return;
     }
+    kk_buf_release(&why);
     if (s->journal) {
         enum kk_err rc = kk_journal_append(s->journal, json);
         if (rc)

@@ -1,10 +1,28 @@
 #include "kepu/buf.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kepu/alloc.h"
+
+static atomic_ulong append_count;
+static atomic_ulong fail_at; /* 0: never */
+
+unsigned long kk_buf_fail_nth(unsigned long n)
+{
+    unsigned long made = atomic_exchange(&append_count, 0);
+    atomic_store(&fail_at, n);
+    return made;
+}
+
+/* Counts an append; true when the test hook makes this one fail. */
+static int injected_failure(void)
+{
+    unsigned long n = atomic_fetch_add(&append_count, 1) + 1;
+    return atomic_load(&fail_at) == n;
+}
 
 void kk_buf_init(struct kk_buf *b, size_t max)
 {
@@ -12,6 +30,12 @@ void kk_buf_init(struct kk_buf *b, size_t max)
     b->len = 0;
     b->alloc = 0;
     b->max = max;
+    b->failed = KK_OK;
+}
+
+enum kk_err kk_buf_error(const struct kk_buf *b)
+{
+    return b->failed;
 }
 
 void kk_buf_release(struct kk_buf *b)
@@ -22,11 +46,13 @@ void kk_buf_release(struct kk_buf *b)
     b->data = NULL;
     b->len = 0;
     b->alloc = 0;
+    b->failed = KK_OK;
 }
 
 void kk_buf_reset(struct kk_buf *b)
 {
     b->len = 0;
+    b->failed = KK_OK;
     if (b->data)
         b->data[0] = '\0';
 }
@@ -37,7 +63,7 @@ const char *kk_buf_str(const struct kk_buf *b)
 }
 
 /* Makes room for extra more bytes plus the NUL. */
-static enum kk_err grow(struct kk_buf *b, size_t extra)
+static enum kk_err grow_room(struct kk_buf *b, size_t extra)
 {
     if (extra > SIZE_MAX - b->len - 1)
         return KK_ERR_TOOBIG;
@@ -55,6 +81,17 @@ static enum kk_err grow(struct kk_buf *b, size_t extra)
     b->data = p;
     b->alloc = n;
     return KK_OK;
+}
+
+/* grow_room for an append, remembering the first failure. */
+static enum kk_err grow(struct kk_buf *b, size_t extra)
+{
+    if (b->failed)
+        return b->failed;
+    enum kk_err e = injected_failure() ? KK_ERR_NOMEM : grow_room(b, extra);
+    if (e)
+        b->failed = e;
+    return e;
 }
 
 enum kk_err kk_buf_add(struct kk_buf *b, const void *data, size_t len)
@@ -76,12 +113,14 @@ enum kk_err kk_buf_adds(struct kk_buf *b, const char *s)
 
 enum kk_err kk_buf_vaddf(struct kk_buf *b, const char *fmt, va_list ap)
 {
+    if (b->failed)
+        return b->failed;
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return KK_ERR_INVALID;
+        return b->failed = KK_ERR_INVALID;
     enum kk_err e = grow(b, (size_t)n);
     if (e)
         return e;
@@ -109,6 +148,7 @@ char *kk_buf_detach(struct kk_buf *b, size_t *len)
     b->data = NULL;
     b->len = 0;
     b->alloc = 0;
+    b->failed = KK_OK;
     return p;
 }
 

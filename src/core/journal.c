@@ -11,6 +11,7 @@
 
 #include "kepu/alloc.h"
 #include "kepu/limits.h"
+#include "kepu/pack.h"
 #include "kepu/utf8.h"
 
 #define SCHEMA_VERSION    1
@@ -391,7 +392,9 @@ enum kk_err kk_journal_append(struct kk_journal *j, const char *json)
         return KK_ERR_TOOBIG;
     if (!kk_utf8_valid(json, len))
         return KK_ERR_INVALID;
-    cJSON *doc = cJSON_ParseWithOpts(json, NULL, 1);
+    cJSON *doc = kk_json_parse(json, &rc);
+    if (rc == KK_ERR_NOMEM)
+        goto done;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
     if (!cJSON_IsObject(doc) || !cJSON_IsString(id) || !id->valuestring[0] ||
         strlen(id->valuestring) > KK_MAX_ID_LEN) {

@@ -313,6 +313,28 @@ static void json_hooks_init(void)
     cJSON_InitHooks(&hooks);
 }
 
+void kk_json_init(void)
+{
+    static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+    pthread_once(&hooks_once, json_hooks_init);
+}
+
+int kk_json_alloc_failed(int clear)
+{
+    int failed = json_nomem;
+    if (clear)
+        json_nomem = 0;
+    return failed;
+}
+
+cJSON *kk_json_parse(const char *text, enum kk_err *rc)
+{
+    json_nomem = 0;
+    cJSON *root = cJSON_ParseWithOpts(text, NULL, 1);
+    *rc = root ? KK_OK : json_nomem ? KK_ERR_NOMEM : KK_ERR_PARSE;
+    return root;
+}
+
 static const char *json_type(const cJSON *v)
 {
     if (cJSON_IsObject(v))
@@ -591,8 +613,6 @@ static size_t utf8_error_offset(const char *data, size_t len)
  * cJSON_Delete) or NULL after reporting. */
 static cJSON *read_json(struct loader *ld, const char *rel, enum kk_err missing)
 {
-    static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
-    pthread_once(&hooks_once, json_hooks_init);
     cJSON *root = NULL;
     struct kk_buf data = KK_BUF_INIT;
     char *path = pack_file(ld, rel, missing);
@@ -1380,7 +1400,7 @@ enum kk_err kk_library_load(struct kk_library *lib, const char *dir, struct kk_b
                 break;
             }
         }
-        if (line.len == 0 && e) { /* the line itself could not be built */
+        if (kk_buf_error(&line) || (line.len == 0 && e)) { /* the line could not be built */
             rc = kk_fail(err, KK_ERR_NOMEM, "%s: out of memory", sub);
             break;
         }

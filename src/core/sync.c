@@ -20,6 +20,7 @@
 
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
+#include "kepu/event.h"
 #include "kepu/fs.h"
 #include "kepu/install.h"
 #include "kepu/log.h"
@@ -29,13 +30,15 @@
 #define MAX_KEYS         16
 #define MAX_TOKEN_BYTES  4096
 #define MAX_ANSWER_BYTES (1024u * 1024) /* a heartbeat or events answer */
-#define MAX_ERROR_BODY   4096           /* what is kept of an error answer */
-#define MAX_SIG_BYTES    4096
-#define MAX_BATCH_JSON   (4u * 1024 * 1024) /* the server inflates at most 5 MiB */
-#define MAX_LAST_ERROR   1024               /* the heartbeat's last_error */
-#define DOWNLOADS_DIR    "downloads"
-#define BLOBS_DIR        "downloads/blobs"
-#define COPY_CHUNK       65536
+/* A clock off by less than this is not corrected (the heartbeat's own delay is in it). */
+#define CLOCK_TOLERANCE_MS 60000
+#define MAX_ERROR_BODY     4096 /* what is kept of an error answer */
+#define MAX_SIG_BYTES      4096
+#define MAX_BATCH_JSON     (4u * 1024 * 1024) /* the server inflates at most 5 MiB */
+#define MAX_LAST_ERROR     1024               /* the heartbeat's last_error */
+#define DOWNLOADS_DIR      "downloads"
+#define BLOBS_DIR          "downloads/blobs"
+#define COPY_CHUNK         65536
 
 /* ---- the client ---------------------------------------------------------------------- */
 
@@ -47,6 +50,7 @@ struct kk_sync {
     kk_sync_packs_fn packs_fn;
     void *packs_user;
     uint32_t interval_ms, backoff_min_ms, backoff_max_ms, connect_timeout_s, stall_s, batch_max;
+    uint32_t request_timeout_s;
     uint64_t created_mono;
 
     CURL *curl; /* used by one run at a time: the thread's, or kk_sync_run's caller */
@@ -100,6 +104,7 @@ void kk_sync_opts_init(struct kk_sync_opts *o)
     o->backoff_max_ms = 3600000;
     o->connect_timeout_s = 10;
     o->stall_s = 30;
+    o->request_timeout_s = 600;
     o->batch_max = 500;
 }
 
@@ -260,6 +265,7 @@ enum kk_err kk_sync_create(struct kk_sync **out, const struct kk_sync_opts *o, s
         o->backoff_max_ms < s->backoff_min_ms ? s->backoff_min_ms : o->backoff_max_ms;
     s->connect_timeout_s = o->connect_timeout_s ? o->connect_timeout_s : 10;
     s->stall_s = o->stall_s ? o->stall_s : 30;
+    s->request_timeout_s = o->request_timeout_s ? o->request_timeout_s : 600;
     s->batch_max = o->batch_max && o->batch_max <= 1000 ? o->batch_max : 500;
     s->created_mono = mono_now();
     s->curl = curl_easy_init();
@@ -420,8 +426,12 @@ static enum kk_err http(struct kk_sync *s, const char *method, const char *path,
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout_s);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    /* A server dripping bytes must not hold the run for days: below KK_SYNC_MIN_SPEED for
+     * stall_s, or past request_timeout_s in all, the request is abandoned (a blob download
+     * resumes with Range next time). */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)KK_SYNC_MIN_SPEED);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)s->stall_s);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)s->request_timeout_s);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_err);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
@@ -459,8 +469,8 @@ static enum kk_err status_fail(struct kk_buf *err, const char *method, const cha
 {
     struct kk_buf why = KK_BUF_INIT;
     describe_answer(body, &why);
-    enum kk_err rc =
-        kk_fail(err, KK_ERR_NET, "%s %s: HTTP %ld%s", method, path, code, kk_buf_str(&why));
+    enum kk_err rc = kk_fail(err, KK_ERR_NET, "%s %s: HTTP %ld%s", method, path, code,
+                             kk_buf_error(&why) ? " (its text: out of memory)" : kk_buf_str(&why));
     kk_buf_release(&why);
     return rc;
 }
@@ -605,7 +615,14 @@ static enum kk_err heartbeat(struct kk_sync *s, struct assignment *a, size_t *na
     s->st.queue = queue;
     s->st.dropped = dropped;
     pthread_mutex_unlock(&s->lock);
-    if (!cJSON_AddStringToObject(o, "kiosk", s->kiosk) ||
+    pthread_mutex_lock(&s->lock);
+    int clock_known = s->st.clock_known;
+    int64_t offset = s->st.clock_offset_ms;
+    pthread_mutex_unlock(&s->lock);
+    /* The clock error found by the last heartbeat, so the office sees a wrong clock. */
+    if (!(clock_known ? cJSON_AddNumberToObject(o, "clock_offset_ms", (double)offset)
+                      : cJSON_AddNullToObject(o, "clock_offset_ms")) ||
+        !cJSON_AddStringToObject(o, "kiosk", s->kiosk) ||
         !cJSON_AddStringToObject(o, "app_version", s->app_version) ||
         !cJSON_AddNumberToObject(o, "queue", (double)queue) ||
         !cJSON_AddNumberToObject(o, "dropped", (double)dropped) ||
@@ -621,8 +638,8 @@ static enum kk_err heartbeat(struct kk_sync *s, struct assignment *a, size_t *na
     if (!rc)
         rc = parse_assignment(&answer, a, na, err);
     if (!rc) {
-        /* The server's clock, for the app to notice a kiosk clock far off (events with a
-         * time the server cannot believe are rejected). */
+        /* The server's clock: the staff panel shows the difference, the next heartbeat
+         * reports it, and the upload corrects events a wrong clock stamped. */
         cJSON *root = cJSON_ParseWithLength(kk_buf_str(&answer), answer.len);
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "time");
         if (cJSON_IsNumber(t) && t->valuedouble > 0 && t->valuedouble < 9.0e15) {
@@ -760,15 +777,28 @@ static enum kk_err upload_events(struct kk_sync *s, struct kk_buf *err)
             break;
         kk_buf_reset(&json);
         size_t n = 0;
+        pthread_mutex_lock(&s->lock);
+        int clock_known = s->st.clock_known;
+        int64_t offset = s->st.clock_offset_ms;
+        pthread_mutex_unlock(&s->lock);
+        /* Only a clock off by more than the tolerance can have stamped events the server
+         * cannot believe that the offset places (docs/events.md "Clocks"). */
+        int place = clock_known && (offset > CLOCK_TOLERANCE_MS || offset < -CLOCK_TOLERANCE_MS);
+        int64_t server_now = kk_clock_wall_ms() + offset;
         rc = kk_buf_addf(&json, "{\"kiosk\":%s,\"events\":[", kiosk);
         for (; !rc && n < b.n; n++) {
-            size_t len = strlen(b.json[n]);
-            if (n && json.len + len + 3 > MAX_BATCH_JSON)
+            char *placed = place ? kk_event_place(b.json[n], offset, server_now) : NULL;
+            const char *text = placed ? placed : b.json[n];
+            size_t len = strlen(text);
+            if (n && json.len + len + 3 > MAX_BATCH_JSON) {
+                kk_free(placed);
                 break;
+            }
             if (n)
                 rc = kk_buf_add(&json, ",", 1);
             if (!rc)
-                rc = kk_buf_add(&json, b.json[n], len);
+                rc = kk_buf_add(&json, text, len);
+            kk_free(placed);
         }
         if (!rc)
             rc = kk_buf_adds(&json, "]}");
@@ -1062,6 +1092,11 @@ static void note(struct kk_sync *s, const char *fmt, ...)
     va_start(ap, fmt);
     kk_buf_vaddf(&b, fmt, ap);
     va_end(ap);
+    if (kk_buf_error(&b)) {
+        kk_warn(MOD, "a content note could not be written: out of memory");
+        kk_buf_release(&b);
+        return;
+    }
     if (!s->logged_note || strcmp(s->logged_note, kk_buf_str(&b))) {
         kk_info(MOD, "%s", kk_buf_str(&b));
         kk_free(s->logged_note);
@@ -1215,7 +1250,9 @@ static enum kk_err fetch_assigned(struct kk_sync *s, const struct assignment *a,
         if (e && !strcmp(e->version, a[i].version))
             continue;
         pthread_mutex_lock(&s->lock);
-        int pending = 0;
+        /* When the list could not be kept, every pack counts as pending: installing over a
+         * version the app may still show is worse than waiting for the switch. */
+        int pending = kk_buf_error(&s->pending_ids) != KK_OK;
         for (const char *p = kk_buf_str(&s->pending_ids); *p && !pending; p = strchr(p, '\n') + 1)
             pending = !strncmp(p, a[i].id, strlen(a[i].id)) && p[strlen(a[i].id)] == '\n';
         pthread_mutex_unlock(&s->lock);

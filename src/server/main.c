@@ -19,8 +19,10 @@
 #include "kepu/fs.h"
 #include "kepu/log.h"
 #include "kepu/manifest.h"
+#include "kepu/pack.h"
 #include "srv_api.h"
 #include "srv_auth.h"
+#include "srv_events.h"
 #include "srv_http.h"
 #include "srv_pack.h"
 #include "srv_store.h"
@@ -34,6 +36,8 @@ static const char usage_text[] =
     "usage: kepu-server serve [--listen ADDR:PORT] [--data DIR] [--db URL]\n"
     "                         [--trusted-keys FILE.pub,...] [--threads N] [--timeout S]\n"
     "                         [--max-connections N] [--web DIR]\n"
+    "                         [--kiosk-rate N] [--kiosk-burst N] [--kiosk-quota-mb N]\n"
+    "                         [--min-free-mb N]\n"
     "       kepu-server venue add ID --name NAME [--data DIR]\n"
     "       kepu-server kiosk add ID --venue ID [--data DIR]   (prints the kiosk's token)\n"
     "       kepu-server user add NAME --role office|staff [--data DIR]\n"
@@ -44,12 +48,16 @@ static const char usage_text[] =
     "serve listens on " DEFAULT_LISTEN " and keeps its data in " DEFAULT_DATA " unless told\n"
     "otherwise. Pack signatures are checked against --trusted-keys, or DATA/keys/*.pub.\n"
     "--timeout (default 30) closes idle connections and uploads slower than 16 KiB/s after it.\n"
+    "Each kiosk may send --kiosk-rate events/s on average (default 100; 0: no limit) in bursts\n"
+    "of --kiosk-burst (5000) and store --kiosk-quota-mb a day (64; 0: none), else 429; below\n"
+    "--min-free-mb (256) free in DIR events get 503. Refused kiosks keep their events.\n"
     "The office dashboard is served at / from --web (default: the source tree's src/server/web).\n";
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
     const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web;
     long threads, timeout, max_conns;
+    long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
     const char *pos[3]; /* positional arguments after the command */
     size_t npos;
 };
@@ -95,6 +103,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--threads", offsetof(struct opts, threads), 1, 256},
         {"--timeout", offsetof(struct opts, timeout), 1, 3600},
         {"--max-connections", offsetof(struct opts, max_conns), 16, 100000},
+        {"--kiosk-rate", offsetof(struct opts, kiosk_rate), 0, 1000000},
+        {"--kiosk-burst", offsetof(struct opts, kiosk_burst), SRV_MAX_BATCH_EVENTS, 100000000},
+        {"--kiosk-quota-mb", offsetof(struct opts, kiosk_quota_mb), 0, 1000000},
+        {"--min-free-mb", offsetof(struct opts, min_free_mb), 0, 100000000},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -313,7 +325,11 @@ static int load_keys(const struct opts *o, struct kk_pubkey *keys, size_t *n)
             if (len < 5 || strcmp(e->d_name + len - 4, ".pub") || *n == MAX_KEYS)
                 continue;
             kk_buf_reset(&path);
-            kk_buf_addf(&path, "%s/%s", dir, e->d_name);
+            if (kk_buf_addf(&path, "%s/%s", dir, e->d_name)) {
+                fprintf(stderr, "kepu-server: %s/%s: out of memory\n", dir, e->d_name);
+                rc = 1;
+                break;
+            }
             if (kk_manifest_pubkey_read(kk_buf_str(&path), &keys[*n], &err))
                 rc = fail(&err);
             else
@@ -352,6 +368,14 @@ static int cmd_serve(struct opts *o)
     srv_pack_set_keys(keys, nkeys);
     if (o->web)
         srv_web_set_dir(o->web);
+    struct srv_events_limits lim;
+    srv_events_limits_default(&lim);
+    lim.rate_per_s = o->kiosk_rate >= 0 ? (uint32_t)o->kiosk_rate : lim.rate_per_s;
+    lim.burst = o->kiosk_burst >= 0 ? (uint32_t)o->kiosk_burst : lim.burst;
+    lim.quota_bytes_day =
+        o->kiosk_quota_mb >= 0 ? (uint64_t)o->kiosk_quota_mb << 20 : lim.quota_bytes_day;
+    lim.min_free_bytes = o->min_free_mb >= 0 ? (uint64_t)o->min_free_mb << 20 : lim.min_free_bytes;
+    srv_events_set_limits(&lim);
 
     /* Signals are taken synchronously by this thread only; the server's threads inherit
      * the blocked mask. A client that hangs up must not kill the server: ignore SIGPIPE. */
@@ -399,6 +423,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+    kk_json_init();
     if (argc < 2)
         return usage_error("%s", "no command given");
     for (int i = 1; i < argc; i++) {
@@ -418,7 +443,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name))
             continue;
-        struct opts o = {0};
+        struct opts o = {
+            .kiosk_rate = -1, .kiosk_burst = -1, .kiosk_quota_mb = -1, .min_free_mb = -1};
         int rc = parse_opts(argc - 2, argv + 2, &o);
         return rc ? rc : commands[i].fn(&o);
     }

@@ -8,6 +8,7 @@
 
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
+#include "kepu/event.h"
 #include "kepu/limits.h"
 #include "kepu/log.h"
 #include "srv_auth.h"
@@ -44,8 +45,20 @@ static void h_metrics(struct srv_req *req, struct srv_reply *out)
                         (long long)t.cells[r * 2 + 1].i);
     }
     srv_table_release(&t);
+    if (kk_buf_error(&out->body)) { /* never a silently short page of figures */
+        srv_reply_error(out, 500, "out of memory");
+        return;
+    }
     out->status = 200;
     out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* The event contract with the audience and language lists (kepu/event.h), so the
+ * dashboard writes none of them down itself. */
+static void h_contract(struct srv_req *req, struct srv_reply *out)
+{
+    (void)req;
+    srv_reply_json(out, 200, kk_event_contract_json());
 }
 
 /* --- kiosks --------------------------------------------------------------------------- */
@@ -61,8 +74,10 @@ static void h_events(struct srv_req *req, struct srv_reply *out)
     } else {
         srv_server_count_events(req->srv, res.accepted, res.duplicates, res.rejected);
         srv_reply_text(out, res.status, "application/json", kk_buf_str(&res.body), res.body.len);
-        if (res.status == 503)
-            srv_reply_header(out, "Retry-After", "30");
+        char retry[16];
+        snprintf(retry, sizeof(retry), "%u", res.retry_after_s);
+        if (res.retry_after_s)
+            srv_reply_header(out, "Retry-After", retry);
     }
     kk_buf_release(&res.body);
     cJSON_Delete(root);
@@ -151,6 +166,17 @@ static void h_heartbeat(struct srv_req *req, struct srv_reply *out)
             srv_reply_error(out, 400, "%s: must be a whole number of at least 0", counts[i]);
             goto done;
         }
+    }
+    /* The kiosk's clock error (server minus kiosk, ms), null until it knows. */
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(root, "clock_offset_ms");
+    if (off && !cJSON_IsNull(off)) {
+        if (!cJSON_IsNumber(off) || off->valuedouble != (double)(int64_t)off->valuedouble ||
+            off->valuedouble < -9.0e15 || off->valuedouble > 9.0e15) {
+            srv_reply_error(out, 400, "clock_offset_ms: must be a whole number or null");
+            goto done;
+        }
+        st.has_clock_offset = 1;
+        st.clock_offset_ms = (int64_t)off->valuedouble;
     }
     int64_t now = kk_clock_wall_ms();
     if (srv_store_heartbeat(req->store, req->who, &st, now, &err) ||
@@ -467,6 +493,7 @@ const struct srv_route srv_api_routes[] = {
     {"POST", "/api/v1/login", h_login, SRV_ANYONE, SMALL_BODY, "login"},
     {"POST", "/api/v1/logout", h_logout, SRV_OFFICE, SMALL_BODY, "logout"},
     {"GET", "/api/v1/session", h_session, SRV_OFFICE, 0, "session"},
+    {"GET", "/api/v1/contract", h_contract, SRV_ANYONE, 0, "contract"},
     {"POST", "/api/v1/assignments", h_assign, SRV_OFFICE, SMALL_BODY, "assignments"},
     {"GET", "/api/v1/stats/*", h_stats, SRV_OFFICE, 0, "stats"},
     {"GET", "/", srv_web_index, SRV_ANYONE, 0, "web_index"},

@@ -1,201 +1,178 @@
 #include "srv_events.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "kepu/alloc.h"
+#include "kepu/event.h"
 #include "kepu/limits.h"
 #include "kepu/log.h"
 
-#define MIN_TS_MS     1000000000000LL /* 2001: anything older is a kiosk with no clock */
-#define FUTURE_MS     (24LL * 3600 * 1000)
-#define MAX_DURATION  (7LL * 24 * 3600 * 1000)
-#define MAX_FREE_TEXT 1024
+#define DAY_S        86400
+#define MAX_TRACKED  4096 /* kiosks whose use is remembered; the least recent is forgotten */
+#define FULL_RETRY_S 600  /* how soon a kiosk asks again while the data folder is short */
 
-static const char *const audiences[] = {"youth",   "farmers",   "elderly",
-                                        "workers", "officials", "other"};
+/* What one kiosk used of its limits. */
+struct usage {
+    char kiosk[KK_MAX_ID_LEN + 1];
+    double tokens;     /* events it may send now (a token bucket of size burst) */
+    int64_t refill_ms; /* when tokens was last topped up */
+    int64_t day;       /* the city day bytes counts */
+    uint64_t bytes;    /* bytes stored for it that day */
+    int64_t used_ms;   /* its last batch, to forget the least recent kiosk */
+};
 
-static const char *const types[] = {"boot",        "session_start", "session_end", "page_view",
-                                    "quiz_answer", "quiz_complete", "language",    "audience",
-                                    "idle_reset",  "error"};
+/* The limits and every kiosk's use, shared by the server's threads. The limits live in
+ * this process: several processes behind a proxy each allow the rate (docs/server.md). */
+static struct {
+    pthread_mutex_t lock;
+    struct srv_events_limits lim;
+    struct usage u[MAX_TRACKED];
+    size_t n;
+} ingest = {PTHREAD_MUTEX_INITIALIZER, {100, 5000, 64u << 20, 256u << 20}, {{{0}}}, 0};
 
-static int in_list(const char *s, const char *const *list, size_t n)
+void srv_events_limits_default(struct srv_events_limits *l)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(s, list[i]))
-            return 1;
-    return 0;
+    l->rate_per_s = 100;
+    l->burst = 5000;
+    l->quota_bytes_day = 64u << 20;
+    l->min_free_bytes = 256u << 20;
 }
 
-static int is_hex(const char *s, size_t min, size_t max)
+void srv_events_set_limits(const struct srv_events_limits *l)
 {
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-            return 0;
-    return n >= min && n <= max;
+    pthread_mutex_lock(&ingest.lock);
+    ingest.lim = *l;
+    ingest.n = 0;
+    pthread_mutex_unlock(&ingest.lock);
 }
 
-/* A short label: 1..max bytes, no control characters (the body is valid UTF-8 already). */
-static int is_label(const char *s, size_t max)
+static int64_t city_day(int64_t now_ms)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
+    return (now_ms / 1000 + SRV_DAY_OFFSET_S) / DAY_S;
+}
+
+/* The kiosk's record, made (or taken from the least recent kiosk) when it has none.
+ * Called with the lock held. */
+static struct usage *usage_of(const char *kiosk, int64_t now_ms)
+{
+    size_t oldest = 0;
+    for (size_t i = 0; i < ingest.n; i++) {
+        if (!strcmp(ingest.u[i].kiosk, kiosk))
+            return &ingest.u[i];
+        if (ingest.u[i].used_ms < ingest.u[oldest].used_ms)
+            oldest = i;
+    }
+    struct usage *u = ingest.n < MAX_TRACKED ? &ingest.u[ingest.n++] : &ingest.u[oldest];
+    memset(u, 0, sizeof(*u));
+    snprintf(u->kiosk, sizeof(u->kiosk), "%s", kiosk);
+    u->tokens = ingest.lim.burst;
+    u->refill_ms = now_ms;
+    u->day = city_day(now_ms);
+    return u;
+}
+
+/* Takes n events from the kiosk's rate and checks its daily quota. Returns 0, or the
+ * seconds after which to ask again (nothing is taken then). */
+static unsigned admit(const char *kiosk, size_t n, int64_t now_ms)
+{
+    unsigned retry = 0;
+    pthread_mutex_lock(&ingest.lock);
+    const struct srv_events_limits *lim = &ingest.lim;
+    struct usage *u = usage_of(kiosk, now_ms);
+    u->used_ms = now_ms;
+    if (u->day != city_day(now_ms)) {
+        u->day = city_day(now_ms);
+        u->bytes = 0;
+    }
+    if (lim->quota_bytes_day && u->bytes >= lim->quota_bytes_day) {
+        retry = (unsigned)(DAY_S - (now_ms / 1000 + SRV_DAY_OFFSET_S) % DAY_S);
+        goto done;
+    }
+    if (!lim->rate_per_s)
+        goto done;
+    if (now_ms > u->refill_ms) {
+        u->tokens += (double)(now_ms - u->refill_ms) * lim->rate_per_s / 1000.0;
+        u->refill_ms = now_ms;
+    }
+    if (u->tokens > lim->burst)
+        u->tokens = lim->burst;
+    double need = (double)(n < lim->burst ? n : lim->burst);
+    if (u->tokens < need) {
+        retry = (unsigned)ceil((need - u->tokens) / lim->rate_per_s);
+        goto done;
+    }
+    u->tokens -= need;
+done:
+    pthread_mutex_unlock(&ingest.lock);
+    return retry;
+}
+
+/* Counts bytes stored for kiosk into today's quota. */
+static void charge(const char *kiosk, uint64_t bytes, int64_t now_ms)
+{
+    pthread_mutex_lock(&ingest.lock);
+    struct usage *u = usage_of(kiosk, now_ms);
+    u->bytes += bytes;
+    pthread_mutex_unlock(&ingest.lock);
+}
+
+/* True when the data folder has less free space than the limit (or cannot be asked). */
+static int short_of_space(const char *dir)
+{
+    pthread_mutex_lock(&ingest.lock);
+    uint64_t min = ingest.lim.min_free_bytes;
+    pthread_mutex_unlock(&ingest.lock);
+    struct statvfs st;
+    if (!min || !dir)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
+    if (statvfs(dir, &st) != 0)
+        return 1;
+    return (uint64_t)st.f_bavail * st.f_frsize < min;
 }
 
-/* Fails the check: appends "field: what" to reason and returns 0. */
 static int bad(struct kk_buf *reason, const char *field, const char *what)
 {
     kk_buf_addf(reason, "%s: %s", field, what);
     return 0;
 }
 
-static const char *get_string(const cJSON *ev, const char *field, int required, size_t max,
-                              struct kk_buf *reason, int *ok)
+static const char *str_or_empty(const cJSON *ev, const char *name)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, field);
-    if (!v || cJSON_IsNull(v)) {
-        if (required)
-            *ok = bad(reason, field, "missing");
-        return "";
-    }
-    if (!cJSON_IsString(v)) {
-        *ok = bad(reason, field, "must be a string");
-        return "";
-    }
-    if (!is_label(v->valuestring, max) && !(!required && !*v->valuestring)) {
-        kk_buf_addf(reason, "%s: must be text of 1 to %zu bytes without control characters", field,
-                    max);
-        *ok = 0;
-        return "";
-    }
-    return v->valuestring;
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, name));
+    return s ? s : "";
 }
 
-static int64_t get_int(const cJSON *ev, const char *field, int64_t min, int64_t max,
-                       struct kk_buf *reason, int *ok)
+static int64_t int_or_zero(const cJSON *ev, const char *name)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, field);
-    if (!v) {
-        *ok = bad(reason, field, "missing");
-        return 0;
-    }
-    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)min || d > (double)max) {
-        kk_buf_addf(reason, "%s: must be a whole number from %lld to %lld", field, (long long)min,
-                    (long long)max);
-        *ok = 0;
-        return 0;
-    }
-    return (int64_t)d;
-}
-
-static int check_choice(const cJSON *ev, struct kk_buf *reason)
-{
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(ev, "choice");
-    if (!c)
-        return bad(reason, "choice", "missing");
-    if (!cJSON_IsArray(c) || cJSON_GetArraySize(c) > KK_MAX_CHOICES)
-        return bad(reason, "choice", "must be an array of at most 8 choice numbers");
-    const cJSON *item;
-    cJSON_ArrayForEach(item, c)
-    {
-        if (!cJSON_IsNumber(item) || item->valuedouble != floor(item->valuedouble) ||
-            item->valuedouble < 0 || item->valuedouble >= KK_MAX_CHOICES)
-            return bad(reason, "choice", "must hold whole numbers from 0 to 7");
-    }
-    return 1;
-}
-
-/* The fields of each type beyond the common ones. */
-static int check_type_fields(const cJSON *ev, struct srv_event *out, struct kk_buf *reason)
-{
-    int ok = 1;
-    const char *t = out->type;
-    if (!strcmp(t, "session_end")) {
-        get_int(ev, "duration_ms", 0, MAX_DURATION, reason, &ok);
-        if (ok)
-            get_string(ev, "reason", 1, KK_MAX_ID_LEN, reason, &ok);
-    } else if (!strcmp(t, "page_view")) {
-        out->topic = get_string(ev, "topic", 1, KK_MAX_ID_LEN, reason, &ok);
-        if (ok)
-            out->page = get_int(ev, "page", 0, KK_MAX_PAGES_PER_TOPIC, reason, &ok);
-        if (ok)
-            out->dwell_ms = get_int(ev, "dwell_ms", 0, MAX_DURATION, reason, &ok);
-    } else if (!strcmp(t, "quiz_answer")) {
-        out->topic = get_string(ev, "topic", 1, KK_MAX_ID_LEN, reason, &ok);
-        if (ok)
-            out->question = get_string(ev, "question", 1, KK_MAX_ID_LEN, reason, &ok);
-        if (ok)
-            ok = check_choice(ev, reason);
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(ev, "correct");
-        if (ok && !cJSON_IsBool(c))
-            ok = bad(reason, "correct", c ? "must be true or false" : "missing");
-        out->correct = cJSON_IsTrue(c);
-        if (ok)
-            get_int(ev, "ms", 0, MAX_DURATION, reason, &ok);
-    } else if (!strcmp(t, "quiz_complete")) {
-        out->topic = get_string(ev, "topic", 1, KK_MAX_ID_LEN, reason, &ok);
-        int64_t total = ok ? get_int(ev, "total", 0, KK_MAX_QUESTIONS_PER_TOPIC, reason, &ok) : 0;
-        if (ok)
-            get_int(ev, "score", 0, total, reason, &ok);
-    } else if (!strcmp(t, "language")) {
-        const char *l = get_string(ev, "lang", 1, 8, reason, &ok);
-        if (ok && strcmp(l, "zh") && strcmp(l, "en"))
-            ok = bad(reason, "lang", "must be zh or en");
-    } else if (!strcmp(t, "audience")) {
-        if (!*out->audience)
-            ok = bad(reason, "audience", "missing");
-    } else if (!strcmp(t, "error")) {
-        get_string(ev, "code", 1, KK_MAX_ID_LEN, reason, &ok);
-        if (ok)
-            get_string(ev, "detail", 0, MAX_FREE_TEXT, reason, &ok);
-    }
-    return ok;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, name);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
 }
 
 int srv_event_check(const cJSON *ev, const char *kiosk, int64_t now_ms, struct srv_event *out,
                     struct kk_buf *reason)
 {
-    int ok = 1;
     memset(out, 0, sizeof(*out));
-    out->topic = out->question = out->audience = "";
-    if (!cJSON_IsObject(ev))
-        return bad(reason, "event", "must be an object");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(ev, "id");
-    if (!cJSON_IsString(id) || !is_hex(id->valuestring, 32, 32))
-        return bad(reason, "id", id ? "must be 32 lowercase hex digits" : "missing");
-    out->id = id->valuestring;
-    out->kiosk = get_string(ev, "kiosk", 1, KK_MAX_ID_LEN, reason, &ok);
-    if (!ok)
+    out->id = out->kiosk = out->type = out->topic = out->question = out->audience = "";
+    if (kk_event_check(ev, 0, reason))
         return 0;
+    out->kiosk = str_or_empty(ev, "kiosk");
     if (strcmp(out->kiosk, kiosk))
         return bad(reason, "kiosk", "does not match the kiosk of the token");
-    out->ts = get_int(ev, "ts", MIN_TS_MS, now_ms + FUTURE_MS, reason, &ok);
-    out->type = ok ? get_string(ev, "type", 1, KK_MAX_ID_LEN, reason, &ok) : "";
-    if (!ok)
-        return 0;
-    if (!in_list(out->type, types, sizeof(types) / sizeof(types[0])))
-        return bad(reason, "type", "unknown event type");
-    const cJSON *session = cJSON_GetObjectItemCaseSensitive(ev, "session");
-    if (session && !cJSON_IsNull(session) &&
-        !(cJSON_IsString(session) && is_hex(session->valuestring, 0, 64)))
-        return bad(reason, "session", "must be hex digits");
-    out->audience = get_string(ev, "audience", 0, KK_MAX_ID_LEN, reason, &ok);
-    if (ok && *out->audience &&
-        !in_list(out->audience, audiences, sizeof(audiences) / sizeof(audiences[0])))
-        return bad(reason, "audience", "unknown audience group");
-    const char *lang = ok ? get_string(ev, "lang", 0, 8, reason, &ok) : "";
-    if (ok && *lang && strcmp(lang, "zh") && strcmp(lang, "en"))
-        return bad(reason, "lang", "must be zh or en");
-    if (ok)
-        get_string(ev, "pack", 0, 2 * KK_MAX_ID_LEN + 1, reason, &ok);
-    return ok && check_type_fields(ev, out, reason);
+    out->id = str_or_empty(ev, "id");
+    out->type = str_or_empty(ev, "type");
+    out->audience = str_or_empty(ev, "audience");
+    out->topic = str_or_empty(ev, "topic");
+    out->question = str_or_empty(ev, "question");
+    out->ts = int_or_zero(ev, "ts");
+    out->page = int_or_zero(ev, "page");
+    out->dwell_ms = int_or_zero(ev, "dwell_ms");
+    out->correct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "correct"));
+    out->clock_flag = !kk_event_ts_plausible(out->ts, now_ms);
+    return 1;
 }
 
 static enum kk_err answer_error(struct srv_batch_result *res, int status, const char *msg)
@@ -225,6 +202,7 @@ enum kk_err srv_events_batch(struct srv_store *store, const char *kiosk, const c
 
     kk_buf_init(&res->body, 0);
     res->accepted = res->duplicates = res->rejected = 0;
+    res->retry_after_s = 0;
     if (!cJSON_IsObject(batch))
         return answer_error(res, 400, "body must be a JSON object {\"kiosk\", \"events\"}");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(batch, "kiosk");
@@ -238,6 +216,17 @@ enum kk_err srv_events_batch(struct srv_store *store, const char *kiosk, const c
     n = (size_t)cJSON_GetArraySize(list);
     if (n > SRV_MAX_BATCH_EVENTS)
         return answer_error(res, 413, "events: more than 1000 events in one batch");
+    if (short_of_space(store->data_dir)) {
+        kk_error("events", "%s: free space below the limit; refusing events from %s",
+                 store->data_dir, kiosk);
+        res->retry_after_s = FULL_RETRY_S;
+        return answer_error(res, 503, "the server is short of disk space; keep the events, retry");
+    }
+    res->retry_after_s = admit(kiosk, n, now_ms);
+    if (res->retry_after_s)
+        return answer_error(res, 429,
+                            "over this kiosk's event rate or daily quota; keep the "
+                            "events, retry after Retry-After seconds");
 
     evs = kk_calloc(n ? n : 1, sizeof(*evs));
     bodies = kk_calloc(n ? n : 1, sizeof(*bodies));
@@ -255,7 +244,11 @@ enum kk_err srv_events_batch(struct srv_store *store, const char *kiosk, const c
         struct srv_event *e = &evs[good];
         int ok = srv_event_check(ev, kiosk, now_ms, e, &reason);
         if (ok) {
-            bodies[good] = cJSON_PrintUnformatted(ev);
+            /* Only the contract's fields are kept: a kiosk cannot fill the disk with
+             * members nobody reads. */
+            cJSON *kept = kk_event_copy(ev);
+            bodies[good] = kept ? cJSON_PrintUnformatted(kept) : NULL;
+            cJSON_Delete(kept);
             if (!bodies[good]) {
                 rc = KK_ERR_NOMEM;
                 goto done;
@@ -266,6 +259,10 @@ enum kk_err srv_events_batch(struct srv_store *store, const char *kiosk, const c
                 cJSON_free(bodies[good]);
                 bodies[good] = NULL;
             }
+        }
+        if (kk_buf_error(&reason)) {
+            rc = KK_ERR_NOMEM; /* a rejection without its reason would mislead the kiosk */
+            goto done;
         }
         if (ok) {
             e->body = bodies[good++];
@@ -286,19 +283,27 @@ enum kk_err srv_events_batch(struct srv_store *store, const char *kiosk, const c
         enum kk_err src = srv_store_events_add(store, evs, good, inserted, now_ms, &err);
         if (src) {
             kk_error("events", "storing %zu events from %s: %s", good, kiosk, kk_buf_str(&err));
+            res->retry_after_s = 30;
             rc = answer_error(res, 503, "the store is unavailable; nothing was stored, retry");
             goto done;
         }
     }
-    for (size_t i = 0; i < good; i++)
+    uint64_t stored = 0;
+    for (size_t i = 0; i < good; i++) {
         res->accepted += inserted[i];
+        stored += inserted[i] ? strlen(evs[i].body) : 0;
+    }
+    charge(kiosk, stored, now_ms);
     res->duplicates = good - res->accepted;
     if (!cJSON_AddNumberToObject(answer, "accepted", (double)res->accepted) ||
         !cJSON_AddNumberToObject(answer, "duplicates", (double)res->duplicates)) {
         rc = KK_ERR_NOMEM;
         goto done;
     }
-    cJSON_AddItemToObject(answer, "rejected", rejected);
+    if (!cJSON_AddItemToObject(answer, "rejected", rejected)) {
+        rc = KK_ERR_NOMEM; /* rejected is still ours: freed below */
+        goto done;
+    }
     rejected = NULL;
     text = cJSON_PrintUnformatted(answer);
     if (!text || kk_buf_adds(&res->body, text)) {

@@ -31,6 +31,7 @@ struct srv_event {
     int64_t dwell_ms;     /* page_view */
     int64_t page;         /* page_view: 0 for a topic's first page */
     int correct;          /* quiz_answer: 1 right, 0 wrong */
+    int clock_flag;       /* 1: ts implausible (kiosk clock wrong); stored, not in the stats */
 };
 
 /* What a kiosk says about itself in a heartbeat. */
@@ -39,6 +40,8 @@ struct srv_kiosk_status {
     const char *packs; /* JSON array text of "id@version" */
     const char *last_error;
     int64_t queue, dropped, uptime_s, disk_free_mb;
+    int has_clock_offset;    /* 0: the kiosk did not report it (stored as NULL) */
+    int64_t clock_offset_ms; /* server time minus the kiosk's clock at its last heartbeat */
 };
 
 enum srv_stat {
@@ -176,7 +179,9 @@ enum kk_err srv_store_session_get(struct srv_store *s, const char *id_hash, int6
 enum kk_err srv_store_session_delete(struct srv_store *s, const char *id_hash, struct kk_buf *err);
 
 /* Stores n events in one transaction with their rollups, and returns only after COMMIT
- * reached the disk. inserted[i] is set to 1 for a new event, 0 for an id already stored. */
+ * reached the disk. inserted[i] is set to 1 for a new event, 0 for an id already stored.
+ * An event with clock_flag is stored with the flag and now_ms as its receive time, and is
+ * counted in no rollup (only in the counter events_clock_flagged). */
 enum kk_err srv_store_events_add(struct srv_store *s, const struct srv_event *ev, size_t n,
                                  unsigned char *inserted, int64_t now_ms, struct kk_buf *err);
 enum kk_err srv_store_heartbeat(struct srv_store *s, const char *kiosk,

@@ -107,6 +107,10 @@ static const char *const migrations[] = {
     " total INTEGER NOT NULL, PRIMARY KEY(day, audience)) WITHOUT ROWID;"
     "INSERT INTO day_quiz SELECT day, audience, SUM(correct), SUM(total) FROM day_question"
     " GROUP BY 1, 2;",
+    /* 6: events whose time stamp the server cannot believe (a kiosk with a wrong clock)
+     * are kept with clock_flag 1 and their received_ms, and left out of the rollups. */
+    "ALTER TABLE events ADD COLUMN clock_flag INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE kiosk_status ADD COLUMN clock_offset_ms INTEGER;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -125,6 +129,7 @@ enum {
     ST_DAY_KIOSK,
     ST_DAY_QUIZ,
     ST_COUNT_EVENTS,
+    ST_COUNT_FLAGGED,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -132,8 +137,8 @@ enum {
 };
 
 static const char *const hot_sql[ST_N] = {
-    [ST_EV_INSERT] = "INSERT OR IGNORE INTO events(id, kiosk, ts, type, received_ms, body)"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_EV_INSERT] = "INSERT OR IGNORE INTO events(id, kiosk, ts, type, received_ms, body,"
+                     " clock_flag) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     /* The rollups add a batch's totals per key (see struct roll_key): the count (n, views,
      * sessions, total) and, where there is one, the sum (dwell_ms, correct). */
     [ST_ROLL_HOUR] = "INSERT INTO roll_hour(type, hour, kiosk, n) VALUES(?1, ?2, ?3, ?4)"
@@ -175,6 +180,8 @@ static const char *const hot_sql[ST_N] = {
                     " total = total + excluded.total",
     [ST_COUNT_EVENTS] = "INSERT INTO counters(name, n) VALUES('events', ?1)"
                         " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [ST_COUNT_FLAGGED] = "INSERT INTO counters(name, n) VALUES('events_clock_flagged', ?1)"
+                         " ON CONFLICT DO UPDATE SET n = n + excluded.n",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -735,10 +742,10 @@ static void roll_add(struct roll_sums *r, int st, int64_t when, int64_t page, co
 static int add_one(struct sq_store *s, struct roll_sums *r, const struct srv_event *e,
                    int64_t received, unsigned char *inserted)
 {
-    int rc =
-        step_hot(s->st[ST_EV_INSERT], "ttitit", e->id, e->kiosk, e->ts, e->type, received, e->body);
+    int rc = step_hot(s->st[ST_EV_INSERT], "ttititi", e->id, e->kiosk, e->ts, e->type, received,
+                      e->body, (int64_t)e->clock_flag);
     *inserted = rc == SQLITE_OK && sqlite3_changes(s->w) == 1;
-    if (rc != SQLITE_OK || !*inserted)
+    if (rc != SQLITE_OK || !*inserted || e->clock_flag)
         return rc;
     int64_t hour = e->ts / 3600000, day = (hour * 3600 + SRV_DAY_OFFSET_S) / 86400;
     roll_add(r, ST_ROLL_HOUR, hour, 0, e->type, e->kiosk, NULL, NULL, 0);
@@ -801,7 +808,7 @@ static enum kk_err sq_events_add(struct srv_store *base, const struct srv_event 
 {
     struct sq_store *s = (struct sq_store *)base;
     enum kk_err rc = KK_OK;
-    int64_t added = 0;
+    int64_t added = 0, flagged = 0;
     struct roll_sums r;
     if (roll_init(&r, n ? n : 1)) {
         roll_release(&r);
@@ -820,6 +827,7 @@ static enum kk_err sq_events_add(struct srv_store *base, const struct srv_event 
             goto done;
         }
         added += inserted[i];
+        flagged += inserted[i] && ev[i].clock_flag;
     }
     for (size_t i = 0; i < r.n; i++) {
         if (roll_apply(s, &r.keys[i]) != SQLITE_OK) {
@@ -829,6 +837,7 @@ static enum kk_err sq_events_add(struct srv_store *base, const struct srv_event 
         }
     }
     if ((added && step_hot(s->st[ST_COUNT_EVENTS], "i", added) != SQLITE_OK) ||
+        (flagged && step_hot(s->st[ST_COUNT_FLAGGED], "i", flagged) != SQLITE_OK) ||
         step_hot(s->st[ST_COMMIT], NULL) != SQLITE_OK) {
         rc = db_fail(err, s->w, "events: commit");
         step_hot(s->st[ST_ROLLBACK], NULL);
@@ -848,10 +857,11 @@ static enum kk_err sq_heartbeat(struct srv_store *base, const char *kiosk,
     pthread_mutex_lock(&s->wlock);
     enum kk_err rc = run(s->w, err,
                          "INSERT OR REPLACE INTO kiosk_status(kiosk, seen_ms, app_version, packs,"
-                         " queue, dropped, uptime_s, disk_free_mb, last_error)"
-                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                         "tittiiiit", kiosk, now, st->app_version, st->packs, st->queue,
-                         st->dropped, st->uptime_s, st->disk_free_mb, st->last_error);
+                         " queue, dropped, uptime_s, disk_free_mb, last_error, clock_offset_ms)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?11 THEN ?10 END)",
+                         "tittiiiitii", kiosk, now, st->app_version, st->packs, st->queue,
+                         st->dropped, st->uptime_s, st->disk_free_mb, st->last_error,
+                         st->clock_offset_ms, (int64_t)st->has_clock_offset);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -1162,6 +1172,8 @@ static enum kk_err sq_counters(struct srv_store *base, struct srv_table *out, st
     return read_table((struct sq_store *)base, out, cols, 2, err,
                       "SELECT 'events_stored', COALESCE((SELECT n FROM counters"
                       " WHERE name = 'events'), 0)"
+                      " UNION ALL SELECT 'events_clock_flagged', COALESCE((SELECT n FROM"
+                      " counters WHERE name = 'events_clock_flagged'), 0)"
                       " UNION ALL SELECT 'venues', COUNT(*) FROM venues"
                       " UNION ALL SELECT 'kiosks', COUNT(*) FROM kiosks"
                       " UNION ALL SELECT 'packs', COUNT(*) FROM packs",

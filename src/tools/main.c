@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kepu/pack.h"
 #include "pack_cmd.h"
 
 static void print_usage(FILE *f)
@@ -16,6 +17,7 @@ static void print_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    kk_json_init();
     if (argc < 2) {
         fprintf(stderr, "kepu-pack: no command given (see: kepu-pack --help)\n");
         return PACK_EXIT_USAGE;

@@ -1,6 +1,5 @@
 #include "pack_cmd.h"
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,56 +17,29 @@
 #include "kepu/fs.h"
 #include "kepu/manifest.h"
 #include "kepu/pack.h"
-#include "pack_check.h"
+#include "pack_opts.h"
 
 const struct pack_command pack_commands[] = {
-    {"keygen", pack_cmd_keygen, 0, "-o NAME",
+    {"keygen", pack_cmd_keygen, 0, PACK_OPT_OUT, PACK_OPT_OUT, "-o NAME",
      "make a signing key pair: NAME.pub (for kiosks) and NAME.key (keep it secret)"},
-    {"validate", pack_cmd_validate, 1, "DIR", "list every problem in the source pack DIR"},
-    {"build", pack_cmd_build, 1, "DIR -o OUT --key NAME.key",
+    {"validate", pack_cmd_validate, 1, 0, 0, "DIR", "list every problem in the source pack DIR"},
+    {"build", pack_cmd_build, 1, PACK_OPT_OUT | PACK_OPT_KEY, PACK_OPT_OUT | PACK_OPT_KEY,
+     "DIR -o OUT --key NAME.key",
      "check DIR, then write its signed built form into the new folder OUT"},
-    {"bundle", pack_cmd_bundle, 1, "OUT -o FILE.kpk",
+    {"bundle", pack_cmd_bundle, 1, PACK_OPT_OUT, PACK_OPT_OUT, "OUT -o FILE.kpk",
      "pack the built folder OUT into one file for a USB stick"},
-    {"verify", pack_cmd_verify, 1, "OUT|FILE.kpk --pubkey NAME.pub",
-     "check a built pack or bundle exactly as a kiosk does"},
-    {"publish", pack_cmd_publish, 1, "OUT|FILE.kpk --server URL (--token T | --token-file F)",
+    {"verify", pack_cmd_verify, 1, PACK_OPT_PUBKEY, PACK_OPT_PUBKEY,
+     "OUT|FILE.kpk --pubkey NAME.pub", "check a built pack or bundle exactly as a kiosk does"},
+    {"publish", pack_cmd_publish, 1, PACK_OPT_SERVER | PACK_OPT_TOKEN, PACK_OPT_SERVER,
+     "OUT|FILE.kpk --server URL (--token T | --token-file F)",
      "upload a built pack to the central server (a staff token; or KEPU_STAFF_TOKEN)"},
-    {"preview", pack_cmd_preview, 1, "DIR [--size WxH]",
+    {"preview", pack_cmd_preview, 1, PACK_OPT_SIZE, 0, "DIR [--size WxH]",
      "open the kiosk in a window (1920x1080 unless --size) on this pack alone"},
-    {"check", pack_cmd_check, 1, "DIR -o REPORT [--timeout SECONDS]",
+    {"check", pack_cmd_check, 1, PACK_OPT_OUT | PACK_OPT_TIMEOUT, PACK_OPT_OUT,
+     "DIR -o REPORT [--timeout SECONDS]",
      "screenshot every screen on the real kiosk and write REPORT/index.html"},
-    {NULL, NULL, 0, NULL, NULL},
+    {NULL, NULL, 0, 0, 0, NULL, NULL},
 };
-
-/* Which options a command takes. */
-enum {
-    OPT_OUT = 1u << 0,
-    OPT_KEY = 1u << 1,
-    OPT_PUBKEY = 1u << 2,
-    OPT_SERVER = 1u << 3,
-    OPT_TOKEN = 1u << 4,
-};
-
-#define MAX_PUBKEYS 16
-
-struct opts {
-    const char *arg; /* the one positional argument */
-    const char *out;
-    const char *key;
-    const char *pubkeys[MAX_PUBKEYS];
-    int npubkeys;
-    const char *server;
-    const char *token;
-    const char *token_file;
-};
-
-static const struct pack_command *find_command(const char *name)
-{
-    for (const struct pack_command *c = pack_commands; c->name; c++)
-        if (!strcmp(c->name, name))
-            return c;
-    return NULL;
-}
 
 static int fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -88,99 +60,6 @@ static int usage_error(const char *cmd, const char *what)
     return PACK_EXIT_USAGE;
 }
 
-static void print_help(const struct pack_command *c)
-{
-    printf("usage: kepu-pack %s %s\n%s.\n", c->name, c->usage, c->summary);
-}
-
-/* Parses a command's arguments. Returns -1 to go on, or the exit code to return now
- * (after --help, --version or a usage error). The command's table row says whether it
- * takes a positional argument; need: the options that are required. */
-static int parse_opts(int argc, char **argv, unsigned allowed, unsigned need, struct opts *o)
-{
-    const char *cmd = argv[0];
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"key", required_argument, NULL, 'k'},
-        {"pubkey", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {"server", required_argument, NULL, 's'},
-        {"token", required_argument, NULL, 't'},
-        {"token-file", required_argument, NULL, 'f'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    memset(o, 0, sizeof(*o));
-    opterr = 0;
-    optind = 0; /* glibc: start afresh */
-    for (;;) {
-        int c = getopt_long(argc, argv, "o:hV", longopts, NULL);
-        if (c == -1)
-            break;
-        switch (c) {
-        case 'h':
-            print_help(find_command(cmd));
-            return PACK_EXIT_OK;
-        case 'V':
-            printf("kepu-pack %s\n", KK_VERSION);
-            return PACK_EXIT_OK;
-        case 'o':
-            if (!(allowed & OPT_OUT))
-                return usage_error(cmd, "this command takes no -o");
-            o->out = optarg;
-            break;
-        case 'k':
-            if (!(allowed & OPT_KEY))
-                return usage_error(cmd, "this command takes no --key");
-            o->key = optarg;
-            break;
-        case 's':
-            if (!(allowed & OPT_SERVER))
-                return usage_error(cmd, "this command takes no --server");
-            o->server = optarg;
-            break;
-        case 't':
-        case 'f':
-            if (!(allowed & OPT_TOKEN))
-                return usage_error(cmd, "this command takes no token");
-            *(c == 't' ? &o->token : &o->token_file) = optarg;
-            break;
-        case 'p':
-            if (!(allowed & OPT_PUBKEY))
-                return usage_error(cmd, "this command takes no --pubkey");
-            if (o->npubkeys == MAX_PUBKEYS)
-                return usage_error(cmd, "too many --pubkey options");
-            o->pubkeys[o->npubkeys++] = optarg;
-            break;
-        default: {
-            char what[256];
-            if (optopt && strchr("o", optopt))
-                snprintf(what, sizeof(what), "-%c needs a value", optopt);
-            else
-                snprintf(what, sizeof(what), "unknown or incomplete option %s", argv[optind - 1]);
-            return usage_error(cmd, what);
-        }
-        }
-    }
-    int npos = argc - optind;
-    int want = find_command(cmd)->nargs;
-    if (npos > 1 || (npos == 1 && !want))
-        return usage_error(cmd, "too many arguments");
-    if (want && npos == 0)
-        return usage_error(cmd, "missing argument");
-    if (npos)
-        o->arg = argv[optind];
-    if ((need & OPT_OUT) && !o->out)
-        return usage_error(cmd, "missing -o");
-    if ((need & OPT_KEY) && !o->key)
-        return usage_error(cmd, "missing --key");
-    if ((need & OPT_PUBKEY) && !o->npubkeys)
-        return usage_error(cmd, "missing --pubkey");
-    if ((need & OPT_SERVER) && !o->server)
-        return usage_error(cmd, "missing --server");
-    return -1;
-}
-
 static const char *plural(size_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
@@ -188,8 +67,8 @@ static const char *plural(size_t n, const char *one, const char *many)
 
 int pack_cmd_keygen(int argc, char **argv)
 {
-    struct opts o;
-    int rc = parse_opts(argc, argv, OPT_OUT, OPT_OUT, &o);
+    struct pack_opts o;
+    int rc = pack_opts_parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
     struct kk_buf err = KK_BUF_INIT;
@@ -217,8 +96,8 @@ static void print_diag(FILE *f, const struct kk_diag *d)
 
 int pack_cmd_validate(int argc, char **argv)
 {
-    struct opts o;
-    int rc = parse_opts(argc, argv, 0, 0, &o);
+    struct pack_opts o;
+    int rc = pack_opts_parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
     struct kk_diags diags = {0};
@@ -246,8 +125,8 @@ int pack_cmd_validate(int argc, char **argv)
 
 int pack_cmd_build(int argc, char **argv)
 {
-    struct opts o;
-    int rc = parse_opts(argc, argv, OPT_OUT | OPT_KEY, OPT_OUT | OPT_KEY, &o);
+    struct pack_opts o;
+    int rc = pack_opts_parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
     struct kk_diags diags = {0};
@@ -290,8 +169,8 @@ done:
 
 int pack_cmd_bundle(int argc, char **argv)
 {
-    struct opts o;
-    int rc = parse_opts(argc, argv, OPT_OUT, OPT_OUT, &o);
+    struct pack_opts o;
+    int rc = pack_opts_parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
     struct kk_buf err = KK_BUF_INIT;
@@ -322,12 +201,12 @@ static int check_loads(const char *cmd, const char *shown, const char *dir)
 
 int pack_cmd_verify(int argc, char **argv)
 {
-    struct opts o;
-    int rc = parse_opts(argc, argv, OPT_PUBKEY, OPT_PUBKEY, &o);
+    struct pack_opts o;
+    int rc = pack_opts_parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
     struct kk_buf err = KK_BUF_INIT;
-    struct kk_pubkey keys[MAX_PUBKEYS];
+    struct kk_pubkey keys[PACK_MAX_PUBKEYS];
     struct kk_manifest *m = NULL;
     char tmp[4096] = "";
     char *staging = NULL;
@@ -387,7 +266,7 @@ static size_t collect(char *data, size_t size, size_t n, void *user)
 }
 
 /* The staff token: --token, --token-file, or KEPU_STAFF_TOKEN (keeps it out of `ps`). */
-static int read_token(const char *cmd, const struct opts *o, struct kk_buf *token)
+static int read_token(const char *cmd, const struct pack_opts *o, struct kk_buf *token)
 {
     struct kk_buf err = KK_BUF_INIT;
     int rc = PACK_EXIT_OK;
@@ -402,6 +281,8 @@ static int read_token(const char *cmd, const struct opts *o, struct kk_buf *toke
         rc = usage_error(cmd, "missing --token, --token-file or KEPU_STAFF_TOKEN");
     while (token->len && strchr(" \t\r\n", token->data[token->len - 1]))
         token->data[--token->len] = '\0';
+    if (!rc && kk_buf_error(token))
+        rc = fail(cmd, "the staff token: %s", kk_strerror(kk_buf_error(token)));
     if (!rc && !token->len)
         rc = fail(cmd, "the staff token is empty");
     kk_buf_release(&err);
@@ -410,8 +291,8 @@ static int read_token(const char *cmd, const struct opts *o, struct kk_buf *toke
 
 int pack_cmd_publish(int argc, char **argv)
 {
-    struct opts o;
-    int rc = parse_opts(argc, argv, OPT_SERVER | OPT_TOKEN, OPT_SERVER, &o);
+    struct pack_opts o;
+    int rc = pack_opts_parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
     const char *cmd = argv[0];
@@ -443,6 +324,10 @@ int pack_cmd_publish(int argc, char **argv)
     kk_buf_addf(&url, "%.*s/api/v1/packs",
                 (int)(slen && o.server[slen - 1] == '/' ? slen - 1 : slen), o.server);
     kk_buf_addf(&auth, "Authorization: Bearer %s", kk_buf_str(&token));
+    if (kk_buf_error(&url) || kk_buf_error(&auth)) {
+        rc = fail(cmd, "out of memory");
+        goto done;
+    }
     curl = curl_easy_init();
     headers = curl_slist_append(headers, kk_buf_str(&auth));
     headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
@@ -497,15 +382,4 @@ done:
     kk_buf_release(&url);
     kk_buf_release(&auth);
     return rc;
-}
-
-/* preview and check live in pack_check.c. */
-int pack_cmd_preview(int argc, char **argv)
-{
-    return pack_preview_main(argc, argv);
-}
-
-int pack_cmd_check(int argc, char **argv)
-{
-    return pack_check_main(argc, argv);
 }

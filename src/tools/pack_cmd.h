@@ -6,29 +6,16 @@
 #ifndef KEPU_TOOLS_PACK_CMD_H
 #define KEPU_TOOLS_PACK_CMD_H
 
-#define PACK_EXIT_OK    0
-#define PACK_EXIT_FAIL  1
-#define PACK_EXIT_USAGE 2
-
-struct pack_command {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    int nargs;           /* positional arguments: 0 or 1 */
-    const char *usage;   /* the arguments, e.g. "DIR -o OUT --key NAME.key" */
-    const char *summary; /* one line for the overall --help */
-};
+#include "pack_table.h"
 
 int pack_cmd_keygen(int argc, char **argv);
 int pack_cmd_validate(int argc, char **argv);
 int pack_cmd_build(int argc, char **argv);
 int pack_cmd_bundle(int argc, char **argv);
 int pack_cmd_verify(int argc, char **argv);
-int pack_cmd_preview(int argc, char **argv); /* pack_check.c does the work */
-int pack_cmd_check(int argc, char **argv);
+int pack_cmd_preview(int argc, char **argv); /* pack_check.c */
+int pack_cmd_check(int argc, char **argv);   /* pack_check.c */
 /* Not implemented yet: prints so and returns PACK_EXIT_USAGE. */
 int pack_cmd_publish(int argc, char **argv);
-
-/* The command table, ending with a row whose name is NULL. */
-extern const struct pack_command pack_commands[];
 
 #endif

@@ -1,10 +1,11 @@
 /* The report of `kepu-pack check`: index.html for the staff who proof-read a pack,
  * report.json with the same findings for scripts. */
-#include "pack_check.h"
+#include "pack_report.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -396,9 +397,15 @@ static enum kk_err write_html(const struct pack_check *c, struct kk_buf *err)
     contact_sheet(&b, c);
     kk_buf_adds(&b, "</body>\n</html>\n");
 
+    /* Every append above is checked here, once: a page with a part missing is never
+     * written (the buffer stops at its first failure). */
     char *path = kk_path_join(c->report, "index.html");
-    enum kk_err rc = path ? kk_file_write_atomic(path, b.data, b.len, err)
-                          : kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    enum kk_err rc;
+    if (kk_buf_error(&b) || !path)
+        rc = kk_fail(err, KK_ERR_NOMEM, "%s/index.html: out of memory while writing the report",
+                     c->report);
+    else
+        rc = kk_file_write_atomic(path, b.data, b.len, err);
     kk_free(path);
     kk_buf_release(&b);
     return rc;
@@ -462,6 +469,7 @@ static cJSON *shot_json(const struct pack_shot *s)
 static enum kk_err write_json(const struct pack_check *c, struct kk_buf *err)
 {
     const struct kk_diags *d = c->diags;
+    kk_json_alloc_failed(1); /* cJSON drops what it cannot allocate: checked at the end */
     cJSON *j = cJSON_CreateObject();
     cJSON *pk = cJSON_AddObjectToObject(j, "pack");
     cJSON_AddStringToObject(pk, "id", c->pack->id);
@@ -540,12 +548,13 @@ static enum kk_err write_json(const struct pack_check *c, struct kk_buf *err)
     for (size_t i = 0; i < c->nshots; i++)
         cJSON_AddItemToArray(shots, shot_json(&c->shots[i]));
 
-    char *text = cJSON_Print(j);
+    char *text = kk_json_alloc_failed(0) ? NULL : cJSON_Print(j);
     cJSON_Delete(j);
     char *path = kk_path_join(c->report, "report.json");
     enum kk_err rc;
-    if (!text || !path)
-        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    if (!text || !path || kk_json_alloc_failed(1))
+        rc = kk_fail(err, KK_ERR_NOMEM, "%s/report.json: out of memory while writing the report",
+                     c->report);
     else
         rc = kk_file_write_atomic(path, text, strlen(text), err);
     cJSON_free(text);
@@ -555,6 +564,15 @@ static enum kk_err write_json(const struct pack_check *c, struct kk_buf *err)
 
 enum kk_err pack_report_write(const struct pack_check *c, struct kk_buf *err)
 {
+    if (kk_buf_error(&c->failure)) /* the walk's own account of where it stopped */
+        return kk_fail(err, KK_ERR_NOMEM, "%s: out of memory while writing the report", c->report);
     enum kk_err rc = write_html(c, err);
-    return rc ? rc : write_json(c, err);
+    if (rc || !(rc = write_json(c, err)))
+        return rc;
+    /* Half a report is not left behind to be taken for a whole one. */
+    char *html = kk_path_join(c->report, "index.html");
+    if (html)
+        unlink(html);
+    kk_free(html);
+    return rc;
 }

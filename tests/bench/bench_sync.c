@@ -101,7 +101,8 @@ static int start_server(const char *bin)
         dup2(fd, 1);
         dup2(fd, 2);
         unsetenv("KEPU_LOG"); /* its "listening on ... port N" line is info */
-        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--data", data_dir, (char *)NULL);
+        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--data", data_dir, "--kiosk-rate", "0",
+              "--kiosk-quota-mb", "0", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 400; i++) {
@@ -190,7 +191,7 @@ int main(int argc, char **argv)
             cJSON_AddStringToObject(f, "topic", "quake");
             cJSON_AddNumberToObject(f, "page", (double)(e % 8));
             cJSON_AddNumberToObject(f, "dwell_ms", (double)(500 + e));
-            char *ev = kk_event_make(&ctx, "page_view", f);
+            char *ev = kk_event_make(&ctx, "page_view", f, NULL);
             if (!ev)
                 die("out of memory");
             enum kk_err rc;

@@ -81,6 +81,38 @@ static void test_grow_keeps_elements_and_fails_cleanly(void **state)
     kk_free(v);
 }
 
+/* The first failure is remembered: later appends that would fit do nothing, so the text is
+ * never one with a piece missing from its middle; reset clears it. */
+static void test_first_failure_is_remembered(void **state)
+{
+    (void)state;
+    struct kk_buf b;
+    kk_buf_init(&b, 8);
+    assert_int_equal(kk_buf_error(&b), KK_OK);
+    assert_int_equal(kk_buf_adds(&b, "1234"), KK_OK);
+    assert_int_equal(kk_buf_adds(&b, "toolong"), KK_ERR_TOOBIG);
+    assert_int_equal(kk_buf_adds(&b, "5"), KK_ERR_TOOBIG); /* would fit, but not after a gap */
+    assert_int_equal(kk_buf_addf(&b, "%d", 6), KK_ERR_TOOBIG);
+    assert_string_equal(kk_buf_str(&b), "1234");
+    assert_int_equal(kk_buf_error(&b), KK_ERR_TOOBIG);
+    kk_buf_reset(&b);
+    assert_int_equal(kk_buf_error(&b), KK_OK);
+    assert_int_equal(kk_buf_adds(&b, "ok"), KK_OK);
+    kk_buf_release(&b);
+
+    /* The test hook fails exactly the n-th append. */
+    kk_buf_fail_nth(0);
+    assert_int_equal(kk_buf_adds(&b, "a"), KK_OK);
+    assert_int_equal(kk_buf_fail_nth(2), 1);
+    assert_int_equal(kk_buf_adds(&b, "b"), KK_OK);
+    assert_int_equal(kk_buf_adds(&b, "c"), KK_ERR_NOMEM);
+    kk_buf_fail_nth(0);
+    assert_int_equal(kk_buf_error(&b), KK_ERR_NOMEM);
+    assert_string_equal(kk_buf_str(&b), "ab");
+    kk_buf_release(&b);
+    assert_int_equal(kk_buf_error(&b), KK_OK);
+}
+
 static void test_strerror_names_every_code(void **state)
 {
     (void)state;
@@ -96,6 +128,7 @@ int main(void)
         cmocka_unit_test(test_fail_appends_only_when_given),
         cmocka_unit_test(test_allocation_failure_leaves_buffer_intact),
         cmocka_unit_test(test_grow_keeps_elements_and_fails_cleanly),
+        cmocka_unit_test(test_first_failure_is_remembered),
         cmocka_unit_test(test_strerror_names_every_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

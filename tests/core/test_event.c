@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "event_cases.h"
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "kepu/event.h"
@@ -64,7 +65,7 @@ static void test_event_has_every_context_member(void **state)
     assert_non_null(cJSON_AddNumberToObject(fields, "page", 2));
     assert_non_null(cJSON_AddNumberToObject(fields, "dwell_ms", 5300));
     int64_t before = kk_clock_wall_ms();
-    char *text = kk_event_make(&ctx, "page_view", fields);
+    char *text = kk_event_make(&ctx, "page_view", fields, NULL);
     int64_t after = kk_clock_wall_ms();
     assert_true(strlen(text) <= KK_MAX_EVENT_BYTES);
     cJSON *ev = parse(text);
@@ -89,7 +90,7 @@ static void test_event_has_every_context_member(void **state)
     assert_int_equal(digits[ndigits], ',');
 
     /* A second event of the same session: same session, new id. */
-    char *text2 = kk_event_make(&ctx, "idle_reset", NULL);
+    char *text2 = kk_event_make(&ctx, "idle_reset", NULL, NULL);
     cJSON *ev2 = parse(text2);
     assert_string_equal(str_member(ev2, "session"), ctx.session);
     assert_string_not_equal(str_member(ev2, "id"), str_member(ev, "id"));
@@ -103,7 +104,7 @@ static void test_optional_members_are_left_out(void **state)
 {
     (void)state;
     struct kk_event_ctx ctx = {.kiosk = "k-0002", .audience = -1, .lang = KK_LANG_ZH};
-    char *text = kk_event_make(&ctx, "boot", NULL);
+    char *text = kk_event_make(&ctx, "boot", NULL, NULL);
     cJSON *ev = parse(text);
     assert_null(cJSON_GetObjectItemCaseSensitive(ev, "session"));
     assert_null(cJSON_GetObjectItemCaseSensitive(ev, "audience"));
@@ -121,7 +122,7 @@ static void test_time_stamp_follows_the_clock(void **state)
     struct kk_event_ctx ctx = {.kiosk = "k-0003", .audience = -1};
     int64_t before = kk_clock_wall_ms();
     kk_clock_advance(86400000);
-    char *text = kk_event_make(&ctx, "boot", NULL);
+    char *text = kk_event_make(&ctx, "boot", NULL, NULL);
     cJSON *ev = parse(text);
     assert_true(cJSON_GetObjectItemCaseSensitive(ev, "ts")->valuedouble >=
                 (double)(before + 86400000));
@@ -137,7 +138,7 @@ static void test_fields_replace_context_members(void **state)
     cJSON *fields = cJSON_CreateObject();
     assert_non_null(cJSON_AddStringToObject(fields, "audience", "farmers"));
     assert_non_null(cJSON_AddStringToObject(fields, "lang", "en"));
-    char *text = kk_event_make(&ctx, "audience", fields);
+    char *text = kk_event_make(&ctx, "audience", fields, NULL);
     cJSON *ev = parse(text);
     assert_int_equal(count_members(ev, "audience"), 1);
     assert_int_equal(count_members(ev, "lang"), 1);
@@ -156,31 +157,44 @@ static void test_refused_fields(void **state)
         cJSON *fields = cJSON_CreateObject();
         assert_non_null(cJSON_AddStringToObject(fields, "topic", "quake"));
         assert_non_null(cJSON_AddStringToObject(fields, own[i], "x"));
-        assert_null(kk_event_make(&ctx, "page_view", fields)); /* fields freed (ASan) */
+        assert_null(kk_event_make(&ctx, "page_view", fields, NULL)); /* fields freed (ASan) */
     }
-    assert_null(kk_event_make(&ctx, "page_view", cJSON_CreateArray()));
+    assert_null(kk_event_make(&ctx, "page_view", cJSON_CreateArray(), NULL));
 
-    /* Too big for one event. */
-    size_t n = KK_MAX_EVENT_BYTES;
-    char *detail = kk_malloc(n + 1);
-    assert_non_null(detail);
-    memset(detail, 'x', n);
-    detail[n] = '\0';
+    /* The contract's cap on error.detail (1024 bytes) refuses, with the reason. */
+    char detail[1026];
+    memset(detail, 'x', sizeof(detail) - 1);
+    detail[1025] = '\0';
+    struct kk_buf why = KK_BUF_INIT;
     cJSON *fields = cJSON_CreateObject();
+    assert_non_null(cJSON_AddStringToObject(fields, "code", "E1"));
     assert_non_null(cJSON_AddStringToObject(fields, "detail", detail));
-    assert_null(kk_event_make(&ctx, "error", fields));
-    /* Just under the limit is fine. */
-    char *small = kk_event_make(&ctx, "error", NULL);
-    size_t room = KK_MAX_EVENT_BYTES - strlen(small) - strlen(",\"detail\":\"\"");
-    kk_free(small);
-    detail[room] = '\0';
+    assert_null(kk_event_make(&ctx, "error", fields, &why));
+    assert_string_equal(kk_buf_str(&why),
+                        "detail: must be text of 0 to 1024 bytes without control characters");
+    detail[1024] = '\0';
     fields = cJSON_CreateObject();
+    assert_non_null(cJSON_AddStringToObject(fields, "code", "E1"));
     assert_non_null(cJSON_AddStringToObject(fields, "detail", detail));
-    char *text = kk_event_make(&ctx, "error", fields);
+    char *text = kk_event_make(&ctx, "error", fields, NULL);
     assert_non_null(text);
-    assert_int_equal(strlen(text), KK_MAX_EVENT_BYTES);
+    assert_true(strlen(text) <= KK_MAX_EVENT_BYTES);
     kk_free(text);
-    kk_free(detail);
+
+    /* A field the contract does not name for the type, and a missing one. */
+    kk_buf_reset(&why);
+    fields = cJSON_CreateObject();
+    assert_non_null(cJSON_AddStringToObject(fields, "code", "E1"));
+    assert_non_null(cJSON_AddStringToObject(fields, "visitor_name", "x"));
+    assert_null(kk_event_make(&ctx, "error", fields, &why));
+    assert_string_equal(kk_buf_str(&why), "visitor_name: not a field of error events");
+    kk_buf_reset(&why);
+    assert_null(kk_event_make(&ctx, "error", NULL, &why));
+    assert_string_equal(kk_buf_str(&why), "code: missing");
+    kk_buf_reset(&why);
+    assert_null(kk_event_make(&ctx, "teleport", NULL, &why));
+    assert_string_equal(kk_buf_str(&why), "type: unknown event type");
+    kk_buf_release(&why);
 }
 
 static void test_out_of_memory_gives_null(void **state)
@@ -188,23 +202,138 @@ static void test_out_of_memory_gives_null(void **state)
     (void)state;
     struct kk_event_ctx ctx = {.kiosk = "k-1", .audience = -1};
     kk_alloc_fail_after(1);
-    char *text = kk_event_make(&ctx, "boot", cJSON_CreateObject());
+    char *text = kk_event_make(&ctx, "boot", cJSON_CreateObject(), NULL);
     kk_alloc_fail_after(0);
     assert_null(text);
+}
+
+/* Every allocation of making, checking, placing and copying an event fails in turn:
+ * NULL with a reason, never a crash, a leak or a half-made event. */
+static void test_every_allocation_fails_in_turn(void **state)
+{
+    (void)state;
+    struct kk_event_ctx ctx = {.kiosk = "k-1", .audience = KK_AUD_YOUTH, .pack = "p@1"};
+    struct kk_buf why = KK_BUF_INIT;
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned long count = 0;
+        for (unsigned long n = 0; n == 0 || n <= count; n++) {
+            cJSON *f = cJSON_CreateObject();
+            assert_non_null(cJSON_AddStringToObject(f, "topic", "quake"));
+            assert_non_null(cJSON_AddNumberToObject(f, "page", 1));
+            assert_non_null(cJSON_AddNumberToObject(f, "dwell_ms", 5));
+            kk_buf_reset(&why);
+            kk_alloc_fail_after(n);
+            char *text = kk_event_make(&ctx, "page_view", f, &why);
+            char *placed = text ? kk_event_place(text, -86400000LL * 3, 1764100000000LL) : NULL;
+            cJSON *c = kk_event_contract_json();
+            unsigned long made = kk_alloc_fail_after(0);
+            if (n == 0) {
+                count = made;
+                assert_non_null(text);
+            } else if (!text) {
+                assert_true(why.len > 0 || kk_buf_error(&why));
+            }
+            kk_free(text);
+            kk_free(placed);
+            cJSON_Delete(c);
+        }
+        assert_true(count > 10);
+        ctx.session[0] = pass ? '\0' : 'a';
+    }
+    kk_buf_release(&why);
 }
 
 static void test_known_types(void **state)
 {
     (void)state;
-    static const char *const known[] = {"boot",        "session_start", "session_end", "page_view",
-                                        "quiz_answer", "quiz_complete", "language",    "audience",
-                                        "idle_reset",  "error"};
+    static const char *const known[] = {
+        "boot",     "session_start", "session_end", "page_view", "quiz_answer", "quiz_complete",
+        "language", "audience",      "idle_reset",  "error",     "interact",    "audio_play"};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         assert_true(kk_event_type_known(known[i]));
     static const char *const unknown[] = {"", "Boot", "boot ", "quiz", "page_views", "login"};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
         assert_false(kk_event_type_known(unknown[i]));
     assert_false(kk_event_type_known(NULL));
+}
+
+/* The shared table: the kiosk refuses each malformed event before journaling it, with the
+ * reason the server gives (tests/server/test_srv_events.c runs the same table). */
+static void test_shared_cases_kiosk(void **state)
+{
+    (void)state;
+    struct kk_buf r = KK_BUF_INIT;
+    for (size_t i = 0; i < EVENT_NCASES; i++) {
+        const struct event_case *c = &event_cases[i];
+        cJSON *ev = cJSON_Parse(c->json);
+        assert_non_null(ev);
+        kk_buf_reset(&r);
+        assert_int_equal(kk_event_check(ev, KK_EVENT_STRICT, &r), KK_ERR_INVALID);
+        if (strcmp(kk_buf_str(&r), c->reason))
+            fail_msg("%s: check says [%s], the table [%s]", c->json, kk_buf_str(&r), c->reason);
+        if (c->makeable) {
+            /* The same event as the app would ask for it: its own members from the
+             * context, the rest as fields. */
+            struct kk_event_ctx ctx = {
+                .kiosk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "kiosk")),
+                .audience = -1,
+                .lang = KK_LANG_ZH};
+            const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "type"));
+            cJSON *fields = cJSON_Duplicate(ev, 1);
+            assert_non_null(fields);
+            static const char *const own[] = {"id", "kiosk", "ts", "type"};
+            for (size_t k = 0; k < 4; k++)
+                cJSON_DeleteItemFromObjectCaseSensitive(fields, own[k]);
+            kk_buf_reset(&r);
+            assert_null(kk_event_make(&ctx, type, fields, &r));
+            if (strcmp(kk_buf_str(&r), c->reason))
+                fail_msg("%s: kk_event_make says [%s], the table [%s]", c->json, kk_buf_str(&r),
+                         c->reason);
+        }
+        cJSON_Delete(ev);
+    }
+    kk_buf_release(&r);
+}
+
+/* Every row of the contract accepts an event that fills each of its fields, and the JSON
+ * form lists every row and the audience and language lists of the core. */
+static void test_contract_rows(void **state)
+{
+    (void)state;
+    size_t n;
+    const struct kk_event_type *t = kk_event_types(&n);
+    assert_true(n >= 12);
+    assert_non_null(kk_event_type_find("interact"));
+    assert_non_null(kk_event_type_find("audio_play"));
+    cJSON *c = kk_event_contract_json();
+    assert_non_null(c);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c, "types")), (int)n);
+    const cJSON *aud = cJSON_GetObjectItemCaseSensitive(c, "audiences");
+    assert_int_equal(cJSON_GetArraySize(aud), KK_AUD_COUNT);
+    assert_string_equal(cJSON_GetArrayItem(aud, 1)->valuestring, "farmers");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c, "languages")),
+                     KK_LANG_COUNT);
+    cJSON_Delete(c);
+    (void)t;
+}
+
+/* The server keeps only what the contract names. */
+static void test_copy_keeps_contract_fields(void **state)
+{
+    (void)state;
+    cJSON *ev = cJSON_Parse("{" EC_BASE ",\"type\":\"page_view\",\"topic\":\"t\",\"page\":1,"
+                            "\"dwell_ms\":5,\"pad\":\"xxxx\",\"score\":3}");
+    assert_non_null(ev);
+    assert_int_equal(kk_event_check(ev, 0, NULL), KK_OK);
+    assert_int_equal(kk_event_check(ev, KK_EVENT_STRICT, NULL), KK_ERR_INVALID);
+    cJSON *copy = kk_event_copy(ev);
+    assert_non_null(copy);
+    assert_null(cJSON_GetObjectItemCaseSensitive(copy, "pad"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(copy, "score")); /* not a page_view field */
+    assert_int_equal(cJSON_GetArraySize(copy), 7);
+    assert_int_equal(kk_event_check(copy, KK_EVENT_STRICT, NULL), KK_OK);
+    cJSON_Delete(copy);
+    cJSON_Delete(ev);
 }
 
 int main(void)
@@ -217,7 +346,11 @@ int main(void)
         cmocka_unit_test(test_fields_replace_context_members),
         cmocka_unit_test(test_refused_fields),
         cmocka_unit_test(test_out_of_memory_gives_null),
+        cmocka_unit_test(test_every_allocation_fails_in_turn),
         cmocka_unit_test(test_known_types),
+        cmocka_unit_test(test_shared_cases_kiosk),
+        cmocka_unit_test(test_contract_rows),
+        cmocka_unit_test(test_copy_keeps_contract_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "kepu/alloc.h"
+#include "kepu/clock.h"
 #include "kepu/buf.h"
 #include "kepu/bundle.h"
 #include "kepu/config.h"
@@ -107,8 +108,9 @@ static void server_start(int port)
         dup2(fd, 1);
         dup2(fd, 2);
         unsetenv("KEPU_LOG"); /* its "listening on ... port N" line is info */
+        /* No rate limit: these tests send tens of thousands of events at once. */
         execl(bin, bin, "serve", "--listen", listen, "--data", data_dir, "--trusted-keys", pub_path,
-              (char *)NULL);
+              "--kiosk-rate", "0", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {
@@ -186,7 +188,7 @@ static struct kk_journal *journal_with(const char *name, const char *kiosk, int 
         cJSON_AddStringToObject(f, "topic", "quake");
         cJSON_AddNumberToObject(f, "page", i % 10);
         cJSON_AddNumberToObject(f, "dwell_ms", 1000 + i);
-        char *ev = kk_event_make(&ctx, "page_view", f);
+        char *ev = kk_event_make(&ctx, "page_view", f, NULL);
         assert_non_null(ev);
         enum kk_err rc;
         while ((rc = kk_journal_append(j, ev)) == KK_ERR_BUSY)
@@ -199,7 +201,8 @@ static struct kk_journal *journal_with(const char *name, const char *kiosk, int 
     return j;
 }
 
-static uint32_t batch_max; /* 0: the default */
+static uint32_t batch_max;         /* 0: the default */
+static uint32_t request_timeout_s; /* 0: the default */
 
 static struct kk_sync *make_sync(const char *url, int kiosk_no, struct kk_journal *j,
                                  const char *state_name)
@@ -225,6 +228,7 @@ static struct kk_sync *make_sync(const char *url, int kiosk_no, struct kk_journa
     o.connect_timeout_s = 2;
     o.stall_s = 5;
     o.batch_max = batch_max;
+    o.request_timeout_s = request_timeout_s;
     if (kk_sync_create(&s, &o, &err))
         fail_msg("kk_sync_create: %s", kk_buf_str(&err));
     kk_free(state);
@@ -265,7 +269,8 @@ enum fake_mode {
     FAKE_CLOSE,
     FAKE_WRONG_COUNT,
     FAKE_HUGE,
-    FAKE_HANG
+    FAKE_HANG,
+    FAKE_DRIP /* answers every request with a long body sent a few bytes at a time */
 };
 
 struct fake {
@@ -275,6 +280,9 @@ struct fake {
     int held[64];
     int nheld;
     pthread_t thread;
+    int drip_bytes;          /* FAKE_DRIP: bytes per 100 ms, for at most 15 s */
+    char heartbeat[4][2048]; /* the bodies of the first heartbeats */
+    atomic_int heartbeats;
 };
 
 static void send_all(int fd, const char *p, size_t n)
@@ -299,8 +307,10 @@ static void answer(int fd, const char *status, const char *body)
     send_all(fd, body, strlen(body));
 }
 
-/* Reads one request (headers and body); returns 1 for POST /api/v1/events. */
-static int read_request(int fd, int *is_events)
+/* Reads one request (headers and body) and sets *is_events for POST /api/v1/events; keeps
+ * the start of the body in body (cap bytes, NUL-terminated) when body is not NULL. Returns 0,
+ * or -1 when the connection broke. */
+static int read_request(int fd, int *is_events, char *body, size_t cap)
 {
     char buf[65536];
     size_t have = 0;
@@ -321,6 +331,8 @@ static int read_request(int fd, int *is_events)
     if (cl)
         len = strtol(cl + 17, NULL, 10);
     long got = (long)(have - (size_t)(end + 4 - buf));
+    if (body && cap)
+        snprintf(body, cap, "%.*s", (int)got, end + 4);
     while (got < len) {
         ssize_t r = recv(fd, buf, sizeof(buf), 0);
         if (r <= 0)
@@ -352,11 +364,31 @@ static void *fake_main(void *arg)
             continue;
         }
         int is_events = 0;
-        if (f->mode == FAKE_CLOSE || read_request(fd, &is_events) < 0) {
+        char body[2048] = "";
+        if (f->mode == FAKE_CLOSE || read_request(fd, &is_events, body, sizeof(body)) < 0) {
+            close(fd);
+            continue;
+        }
+        if (f->mode == FAKE_DRIP) {
+            const char *t = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                            "Content-Length: 10000000\r\n\r\n";
+            send_all(fd, t, strlen(t));
+            char drip[512];
+            memset(drip, ' ', sizeof(drip));
+            for (int tick = 0; tick < 150; tick++) {
+                struct pollfd q = {f->stop_pipe[0], POLLIN, 0};
+                if (poll(&q, 1, 100) > 0)
+                    break;
+                if (send(fd, drip, (size_t)f->drip_bytes, MSG_NOSIGNAL) <= 0)
+                    break;
+            }
             close(fd);
             continue;
         }
         if (!is_events) {
+            int h = atomic_fetch_add(&f->heartbeats, 1);
+            if (h < 4)
+                snprintf(f->heartbeat[h], sizeof(f->heartbeat[h]), "%s", body);
             answer(fd, "200 OK", "{\"time\":1,\"packs\":[]}");
             close(fd);
             continue;
@@ -388,6 +420,7 @@ static void *fake_main(void *arg)
         }
         case FAKE_CLOSE:
         case FAKE_HANG:
+        case FAKE_DRIP:
             break;
         }
         close(fd);
@@ -515,7 +548,7 @@ static void test_events_exactly_once(void **state)
     wait_for(s, queue_empty, 0, 10000, &st);
     struct kk_event_ctx ctx = {.kiosk = "k-0001", .audience = -1, .lang = KK_LANG_EN};
     for (int i = 0; i < 50; i++) {
-        char *ev = kk_event_make(&ctx, "idle_reset", NULL);
+        char *ev = kk_event_make(&ctx, "idle_reset", NULL, NULL);
         assert_int_equal(kk_journal_append(j, ev), KK_OK);
         kk_free(ev);
     }
@@ -1069,7 +1102,8 @@ static void test_heartbeat_fields(void **state)
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT app_version, packs, queue, dropped, disk_free_mb,"
-                                        " last_error FROM kiosk_status WHERE kiosk = 'k-0007'",
+                                        " last_error, clock_offset_ms FROM kiosk_status"
+                                        " WHERE kiosk = 'k-0007'",
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -1080,6 +1114,18 @@ static void test_heartbeat_fields(void **state)
     assert_int_equal(sqlite3_column_int64(st, 3), 0);
     assert_true(sqlite3_column_int64(st, 4) > 0);
     assert_int_equal(sqlite3_column_type(st, 5), SQLITE_NULL);
+    assert_int_equal(sqlite3_column_type(st, 6), SQLITE_NULL); /* not known at the first one */
+    sqlite3_finalize(st);
+    /* The second heartbeat reports the clock error the first answer showed. */
+    assert_int_equal(kk_sync_run(s, NULL), KK_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT clock_offset_ms FROM kiosk_status"
+                                        " WHERE kiosk = 'k-0007'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(st, 0), SQLITE_INTEGER);
+    assert_true(sqlite3_column_int64(st, 0) > -5000 && sqlite3_column_int64(st, 0) < 5000);
     sqlite3_finalize(st);
     sqlite3_close(db);
     kk_free(sdir);
@@ -1289,6 +1335,118 @@ static void test_create_refuses(void **state)
     kk_buf_release(&err);
 }
 
+/* A server that answers a byte at a time must not hold the sync for days (issue 11): the
+ * request's overall deadline ends it even when the bytes come fast enough to pass the
+ * low-speed check, and the low-speed check ends a slow drip long before that deadline. */
+static void test_dripping_server(void **state)
+{
+    (void)state;
+    static const struct {
+        int drip_bytes;     /* per 100 ms */
+        uint32_t timeout_s; /* request_timeout_s */
+        const char *why;    /* libcurl's reason */
+    } cases[] = {
+        {100, 2, "Timeout was reached"}, /* 1000 B/s: fast enough, but never ends */
+        {2, 600, "Timeout was reached"}, /* 20 B/s: below KK_SYNC_MIN_SPEED for stall_s */
+    };
+    struct kk_journal *j = journal_with("j-drip.db", "k-0010", 5);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fake f;
+        struct kk_buf err = KK_BUF_INIT;
+        fake_start(&f, FAKE_DRIP);
+        f.drip_bytes = cases[i].drip_bytes;
+        request_timeout_s = cases[i].timeout_s;
+        struct kk_sync *s = make_sync(server_url(f.port), 10, j, "state-drip");
+        request_timeout_s = 0;
+        uint64_t t0 = now_ms();
+        assert_int_equal(kk_sync_run(s, &err), KK_ERR_NET);
+        uint64_t took = now_ms() - t0;
+        if (took > 8000 || !strstr(kk_buf_str(&err), cases[i].why))
+            fail_msg("case %zu: the run took %llu ms (the drip lasts 15 s): %s", i,
+                     (unsigned long long)took, kk_buf_str(&err));
+        assert_int_equal(kk_journal_count(j), 5); /* nothing lost */
+        kk_buf_release(&err);
+        kk_sync_destroy(s);
+        fake_stop(&f);
+    }
+    kk_journal_close(j);
+}
+
+/* The heartbeat reports the clock error the previous answer showed (null before any). */
+static void test_heartbeat_reports_clock_offset(void **state)
+{
+    (void)state;
+    struct fake f;
+    struct kk_sync_status st;
+    fake_start(&f, FAKE_500); /* its heartbeat answers say the time is 1 ms after 1970 */
+    struct kk_sync *s = make_sync(server_url(f.port), 10, NULL, "state-clock");
+    kk_sync_run(s, NULL);
+    kk_sync_run(s, NULL);
+    kk_sync_status(s, &st);
+    assert_int_equal(st.clock_known, 1);
+    int64_t want = 1 - kk_clock_wall_ms();
+    assert_true(st.clock_offset_ms > want - 5000 && st.clock_offset_ms < want + 5000);
+    assert_true(atomic_load(&f.heartbeats) >= 2);
+    cJSON *first = cJSON_Parse(f.heartbeat[0]), *second = cJSON_Parse(f.heartbeat[1]);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(first, "clock_offset_ms")));
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(second, "clock_offset_ms");
+    assert_true(cJSON_IsNumber(off));
+    assert_true(off->valuedouble > (double)(want - 5000) &&
+                off->valuedouble < (double)(want + 5000));
+    cJSON_Delete(first);
+    cJSON_Delete(second);
+    kk_sync_destroy(s);
+    fake_stop(&f);
+}
+
+/* A kiosk whose clock is three days ahead loses nothing: the upload moves the events by
+ * the heartbeat's clock offset (the original time in ts_kiosk), the server keeps them as
+ * plausible, and what could not be placed is kept too. Runs last: it moves this process's
+ * clock. */
+static void test_wrong_clock_loses_nothing(void **state)
+{
+    (void)state;
+    const int64_t ahead = 3LL * 86400000;
+    int64_t real_now = kk_clock_wall_ms();
+    kk_clock_advance((uint64_t)ahead);
+    struct kk_journal *j = journal_with("j-clock.db", "k-0006", 40);
+    /* One the offset cannot place either: a clock that said 1970 at some time before. */
+    assert_int_equal(kk_journal_append(j,
+                                       "{\"id\":\"00000000000000000000000000000001\","
+                                       "\"kiosk\":\"k-0006\",\"ts\":86400000,\"type\":\"boot\"}"),
+                     KK_OK);
+    assert_int_equal(kk_journal_flush(j, NULL), KK_OK);
+    struct kk_sync *s = make_sync(server_url(server_port), 6, j, "state-wrong-clock");
+    assert_int_equal(kk_sync_run(s, NULL), KK_OK);
+    struct kk_sync_status st;
+    kk_sync_status(s, &st);
+    assert_true(st.clock_offset_ms < -ahead + 60000 && st.clock_offset_ms > -ahead - 60000);
+    assert_int_equal(st.events_rejected, 0);
+    assert_int_equal(kk_journal_count(j), 0);
+
+    sqlite3 *db = open_server_db();
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*), sum(clock_flag),"
+                                        " sum(abs(ts - ?1) < 600000),"
+                                        " sum(json_extract(body, '$.ts_kiosk') - ts"
+                                        "     BETWEEN ?2 - 60000 AND ?2 + 60000)"
+                                        " FROM events WHERE kiosk = 'k-0006'",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(q, 1, real_now);
+    sqlite3_bind_int64(q, 2, ahead);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(q, 0), 41); /* every event kept */
+    assert_int_equal(sqlite3_column_int64(q, 1), 1);  /* the 1970 one, flagged */
+    assert_int_equal(sqlite3_column_int64(q, 2), 40); /* the others at the real time */
+    assert_int_equal(sqlite3_column_int64(q, 3), 40); /* with the kiosk's time beside it */
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    kk_sync_destroy(s);
+    kk_journal_close(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1305,6 +1463,9 @@ int main(void)
         cmocka_unit_test(test_server_killed),
         cmocka_unit_test(test_server_down_then_up),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_dripping_server),
+        cmocka_unit_test(test_heartbeat_reports_clock_offset),
+        cmocka_unit_test(test_wrong_clock_loses_nothing),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -61,7 +61,7 @@ r=$(post_events '{"kiosk":7,"events":[]}'); check_has "kiosk wrong type" "400 " 
 r=$(post_events '{"kiosk":"k-0002","events":[]}'); check_has "another kiosk's batch" "403 " "$r"
 
 # --- a batch mixing good and bad events: the good ones are kept ---
-G1=$(new_id); G2=$(new_id); X=$(new_id)
+G1=$(new_id); G2=$(new_id); X=$(new_id); F=$(new_id)
 NOW=$(now_ms)
 body=$(batch "$(event "$G1" boot)" \
     "{\"id\":\"$(new_id)\",\"kiosk\":\"k-0001\",\"ts\":$NOW,\"type\":\"teleport\"}" \
@@ -73,11 +73,11 @@ body=$(batch "$(event "$G1" boot)" \
     "$(event "$(new_id)" quiz_answer '"topic":"quake","question":"q1","choice":[1],"correct":"yes","ms":5')" \
     "$(event "$(new_id)" quiz_complete '"topic":"quake","score":5,"total":3')" \
     "{\"id\":\"$(new_id)\",\"kiosk\":\"k-0001\",\"ts\":$NOW,\"type\":\"audience\",\"audience\":\"martians\"}" \
-    "{\"id\":\"$(new_id)\",\"kiosk\":\"k-0001\",\"ts\":$((NOW + 7 * 86400000)),\"type\":\"boot\"}" \
+    "{\"id\":\"$F\",\"kiosk\":\"k-0001\",\"ts\":$((NOW + 7 * 86400000)),\"type\":\"boot\"}" \
     "42" \
     "$(event "$G2" session_end '"duration_ms":61000,"reason":"idle"')")
 r=$(post_events "$body")
-check "mixed batch counts" "200 2 0 11" "$(echo "$r" | cut -d' ' -f1) $(cut -d' ' -f2- <<<"$r" | jq -r '"\(.accepted) \(.duplicates) \(.rejected|length)"')"
+check "mixed batch counts" "200 3 0 10" "$(echo "$r" | cut -d' ' -f1) $(cut -d' ' -f2- <<<"$r" | jq -r '"\(.accepted) \(.duplicates) \(.rejected|length)"')"
 reasons=$(cut -d' ' -f2- <<<"$r" | jq -r '.rejected[].reason' | tr '\n' '|')
 for want in "type: unknown event type" "ts: must be a whole number" "ts: missing" "id: missing" \
     "kiosk: does not match" "page: must be a whole number" "correct: must be true or false" \
@@ -86,6 +86,24 @@ for want in "type: unknown event type" "ts: must be a whole number" "ts: missing
 done
 check "rejected event ids named" "$X" "$(cut -d' ' -f2- <<<"$r" | jq -r ".rejected[] | select(.id==\"$X\") | .id")"
 check "good events of the mixed batch kept" 2 "$(sql "SELECT COUNT(*) FROM events WHERE id IN ('$G1','$G2')")"
+# A time stamp a week ahead is a wrong kiosk clock: kept, flagged, with its receive time,
+# and out of the statistics (issue 11: nothing is lost for its time stamp).
+check "event from a wrong clock kept and flagged" 1 "$(sql "SELECT clock_flag FROM events WHERE id='$F'")"
+check "flagged event has its receive time" 1 "$(sql "SELECT received_ms BETWEEN $NOW - 60000 AND $NOW + 600000 FROM events WHERE id='$F'")"
+check "flagged event not in the rollups" "" "$(sql "SELECT n FROM day_type WHERE type='boot' AND day=$((((NOW + 7 * 86400000) / 3600000 * 3600 + 28800) / 86400))")"
+check "flagged events counted" 1 "$(sql "SELECT n FROM counters WHERE name='events_clock_flagged'")"
+
+# --- only the contract's fields are stored: unknown members are dropped ---
+P=$(new_id)
+r=$(post_events "$(batch "{\"id\":\"$P\",\"kiosk\":\"k-0001\",\"ts\":$NOW,\"type\":\"boot\",\"pad\":\"$(head -c 20000 /dev/zero | tr '\0' 'a')\"}")")
+check "event with an unknown member accepted" '200 {"accepted":1,"duplicates":0,"rejected":[]}' "$r"
+check "unknown member not stored" "" "$(sql "SELECT json_extract(body, '\$.pad') FROM events WHERE id='$P'")"
+
+# --- the event contract for the dashboard: the core's lists, one place ---
+check "contract audiences" "youth farmers elderly workers officials other" \
+    "$(curl -s "$U/api/v1/contract" | jq -r '.audiences | join(" ")')"
+check "contract has the format-2 rows" "interact audio_play" \
+    "$(curl -s "$U/api/v1/contract" | jq -r '[.types[].type | select(. == "interact" or . == "audio_play")] | join(" ")')"
 
 # --- limits ---
 { printf '{"kiosk":"k-0001","events":['; for i in $(seq 1 1001); do [ "$i" -gt 1 ] && printf ','; printf '{"id":"%032x","kiosk":"k-0001","ts":%s,"type":"boot"}' "$i" "$NOW"; done; printf ']}'; } >"$TMP/big"
@@ -141,14 +159,31 @@ r=$(http GET /api/v1/events -H "Authorization: Bearer $TK"); check_has "wrong me
 # --- metrics ---
 m=$(curl -s -D "$TMP/h" "$U/metrics")
 check_has "metrics content type" "text/plain; version=0.0.4" "$(cat "$TMP/h")"
-check_has "metrics counts accepted events" 'kepu_events_received_total{result="accepted"} 1009' "$m"
+check_has "metrics counts accepted events" 'kepu_events_received_total{result="accepted"} 1011' "$m"
 check_has "metrics counts 413s" "kepu_http_bodies_too_large_total 3" "$m"
-check_has "metrics has store totals" 'kepu_store{item="events_stored"} 1009' "$m"
+check_has "metrics has store totals" 'kepu_store{item="events_stored"} 1011' "$m"
 check_has "metrics per route" 'kepu_http_requests_total{route="events",code="4xx"}' "$m"
 
 # still up, and what it stored is intact
 r=$(http GET /healthz); check "still healthy" '200 {"status":"ok"}' "$r"
-check "all accepted events stored" 1009 "$(sql 'SELECT COUNT(*) FROM events')"
-check "event counter matches" 1009 "$(sql "SELECT n FROM counters WHERE name='events'")"
+check "all accepted events stored" 1011 "$(sql 'SELECT COUNT(*) FROM events')"
+check "event counter matches" 1011 "$(sql "SELECT n FROM counters WHERE name='events'")"
 stop_server; check "clean exit on SIGTERM" 0 $?
+
+# --- ingest limits through HTTP: 429 and 503 carry Retry-After, nothing is stored ---
+start_server --kiosk-rate 1 --kiosk-burst 1000
+r=$(http POST /api/v1/events -H "Authorization: Bearer $TK" --data-binary @"$TMP/full")
+check "a full burst is taken" '200 {"accepted":0,"duplicates":1000,"rejected":[]}' "$r"
+r=$(post_events "$(batch "$(event "$(new_id)" boot)")" -D "$TMP/h")
+check_has "over the rate: 429" "429 " "$r"
+check_has "429 says when to retry" "Retry-After: " "$(cat "$TMP/h")"
+stop_server
+start_server --min-free-mb 100000000
+R=$(new_id)
+r=$(post_events "$(batch "$(event "$R" boot)")" -D "$TMP/h")
+check_has "short of disk space: 503" "503 " "$r"
+check_has "503 says when to retry" "Retry-After: 600" "$(cat "$TMP/h")"
+check "nothing stored while short of space" 0 "$(sql "SELECT COUNT(*) FROM events WHERE id='$R'")"
+check_has "the log says why" "free space below the limit" "$(cat "$TMP/server.log")"
+stop_server
 finish

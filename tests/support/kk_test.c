@@ -16,6 +16,14 @@
 
 #include "kepu/alloc.h"
 #include "kepu/fs.h"
+#include "kepu/pack.h"
+
+/* Every test program allocates through cJSON the way the three programs do (each calls
+ * kk_json_init at the start of main), so the failure injection reaches cJSON. */
+__attribute__((constructor)) static void tt_json_hooks(void)
+{
+    kk_json_init();
+}
 
 char *tt_join(const char *a, const char *b)
 {

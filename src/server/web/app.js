@@ -7,7 +7,9 @@
 const API = '/api/v1';
 const DAY_MS = 86400000;
 const CITY_OFFSET_MS = 8 * 3600 * 1000; /* the server groups days in the city's time, UTC+8 */
-const AUDIENCES = ['youth', 'farmers', 'elderly', 'workers', 'officials', 'other'];
+/* The audience groups in the kiosk's order: the core's list, from the server's event
+ * contract (GET /api/v1/contract, loaded at start), never written down here. */
+let AUDIENCES = [];
 const COLORS = ['#1f6feb', '#2da44e', '#d97706', '#8250df', '#cf222e', '#6e7781', '#0e8a8a'];
 
 const state = {
@@ -733,6 +735,16 @@ function applyLang(lang) {
   route();
 }
 
+/* The lists the kiosk and the server share (kepu/event.h). Without them every group is
+ * shown as "not chosen", which is wrong but harmless; the page still works. */
+async function loadContract() {
+  const r = await fetch(API + '/contract', { credentials: 'same-origin' }).catch(() => null);
+  if (r && r.ok) {
+    const j = await r.json().catch(() => ({}));
+    if (Array.isArray(j.audiences)) AUDIENCES = j.audiences;
+  }
+}
+
 async function start() {
   let lang = 'zh';
   try {
@@ -762,6 +774,7 @@ async function start() {
   document.getElementById('logout').addEventListener('click', onLogout);
   window.addEventListener('hashchange', route);
   applyLang(lang);
+  await loadContract();
   const r = await fetch(API + '/session', { credentials: 'same-origin' }).catch(() => null);
   if (r && r.ok) {
     const j = await r.json();

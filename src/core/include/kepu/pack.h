@@ -9,8 +9,25 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "kepu/buf.h"
 #include "kepu/error.h"
+
+/* Installs cJSON's allocation hooks, so every cJSON allocation goes through kk_malloc and
+ * kk_free (and their failure injection) and the pack parser can tell running out of memory
+ * from bad JSON. Each program calls it once at the start of main, before any thread
+ * starts; later calls do nothing. Without it cJSON uses malloc and free. */
+void kk_json_init(void);
+/* Parses the NUL-terminated text as one JSON value (nothing after it). Returns the tree
+ * (free with cJSON_Delete), or NULL with *rc KK_ERR_NOMEM when an allocation failed (needs
+ * kk_json_init) or KK_ERR_PARSE when the text is not JSON. */
+cJSON *kk_json_parse(const char *text, enum kk_err *rc);
+/* True when a cJSON allocation on this thread failed since the flag was last cleared (with
+ * clear != 0, which clears it after reading). cJSON's builders drop what they cannot
+ * allocate, so whoever builds a tree to write out clears the flag first and checks it
+ * after: a set flag means the tree is not whole. Needs kk_json_init. */
+int kk_json_alloc_failed(int clear);
 
 enum kk_lang { KK_LANG_ZH = 0, KK_LANG_EN = 1, KK_LANG_COUNT };
 

@@ -38,9 +38,17 @@
  *
  * HTTPS certificates are verified (the system's CAs, or ca_file); proxies come from the
  * environment (libcurl's http_proxy, https_proxy, no_proxy). Connects time out after
- * connect_timeout_s; a transfer that moves less than one byte per second for stall_s is
- * abandoned; kk_sync_stop aborts a transfer in flight within about a second. Answers are
- * read into size-capped buffers. */
+ * connect_timeout_s; a transfer that moves less than KK_SYNC_MIN_SPEED bytes per second for
+ * stall_s, or that lasts longer than request_timeout_s in all, is abandoned (a server
+ * dripping bytes cannot hold the uploads); kk_sync_stop aborts a transfer in flight within
+ * about a second. Answers are read into size-capped buffers.
+ *
+ * Clocks: every heartbeat answer's "time" gives clock_offset_ms (server minus kiosk), which
+ * the next heartbeat reports ("clock_offset_ms", null until known). When it is off by more
+ * than a minute, an event whose ts the server would not believe is sent with ts moved by
+ * the offset and its own ts in "ts_kiosk" (kk_event_place); the journal keeps the event as
+ * it was made. Nothing is ever deleted for its time stamp: the server keeps what it cannot
+ * place, flagged. */
 #ifndef KEPU_SYNC_H
 #define KEPU_SYNC_H
 
@@ -53,6 +61,9 @@
 #include "kepu/limits.h"
 
 struct kk_sync;
+
+/* Bytes per second below which a transfer counts as stalled. */
+#define KK_SYNC_MIN_SPEED 256
 
 /* Appends the packs the app runs to out, one "id@version" per line. Called on the sync
  * thread at every heartbeat, so it must be thread-safe. */
@@ -74,7 +85,8 @@ struct kk_sync_opts {
     uint32_t backoff_min_ms;    /* first wait after a failure; 5000 */
     uint32_t backoff_max_ms;    /* the cap; 3600000 */
     uint32_t connect_timeout_s; /* 10 */
-    uint32_t stall_s;           /* below 1 byte/s for this long aborts a transfer; 30 */
+    uint32_t stall_s;           /* below KK_SYNC_MIN_SPEED for this long aborts a transfer; 30 */
+    uint32_t request_timeout_s; /* no request may last longer in all (a dripping server); 600 */
     uint32_t batch_max;         /* events per upload, 1..1000; 500 */
 };
 
@@ -102,7 +114,8 @@ struct kk_sync_status {
     int install_pending;      /* installed since the last kk_sync_install_seen */
     char last_installed[2 * KK_MAX_ID_LEN + 2]; /* "id@version" or "" */
     int clock_known;                            /* a heartbeat answer carried the server's time */
-    int64_t clock_offset_ms; /* server time minus this kiosk's wall clock, then */
+    int64_t clock_offset_ms; /* server time minus this kiosk's wall clock, then: the clock
+                              * error for the staff panel, sent in the heartbeat too */
 };
 
 /* Creates a sync client from o (strings are copied; the journal is borrowed). Reads the

@@ -1,15 +1,8 @@
-/* `kepu-pack check DIR -o REPORT` and `kepu-pack preview DIR`: how staff proof-read a pack
- * on the real kiosk without a programmer.
- *
- * check validates the pack, then runs kepu-kiosk under automation (pack_kiosk.h) on that
- * pack alone, at 1920x1080 and 1080x1920, in every language (zh, en), with large text off
- * and on, and walks every menu page, every screen of every page of every topic and, when
- * the kiosk has quiz screens, the quiz questions, taking a screenshot of each. The
- * findings (overflowing text, missing translations, too-small images, the validator's
- * warnings) and the screenshots go into REPORT/index.html (a contact sheet for people) and
- * REPORT/report.json (for machines); pack_report.c writes both. */
-#ifndef KEPU_TOOLS_PACK_CHECK_H
-#define KEPU_TOOLS_PACK_CHECK_H
+/* What `kepu-pack check` found (the data between the kiosk walk, pack_walk.c, and the
+ * report, pack_report.c; neither includes the other): the screenshots taken with what
+ * each showed, the images shown larger than their pixels, and how the walk ended. */
+#ifndef KEPU_TOOLS_PACK_FINDINGS_H
+#define KEPU_TOOLS_PACK_FINDINGS_H
 
 #include <stddef.h>
 
@@ -79,25 +72,10 @@ struct pack_check {
     int sizes[2][2];        /* the screen sizes walked */
 };
 
-/* Runs the walk described above, for c->pack loaded from c->dir, writing screenshots
- * under c->report/shots. The kiosk is found with pack_kiosk_find. A kiosk that dies, hangs
- * or refuses a step does not make this fail: the walk stops, c->failure says where, and
- * what was seen so far stays in c. Errors (nothing walked): KK_ERR_NOTFOUND (no kiosk
- * program), KK_ERR_IO (cannot make the report folder or the sandbox), KK_ERR_NOMEM.
- * Release c with pack_check_release afterwards, even on failure. */
-enum kk_err pack_check_run(struct pack_check *c, struct kk_buf *err);
+/* Frees what the walk filled in (shots, small images, failure); c may be NULL. */
 void pack_check_release(struct pack_check *c);
 
 /* True when a missing-translation warning: the validator's "missing English". */
 int pack_check_is_translation(const struct kk_diag *d);
-
-/* Writes c->report/index.html and c->report/report.json (pack_report.c). Errors: KK_ERR_IO,
- * KK_ERR_NOMEM. */
-enum kk_err pack_report_write(const struct pack_check *c, struct kk_buf *err);
-
-/* The commands, called from pack_cmd.c with the command's own arguments (argv[0] is the
- * command name); they return the exit code. */
-int pack_check_main(int argc, char **argv);
-int pack_preview_main(int argc, char **argv);
 
 #endif
