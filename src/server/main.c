@@ -34,6 +34,8 @@ static const char usage_text[] =
     "usage: kepu-server serve [--listen ADDR:PORT] [--data DIR] [--db URL]\n"
     "                         [--trusted-keys FILE.pub,...] [--threads N] [--timeout S]\n"
     "                         [--max-connections N] [--web DIR]\n"
+    "                         [--header-timeout S] [--max-per-address N]\n"
+    "                         [--trusted-proxy ADDR,...] [--metrics-allow ADDR,...]\n"
     "       kepu-server venue add ID --name NAME [--data DIR]\n"
     "       kepu-server kiosk add ID --venue ID [--data DIR]   (prints the kiosk's token)\n"
     "       kepu-server user add NAME --role office|staff [--data DIR]\n"
@@ -44,12 +46,16 @@ static const char usage_text[] =
     "serve listens on " DEFAULT_LISTEN " and keeps its data in " DEFAULT_DATA " unless told\n"
     "otherwise. Pack signatures are checked against --trusted-keys, or DATA/keys/*.pub.\n"
     "--timeout (default 30) closes idle connections and uploads slower than 16 KiB/s after it.\n"
+    "--header-timeout (default 10) is the hard deadline of a request's header block;\n"
+    "--max-per-address (default 64) bounds one address's connections (not a trusted proxy's).\n"
+    "--trusted-proxy: peers whose X-Forwarded-For/-Proto are believed (e.g. nginx on 127.0.0.1).\n"
     "The office dashboard is served at / from --web (default: the source tree's src/server/web).\n";
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
     const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web;
-    long threads, timeout, max_conns;
+    const char *proxies, *metrics_allow;
+    long threads, timeout, max_conns, header_timeout, max_per_addr;
     const char *pos[3]; /* positional arguments after the command */
     size_t npos;
 };
@@ -86,6 +92,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--role", offsetof(struct opts, role)},
         {"--trusted-keys", offsetof(struct opts, keys)},
         {"--web", offsetof(struct opts, web)},
+        {"--trusted-proxy", offsetof(struct opts, proxies)},
+        {"--metrics-allow", offsetof(struct opts, metrics_allow)},
     };
     static const struct {
         const char *name;
@@ -95,6 +103,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--threads", offsetof(struct opts, threads), 1, 256},
         {"--timeout", offsetof(struct opts, timeout), 1, 3600},
         {"--max-connections", offsetof(struct opts, max_conns), 16, 100000},
+        {"--header-timeout", offsetof(struct opts, header_timeout), 1, 600},
+        {"--max-per-address", offsetof(struct opts, max_per_addr), 1, 100000},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -370,6 +380,10 @@ static int cmd_serve(struct opts *o)
         .threads = o->threads ? (unsigned)o->threads : 8,
         .timeout_s = o->timeout ? (unsigned)o->timeout : 30,
         .max_conns = o->max_conns ? (unsigned)o->max_conns : 4000,
+        .header_timeout_s = o->header_timeout ? (unsigned)o->header_timeout : 10,
+        .max_per_addr = o->max_per_addr ? (unsigned)o->max_per_addr : 64,
+        .trusted_proxies = o->proxies,
+        .metrics_allow = o->metrics_allow,
     };
     if (srv_server_start(&server, &cfg, store, srv_api_routes, srv_api_nroutes, &err)) {
         rc = fail(&err);
