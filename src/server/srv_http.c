@@ -303,6 +303,47 @@ const char *srv_req_cookie(struct srv_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }
 
+/* Counts what cJSON would build from text, without building it: values (every "[" and
+ * "{" opens one, every "," adds one, so values <= opens + commas + 1) and the deepest
+ * nesting, both outside strings. A tree costs ~100 bytes a value, so a 5 MiB body of
+ * "0,0,0,..." (2.6 million values, 5 KB gzipped) would cost ~250 MiB: refused first. */
+static int json_within_budget(const char *text, size_t len, struct srv_reply *out)
+{
+    size_t values = 1, depth = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_string) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_string = 0;
+            continue;
+        }
+        if (ch == '"') {
+            in_string = 1;
+        } else if (ch == '[' || ch == '{') {
+            values++;
+            if (++depth > SRV_MAX_JSON_DEPTH) {
+                srv_reply_error(out, 400, "body: JSON nesting deeper than %d levels",
+                                SRV_MAX_JSON_DEPTH);
+                return 0;
+            }
+        } else if (ch == ']' || ch == '}') {
+            if (depth)
+                depth--;
+        } else if (ch == ',') {
+            values++;
+        }
+        if (values > SRV_MAX_JSON_VALUES) {
+            srv_reply_error(out, 413, "body: more than %d JSON values in one request",
+                            SRV_MAX_JSON_VALUES);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 cJSON *srv_req_json(struct srv_req *req, struct srv_reply *out)
 {
     if (!req->body.len) {
@@ -313,6 +354,8 @@ cJSON *srv_req_json(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 400, "body: not valid UTF-8");
         return NULL;
     }
+    if (!json_within_budget(req->body.data, req->body.len, out))
+        return NULL;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(req->body.data, req->body.len, &end, 0);
     if (!root) {

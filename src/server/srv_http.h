@@ -122,8 +122,15 @@ const char *srv_req_arg(struct srv_req *req, const char *name);
 const char *srv_req_header(struct srv_req *req, const char *name);
 const char *srv_req_cookie(struct srv_req *req, const char *name);
 
-/* Parses req->body as JSON. On failure fills out with 400 naming the problem and returns
- * NULL. The result is freed with cJSON_Delete. */
+/* A request's JSON may hold at most this many values (a 1000-event batch has ~15,000)
+ * nested at most this deep: checked before any tree is built, so memory per request
+ * stays at a few MiB however well the body compresses. */
+#define SRV_MAX_JSON_VALUES 200000
+#define SRV_MAX_JSON_DEPTH  64
+
+/* Parses req->body as JSON. On failure fills out with an error naming the problem (400;
+ * 413 for more than SRV_MAX_JSON_VALUES values) and returns NULL. The result is freed
+ * with cJSON_Delete. */
 cJSON *srv_req_json(struct srv_req *req, struct srv_reply *out);
 
 /* Reply helpers. srv_reply_json takes ownership of obj (may be NULL: then 500). */
