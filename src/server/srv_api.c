@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -188,20 +189,37 @@ done:
 
 /* --- office login --------------------------------------------------------------------- */
 
-/* Argon2id takes 64 MiB per check: let only two run at once. */
+/* Argon2id takes 64 MiB and a good fraction of a second per check: two run at once and
+ * two more may wait. Past that a login is told 503 at once, so a login flood holds at
+ * most four of the pool's threads and heartbeats keep being answered. */
+#define VERIFY_RUNNING 2
+#define VERIFY_WAITING 2
 static sem_t verify_slots;
+static atomic_int verify_admitted;
 static pthread_once_t verify_once = PTHREAD_ONCE_INIT;
 static void verify_init(void)
 {
-    sem_init(&verify_slots, 0, 2);
+    sem_init(&verify_slots, 0, VERIFY_RUNNING);
 }
 
+/* Takes a place in the password-check queue; 0 when it is full. */
+static int verify_admit(void)
+{
+    if (atomic_fetch_add(&verify_admitted, 1) >= VERIFY_RUNNING + VERIFY_WAITING) {
+        atomic_fetch_sub(&verify_admitted, 1);
+        return 0;
+    }
+    return 1;
+}
+
+/* Checks password against hash in an admitted place, and gives the place back. */
 static int check_password(const char *hash, const char *password)
 {
     pthread_once(&verify_once, verify_init);
     sem_wait(&verify_slots);
     int ok = srv_password_verify(hash, password);
     sem_post(&verify_slots);
+    atomic_fetch_sub(&verify_admitted, 1);
     return ok;
 }
 
@@ -220,12 +238,18 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
     }
     snprintf(ukey, sizeof(ukey), "u:%.100s", u->valuestring);
     snprintf(ikey, sizeof(ikey), "i:%s", req->client);
+    if (!verify_admit()) {
+        srv_reply_error(out, 503, "busy checking other logins; try again in a second");
+        srv_reply_header(out, "Retry-After", "1");
+        goto done;
+    }
+    /* The try is counted before the check, so concurrent tries cannot outrun the count;
+     * a success clears it. */
+    const char *const keys[] = {ukey, ikey};
     uint64_t mono = kk_clock_mono_ms();
-    int64_t wait = srv_backoff_wait_s(ukey, mono);
-    int64_t wait_ip = srv_backoff_wait_s(ikey, mono);
-    if (wait_ip > wait)
-        wait = wait_ip;
+    int64_t wait = srv_backoff_take(keys, 2, mono);
     if (wait > 0) {
+        atomic_fetch_sub(&verify_admitted, 1);
         char retry[32];
         snprintf(retry, sizeof(retry), "%lld", (long long)wait);
         srv_reply_error(out, 429, "too many failed logins; try again in %lld s", (long long)wait);
@@ -235,6 +259,7 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
     struct srv_user user;
     enum kk_err rc = srv_store_user_get(req->store, u->valuestring, &user, &err);
     if (rc && rc != KK_ERR_NOTFOUND) {
+        atomic_fetch_sub(&verify_admitted, 1);
         srv_reply_error(out, 503, "store unavailable");
         goto done;
     }
@@ -243,8 +268,6 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
                                 "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
     int ok = check_password(rc ? dummy : user.password_hash, p->valuestring);
     if (rc || !ok || strcmp(user.role, "office")) {
-        srv_backoff_fail(ukey, mono);
-        srv_backoff_fail(ikey, mono);
         kk_warn("login", "failed login for a user from %s", req->client);
         out->status = 401;
         goto done;
@@ -261,8 +284,8 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
         goto done;
     }
     snprintf(cookie, sizeof(cookie),
-             "kepu_session=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict", sid,
-             (long long)(SRV_SESSION_MS / 1000));
+             "kepu_session=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", sid,
+             (long long)(SRV_SESSION_MS / 1000), req->https ? "; Secure" : "");
     cJSON *a = cJSON_CreateObject();
     if (a && (!cJSON_AddStringToObject(a, "user", user.name) ||
               !cJSON_AddStringToObject(a, "csrf", csrf))) {
@@ -287,7 +310,9 @@ static void h_logout(struct srv_req *req, struct srv_reply *out)
     }
     srv_reply_text(out, 200, "application/json", "{}", 2);
     srv_reply_header(out, "Set-Cookie",
-                     "kepu_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+                     req->https ? "kepu_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict;"
+                                  " Secure"
+                                : "kepu_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
 }
 
 static void h_session(struct srv_req *req, struct srv_reply *out)
