@@ -13,13 +13,14 @@
 #include "kepu/log.h"
 #include "srv_auth.h"
 #include "srv_events.h"
+#include "srv_metrics.h"
 #include "srv_pack.h"
 #include "srv_web.h"
 
 #define SMALL_BODY (64u * 1024)
 #define DAY_MS     (24LL * 3600 * 1000)
 
-/* --- health and metrics --------------------------------------------------------------- */
+/* --- health -------------------------------------------------------------------------- */
 
 static void h_healthz(struct srv_req *req, struct srv_reply *out)
 {
@@ -31,22 +32,6 @@ static void h_healthz(struct srv_req *req, struct srv_reply *out)
         srv_reply_text(out, 200, "application/json", "{\"status\":\"ok\"}", 15);
     }
     kk_buf_release(&err);
-}
-
-static void h_metrics(struct srv_req *req, struct srv_reply *out)
-{
-    struct srv_table t;
-    srv_server_metrics(req->srv, &out->body);
-    if (!srv_store_counters(req->store, &t, NULL)) {
-        kk_buf_adds(&out->body, "# HELP kepu_store Totals kept by the store.\n"
-                                "# TYPE kepu_store gauge\n");
-        for (size_t r = 0; r < t.nrows; r++)
-            kk_buf_addf(&out->body, "kepu_store{item=\"%s\"} %lld\n", t.cells[r * 2].s,
-                        (long long)t.cells[r * 2 + 1].i);
-    }
-    srv_table_release(&t);
-    out->status = 200;
-    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
 /* --- kiosks --------------------------------------------------------------------------- */
@@ -482,7 +467,7 @@ static void h_stats(struct srv_req *req, struct srv_reply *out)
 
 const struct srv_route srv_api_routes[] = {
     {"GET", "/healthz", h_healthz, SRV_ANYONE, 0, "healthz"},
-    {"GET", "/metrics", h_metrics, SRV_LOCAL, 0, "metrics"},
+    {"GET", "/metrics", srv_metrics_get, SRV_LOCAL, 0, "metrics"},
     {"POST", "/api/v1/events", h_events, SRV_KIOSK, SRV_MAX_BATCH_BYTES, "events"},
     {"POST", "/api/v1/heartbeat", h_heartbeat, SRV_KIOSK, SMALL_BODY, "heartbeat"},
     {"GET", "/api/v1/packs/*/*/manifest", srv_pack_get_manifest, SRV_KIOSK, 0, "manifest"},

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -26,9 +27,15 @@
 #define SWEEP_MS       100 /* how often deadlines are checked */
 #define ADDR_BUCKETS   1024
 
+/* Upper bounds (seconds) of the request duration histogram's buckets (Prometheus'
+ * defaults); one more bucket counts what is slower than the last. */
+static const double duration_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define NBOUNDS (sizeof(duration_bounds) / sizeof(duration_bounds[0]))
+
 struct route_stats {
     atomic_ullong by_class[STATUS_CLASSES];
-    atomic_ullong ms_sum;
+    atomic_ullong buckets[NBOUNDS + 1]; /* not cumulative here; summed when shown */
+    atomic_ullong us_sum;
 };
 
 /* Numeric addresses as 16 bytes (IPv4 mapped into IPv6). */
@@ -94,7 +101,7 @@ struct req_state {
     char deny_msg[160]; /* a refusal's message, "" for a bare status */
     int gzip;
     int too_big;
-    uint64_t started_ms;
+    uint64_t started_us;
     struct kk_buf raw; /* the compressed body when gzip */
 };
 
@@ -555,15 +562,28 @@ static void *sweep(void *arg)
 
 /* --- MHD callbacks -------------------------------------------------------------------- */
 
+/* Microseconds on the monotonic clock, for request durations: measured, never moved by
+ * kk_clock_advance (kk_clock counts milliseconds, too coarse for most answers). */
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void count(struct srv_server *s, struct req_state *st, int status)
 {
     size_t cls = (size_t)status / 100;
     if (cls >= STATUS_CLASSES)
         cls = 5;
-    struct route_stats *rs = &s->stats[st ? st->route_idx : s->nroutes];
+    struct route_stats *rs = &s->stats[st->route_idx];
+    uint64_t us = mono_us() - st->started_us;
+    size_t b = 0;
+    while (b < NBOUNDS && (double)us > duration_bounds[b] * 1e6)
+        b++;
     atomic_fetch_add(&rs->by_class[cls], 1);
-    if (st)
-        atomic_fetch_add(&rs->ms_sum, kk_clock_mono_ms() - st->started_ms);
+    atomic_fetch_add(&rs->buckets[b], 1);
+    atomic_fetch_add(&rs->us_sum, us);
 }
 
 /* Queues r. close: end the connection after it (a refusal whose body is never read). */
@@ -801,7 +821,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = st;
         atomic_fetch_add(&s->in_flight, 1);
-        st->started_ms = kk_clock_mono_ms();
+        st->started_us = mono_us();
         int early = begin(s, st, c, url, method);
         if (early)
             return reply_now(s, c, st, early, st->deny_msg, 1);
@@ -1099,11 +1119,26 @@ void srv_server_metrics(struct srv_server *s, struct kk_buf *out)
                             name, c, n);
         }
     }
-    kk_buf_adds(out, "# HELP kepu_http_request_duration_ms_total Time spent answering, by"
-                     " route.\n# TYPE kepu_http_request_duration_ms_total counter\n");
-    for (size_t i = 0; i < s->nroutes; i++)
-        kk_buf_addf(out, "kepu_http_request_duration_ms_total{route=\"%s\"} %llu\n",
-                    s->routes[i].name, atomic_load(&s->stats[i].ms_sum));
+    kk_buf_adds(out, "# HELP kepu_http_request_duration_seconds Time from a request's header"
+                     " block to its answer being queued, by route.\n"
+                     "# TYPE kepu_http_request_duration_seconds histogram\n");
+    for (size_t i = 0; i <= s->nroutes; i++) {
+        const char *name = i < s->nroutes ? s->routes[i].name : "unmatched";
+        unsigned long long total = 0;
+        for (size_t b = 0; b <= NBOUNDS; b++) {
+            total += atomic_load(&s->stats[i].buckets[b]);
+            if (b < NBOUNDS)
+                kk_buf_addf(out,
+                            "kepu_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"}"
+                            " %llu\n",
+                            name, duration_bounds[b], total);
+        }
+        kk_buf_addf(out,
+                    "kepu_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+                    "kepu_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                    "kepu_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                    name, total, name, (double)atomic_load(&s->stats[i].us_sum) / 1e6, name, total);
+    }
     kk_buf_addf(out,
                 "# HELP kepu_events_received_total Usage events received, by outcome.\n"
                 "# TYPE kepu_events_received_total counter\n"
