@@ -212,7 +212,7 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
 {
     cJSON *root = srv_req_json(req, out);
     struct kk_buf err = KK_BUF_INIT;
-    char ukey[128], ikey[96];
+    char key[128], ukey[SRV_HASH_LEN + 1], ikey[SRV_HASH_LEN + 1];
     if (!root)
         return;
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "user");
@@ -221,8 +221,11 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 400, "body: expected {\"user\": string, \"password\": string}");
         goto done;
     }
-    snprintf(ukey, sizeof(ukey), "u:%.100s", u->valuestring);
-    snprintf(ikey, sizeof(ikey), "i:%s", req->client);
+    /* The store sees only hashes of the name and the address. */
+    snprintf(key, sizeof(key), "u:%.100s", u->valuestring);
+    srv_token_hash(key, ukey);
+    snprintf(key, sizeof(key), "i:%s", req->client);
+    srv_token_hash(key, ikey);
     if (!verify_admit()) {
         srv_reply_error(out, 503, "busy checking other logins; try again in a second");
         srv_reply_header(out, "Retry-After", "1");
@@ -231,8 +234,13 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
     /* The try is counted before the check, so concurrent tries cannot outrun the count;
      * a success clears it. */
     const char *const keys[] = {ukey, ikey};
-    uint64_t mono = kk_clock_mono_ms();
-    int64_t wait = srv_backoff_take(keys, 2, mono);
+    int64_t wait = 0;
+    if (srv_store_login_take(req->store, keys, 2, kk_clock_wall_ms(), &wait, &err)) {
+        atomic_fetch_sub(&verify_admitted, 1);
+        kk_error("login", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+        goto done;
+    }
     if (wait > 0) {
         atomic_fetch_sub(&verify_admitted, 1);
         char retry[32];
@@ -257,8 +265,7 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
         out->status = 401;
         goto done;
     }
-    srv_backoff_clear(ukey);
-    srv_backoff_clear(ikey);
+    srv_store_login_clear(req->store, keys, 2, NULL);
     char sid[SRV_TOKEN_LEN + 1], hash[SRV_HASH_LEN + 1], csrf[SRV_TOKEN_LEN + 1], cookie[200];
     srv_token_new(sid);
     srv_token_new(csrf);
