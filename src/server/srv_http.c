@@ -310,14 +310,14 @@ const char *srv_req_cookie(struct srv_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
 }
 
-/* Counts what cJSON would build from text, without building it: values (every "[" and
- * "{" opens one, every "," adds one, so values <= opens + commas + 1) and the deepest
- * nesting, both outside strings. A tree costs ~100 bytes a value, so a 5 MiB body of
- * "0,0,0,..." (2.6 million values, 5 KB gzipped) would cost ~250 MiB: refused first. */
-static int json_within_budget(const char *text, size_t len, struct srv_reply *out)
+/* Values: every "[" and "{" opens one, every "," adds one, so values <= opens + commas
+ * + 1. A tree costs ~100 bytes a value, so a 5 MiB body of "0,0,0,..." (2.6 million
+ * values, 5 KB gzipped) would cost ~250 MiB: refused before it is built. */
+int srv_http_json_count(const char *text, size_t len, size_t *values, size_t *depth)
 {
-    size_t values = 1, depth = 0;
+    size_t n = 1, d = 0;
     int in_string = 0;
+    *depth = 0;
     for (size_t i = 0; i < len; i++) {
         char ch = text[i];
         if (in_string) {
@@ -330,25 +330,20 @@ static int json_within_budget(const char *text, size_t len, struct srv_reply *ou
         if (ch == '"') {
             in_string = 1;
         } else if (ch == '[' || ch == '{') {
-            values++;
-            if (++depth > SRV_MAX_JSON_DEPTH) {
-                srv_reply_error(out, 400, "body: JSON nesting deeper than %d levels",
-                                SRV_MAX_JSON_DEPTH);
-                return 0;
-            }
+            n++;
+            if (++d > *depth)
+                *depth = d;
         } else if (ch == ']' || ch == '}') {
-            if (depth)
-                depth--;
+            if (d)
+                d--;
         } else if (ch == ',') {
-            values++;
+            n++;
         }
-        if (values > SRV_MAX_JSON_VALUES) {
-            srv_reply_error(out, 413, "body: more than %d JSON values in one request",
-                            SRV_MAX_JSON_VALUES);
-            return 0;
-        }
+        if (n > SRV_MAX_JSON_VALUES || *depth > SRV_MAX_JSON_DEPTH)
+            break;
     }
-    return 1;
+    *values = n;
+    return n <= SRV_MAX_JSON_VALUES && *depth <= SRV_MAX_JSON_DEPTH;
 }
 
 cJSON *srv_req_json(struct srv_req *req, struct srv_reply *out)
@@ -361,8 +356,16 @@ cJSON *srv_req_json(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 400, "body: not valid UTF-8");
         return NULL;
     }
-    if (!json_within_budget(req->body.data, req->body.len, out))
+    size_t values, depth;
+    if (!srv_http_json_count(req->body.data, req->body.len, &values, &depth)) {
+        if (depth > SRV_MAX_JSON_DEPTH)
+            srv_reply_error(out, 400, "body: JSON nesting deeper than %d levels",
+                            SRV_MAX_JSON_DEPTH);
+        else
+            srv_reply_error(out, 413, "body: more than %d JSON values in one request",
+                            SRV_MAX_JSON_VALUES);
         return NULL;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(req->body.data, req->body.len, &end, 0);
     if (!root) {
@@ -386,8 +389,7 @@ cJSON *srv_req_json(struct srv_req *req, struct srv_reply *out)
 
 /* --- routing and authentication -------------------------------------------------------- */
 
-/* Matches path against pattern; on success copies the "*" segments into req->params. */
-static int match(const char *pattern, const char *path, struct srv_req *req)
+int srv_http_match(const char *pattern, const char *path, struct srv_req *req)
 {
     size_t n = 0;
     char *params[SRV_MAX_PARAMS] = {0};
@@ -465,7 +467,16 @@ static int authorize(struct req_state *st, const unsigned char peer[16])
                      "only for programs on the server itself, not through a proxy");
             return 403;
         }
-        return addr_is_loopback(peer) || addr_in(&req->srv->metrics_allow, peer) ? 0 : 403;
+        if (addr_in(&req->srv->metrics_allow, peer))
+            return 0;
+        /* A loopback peer must also have asked for a loopback name: a proxy that adds no
+         * forwarding header usually passes on the public Host. */
+        if (!addr_is_loopback(peer) || !srv_http_host_is_local(srv_req_header(req, "Host"))) {
+            snprintf(st->deny_msg, sizeof(st->deny_msg),
+                     "only for programs on the server itself (or --metrics-allow)");
+            return 403;
+        }
+        return 0;
     case SRV_KIOSK:
     case SRV_STAFF: {
         int want = req->route->who == SRV_KIOSK ? 'k' : 's';
@@ -644,23 +655,46 @@ static enum MHD_Result reply_now(struct srv_server *s, struct MHD_Connection *c,
     return ret;
 }
 
-/* The client's address behind a trusted proxy: the last X-Forwarded-For entry, the one
- * the proxy itself added (earlier ones are whatever the client claimed). */
-static void forwarded_client(struct srv_req *req, const char *xff)
+int srv_http_forwarded_for(const char *xff, char out[SRV_ADDR_TEXT_LEN])
 {
     const char *last = strrchr(xff, ',');
     last = last ? last + 1 : xff;
-    while (*last == ' ')
+    while (*last == ' ' || *last == '\t')
         last++;
-    char text[64];
-    size_t len = strcspn(last, " ");
+    char text[SRV_ADDR_TEXT_LEN];
+    size_t len = strcspn(last, " \t");
     unsigned char a[16];
     if (len >= sizeof(text))
-        return;
+        return 0;
     memcpy(text, last, len);
     text[len] = '\0';
-    if (addr_parse(text, a))
-        memcpy(req->client, text, len + 1);
+    if (!addr_parse(text, a))
+        return 0;
+    memcpy(out, text, len + 1);
+    return 1;
+}
+
+int srv_http_host_is_local(const char *host)
+{
+    if (!host)
+        return 1; /* HTTP/1.0 without Host: only a local program talks to us so */
+    char name[SRV_ADDR_TEXT_LEN];
+    size_t len;
+    if (host[0] == '[') {
+        const char *end = strchr(host, ']');
+        if (!end)
+            return 0;
+        len = (size_t)(end - host - 1);
+        host++;
+    } else {
+        len = strcspn(host, ":");
+    }
+    if (!len || len >= sizeof(name))
+        return 0;
+    memcpy(name, host, len);
+    name[len] = '\0';
+    unsigned char a[16];
+    return !strcasecmp(name, "localhost") || (addr_parse(name, a) && addr_is_loopback(a));
 }
 
 /* Who is calling and how: peer, client (behind a trusted proxy), https, forwarded. */
@@ -680,7 +714,7 @@ static void identify(struct srv_server *s, struct srv_req *req, const struct soc
     if (!addr_in(&s->proxies, peer))
         return;
     if (xff)
-        forwarded_client(req, xff);
+        srv_http_forwarded_for(xff, req->client);
     const char *proto = srv_req_header(req, "X-Forwarded-Proto");
     req->https = proto && !strcasecmp(proto, "https");
 }
@@ -719,7 +753,7 @@ static int begin(struct srv_server *s, struct req_state *st, struct MHD_Connecti
         int same =
             !strcmp(r->method, method) || (!strcmp(r->method, "GET") && !strcmp(method, "HEAD"));
         struct srv_req probe = {0};
-        if (!match(r->pattern, url, &probe))
+        if (!srv_http_match(r->pattern, url, &probe))
             continue;
         path_found = 1;
         if (!same) {

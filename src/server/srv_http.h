@@ -128,6 +128,25 @@ const char *srv_req_cookie(struct srv_req *req, const char *name);
 #define SRV_MAX_JSON_VALUES 200000
 #define SRV_MAX_JSON_DEPTH  64
 
+/* --- parsers of untrusted input, callable alone (fuzz targets) ---------------------- */
+
+#define SRV_ADDR_TEXT_LEN 64
+
+/* Matches a request path against a route pattern ("*" matches one non-empty segment, at
+ * most SRV_MAX_PARAMS). On a match returns 1 and sets req->params (owned by req, free
+ * each with kk_free) and req->nparams; otherwise 0 and req is untouched. */
+int srv_http_match(const char *pattern, const char *path, struct srv_req *req);
+/* The client address a trusted proxy put last in an X-Forwarded-For value: 1 and the
+ * numeric address in out, or 0 (out untouched) when it is not a numeric IP address. */
+int srv_http_forwarded_for(const char *xff, char out[SRV_ADDR_TEXT_LEN]);
+/* True when a Host header (NULL: none) names this machine: localhost, 127.x.y.z or
+ * [::1], with or without a port. */
+int srv_http_host_is_local(const char *host);
+/* Counts, without building a tree, how many values cJSON would make of text (len bytes,
+ * JSON or not; an upper bound) and how deep it nests, both outside strings. Stops
+ * counting once past SRV_MAX_JSON_VALUES or SRV_MAX_JSON_DEPTH. True when within both. */
+int srv_http_json_count(const char *text, size_t len, size_t *values, size_t *depth);
+
 /* Parses req->body as JSON. On failure fills out with an error naming the problem (400;
  * 413 for more than SRV_MAX_JSON_VALUES values) and returns NULL. The result is freed
  * with cJSON_Delete. */

@@ -59,6 +59,8 @@ case "$(grep -i '^set-cookie' "$TMP/h")" in *Secure*) fail "Secure cookie believ
 # /metrics: never through a proxy, whatever the peer
 check "metrics direct" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$U/metrics")"
 check "metrics through the proxy" 403 "$(curl -s -o /dev/null -w '%{http_code}' "${P[@]}" -H 'X-Forwarded-For: 198.51.100.1' "$U/metrics")"
+check "metrics asked for by a public name" 403 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: kepu.example.org' "$U/metrics")"
+check "metrics asked for as localhost" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: localhost:$PORT" "$U/metrics")"
 check "metrics with a forged X-Forwarded-For" 403 "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 127.0.0.1' "$U/metrics")"
 
 # the back-off is per client address as the proxy saw it: 5 free tries for 203.0.113.9
