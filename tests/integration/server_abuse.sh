@@ -63,11 +63,17 @@ check "metrics asked for by a public name" 403 "$(curl -s -o /dev/null -w '%{htt
 check "metrics asked for as localhost" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: localhost:$PORT" "$U/metrics")"
 check "metrics with a forged X-Forwarded-For" 403 "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 127.0.0.1' "$U/metrics")"
 
-# the back-off is per client address as the proxy saw it: 5 free tries for 203.0.113.9
-for i in 1 2 3 4 5; do login "nobody$i" wrong-pass "${P[@]}" -H 'X-Forwarded-For: 203.0.113.9' >/dev/null; done
-check "6th wrong login from one forwarded client" 429 "$(login nobody6 wrong-pass "${P[@]}" -H 'X-Forwarded-For: 203.0.113.9')"
+# the back-off is per client address as the proxy saw it: 5 free tries for 203.0.113.9.
+# (The wait runs from when a try is counted, before its Argon2 check: on a loaded machine
+# a check can outlast the first 1 s wait, so try until the pause shows, at most 12 times.)
+paused=0
+for i in $(seq 1 12); do
+    if [ "$(login "nobody$i" wrong-pass "${P[@]}" -H 'X-Forwarded-For: 203.0.113.9')" = 429 ]; then paused=$i; break; fi
+done
+[ "$paused" -ge 6 ] && ok || fail "wrong logins from one forwarded client paused after try $paused (want the 6th or later)"
 check "another forwarded client may still try" 401 "$(login nobody7 wrong-pass "${P[@]}" -H 'X-Forwarded-For: 203.0.113.10')"
-check "a client's own X-Forwarded-For entry is not believed" 429 "$(login nobody8 wrong-pass "${P[@]}" -H 'X-Forwarded-For: 192.0.2.1, 203.0.113.9')"
+login nobody8 wrong-pass "${P[@]}" -H 'X-Forwarded-For: 203.0.113.9, 203.0.113.77' >/dev/null
+check_has "the last X-Forwarded-For entry is the client" "failed login for a user from 203.0.113.77" "$(cat "$TMP/server.log")"
 
 # a concurrent burst of 12 wrong passwords for one user gets at most the 5 free checks
 export U
