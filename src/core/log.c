@@ -42,17 +42,38 @@ static int current_level(void)
     return min_level;
 }
 
+/* Writes text with every control byte escaped (\n, \r, \t, else \xNN), so a record is
+ * always one line: text from the network (a path with %0a) cannot forge another one. */
+static void put_escaped(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            fputc(*p, stderr);
+        else if (*p == '\n')
+            fputs("\\n", stderr);
+        else if (*p == '\r')
+            fputs("\\r", stderr);
+        else if (*p == '\t')
+            fputs("\\t", stderr);
+        else
+            fprintf(stderr, "\\x%02x", *p);
+    }
+}
+
 static void vlog(const char *level, const char *module, const char *fmt, va_list ap)
 {
     struct timespec ts;
     struct tm tm;
-    char stamp[32];
+    char stamp[32], text[4096];
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
     pthread_mutex_lock(&log_lock);
     fprintf(stderr, "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000, level, module);
-    vfprintf(stderr, fmt, ap);
+    put_escaped(text);
+    if (n >= (int)sizeof(text))
+        fputs(" [truncated]", stderr);
     fputc('\n', stderr);
     fflush(stderr);
     pthread_mutex_unlock(&log_lock);

@@ -38,6 +38,8 @@ static const char usage_text[] =
     "                         [--max-connections N] [--web DIR]\n"
     "                         [--kiosk-rate N] [--kiosk-burst N] [--kiosk-quota-mb N]\n"
     "                         [--min-free-mb N]\n"
+    "                         [--header-timeout S] [--max-per-address N]\n"
+    "                         [--trusted-proxy ADDR,...] [--metrics-allow ADDR,...]\n"
     "       kepu-server venue add ID --name NAME [--data DIR]\n"
     "       kepu-server kiosk add ID --venue ID [--data DIR]   (prints the kiosk's token)\n"
     "       kepu-server user add NAME --role office|staff [--data DIR]\n"
@@ -51,13 +53,17 @@ static const char usage_text[] =
     "Each kiosk may send --kiosk-rate events/s on average (default 100; 0: no limit) in bursts\n"
     "of --kiosk-burst (5000) and store --kiosk-quota-mb a day (64; 0: none), else 429; below\n"
     "--min-free-mb (256) free in DIR events get 503. Refused kiosks keep their events.\n"
+    "--header-timeout (default 10) is the hard deadline of a request's header block;\n"
+    "--max-per-address (default 64) bounds one address's connections (not a trusted proxy's).\n"
+    "--trusted-proxy: peers whose X-Forwarded-For/-Proto are believed (e.g. nginx on 127.0.0.1).\n"
     "The office dashboard is served at / from --web (default: the source tree's src/server/web).\n";
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
     const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web;
-    long threads, timeout, max_conns;
     long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
+    const char *proxies, *metrics_allow;
+    long threads, timeout, max_conns, header_timeout, max_per_addr;
     const char *pos[3]; /* positional arguments after the command */
     size_t npos;
 };
@@ -94,6 +100,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--role", offsetof(struct opts, role)},
         {"--trusted-keys", offsetof(struct opts, keys)},
         {"--web", offsetof(struct opts, web)},
+        {"--trusted-proxy", offsetof(struct opts, proxies)},
+        {"--metrics-allow", offsetof(struct opts, metrics_allow)},
     };
     static const struct {
         const char *name;
@@ -107,6 +115,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--kiosk-burst", offsetof(struct opts, kiosk_burst), SRV_MAX_BATCH_EVENTS, 100000000},
         {"--kiosk-quota-mb", offsetof(struct opts, kiosk_quota_mb), 0, 1000000},
         {"--min-free-mb", offsetof(struct opts, min_free_mb), 0, 100000000},
+        {"--header-timeout", offsetof(struct opts, header_timeout), 1, 600},
+        {"--max-per-address", offsetof(struct opts, max_per_addr), 1, 100000},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -394,6 +404,10 @@ static int cmd_serve(struct opts *o)
         .threads = o->threads ? (unsigned)o->threads : 8,
         .timeout_s = o->timeout ? (unsigned)o->timeout : 30,
         .max_conns = o->max_conns ? (unsigned)o->max_conns : 4000,
+        .header_timeout_s = o->header_timeout ? (unsigned)o->header_timeout : 10,
+        .max_per_addr = o->max_per_addr ? (unsigned)o->max_per_addr : 64,
+        .trusted_proxies = o->proxies,
+        .metrics_allow = o->metrics_allow,
     };
     if (srv_server_start(&server, &cfg, store, srv_api_routes, srv_api_nroutes, &err)) {
         rc = fail(&err);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,13 +14,14 @@
 #include "kepu/log.h"
 #include "srv_auth.h"
 #include "srv_events.h"
+#include "srv_metrics.h"
 #include "srv_pack.h"
 #include "srv_web.h"
 
 #define SMALL_BODY (64u * 1024)
 #define DAY_MS     (24LL * 3600 * 1000)
 
-/* --- health and metrics --------------------------------------------------------------- */
+/* --- health -------------------------------------------------------------------------- */
 
 static void h_healthz(struct srv_req *req, struct srv_reply *out)
 {
@@ -31,26 +33,6 @@ static void h_healthz(struct srv_req *req, struct srv_reply *out)
         srv_reply_text(out, 200, "application/json", "{\"status\":\"ok\"}", 15);
     }
     kk_buf_release(&err);
-}
-
-static void h_metrics(struct srv_req *req, struct srv_reply *out)
-{
-    struct srv_table t;
-    srv_server_metrics(req->srv, &out->body);
-    if (!srv_store_counters(req->store, &t, NULL)) {
-        kk_buf_adds(&out->body, "# HELP kepu_store Totals kept by the store.\n"
-                                "# TYPE kepu_store gauge\n");
-        for (size_t r = 0; r < t.nrows; r++)
-            kk_buf_addf(&out->body, "kepu_store{item=\"%s\"} %lld\n", t.cells[r * 2].s,
-                        (long long)t.cells[r * 2 + 1].i);
-    }
-    srv_table_release(&t);
-    if (kk_buf_error(&out->body)) { /* never a silently short page of figures */
-        srv_reply_error(out, 500, "out of memory");
-        return;
-    }
-    out->status = 200;
-    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
 /* The event contract with the audience and language lists (kepu/event.h), so the
@@ -214,20 +196,37 @@ done:
 
 /* --- office login --------------------------------------------------------------------- */
 
-/* Argon2id takes 64 MiB per check: let only two run at once. */
+/* Argon2id takes 64 MiB and a good fraction of a second per check: two run at once and
+ * two more may wait. Past that a login is told 503 at once, so a login flood holds at
+ * most four of the pool's threads and heartbeats keep being answered. */
+#define VERIFY_RUNNING 2
+#define VERIFY_WAITING 2
 static sem_t verify_slots;
+static atomic_int verify_admitted;
 static pthread_once_t verify_once = PTHREAD_ONCE_INIT;
 static void verify_init(void)
 {
-    sem_init(&verify_slots, 0, 2);
+    sem_init(&verify_slots, 0, VERIFY_RUNNING);
 }
 
+/* Takes a place in the password-check queue; 0 when it is full. */
+static int verify_admit(void)
+{
+    if (atomic_fetch_add(&verify_admitted, 1) >= VERIFY_RUNNING + VERIFY_WAITING) {
+        atomic_fetch_sub(&verify_admitted, 1);
+        return 0;
+    }
+    return 1;
+}
+
+/* Checks password against hash in an admitted place, and gives the place back. */
 static int check_password(const char *hash, const char *password)
 {
     pthread_once(&verify_once, verify_init);
     sem_wait(&verify_slots);
     int ok = srv_password_verify(hash, password);
     sem_post(&verify_slots);
+    atomic_fetch_sub(&verify_admitted, 1);
     return ok;
 }
 
@@ -235,7 +234,7 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
 {
     cJSON *root = srv_req_json(req, out);
     struct kk_buf err = KK_BUF_INIT;
-    char ukey[128], ikey[96];
+    char key[128], ukey[SRV_HASH_LEN + 1], ikey[SRV_HASH_LEN + 1];
     if (!root)
         return;
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "user");
@@ -244,14 +243,28 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 400, "body: expected {\"user\": string, \"password\": string}");
         goto done;
     }
-    snprintf(ukey, sizeof(ukey), "u:%.100s", u->valuestring);
-    snprintf(ikey, sizeof(ikey), "i:%s", req->client);
-    uint64_t mono = kk_clock_mono_ms();
-    int64_t wait = srv_backoff_wait_s(ukey, mono);
-    int64_t wait_ip = srv_backoff_wait_s(ikey, mono);
-    if (wait_ip > wait)
-        wait = wait_ip;
+    /* The store sees only hashes of the name and the address. */
+    snprintf(key, sizeof(key), "u:%.100s", u->valuestring);
+    srv_token_hash(key, ukey);
+    snprintf(key, sizeof(key), "i:%s", req->client);
+    srv_token_hash(key, ikey);
+    if (!verify_admit()) {
+        srv_reply_error(out, 503, "busy checking other logins; try again in a second");
+        srv_reply_header(out, "Retry-After", "1");
+        goto done;
+    }
+    /* The try is counted before the check, so concurrent tries cannot outrun the count;
+     * a success clears it. */
+    const char *const keys[] = {ukey, ikey};
+    int64_t wait = 0;
+    if (srv_store_login_take(req->store, keys, 2, kk_clock_wall_ms(), &wait, &err)) {
+        atomic_fetch_sub(&verify_admitted, 1);
+        kk_error("login", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+        goto done;
+    }
     if (wait > 0) {
+        atomic_fetch_sub(&verify_admitted, 1);
         char retry[32];
         snprintf(retry, sizeof(retry), "%lld", (long long)wait);
         srv_reply_error(out, 429, "too many failed logins; try again in %lld s", (long long)wait);
@@ -261,6 +274,7 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
     struct srv_user user;
     enum kk_err rc = srv_store_user_get(req->store, u->valuestring, &user, &err);
     if (rc && rc != KK_ERR_NOTFOUND) {
+        atomic_fetch_sub(&verify_admitted, 1);
         srv_reply_error(out, 503, "store unavailable");
         goto done;
     }
@@ -269,14 +283,11 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
                                 "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
     int ok = check_password(rc ? dummy : user.password_hash, p->valuestring);
     if (rc || !ok || strcmp(user.role, "office")) {
-        srv_backoff_fail(ukey, mono);
-        srv_backoff_fail(ikey, mono);
         kk_warn("login", "failed login for a user from %s", req->client);
         out->status = 401;
         goto done;
     }
-    srv_backoff_clear(ukey);
-    srv_backoff_clear(ikey);
+    srv_store_login_clear(req->store, keys, 2, NULL);
     char sid[SRV_TOKEN_LEN + 1], hash[SRV_HASH_LEN + 1], csrf[SRV_TOKEN_LEN + 1], cookie[200];
     srv_token_new(sid);
     srv_token_new(csrf);
@@ -287,8 +298,8 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
         goto done;
     }
     snprintf(cookie, sizeof(cookie),
-             "kepu_session=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict", sid,
-             (long long)(SRV_SESSION_MS / 1000));
+             "kepu_session=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", sid,
+             (long long)(SRV_SESSION_MS / 1000), req->https ? "; Secure" : "");
     cJSON *a = cJSON_CreateObject();
     if (a && (!cJSON_AddStringToObject(a, "user", user.name) ||
               !cJSON_AddStringToObject(a, "csrf", csrf))) {
@@ -313,7 +324,9 @@ static void h_logout(struct srv_req *req, struct srv_reply *out)
     }
     srv_reply_text(out, 200, "application/json", "{}", 2);
     srv_reply_header(out, "Set-Cookie",
-                     "kepu_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+                     req->https ? "kepu_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict;"
+                                  " Secure"
+                                : "kepu_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
 }
 
 static void h_session(struct srv_req *req, struct srv_reply *out)
@@ -483,7 +496,7 @@ static void h_stats(struct srv_req *req, struct srv_reply *out)
 
 const struct srv_route srv_api_routes[] = {
     {"GET", "/healthz", h_healthz, SRV_ANYONE, 0, "healthz"},
-    {"GET", "/metrics", h_metrics, SRV_LOCAL, 0, "metrics"},
+    {"GET", "/metrics", srv_metrics_get, SRV_LOCAL, 0, "metrics"},
     {"POST", "/api/v1/events", h_events, SRV_KIOSK, SRV_MAX_BATCH_BYTES, "events"},
     {"POST", "/api/v1/heartbeat", h_heartbeat, SRV_KIOSK, SMALL_BODY, "heartbeat"},
     {"GET", "/api/v1/packs/*/*/manifest", srv_pack_get_manifest, SRV_KIOSK, 0, "manifest"},

@@ -27,14 +27,16 @@ enum kk_err srv_password_hash(const char *password, char *out, size_t size);
 /* True when password matches hash. Takes a deliberate fraction of a second. */
 int srv_password_verify(const char *hash, const char *password);
 
-/* Failed-login back-off, kept in memory per key (a user name, a client address). After
- * SRV_LOGIN_FREE_TRIES failures a key must wait 2^(failures - free) seconds, capped at
- * SRV_LOGIN_MAX_WAIT_S, before the next try; a success clears it. Thread-safe. */
+/* Failed-login back-off (counted in the store: srv_store_login_take). After
+ * SRV_LOGIN_FREE_TRIES failures a key (a user name, a client address) must wait
+ * 2^(failures - free) seconds, capped at SRV_LOGIN_MAX_WAIT_S, after its last failure
+ * before the next try; a success clears it. A key is forgotten SRV_LOGIN_FORGET_S after
+ * its last failure (longer than any wait). */
 #define SRV_LOGIN_FREE_TRIES 5
 #define SRV_LOGIN_MAX_WAIT_S 900
-/* Seconds key must still wait (0: may try now). */
-int64_t srv_backoff_wait_s(const char *key, uint64_t now_ms);
-void srv_backoff_fail(const char *key, uint64_t now_ms);
-void srv_backoff_clear(const char *key);
+#define SRV_LOGIN_FORGET_S   3600
+/* Seconds a key with failures, the last at last_ms, must still wait at now_ms (0: may
+ * try now). */
+int64_t srv_backoff_wait_of(unsigned failures, int64_t last_ms, int64_t now_ms);
 
 #endif

@@ -56,7 +56,12 @@ struct srv_req {
     struct kk_buf body;          /* the request body, inflated, NUL-terminated */
     char who[KK_MAX_ID_LEN + 1]; /* kiosk id or user name, "" for anyone */
     char csrf[SRV_CSRF_LEN + 1]; /* the office session's CSRF token */
-    char client[64];             /* client address, for logs and login back-off */
+    char client[64];             /* client address, for logs and login back-off: the
+                                    peer, or what a trusted proxy said in X-Forwarded-For */
+    char peer[64];               /* the address the connection came from */
+    int https;                   /* a trusted proxy said X-Forwarded-Proto: https */
+    int forwarded;               /* a forwarding header (X-Forwarded-For, Forwarded,
+                                    X-Real-IP) is present, trusted or not */
 };
 
 struct srv_reply {
@@ -71,15 +76,32 @@ struct srv_reply {
 
 /* Server settings. */
 struct srv_config {
-    const char *listen; /* "ADDR:PORT", port 0 picks a free one */
-    unsigned threads;   /* thread pool size */
-    unsigned timeout_s; /* idle connection timeout; also bounds slow uploads */
-    unsigned max_conns; /* connection limit */
+    const char *listen;          /* "ADDR:PORT", port 0 picks a free one */
+    unsigned threads;            /* thread pool size */
+    unsigned timeout_s;          /* idle connection timeout; the grace of an authenticated
+                                    upload before it must keep up SRV_MIN_UPLOAD_BPS */
+    unsigned header_timeout_s;   /* the whole header block (and an anonymous body's grace)
+                                    must arrive within this; also ends idle keep-alives */
+    unsigned max_conns;          /* past this many open connections the answer is 503 */
+    unsigned max_per_addr;       /* connections at most from one address (not a proxy's) */
+    const char *trusted_proxies; /* "ADDR,ADDR": peers whose X-Forwarded-For and
+                                    X-Forwarded-Proto are believed; NULL for none */
+    const char *metrics_allow;   /* "ADDR,ADDR": peers besides loopback that may read
+                                    /metrics; NULL for none */
 };
 
+/* An upload slower than this on average (after its grace) is cut off. */
+#define SRV_MIN_UPLOAD_BPS (16u * 1024)
+/* At most this many addresses in --trusted-proxy and --metrics-allow each. */
+#define SRV_MAX_ADDRS 16
+
+/* Checks a comma-separated list of numeric IP addresses (NULL is an empty list).
+ * KK_ERR_INVALID naming the bad entry, with what (the option) in the message. */
+enum kk_err srv_addr_list_check(const char *list, const char *what, struct kk_buf *err);
+
 /* Starts serving the routes in a background thread pool. On KK_OK *out is running; stop
- * it with srv_server_stop. KK_ERR_INVALID for a bad listen address, KK_ERR_NET when the
- * address cannot be bound. */
+ * it with srv_server_stop. KK_ERR_INVALID for a bad listen address or address list,
+ * KK_ERR_NET when the address cannot be bound, KK_ERR_NOMEM. */
 enum kk_err srv_server_start(struct srv_server **out, const struct srv_config *cfg,
                              struct srv_store *store, const struct srv_route *routes,
                              size_t nroutes, struct kk_buf *err);
@@ -100,8 +122,34 @@ const char *srv_req_arg(struct srv_req *req, const char *name);
 const char *srv_req_header(struct srv_req *req, const char *name);
 const char *srv_req_cookie(struct srv_req *req, const char *name);
 
-/* Parses req->body as JSON. On failure fills out with 400 naming the problem and returns
- * NULL. The result is freed with cJSON_Delete. */
+/* A request's JSON may hold at most this many values (a 1000-event batch has ~15,000)
+ * nested at most this deep: checked before any tree is built, so memory per request
+ * stays at a few MiB however well the body compresses. */
+#define SRV_MAX_JSON_VALUES 200000
+#define SRV_MAX_JSON_DEPTH  64
+
+/* --- parsers of untrusted input, callable alone (fuzz targets) ---------------------- */
+
+#define SRV_ADDR_TEXT_LEN 64
+
+/* Matches a request path against a route pattern ("*" matches one non-empty segment, at
+ * most SRV_MAX_PARAMS). On a match returns 1 and sets req->params (owned by req, free
+ * each with kk_free) and req->nparams; otherwise 0 and req is untouched. */
+int srv_http_match(const char *pattern, const char *path, struct srv_req *req);
+/* The client address a trusted proxy put last in an X-Forwarded-For value: 1 and the
+ * numeric address in out, or 0 (out untouched) when it is not a numeric IP address. */
+int srv_http_forwarded_for(const char *xff, char out[SRV_ADDR_TEXT_LEN]);
+/* True when a Host header (NULL: none) names this machine: localhost, 127.x.y.z or
+ * [::1], with or without a port. */
+int srv_http_host_is_local(const char *host);
+/* Counts, without building a tree, how many values cJSON would make of text (len bytes,
+ * JSON or not; an upper bound) and how deep it nests, both outside strings. Stops
+ * counting once past SRV_MAX_JSON_VALUES or SRV_MAX_JSON_DEPTH. True when within both. */
+int srv_http_json_count(const char *text, size_t len, size_t *values, size_t *depth);
+
+/* Parses req->body as JSON. On failure fills out with an error naming the problem (400;
+ * 413 for more than SRV_MAX_JSON_VALUES values) and returns NULL. The result is freed
+ * with cJSON_Delete. */
 cJSON *srv_req_json(struct srv_req *req, struct srv_reply *out);
 
 /* Reply helpers. srv_reply_json takes ownership of obj (may be NULL: then 500). */

@@ -146,3 +146,15 @@ enum kk_err srv_store_ping(struct srv_store *s, struct kk_buf *err)
 {
     return s->ops->ping(s, err);
 }
+
+enum kk_err srv_store_login_take(struct srv_store *s, const char *const *keys, size_t n,
+                                 int64_t now_ms, int64_t *wait_s, struct kk_buf *err)
+{
+    return s->ops->login_take(s, keys, n, now_ms, wait_s, err);
+}
+
+enum kk_err srv_store_login_clear(struct srv_store *s, const char *const *keys, size_t n,
+                                  struct kk_buf *err)
+{
+    return s->ops->login_clear(s, keys, n, err);
+}

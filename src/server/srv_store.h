@@ -128,6 +128,10 @@ struct srv_store_ops {
     enum kk_err (*pack_get)(struct srv_store *s, const char *id, const char *version,
                             const char *which, struct kk_buf *out, struct kk_buf *err);
     enum kk_err (*ping)(struct srv_store *s, struct kk_buf *err);
+    enum kk_err (*login_take)(struct srv_store *s, const char *const *keys, size_t n,
+                              int64_t now_ms, int64_t *wait_s, struct kk_buf *err);
+    enum kk_err (*login_clear)(struct srv_store *s, const char *const *keys, size_t n,
+                               struct kk_buf *err);
 };
 
 struct srv_store {
@@ -207,5 +211,18 @@ enum kk_err srv_store_pack_get(struct srv_store *s, const char *id, const char *
                                const char *which, struct kk_buf *out, struct kk_buf *err);
 /* A cheap query proving the database answers (for /healthz). */
 enum kk_err srv_store_ping(struct srv_store *s, struct kk_buf *err);
+
+/* Failed-login back-off, kept in the store so every server sharing it sees the same
+ * counts and a restart forgets nothing. keys are opaque (hex hashes of "u:NAME" and
+ * "i:ADDRESS"), at most 4. In one transaction: *wait_s is the longest wait any key still
+ * has (srv_backoff_wait_of over its failures and last failure); when it is 0, one failure
+ * is counted against every key before the password is checked, so concurrent tries never
+ * get more than the free ones. Keys whose last failure is older than
+ * SRV_LOGIN_FORGET_S are dropped (their wait is over by then). now_ms: wall clock. */
+enum kk_err srv_store_login_take(struct srv_store *s, const char *const *keys, size_t n,
+                                 int64_t now_ms, int64_t *wait_s, struct kk_buf *err);
+/* A right password: forgets the counts of keys. */
+enum kk_err srv_store_login_clear(struct srv_store *s, const char *const *keys, size_t n,
+                                  struct kk_buf *err);
 
 #endif

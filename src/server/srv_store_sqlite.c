@@ -13,6 +13,7 @@
 #include "kepu/clock.h"
 #include "kepu/fs.h"
 #include "kepu/log.h"
+#include "srv_auth.h"
 #include "srv_store.h"
 
 #define MAX_READERS 16
@@ -111,6 +112,10 @@ static const char *const migrations[] = {
      * are kept with clock_flag 1 and their received_ms, and left out of the rollups. */
     "ALTER TABLE events ADD COLUMN clock_flag INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE kiosk_status ADD COLUMN clock_offset_ms INTEGER;",
+    /* 7: the failed-login back-off (srv_store_login_take), per hashed user name or client
+     * address, shared by every server on this database. */
+    "CREATE TABLE login_backoff(key TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
+    " last_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1259,6 +1264,64 @@ static enum kk_err sq_ping(struct srv_store *base, struct kk_buf *err)
     return rc == KK_ERR_NOTFOUND ? kk_fail(err, KK_ERR_DB, "database has no schema") : rc;
 }
 
+/* --- login back-off ----------------------------------------------------------------- */
+
+static enum kk_err sq_login_take(struct srv_store *base, const char *const *keys, size_t n,
+                                 int64_t now_ms, int64_t *wait_s, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    struct srv_table t = {0};
+    *wait_s = 0;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "BEGIN IMMEDIATE", "");
+    if (rc)
+        goto done;
+    static const char *const cols[] = {"failures", "last_ms"};
+    for (size_t i = 0; !rc && i < n; i++) {
+        srv_table_release(&t);
+        if (srv_table_init(&t, cols, 2)) {
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+            break;
+        }
+        rc =
+            query_table(s->w, &t, err, "SELECT failures, last_ms FROM login_backoff WHERE key = ?1",
+                        "t", keys[i]);
+        if (!rc && t.nrows) {
+            int64_t w = srv_backoff_wait_of((unsigned)t.cells[0].i, t.cells[1].i, now_ms);
+            if (w > *wait_s)
+                *wait_s = w;
+        }
+    }
+    for (size_t i = 0; !rc && !*wait_s && i < n; i++)
+        rc = run(s->w, err,
+                 "INSERT INTO login_backoff(key, failures, last_ms) VALUES(?1, 1, ?2)"
+                 " ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last_ms = ?2",
+                 "ti", keys[i], now_ms);
+    if (!rc)
+        rc = run(s->w, err, "DELETE FROM login_backoff WHERE last_ms < ?1", "i",
+                 now_ms - (int64_t)SRV_LOGIN_FORGET_S * 1000);
+    if (!rc)
+        rc = run(s->w, err, "COMMIT", "");
+    else
+        run(s->w, NULL, "ROLLBACK", "");
+done:
+    pthread_mutex_unlock(&s->wlock);
+    srv_table_release(&t);
+    return rc;
+}
+
+static enum kk_err sq_login_clear(struct srv_store *base, const char *const *keys, size_t n,
+                                  struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    enum kk_err rc = KK_OK;
+    pthread_mutex_lock(&s->wlock);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = run(s->w, err, "DELETE FROM login_backoff WHERE key = ?1", "t", keys[i]);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
 static const struct srv_store_ops sq_ops = {
     .close = sq_close,
     .venue_add = sq_venue_add,
@@ -1279,6 +1342,8 @@ static const struct srv_store_ops sq_ops = {
     .pack_add = sq_pack_add,
     .pack_get = sq_pack_get,
     .ping = sq_ping,
+    .login_take = sq_login_take,
+    .login_clear = sq_login_clear,
 };
 
 enum kk_err srv_store_sqlite_open(struct srv_store **out, const char *data_dir, const char *db_path,

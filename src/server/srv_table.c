@@ -106,14 +106,16 @@ fail:
 }
 
 /* Quotes a field when it holds a comma, quote, CR or LF; doubles the quotes inside. A
- * leading = + - @ is prefixed with ' so a spreadsheet never runs it as a formula. */
+ * leading = + - @ TAB or CR is prefixed with ' so a spreadsheet never runs it as a
+ * formula (OWASP's CSV injection list: a spreadsheet skips a leading TAB or CR and then
+ * reads the formula after it). */
 static enum kk_err csv_field(struct kk_buf *out, const char *s)
 {
     int quote = strpbrk(s, ",\"\r\n") != NULL;
     enum kk_err rc = KK_OK;
     if (quote)
         rc = kk_buf_adds(out, "\"");
-    if (!rc && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
+    if (!rc && s[0] && strchr("=+-@\t\r", s[0]))
         rc = kk_buf_adds(out, "'");
     for (const char *p = s; !rc && *p; p++)
         rc = *p == '"' ? kk_buf_adds(out, "\"\"") : kk_buf_add(out, p, 1);

@@ -1,6 +1,6 @@
 /* Unit tests of the server's pure parts: event validation per type, CSV rendering,
- * day parsing and the login back-off. The HTTP routes are tested against the real
- * server in tests/integration/server_*.sh. */
+ * day parsing and tokens (the login back-off: test_srv_auth.c). The HTTP routes are tested against
+ * the real server in tests/integration/server_*.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,26 +151,6 @@ static void test_parse_day(void **state)
     assert_int_equal(srv_parse_day("2026-1-01", &ms), -1);
     assert_int_equal(srv_parse_day("2026-01-01x", &ms), -1);
     assert_int_equal(srv_parse_day(NULL, &ms), -1);
-}
-
-static void test_backoff(void **state)
-{
-    (void)state;
-    uint64_t t = 1000000;
-    for (int i = 0; i < SRV_LOGIN_FREE_TRIES; i++) {
-        assert_int_equal(srv_backoff_wait_s("u:test", t), 0);
-        srv_backoff_fail("u:test", t);
-    }
-    assert_int_equal(srv_backoff_wait_s("u:test", t), 1);
-    assert_int_equal(srv_backoff_wait_s("u:test", t + 1000), 0);
-    srv_backoff_fail("u:test", t + 1000);
-    assert_int_equal(srv_backoff_wait_s("u:test", t + 1000), 2);
-    for (int i = 0; i < 40; i++)
-        srv_backoff_fail("u:test", t + 2000);
-    assert_int_equal(srv_backoff_wait_s("u:test", t + 2000), SRV_LOGIN_MAX_WAIT_S);
-    assert_int_equal(srv_backoff_wait_s("u:other", t + 2000), 0);
-    srv_backoff_clear("u:test");
-    assert_int_equal(srv_backoff_wait_s("u:test", t + 2000), 0);
 }
 
 static void test_tokens(void **state)
@@ -450,7 +430,6 @@ int main(void)
         cmocka_unit_test(test_event_fields_for_rollups),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_parse_day),
-        cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_shared_cases_server),
         cmocka_unit_test(test_only_contract_fields_stored),
