@@ -10,6 +10,8 @@ pkgs=(build-essential cmake pkg-config clang-format
 if [ "${1:-}" = --test ]; then
   pkgs+=(imagemagick python3 python3-pil procps jq chromium libjs-chart.js)
   pkgs+=(prometheus) # promtool checks /metrics (tests/integration/server_metrics.sh)
+  # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
+  pkgs+=(clang libclang-rt-14-dev)
   # The dashboard's browser tests run on node with npm; a node that brings its own npm
   # (and conflicts with Debian's npm package) is kept.
   command -v npm >/dev/null || pkgs+=(nodejs npm)

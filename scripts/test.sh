@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything twice (normal, and with AddressSanitizer +
-# UndefinedBehaviorSanitizer) and runs every test. This is what .ci/run calls.
+# UndefinedBehaviorSanitizer), runs every test, then every fuzz target for a bounded time.
+# This is what .ci/run calls.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -19,3 +20,7 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions=$top/tests/lsan.supp \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'core|server|tools' --timeout 600
+
+# Every parser of untrusted input under libFuzzer with ASan + UBSan (tests/fuzz), 30 s per
+# target, two at a time; any crash, leak or slow input fails the run.
+scripts/fuzz.sh all "${KK_FUZZ_SECONDS:-30}"

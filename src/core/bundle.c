@@ -192,7 +192,7 @@ enum kk_err kk_bundle_write(const char *dir, const char *kpk, struct kk_buf *err
         rc = kk_fail(err, KK_ERR_IO, "%s: %s", kpk, archive_error_string(a));
         goto done;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) {
+    if (kk_fsync(fd) < 0 || close(fd) < 0) {
         fd = -1;
         rc = kk_fail(err, KK_ERR_IO, "%s: %s", tmp.data, strerror(errno));
         goto done;
@@ -204,7 +204,7 @@ enum kk_err kk_bundle_write(const char *dir, const char *kpk, struct kk_buf *err
                      kpk);
         goto done;
     }
-    if (rename(tmp.data, kpk) < 0)
+    if (kk_rename(tmp.data, kpk) < 0)
         rc = kk_fail(err, KK_ERR_IO, "%s: %s", kpk, strerror(errno));
 done:
     if (a)
@@ -316,7 +316,7 @@ static enum kk_err unpack_file(struct archive *a, const char *kpk, const char *d
             goto done;
         }
     }
-    if (fsync(fd) < 0)
+    if (kk_fsync(fd) < 0)
         rc = kk_fail(err, KK_ERR_IO, "%s: %s: fsync: %s", kpk, rel, strerror(errno));
 done:
     if (fd >= 0)

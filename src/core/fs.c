@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <dirent.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +16,41 @@
 #include "kepu/alloc.h"
 #include "kepu/limits.h"
 #include "kepu/log.h"
+
+/* ---- fault injection ---- */
+
+static atomic_ulong fault_calls[KK_FAULT_KINDS];
+static atomic_ulong fault_at[KK_FAULT_KINDS]; /* 0: never fail */
+static atomic_int fault_persistent[KK_FAULT_KINDS];
+
+unsigned long kk_fault_after(enum kk_fault kind, unsigned long n, int persistent)
+{
+    unsigned long made = atomic_exchange(&fault_calls[kind], 0);
+    atomic_store(&fault_persistent[kind], persistent);
+    atomic_store(&fault_at[kind], n);
+    return made;
+}
+
+/* True (errno EIO) when this call of kind is to fail. */
+static int fault(enum kk_fault kind)
+{
+    unsigned long n = atomic_fetch_add(&fault_calls[kind], 1) + 1;
+    unsigned long at = atomic_load(&fault_at[kind]);
+    if (at == 0 || n < at || (n > at && !atomic_load(&fault_persistent[kind])))
+        return 0;
+    errno = EIO;
+    return 1;
+}
+
+int kk_fsync(int fd)
+{
+    return fault(KK_FAULT_FSYNC) ? -1 : fsync(fd);
+}
+
+int kk_rename(const char *from, const char *to)
+{
+    return fault(KK_FAULT_RENAME) ? -1 : rename(from, to);
+}
 
 enum kk_err kk_file_read(const char *path, size_t max, struct kk_buf *out, struct kk_buf *err)
 {
@@ -84,7 +120,7 @@ static int fsync_dir_of(const char *path)
     kk_free(dir);
     if (fd < 0)
         return -1;
-    int rc = fsync(fd);
+    int rc = kk_fsync(fd);
     close(fd);
     return rc;
 }
@@ -106,14 +142,15 @@ enum kk_err kk_file_write_atomic(const char *path, const void *data, size_t len,
         rc = kk_fail(err, KK_ERR_IO, "%s: %s", tmp.data, strerror(errno));
         goto done;
     }
-    if (fsync(fd) < 0) {
+    if (kk_fsync(fd) < 0) {
         rc = kk_fail(err, KK_ERR_IO, "%s: fsync: %s", tmp.data, strerror(errno));
         goto done;
     }
     close(fd);
     fd = -1;
-    if (rename(tmp.data, path) < 0) {
+    if (kk_rename(tmp.data, path) < 0) {
         rc = kk_fail(err, KK_ERR_IO, "%s: rename: %s", path, strerror(errno));
+        unlink(tmp.data);
         goto done;
     }
     if (fsync_dir_of(path) < 0)
@@ -206,6 +243,8 @@ int kk_parse_long(const char *s, long min, long max, long *out)
 int kk_write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
+    if (fault(KK_FAULT_WRITE))
+        return -1;
     while (n) {
         ssize_t w = write(fd, c, n);
         if (w < 0 && errno == EINTR)

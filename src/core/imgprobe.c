@@ -56,6 +56,31 @@ static enum kk_err read_exact(const struct src *s, size_t off, void *buf, size_t
     return KK_OK;
 }
 
+/* A forward reader over all of a src in chunks, for the checks that read a whole file. */
+struct reader {
+    const struct src *s;
+    size_t pos;
+    size_t start, n; /* buf holds the bytes [start, start + n) */
+    int io_errno;    /* set when a read failed */
+    unsigned char buf[16384];
+};
+
+/* The byte at r->pos (advancing past it), or -1 at the end of the data or on an error. */
+static int next_byte(struct reader *r)
+{
+    if (r->pos < r->start || r->pos >= r->start + r->n) {
+        ssize_t got = read_at(r->s, r->pos, r->buf, sizeof(r->buf));
+        if (got <= 0) {
+            if (got < 0)
+                r->io_errno = errno;
+            return -1;
+        }
+        r->start = r->pos;
+        r->n = (size_t)got;
+    }
+    return r->buf[r->pos++ - r->start];
+}
+
 static uint32_t be32(const unsigned char *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -105,8 +130,42 @@ static enum kk_err probe_png(const struct src *s, uint64_t *w, uint64_t *h, stru
     return KK_OK;
 }
 
+/* Counts the scans (SOS markers) from byte pos to the end of a JPEG, the way a decoder finds
+ * its markers: a segment's length is skipped; inside entropy-coded data and after garbage
+ * the next 0xFF not followed by 0x00 or a restart marker is a marker. Anything malformed
+ * ends the count (the decoder stops there too). KK_ERR_TOOBIG past KK_MAX_JPEG_SCANS. */
+static enum kk_err jpeg_check_scans(const struct src *s, size_t pos, struct kk_buf *err)
+{
+    struct reader r = {.s = s, .pos = pos};
+    unsigned scans = 0;
+    for (;;) {
+        int c = next_byte(&r);
+        while (c >= 0 && c != 0xff)
+            c = next_byte(&r);
+        while (c == 0xff)
+            c = next_byte(&r);
+        if (c < 0 || c == 0xd9) /* the end, or EOI */
+            break;
+        if (c == 0x00 || c == 0x01 || (c >= 0xd0 && c <= 0xd7)) /* data, TEM or RSTn */
+            continue;
+        int hi = next_byte(&r), lo = next_byte(&r);
+        if (hi < 0 || lo < 0 || ((unsigned)hi << 8 | (unsigned)lo) < 2)
+            break;
+        if (c == 0xda && ++scans > KK_MAX_JPEG_SCANS)
+            return kk_fail(err, KK_ERR_TOOBIG,
+                           "JPEG with more than %d scans (SOS markers); the limit is %d, as "
+                           "each scan is one more pass of decoding",
+                           KK_MAX_JPEG_SCANS, KK_MAX_JPEG_SCANS);
+        r.pos += ((unsigned)hi << 8 | (unsigned)lo) - 2;
+    }
+    if (r.io_errno)
+        return kk_fail(err, KK_ERR_IO, "cannot read: %s", strerror(r.io_errno));
+    return KK_OK;
+}
+
 /* JPEG: SOI (FF D8), then marker segments up to the first frame header SOFn (C0..CF but
- * C4 DHT, C8 JPG and CC DAC), whose payload is precision, height, width. */
+ * C4 DHT, C8 JPG and CC DAC), whose payload is precision, height, width; then the number
+ * of scans in the rest of the file. */
 static enum kk_err probe_jpeg(const struct src *s, uint64_t *w, uint64_t *h, struct kk_buf *err)
 {
     unsigned char b[5];
@@ -147,7 +206,7 @@ static enum kk_err probe_jpeg(const struct src *s, uint64_t *w, uint64_t *h, str
                 return e;
             *h = be16(b + 1);
             *w = be16(b + 3);
-            return KK_OK;
+            return jpeg_check_scans(s, pos + seglen, err);
         }
         pos += seglen;
     }
@@ -359,21 +418,160 @@ static enum kk_err svg_dims(const char *head, size_t n, int truncated, uint64_t 
     return KK_OK;
 }
 
+/* How many arguments each path command takes; 0 for Z and for anything else. */
+static unsigned path_args(char c)
+{
+    switch (c | 0x20) {
+    case 'm':
+    case 'l':
+    case 't':
+        return 2;
+    case 'h':
+    case 'v':
+        return 1;
+    case 'c':
+        return 6;
+    case 's':
+    case 'q':
+        return 4;
+    case 'a':
+        return 7;
+    default:
+        return 0;
+    }
+}
+
+/* The segments a path's d="..." draws: one per command, and one per further set of
+ * arguments after it (an implicit repeat, as in "L1 1 2 2 3 3"). */
+static size_t path_segments(const char *p, const char *end)
+{
+    size_t segs = 0, nums = 0;
+    unsigned per = 0;
+    while (p < end) {
+        double v;
+        if (*p && strchr("MmLlTtHhVvCcSsQqAaZz", *p)) {
+            segs += per ? (nums + per - 1) / per : 0;
+            per = path_args(*p);
+            nums = 0;
+            segs += per == 0;
+            p++;
+        } else if (parse_number(&p, end, &v) == 0) {
+            nums++;
+        } else {
+            p++;
+        }
+    }
+    return segs + (per ? (nums + per - 1) / per : 0);
+}
+
+/* The points="x y x y ..." of a polyline or polygon: one segment per point. */
+static size_t points_segments(const char *p, const char *end)
+{
+    size_t nums = 0;
+    while (p < end) {
+        double v;
+        if (parse_number(&p, end, &v) == 0)
+            nums++;
+        else
+            p++;
+    }
+    return (nums + 1) / 2;
+}
+
+/* Skips past the first occurrence of lit in [p, end), or to end. */
+static const char *skip_past(const char *p, const char *end, const char *lit)
+{
+    const char *q = find(p, end, lit);
+    return q ? q + strlen(lit) : end;
+}
+
+/* Counts the elements of the whole document and the segments of its paths and polylines
+ * (comments, CDATA sections, processing instructions and declarations hold none), and
+ * refuses a document over KK_MAX_SVG_ELEMENTS or KK_MAX_SVG_PATH_SEGMENTS. */
+static enum kk_err svg_check_work(const char *p, const char *end, struct kk_buf *err)
+{
+    size_t elements = 0, segments = 0;
+    while (p < end) {
+        if (*p != '<') {
+            p++;
+        } else if (starts(p, end, "<!--")) {
+            p = skip_past(p + 4, end, "-->");
+        } else if (starts(p, end, "<![CDATA[")) {
+            p = skip_past(p + 9, end, "]]>");
+        } else if (starts(p, end, "<?")) {
+            p = skip_past(p + 2, end, "?>");
+        } else if (starts(p, end, "<!") || starts(p, end, "</")) {
+            p = skip_past(p + 2, end, ">");
+        } else {
+            if (++elements > KK_MAX_SVG_ELEMENTS)
+                return kk_fail(err, KK_ERR_TOOBIG,
+                               "the SVG has more than %d elements; the limit is %d",
+                               KK_MAX_SVG_ELEMENTS, KK_MAX_SVG_ELEMENTS);
+            /* The element's name, then its attributes up to the end of the tag. */
+            for (p++; p < end && !is_space(*p) && *p != '>' && *p != '/';)
+                p++;
+            while (p < end && *p != '>' && *p != '<') {
+                if (is_space(*p) || *p == '/') {
+                    p++;
+                    continue;
+                }
+                const char *name = p;
+                while (p < end && !is_space(*p) && *p != '=' && *p != '>' && *p != '<')
+                    p++;
+                size_t name_len = (size_t)(p - name);
+                while (p < end && is_space(*p))
+                    p++;
+                if (p == end || *p != '=')
+                    continue;
+                for (p++; p < end && is_space(*p);)
+                    p++;
+                if (p == end || (*p != '"' && *p != '\''))
+                    continue;
+                const char *val = p + 1;
+                const char *close = memchr(val, *p, (size_t)(end - val));
+                if (!close)
+                    close = end;
+                if (name_len == 1 && *name == 'd')
+                    segments += path_segments(val, close);
+                else if (name_len == 6 && !memcmp(name, "points", 6))
+                    segments += points_segments(val, close);
+                p = close < end ? close + 1 : end;
+                if (segments > KK_MAX_SVG_PATH_SEGMENTS)
+                    return kk_fail(err, KK_ERR_TOOBIG,
+                                   "the SVG's paths have more than %d segments; the limit is %d",
+                                   KK_MAX_SVG_PATH_SEGMENTS, KK_MAX_SVG_PATH_SEGMENTS);
+            }
+        }
+    }
+    return KK_OK;
+}
+
 static enum kk_err probe_svg(const struct src *s, uint64_t *w, uint64_t *h, struct kk_buf *err)
 {
+    /* The size is in the head; the work to draw it is counted over the whole document. */
     size_t n = s->len < KK_SVG_HEAD_BYTES ? s->len : KK_SVG_HEAD_BYTES;
-    if (s->fd < 0)
-        return svg_dims((const char *)s->mem, n, s->len > n, w, h, err);
-    enum kk_err e;
-    char *head = kk_malloc(n);
-    if (!head)
-        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
-    ssize_t r = read_at(s, 0, head, n);
-    if (r < 0)
-        e = kk_fail(err, KK_ERR_IO, "cannot read: %s", strerror(errno));
-    else
-        e = svg_dims(head, (size_t)r, s->len > (size_t)r, w, h, err);
-    kk_free(head);
+    enum kk_err e = KK_OK;
+    char *doc = NULL;
+    const char *text = (const char *)s->mem;
+    size_t len = s->len;
+    if (s->fd >= 0) {
+        doc = kk_malloc(s->len);
+        if (!doc)
+            return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        ssize_t r = read_at(s, 0, doc, s->len);
+        if (r < 0) {
+            e = kk_fail(err, KK_ERR_IO, "cannot read: %s", strerror(errno));
+            goto done;
+        }
+        text = doc;
+        len = (size_t)r;
+        n = len < n ? len : n;
+    }
+    e = svg_dims(text, n, len > n, w, h, err);
+    if (!e)
+        e = svg_check_work(text, text + len, err);
+done:
+    kk_free(doc);
     return e;
 }
 

@@ -248,7 +248,7 @@ static enum kk_err fsync_path(const char *path, int dir, struct kk_buf *err)
     int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return kk_fail(err, KK_ERR_IO, "%s: %s", path, strerror(errno));
-    int r = fsync(fd);
+    int r = kk_fsync(fd);
     int e = errno;
     close(fd);
     if (r < 0)
@@ -322,7 +322,7 @@ static enum kk_err copy_one(const char *src, const char *dst, const char *rel, s
             goto done;
         }
     }
-    if (fsync(out) < 0)
+    if (kk_fsync(out) < 0)
         rc = kk_fail(err, KK_ERR_IO, "%s: fsync: %s", to, strerror(errno));
 done:
     if (in >= 0)
@@ -434,12 +434,12 @@ static enum kk_err install_staged(const char *state, const char *staging,
         rc = new_staging(state, "old-", &aside, err);
         if (rc)
             goto done;
-        if (rename(target, aside) < 0) {
+        if (kk_rename(target, aside) < 0) {
             rc = kk_fail(err, KK_ERR_IO, "%s: %s", target, strerror(errno));
             goto done;
         }
     }
-    if (rename(staging, target) < 0) {
+    if (kk_rename(staging, target) < 0) {
         rc = kk_fail(err, KK_ERR_IO, "%s: %s", target, strerror(errno));
         goto done;
     }
@@ -485,9 +485,9 @@ done:
         /* Not switched: take the new folder out again and put back what was there. */
         kk_remove_tree(target, NULL);
         if (aside)
-            rename(aside, target);
+            kk_rename(aside, target);
     } else if (rc && aside) {
-        rename(aside, target);
+        kk_rename(aside, target);
     }
     if (aside)
         kk_remove_tree(aside, NULL);

@@ -25,6 +25,7 @@
 #include "kepu/install.h"
 #include "kepu/log.h"
 #include "kepu/manifest.h"
+#include "sync_private.h"
 
 #define MOD              "sync"
 #define MAX_KEYS         16
@@ -1456,4 +1457,23 @@ void kk_sync_install_seen(struct kk_sync *s)
     s->st.install_pending = 0;
     kk_buf_reset(&s->pending_ids);
     pthread_mutex_unlock(&s->lock);
+}
+
+enum kk_err kk_sync_parse_answers(const char *body, size_t len, char *const *ids, size_t n,
+                                  struct kk_buf *err)
+{
+    struct kk_buf b = KK_BUF_INIT, why = KK_BUF_INIT;
+    struct assignment a[KK_MAX_PACKS];
+    size_t na = 0, rejected = 0;
+    enum kk_err rc = kk_buf_add(&b, body, len);
+    if (!rc) {
+        /* Each parser sees every body: a good heartbeat answer is a bad events answer. */
+        enum kk_err hb = parse_assignment(&b, a, &na, err);
+        enum kk_err ev = parse_events_answer(NULL, &b, ids, n, &rejected, err);
+        describe_answer(&b, &why);
+        rc = hb ? hb : ev;
+    }
+    kk_buf_release(&b);
+    kk_buf_release(&why);
+    return rc;
 }

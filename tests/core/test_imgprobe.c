@@ -250,12 +250,161 @@ static void test_files(void **state)
     kk_free(none);
 }
 
+/* An SVG of width x 10 whose body is count copies of part between head and tail. */
+static char *svg_repeat(const char *head, const char *part, size_t count, const char *tail,
+                        size_t *len)
+{
+    struct kk_buf b = KK_BUF_INIT;
+    assert_int_equal(kk_buf_adds(&b, "<svg width='10' height='10'>"), KK_OK);
+    assert_int_equal(kk_buf_adds(&b, head), KK_OK);
+    for (size_t i = 0; i < count; i++)
+        assert_int_equal(kk_buf_adds(&b, part), KK_OK);
+    assert_int_equal(kk_buf_adds(&b, tail), KK_OK);
+    assert_int_equal(kk_buf_adds(&b, "</svg>"), KK_OK);
+    return kk_buf_detach(&b, len);
+}
+
+static void expect_svg_repeat(const char *head, const char *part, size_t count, const char *tail,
+                              enum kk_err code, const char *message)
+{
+    size_t len;
+    char *svg = svg_repeat(head, part, count, tail, &len);
+    expect_mem(svg, len, KK_IMG_SVG, code, 10, 10, message);
+    kk_free(svg);
+}
+
+static void test_svg_work_limits(void **state)
+{
+    (void)state;
+    char elements[128], segments[128];
+    snprintf(elements, sizeof(elements), "the SVG has more than %d elements; the limit is %d",
+             KK_MAX_SVG_ELEMENTS, KK_MAX_SVG_ELEMENTS);
+    snprintf(segments, sizeof(segments),
+             "the SVG's paths have more than %d segments; the limit is %d",
+             KK_MAX_SVG_PATH_SEGMENTS, KK_MAX_SVG_PATH_SEGMENTS);
+    /* Elements: the <svg> itself and KK_MAX_SVG_ELEMENTS - 1 more are drawn; one more is
+     * refused, after the start tag's head (the old probe read no further). */
+    expect_svg_repeat("", "<g/>", KK_MAX_SVG_ELEMENTS - 1, "", KK_OK, NULL);
+    expect_svg_repeat("", "<rect width='1' height='1'/>", KK_MAX_SVG_ELEMENTS, "", KK_ERR_TOOBIG,
+                      elements);
+    expect_svg_repeat("", "<g>", KK_MAX_SVG_ELEMENTS, "", KK_ERR_TOOBIG, elements);
+    /* Closing tags, comments, CDATA, processing instructions are no elements. */
+    expect_svg_repeat("<!--", "<g/>", KK_MAX_SVG_ELEMENTS, "-->", KK_OK, NULL);
+    expect_svg_repeat("<style><![CDATA[", "<g/>", KK_MAX_SVG_ELEMENTS, "]]></style>", KK_OK, NULL);
+    expect_svg_repeat("", "</g><?pi <g/> ?>", KK_MAX_SVG_ELEMENTS, "", KK_OK, NULL);
+    /* A '>' inside an attribute value does not end the tag. */
+    expect_svg_repeat("<text data-x='", "<g/>", KK_MAX_SVG_ELEMENTS, "'/>", KK_OK, NULL);
+
+    /* Path segments, in all the document's paths: explicit commands ... */
+    expect_svg_repeat("<path d='M0 0", " L1 1", KK_MAX_SVG_PATH_SEGMENTS - 1, "'/>", KK_OK, NULL);
+    expect_svg_repeat("<path d='M0 0", " L1 1", KK_MAX_SVG_PATH_SEGMENTS, "'/>", KK_ERR_TOOBIG,
+                      segments);
+    /* ... implicit repeats of a command (one long stroked path, as in the audit) ... */
+    expect_svg_repeat("<path stroke-width='50' d='M0 0", " 1,1", KK_MAX_SVG_PATH_SEGMENTS, "'/>",
+                      KK_ERR_TOOBIG, segments);
+    expect_svg_repeat("<path d=\"m0 0c", " 1 2 3 4 5 6", KK_MAX_SVG_PATH_SEGMENTS, "z\"/>",
+                      KK_ERR_TOOBIG, segments);
+    /* ... spread over many paths, and polyline points. */
+    expect_svg_repeat("", "<path d='M0 0h1v1h-1z'/>", KK_MAX_SVG_PATH_SEGMENTS / 5 + 1, "",
+                      KK_ERR_TOOBIG, segments);
+    expect_svg_repeat("<polyline points='", "1,2 ", KK_MAX_SVG_PATH_SEGMENTS + 1, "'/>",
+                      KK_ERR_TOOBIG, segments);
+    expect_svg_repeat("<polygon points='", "1,2 ", KK_MAX_SVG_PATH_SEGMENTS, "'/>", KK_OK, NULL);
+    /* Other attributes with numbers are not paths. */
+    expect_svg_repeat("<g data-d='M0 0", " L1 1", KK_MAX_SVG_PATH_SEGMENTS, "'/>", KK_OK, NULL);
+}
+
+/* A JPEG of 16 x 8 with nscans scans (SOS segments, each followed by entropy-coded data
+ * holding a stuffed 0xFF and a restart marker), ending with EOI unless cut. */
+static unsigned char *jpeg_scans(size_t nscans, int garbage, size_t *len)
+{
+    static const unsigned char head[] = {0xff, 0xd8, 0xff, 0xc2, 0x00, 0x0b, 0x08, 0x00,
+                                         0x08, 0x00, 0x10, 0x01, 0x01, 0x11, 0x00};
+    static const unsigned char scan[] = {0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f,
+                                         0x00, 0x12, 0xff, 0x00, 0x34, 0xff, 0xd0, 0x56};
+    struct kk_buf b = KK_BUF_INIT;
+    assert_int_equal(kk_buf_add(&b, head, sizeof(head)), KK_OK);
+    for (size_t i = 0; i < nscans; i++) {
+        if (garbage) /* bytes between segments: a decoder skips them to the next marker */
+            assert_int_equal(kk_buf_add(&b, "junk", 4), KK_OK);
+        assert_int_equal(kk_buf_add(&b, scan, sizeof(scan)), KK_OK);
+    }
+    assert_int_equal(kk_buf_add(&b, "\xff\xd9", 2), KK_OK);
+    return (unsigned char *)kk_buf_detach(&b, len);
+}
+
+static void test_jpeg_scan_limit(void **state)
+{
+    (void)state;
+    char scans[160];
+    snprintf(scans, sizeof(scans),
+             "JPEG with more than %d scans (SOS markers); the limit is %d, as each scan is one "
+             "more pass of decoding",
+             KK_MAX_JPEG_SCANS, KK_MAX_JPEG_SCANS);
+    size_t len;
+    unsigned char *j = jpeg_scans(KK_MAX_JPEG_SCANS, 0, &len);
+    expect_mem(j, len, KK_IMG_JPEG, KK_OK, 16, 8, NULL);
+    kk_free(j);
+    j = jpeg_scans(KK_MAX_JPEG_SCANS + 1, 0, &len);
+    expect_mem(j, len, KK_IMG_JPEG, KK_ERR_TOOBIG, 0, 0, scans);
+    /* Cut before its EOI, the scans are still counted. */
+    expect_mem(j, len - 2, KK_IMG_JPEG, KK_ERR_TOOBIG, 0, 0, scans);
+    kk_free(j);
+    /* Garbage between the scans does not hide them. */
+    j = jpeg_scans(KK_MAX_JPEG_SCANS + 1, 1, &len);
+    expect_mem(j, len, KK_IMG_JPEG, KK_ERR_TOOBIG, 0, 0, scans);
+    kk_free(j);
+    /* A scan's data may hold 0xFF 0xDA only as a marker; anything after EOI is not read. */
+    j = jpeg_scans(KK_MAX_JPEG_SCANS, 0, &len);
+    unsigned char *more = kk_malloc(len + 10);
+    assert_non_null(more);
+    memcpy(more, j, len);
+    memcpy(more + len, "\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00", 10);
+    expect_mem(more, len + 10, KK_IMG_JPEG, KK_OK, 16, 8, NULL);
+    kk_free(more);
+    kk_free(j);
+}
+
+/* The same limits on files, as a pack is loaded: the message names the limit. */
+static void test_work_limits_in_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/kk-test-imgwork-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *svg_path = kk_path_join(dir, "busy.svg"), *jpg_path = kk_path_join(dir, "scans.jpg");
+    assert_non_null(svg_path);
+    assert_non_null(jpg_path);
+    size_t len;
+    char *svg = svg_repeat("<path d='M0 0", " L1 1", KK_MAX_SVG_PATH_SEGMENTS, "'/>", &len);
+    assert_int_equal(kk_file_write_atomic(svg_path, svg, len, NULL), KK_OK);
+    unsigned char *jpg = jpeg_scans(KK_MAX_JPEG_SCANS + 1, 0, &len);
+    assert_int_equal(kk_file_write_atomic(jpg_path, jpg, len, NULL), KK_OK);
+
+    struct kk_image img = {0};
+    struct kk_buf err = KK_BUF_INIT;
+    assert_int_equal(kk_image_probe(svg_path, KK_IMG_SVG, &img, &err), KK_ERR_TOOBIG);
+    assert_non_null(strstr(kk_buf_str(&err), "segments; the limit is"));
+    kk_buf_reset(&err);
+    assert_int_equal(kk_image_probe(jpg_path, KK_IMG_JPEG, &img, &err), KK_ERR_TOOBIG);
+    assert_non_null(strstr(kk_buf_str(&err), "scans (SOS markers); the limit is"));
+    assert_int_equal(img.w, 0);
+    kk_buf_release(&err);
+
+    kk_free(svg);
+    kk_free(jpg);
+    assert_int_equal(kk_remove_tree(dir, NULL), KK_OK);
+    kk_free(svg_path);
+    kk_free(jpg_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_from_name),      cmocka_unit_test(test_png),
-        cmocka_unit_test(test_jpeg_walks_segments), cmocka_unit_test(test_svg_sizes),
-        cmocka_unit_test(test_svg_refusals),        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_type_from_name),       cmocka_unit_test(test_png),
+        cmocka_unit_test(test_jpeg_walks_segments),  cmocka_unit_test(test_svg_sizes),
+        cmocka_unit_test(test_svg_refusals),         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_svg_work_limits),      cmocka_unit_test(test_jpeg_scan_limit),
+        cmocka_unit_test(test_work_limits_in_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,19 @@ int kk_parse_long(const char *s, long min, long max, long *out);
 /* Writes all n bytes of p to fd, retrying after signals and short writes. Returns 0, or
  * -1 with errno set. */
 int kk_write_all(int fd, const void *p, size_t n);
+/* fsync(fd) and rename(from, to), with their return values and errno. Core code writes,
+ * syncs and renames through kk_write_all, kk_fsync and kk_rename so that the fault
+ * injection below reaches every one of them. */
+int kk_fsync(int fd);
+int kk_rename(const char *from, const char *to);
+
+/* Test hook (fault injection, as in SQLite's tests): the n-th call of kind from now (1 =
+ * the next) fails with EIO (a rename with EIO too), and so does every later one when
+ * persistent, or only that one when not; n 0 turns failure off. Counts kk_write_all,
+ * kk_fsync and kk_rename calls. Returns how many calls of kind were made since the last
+ * call for that kind, so a test can first count and then fail each one in turn. */
+enum kk_fault { KK_FAULT_WRITE, KK_FAULT_FSYNC, KK_FAULT_RENAME, KK_FAULT_KINDS };
+unsigned long kk_fault_after(enum kk_fault kind, unsigned long n, int persistent);
 
 /* Parses "WIDTHxHEIGHT" (e.g. "1920x1080") with each side in [min, max]. Returns 0 on
  * success, -1 otherwise. */

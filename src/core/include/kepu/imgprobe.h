@@ -1,13 +1,18 @@
 /* Image header probes: the type, size and declared dimensions of a PNG, JPEG or SVG file,
- * checked against the limits in kepu/limits.h before anything decodes it.
+ * and the decoding work it asks for, checked against the limits in kepu/limits.h before
+ * anything decodes it.
  *
- * These are deliberately minimal header readers, not decoders. They read only as far as
- * the declared size: the PNG signature and IHDR chunk, the JPEG SOI marker and the
- * segments up to the first frame header (SOFn), and the start of an SVG document up to the
- * end of its <svg ...> start tag. They do not check CRCs, decode pixels or validate the
+ * These are deliberately minimal readers, not decoders. For the size they read the PNG
+ * signature and IHDR chunk, the JPEG SOI marker and the segments up to the first frame
+ * header (SOFn), and the start of an SVG document up to the end of its <svg ...> start tag.
+ * For the work they walk the rest: a JPEG's markers, counting its scans (SOS; at most
+ * KK_MAX_JPEG_SCANS), and an SVG's tags, counting its elements (at most
+ * KK_MAX_SVG_ELEMENTS) and the segments of its paths' d and polylines' points (at most
+ * KK_MAX_SVG_PATH_SEGMENTS in all). They do not check CRCs, decode pixels or validate the
  * rest of the file; SDL_image decodes the image later in the app and must still cope with
  * a bad body. What they guarantee is that the file is of the type its name says and does
- * not declare a size that would exhaust memory when decoded or rasterised.
+ * not declare a size or an amount of work that would exhaust memory or stall the kiosk
+ * when decoded or rasterised.
  *
  * SVG rules (what the probe accepts before the <svg> element): an optional UTF-8 byte-order
  * mark, whitespace, one XML declaration, comments, and a DOCTYPE without an internal
@@ -42,7 +47,8 @@ const char *kk_image_type_name(enum kk_image_type type);
  * name the file, so the caller can prefix the file and field it came from.
  * Errors: KK_ERR_NOTFOUND (no such file), KK_ERR_IO, KK_ERR_INVALID (a symbolic link, not
  * a regular file, wrong magic bytes, a truncated or malformed header, no or zero size),
- * KK_ERR_TOOBIG (file bytes, a dimension or the pixel count over the limits). */
+ * KK_ERR_TOOBIG (file bytes, a dimension, the pixel count, JPEG scans, SVG elements or path
+ * segments over the limits). */
 enum kk_err kk_image_probe(const char *path, enum kk_image_type type, struct kk_image *out,
                            struct kk_buf *err);
 

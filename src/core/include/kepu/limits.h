@@ -3,11 +3,19 @@
 #ifndef KEPU_LIMITS_H
 #define KEPU_LIMITS_H
 
-#define KK_MAX_JSON_FILE_BYTES     (4u * 1024 * 1024)  /* pack.json, one topic file, MANIFEST */
-#define KK_MAX_CONFIG_BYTES        (64u * 1024)        /* kiosk.conf */
-#define KK_MAX_IMAGE_FILE_BYTES    (16u * 1024 * 1024) /* one PNG, JPEG or SVG */
-#define KK_MAX_IMAGE_DIM           8192                /* width or height, in pixels */
-#define KK_MAX_IMAGE_PIXELS        (4096u * 4096u)     /* width * height */
+#define KK_MAX_JSON_FILE_BYTES  (4u * 1024 * 1024)  /* pack.json, one topic file, MANIFEST */
+#define KK_MAX_CONFIG_BYTES     (64u * 1024)        /* kiosk.conf */
+#define KK_MAX_IMAGE_FILE_BYTES (16u * 1024 * 1024) /* one PNG, JPEG or SVG */
+#define KK_MAX_IMAGE_DIM        8192                /* width or height, in pixels */
+#define KK_MAX_IMAGE_PIXELS     (4096u * 4096u)     /* width * height */
+/* Decoding work an image may ask for (kepu/imgprobe.h): SDL_image rasterises an SVG in
+ * time that grows with its elements and path segments, and decodes a progressive JPEG
+ * once per scan. The sample content uses at most 65 elements, 165 segments and 10 scans;
+ * the limits leave room for detailed drawings and refuse files made to stall the kiosk
+ * (a 1 MiB path took 81 s to draw, a JPEG of repeated scans about an hour). */
+#define KK_MAX_SVG_ELEMENTS        4096  /* elements in one SVG document */
+#define KK_MAX_SVG_PATH_SEGMENTS   16384 /* path and polyline segments in one SVG, in all */
+#define KK_MAX_JPEG_SCANS          32    /* scans (SOS markers) in one JPEG */
 #define KK_MAX_TOPICS_PER_PACK     64
 #define KK_MAX_PAGES_PER_TOPIC     64
 #define KK_MAX_BLOCKS_PER_PAGE     16
