@@ -365,6 +365,11 @@ void app_tap(struct app *a, int x, int y)
             app_pop(a);
         else
             app_go_home(a); /* a screen opened on its own, like the staff PIN */
+    } else if (!strcmp(id, "nav/home") && top(a)->staff) {
+        /* From a staff screen, home is the attract screen: the visitor's menu would have
+         * no session, so the idle timeout would never take it back. */
+        kk_info("staff", "staff panel left by home");
+        app_go_home(a);
     } else if (!strcmp(id, "nav/home")) {
         /* Home is the visitor's topic menu; before a group is chosen, the picker. */
         app_reset(a, &scene_attract);
