@@ -9,7 +9,7 @@ jobs=$(nproc)
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600 -LE slow
 
 # The sanitizer build runs the unit tests of the core, server and tools, where the
 # untrusted input is parsed. System libraries' lifetime caches are suppressed
@@ -19,3 +19,7 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions=$top/tests/lsan.supp \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'core|server|tools' --timeout 600
+
+# The monkey: 12,000 random actions on the kiosk built with the sanitizers, after its
+# self-tests (tests/ui/test_monkey.py; scripts/monkey.sh runs the full 100,000).
+ctest --test-dir build-asan --output-on-failure -L slow --timeout 900
