@@ -10,7 +10,7 @@ jobs=$(nproc)
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600 -LE slow
 
 # The sanitizer build runs the unit tests of the core, server and tools, where the
 # untrusted input is parsed. System libraries' lifetime caches are suppressed
@@ -24,3 +24,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 # Every parser of untrusted input under libFuzzer with ASan + UBSan (tests/fuzz), 30 s per
 # target, two at a time; any crash, leak or slow input fails the run.
 scripts/fuzz.sh all "${KK_FUZZ_SECONDS:-30}"
+
+# The monkey: 12,000 random actions on the kiosk built with the sanitizers, after its
+# self-tests (tests/ui/test_monkey.py; scripts/monkey.sh runs the full 100,000).
+ctest --test-dir build-asan --output-on-failure -L slow --timeout 900

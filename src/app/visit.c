@@ -201,6 +201,11 @@ int visit_tap(struct scene_env *e, const char *id)
             scene_stack_pop(e->stack);
         else
             visit_go_home(e); /* a screen opened on its own, like the staff PIN */
+    } else if (!strcmp(id, "nav/home") && scene_stack_top(e->stack)->staff) {
+        /* From a staff screen, home is the attract screen: the visitor's menu would have
+         * no session, so the idle timeout would never take it back. */
+        kk_info("staff", "staff panel left by home");
+        visit_go_home(e);
     } else if (!strcmp(id, "nav/home")) {
         /* Home is the visitor's topic menu; before a group is chosen, the picker. */
         scene_stack_reset(e->stack, &scene_attract);
