@@ -14,7 +14,7 @@ rm -f "$b"/packages/*.deb
 ls "$b"/packages/*.deb
 if command -v lintian >/dev/null; then
     # Errors fail the build; warnings are printed for the maintainer to read.
-    lintian --fail-on error --suppress-tags-from-file packaging/lintian-suppress \
+    lintian --fail-on error \
         "$b"/packages/*.deb
 else
     echo "package.sh: lintian not installed (scripts/deps.sh --test installs it)" >&2
