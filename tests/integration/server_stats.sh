@@ -113,6 +113,7 @@ kiosks_before=$(st "sessions?by=kiosk&from=$(day 60)"); question_before=$(st "qu
 stop_server
 sql "DROP TABLE roll_page; DROP TABLE day_type; DROP TABLE day_topic; DROP TABLE day_page;
      DROP TABLE day_audience; DROP TABLE day_question; DROP TABLE day_kiosk; DROP TABLE day_quiz;
+     DROP TABLE enrol_codes; ALTER TABLE kiosks DROP COLUMN revoked_ms;
      PRAGMA user_version = 1;"
 start_server
 r=$(http POST /api/v1/login --data-binary '{"user":"alice","password":"secret-pass"}' -c "$J")
@@ -121,7 +122,7 @@ check "events per day after migration" "$events_before" "$(st "events?by=day&fro
 check "literacy per day after migration" "$quiz_before" "$(st "quiz?by=audience_day&from=$(day 60)")"
 check "sessions per kiosk after migration" "$kiosks_before" "$(st "sessions?by=kiosk&from=$(day 60)")"
 check "answers per question after migration" "$question_before" "$(st "quiz?by=question&from=$(day 60)")"
-check "schema version" 5 "$(sql "PRAGMA user_version")"
+check "schema version" 6 "$(sql "PRAGMA user_version")"
 
 stop_server; check "clean exit" 0 $?
 finish
