@@ -85,4 +85,37 @@ check_has "the old token does not" "401 " "$r"
 "$BIN" kiosk revoke k-none --data "$DATA" 2>"$TMP/e3"
 check "revoke an unknown kiosk" 1 $?
 check_has "names it" "kiosk k-none does not exist" "$(cat "$TMP/e3")"
+
+# --- users: passwd and remove end sessions; the same for office users in the web API ---
+echo "secret-pass" | "$BIN" user add alice --role office --data "$DATA" || exit 1
+echo "other-pass-1" | "$BIN" user add carol --role office --data "$DATA" || exit 1
+J=$TMP/jar
+r=$(http POST /api/v1/login --data-binary '{"user":"carol","password":"other-pass-1"}' -c "$TMP/jc")
+check_has "carol logs in" "200 " "$r"
+echo "carol-new-pass" | "$BIN" user passwd carol --data "$DATA" 2>/dev/null
+check "user passwd" 0 $?
+r=$(http GET /api/v1/session -b "$TMP/jc"); check_has "passwd ends the sessions" "401 " "$r"
+r=$(http POST /api/v1/login --data-binary '{"user":"carol","password":"other-pass-1"}'); check_has "old password refused" "401 " "$r"
+r=$(http POST /api/v1/login --data-binary '{"user":"alice","password":"secret-pass"}' -c "$J")
+CSRF=$(cut -d' ' -f2- <<<"$r" | jq -r .csrf)
+r=$(http GET /api/v1/admin/kiosks -b "$J"); check_has "admin: kiosks listed" "\"$id\"" "$r"
+r=$(http POST "/api/v1/admin/kiosks/$id/revoke" -b "$J"); check_has "admin without CSRF header" "403 " "$r"
+r=$(http POST "/api/v1/admin/kiosks/$id/revoke" -b "$J" -H "X-CSRF-Token: $CSRF"); check_has "admin: revoke" "200 " "$r"
+r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $tk2" --data-binary "{\"kiosk\":\"$id\"}")
+check_has "revoked in the web app: 401" "401 " "$r"
+check "revoked_ms recorded" 1 "$(sql "SELECT revoked_ms IS NOT NULL FROM kiosks WHERE id = '$id'")"
+r=$(http POST "/api/v1/admin/kiosks/$id/rotate" -b "$J" -H "X-CSRF-Token: $CSRF")
+tk3=$(cut -d' ' -f2- <<<"$r" | jq -r .token)
+check "admin: rotate gives a token" 64 "${#tk3}"
+r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $tk3" --data-binary "{\"kiosk\":\"$id\"}")
+check_has "rotated in the web app: works" "200 " "$r"
+r=$(http POST /api/v1/login --data-binary '{"user":"carol","password":"carol-new-pass"}' -c "$TMP/jc")
+check_has "carol with the new password" "200 " "$r"
+r=$(http POST /api/v1/admin/users/carol/passwd -b "$J" -H "X-CSRF-Token: $CSRF" --data-binary '{"password":"short"}')
+check_has "admin: short password refused" "400 " "$r"
+r=$(http POST /api/v1/admin/users/carol/remove -b "$J" -H "X-CSRF-Token: $CSRF"); check_has "admin: remove" "200 " "$r"
+r=$(http GET /api/v1/session -b "$TMP/jc"); check_has "remove ends the sessions" "401 " "$r"
+r=$(http POST /api/v1/admin/users/alice/remove -b "$J" -H "X-CSRF-Token: $CSRF"); check_has "cannot remove yourself" "409 " "$r"
+r=$(http POST /api/v1/admin/users/nobody/remove -b "$J" -H "X-CSRF-Token: $CSRF"); check_has "unknown user" "404 " "$r"
+r=$(http GET /api/v1/admin/users -H "Authorization: Bearer $tk3"); check_has "kiosk token on admin" "403 " "$r"
 finish
