@@ -12,6 +12,8 @@ if [ "${1:-}" = --test ]; then
   pkgs+=(prometheus) # promtool checks /metrics (tests/integration/server_metrics.sh)
   # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
   pkgs+=(clang libclang-rt-14-dev)
+  # Debian packages (scripts/package.sh) and their install test in a fresh chroot.
+  pkgs+=(dpkg-dev file lintian debootstrap)
   # The dashboard's browser tests run on node with npm; a node that brings its own npm
   # (and conflicts with Debian's npm package) is kept.
   command -v npm >/dev/null || pkgs+=(nodejs npm)

@@ -3,17 +3,22 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "automation.h"
 #include "content.h"
 #include "kepu/alloc.h"
+#include "kepu/enrol.h"
 #include "kepu/fs.h"
 #include "kepu/log.h"
+
+#define KK_ENROL_CONFIG "/etc/kepu/kiosk.conf"
 
 static const char usage[] =
     "usage: kepu-kiosk [--config FILE] [--content DIR] [--state DIR] [--window WxH]\n"
     "                  [--automation]\n"
+    "       kepu-kiosk --enrol URL CODE [--config FILE] [--state DIR]\n"
     "\n"
     "  --config FILE   read settings from FILE (kiosk.conf; see README)\n"
     "  --content DIR   show the source-form packs in DIR (each subfolder a pack)\n"
@@ -21,6 +26,10 @@ static const char usage[] =
     "  --window WxH    run in a window of W x H pixels instead of full screen\n"
     "  --automation    read JSON commands on stdin, write the screen as JSON on stdout\n"
     "  --hash-pin      read a staff PIN on stdin, print its hash for staff_pin_hash\n"
+    "  --enrol URL CODE  join the server at URL with the one-time CODE of\n"
+    "                  kepu-server kiosk enrol: writes the token (mode 0600) and the keys and\n"
+    "                  sets kiosk_id, server_url, token_file, trusted_keys in the config\n"
+    "                  (default " KK_ENROL_CONFIG ")\n"
     "  --help, --version\n";
 
 /* Reads a PIN (digits, 4 to 12) on stdin and prints its Argon2id hash for kiosk.conf. The
@@ -45,6 +54,25 @@ static int hash_pin(void)
     sodium_memzero(pin, sizeof(pin));
     printf("%s\n", hash);
     return 0;
+}
+
+/* --enrol: fetches the kiosk's identity with the code and writes it (kepu/enrol.h). */
+static int enrol(const char *url, const char *code, const char *config, const char *state,
+                 const char *ca_file)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_enrol_result res;
+    struct kk_enrol_opts o = {
+        .url = url, .code = code, .config_path = config, .state_dir = state, .ca_file = ca_file};
+    int rc = kk_enrol_run(&o, &res, &err) ? 1 : 0;
+    if (rc)
+        fprintf(stderr, "kepu-kiosk: %s\n", kk_buf_str(&err));
+    else
+        printf("kepu-kiosk: enrolled as kiosk %s of venue %s (%zu trusted key(s)); %s updated.\n"
+               "Restart the app to use it: systemctl restart kepu-kiosk\n",
+               res.kiosk_id, res.venue, res.nkeys, config);
+    kk_buf_release(&err);
+    return rc;
 }
 
 /* Starts the background sync when a server is configured; the kiosk runs offline
@@ -89,7 +117,7 @@ int main(int argc, char **argv)
     static struct app app;
     struct app *a = &app;
     struct kk_buf err = KK_BUF_INIT;
-    const char *config = NULL, *content = NULL, *state = NULL;
+    const char *config = NULL, *content = NULL, *state = NULL, *enrol_url = NULL, *code = NULL;
     int automation = 0, rc = 1;
     kk_json_init();
     a->ui.w = 1920;
@@ -114,6 +142,14 @@ int main(int argc, char **argv)
             goto done;
         } else if (!strcmp(arg, "--automation")) {
             automation = 1;
+            continue;
+        } else if (!strcmp(arg, "--enrol")) {
+            if (i + 2 >= argc) {
+                fprintf(stderr, "kepu-kiosk: --enrol needs the server's URL and the code\n");
+                goto done;
+            }
+            enrol_url = argv[++i];
+            code = argv[++i];
             continue;
         }
         if (!val || strncmp(arg, "--", 2)) {
@@ -140,11 +176,17 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    /* The file first, then the command line wins. */
-    if ((config && kk_config_load(&a->cfg, config, &err)) ||
+    /* The file first, then the command line wins. Enrolment may create the file. */
+    if (enrol_url && !config)
+        config = KK_ENROL_CONFIG;
+    if ((config && !(enrol_url && access(config, F_OK)) && kk_config_load(&a->cfg, config, &err)) ||
         (content && kk_config_set(&a->cfg, "content_dir", content, &err)) ||
         (state && kk_config_set(&a->cfg, "state_dir", state, &err))) {
         fprintf(stderr, "kepu-kiosk: %s\n", kk_buf_str(&err));
+        goto done;
+    }
+    if (enrol_url) {
+        rc = enrol(enrol_url, code, config, a->cfg.state_dir, a->cfg.ca_file);
         goto done;
     }
     app_setup(a);

@@ -127,15 +127,26 @@ static int fsync_dir_of(const char *path)
 
 enum kk_err kk_file_write_atomic(const char *path, const void *data, size_t len, struct kk_buf *err)
 {
+    return kk_file_write_atomic_mode(path, data, len, 0644, err);
+}
+
+enum kk_err kk_file_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode,
+                                      struct kk_buf *err)
+{
     enum kk_err rc = KK_OK;
     struct kk_buf tmp = KK_BUF_INIT;
     int fd = -1;
     if (kk_buf_addf(&tmp, "%s.tmp", path))
         return kk_fail(err, KK_ERR_NOMEM, "%s: out of memory", path);
-    fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    unlink(tmp.data); /* a left-over temporary file may have another mode */
+    fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
         rc = kk_fail(err, errno == EACCES ? KK_ERR_PERM : KK_ERR_IO, "%s: %s", tmp.data,
                      strerror(errno));
+        goto done;
+    }
+    if (fchmod(fd, mode) < 0) { /* exactly mode, whatever the umask */
+        rc = kk_fail(err, KK_ERR_IO, "%s: %s", tmp.data, strerror(errno));
         goto done;
     }
     if (kk_write_all(fd, data, len) < 0) {

@@ -16,10 +16,12 @@
 #include <sodium.h>
 
 #include "kepu/alloc.h"
+#include "kepu/clock.h"
 #include "kepu/fs.h"
 #include "kepu/log.h"
 #include "kepu/manifest.h"
 #include "kepu/pack.h"
+#include "srv_admin.h"
 #include "srv_api.h"
 #include "srv_auth.h"
 #include "srv_events.h"
@@ -42,8 +44,13 @@ static const char usage_text[] =
     "                         [--trusted-proxy ADDR,...] [--metrics-allow ADDR,...]\n"
     "       kepu-server venue add ID --name NAME [--data DIR]\n"
     "       kepu-server kiosk add ID --venue ID [--data DIR]   (prints the kiosk's token)\n"
+    "       kepu-server kiosk enrol --venue ID [--kiosk ID] [--valid-minutes N] [--data DIR]\n"
+    "                         (prints a one-time code for kepu-kiosk --enrol URL CODE)\n"
+    "       kepu-server kiosk revoke ID | kiosk rotate ID (prints the new token) [--data DIR]\n"
     "       kepu-server user add NAME --role office|staff [--data DIR]\n"
     "                         (password on stdin; prints a staff user's token)\n"
+    "       kepu-server user remove NAME | user passwd NAME (password on stdin) [--data DIR]\n"
+    "                         (both end the user's sessions)\n"
     "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID) [--data DIR]\n"
     "       kepu-server --help | --version\n"
     "\n"
@@ -63,7 +70,7 @@ struct opts {
     const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web;
     long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
     const char *proxies, *metrics_allow;
-    long threads, timeout, max_conns, header_timeout, max_per_addr;
+    long threads, timeout, max_conns, header_timeout, max_per_addr, valid_min;
     const char *pos[3]; /* positional arguments after the command */
     size_t npos;
 };
@@ -117,6 +124,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--min-free-mb", offsetof(struct opts, min_free_mb), 0, 100000000},
         {"--header-timeout", offsetof(struct opts, header_timeout), 1, 600},
         {"--max-per-address", offsetof(struct opts, max_per_addr), 1, 100000},
+        {"--valid-minutes", offsetof(struct opts, valid_min), 1, 30 * 24 * 60},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -199,15 +207,50 @@ static int cmd_venue(struct opts *o)
     return rc;
 }
 
+/* kiosk enrol: a one-time code that makes a new kiosk of the venue (srv_admin.h). */
+static int kiosk_enrol(struct opts *o, struct srv_store *s, struct kk_buf *err)
+{
+    char code[SRV_ENROL_CODE_LEN + 1], hash[SRV_HASH_LEN + 1], id[11];
+    const char *kiosk = o->kiosk;
+    if (!kiosk) {
+        srv_enrol_kiosk_id(id);
+        kiosk = id;
+    }
+    long minutes = o->valid_min ? o->valid_min : SRV_ENROL_DEFAULT_MIN;
+    int64_t until = kk_clock_wall_ms() + (int64_t)minutes * 60 * 1000;
+    srv_enrol_code_new(code);
+    srv_enrol_code_hash(code, hash);
+    if (srv_store_enrol_add(s, hash, o->venue, kiosk, until, err))
+        return fail(err);
+    time_t t = (time_t)(until / 1000);
+    struct tm tm;
+    char when[32] = "";
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+    printf("%s\n", code);
+    fprintf(stderr,
+            "kepu-server: code for kiosk %s of venue %s, valid once until %s; on the kiosk run\n"
+            "  sudo kepu-kiosk --enrol https://THIS-SERVER %s\n",
+            kiosk, o->venue, when, code);
+    return 0;
+}
+
 static int cmd_kiosk(struct opts *o)
 {
     struct srv_store *s = NULL;
     struct kk_buf err = KK_BUF_INIT;
     char token[SRV_TOKEN_LEN + 1], hash[SRV_HASH_LEN + 1];
-    if (o->npos != 2 || strcmp(o->pos[0], "add"))
-        return usage_error("%s", "usage: kiosk add ID --venue ID");
-    int rc = check_id("kiosk ID", o->pos[1]);
-    if (!rc)
+    const char *verb = o->npos ? o->pos[0] : "";
+    int enrol = !strcmp(verb, "enrol");
+    if (enrol ? o->npos != 1
+              : (o->npos != 2 ||
+                 (strcmp(verb, "add") && strcmp(verb, "revoke") && strcmp(verb, "rotate"))))
+        return usage_error("%s", "usage: kiosk add ID --venue ID | kiosk enrol --venue ID"
+                                 " | kiosk revoke ID | kiosk rotate ID");
+    int rc = enrol ? 0 : check_id("kiosk ID", o->pos[1]);
+    if (!rc && enrol && o->kiosk)
+        rc = check_id("--kiosk", o->kiosk);
+    if (!rc && (enrol || !strcmp(verb, "add")))
         rc = check_id("--venue", o->venue);
     if (rc)
         return rc;
@@ -215,10 +258,19 @@ static int cmd_kiosk(struct opts *o)
         return rc;
     srv_token_new(token);
     srv_token_hash(token, hash);
-    if (srv_store_kiosk_add(s, o->pos[1], o->venue, hash, &err))
+    if (enrol) {
+        rc = kiosk_enrol(o, s, &err);
+    } else if (!strcmp(verb, "revoke")) {
+        if (srv_store_kiosk_revoke(s, o->pos[1], &err))
+            rc = fail(&err);
+        else
+            fprintf(stderr, "kepu-server: kiosk %s revoked: its requests now get 401\n", o->pos[1]);
+    } else if (!strcmp(verb, "rotate") ? srv_store_kiosk_rotate(s, o->pos[1], hash, &err)
+                                       : srv_store_kiosk_add(s, o->pos[1], o->venue, hash, &err)) {
         rc = fail(&err);
-    else
+    } else {
         printf("%s\n", token);
+    }
     sodium_memzero(token, sizeof(token));
     srv_store_close(s);
     kk_buf_release(&err);
@@ -230,7 +282,7 @@ static int read_password(char *pw, size_t size)
     if (isatty(STDIN_FILENO))
         fprintf(stderr, "password: ");
     if (!fgets(pw, (int)size, stdin))
-        return usage_error("%s", "user add reads the password from stdin; got nothing");
+        return usage_error("%s", "the password is read from stdin; got nothing");
     size_t n = strcspn(pw, "\r\n");
     if (pw[n] == '\0' && n == size - 1)
         return usage_error("%s", "password longer than 256 bytes");
@@ -240,13 +292,49 @@ static int read_password(char *pw, size_t size)
     return 0;
 }
 
+/* user remove NAME, user passwd NAME: both end the user's sessions. */
+static int user_change(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    char pw[258], phash[256];
+    int passwd = !strcmp(o->pos[0], "passwd");
+    int rc = check_id("user NAME", o->pos[1]);
+    if (rc)
+        return rc;
+    if (passwd) {
+        if ((rc = read_password(pw, sizeof(pw))))
+            return rc;
+        rc = srv_password_hash(pw, phash, sizeof(phash));
+        sodium_memzero(pw, sizeof(pw));
+        if (rc) {
+            fprintf(stderr, "kepu-server: cannot hash the password (out of memory)\n");
+            return 1;
+        }
+    }
+    if ((rc = open_store(o, &s)))
+        return rc;
+    if (passwd ? srv_store_user_passwd(s, o->pos[1], phash, &err)
+               : srv_store_user_remove(s, o->pos[1], &err))
+        rc = fail(&err);
+    else
+        fprintf(stderr, "kepu-server: user %s %s; its sessions are ended\n", o->pos[1],
+                passwd ? "has a new password" : "removed");
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
 static int cmd_user(struct opts *o)
 {
     struct srv_store *s = NULL;
     struct kk_buf err = KK_BUF_INIT;
     char pw[258], phash[256], token[SRV_TOKEN_LEN + 1], thash[SRV_HASH_LEN + 1];
+    if (o->npos == 2 && (!strcmp(o->pos[0], "remove") || !strcmp(o->pos[0], "passwd")))
+        return user_change(o);
     if (o->npos != 2 || strcmp(o->pos[0], "add"))
-        return usage_error("%s", "usage: user add NAME --role office|staff");
+        return usage_error("%s", "usage: user add NAME --role office|staff | user remove NAME"
+                                 " | user passwd NAME");
     int rc = check_id("user NAME", o->pos[1]);
     if (rc)
         return rc;

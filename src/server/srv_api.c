@@ -12,6 +12,7 @@
 #include "kepu/event.h"
 #include "kepu/limits.h"
 #include "kepu/log.h"
+#include "srv_admin.h"
 #include "srv_auth.h"
 #include "srv_events.h"
 #include "srv_metrics.h"
@@ -509,6 +510,17 @@ const struct srv_route srv_api_routes[] = {
     {"GET", "/api/v1/contract", h_contract, SRV_ANYONE, 0, "contract"},
     {"POST", "/api/v1/assignments", h_assign, SRV_OFFICE, SMALL_BODY, "assignments"},
     {"GET", "/api/v1/stats/*", h_stats, SRV_OFFICE, 0, "stats"},
+    {"POST", "/api/v1/enrol", srv_admin_enrol, SRV_ANYONE, SMALL_BODY, "enrol"},
+    {"GET", "/api/v1/admin/kiosks", srv_admin_kiosks, SRV_OFFICE, 0, "admin"},
+    {"GET", "/api/v1/admin/users", srv_admin_users, SRV_OFFICE, 0, "admin"},
+    {"POST", "/api/v1/admin/kiosks/*/revoke", srv_admin_kiosk_revoke, SRV_OFFICE, SMALL_BODY,
+     "admin"},
+    {"POST", "/api/v1/admin/kiosks/*/rotate", srv_admin_kiosk_rotate, SRV_OFFICE, SMALL_BODY,
+     "admin"},
+    {"POST", "/api/v1/admin/users/*/remove", srv_admin_user_remove, SRV_OFFICE, SMALL_BODY,
+     "admin"},
+    {"POST", "/api/v1/admin/users/*/passwd", srv_admin_user_passwd, SRV_OFFICE, SMALL_BODY,
+     "admin"},
     {"GET", "/", srv_web_index, SRV_ANYONE, 0, "web_index"},
     {"GET", "/vendor/*", srv_web_vendor, SRV_ANYONE, 0, "web_vendor"},
     {"GET", "/*", srv_web_file, SRV_ANYONE, 0, "web_file"},

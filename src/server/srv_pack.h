@@ -15,6 +15,9 @@
 
 /* The public keys pack signatures must match (set once at start-up, before serving). */
 void srv_pack_set_keys(const struct kk_pubkey *keys, size_t n);
+/* The keys set there (for enrolment: a new kiosk trusts what the server trusts). Returns
+ * how many; *keys points into the server's own copy (do not free). */
+size_t srv_pack_keys(const struct kk_pubkey **keys);
 
 /* Path of blob sha256 under data_dir (kk_free it), or NULL. sha256 must be well formed. */
 char *srv_blob_path(const char *data_dir, const char *sha256);

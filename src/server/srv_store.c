@@ -158,3 +158,44 @@ enum kk_err srv_store_login_clear(struct srv_store *s, const char *const *keys, 
 {
     return s->ops->login_clear(s, keys, n, err);
 }
+
+enum kk_err srv_store_enrol_add(struct srv_store *s, const char *code_hash, const char *venue,
+                                const char *kiosk, int64_t expires_ms, struct kk_buf *err)
+{
+    return s->ops->enrol_add(s, code_hash, venue, kiosk, expires_ms, err);
+}
+
+enum kk_err srv_store_enrol_use(struct srv_store *s, const char *code_hash, const char *token_hash,
+                                int64_t now_ms, struct kk_buf *kiosk, struct kk_buf *venue,
+                                struct kk_buf *err)
+{
+    return s->ops->enrol_use(s, code_hash, token_hash, now_ms, kiosk, venue, err);
+}
+
+enum kk_err srv_store_kiosk_revoke(struct srv_store *s, const char *id, struct kk_buf *err)
+{
+    return s->ops->kiosk_revoke(s, id, err);
+}
+
+enum kk_err srv_store_kiosk_rotate(struct srv_store *s, const char *id, const char *token_hash,
+                                   struct kk_buf *err)
+{
+    return s->ops->kiosk_rotate(s, id, token_hash, err);
+}
+
+enum kk_err srv_store_user_remove(struct srv_store *s, const char *name, struct kk_buf *err)
+{
+    return s->ops->user_remove(s, name, err);
+}
+
+enum kk_err srv_store_user_passwd(struct srv_store *s, const char *name, const char *password_hash,
+                                  struct kk_buf *err)
+{
+    return s->ops->user_passwd(s, name, password_hash, err);
+}
+
+enum kk_err srv_store_admin_list(struct srv_store *s, const char *what, struct srv_table *out,
+                                 struct kk_buf *err)
+{
+    return s->ops->admin_list(s, what, out, err);
+}

@@ -132,6 +132,19 @@ struct srv_store_ops {
                               int64_t now_ms, int64_t *wait_s, struct kk_buf *err);
     enum kk_err (*login_clear)(struct srv_store *s, const char *const *keys, size_t n,
                                struct kk_buf *err);
+    enum kk_err (*enrol_add)(struct srv_store *s, const char *code_hash, const char *venue,
+                             const char *kiosk, int64_t expires_ms, struct kk_buf *err);
+    enum kk_err (*enrol_use)(struct srv_store *s, const char *code_hash, const char *token_hash,
+                             int64_t now_ms, struct kk_buf *kiosk, struct kk_buf *venue,
+                             struct kk_buf *err);
+    enum kk_err (*kiosk_revoke)(struct srv_store *s, const char *id, struct kk_buf *err);
+    enum kk_err (*kiosk_rotate)(struct srv_store *s, const char *id, const char *token_hash,
+                                struct kk_buf *err);
+    enum kk_err (*user_remove)(struct srv_store *s, const char *name, struct kk_buf *err);
+    enum kk_err (*user_passwd)(struct srv_store *s, const char *name, const char *password_hash,
+                               struct kk_buf *err);
+    enum kk_err (*admin_list)(struct srv_store *s, const char *what, struct srv_table *out,
+                              struct kk_buf *err);
 };
 
 struct srv_store {
@@ -224,5 +237,30 @@ enum kk_err srv_store_login_take(struct srv_store *s, const char *const *keys, s
 /* A right password: forgets the counts of keys. */
 enum kk_err srv_store_login_clear(struct srv_store *s, const char *const *keys, size_t n,
                                   struct kk_buf *err);
+
+/* Enrolment (docs/deploy.md). enrol_add records a one-time code (only its hash) that makes
+ * kiosk in venue until expires_ms: KK_ERR_NOTFOUND without the venue, KK_ERR_EXISTS when the
+ * kiosk exists. enrol_use, in one transaction, marks the code used and creates the kiosk
+ * with token_hash, writing its id and venue into kiosk and venue: KK_ERR_NOTFOUND for an
+ * unknown code, KK_ERR_PERM for a used or expired one (err says which). */
+enum kk_err srv_store_enrol_add(struct srv_store *s, const char *code_hash, const char *venue,
+                                const char *kiosk, int64_t expires_ms, struct kk_buf *err);
+enum kk_err srv_store_enrol_use(struct srv_store *s, const char *code_hash, const char *token_hash,
+                                int64_t now_ms, struct kk_buf *kiosk, struct kk_buf *venue,
+                                struct kk_buf *err);
+/* Revocation (issue 11). kiosk_revoke makes the kiosk's token match nothing (the kiosk and
+ * its data stay; its requests get 401); kiosk_rotate gives it token_hash and lifts a
+ * revocation. user_remove deletes the user and ends its sessions; user_passwd replaces the
+ * password hash and ends its sessions. KK_ERR_NOTFOUND for an unknown id or name. */
+enum kk_err srv_store_kiosk_revoke(struct srv_store *s, const char *id, struct kk_buf *err);
+enum kk_err srv_store_kiosk_rotate(struct srv_store *s, const char *id, const char *token_hash,
+                                   struct kk_buf *err);
+enum kk_err srv_store_user_remove(struct srv_store *s, const char *name, struct kk_buf *err);
+enum kk_err srv_store_user_passwd(struct srv_store *s, const char *name, const char *password_hash,
+                                  struct kk_buf *err);
+/* what "kiosks" (kiosk, venue, created_ms, revoked_ms NULL or when) or "users" (user, role,
+ * created_ms), for the admin page. Initialises out; release with srv_table_release. */
+enum kk_err srv_store_admin_list(struct srv_store *s, const char *what, struct srv_table *out,
+                                 struct kk_buf *err);
 
 #endif

@@ -116,6 +116,12 @@ static const char *const migrations[] = {
      * address, shared by every server on this database. */
     "CREATE TABLE login_backoff(key TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
     " last_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 8: enrolment codes (one use each, until expires_ms) and revoked kiosks (their token
+     * hash is replaced so nothing matches it; revoked_ms says when). */
+    "CREATE TABLE enrol_codes(code_hash TEXT PRIMARY KEY, venue TEXT NOT NULL REFERENCES"
+    " venues(id), kiosk TEXT NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+    " used_ms INTEGER);"
+    "ALTER TABLE kiosks ADD COLUMN revoked_ms INTEGER;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1322,6 +1328,158 @@ static enum kk_err sq_login_clear(struct srv_store *base, const char *const *key
     return rc;
 }
 
+/* --- enrolment and revocation -------------------------------------------------------- */
+
+static enum kk_err sq_enrol_add(struct srv_store *base, const char *code_hash, const char *venue,
+                                const char *kiosk, int64_t expires_ms, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = query_text(s->w, NULL, err, "SELECT 1 FROM venues WHERE id = ?1", "t", venue);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "venue %s does not exist (add it with: venue add)", venue);
+    if (!rc) {
+        rc = query_text(s->w, NULL, err, "SELECT 1 FROM kiosks WHERE id = ?1", "t", kiosk);
+        if (!rc)
+            rc = kk_fail(err, KK_ERR_EXISTS, "kiosk %s already exists", kiosk);
+        else if (rc == KK_ERR_NOTFOUND)
+            rc = KK_OK;
+    }
+    if (!rc) {
+        rc = run(s->w, err,
+                 "INSERT INTO enrol_codes(code_hash, venue, kiosk, created_ms, expires_ms)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5)",
+                 "tttii", code_hash, venue, kiosk, (int64_t)kk_clock_wall_ms(), expires_ms);
+        if (rc == KK_ERR_EXISTS)
+            rc = kk_fail(err, KK_ERR_DB, "enrolment code collision");
+    }
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_enrol_use(struct srv_store *base, const char *code_hash,
+                                const char *token_hash, int64_t now_ms, struct kk_buf *kiosk,
+                                struct kk_buf *venue, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    struct kk_buf used = KK_BUF_INIT;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "BEGIN IMMEDIATE", NULL);
+    if (rc)
+        goto unlock;
+    rc = query_text(s->w, &used, err,
+                    "SELECT CASE WHEN used_ms IS NOT NULL THEN 'used' WHEN expires_ms <= ?2"
+                    " THEN 'expired' ELSE 'ok' END FROM enrol_codes WHERE code_hash = ?1",
+                    "ti", code_hash, now_ms);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "unknown enrolment code");
+    else if (!rc && strcmp(kk_buf_str(&used), "ok"))
+        rc = kk_fail(err, KK_ERR_PERM, "this enrolment code %s",
+                     !strcmp(kk_buf_str(&used), "used") ? "was already used" : "has expired");
+    if (!rc)
+        rc = query_text(s->w, kiosk, err, "SELECT kiosk FROM enrol_codes WHERE code_hash = ?1", "t",
+                        code_hash);
+    if (!rc)
+        rc = query_text(s->w, venue, err, "SELECT venue FROM enrol_codes WHERE code_hash = ?1", "t",
+                        code_hash);
+    if (!rc)
+        rc = run(s->w, err, "UPDATE enrol_codes SET used_ms = ?2 WHERE code_hash = ?1", "ti",
+                 code_hash, now_ms);
+    if (!rc) {
+        rc = run(s->w, err,
+                 "INSERT INTO kiosks(id, venue, token_hash, created_ms) VALUES(?1, ?2, ?3, ?4)",
+                 "ttti", kk_buf_str(kiosk), kk_buf_str(venue), token_hash, now_ms);
+        if (rc == KK_ERR_EXISTS)
+            rc = kk_fail(err, rc, "kiosk %s already exists", kk_buf_str(kiosk));
+    }
+    if (!rc)
+        rc = run(s->w, err, "COMMIT", NULL);
+    if (rc)
+        sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+unlock:
+    pthread_mutex_unlock(&s->wlock);
+    kk_buf_release(&used);
+    return rc;
+}
+
+/* Runs an UPDATE or DELETE ... RETURNING 1 on the writer; KK_ERR_NOTFOUND naming what
+ * when it touched no row. */
+static enum kk_err change_one(struct sq_store *s, struct kk_buf *err, const char *what,
+                              const char *sql, const char *types, const char *a, const char *b)
+{
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = query_text(s->w, NULL, err, sql, types, a, b);
+    pthread_mutex_unlock(&s->wlock);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "%s %s does not exist", what, a);
+    return rc;
+}
+
+static enum kk_err sq_kiosk_revoke(struct srv_store *base, const char *id, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    /* No token's SHA-256 reads "revoked:...", so no request matches the kiosk any more. */
+    enum kk_err rc = query_text(s->w, NULL, err,
+                                "UPDATE kiosks SET token_hash = 'revoked:' || id || ':' ||"
+                                " hex(randomblob(8)), revoked_ms = ?2 WHERE id = ?1 RETURNING 1",
+                                "ti", id, (int64_t)kk_clock_wall_ms());
+    pthread_mutex_unlock(&s->wlock);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "kiosk %s does not exist", id);
+    return rc;
+}
+
+static enum kk_err sq_kiosk_rotate(struct srv_store *base, const char *id, const char *token_hash,
+                                   struct kk_buf *err)
+{
+    return change_one((struct sq_store *)base, err, "kiosk",
+                      "UPDATE kiosks SET token_hash = ?2, revoked_ms = NULL WHERE id = ?1"
+                      " RETURNING 1",
+                      "tt", id, token_hash);
+}
+
+static enum kk_err sq_user_remove(struct srv_store *base, const char *name, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    enum kk_err rc = change_one(s, err, "user", "DELETE FROM users WHERE name = ?1 RETURNING 1",
+                                "t", name, NULL);
+    if (!rc) {
+        pthread_mutex_lock(&s->wlock);
+        rc = run(s->w, err, "DELETE FROM sessions WHERE user = ?1", "t", name);
+        pthread_mutex_unlock(&s->wlock);
+    }
+    return rc;
+}
+
+static enum kk_err sq_user_passwd(struct srv_store *base, const char *name,
+                                  const char *password_hash, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    enum kk_err rc = change_one(s, err, "user",
+                                "UPDATE users SET password_hash = ?2 WHERE name = ?1 RETURNING 1",
+                                "tt", name, password_hash);
+    if (!rc) {
+        pthread_mutex_lock(&s->wlock);
+        rc = run(s->w, err, "DELETE FROM sessions WHERE user = ?1", "t", name);
+        pthread_mutex_unlock(&s->wlock);
+    }
+    return rc;
+}
+
+static enum kk_err sq_admin_list(struct srv_store *base, const char *what, struct srv_table *out,
+                                 struct kk_buf *err)
+{
+    static const char *const kiosk_cols[] = {"kiosk", "venue", "created_ms", "revoked_ms"};
+    static const char *const user_cols[] = {"user", "role", "created_ms"};
+    int users = !strcmp(what, "users");
+    return read_table((struct sq_store *)base, out, users ? user_cols : kiosk_cols, users ? 3 : 4,
+                      err,
+                      users ? "SELECT name, role, created_ms FROM users ORDER BY name"
+                            : "SELECT id, venue, created_ms, revoked_ms FROM kiosks ORDER BY id",
+                      NULL, NULL, NULL);
+}
+
 static const struct srv_store_ops sq_ops = {
     .close = sq_close,
     .venue_add = sq_venue_add,
@@ -1344,6 +1502,13 @@ static const struct srv_store_ops sq_ops = {
     .ping = sq_ping,
     .login_take = sq_login_take,
     .login_clear = sq_login_clear,
+    .enrol_add = sq_enrol_add,
+    .enrol_use = sq_enrol_use,
+    .kiosk_revoke = sq_kiosk_revoke,
+    .kiosk_rotate = sq_kiosk_rotate,
+    .user_remove = sq_user_remove,
+    .user_passwd = sq_user_passwd,
+    .admin_list = sq_admin_list,
 };
 
 enum kk_err srv_store_sqlite_open(struct srv_store **out, const char *data_dir, const char *db_path,

@@ -115,6 +115,7 @@ sql "DROP TABLE roll_page; DROP TABLE day_type; DROP TABLE day_topic; DROP TABLE
      DROP TABLE day_audience; DROP TABLE day_question; DROP TABLE day_kiosk; DROP TABLE day_quiz;
      ALTER TABLE events DROP COLUMN clock_flag;
      ALTER TABLE kiosk_status DROP COLUMN clock_offset_ms; DROP TABLE login_backoff;
+     DROP TABLE enrol_codes; ALTER TABLE kiosks DROP COLUMN revoked_ms;
      PRAGMA user_version = 1;"
 start_server
 r=$(http POST /api/v1/login --data-binary '{"user":"alice","password":"secret-pass"}' -c "$J")
@@ -123,7 +124,7 @@ check "events per day after migration" "$events_before" "$(st "events?by=day&fro
 check "literacy per day after migration" "$quiz_before" "$(st "quiz?by=audience_day&from=$(day 60)")"
 check "sessions per kiosk after migration" "$kiosks_before" "$(st "sessions?by=kiosk&from=$(day 60)")"
 check "answers per question after migration" "$question_before" "$(st "quiz?by=question&from=$(day 60)")"
-check "schema version" 7 "$(sql "PRAGMA user_version")"
+check "schema version" 8 "$(sql "PRAGMA user_version")"
 
 stop_server; check "clean exit" 0 $?
 finish

@@ -17,6 +17,10 @@ enum kk_err kk_file_read(const char *path, size_t max, struct kk_buf *out, struc
  * half: write path.tmp, fsync, rename over path, fsync the folder. */
 enum kk_err kk_file_write_atomic(const char *path, const void *data, size_t len,
                                  struct kk_buf *err);
+/* The same with the file's mode (kk_file_write_atomic uses 0644): the temporary file is
+ * created with it, so a secret is never readable by others, not even for a moment. */
+enum kk_err kk_file_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode,
+                                      struct kk_buf *err);
 
 /* mkdir -p with mode for every folder it creates. */
 enum kk_err kk_mkdirs(const char *path, mode_t mode, struct kk_buf *err);

@@ -1,0 +1,227 @@
+#include "srv_admin.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "kepu/alloc.h"
+#include "kepu/clock.h"
+#include "kepu/log.h"
+#include "kepu/manifest.h"
+#include "srv_pack.h"
+#include "srv_store.h"
+
+static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; /* 32: 5 bits each */
+
+void srv_enrol_code_new(char out[SRV_ENROL_CODE_LEN + 1])
+{
+    size_t o = 0;
+    for (int i = 0; i < 12; i++) {
+        if (i == 4 || i == 8)
+            out[o++] = '-';
+        out[o++] = alphabet[randombytes_uniform(32)];
+    }
+    out[o] = '\0';
+}
+
+int srv_enrol_code_hash(const char *code, char hash[SRV_HASH_LEN + 1])
+{
+    char norm[13];
+    size_t n = 0;
+    for (const char *p = code; *p; p++) {
+        if (*p == '-' || *p == ' ')
+            continue;
+        char c = (char)toupper((unsigned char)*p);
+        if (n == 12 || !strchr(alphabet, c) || c == '\0')
+            return -1;
+        norm[n++] = c;
+    }
+    if (n != 12)
+        return -1;
+    norm[n] = '\0';
+    srv_token_hash(norm, hash);
+    return 0;
+}
+
+void srv_enrol_kiosk_id(char out[11])
+{
+    unsigned char r[4];
+    randombytes_buf(r, sizeof(r));
+    memcpy(out, "k-", 2);
+    sodium_bin2hex(out + 2, 9, r, sizeof(r));
+}
+
+/* --- enrolment ------------------------------------------------------------------------ */
+
+void srv_admin_enrol(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *root = srv_req_json(req, out), *a = NULL;
+    struct kk_buf err = KK_BUF_INIT, kiosk = KK_BUF_INIT, venue = KK_BUF_INIT;
+    char hash[SRV_HASH_LEN + 1], token[SRV_TOKEN_LEN + 1], thash[SRV_HASH_LEN + 1];
+    if (!root)
+        return;
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(root, "code");
+    if (!cJSON_IsString(code) || srv_enrol_code_hash(code->valuestring, hash)) {
+        srv_reply_error(out, 400, "code: expected the 12-character code kiosk enrol printed");
+        goto done;
+    }
+    srv_token_new(token);
+    srv_token_hash(token, thash);
+    enum kk_err rc =
+        srv_store_enrol_use(req->store, hash, thash, kk_clock_wall_ms(), &kiosk, &venue, &err);
+    if (rc == KK_ERR_NOTFOUND || rc == KK_ERR_PERM) {
+        kk_warn("enrol", "refused a code from %s: %s", req->client, kk_buf_str(&err));
+        srv_reply_error(out, rc == KK_ERR_NOTFOUND ? 404 : 410, "%s", kk_buf_str(&err));
+        goto done;
+    }
+    if (rc) {
+        kk_error("enrol", "%s", kk_buf_str(&err));
+        srv_reply_error(out, rc == KK_ERR_EXISTS ? 409 : 503, "%s",
+                        rc == KK_ERR_EXISTS ? kk_buf_str(&err) : "store unavailable");
+        goto done;
+    }
+    const struct kk_pubkey *keys;
+    size_t nkeys = srv_pack_keys(&keys);
+    cJSON *list = NULL;
+    a = cJSON_CreateObject();
+    if (!a || !cJSON_AddStringToObject(a, "kiosk", kk_buf_str(&kiosk)) ||
+        !cJSON_AddStringToObject(a, "venue", kk_buf_str(&venue)) ||
+        !cJSON_AddStringToObject(a, "token", token) ||
+        !(list = cJSON_AddArrayToObject(a, "trusted_keys")))
+        goto nomem;
+    for (size_t i = 0; i < nkeys; i++) {
+        char b64[sodium_base64_ENCODED_LEN(KK_PUBKEY_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+        sodium_bin2base64(b64, sizeof(b64), keys[i].key, KK_PUBKEY_BYTES,
+                          sodium_base64_VARIANT_ORIGINAL);
+        cJSON *s = cJSON_CreateString(b64);
+        if (!s || !cJSON_AddItemToArray(list, s)) {
+            cJSON_Delete(s);
+            goto nomem;
+        }
+    }
+    kk_info("enrol", "kiosk %s of venue %s enrolled from %s", kk_buf_str(&kiosk),
+            kk_buf_str(&venue), req->client);
+    srv_reply_json(out, 200, a);
+    srv_reply_header(out, "Cache-Control", "no-store");
+    a = NULL;
+    goto done;
+nomem:
+    srv_reply_error(out, 500, "out of memory");
+done:
+    sodium_memzero(token, sizeof(token));
+    cJSON_Delete(a);
+    cJSON_Delete(root);
+    kk_buf_release(&err);
+    kk_buf_release(&kiosk);
+    kk_buf_release(&venue);
+}
+
+/* --- the office's admin page ------------------------------------------------------------ */
+
+static void reply_list(struct srv_req *req, struct srv_reply *out, const char *what)
+{
+    struct srv_table t;
+    struct kk_buf err = KK_BUF_INIT;
+    if (srv_store_admin_list(req->store, what, &t, &err)) {
+        kk_error("admin", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+    } else {
+        srv_reply_json(out, 200, srv_table_to_json(&t));
+    }
+    srv_table_release(&t);
+    kk_buf_release(&err);
+}
+
+void srv_admin_kiosks(struct srv_req *req, struct srv_reply *out)
+{
+    reply_list(req, out, "kiosks");
+}
+
+void srv_admin_users(struct srv_req *req, struct srv_reply *out)
+{
+    reply_list(req, out, "users");
+}
+
+/* Answers a store call's result: 404 with its message, 503, or {"ok":true}. */
+static void reply_done(struct srv_reply *out, enum kk_err rc, const struct kk_buf *err)
+{
+    if (rc == KK_ERR_NOTFOUND)
+        srv_reply_error(out, 404, "%s", kk_buf_str(err));
+    else if (rc)
+        srv_reply_error(out, 503, "store unavailable");
+    else
+        srv_reply_text(out, 200, "application/json", "{\"ok\":true}", 11);
+}
+
+void srv_admin_kiosk_revoke(struct srv_req *req, struct srv_reply *out)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    enum kk_err rc = srv_store_kiosk_revoke(req->store, req->params[0], &err);
+    reply_done(out, rc, &err);
+    if (!rc)
+        kk_info("admin", "%s revoked kiosk %s", req->who, req->params[0]);
+    kk_buf_release(&err);
+}
+
+void srv_admin_kiosk_rotate(struct srv_req *req, struct srv_reply *out)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    char token[SRV_TOKEN_LEN + 1], hash[SRV_HASH_LEN + 1];
+    srv_token_new(token);
+    srv_token_hash(token, hash);
+    enum kk_err rc = srv_store_kiosk_rotate(req->store, req->params[0], hash, &err);
+    if (rc) {
+        reply_done(out, rc, &err);
+    } else {
+        cJSON *a = cJSON_CreateObject();
+        if (a && !cJSON_AddStringToObject(a, "token", token)) {
+            cJSON_Delete(a);
+            a = NULL;
+        }
+        srv_reply_json(out, 200, a);
+        srv_reply_header(out, "Cache-Control", "no-store");
+        kk_info("admin", "%s gave kiosk %s a new token", req->who, req->params[0]);
+    }
+    sodium_memzero(token, sizeof(token));
+    kk_buf_release(&err);
+}
+
+void srv_admin_user_remove(struct srv_req *req, struct srv_reply *out)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    if (!strcmp(req->params[0], req->who)) {
+        srv_reply_error(out, 409, "you cannot remove yourself; another office user can");
+        return;
+    }
+    enum kk_err rc = srv_store_user_remove(req->store, req->params[0], &err);
+    reply_done(out, rc, &err);
+    if (!rc)
+        kk_info("admin", "%s removed user %s", req->who, req->params[0]);
+    kk_buf_release(&err);
+}
+
+void srv_admin_user_passwd(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *root = srv_req_json(req, out);
+    struct kk_buf err = KK_BUF_INIT;
+    char phash[256];
+    if (!root)
+        return;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "password");
+    if (!cJSON_IsString(p) || strlen(p->valuestring) < 8 || strlen(p->valuestring) > 256) {
+        srv_reply_error(out, 400, "password: expected a string of 8 to 256 bytes");
+        goto done;
+    }
+    if (srv_password_hash(p->valuestring, phash, sizeof(phash))) {
+        srv_reply_error(out, 500, "out of memory");
+        goto done;
+    }
+    enum kk_err rc = srv_store_user_passwd(req->store, req->params[0], phash, &err);
+    reply_done(out, rc, &err);
+    if (!rc)
+        kk_info("admin", "%s set a new password for %s", req->who, req->params[0]);
+done:
+    cJSON_Delete(root);
+    kk_buf_release(&err);
+}
