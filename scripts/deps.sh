@@ -9,6 +9,8 @@ pkgs=(build-essential cmake pkg-config clang-format
   xvfb xauth sqlite3 curl)
 if [ "${1:-}" = --test ]; then
   pkgs+=(imagemagick python3 python3-pil procps jq chromium libjs-chart.js)
+  # The server tests run on PostgreSQL too (scripts/pg-test.sh), and two servers behind nginx.
+  pkgs+=(postgresql-15 postgresql-client-15 nginx)
   # The dashboard's browser tests run on node with npm; a node that brings its own npm
   # (and conflicts with Debian's npm package) is kept.
   command -v npm >/dev/null || pkgs+=(nodejs npm)

@@ -137,8 +137,9 @@ struct srv_store {
 int srv_id_valid(const char *s);
 
 /* Opens the store. db_url NULL or "" means SQLite at data_dir/kepu.db; "sqlite:PATH"
- * names another SQLite file. Creates data_dir (mode 0700) and applies pending schema
- * migrations. Errors: KK_ERR_IO, KK_ERR_DB, KK_ERR_INVALID (unsupported URL),
+ * names another SQLite file; "postgresql://..." (or "postgres://...", libpq's connection
+ * URI) the PostgreSQL store (blobs stay under data_dir). Creates data_dir (mode 0700) and applies
+ * pending schema migrations. Errors: KK_ERR_IO, KK_ERR_DB, KK_ERR_INVALID (unsupported URL),
  * KK_ERR_NOMEM. Close with srv_store_close. */
 enum kk_err srv_store_open(struct srv_store **out, const char *data_dir, const char *db_url,
                            struct kk_buf *err);
@@ -147,6 +148,10 @@ void srv_store_close(struct srv_store *s); /* s may be NULL */
 /* The SQLite backend's constructor (used by srv_store_open). */
 enum kk_err srv_store_sqlite_open(struct srv_store **out, const char *data_dir, const char *db_path,
                                   struct kk_buf *err);
+
+/* The PostgreSQL backend's constructor (used by srv_store_open); url is libpq's URI. */
+enum kk_err srv_store_pg_open(struct srv_store **out, const char *data_dir, const char *url,
+                              struct kk_buf *err);
 
 /* Administration. KK_ERR_EXISTS when the id is taken, KK_ERR_NOTFOUND when a referenced
  * venue or kiosk does not exist. */

@@ -11,8 +11,33 @@ U=
 FAILS=0
 CHECKS=0
 
+# KK_TEST_PG=1 (the ctest copies labelled pg) runs the test on the PostgreSQL store at
+# KK_TEST_DB (postgresql:///postgres?..., from scripts/test.sh; skipped without it): a
+# database of its own, created here and dropped at exit, so tests run side by side; every
+# kepu-server command goes through a wrapper that adds --db (a --db given by the test
+# comes later and wins), and sql reads it with psql.
+DB_URL=
+PG_DB=
+if [ "${KK_TEST_PG:-0}" = 1 ]; then
+    [ -n "${KK_TEST_DB:-}" ] || { echo "skipped: no PostgreSQL (KK_TEST_DB unset)"; rm -rf "$TMP"; exit 77; }
+    PG_DB=kt_$(basename "$TMP" | tr -c 'a-zA-Z0-9\n' _ | tr 'A-Z' 'a-z')
+    psql "$KK_TEST_DB" -XAtq -c "CREATE DATABASE $PG_DB" || { echo "cannot create database" >&2; exit 1; }
+    DB_URL=${KK_TEST_DB/\/postgres\?/\/$PG_DB?}
+    REAL_BIN=$BIN
+    BIN=$TMP/kepu-server
+    printf '#!/bin/sh\n[ $# -eq 0 ] && exec "%s"\ncmd=$1; shift\nexec "%s" "$cmd" --db "%s" "$@"\n' \
+        "$REAL_BIN" "$REAL_BIN" "$DB_URL" >"$BIN"
+    chmod +x "$BIN"
+fi
+# on_pg: true when this run uses the PostgreSQL store (for checks of SQLite's own files).
+on_pg() { [ -n "$DB_URL" ]; }
+
 cleanup() {
     [ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
+    if [ -n "$PG_DB" ]; then
+        [ -n "$PID" ] && wait "$PID" 2>/dev/null
+        psql "$KK_TEST_DB" -XAtq -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1
+    fi
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -93,5 +118,8 @@ post_events() {
     http POST /api/v1/events -H "Authorization: Bearer $TK" -H 'Content-Type: application/json' \
         --data-binary "$body" "$@"
 }
-# sql QUERY: reads the server's database (WAL lets us read beside it).
-sql() { sqlite3 "$DATA/kepu.db" "$1"; }
+# sql QUERY: reads the server's database (WAL lets us read beside it); rows as sqlite3
+# prints them (columns joined by |).
+sql() {
+    if on_pg; then psql "$DB_URL" -XAtq -F'|' -c "$1"; else sqlite3 "$DATA/kepu.db" "$1"; fi
+}
