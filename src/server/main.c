@@ -22,6 +22,7 @@
 #include "srv_api.h"
 #include "srv_auth.h"
 #include "srv_http.h"
+#include "srv_migrate.h"
 #include "srv_pack.h"
 #include "srv_store.h"
 #include "srv_web.h"
@@ -39,6 +40,8 @@ static const char usage_text[] =
     "       kepu-server user add NAME --role office|staff [--data DIR]\n"
     "                         (password on stdin; prints a staff user's token)\n"
     "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID) [--data DIR]\n"
+    "       kepu-server migrate --from sqlite:PATH --to postgresql://... [--data DIR]\n"
+    "                         (copies a SQLite store into an empty PostgreSQL one)\n"
     "       kepu-server --help | --version\n"
     "\n"
     "serve listens on " DEFAULT_LISTEN " and keeps its data in " DEFAULT_DATA " unless told\n"
@@ -48,7 +51,7 @@ static const char usage_text[] =
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
-    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web;
+    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to;
     long threads, timeout, max_conns;
     const char *pos[3]; /* positional arguments after the command */
     size_t npos;
@@ -86,6 +89,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--role", offsetof(struct opts, role)},
         {"--trusted-keys", offsetof(struct opts, keys)},
         {"--web", offsetof(struct opts, web)},
+        {"--from", offsetof(struct opts, from)},
+        {"--to", offsetof(struct opts, to)},
     };
     static const struct {
         const char *name;
@@ -389,12 +394,30 @@ done:
     return rc;
 }
 
+static int cmd_migrate(struct opts *o)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    if (o->npos)
+        return usage_error("migrate: unexpected argument %s", o->pos[0]);
+    if (!o->from || strncmp(o->from, "sqlite:", 7) || !o->from[7])
+        return usage_error("%s", "migrate needs --from sqlite:PATH");
+    if (!o->to || (strncmp(o->to, "postgresql://", 13) && strncmp(o->to, "postgres://", 11)))
+        return usage_error("%s", "migrate needs --to postgresql://...");
+    if (access(o->from + 7, R_OK)) {
+        fprintf(stderr, "kepu-server: --from %s: %s\n", o->from + 7, strerror(errno));
+        return 1;
+    }
+    int rc = srv_migrate(o->from + 7, o->to, o->data, stdout, &err) ? fail(&err) : 0;
+    kk_buf_release(&err);
+    return rc;
+}
+
 static const struct {
     const char *name;
     int (*fn)(struct opts *o);
 } commands[] = {
     {"serve", cmd_serve}, {"venue", cmd_venue},   {"kiosk", cmd_kiosk},
-    {"user", cmd_user},   {"assign", cmd_assign},
+    {"user", cmd_user},   {"assign", cmd_assign}, {"migrate", cmd_migrate},
 };
 
 int main(int argc, char **argv)
