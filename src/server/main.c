@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "kepu/alloc.h"
+#include "kepu/clock.h"
 #include "kepu/fs.h"
 #include "kepu/log.h"
 #include "kepu/manifest.h"
@@ -34,12 +35,13 @@
 static const char usage_text[] =
     "usage: kepu-server serve [--listen ADDR:PORT] [--data DIR] [--db URL]\n"
     "                         [--trusted-keys FILE.pub,...] [--threads N] [--timeout S]\n"
-    "                         [--max-connections N] [--web DIR]\n"
+    "                         [--max-connections N] [--web DIR] [--retention-days N]\n"
     "       kepu-server venue add ID --name NAME [--data DIR]\n"
     "       kepu-server kiosk add ID --venue ID [--data DIR]   (prints the kiosk's token)\n"
     "       kepu-server user add NAME --role office|staff [--data DIR]\n"
     "                         (password on stdin; prints a staff user's token)\n"
     "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID) [--data DIR]\n"
+    "       kepu-server prune --retention-days N [--data DIR]   (drops older raw events)\n"
     "       kepu-server migrate --from sqlite:PATH --to postgresql://... [--data DIR]\n"
     "                         (copies a SQLite store into an empty PostgreSQL one)\n"
     "       kepu-server --help | --version\n"
@@ -52,7 +54,7 @@ static const char usage_text[] =
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
     const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to;
-    long threads, timeout, max_conns;
+    long threads, timeout, max_conns, retention_days;
     const char *pos[3]; /* positional arguments after the command */
     size_t npos;
 };
@@ -100,6 +102,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--threads", offsetof(struct opts, threads), 1, 256},
         {"--timeout", offsetof(struct opts, timeout), 1, 3600},
         {"--max-connections", offsetof(struct opts, max_conns), 16, 100000},
+        {"--retention-days", offsetof(struct opts, retention_days), 1, 36500},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -342,6 +345,38 @@ static void raise_fd_limit(void)
     }
 }
 
+/* Drops the raw events older than days (0: keep them all; the store still prepares its
+ * coming months) and logs what it did. 0 on success, 1 on failure. */
+static int prune(struct srv_store *store, long days)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    int64_t before = days ? (int64_t)kk_clock_wall_ms() - days * 86400000LL : 0, dropped = 0;
+    int rc = 0;
+    if (srv_store_events_prune(store, before, &dropped, &err)) {
+        kk_warn("retention", "%s", kk_buf_str(&err));
+        rc = 1;
+    } else if (dropped) {
+        kk_info("retention", "dropped %lld raw events older than %ld days (rollups kept)",
+                (long long)dropped, days);
+    }
+    kk_buf_release(&err);
+    return rc;
+}
+
+static int cmd_prune(struct opts *o)
+{
+    struct srv_store *store = NULL;
+    if (o->npos)
+        return usage_error("prune: unexpected argument %s", o->pos[0]);
+    if (!o->retention_days)
+        return usage_error("%s", "prune needs --retention-days N");
+    int rc = open_store(o, &store);
+    if (!rc)
+        rc = prune(store, o->retention_days);
+    srv_store_close(store);
+    return rc;
+}
+
 static int cmd_serve(struct opts *o)
 {
     struct srv_store *store = NULL;
@@ -382,9 +417,17 @@ static int cmd_serve(struct opts *o)
     }
     kk_info("server", "listening on %s port %u, data in %s, %zu trusted pack key(s)", cfg.listen,
             srv_server_port(server), o->data, nkeys);
+    /* Retention and the store's upkeep once an hour (and now), between signals. */
     int sig = 0;
-    while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-        ;
+    int64_t next_prune = 0;
+    while (sig != SIGTERM && sig != SIGINT) {
+        if ((int64_t)kk_clock_wall_ms() >= next_prune) {
+            prune(store, o->retention_days);
+            next_prune = (int64_t)kk_clock_wall_ms() + 3600 * 1000;
+        }
+        struct timespec wait = {60, 0};
+        sig = sigtimedwait(&set, NULL, &wait);
+    }
     kk_info("server", "signal %d: finishing requests in flight", sig);
     srv_server_stop(server, 30000);
     kk_info("server", "stopped");
@@ -416,8 +459,8 @@ static const struct {
     const char *name;
     int (*fn)(struct opts *o);
 } commands[] = {
-    {"serve", cmd_serve}, {"venue", cmd_venue},   {"kiosk", cmd_kiosk},
-    {"user", cmd_user},   {"assign", cmd_assign}, {"migrate", cmd_migrate},
+    {"serve", cmd_serve},   {"venue", cmd_venue},     {"kiosk", cmd_kiosk}, {"user", cmd_user},
+    {"assign", cmd_assign}, {"migrate", cmd_migrate}, {"prune", cmd_prune},
 };
 
 int main(int argc, char **argv)

@@ -146,3 +146,10 @@ enum kk_err srv_store_ping(struct srv_store *s, struct kk_buf *err)
 {
     return s->ops->ping(s, err);
 }
+
+enum kk_err srv_store_events_prune(struct srv_store *s, int64_t before_ms, int64_t *dropped,
+                                   struct kk_buf *err)
+{
+    *dropped = 0;
+    return s->ops->events_prune(s, before_ms, dropped, err);
+}

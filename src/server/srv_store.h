@@ -125,6 +125,8 @@ struct srv_store_ops {
     enum kk_err (*pack_get)(struct srv_store *s, const char *id, const char *version,
                             const char *which, struct kk_buf *out, struct kk_buf *err);
     enum kk_err (*ping)(struct srv_store *s, struct kk_buf *err);
+    enum kk_err (*events_prune)(struct srv_store *s, int64_t before_ms, int64_t *dropped,
+                                struct kk_buf *err);
 };
 
 struct srv_store {
@@ -207,5 +209,13 @@ enum kk_err srv_store_pack_get(struct srv_store *s, const char *id, const char *
                                const char *which, struct kk_buf *out, struct kk_buf *err);
 /* A cheap query proving the database answers (for /healthz). */
 enum kk_err srv_store_ping(struct srv_store *s, struct kk_buf *err);
+/* Retention and upkeep, run by serve once an hour and by kepu-server prune: drops the
+ * raw events with ts < before_ms (none when before_ms <= 0), oldest month first and in
+ * batches, each its own transaction, so ingest goes on meanwhile. The rollups and day
+ * totals stay, so every stats answer is unchanged. PostgreSQL drops whole monthly
+ * partitions and creates those of the coming months; SQLite deletes in batches.
+ * *dropped gets the number of events removed. */
+enum kk_err srv_store_events_prune(struct srv_store *s, int64_t before_ms, int64_t *dropped,
+                                   struct kk_buf *err);
 
 #endif

@@ -49,7 +49,11 @@ enum {
 #define TXT "TEXT COLLATE \"C\""
 
 /* Schema migrations: migrations[i] takes schema_version i to i + 1. Append, never edit.
- * Version 1 is the SQLite store's schema 5 as one step. */
+ * Version 1 is the SQLite store's schema 5 as one step, but for the events: partitioned
+ * by month of ts (events_YYYYMM, made ahead by events_prune; anything outside them goes
+ * to events_default), so retention drops whole months. A partitioned table's keys must
+ * hold the partition key, so the key is (id, ts); that an id is stored once whatever its
+ * ts is checked on insert (ev_insert_sql). */
 static const char *const migrations[] = {
     "CREATE TABLE venues(id " TXT " PRIMARY KEY, name TEXT NOT NULL, created_ms BIGINT NOT NULL);"
     "CREATE TABLE kiosks(id " TXT " PRIMARY KEY, venue " TXT " NOT NULL REFERENCES venues(id),"
@@ -75,10 +79,10 @@ static const char *const migrations[] = {
     "CREATE TABLE assignments(target_kind " TXT " NOT NULL CHECK(target_kind IN"
     " ('venue','kiosk')), target " TXT " NOT NULL, pack " TXT " NOT NULL, version " TXT " NOT NULL,"
     " updated_ms BIGINT NOT NULL, PRIMARY KEY(target_kind, target, pack));"
-    "CREATE TABLE events(seq BIGINT GENERATED ALWAYS AS IDENTITY, id " TXT " NOT NULL PRIMARY KEY,"
-    " kiosk " TXT " NOT NULL, ts BIGINT NOT NULL, type " TXT
-    " NOT NULL, received_ms BIGINT NOT NULL,"
-    " body TEXT NOT NULL);"
+    "CREATE TABLE events(id " TXT " NOT NULL, kiosk " TXT " NOT NULL, ts BIGINT NOT NULL,"
+    " type " TXT " NOT NULL, received_ms BIGINT NOT NULL, body TEXT NOT NULL,"
+    " PRIMARY KEY(id, ts)) PARTITION BY RANGE (ts);"
+    "CREATE TABLE events_default PARTITION OF events DEFAULT;"
     "CREATE TABLE roll_hour(type " TXT " NOT NULL, hour BIGINT NOT NULL, kiosk " TXT " NOT NULL,"
     " n BIGINT NOT NULL, PRIMARY KEY(type, hour, kiosk));"
     "CREATE TABLE roll_topic(hour BIGINT NOT NULL, kiosk " TXT " NOT NULL, topic " TXT " NOT NULL,"
@@ -767,11 +771,14 @@ static const struct {
          F_S0 | F_SUM},
 };
 
+/* The batch holds each id once (add_batch); an id stored before with another ts is a
+ * duplicate too, as in the SQLite store (the key (id, ts) alone would not say so). */
 static const char ev_insert_sql[] =
     "INSERT INTO events(id, kiosk, ts, type, received_ms, body)"
     " SELECT u.id, u.kiosk, u.ts, u.type, $5, u.body"
     " FROM unnest($1, $2, $3, $4, $6) AS u(id, kiosk, ts, type, body)"
-    " ON CONFLICT (id) DO NOTHING RETURNING id";
+    " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = u.id)"
+    " ON CONFLICT (id, ts) DO NOTHING RETURNING id";
 static const char count_events_sql[] = "INSERT INTO counters AS r(name, n) VALUES('events', $1)"
                                        " ON CONFLICT (name) DO UPDATE SET n = r.n + excluded.n";
 
@@ -956,10 +963,39 @@ static void mark_inserted(PGresult *r, const struct srv_event *ev, size_t n,
     }
 }
 
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = hash_mix(h, (unsigned char)*s);
+    return h ^ (h >> 29);
+}
+
+/* first[i] = the index of the first event of the batch with ev[i]'s id. */
+static enum kk_err first_ids(const struct srv_event *ev, size_t n, size_t *first)
+{
+    size_t nslots = 16;
+    while (nslots < 2 * n)
+        nslots *= 2;
+    size_t *slot = kk_calloc(nslots, sizeof(*slot)); /* index + 1, 0 when empty */
+    if (!slot)
+        return KK_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)str_hash(ev[i].id) & (nslots - 1);
+        while (slot[k] && strcmp(ev[slot[k] - 1].id, ev[i].id))
+            k = (k + 1) & (nslots - 1);
+        if (!slot[k])
+            slot[k] = i + 1;
+        first[i] = slot[k] - 1;
+    }
+    kk_free(slot);
+    return KK_OK;
+}
+
 /* One try of the whole batch in one transaction. */
 static enum kk_err add_batch(struct pg_conn *c, struct roll_sums *r, const struct srv_event *ev,
-                             size_t n, unsigned char *inserted, int64_t received,
-                             struct kk_buf *err)
+                             size_t n, const size_t *first, unsigned char *inserted,
+                             int64_t received, struct kk_buf *err)
 {
     struct kk_buf a[5]; /* id, kiosk, ts, type, body */
     PGresult *res = NULL;
@@ -970,6 +1006,8 @@ static enum kk_err add_batch(struct pg_conn *c, struct roll_sums *r, const struc
     for (int i = 0; i < 5; i++)
         kk_buf_init(&a[i], 0);
     for (size_t i = 0; i < n; i++) {
+        if (first[i] != i)
+            continue; /* the same id again in this batch: a duplicate */
         arr_text(&a[0], ev[i].id, &oom);
         arr_text(&a[1], ev[i].kiosk, &oom);
         arr_int(&a[2], ev[i].ts, &oom);
@@ -1029,18 +1067,21 @@ static enum kk_err pg_events_add(struct srv_store *base, const struct srv_event 
     memset(inserted, 0, n);
     if (!n)
         return KK_OK;
-    if (roll_init(&r, n)) {
+    size_t *first = kk_malloc(n * sizeof(*first));
+    if (roll_init(&r, n) || !first || first_ids(ev, n, first)) {
         roll_release(&r);
+        kk_free(first);
         return kk_fail(err, KK_ERR_NOMEM, "events: out of memory");
     }
     struct pg_conn *c = conn_get(s, err);
     if (!c) {
         roll_release(&r);
+        kk_free(first);
         return KK_ERR_DB;
     }
     /* A deadlock with another batch rolled this one back whole: try again. */
     for (int tries = 1;; tries++) {
-        rc = add_batch(c, &r, ev, n, inserted, received, tries < MAX_TRIES ? NULL : err);
+        rc = add_batch(c, &r, ev, n, first, inserted, received, tries < MAX_TRIES ? NULL : err);
         if (rc != KK_ERR_BUSY || tries == MAX_TRIES)
             break;
     }
@@ -1048,6 +1089,7 @@ static enum kk_err pg_events_add(struct srv_store *base, const struct srv_event 
         rc = kk_fail(err, KK_ERR_DB, "events: constraint violated");
     conn_put(s, c);
     roll_release(&r);
+    kk_free(first);
     return rc;
 }
 
@@ -1472,6 +1514,126 @@ static enum kk_err pg_ping(struct srv_store *base, struct kk_buf *err)
     return rc == KK_ERR_NOTFOUND ? kk_fail(err, KK_ERR_DB, "database has no schema") : rc;
 }
 
+/* --- retention ------------------------------------------------------------------------- */
+
+#define DAY_MS (86400LL * 1000)
+
+/* Days from 1970-01-01 to y-m-01 (the proleptic Gregorian calendar; m is 1..12). */
+static int64_t days_from_civil(int64_t y, int64_t m)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The UTC month holding ms (ms >= 0), as year * 12 + month - 1. */
+static int64_t month_of(int64_t ms)
+{
+    int64_t days = ms / DAY_MS;
+    int64_t y = 1970 + days / 366, mi;
+    while (days_from_civil(y + 1, 1) <= days)
+        y++;
+    for (mi = 12; mi > 1 && days_from_civil(y, mi) > days; mi--)
+        ;
+    return y * 12 + mi - 1;
+}
+
+static int64_t month_start_ms(int64_t month)
+{
+    return days_from_civil(month / 12, month % 12 + 1) * DAY_MS;
+}
+
+/* Creates the partitions of the months from..to (as month_of gives them) that are
+ * missing. One that another server made meanwhile, or whose range the default partition
+ * already holds rows of, is left out (its events stay in events_default, still found). */
+static void ensure_partitions(struct pg_conn *c, int64_t from, int64_t to)
+{
+    for (int64_t m = from; m <= to; m++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql),
+                 "CREATE TABLE IF NOT EXISTS events_%04lld%02lld PARTITION OF events"
+                 " FOR VALUES FROM (%lld) TO (%lld)",
+                 (long long)(m / 12), (long long)(m % 12 + 1), (long long)month_start_ms(m),
+                 (long long)month_start_ms(m + 1));
+        simple(c, NULL, sql);
+    }
+}
+
+static enum kk_err pg_events_prune(struct srv_store *base, int64_t before, int64_t *dropped,
+                                   struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    int64_t now = (int64_t)kk_clock_wall_ms();
+    *dropped = 0;
+    WITH_CONN(s, err);
+    ensure_partitions(c, month_of(now), month_of(now) + 2);
+    enum kk_err rc = KK_OK;
+    if (before <= 0)
+        goto done;
+    /* Whole months first: the partitions that end at or before the cutoff, oldest first. */
+    rc = query_row(c, &r, err,
+                   "SELECT substr(c.relname, 8) FROM pg_inherits i"
+                   " JOIN pg_class c ON c.oid = i.inhrelid"
+                   " WHERE i.inhparent = 'events'::regclass AND c.relname ~ '^events_[0-9]{6}$'"
+                   " ORDER BY 1",
+                   0, NULL);
+    for (int y = 0; !rc && y < PQntuples(r); y++) {
+        long ym;
+        if (kk_parse_long(PQgetvalue(r, y, 0), 100001, 999912, &ym) < 0 || ym % 100 < 1 ||
+            ym % 100 > 12)
+            continue;
+        int64_t m = (int64_t)(ym / 100) * 12 + ym % 100 - 1;
+        if (month_start_ms(m + 1) > before)
+            break;
+        char sql[128];
+        PGresult *n = NULL;
+        snprintf(sql, sizeof(sql), "SELECT COUNT(*)::text FROM events_%06ld", ym);
+        if (!simple(c, NULL, "BEGIN") && (n = PQexec(c->c, sql)) &&
+            PQresultStatus(n) == PGRES_TUPLES_OK) {
+            int64_t k = strtoll(PQgetvalue(n, 0, 0), NULL, 10);
+            snprintf(sql, sizeof(sql), "DROP TABLE events_%06ld", ym);
+            rc = simple(c, err, sql);
+            if (!rc)
+                rc = simple(c, err, "COMMIT");
+            if (!rc)
+                *dropped += k;
+        }
+        PQclear(n);
+        if (PQtransactionStatus(c->c) != PQTRANS_IDLE)
+            simple(c, NULL, "ROLLBACK");
+    }
+    if (rc == KK_ERR_NOTFOUND)
+        rc = KK_OK;
+    /* Then what is left before the cutoff (the month it falls in, events_default), in
+     * batches that each commit on their own. */
+    for (int64_t k = 1; !rc && k > 0;) {
+        PGresult *d = NULL;
+        struct pg_args a;
+        memset(&a, 0, sizeof(a));
+        a.n = 1;
+        a.types[0] = OID_INT8;
+        snprintf(a.num[0], sizeof(a.num[0]), "%lld", (long long)before);
+        a.vals[0] = a.num[0];
+        rc = pq_exec(c,
+                     "DELETE FROM events WHERE (id, ts) IN"
+                     " (SELECT id, ts FROM events WHERE ts < $1 LIMIT 20000)",
+                     &a, 0, &d, err);
+        k = rc ? 0 : strtoll(PQcmdTuples(d), NULL, 10);
+        *dropped += k;
+        PQclear(d);
+    }
+    if (rc == KK_ERR_EXISTS)
+        rc = kk_fail(err, KK_ERR_DB, "prune: constraint failed");
+done:
+    PQclear(r);
+    conn_put(s, c);
+    return rc;
+}
+
 static const struct srv_store_ops pg_ops = {
     .close = pg_close,
     .venue_add = pg_venue_add,
@@ -1492,6 +1654,7 @@ static const struct srv_store_ops pg_ops = {
     .pack_add = pg_pack_add,
     .pack_get = pg_pack_get,
     .ping = pg_ping,
+    .events_prune = pg_events_prune,
 };
 
 enum kk_err srv_store_pg_open(struct srv_store **out, const char *data_dir, const char *url,
@@ -1516,6 +1679,10 @@ enum kk_err srv_store_pg_open(struct srv_store **out, const char *data_dir, cons
         rc = conn_open(s->url, &c, err);
     if (!rc)
         rc = migrate(c, err);
+    if (!rc) {
+        int64_t now = (int64_t)kk_clock_wall_ms();
+        ensure_partitions(c, month_of(now), month_of(now) + 2);
+    }
 done:
     if (!rc)
         conn_put(s, c);

@@ -123,3 +123,23 @@ post_events() {
 sql() {
     if on_pg; then psql "$DB_URL" -XAtq -F'|' -c "$1"; else sqlite3 "$DATA/kepu.db" "$1"; fi
 }
+
+# stats_snapshot FILE: logs in as alice (password secret-pass) and writes the answer of
+# every stats call the dashboard makes over four ranges and three filters to FILE, one
+# line each (to compare a store before and after a change).
+stats_snapshot() {
+    local jar=$TMP/snapshot.jar now=$(( $(date +%s) * 1000 )) call range filter sep
+    _day() { TZ=Asia/Shanghai date -d "@$(( now / 1000 - $1 * 86400 ))" +%F; }
+    http POST /api/v1/login --data-binary '{"user":"alice","password":"secret-pass"}' -c "$jar" >/dev/null
+    for call in overview "events?by=day" "sessions?by=day" "sessions?by=venue" \
+        "sessions?by=kiosk" kiosks topics pages audiences "quiz?by=question" "quiz?by=audience" \
+        "quiz?by=day" "quiz?by=audience_day" packs assignments; do
+        for range in "from=$(_day 30)&to=$(_day -1)" "from=$(_day 400)&to=$(_day -1)" \
+            "from=$(_day 150)&to=$(_day 100)" "from=$(_day 0)&to=$(_day -1)"; do
+            for filter in "" "&venue=v1" "&kiosk=k-0003"; do
+                case $call in *\?*) sep='&' ;; *) sep='?' ;; esac
+                echo "$call $range$filter: $(curl -s -b "$jar" "$U/api/v1/stats/$call$sep$range$filter" | jq -c .)"
+            done
+        done
+    done >"$1"
+}

@@ -2,7 +2,7 @@
 # kepu-server migrate: an office's SQLite store (a fleet, 20,000 events of 40 days through
 # the server's own ingest, heartbeats, a session) copied into an empty PostgreSQL store
 # gives the same answer to every stats call the dashboard makes, over several ranges and
-# filters; a second migrate into the now non-empty database is refused.
+# filters (stats_snapshot); a second migrate into the now non-empty database is refused.
 . "$(dirname "$0")/../integration/server_lib.bash"
 SQ=$REAL_BIN # kepu-server on the SQLite store ($BIN adds --db for PostgreSQL)
 BENCH=$KK_BUILD_DIR/tests/bench/bench_server
@@ -20,26 +20,6 @@ echo "secret-pass" | "$SQ" user add alice --role office --data "$DATA" || exit 1
 "$BENCH" seed --data "$DATA" --kiosks "$TMP/kiosks" --events 20000 --days 40:0 --batch 500 \
     >"$TMP/seed" || { cat "$TMP/seed"; exit 1; }
 
-# answers FILE: every stats call over four ranges and three filters, into FILE.
-NOW=$(( $(date +%s) * 1000 ))
-DAY_MS=86400000
-day() { TZ=Asia/Shanghai date -d "@$(( (NOW - $1 * DAY_MS) / 1000 ))" +%F; }
-answers() {
-    http POST /api/v1/login --data-binary '{"user":"alice","password":"secret-pass"}' -c "$J" >/dev/null
-    local call range filter
-    for call in overview "events?by=day" "sessions?by=day" "sessions?by=venue" \
-        "sessions?by=kiosk" kiosks topics pages audiences "quiz?by=question" "quiz?by=audience" \
-        "quiz?by=day" "quiz?by=audience_day" packs assignments; do
-        for range in "from=$(day 30)&to=$(day -1)" "from=$(day 365)&to=$(day -1)" \
-            "from=$(day 10)&to=$(day 3)" "from=$(day 0)&to=$(day -1)"; do
-            for filter in "" "&venue=v1" "&kiosk=k-0003"; do
-                case $call in *\?*) sep='&' ;; *) sep='?' ;; esac
-                echo "$call $range$filter: $(curl -s -b "$J" "$U/api/v1/stats/$call$sep$range$filter" |
-                    jq -c .)"
-            done
-        done
-    done >"$1"
-}
 BIN_PG=$BIN
 BIN=$SQ start_server
 for k in k-0001 k-0003; do
@@ -47,7 +27,7 @@ for k in k-0001 k-0003; do
     http POST /api/v1/heartbeat -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
         --data-binary "{\"kiosk\":\"$k\",\"app_version\":\"0.1.0\",\"packs\":[],\"queue\":3,\"dropped\":0,\"uptime_s\":60,\"disk_free_mb\":100}" >/dev/null
 done
-answers "$TMP/sqlite.txt"
+stats_snapshot "$TMP/sqlite.txt"
 stop_server
 check "sqlite answers look real" 1 "$(grep -c '^sessions?by=venue from=.*&to=[0-9-]*: {"columns"' "$TMP/sqlite.txt" | awk '{print ($1 == 4)}')"
 
@@ -59,7 +39,7 @@ check "events copied" 20000 "$(sql 'SELECT COUNT(*) FROM events')"
 check "counter copied" 20000 "$(sql "SELECT n FROM counters WHERE name = 'events'")"
 
 BIN=$BIN_PG start_server
-answers "$TMP/pg.txt"
+stats_snapshot "$TMP/pg.txt"
 stop_server
 check "line count" "$(wc -l <"$TMP/sqlite.txt")" "$(wc -l <"$TMP/pg.txt")"
 if cmp -s "$TMP/sqlite.txt" "$TMP/pg.txt"; then ok; else
