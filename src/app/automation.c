@@ -9,7 +9,7 @@
  * {"animations":true} turns the page-turn animation on (it is off under automation so
  * that screenshots show finished screens), and {"frame_stats":true} answers with frame
  * times for the benchmarks. */
-#include "app.h"
+#include "automation.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,11 +22,9 @@
 
 #define MAX_LINE 65536
 
-Uint32 automation_event_type = (Uint32)-1;
-
 static int reader_thread(void *arg)
 {
-    (void)arg;
+    Uint32 event_type = (Uint32)(uintptr_t)arg;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -36,25 +34,31 @@ static int reader_thread(void *arg)
             continue;
         }
         SDL_Event e = {0};
-        e.type = automation_event_type;
+        e.type = event_type;
         e.user.data1 = kk_strdup(line);
         if (e.user.data1 && SDL_PushEvent(&e) < 1)
             kk_free(e.user.data1);
     }
     free(line);
     SDL_Event e = {0};
-    e.type = automation_event_type;
+    e.type = event_type;
     e.user.data1 = kk_strdup("{\"quit\":true}");
     if (e.user.data1 && SDL_PushEvent(&e) < 1)
         kk_free(e.user.data1);
     return 0;
 }
 
+static void automation_handle(struct app *a, const char *line);
+static void automation_report(struct app *a);
+
 void automation_start(struct app *a)
 {
-    automation_event_type = SDL_RegisterEvents(1);
+    a->command_event = SDL_RegisterEvents(1);
+    a->on_command = automation_handle;
+    a->on_screen = automation_report;
     a->automation = 1;
-    SDL_Thread *t = SDL_CreateThread(reader_thread, "automation", NULL);
+    SDL_Thread *t =
+        SDL_CreateThread(reader_thread, "automation", (void *)(uintptr_t)a->command_event);
     if (!t)
         kk_error("automation", "cannot start the reader: %s", SDL_GetError());
     else
@@ -88,28 +92,22 @@ static void add_ids(cJSON *j, const char *name, const char *ids)
         cJSON_AddItemToArray(arr, cJSON_CreateString(p));
 }
 
-void automation_report(struct app *a)
+/* The screen line: what every screen has, then the scene's own keys (its report). */
+static void automation_report(struct app *a)
 {
+    const struct session *s = &a->session;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "scene", app_scene_name(a));
-    cJSON_AddStringToObject(j, "lang", kk_lang_name(a->lang));
-    cJSON_AddBoolToObject(j, "large_text", a->large_text);
-    if (a->audience >= 0)
-        cJSON_AddStringToObject(j, "audience", kk_audience_name((enum kk_audience)a->audience));
-    int size[2] = {a->w, a->h};
+    cJSON_AddStringToObject(j, "lang", kk_lang_name(s->lang));
+    cJSON_AddBoolToObject(j, "large_text", s->large_text);
+    if (s->audience >= 0)
+        cJSON_AddStringToObject(j, "audience", kk_audience_name((enum kk_audience)s->audience));
+    int size[2] = {a->ui.w, a->ui.h};
     cJSON_AddItemToObject(j, "size", cJSON_CreateIntArray(size, 2));
-    cJSON_AddBoolToObject(j, "idle_prompt", a->idle_prompt);
-    if (!strcmp(app_scene_name(a), "reader") && a->nflat) {
-        cJSON_AddStringToObject(j, "topic", a->topic->id);
-        cJSON_AddNumberToObject(j, "page", (double)a->flat[a->pos].page);
-        cJSON_AddNumberToObject(j, "screen", (double)a->pos);
-        cJSON_AddNumberToObject(j, "screens", (double)a->nflat);
-    }
-    if (!strcmp(app_scene_name(a), "quiz")) {
-        cJSON *quiz = scene_quiz_report(a);
-        if (quiz)
-            cJSON_AddItemToObject(j, "quiz", quiz);
-    }
+    cJSON_AddBoolToObject(j, "idle_prompt", a->visit.idle_prompt);
+    const struct scene *top = scene_stack_top(&a->stack);
+    if (top && top->report)
+        top->report(&a->env, scene_stack_top_self(&a->stack), j);
     cJSON *targets = cJSON_AddArrayToObject(j, "targets");
     for (size_t i = 0; i < a->list.ntargets; i++) {
         const struct ui_target *t = &a->list.targets[i];
@@ -124,7 +122,7 @@ void automation_report(struct app *a)
     cJSON *imgs = cJSON_AddArrayToObject(j, "images");
     for (size_t i = 0; i < a->list.n; i++) {
         const struct ui_item *it = &a->list.items[i];
-        if (it->kind != UI_IMAGE || !it->image)
+        if (it->kind != UI_IMAGE || !it->image || it->icon) /* the app's icons are no pack's */
             continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "src", it->image->src);
@@ -160,7 +158,7 @@ static int ints(const cJSON *arr, int *out, int n)
     return 0;
 }
 
-void automation_handle(struct app *a, const char *line)
+static void automation_handle(struct app *a, const char *line)
 {
     char err[256] = "";
     cJSON *cmd = cJSON_Parse(line);

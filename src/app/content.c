@@ -11,44 +11,84 @@
 #include "kepu/limits.h"
 #include "kepu/log.h"
 
-const struct kk_pubkey *content_keys(struct app *a, size_t *n)
+void content_init(struct content *c, const struct kk_config *cfg, struct session *session)
 {
-    if (!a->keys_loaded) {
+    memset(c, 0, sizeof(*c));
+    c->cfg = cfg;
+    c->session = session;
+}
+
+static void free_hidden(struct content *c)
+{
+    for (size_t i = 0; i < c->nhidden; i++)
+        kk_free(c->hidden[i]);
+    kk_free(c->hidden);
+    c->hidden = NULL;
+    c->nhidden = 0;
+}
+
+void content_release(struct content *c)
+{
+    if (!c)
+        return;
+    kk_library_release(&c->lib);
+    kk_free(c->keys);
+    c->keys = NULL;
+    c->nkeys = 0;
+    free_hidden(c);
+}
+
+int content_pack_visible(const struct content *c, const struct kk_pack *p)
+{
+    return p->ntopics > 0 && !content_hidden(c, p->id);
+}
+
+int content_any_visible(const struct content *c)
+{
+    for (size_t i = 0; i < c->lib.npacks; i++)
+        if (content_pack_visible(c, c->lib.packs[i]))
+            return 1;
+    return 0;
+}
+
+const struct kk_pubkey *content_keys(struct content *c, size_t *n)
+{
+    if (!c->keys_loaded) {
         struct kk_buf err = KK_BUF_INIT;
-        a->keys_loaded = 1;
-        if (kk_manifest_pubkeys_read(a->cfg.trusted_keys, &a->keys, &a->nkeys, &err))
+        c->keys_loaded = 1;
+        if (kk_manifest_pubkeys_read(c->cfg->trusted_keys, &c->keys, &c->nkeys, &err))
             kk_error("content", "trusted_keys: %s: no pack can be installed", kk_buf_str(&err));
-        else if (!a->nkeys)
+        else if (!c->nkeys)
             kk_warn("content", "trusted_keys is empty: no pack can be installed");
         kk_buf_release(&err);
     }
-    *n = a->nkeys;
-    return a->keys;
+    *n = c->nkeys;
+    return c->keys;
 }
 
-static void record_error(struct app *a, const char *code, const char *detail)
+static void record_error(struct content *c, const char *code, const char *detail)
 {
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "code", code);
     cJSON_AddStringToObject(f, "detail", detail);
-    app_event(a, "error", f);
+    session_event(c->session, "error", f);
 }
 
 /* Verifies and loads one installed version; NULL (logged) when it cannot be used. */
-static struct kk_pack *load_installed(struct app *a, const char *id, const char *version)
+static struct kk_pack *load_installed(struct content *c, const char *id, const char *version)
 {
     size_t nkeys;
-    const struct kk_pubkey *keys = content_keys(a, &nkeys);
+    const struct kk_pubkey *keys = content_keys(c, &nkeys);
     struct kk_buf err = KK_BUF_INIT;
     struct kk_pack *p = NULL;
-    char *dir = kk_install_path(a->cfg.state_dir, id, version);
+    char *dir = kk_install_path(c->cfg->state_dir, id, version);
     if (!dir || kk_manifest_verify(dir, keys, nkeys, NULL, &err) ||
         kk_pack_load(dir, &p, NULL, &err)) {
         kk_error("content", "%s@%s cannot be used: %s", id, version,
                  err.len ? kk_buf_str(&err) : "out of memory");
         char detail[512];
         snprintf(detail, sizeof(detail), "%s@%s: %s", id, version, kk_buf_str(&err));
-        record_error(a, "pack_invalid", detail);
+        record_error(c, "pack_invalid", detail);
         p = NULL;
     }
     kk_free(dir);
@@ -56,35 +96,35 @@ static struct kk_pack *load_installed(struct app *a, const char *id, const char 
     return p;
 }
 
-static void load_installed_packs(struct app *a)
+static void load_installed_packs(struct content *c)
 {
     struct kk_buf err = KK_BUF_INIT;
     struct kk_install_list list = {0};
-    if (kk_install_cleanup(a->cfg.state_dir, &err))
+    if (kk_install_cleanup(c->cfg->state_dir, &err))
         kk_warn("content", "cleaning the state folder: %s", kk_buf_str(&err));
     kk_buf_reset(&err);
-    if (kk_install_list_read(a->cfg.state_dir, &list, &err)) {
+    if (kk_install_list_read(c->cfg->state_dir, &list, &err)) {
         kk_error("content", "%s", kk_buf_str(&err));
-        record_error(a, "active_unreadable", kk_buf_str(&err));
+        record_error(c, "active_unreadable", kk_buf_str(&err));
     }
     for (size_t i = 0; i < list.n; i++) {
         const struct kk_install_entry *e = &list.items[i];
-        struct kk_pack *p = load_installed(a, e->id, e->version);
+        struct kk_pack *p = load_installed(c, e->id, e->version);
         if (!p && e->previous) {
             kk_warn("content", "%s: showing the previous version %s", e->id, e->previous);
-            p = load_installed(a, e->id, e->previous);
+            p = load_installed(c, e->id, e->previous);
         }
-        if (p && kk_library_add(&a->lib, p))
+        if (p && kk_library_add(&c->lib, p))
             kk_error("content", "%s: cannot be added to the library", e->id);
     }
     kk_install_list_release(&list);
     kk_buf_release(&err);
 }
 
-static void load_source_packs(struct app *a)
+static void load_source_packs(struct content *c)
 {
     struct kk_buf skipped = KK_BUF_INIT, err = KK_BUF_INIT;
-    if (kk_library_load(&a->lib, a->cfg.content_dir, &skipped, &err))
+    if (kk_library_load(&c->lib, c->cfg->content_dir, &skipped, &err))
         kk_error("content", "%s", kk_buf_str(&err));
     /* One log line and one error event per pack that could not be used. */
     char *line = skipped.data;
@@ -93,7 +133,7 @@ static void load_source_packs(struct app *a)
         if (nl)
             *nl = '\0';
         kk_error("content", "pack skipped: %s", line);
-        record_error(a, "pack_invalid", line);
+        record_error(c, "pack_invalid", line);
         line = nl ? nl + 1 : NULL;
     }
     kk_buf_release(&skipped);
@@ -101,26 +141,22 @@ static void load_source_packs(struct app *a)
 }
 
 /* state/hidden.json: {"hidden":["id",...]} */
-static void load_hidden(struct app *a)
+static void load_hidden(struct content *c)
 {
-    for (size_t i = 0; i < a->nhidden; i++)
-        kk_free(a->hidden[i]);
-    kk_free(a->hidden);
-    a->hidden = NULL;
-    a->nhidden = 0;
-    char *path = kk_path_join(a->cfg.state_dir, "hidden.json");
+    free_hidden(c);
+    char *path = kk_path_join(c->cfg->state_dir, "hidden.json");
     struct kk_buf data = KK_BUF_INIT;
     if (path && !kk_file_read(path, KK_MAX_CONFIG_BYTES, &data, NULL)) {
         cJSON *j = cJSON_ParseWithLength(data.data, data.len);
         const cJSON *ids = cJSON_GetObjectItemCaseSensitive(j, "hidden"), *v;
         cJSON_ArrayForEach(v, ids)
         {
-            char **grown = kk_reallocarray(a->hidden, a->nhidden + 1, sizeof(*grown));
+            char **grown = kk_reallocarray(c->hidden, c->nhidden + 1, sizeof(*grown));
             if (!cJSON_IsString(v) || !grown)
                 continue;
-            a->hidden = grown;
-            if ((a->hidden[a->nhidden] = kk_strdup(v->valuestring)))
-                a->nhidden++;
+            c->hidden = grown;
+            if ((c->hidden[c->nhidden] = kk_strdup(v->valuestring)))
+                c->nhidden++;
         }
         if (!j)
             kk_warn("content", "%s: not valid JSON; no pack is hidden", path);
@@ -130,44 +166,44 @@ static void load_hidden(struct app *a)
     kk_free(path);
 }
 
-void content_load(struct app *a)
+void content_load(struct content *c)
 {
-    kk_library_release(&a->lib);
-    load_hidden(a);
-    const char *from = a->cfg.content_dir;
+    kk_library_release(&c->lib);
+    load_hidden(c);
+    const char *from = c->cfg->content_dir;
     if (*from)
-        load_source_packs(a);
+        load_source_packs(c);
     else
-        load_installed_packs(a);
+        load_installed_packs(c);
     size_t topics = 0;
-    for (size_t i = 0; i < a->lib.npacks; i++)
-        topics += a->lib.packs[i]->ntopics;
-    kk_info("content", "%zu packs, %zu topics from %s", a->lib.npacks, topics,
+    for (size_t i = 0; i < c->lib.npacks; i++)
+        topics += c->lib.packs[i]->ntopics;
+    kk_info("content", "%zu packs, %zu topics from %s", c->lib.npacks, topics,
             *from ? from : "the installed packs");
-    if (!a->lib.npacks)
+    if (!c->lib.npacks)
         kk_warn("content", "no usable pack: showing \"Content is being updated\"");
-    a->content_pending = 0;
+    c->pending = 0;
 }
 
-int content_hidden(const struct app *a, const char *id)
+int content_hidden(const struct content *c, const char *id)
 {
-    for (size_t i = 0; i < a->nhidden; i++)
-        if (!strcmp(a->hidden[i], id))
+    for (size_t i = 0; i < c->nhidden; i++)
+        if (!strcmp(c->hidden[i], id))
             return 1;
     return 0;
 }
 
-enum kk_err content_set_hidden(struct app *a, const char *id, int hidden, struct kk_buf *err)
+enum kk_err content_set_hidden(struct content *c, const char *id, int hidden, struct kk_buf *err)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON *ids = cJSON_AddArrayToObject(j, "hidden");
-    for (size_t i = 0; i < a->nhidden; i++)
-        if (strcmp(a->hidden[i], id))
-            cJSON_AddItemToArray(ids, cJSON_CreateString(a->hidden[i]));
+    for (size_t i = 0; i < c->nhidden; i++)
+        if (strcmp(c->hidden[i], id))
+            cJSON_AddItemToArray(ids, cJSON_CreateString(c->hidden[i]));
     if (hidden)
         cJSON_AddItemToArray(ids, cJSON_CreateString(id));
     char *text = cJSON_PrintUnformatted(j);
-    char *path = kk_path_join(a->cfg.state_dir, "hidden.json");
+    char *path = kk_path_join(c->cfg->state_dir, "hidden.json");
     enum kk_err rc = text && path ? kk_file_write_atomic(path, text, strlen(text), err)
                                   : kk_fail(err, KK_ERR_NOMEM, "hidden.json: out of memory");
     cJSON_free(text);
@@ -175,22 +211,21 @@ enum kk_err content_set_hidden(struct app *a, const char *id, int hidden, struct
     kk_free(path);
     if (!rc) {
         kk_info("staff", "pack %s %s", id, hidden ? "hidden" : "shown");
-        load_hidden(a);
-        app_invalidate(a);
+        load_hidden(c);
     }
     return rc;
 }
 
-enum kk_err content_import(struct app *a, const char *kpk, struct kk_buf *err)
+enum kk_err content_import(struct content *c, const char *kpk, struct kk_buf *err)
 {
     size_t nkeys;
-    const struct kk_pubkey *keys = content_keys(a, &nkeys);
+    const struct kk_pubkey *keys = content_keys(c, &nkeys);
     struct kk_manifest *m = NULL;
-    enum kk_err rc = kk_install_bundle(a->cfg.state_dir, kpk, keys, nkeys, 0, &m, err);
+    enum kk_err rc = kk_install_bundle(c->cfg->state_dir, kpk, keys, nkeys, 0, &m, err);
     if (!rc) {
         kk_info("staff", "imported %s@%s from %s; switching at the attract screen", m->id,
                 m->version, kpk);
-        a->content_pending = 1;
+        c->pending = 1;
     } else {
         kk_error("staff", "import of %s refused: %s", kpk, kk_buf_str(err));
     }
@@ -198,28 +233,25 @@ enum kk_err content_import(struct app *a, const char *kpk, struct kk_buf *err)
     return rc;
 }
 
-enum kk_err content_rollback(struct app *a, const char *id, struct kk_buf *err)
+enum kk_err content_rollback(struct content *c, const char *id, struct kk_buf *err)
 {
-    enum kk_err rc = kk_install_rollback(a->cfg.state_dir, id, err);
+    enum kk_err rc = kk_install_rollback(c->cfg->state_dir, id, err);
     if (!rc) {
         kk_info("staff", "%s rolled back; switching at the attract screen", id);
-        a->content_pending = 1;
+        c->pending = 1;
     }
     return rc;
 }
 
-void content_switch_if_pending(struct app *a)
+int content_switch_if_pending(struct content *c)
 {
-    if (!a->content_pending)
-        return;
+    if (!c->pending)
+        return 0;
     kk_info("content", "switching to the new content");
-    /* The screens still point into the old packs: forget them first. */
-    a->nmenu = 0;
-    a->topic = NULL;
-    a->pack = NULL;
-    content_load(a);
-    if (a->sync)
-        kk_sync_install_seen(a->sync);
+    content_load(c);
+    if (c->sync)
+        kk_sync_install_seen(c->sync);
+    return 1;
 }
 
 #define STARTUP_FILE    "startup.json"
@@ -227,20 +259,20 @@ void content_switch_if_pending(struct app *a)
 #define CRASH_WINDOW_MS (10 * 60 * 1000)
 
 /* Rolls back every pack whose active version was installed since `since` (wall ms). */
-static void roll_back_recent(struct app *a, int64_t since)
+static void roll_back_recent(struct content *c, int64_t since)
 {
     struct kk_install_list list = {0};
     struct kk_buf err = KK_BUF_INIT;
-    if (kk_install_list_read(a->cfg.state_dir, &list, &err))
+    if (kk_install_list_read(c->cfg->state_dir, &list, &err))
         kk_error("content", "crash-loop guard: %s", kk_buf_str(&err));
     for (size_t i = 0; i < list.n; i++) {
         const struct kk_install_entry *e = &list.items[i];
-        char *dir = e->previous ? kk_install_path(a->cfg.state_dir, e->id, e->version) : NULL;
+        char *dir = e->previous ? kk_install_path(c->cfg->state_dir, e->id, e->version) : NULL;
         struct stat st;
         if (dir && stat(dir, &st) == 0 && (int64_t)st.st_mtime * 1000 >= since) {
             char detail[256];
             kk_buf_reset(&err);
-            if (kk_install_rollback(a->cfg.state_dir, e->id, &err)) {
+            if (kk_install_rollback(c->cfg->state_dir, e->id, &err)) {
                 kk_error("content", "crash-loop guard: cannot roll %s back: %s", e->id,
                          kk_buf_str(&err));
             } else {
@@ -248,7 +280,7 @@ static void roll_back_recent(struct app *a, int64_t since)
                          "%s: %s failed to start %d times in 10 minutes; rolled back to %s", e->id,
                          e->version, FAILED_STARTS, e->previous);
                 kk_error("content", "%s", detail);
-                record_error(a, "rollback", detail);
+                record_error(c, "rollback", detail);
             }
         }
         kk_free(dir);
@@ -257,11 +289,11 @@ static void roll_back_recent(struct app *a, int64_t since)
     kk_buf_release(&err);
 }
 
-void content_startup_check(struct app *a)
+void content_startup_check(struct content *c)
 {
-    if (*a->cfg.content_dir)
+    if (*c->cfg->content_dir)
         return; /* source packs are not installed: nothing to roll back */
-    char *path = kk_path_join(a->cfg.state_dir, STARTUP_FILE);
+    char *path = kk_path_join(c->cfg->state_dir, STARTUP_FILE);
     struct kk_buf data = KK_BUF_INIT, err = KK_BUF_INIT;
     int64_t now = kk_clock_wall_ms(), first = now;
     int attempts = 0;
@@ -277,7 +309,7 @@ void content_startup_check(struct app *a)
         cJSON_Delete(j);
     }
     if (attempts >= FAILED_STARTS) {
-        roll_back_recent(a, first - CRASH_WINDOW_MS);
+        roll_back_recent(c, first - CRASH_WINDOW_MS);
         attempts = 0;
         first = now;
     }
@@ -291,9 +323,9 @@ void content_startup_check(struct app *a)
     kk_buf_release(&err);
 }
 
-void content_startup_ok(struct app *a)
+void content_startup_ok(struct content *c)
 {
-    char *path = kk_path_join(a->cfg.state_dir, STARTUP_FILE);
+    char *path = kk_path_join(c->cfg->state_dir, STARTUP_FILE);
     if (path)
         unlink(path);
     kk_free(path);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "automation.h"
 #include "content.h"
 #include "kepu/alloc.h"
 #include "kepu/fs.h"
@@ -56,12 +57,12 @@ static void start_sync(struct app *a)
         kk_info("sync", "no server_url: running offline");
         return;
     }
-    kk_sync_opts_from_config(&o, &a->cfg, a->journal);
+    kk_sync_opts_from_config(&o, &a->cfg, a->session.journal);
     o.app_version = KK_VERSION;
-    if (kk_sync_create(&a->sync, &o, &err) || kk_sync_start(a->sync, &err)) {
+    if (kk_sync_create(&a->content.sync, &o, &err) || kk_sync_start(a->content.sync, &err)) {
         kk_error("sync", "not started: %s", kk_buf_str(&err));
-        kk_sync_destroy(a->sync);
-        a->sync = NULL;
+        kk_sync_destroy(a->content.sync);
+        a->content.sync = NULL;
     }
     kk_buf_release(&err);
 }
@@ -73,7 +74,8 @@ static void open_journal(struct app *a)
     char *path = NULL;
     if (kk_mkdirs(a->cfg.state_dir, 0700, &err) ||
         !(path = kk_path_join(a->cfg.state_dir, "journal.db")) ||
-        kk_journal_open(&a->journal, path, (uint64_t)a->cfg.journal_max_mb * 1024 * 1024, &err))
+        kk_journal_open(&a->session.journal, path, (uint64_t)a->cfg.journal_max_mb * 1024 * 1024,
+                        &err))
         kk_error("journal", "usage events will not be recorded: %s",
                  err.len ? kk_buf_str(&err) : "out of memory");
     else
@@ -89,8 +91,8 @@ int main(int argc, char **argv)
     struct kk_buf err = KK_BUF_INIT;
     const char *config = NULL, *content = NULL, *state = NULL;
     int automation = 0, rc = 1;
-    a->w = 1920;
-    a->h = 1080;
+    a->ui.w = 1920;
+    a->ui.h = 1080;
     a->fullscreen = 1;
     if (kk_config_init(&a->cfg)) {
         fprintf(stderr, "kepu-kiosk: out of memory\n");
@@ -126,7 +128,7 @@ int main(int argc, char **argv)
         else if (!strcmp(arg, "--state"))
             state = val;
         else if (!strcmp(arg, "--window")) {
-            if (kk_parse_size(val, 320, 16384, &a->w, &a->h)) {
+            if (kk_parse_size(val, 320, 16384, &a->ui.w, &a->ui.h)) {
                 fprintf(stderr, "kepu-kiosk: --window %s: expected WIDTHxHEIGHT, e.g. 1920x1080\n",
                         val);
                 goto done;
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kepu-kiosk: %s\n", kk_buf_str(&err));
         goto done;
     }
+    app_setup(a);
     if (app_init(a, &err)) {
         fprintf(stderr, "kepu-kiosk: %s\n", kk_buf_str(&err));
         goto done;
@@ -152,10 +155,10 @@ int main(int argc, char **argv)
         automation_start(a);
     open_journal(a);
     start_sync(a);
-    content_startup_check(a);
-    content_load(a);
+    content_startup_check(&a->content);
+    content_load(&a->content);
     app_run(a);
-    content_startup_ok(a); /* a clean stop is not a failed start */
+    content_startup_ok(&a->content); /* a clean stop is not a failed start */
     kk_info("app", "stopped");
     rc = 0;
 done:

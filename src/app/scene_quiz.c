@@ -1,4 +1,4 @@
-/* The quiz (issue 4): one round of questions on the topic in a->topic, for the visitor's
+/* The quiz (issue 4): one round of questions on the topic in q->topic, for the visitor's
  * audience group. Three screens take turns in this one scene:
  *
  *   question  progress "3 / 5", the prompt (and its picture), big answer buttons; single
@@ -16,10 +16,7 @@
  * The round's random source is seeded from libsodium's randombytes_buf each time the
  * scene opens; KEPU_QUIZ_SEED=<n> in the environment seeds it with n instead, so tests
  * get the same rounds every run. docs/quiz.md describes the screens, the events and the
- * "quiz" object of the automation report (scene_quiz_report below). */
-#include "app.h"
-#include "ui_text.h"
-
+ * "quiz" object of the automation report (report below). */
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -31,6 +28,10 @@
 #include "kepu/fs.h"
 #include "kepu/log.h"
 #include "kepu/quiz.h"
+#include "scene_env.h"
+#include "scenes.h"
+#include "ui_strings.h"
+#include "visit.h"
 
 #define SEED_ENV         "KEPU_QUIZ_SEED"
 #define MAX_CHOICE_LINES 3   /* a choice button grows to this many lines, no more */
@@ -39,6 +40,8 @@
 enum phase { PH_ASK, PH_FEEDBACK, PH_RESULT, PH_ERROR };
 
 struct quiz_state {
+    const struct kk_pack *pack;
+    const struct kk_topic *topic;
     struct kk_quiz quiz;
     struct kk_rng rng;
     enum phase phase;
@@ -46,13 +49,8 @@ struct quiz_state {
     uint64_t shown_at;                    /* when the question on screen appeared */
     struct ui_list scratch;               /* layout attempts */
     struct ui_rect shown[KK_MAX_CHOICES]; /* where each choice is drawn, for the report */
-    char pack_ref[2 * 64 + 2];
+    char prev_pack[2 * 64 + 2];           /* the session's pack before the quiz set its own */
 };
-
-/* Light backgrounds behind the feedback text, and the selected choice. */
-#define GOOD_SOFT     ((struct ui_color){226, 243, 230, 255})
-#define BAD_SOFT      ((struct ui_color){251, 231, 228, 255})
-#define SELECTED_SOFT ((struct ui_color){222, 236, 249, 255})
 
 /* ---- sizes ---- */
 
@@ -69,45 +67,45 @@ struct style {
     int cols;   /* columns of text choices */
 };
 
-static int text_px(const struct app *a, double design, double fit)
+static int text_px(const struct scene_env *e, double design, double fit)
 {
-    double k = a->large_text ? 1.3 : 1.0;
-    int v = (int)(design * k * fit * a->scale + 0.5);
+    double k = e->session->large_text ? 1.3 : 1.0;
+    int v = (int)(design * k * fit * e->ui->scale + 0.5);
     return v > 8 ? v : 8;
 }
 
-static void style_for(struct app *a, double fit, int cols, struct style *st)
+static void style_for(struct scene_env *e, double fit, int cols, struct style *st)
 {
-    st->progress_px = text_px(a, 36, fit);
-    st->prompt_px = text_px(a, 46, fit);
-    st->choice_px = text_px(a, 36, fit);
-    st->verdict_px = text_px(a, 54, fit);
-    st->explain_px = text_px(a, 34, fit);
-    st->score_px = text_px(a, 120, fit);
-    st->message_px = text_px(a, 42, fit);
-    st->item_px = text_px(a, 32, fit);
-    st->m = app_px(a, 60);
-    st->gap = app_px(a, fit < 0.9 ? 22 : 30);
-    st->pad = app_px(a, 22);
-    st->cgap = app_px(a, 18);
-    st->target = app_min_target(a);
+    st->progress_px = text_px(e, 36, fit);
+    st->prompt_px = text_px(e, 46, fit);
+    st->choice_px = text_px(e, 36, fit);
+    st->verdict_px = text_px(e, 54, fit);
+    st->explain_px = text_px(e, 34, fit);
+    st->score_px = text_px(e, 120, fit);
+    st->message_px = text_px(e, 42, fit);
+    st->item_px = text_px(e, 32, fit);
+    st->m = ui_px(e->ui, 60);
+    st->gap = ui_px(e->ui, fit < 0.9 ? 22 : 30);
+    st->pad = ui_px(e->ui, 22);
+    st->cgap = ui_px(e->ui, 18);
+    st->target = ui_min_target(e->ui);
     st->cols = cols;
 }
 
-static int line_h(struct app *a, enum ui_font font, int px)
+static int line_h(struct scene_env *e, enum ui_font font, int px)
 {
-    return ui_text_line_height(a->text, font, px);
+    return ui_line_h(e->ui, font, px);
 }
 
 /* The height text needs wrapped into w, however many lines that is. */
-static int text_h(struct app *a, const char *text, enum ui_font font, int px, int w)
+static int text_h(struct scene_env *e, const char *text, enum ui_font font, int px, int w)
 {
-    return text && *text ? app_text_height(a, text, font, px, w, 64) : 0;
+    return text && *text ? ui_label_height(e->ui, text, font, px, w, 64) : 0;
 }
 
-static int landscape(const struct app *a)
+static int landscape(const struct scene_env *e)
 {
-    return a->w >= a->h;
+    return e->ui->w >= e->ui->h;
 }
 
 static void rect(struct ui_list *l, struct ui_rect r, struct ui_color c, int radius)
@@ -119,12 +117,13 @@ static void rect(struct ui_list *l, struct ui_rect r, struct ui_color c, int rad
     }
 }
 
-static void ring(struct app *a, struct ui_list *l, struct ui_rect r, struct ui_color c, int width)
+static void ring(struct scene_env *e, struct ui_list *l, struct ui_rect r, struct ui_color c,
+                 int width)
 {
     struct ui_item *it = ui_list_push(l, UI_RING, r);
     if (it) {
         it->color = c;
-        it->radius = app_px(a, width) > 2 ? app_px(a, width) : 2;
+        it->radius = ui_px(e->ui, width) > 2 ? ui_px(e->ui, width) : 2;
     }
 }
 
@@ -164,66 +163,54 @@ static uint64_t make_seed(void)
     return seed;
 }
 
-static void start_round(struct app *a)
+static void start_round(struct scene_env *e, struct quiz_state *q)
 {
-    struct quiz_state *q = a->quiz;
     struct kk_buf err = KK_BUF_INIT;
     q->selected = 0;
     q->shown_at = kk_clock_mono_ms();
-    if (kk_quiz_start(&q->quiz, a->topic, a->audience, 0, &q->rng, &err)) {
-        kk_error("quiz", "%s/%s: no round: %s", a->pack->id, a->topic->id, kk_buf_str(&err));
+    if (kk_quiz_start(&q->quiz, q->topic, e->session->audience, 0, &q->rng, &err)) {
+        kk_error("quiz", "%s/%s: no round: %s", q->pack->id, q->topic->id, kk_buf_str(&err));
         q->phase = PH_ERROR;
     } else {
-        kk_info("quiz", "%s/%s: a round of %zu questions", a->pack->id, a->topic->id,
+        kk_info("quiz", "%s/%s: a round of %zu questions", q->pack->id, q->topic->id,
                 kk_quiz_total(&q->quiz));
         q->phase = PH_ASK;
     }
     kk_buf_release(&err);
-    app_invalidate(a);
+    scene_stack_invalidate(e->stack);
 }
 
-static void enter(struct app *a)
+static void enter(struct scene_env *e, void *self)
 {
-    struct quiz_state *q = kk_calloc(1, sizeof(*q));
-    a->quiz = q;
-    if (!q) {
-        kk_error("quiz", "out of memory opening the quiz");
-        app_pop(a);
-        return;
-    }
+    struct quiz_state *q = self;
+    q->pack = e->visit->pack;
+    q->topic = e->visit->topic;
     ui_list_init(&q->scratch);
     kk_rng_seed(&q->rng, make_seed());
-    snprintf(q->pack_ref, sizeof(q->pack_ref), "%s@%s", a->pack->id, a->pack->version);
-    a->ev.pack = q->pack_ref;
-    start_round(a);
+    session_set_pack(e->session, q->pack, q->prev_pack);
+    start_round(e, q);
 }
 
-static void leave(struct app *a)
+static void leave(struct scene_env *e, void *self)
 {
-    struct quiz_state *q = a->quiz;
-    if (!q)
-        return;
-    if (a->ev.pack == q->pack_ref)
-        a->ev.pack = NULL;
+    struct quiz_state *q = self;
+    session_restore_pack(e->session, q->prev_pack);
     kk_quiz_release(&q->quiz);
     ui_list_release(&q->scratch);
-    kk_free(q);
-    a->quiz = NULL;
 }
 
 /* Records an event whose fields the engine made; NULL fields mean it ran out of memory. */
-static void record(struct app *a, const char *type, cJSON *fields)
+static void record(struct scene_env *e, const char *type, cJSON *fields)
 {
     if (!fields) {
         kk_error("quiz", "cannot make the %s event (out of memory)", type);
         return;
     }
-    app_event(a, type, fields);
+    session_event(e->session, type, fields);
 }
 
-static void answer(struct app *a, unsigned mask)
+static void answer(struct scene_env *e, struct quiz_state *q, unsigned mask)
 {
-    struct quiz_state *q = a->quiz;
     struct kk_buf err = KK_BUF_INIT;
     uint64_t now = kk_clock_mono_ms();
     size_t i = kk_quiz_index(&q->quiz);
@@ -231,36 +218,34 @@ static void answer(struct app *a, unsigned mask)
         kk_warn("quiz", "answer not taken: %s", kk_buf_str(&err));
         goto done;
     }
-    record(a, "quiz_answer", kk_quiz_answer_fields(&q->quiz, i));
+    record(e, "quiz_answer", kk_quiz_answer_fields(&q->quiz, i));
     /* The round is complete once the last question is answered, whether or not the
      * visitor goes on to the result screen. */
     if (i + 1 == kk_quiz_total(&q->quiz))
-        record(a, "quiz_complete", kk_quiz_complete_fields(&q->quiz));
+        record(e, "quiz_complete", kk_quiz_complete_fields(&q->quiz));
     q->phase = PH_FEEDBACK;
     q->selected = 0;
-    app_invalidate(a);
+    scene_stack_invalidate(e->stack);
 done:
     kk_buf_release(&err);
 }
 
-static void choose(struct app *a, const char *shown)
+static void choose(struct scene_env *e, struct quiz_state *q, const char *shown)
 {
-    struct quiz_state *q = a->quiz;
     const struct kk_question *qu = kk_quiz_question(&q->quiz);
     long s;
     if (q->phase != PH_ASK || !qu || kk_parse_long(shown, 0, (long)qu->nchoices - 1, &s))
         return;
     if (qu->type == KK_Q_MULTI) {
         q->selected ^= 1u << s;
-        app_invalidate(a);
+        scene_stack_invalidate(e->stack);
     } else {
-        answer(a, 1u << s);
+        answer(e, q, 1u << s);
     }
 }
 
-static void next(struct app *a)
+static void next(struct scene_env *e, struct quiz_state *q)
 {
-    struct quiz_state *q = a->quiz;
     struct kk_buf err = KK_BUF_INIT;
     if (q->phase != PH_FEEDBACK || kk_quiz_next(&q->quiz, &err)) {
         if (err.len)
@@ -270,68 +255,55 @@ static void next(struct app *a)
     }
     q->phase = kk_quiz_done(&q->quiz) ? PH_RESULT : PH_ASK;
     q->shown_at = kk_clock_mono_ms();
-    app_invalidate(a);
+    scene_stack_invalidate(e->stack);
 }
 
 /* The missed question qid's teaching page, in the reader: the reader under the quiz turns
  * to it, or one opens there. */
-static void read_about(struct app *a, const char *qid)
+static void read_about(struct scene_env *e, struct quiz_state *q, const char *qid)
 {
-    struct quiz_state *q = a->quiz;
     for (size_t k = 0; k < kk_quiz_nmissed(&q->quiz); k++) {
         const struct kk_question *qu = kk_quiz_missed(&q->quiz, k)->question;
         if (strcmp(qu->id, qid))
             continue;
-        size_t page = qu->page >= 0 ? (size_t)qu->page : 0;
-        app_pop(a);
-        if (a->depth < 2 || a->stack[a->depth - 2] != &scene_reader)
-            app_push(a, &scene_reader);
-        reader_show_page(a, page);
+        visit_read_page(e, qu->page >= 0 ? (size_t)qu->page : 0);
         return;
     }
 }
 
-static void to_menu(struct app *a)
+static void tap(struct scene_env *e, void *self, const char *id)
 {
-    app_reset(a, &scene_attract);
-    app_push(a, &scene_audience);
-    app_push(a, &scene_menu);
-}
-
-static void tap(struct app *a, const char *id)
-{
-    if (!a->quiz)
-        return;
+    struct quiz_state *q = self;
     if (!strncmp(id, "choice/", 7))
-        choose(a, id + 7);
+        choose(e, q, id + 7);
     else if (!strcmp(id, "quiz/confirm")) {
-        if (a->quiz->phase == PH_ASK && a->quiz->selected)
-            answer(a, a->quiz->selected);
+        if (q->phase == PH_ASK && q->selected)
+            answer(e, q, q->selected);
     } else if (!strcmp(id, "quiz/next") || !strcmp(id, "quiz/results"))
-        next(a);
+        next(e, q);
     else if (!strcmp(id, "quiz/again"))
-        start_round(a);
+        start_round(e, q);
     else if (!strcmp(id, "quiz/menu"))
-        to_menu(a);
+        visit_to_menu(e);
     else if (!strncmp(id, "missed/", 7))
-        read_about(a, id + 7);
+        read_about(e, q, id + 7);
 }
 
 /* ---- drawing pieces ---- */
 
 /* "3 / 5" and a bar per question: green or red once answered, blue for the one shown. */
-static int progress(struct app *a, struct ui_list *l, const struct style *st, int x, int y, int w)
+static int progress(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                    const struct style *st, int x, int y, int w)
 {
-    struct quiz_state *q = a->quiz;
     size_t total = kk_quiz_total(&q->quiz), cur = kk_quiz_index(&q->quiz);
     char text[32];
     snprintf(text, sizeof(text), "%zu / %zu", cur + 1, total);
-    int lh = line_h(a, UI_FONT_BOLD, st->progress_px);
-    int tw = ui_text_measure(a->text, UI_FONT_BOLD, st->progress_px, text, strlen(text)) + 1;
-    app_label(a, l, "quiz/progress", text, UI_FONT_BOLD, st->progress_px, UI_ACCENT, x, y, tw, 1,
-              0);
+    int lh = line_h(e, UI_FONT_BOLD, st->progress_px);
+    int tw = ui_width(e->ui, UI_FONT_BOLD, st->progress_px, text) + 1;
+    ui_label(e->ui, l, "quiz/progress", text, UI_FONT_BOLD, st->progress_px, UI_ACCENT, x, y, tw, 1,
+             0);
     tw += st->gap;
-    int seg = app_px(a, 56), sh = app_px(a, 12), g = app_px(a, 10);
+    int seg = ui_px(e->ui, 56), sh = ui_px(e->ui, 12), g = ui_px(e->ui, 10);
     if (seg * (int)total + g * (int)total > w - tw)
         seg = (w - tw) / (int)(total ? total : 1) - g;
     for (size_t i = 0; i < total && seg > 4; i++) {
@@ -347,35 +319,35 @@ static int progress(struct app *a, struct ui_list *l, const struct style *st, in
 /* What a choice looks like: asking (maybe selected) or after the answer. */
 enum look { LOOK_ASK, LOOK_SELECTED, LOOK_RIGHT, LOOK_WRONG, LOOK_OTHER };
 
-static int badge_size(struct app *a, const struct style *st)
+static int badge_size(struct scene_env *e, const struct style *st)
 {
-    return line_h(a, UI_FONT_BOLD, st->choice_px);
+    return line_h(e, UI_FONT_BOLD, st->choice_px);
 }
 
-static int choice_text_w(struct app *a, const struct style *st, int w)
+static int choice_text_w(struct scene_env *e, const struct style *st, int w)
 {
-    return w - 3 * st->pad - badge_size(a, st);
+    return w - 3 * st->pad - badge_size(e, st);
 }
 
 /* The height of the choice shown at s in a cell w wide; *lines_ok is cleared when its text
  * needs more than MAX_CHOICE_LINES lines. */
-static int choice_h(struct app *a, const struct style *st, const struct kk_choice *c, int w,
+static int choice_h(struct scene_env *e, const struct style *st, const struct kk_choice *c, int w,
                     int *lines_ok)
 {
-    int lh = line_h(a, UI_FONT_REGULAR, st->choice_px);
-    int th = text_h(a, kk_text_get(&c->text, a->lang), UI_FONT_REGULAR, st->choice_px,
-                    choice_text_w(a, st, w));
+    int lh = line_h(e, UI_FONT_REGULAR, st->choice_px);
+    int th = text_h(e, kk_text_get(&c->text, e->session->lang), UI_FONT_REGULAR, st->choice_px,
+                    choice_text_w(e, st, w));
     if (th > MAX_CHOICE_LINES * lh)
         *lines_ok = 0;
-    int row = th > badge_size(a, st) ? th : badge_size(a, st);
+    int row = th > badge_size(e, st) ? th : badge_size(e, st);
     int h = row + 2 * st->pad * 2 / 3;
     if (c->image)
-        h += image_h(c->image, w - 2 * st->pad, app_px(a, CHOICE_IMAGE_H)) + st->pad / 2;
-    int least = app_px(a, 124) > st->target ? app_px(a, 124) : st->target;
+        h += image_h(c->image, w - 2 * st->pad, ui_px(e->ui, CHOICE_IMAGE_H)) + st->pad / 2;
+    int least = ui_px(e->ui, 124) > st->target ? ui_px(e->ui, 124) : st->target;
     return h > least ? h : least;
 }
 
-static void choice(struct app *a, struct ui_list *l, const struct style *st,
+static void choice(struct scene_env *e, struct ui_list *l, const struct style *st,
                    const struct kk_question *qu, size_t s, const struct kk_choice *c,
                    struct ui_rect r, enum look look)
 {
@@ -385,7 +357,7 @@ static void choice(struct app *a, struct ui_list *l, const struct style *st,
     case LOOK_ASK:
         break;
     case LOOK_SELECTED:
-        bg = SELECTED_SOFT;
+        bg = UI_SELECTED_SOFT;
         edge = UI_PRIMARY_DARK;
         edge_w = 6;
         filled_mark = 1;
@@ -408,21 +380,21 @@ static void choice(struct app *a, struct ui_list *l, const struct style *st,
         mark = UI_LINE;
         break;
     }
-    rect(l, r, bg, app_px(a, 18));
+    rect(l, r, bg, ui_px(e->ui, 18));
     if (look != LOOK_RIGHT && look != LOOK_WRONG)
-        ring(a, l, r, edge, edge_w);
+        ring(e, l, r, edge, edge_w);
 
     int y = r.y + st->pad * 2 / 3;
     if (c->image) {
-        int ih = image_h(c->image, r.w - 2 * st->pad, app_px(a, CHOICE_IMAGE_H));
+        int ih = image_h(c->image, r.w - 2 * st->pad, ui_px(e->ui, CHOICE_IMAGE_H));
         image(l, (struct ui_rect){r.x + st->pad, y, r.w - 2 * st->pad, ih}, c->image);
         y += ih + st->pad / 2;
     }
     /* The badge: a letter to refer to, a box to tick for multiple choice, and after the
      * answer a tick or a cross where the font has them. */
-    int d = badge_size(a, st);
-    const char *text = kk_text_get(&c->text, a->lang);
-    int th = text_h(a, text, UI_FONT_REGULAR, st->choice_px, choice_text_w(a, st, r.w));
+    int d = badge_size(e, st);
+    const char *text = kk_text_get(&c->text, e->session->lang);
+    int th = text_h(e, text, UI_FONT_REGULAR, st->choice_px, choice_text_w(e, st, r.w));
     int row = th > d ? th : d;
     int by = y + (r.y + r.h - y - st->pad * 2 / 3 - row) / 2;
     struct ui_rect badge = {r.x + st->pad, by + (row - d) / 2, d, d};
@@ -432,40 +404,41 @@ static void choice(struct app *a, struct ui_list *l, const struct style *st,
     if (look == LOOK_RIGHT || look == LOOK_WRONG) {
         /* Noto Sans CJK has ✓ but not ✗; × is in every font. */
         const char *glyph = look == LOOK_RIGHT ? "✓" : "✗";
-        if (look == LOOK_WRONG && !ui_text_covers(a->text, glyph))
+        if (look == LOOK_WRONG && !ui_covers(e->ui, glyph))
             glyph = "×";
-        if (ui_text_covers(a->text, glyph))
+        if (ui_covers(e->ui, glyph))
             snprintf(sign, sizeof(sign), "%s", glyph);
         sign_ink = bg;
     } else if (look == LOOK_OTHER) {
         sign_ink = UI_INK_SOFT;
     } else if (look == LOOK_SELECTED && qu->type == KK_Q_MULTI) {
-        snprintf(sign, sizeof(sign), "%s", ui_text_covers(a->text, "✓") ? "✓" : sign);
+        snprintf(sign, sizeof(sign), "%s", ui_covers(e->ui, "✓") ? "✓" : sign);
     }
     if (filled_mark || look == LOOK_RIGHT || look == LOOK_WRONG) {
-        rect(l, badge, mark, qu->type == KK_Q_MULTI ? app_px(a, 8) : d / 2);
+        rect(l, badge, mark, qu->type == KK_Q_MULTI ? ui_px(e->ui, 8) : d / 2);
     } else { /* multiple choice, not ticked: an empty box with the letter */
-        ring(a, l, badge, look == LOOK_OTHER ? UI_LINE : UI_PRIMARY, 3);
+        ring(e, l, badge, look == LOOK_OTHER ? UI_LINE : UI_PRIMARY, 3);
         sign_ink = look == LOOK_OTHER ? UI_INK_SOFT : UI_PRIMARY;
     }
-    int blh = line_h(a, UI_FONT_BOLD, st->choice_px * 3 / 4);
+    int blh = line_h(e, UI_FONT_BOLD, st->choice_px * 3 / 4);
     char sid[64];
     snprintf(sid, sizeof(sid), "choice/%zu/mark", s);
-    app_label(a, l, sid, sign, UI_FONT_BOLD, st->choice_px * 3 / 4, sign_ink, badge.x,
-              badge.y + (d - blh) / 2, d, 1, 1);
+    ui_label(e->ui, l, sid, sign, UI_FONT_BOLD, st->choice_px * 3 / 4, sign_ink, badge.x,
+             badge.y + (d - blh) / 2, d, 1, 1);
     snprintf(sid, sizeof(sid), "choice/%zu/text", s);
-    app_label(a, l, sid, text, UI_FONT_REGULAR, st->choice_px, ink, badge.x + d + st->pad,
-              by + (row - th) / 2, choice_text_w(a, st, r.w), MAX_CHOICE_LINES, 0);
+    ui_label(e->ui, l, sid, text, UI_FONT_REGULAR, st->choice_px, ink, badge.x + d + st->pad,
+             by + (row - th) / 2, choice_text_w(e, st, r.w), MAX_CHOICE_LINES, 0);
 }
 
 /* How many columns the choices of qu take. */
-static int choice_cols(const struct app *a, const struct style *st, const struct kk_question *qu)
+static int choice_cols(const struct scene_env *e, const struct style *st,
+                       const struct kk_question *qu)
 {
     int pictures = 0;
     for (size_t i = 0; i < qu->nchoices; i++)
         pictures |= qu->choices[i].image != NULL;
     if (pictures) {
-        int most = landscape(a) ? 4 : 2;
+        int most = landscape(e) ? 4 : 2;
         return (int)qu->nchoices < most ? (int)qu->nchoices : most;
     }
     if (qu->type == KK_Q_TRUEFALSE)
@@ -476,19 +449,18 @@ static int choice_cols(const struct app *a, const struct style *st, const struct
 /* Lays the choices out in a grid w wide at (x, y), each row extra pixels taller than its
  * content needs; draws them when l is not NULL. Returns the height; clears *ok when a
  * choice needs too many lines. */
-static int choices(struct app *a, struct ui_list *l, const struct style *st, int x, int y, int w,
-                   int extra, int *ok)
+static int choices(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                   const struct style *st, int x, int y, int w, int extra, int *ok)
 {
-    struct quiz_state *q = a->quiz;
     const struct kk_question *qu = kk_quiz_question(&q->quiz);
     const struct kk_quiz_record *rec = kk_quiz_current(&q->quiz);
-    int cols = choice_cols(a, st, qu);
+    int cols = choice_cols(e, st, qu);
     int cw = (w - (cols - 1) * st->cgap) / cols;
     int top = y;
     for (size_t row = 0; row * (size_t)cols < qu->nchoices; row++) {
         int rh = 0;
         for (size_t c = 0; c < (size_t)cols && row * cols + c < qu->nchoices; c++) {
-            int h = choice_h(a, st, kk_quiz_choice(&q->quiz, row * cols + c), cw, ok);
+            int h = choice_h(e, st, kk_quiz_choice(&q->quiz, row * cols + c), cw, ok);
             rh = h > rh ? h : rh;
         }
         rh += extra;
@@ -503,12 +475,12 @@ static int choices(struct app *a, struct ui_list *l, const struct style *st, int
             else if (q->selected & bit)
                 look = LOOK_SELECTED;
             const struct kk_choice *ch = kk_quiz_choice(&q->quiz, s);
-            choice(a, l, st, qu, s, ch, r, look);
+            choice(e, l, st, qu, s, ch, r, look);
             q->shown[s] = r;
             if (!rec->answered) {
                 char id[32], label[160];
                 snprintf(id, sizeof(id), "choice/%zu", s);
-                const char *t = kk_text_get(&ch->text, a->lang);
+                const char *t = kk_text_get(&ch->text, e->session->lang);
                 snprintf(label, sizeof(label), "%s", t && *t ? t : id);
                 ui_list_target(l, r, id, label);
             }
@@ -519,78 +491,81 @@ static int choices(struct app *a, struct ui_list *l, const struct style *st, int
 }
 
 /* The action button at the bottom right of column (x, w) ending at bottom. */
-static struct ui_rect action_rect(struct app *a, const struct style *st, int x, int w, int bottom)
+static struct ui_rect action_rect(struct scene_env *e, const struct style *st, int x, int w,
+                                  int bottom)
 {
-    int bw = app_px(a, 460) < w ? app_px(a, 460) : w;
+    int bw = ui_px(e->ui, 460) < w ? ui_px(e->ui, 460) : w;
     bw = bw > st->target ? bw : st->target;
     return (struct ui_rect){x + w - bw, bottom - st->target, bw, st->target};
 }
 
-static void confirm(struct app *a, struct ui_list *l, const struct style *st, struct ui_rect r)
+static void confirm(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                    const struct style *st, struct ui_rect r)
 {
-    if (a->quiz->selected) {
-        app_button(a, l, r, "quiz/confirm", ui_str(S_CONFIRM, a->lang), 1);
+    if (q->selected) {
+        ui_button(e->ui, l, r, "quiz/confirm", ui_str(S_CONFIRM, e->session->lang), 1);
         return;
     }
     /* Nothing chosen yet: the button is shown greyed and cannot be touched. */
-    rect(l, r, UI_LINE, app_px(a, 18));
-    int px = a->large_text ? app_px(a, 40) : app_px(a, 34);
-    int lh = line_h(a, UI_FONT_BOLD, px);
-    app_label(a, l, "quiz/confirm", ui_str(S_CONFIRM, a->lang), UI_FONT_BOLD, px, UI_INK_SOFT,
-              r.x + st->pad, r.y + (r.h - lh) / 2, r.w - 2 * st->pad, 1, 1);
+    rect(l, r, UI_LINE, ui_px(e->ui, 18));
+    int px = e->session->large_text ? ui_px(e->ui, 40) : ui_px(e->ui, 34);
+    int lh = line_h(e, UI_FONT_BOLD, px);
+    ui_label(e->ui, l, "quiz/confirm", ui_str(S_CONFIRM, e->session->lang), UI_FONT_BOLD, px,
+             UI_INK_SOFT, r.x + st->pad, r.y + (r.h - lh) / 2, r.w - 2 * st->pad, 1, 1);
 }
 
 /* The right-or-wrong panel: verdict and explanation, in (x, y, w); h is its height, or
  * 0 to size it to its text. Returns the height used. */
-static int verdict(struct app *a, struct ui_list *l, const struct style *st, int x, int y, int w,
-                   int h)
+static int verdict(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                   const struct style *st, int x, int y, int w, int h)
 {
-    const struct kk_quiz_record *rec = kk_quiz_current(&a->quiz->quiz);
-    const char *why = kk_text_get(&rec->question->explain, a->lang);
-    int inner = w - 2 * st->pad - app_px(a, 12);
-    int vh = line_h(a, UI_FONT_BOLD, st->verdict_px);
-    int eh = text_h(a, why, UI_FONT_REGULAR, st->explain_px, inner);
+    const struct kk_quiz_record *rec = kk_quiz_current(&q->quiz);
+    const char *why = kk_text_get(&rec->question->explain, e->session->lang);
+    int inner = w - 2 * st->pad - ui_px(e->ui, 12);
+    int vh = line_h(e, UI_FONT_BOLD, st->verdict_px);
+    int eh = text_h(e, why, UI_FONT_REGULAR, st->explain_px, inner);
     int need = st->pad + vh + (eh ? st->pad / 2 + eh : 0) + st->pad;
     if (!h)
         h = need;
     if (!l)
         return need;
     struct ui_color c = rec->correct ? UI_GOOD : UI_BAD;
-    rect(l, (struct ui_rect){x, y, w, h}, rec->correct ? GOOD_SOFT : BAD_SOFT, app_px(a, 20));
-    rect(l, (struct ui_rect){x, y, app_px(a, 12), h}, c, app_px(a, 6));
-    int tx = x + app_px(a, 12) + st->pad, ty = y + st->pad;
-    ty += app_label(a, l, "quiz/verdict", ui_str(rec->correct ? S_CORRECT : S_NOT_QUITE, a->lang),
-                    UI_FONT_BOLD, st->verdict_px, c, tx, ty, inner, 1, 0);
+    rect(l, (struct ui_rect){x, y, w, h}, rec->correct ? UI_GOOD_SOFT : UI_BAD_SOFT,
+         ui_px(e->ui, 20));
+    rect(l, (struct ui_rect){x, y, ui_px(e->ui, 12), h}, c, ui_px(e->ui, 6));
+    int tx = x + ui_px(e->ui, 12) + st->pad, ty = y + st->pad;
+    ty += ui_label(e->ui, l, "quiz/verdict",
+                   ui_str(rec->correct ? S_CORRECT : S_NOT_QUITE, e->session->lang), UI_FONT_BOLD,
+                   st->verdict_px, c, tx, ty, inner, 1, 0);
     if (eh)
-        app_label(a, l, "quiz/explain", why, UI_FONT_REGULAR, st->explain_px, UI_INK, tx,
-                  ty + st->pad / 2, inner, 64, 0);
+        ui_label(e->ui, l, "quiz/explain", why, UI_FONT_REGULAR, st->explain_px, UI_INK, tx,
+                 ty + st->pad / 2, inner, 64, 0);
     return h;
 }
 
 /* ---- the screens; each returns 1 when everything fitted ---- */
 
-static int build_question(struct app *a, struct ui_list *l, struct ui_rect box,
-                          const struct style *st)
+static int build_question(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                          struct ui_rect box, const struct style *st)
 {
-    struct quiz_state *q = a->quiz;
     const struct kk_question *qu = kk_quiz_question(&q->quiz);
     int feedback = q->phase == PH_FEEDBACK, ok = 1;
     int x = box.x + st->m, y = box.y + st->gap, w = box.w - 2 * st->m;
     int bottom = box.y + box.h - st->gap;
     /* Landscape: the feedback, or the question's picture, takes a column on the right. */
-    int side = landscape(a) && (feedback || qu->image);
+    int side = landscape(e) && (feedback || qu->image);
     int sw = side ? w * (feedback ? 42 : 36) / 100 : 0;
     int mw = side ? w - sw - st->gap : w;
     int sx = x + mw + st->gap;
 
-    y += progress(a, l, st, x, y, mw) + st->gap;
-    const char *prompt = kk_text_get(&qu->prompt, a->lang);
-    int ph = text_h(a, prompt, UI_FONT_BOLD, st->prompt_px, mw);
-    app_label(a, l, "quiz/prompt", prompt, UI_FONT_BOLD, st->prompt_px, UI_PRIMARY_DARK, x, y, mw,
-              64, 0);
+    y += progress(e, q, l, st, x, y, mw) + st->gap;
+    const char *prompt = kk_text_get(&qu->prompt, e->session->lang);
+    int ph = text_h(e, prompt, UI_FONT_BOLD, st->prompt_px, mw);
+    ui_label(e->ui, l, "quiz/prompt", prompt, UI_FONT_BOLD, st->prompt_px, UI_PRIMARY_DARK, x, y,
+             mw, 64, 0);
     y += ph + st->gap;
 
-    struct ui_rect act = action_rect(a, st, side ? sx : x, side ? sw : w, bottom);
+    struct ui_rect act = action_rect(e, st, side ? sx : x, side ? sw : w, bottom);
     int has_action = feedback || qu->type == KK_Q_MULTI;
     int limit = (has_action && !side ? act.y - st->gap : bottom);
     if (!feedback && qu->image) {
@@ -600,10 +575,10 @@ static int build_question(struct app *a, struct ui_list *l, struct ui_rect box,
                                  (qu->type == KK_Q_MULTI ? st->target + st->gap : 0));
             image(l, (struct ui_rect){sx, box.y + st->gap, sw, ih}, qu->image);
         } else {
-            int ch = choices(a, NULL, st, x, y, mw, 0, &ok);
+            int ch = choices(e, q, NULL, st, x, y, mw, 0, &ok);
             int room = limit - y - ch - st->gap;
             int ih = image_h(qu->image, mw, room < box.h * 3 / 10 ? room : box.h * 3 / 10);
-            if (ih < app_px(a, 120)) /* too small to see: no room for it */
+            if (ih < ui_px(e->ui, 120)) /* too small to see: no room for it */
                 ok = 0;
             image(l, (struct ui_rect){x, y, mw, ih}, qu->image);
             y += ih + st->gap;
@@ -611,13 +586,13 @@ static int build_question(struct app *a, struct ui_list *l, struct ui_rect box,
     }
     /* Spare height makes the buttons bigger, up to 60 design px a row; in portrait the
      * feedback panel's room is kept on the question too, so nothing jumps. */
-    int cols = choice_cols(a, st, qu), rows = ((int)qu->nchoices + cols - 1) / cols;
-    int spare = (side ? bottom : limit) - y - choices(a, NULL, st, x, y, mw, 0, &ok);
-    if (!side && landscape(a) == 0)
-        spare -= st->gap + verdict(a, NULL, st, x, 0, w, 0);
+    int cols = choice_cols(e, st, qu), rows = ((int)qu->nchoices + cols - 1) / cols;
+    int spare = (side ? bottom : limit) - y - choices(e, q, NULL, st, x, y, mw, 0, &ok);
+    if (!side && landscape(e) == 0)
+        spare -= st->gap + verdict(e, q, NULL, st, x, 0, w, 0);
     int extra = spare > 0 ? spare / rows : 0;
-    extra = extra < app_px(a, 60) ? extra : app_px(a, 60);
-    y += choices(a, l, st, x, y, mw, extra, &ok);
+    extra = extra < ui_px(e->ui, 60) ? extra : ui_px(e->ui, 60);
+    y += choices(e, q, l, st, x, y, mw, extra, &ok);
     if (y > (side ? bottom : limit))
         ok = 0;
 
@@ -625,19 +600,19 @@ static int build_question(struct app *a, struct ui_list *l, struct ui_rect box,
         int last = kk_quiz_index(&q->quiz) + 1 == kk_quiz_total(&q->quiz);
         if (side) {
             int vy = box.y + st->gap, vh = act.y - st->gap - vy;
-            if (verdict(a, NULL, st, sx, vy, sw, 0) > vh)
+            if (verdict(e, q, NULL, st, sx, vy, sw, 0) > vh)
                 ok = 0;
-            verdict(a, l, st, sx, vy, sw, vh);
+            verdict(e, q, l, st, sx, vy, sw, vh);
         } else {
-            int vh = verdict(a, NULL, st, x, y + st->gap, w, 0);
+            int vh = verdict(e, q, NULL, st, x, y + st->gap, w, 0);
             if (y + st->gap + vh > act.y - st->gap)
                 ok = 0;
-            verdict(a, l, st, x, y + st->gap, w, vh);
+            verdict(e, q, l, st, x, y + st->gap, w, vh);
         }
-        app_button(a, l, act, last ? "quiz/results" : "quiz/next",
-                   ui_str(last ? S_SEE_RESULTS : S_NEXT_QUESTION, a->lang), 1);
+        ui_button(e->ui, l, act, last ? "quiz/results" : "quiz/next",
+                  ui_str(last ? S_SEE_RESULTS : S_NEXT_QUESTION, e->session->lang), 1);
     } else if (qu->type == KK_Q_MULTI) {
-        confirm(a, l, st, act);
+        confirm(e, q, l, st, act);
     }
     return ok;
 }
@@ -655,61 +630,60 @@ static enum ui_str message_for(size_t score, size_t total)
 }
 
 /* One missed question: its prompt, and "Read about it" on the right. */
-static int missed_row(struct app *a, struct ui_list *l, const struct style *st,
+static int missed_row(struct scene_env *e, struct ui_list *l, const struct style *st,
                       const struct kk_question *qu, int x, int y, int w)
 {
-    const char *prompt = kk_text_get(&qu->prompt, a->lang);
-    const char *go = ui_str(S_READ_ABOUT_IT, a->lang);
-    int gw = ui_text_measure(a->text, UI_FONT_BOLD, st->item_px, go, strlen(go));
-    int tw = w - 3 * st->pad - gw - app_px(a, 12);
-    int th = text_h(a, prompt, UI_FONT_REGULAR, st->item_px, tw);
+    const char *prompt = kk_text_get(&qu->prompt, e->session->lang);
+    const char *go = ui_str(S_READ_ABOUT_IT, e->session->lang);
+    int gw = ui_width(e->ui, UI_FONT_BOLD, st->item_px, go);
+    int tw = w - 3 * st->pad - gw - ui_px(e->ui, 12);
+    int th = text_h(e, prompt, UI_FONT_REGULAR, st->item_px, tw);
     int h = th + st->pad * 4 / 3;
     h = h > st->target ? h : st->target;
     if (!l)
         return h;
     struct ui_rect r = {x, y, w, h};
-    rect(l, r, UI_CARD, app_px(a, 16));
-    rect(l, (struct ui_rect){x, y, app_px(a, 12), h}, UI_BAD, app_px(a, 6));
+    rect(l, r, UI_CARD, ui_px(e->ui, 16));
+    rect(l, (struct ui_rect){x, y, ui_px(e->ui, 12), h}, UI_BAD, ui_px(e->ui, 6));
     char id[128];
     snprintf(id, sizeof(id), "missed/%s/text", qu->id);
-    app_label(a, l, id, prompt, UI_FONT_REGULAR, st->item_px, UI_INK, x + app_px(a, 12) + st->pad,
-              y + (h - th) / 2, tw, 64, 0);
-    int glh = line_h(a, UI_FONT_BOLD, st->item_px);
+    ui_label(e->ui, l, id, prompt, UI_FONT_REGULAR, st->item_px, UI_INK,
+             x + ui_px(e->ui, 12) + st->pad, y + (h - th) / 2, tw, 64, 0);
+    int glh = line_h(e, UI_FONT_BOLD, st->item_px);
     snprintf(id, sizeof(id), "missed/%s/go", qu->id);
-    app_label(a, l, id, go, UI_FONT_BOLD, st->item_px, UI_PRIMARY, x + w - st->pad - gw,
-              y + (h - glh) / 2, gw + 1, 1, 0);
+    ui_label(e->ui, l, id, go, UI_FONT_BOLD, st->item_px, UI_PRIMARY, x + w - st->pad - gw,
+             y + (h - glh) / 2, gw + 1, 1, 0);
     snprintf(id, sizeof(id), "missed/%s", qu->id);
     ui_list_target(l, r, id, prompt);
     return h;
 }
 
-static int build_result(struct app *a, struct ui_list *l, struct ui_rect box,
-                        const struct style *st)
+static int build_result(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                        struct ui_rect box, const struct style *st)
 {
-    struct quiz_state *q = a->quiz;
     size_t score = kk_quiz_score(&q->quiz), total = kk_quiz_total(&q->quiz);
     size_t nmissed = kk_quiz_nmissed(&q->quiz);
     int ok = 1;
     int x = box.x + st->m, y = box.y + st->gap * 3 / 2, w = box.w - 2 * st->m;
     int bottom = box.y + box.h - st->gap;
-    int side = landscape(a) && nmissed;
-    int lw = side ? w * 44 / 100 : w;   /* the score's column */
-    if (!side && w > app_px(a, 1300)) { /* one column, not the full width of a wall */
-        x += (w - app_px(a, 1300)) / 2;
-        w = lw = app_px(a, 1300);
+    int side = landscape(e) && nmissed;
+    int lw = side ? w * 44 / 100 : w;      /* the score's column */
+    if (!side && w > ui_px(e->ui, 1300)) { /* one column, not the full width of a wall */
+        x += (w - ui_px(e->ui, 1300)) / 2;
+        w = lw = ui_px(e->ui, 1300);
     }
 
     /* The score and its message, centred in their column. */
-    y += app_label(a, l, "quiz/score-label", ui_str(S_QUIZ_YOUR_SCORE, a->lang), UI_FONT_BOLD,
-                   st->message_px, UI_INK_SOFT, x, y, lw, 1, 1);
+    y += ui_label(e->ui, l, "quiz/score-label", ui_str(S_QUIZ_YOUR_SCORE, e->session->lang),
+                  UI_FONT_BOLD, st->message_px, UI_INK_SOFT, x, y, lw, 1, 1);
     char text[32];
     snprintf(text, sizeof(text), "%zu / %zu", score, total);
-    y += app_label(a, l, "quiz/score", text, UI_FONT_BOLD, st->score_px,
-                   score == total ? UI_GOOD : UI_PRIMARY_DARK, x, y, lw, 1, 1);
+    y += ui_label(e->ui, l, "quiz/score", text, UI_FONT_BOLD, st->score_px,
+                  score == total ? UI_GOOD : UI_PRIMARY_DARK, x, y, lw, 1, 1);
     y += st->gap / 2;
-    const char *msg = ui_str(message_for(score, total), a->lang);
-    int mh = text_h(a, msg, UI_FONT_BOLD, st->message_px, lw);
-    app_label(a, l, "quiz/message", msg, UI_FONT_BOLD, st->message_px, UI_INK, x, y, lw, 64, 1);
+    const char *msg = ui_str(message_for(score, total), e->session->lang);
+    int mh = text_h(e, msg, UI_FONT_BOLD, st->message_px, lw);
+    ui_label(e->ui, l, "quiz/message", msg, UI_FONT_BOLD, st->message_px, UI_INK, x, y, lw, 64, 1);
     y += mh + st->gap;
 
     /* Try again and back to the topics: side by side under the message, or stacked at the
@@ -726,19 +700,19 @@ static int build_result(struct app *a, struct ui_list *l, struct ui_rect box,
         again = (struct ui_rect){x + lw - bw, bottom - bh, bw, bh};
         menu = (struct ui_rect){x, bottom - bh, bw, bh};
     }
-    app_button(a, l, again, "quiz/again", ui_str(S_TRY_AGAIN, a->lang), 1);
-    app_button(a, l, menu, "quiz/menu", ui_str(S_CHOOSE_TOPIC, a->lang), 0);
+    ui_button(e->ui, l, again, "quiz/again", ui_str(S_TRY_AGAIN, e->session->lang), 1);
+    ui_button(e->ui, l, menu, "quiz/menu", ui_str(S_CHOOSE_TOPIC, e->session->lang), 0);
 
     if (nmissed) {
         int mx = side ? x + lw + st->gap * 2 : x, mw = side ? w - lw - st->gap * 2 : w;
         int my = side ? box.y + st->gap * 3 / 2 : y;
         int limit = side ? bottom : again.y - st->gap;
-        my += app_label(a, l, "quiz/missed-title", ui_str(S_QUIZ_LOOK_AGAIN, a->lang), UI_FONT_BOLD,
-                        st->message_px, UI_PRIMARY_DARK, mx, my, mw, 2, 0);
+        my += ui_label(e->ui, l, "quiz/missed-title", ui_str(S_QUIZ_LOOK_AGAIN, e->session->lang),
+                       UI_FONT_BOLD, st->message_px, UI_PRIMARY_DARK, mx, my, mw, 2, 0);
         my += st->gap / 2;
         for (size_t k = 0; k < nmissed; k++) {
             const struct kk_question *qu = kk_quiz_missed(&q->quiz, k)->question;
-            my += missed_row(a, l, st, qu, mx, my, mw) + st->cgap;
+            my += missed_row(e, l, st, qu, mx, my, mw) + st->cgap;
         }
         if (my - st->cgap > limit)
             ok = 0;
@@ -747,53 +721,53 @@ static int build_result(struct app *a, struct ui_list *l, struct ui_rect box,
     }
     /* The topic's cover where there is room above the buttons: a picture to end on. */
     int room = again.y - st->gap - y;
-    if (a->topic->cover && room >= app_px(a, 180)) {
-        int ih = image_h(a->topic->cover, lw, room < app_px(a, 420) ? room : app_px(a, 420));
-        image(l, (struct ui_rect){x, y + (room - ih) / 2, lw, ih}, a->topic->cover);
+    if (q->topic->cover && room >= ui_px(e->ui, 180)) {
+        int ih = image_h(q->topic->cover, lw, room < ui_px(e->ui, 420) ? room : ui_px(e->ui, 420));
+        image(l, (struct ui_rect){x, y + (room - ih) / 2, lw, ih}, q->topic->cover);
     }
     return ok;
 }
 
-static void build_error(struct app *a, struct ui_list *l, struct ui_rect box)
+static void build_error(struct scene_env *e, struct ui_list *l, struct ui_rect box)
 {
-    int m = app_px(a, 60), y = box.y + box.h / 3;
-    y += app_label(a, l, "quiz/error", ui_str(S_CONTENT_UPDATING, a->lang), UI_FONT_BOLD,
-                   app_px(a, 56), UI_PRIMARY_DARK, box.x + m, y, box.w - 2 * m, 2, 1);
-    int bw = app_px(a, 460), bh = app_min_target(a);
-    app_button(a, l, (struct ui_rect){box.x + (box.w - bw) / 2, y + app_px(a, 60), bw, bh},
-               "quiz/menu", ui_str(S_CHOOSE_TOPIC, a->lang), 1);
+    int m = ui_px(e->ui, 60), y = box.y + box.h / 3;
+    y +=
+        ui_label(e->ui, l, "quiz/error", ui_str(S_CONTENT_UPDATING, e->session->lang), UI_FONT_BOLD,
+                 ui_px(e->ui, 56), UI_PRIMARY_DARK, box.x + m, y, box.w - 2 * m, 2, 1);
+    int bw = ui_px(e->ui, 460), bh = ui_min_target(e->ui);
+    ui_button(e->ui, l, (struct ui_rect){box.x + (box.w - bw) / 2, y + ui_px(e->ui, 60), bw, bh},
+              "quiz/menu", ui_str(S_CHOOSE_TOPIC, e->session->lang), 1);
 }
 
-static int build_phase(struct app *a, struct ui_list *l, struct ui_rect box, const struct style *st)
+static int build_phase(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                       struct ui_rect box, const struct style *st)
 {
     int ok =
-        a->quiz->phase == PH_RESULT ? build_result(a, l, box, st) : build_question(a, l, box, st);
+        q->phase == PH_RESULT ? build_result(e, q, l, box, st) : build_question(e, q, l, box, st);
     return ok && !l->overflow[0];
 }
 
-static void build(struct app *a, struct ui_list *l, struct ui_rect box)
+static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_rect box)
 {
     static const double fits[] = {1.0, 0.92, 0.85, 0.78, 0.72};
-    struct quiz_state *q = a->quiz;
-    if (!q)
-        return;
+    struct quiz_state *q = self;
     if (q->phase == PH_ERROR) {
-        build_error(a, l, box);
+        build_error(e, l, box);
         return;
     }
     struct style st;
     int found = 0;
     for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]) && !found; i++)
         for (int cols = 1; cols <= 2 && !found; cols++) {
-            style_for(a, fits[i], cols, &st);
+            style_for(e, fits[i], cols, &st);
             ui_list_clear(&q->scratch);
-            found = build_phase(a, &q->scratch, box, &st);
+            found = build_phase(e, q, &q->scratch, box, &st);
         }
     if (!found) { /* the smallest attempt, with what did not fit reported */
-        style_for(a, fits[sizeof(fits) / sizeof(fits[0]) - 1], 2, &st);
+        style_for(e, fits[sizeof(fits) / sizeof(fits[0]) - 1], 2, &st);
         ui_list_note_overflow(l, "quiz/fit");
     }
-    build_phase(a, l, box, &st);
+    build_phase(e, q, l, box, &st);
 }
 
 /* ---- the automation report ---- */
@@ -822,15 +796,16 @@ static cJSON *mask_json(unsigned mask)
     return arr;
 }
 
-cJSON *scene_quiz_report(const struct app *a)
+/* The quiz's state for the automation report ({phase, question, type, right, ...}), as
+ * the screen object's "quiz" member. */
+static void report(struct scene_env *e, const void *self, cJSON *screen)
 {
-    const struct quiz_state *q = a->quiz;
-    if (!q)
-        return NULL;
-    cJSON *j = cJSON_CreateObject();
+    (void)e;
+    const struct quiz_state *q = self;
+    cJSON *j = cJSON_AddObjectToObject(screen, "quiz");
     if (!j)
-        return NULL;
-    cJSON_AddStringToObject(j, "topic", a->topic->id);
+        return;
+    cJSON_AddStringToObject(j, "topic", q->topic->id);
     cJSON_AddStringToObject(j, "phase", phase_name(q->phase));
     cJSON_AddNumberToObject(j, "index", (double)kk_quiz_index(&q->quiz));
     cJSON_AddNumberToObject(j, "total", (double)kk_quiz_total(&q->quiz));
@@ -868,13 +843,14 @@ cJSON *scene_quiz_report(const struct app *a)
     cJSON *missed = cJSON_AddArrayToObject(j, "missed");
     for (size_t k = 0; missed && k < kk_quiz_nmissed(&q->quiz); k++)
         cJSON_AddItemToArray(missed, cJSON_CreateString(kk_quiz_missed(&q->quiz, k)->question->id));
-    return j;
 }
 
 const struct scene scene_quiz = {
     .name = "quiz",
+    .size = sizeof(struct quiz_state),
     .enter = enter,
     .leave = leave,
+    .report = report,
     .build = build,
     .tap = tap,
     .chrome = 1,

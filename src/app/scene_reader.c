@@ -1,19 +1,37 @@
 /* The topic reader: pages of text, pictures and fact boxes, laid out into screens that
  * fit; swipe or the arrow buttons turn them. */
-#include "app.h"
-#include "ui_draw.h"
-#include "ui_text.h"
-
 #include <stdio.h>
 #include <string.h>
 
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "kepu/log.h"
+#include "scene_env.h"
+#include "scenes.h"
+#include "ui_strings.h"
+#include "visit.h"
 
 #define BOTTOM_BAR 150 /* design px */
 
-static void free_layout(struct app *a)
+/* The flattened screens of the topic being read. */
+struct reader_screen {
+    size_t page;   /* content page */
+    size_t screen; /* screen within that page */
+};
+
+struct reader {
+    const struct kk_pack *pack;
+    const struct kk_topic *topic;
+    struct ui_screens *pages; /* one ui_screens per page of the topic */
+    struct reader_screen *flat;
+    size_t nflat, pos;
+    uint64_t page_shown_at;
+    size_t open_page; /* the page the layout opens at, then 0 again */
+    int layout_lang, layout_large, layout_w, layout_h;
+    char prev_pack[2 * 64 + 2]; /* the session's pack before this reader set its own */
+};
+
+static void free_layout(struct reader *a)
 {
     if (a->pages)
         for (size_t i = 0; a->topic && i < a->topic->npages; i++)
@@ -25,16 +43,16 @@ static void free_layout(struct app *a)
     a->nflat = 0;
 }
 
-static struct ui_rect page_box(const struct app *a, struct ui_rect box)
+static struct ui_rect page_box(const struct scene_env *e, struct ui_rect box)
 {
-    int m = app_px(a, 70);
-    int bottom = app_px(a, BOTTOM_BAR);
-    return (struct ui_rect){box.x + m, box.y + app_px(a, 40), box.w - 2 * m,
-                            box.h - bottom - app_px(a, 60)};
+    int m = ui_px(e->ui, 70);
+    int bottom = ui_px(e->ui, BOTTOM_BAR);
+    return (struct ui_rect){box.x + m, box.y + ui_px(e->ui, 40), box.w - 2 * m,
+                            box.h - bottom - ui_px(e->ui, 60)};
 }
 
 /* Lays out every page of the topic for the current language, text size and screen. */
-static void layout(struct app *a, struct ui_rect box)
+static void layout(struct scene_env *e, struct reader *a, struct ui_rect box)
 {
     size_t keep_page = a->nflat ? a->flat[a->pos].page : a->open_page;
     a->open_page = 0;
@@ -44,11 +62,11 @@ static void layout(struct app *a, struct ui_rect box)
     if (!a->pages)
         return;
     struct ui_page_style st;
-    ui_page_style_for(&st, a->scale, a->large_text);
+    ui_page_style_for(&st, e->ui->scale, e->session->large_text);
     size_t total = 0;
     for (size_t i = 0; i < t->npages; i++) {
-        enum kk_err rc =
-            ui_layout_page(&t->pages[i], a->lang, &a->measure, &st, box.w, box.h, &a->pages[i]);
+        enum kk_err rc = ui_layout_page(&t->pages[i], e->session->lang, &e->ui->measure, &st, box.w,
+                                        box.h, &a->pages[i]);
         if (rc)
             kk_error("reader", "%s: pages[%zu]: cannot lay out: %s", t->file, i, kk_strerror(rc));
         total += a->pages[i].n;
@@ -63,13 +81,13 @@ static void layout(struct app *a, struct ui_rect box)
                 a->pos = a->nflat;
             a->flat[a->nflat++] = (struct reader_screen){i, s};
         }
-    a->layout_lang = a->lang;
-    a->layout_large = a->large_text;
+    a->layout_lang = e->session->lang;
+    a->layout_large = e->session->large_text;
     a->layout_w = box.w;
     a->layout_h = box.h;
 }
 
-static void page_view(struct app *a)
+static void page_view(struct scene_env *e, struct reader *a)
 {
     if (!a->nflat || !a->page_shown_at)
         return;
@@ -77,49 +95,50 @@ static void page_view(struct app *a)
     cJSON_AddStringToObject(f, "topic", a->topic->id);
     cJSON_AddNumberToObject(f, "page", (double)a->flat[a->pos].page);
     cJSON_AddNumberToObject(f, "dwell_ms", (double)(kk_clock_mono_ms() - a->page_shown_at));
-    app_event(a, "page_view", f);
+    session_event(e->session, "page_view", f);
 }
 
-static char pack_ref[2 * 64 + 2];
-
-static void enter(struct app *a)
+static void enter(struct scene_env *e, void *self)
 {
-    a->nflat = 0;
-    a->pos = 0;
-    a->layout_w = 0;
+    struct reader *a = self;
+    a->pack = e->visit->pack;
+    a->topic = e->visit->topic;
+    long page = visit_take_page(e->visit);
+    a->open_page = page > 0 ? (size_t)page : 0;
     a->page_shown_at = kk_clock_mono_ms();
-    snprintf(pack_ref, sizeof(pack_ref), "%s@%s", a->pack->id, a->pack->version);
-    a->ev.pack = pack_ref;
+    session_set_pack(e->session, a->pack, a->prev_pack);
     kk_info("reader", "opened %s/%s", a->pack->id, a->topic->id);
 }
 
-static void leave(struct app *a)
+static void leave(struct scene_env *e, void *self)
 {
-    page_view(a);
+    struct reader *a = self;
+    page_view(e, a);
     free_layout(a);
-    a->page_shown_at = 0;
+    session_restore_pack(e->session, a->prev_pack);
 }
 
 /* Moves to screen pos; records the page view when the content page changes. */
-static void go(struct app *a, size_t pos, int dir)
+static void go(struct scene_env *e, struct reader *a, size_t pos, int dir)
 {
     if (pos >= a->nflat || pos == a->pos)
         return;
     if (a->flat[pos].page != a->flat[a->pos].page) {
-        page_view(a);
+        page_view(e, a);
         a->page_shown_at = kk_clock_mono_ms();
     }
-    app_begin_page_turn(a, dir);
+    e->turn = dir;
     a->pos = pos;
-    app_invalidate(a);
+    scene_stack_invalidate(e->stack);
 }
 
-static void build(struct app *a, struct ui_list *l, struct ui_rect box)
+static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_rect box)
 {
-    struct ui_rect pb = page_box(a, box);
-    if (a->layout_w != pb.w || a->layout_h != pb.h || a->layout_lang != (int)a->lang ||
-        a->layout_large != a->large_text || !a->pages)
-        layout(a, pb);
+    struct reader *a = self;
+    struct ui_rect pb = page_box(e, box);
+    if (a->layout_w != pb.w || a->layout_h != pb.h || a->layout_lang != (int)e->session->lang ||
+        a->layout_large != e->session->large_text || !a->pages)
+        layout(e, a, pb);
     if (!a->nflat)
         return;
     const struct reader_screen *rs = &a->flat[a->pos];
@@ -143,25 +162,25 @@ static void build(struct app *a, struct ui_list *l, struct ui_rect box)
         ui_list_note_overflow(l, src->overflow);
 
     /* The bottom bar: previous, where we are, next (or what comes after the last page). */
-    int m = app_px(a, 40), bh = app_min_target(a);
-    int bw = app_px(a, 320) > bh ? app_px(a, 320) : bh;
-    int by = box.y + box.h - app_px(a, BOTTOM_BAR) + (app_px(a, BOTTOM_BAR) - bh) / 2;
+    int m = ui_px(e->ui, 40), bh = ui_min_target(e->ui);
+    int bw = ui_px(e->ui, 320) > bh ? ui_px(e->ui, 320) : bh;
+    int by = box.y + box.h - ui_px(e->ui, BOTTOM_BAR) + (ui_px(e->ui, BOTTOM_BAR) - bh) / 2;
     if (a->pos > 0)
-        app_button(a, l, (struct ui_rect){box.x + m, by, bw, bh}, "page/prev",
-                   ui_str(S_PREVIOUS, a->lang), 0);
+        ui_button(e->ui, l, (struct ui_rect){box.x + m, by, bw, bh}, "page/prev",
+                  ui_str(S_PREVIOUS, e->session->lang), 0);
     if (a->pos + 1 < a->nflat)
-        app_button(a, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "page/next",
-                   ui_str(S_NEXT, a->lang), 1);
+        ui_button(e->ui, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "page/next",
+                  ui_str(S_NEXT, e->session->lang), 1);
     else if (a->topic->nquestions)
-        app_button(a, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "quiz/start",
-                   ui_str(S_TAKE_QUIZ, a->lang), 1);
+        ui_button(e->ui, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "quiz/start",
+                  ui_str(S_TAKE_QUIZ, e->session->lang), 1);
     else
-        app_button(a, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "reader/done",
-                   ui_str(S_CHOOSE_TOPIC, a->lang), 1);
+        ui_button(e->ui, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "reader/done",
+                  ui_str(S_CHOOSE_TOPIC, e->session->lang), 1);
     /* Dots for short topics, "3 / 12" for long ones. */
     int cx = box.x + box.w / 2;
     if (a->nflat <= 12) {
-        int d = app_px(a, 18), g = app_px(a, 14);
+        int d = ui_px(e->ui, 18), g = ui_px(e->ui, 14);
         int x = cx - ((int)a->nflat * (d + g) - g) / 2;
         for (size_t i = 0; i < a->nflat; i++, x += d + g) {
             struct ui_item *dot =
@@ -174,61 +193,83 @@ static void build(struct app *a, struct ui_list *l, struct ui_rect box)
     } else {
         char ind[32];
         snprintf(ind, sizeof(ind), "%zu / %zu", a->pos + 1, a->nflat);
-        int px = app_px(a, 36);
-        app_label(a, l, "page/indicator", ind, UI_FONT_BOLD, px, UI_INK_SOFT, box.x + m + bw,
-                  by + (bh - ui_text_line_height(a->text, UI_FONT_BOLD, px)) / 2,
-                  box.w - 2 * (m + bw), 1, 1);
+        int px = ui_px(e->ui, 36);
+        ui_label(e->ui, l, "page/indicator", ind, UI_FONT_BOLD, px, UI_INK_SOFT, box.x + m + bw,
+                 by + (bh - ui_line_h(e->ui, UI_FONT_BOLD, px)) / 2, box.w - 2 * (m + bw), 1, 1);
     }
 }
 
-void reader_show_page(struct app *a, size_t page)
+/* Back on top (the quiz above closed): turn to the page it asked for, if any. */
+static void uncover(struct scene_env *e, void *self)
 {
-    if (!a->nflat) { /* not open (or not laid out yet): layout() starts there */
-        a->open_page = page;
+    struct reader *a = self;
+    long page = visit_take_page(e->visit);
+    if (page < 0)
+        return;
+    if (!a->nflat) { /* not laid out yet: layout() starts there */
+        a->open_page = (size_t)page;
         return;
     }
     for (size_t i = 0; i < a->nflat; i++)
-        if (a->flat[i].page == page) {
-            go(a, i, i < a->pos ? -1 : 1);
+        if (a->flat[i].page == (size_t)page) {
+            go(e, a, i, i < a->pos ? -1 : 1);
             return;
         }
 }
 
-static void swipe(struct app *a, int dir)
+static void swipe(struct scene_env *e, void *self, int dir)
 {
+    struct reader *a = self;
     if (dir > 0 && a->pos + 1 < a->nflat)
-        go(a, a->pos + 1, 1);
+        go(e, a, a->pos + 1, 1);
     else if (dir < 0 && a->pos > 0)
-        go(a, a->pos - 1, -1);
+        go(e, a, a->pos - 1, -1);
 }
 
-static void tap(struct app *a, const char *id)
+static void tap(struct scene_env *e, void *self, const char *id)
 {
     if (!strcmp(id, "page/next"))
-        swipe(a, 1);
+        swipe(e, self, 1);
     else if (!strcmp(id, "page/prev"))
-        swipe(a, -1);
+        swipe(e, self, -1);
     else if (!strcmp(id, "reader/done"))
-        app_pop(a);
+        scene_stack_pop(e->stack);
     else if (!strcmp(id, "quiz/start"))
-        app_push(a, &scene_quiz);
+        scene_stack_push(e->stack, &scene_quiz);
 }
 
 /* Renders the next screen into the caches so turning forward never stalls. (Only the
  * next: the previous one is usually still cached, and warming both would make the text
  * cache evict the screen on display.) */
-static void prepare(struct app *a)
+static void prepare(struct scene_env *e, void *self)
 {
+    struct reader *a = self;
     size_t p = a->pos + 1;
     if (p < a->nflat)
-        ui_draw_warm(a->ren, a->text, a->images, &a->pages[a->flat[p].page].v[a->flat[p].screen]);
+        ui_warm(e->ui, &a->pages[a->flat[p].page].v[a->flat[p].screen]);
+}
+
+/* The reader's keys of the screen object: topic, page, screen, screens. */
+static void report(struct scene_env *e, const void *self, cJSON *j)
+{
+    (void)e;
+    const struct reader *a = self;
+    if (!a->nflat)
+        return;
+    cJSON_AddStringToObject(j, "topic", a->topic->id);
+    cJSON_AddNumberToObject(j, "page", (double)a->flat[a->pos].page);
+    cJSON_AddNumberToObject(j, "screen", (double)a->pos);
+    cJSON_AddNumberToObject(j, "screens", (double)a->nflat);
 }
 
 const struct scene scene_reader = {
-    .prepare = prepare,
     .name = "reader",
+    .size = sizeof(struct reader),
     .enter = enter,
     .leave = leave,
+    .uncover = uncover,
+    .prepare = prepare,
+    .report = report,
     .build = build,
     .tap = tap,
     .swipe = swipe,

@@ -33,6 +33,7 @@ struct ui_item {
     enum ui_font font;            /* UI_TEXT */
     const struct kk_image *image; /* UI_IMAGE: drawn to fit inside r, centred */
     int slide;                    /* part of the page content that slides on a page turn */
+    int icon;                     /* UI_IMAGE: the app's own icon (assets/), not a pack's picture */
 };
 
 /* A touch target: tapping inside rect activates id. */
@@ -70,19 +71,42 @@ const struct ui_target *ui_list_hit(const struct ui_list *l, int x, int y);
 
 int ui_rect_contains(struct ui_rect r, int x, int y);
 
-/* Palette: calm, high-contrast colours readable from two metres. */
-#define UI_BG           ((struct ui_color){246, 243, 236, 255})
-#define UI_INK          ((struct ui_color){33, 37, 41, 255})
-#define UI_INK_SOFT     ((struct ui_color){88, 96, 105, 255})
-#define UI_PRIMARY      ((struct ui_color){0, 99, 166, 255})
-#define UI_PRIMARY_DARK ((struct ui_color){0, 70, 120, 255})
-#define UI_ON_PRIMARY   ((struct ui_color){255, 255, 255, 255})
-#define UI_CARD         ((struct ui_color){255, 255, 255, 255})
-#define UI_LINE         ((struct ui_color){214, 208, 196, 255})
-#define UI_FACT         ((struct ui_color){255, 240, 200, 255})
-#define UI_ACCENT       ((struct ui_color){214, 110, 20, 255})
-#define UI_GOOD         ((struct ui_color){36, 138, 61, 255})
-#define UI_BAD          ((struct ui_color){196, 50, 40, 255})
-#define UI_SHADE        ((struct ui_color){0, 0, 0, 150})
+/* The look in use: colours and sizes. They start as the built-in look (ui_list.c) and a
+ * theme from assets/ (ui_theme.h) replaces them once at start, before anything is drawn. */
+struct ui_palette {
+    struct ui_color bg, ink, ink_soft, primary, primary_dark, on_primary, card, line, fact, accent,
+        good, bad, shade, top_bar, good_soft, bad_soft, selected_soft;
+};
+struct ui_sizes {          /* design px at the 1920x1080 reference */
+    int top_bar;           /* the bar with back, home, language, large text */
+    int min_target;        /* the smallest touch target */
+    int min_target_floor;  /* screen px a target never shrinks below (a fingertip) */
+    int button_radius;     /* a button's corners */
+    int button_ring;       /* a secondary button's outline */
+    int button_text;       /* a button's label */
+    int button_text_large; /* the same in large-text mode */
+};
+extern struct ui_palette ui_palette;
+extern struct ui_sizes ui_sizes;
+extern const struct ui_palette ui_palette_builtin;
+extern const struct ui_sizes ui_sizes_builtin;
+
+#define UI_BG            (ui_palette.bg)
+#define UI_INK           (ui_palette.ink)
+#define UI_INK_SOFT      (ui_palette.ink_soft)
+#define UI_PRIMARY       (ui_palette.primary)
+#define UI_PRIMARY_DARK  (ui_palette.primary_dark)
+#define UI_ON_PRIMARY    (ui_palette.on_primary)
+#define UI_CARD          (ui_palette.card)
+#define UI_LINE          (ui_palette.line)
+#define UI_FACT          (ui_palette.fact)
+#define UI_ACCENT        (ui_palette.accent)
+#define UI_GOOD          (ui_palette.good)
+#define UI_BAD           (ui_palette.bad)
+#define UI_SHADE         (ui_palette.shade)
+#define UI_TOP_BAR       (ui_palette.top_bar)
+#define UI_GOOD_SOFT     (ui_palette.good_soft)
+#define UI_BAD_SOFT      (ui_palette.bad_soft)
+#define UI_SELECTED_SOFT (ui_palette.selected_soft)
 
 #endif

@@ -1,5 +1,7 @@
 #include "ui_image.h"
 
+#include "ui_ctx.h"
+
 #include <SDL_image.h>
 #include <string.h>
 
@@ -57,23 +59,6 @@ void ui_images_destroy(struct ui_images *c)
     ui_images_drop(c);
     kk_free(c->v);
     kk_free(c);
-}
-
-void ui_image_fit(const struct kk_image *img, int box_w, int box_h, int *w, int *h)
-{
-    int iw = img->w > 0 ? img->w : 4, ih = img->h > 0 ? img->h : 3;
-    /* Fit by the tighter side, in 64-bit to stay clear of overflow. */
-    if ((long long)box_w * ih <= (long long)box_h * iw) {
-        *w = box_w;
-        *h = (int)((long long)box_w * ih / iw);
-    } else {
-        *h = box_h;
-        *w = (int)((long long)box_h * iw / ih);
-    }
-    if (*w < 1)
-        *w = 1;
-    if (*h < 1)
-        *h = 1;
 }
 
 SDL_Surface *ui_image_decode(const struct kk_image *img, int w, int h, struct kk_buf *err)
@@ -134,7 +119,7 @@ static void evict_to(struct ui_images *c, size_t budget)
 SDL_Texture *ui_images_get(struct ui_images *c, const struct kk_image *img, int box_w, int box_h,
                            int *w, int *h)
 {
-    ui_image_fit(img, box_w, box_h, w, h);
+    ui_fit(img, box_w, box_h, w, h);
     /* Rasters are decoded once at their own size and scaled by the renderer; SVG is
      * rasterised at the size it is shown. */
     int kw = img->type == KK_IMG_SVG ? *w : 0, kh = img->type == KK_IMG_SVG ? *h : 0;

@@ -22,8 +22,7 @@ void ui_images_destroy(struct ui_images *c);
 SDL_Texture *ui_images_get(struct ui_images *c, const struct kk_image *img, int box_w, int box_h,
                            int *w, int *h);
 
-/* The size img gets when fitted inside box_w x box_h. */
-void ui_image_fit(const struct kk_image *img, int box_w, int box_h, int *w, int *h);
+/* (The size img gets when fitted into a box is ui_fit, ui_ctx.h.) */
 
 struct ui_images_stats {
     size_t entries, bytes, failed, hits, misses;

@@ -5,6 +5,40 @@
 
 #include "kepu/alloc.h"
 
+/* The built-in look: calm, high-contrast colours readable from two metres. It is what
+ * assets/themes/default.json says too, and what the kiosk falls back to when a theme
+ * cannot be read. */
+const struct ui_palette ui_palette_builtin = {
+    .bg = {246, 243, 236, 255},
+    .ink = {33, 37, 41, 255},
+    .ink_soft = {88, 96, 105, 255},
+    .primary = {0, 99, 166, 255},
+    .primary_dark = {0, 70, 120, 255},
+    .on_primary = {255, 255, 255, 255},
+    .card = {255, 255, 255, 255},
+    .line = {214, 208, 196, 255},
+    .fact = {255, 240, 200, 255},
+    .accent = {214, 110, 20, 255},
+    .good = {36, 138, 61, 255},
+    .bad = {196, 50, 40, 255},
+    .shade = {0, 0, 0, 150},
+    .top_bar = {232, 226, 214, 255},
+    .good_soft = {226, 243, 230, 255},
+    .bad_soft = {251, 231, 228, 255},
+    .selected_soft = {222, 236, 249, 255},
+};
+const struct ui_sizes ui_sizes_builtin = {
+    .top_bar = 120,
+    .min_target = 96,
+    .min_target_floor = 72,
+    .button_radius = 18,
+    .button_ring = 3,
+    .button_text = 34,
+    .button_text_large = 40,
+};
+struct ui_palette ui_palette = ui_palette_builtin;
+struct ui_sizes ui_sizes = ui_sizes_builtin;
+
 void ui_list_init(struct ui_list *l)
 {
     memset(l, 0, sizeof(*l));

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 
 from PIL import Image
@@ -45,7 +46,17 @@ class Kiosk:
         line = self.proc.stdout.readline()
         if not line:
             raise KioskError("kiosk exited (code %s); log:\n%s" % (self.proc.poll(), self.logtext()))
+        self._trace("<", line)
         return json.loads(line)
+
+    def _trace(self, way, line):
+        """KK_AUTOMATION_LOG=PREFIX appends every command (>) and line (<) to PREFIX.<the
+        test script's name>, so two builds' automation output can be compared line by line."""
+        path = os.environ.get("KK_AUTOMATION_LOG")
+        if path:
+            path += "." + os.path.basename(sys.argv[0])
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(way + " " + line.rstrip("\n") + "\n")
 
     def _read_until_screen(self):
         while True:
@@ -57,6 +68,7 @@ class Kiosk:
 
     def send(self, cmd):
         """Sends one command; returns the reply. Screen reports before it update .screen."""
+        self._trace(">", json.dumps(cmd, ensure_ascii=False))
         self.proc.stdin.write(json.dumps(cmd, ensure_ascii=False) + "\n")
         self.proc.stdin.flush()
         while True:

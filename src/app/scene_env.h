@@ -1,0 +1,27 @@
+/* What every scene is given: the kiosk's settings, its content, the visitor session, the
+ * scene stack, the UI context and the visit frame. None of it needs SDL, so tests give
+ * scenes an environment of their own (fake text metrics, no window). */
+#ifndef SCENE_ENV_H
+#define SCENE_ENV_H
+
+#include "content.h"
+#include "kepu/config.h"
+#include "scene_stack.h"
+#include "session.h"
+#include "ui_ctx.h"
+
+struct visit; /* visit.h */
+
+struct scene_env {
+    const struct kk_config *cfg;
+    struct content *content;
+    struct session *session;
+    struct scene_stack *stack;
+    struct ui_ctx *ui;
+    struct visit *visit;
+    int tap_x, tap_y; /* where the last tap landed */
+    int turn;         /* a scene asked for the page-turn animation: -1 or +1 (0: none) */
+    int quit;         /* a scene asked the app to stop (the staff panel) */
+};
+
+#endif

@@ -1,0 +1,286 @@
+#include "visit.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kepu/clock.h"
+#include "kepu/log.h"
+#include "scenes.h"
+#include "ui_strings.h"
+
+#define CORNER_WINDOW_MS 3000
+
+void visit_init(struct visit *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->open_page = -1;
+}
+
+/* ---- navigation ---- */
+
+void visit_go_home(struct scene_env *e)
+{
+    e->visit->go_home = 1;
+}
+
+void visit_end_session(struct scene_env *e, const char *reason)
+{
+    if (e->session->active)
+        e->visit->end_reason = reason;
+}
+
+void visit_to_menu(struct scene_env *e)
+{
+    scene_stack_reset(e->stack, &scene_attract);
+    scene_stack_push(e->stack, &scene_audience);
+    scene_stack_push(e->stack, &scene_menu);
+}
+
+void visit_open_topic(struct scene_env *e, const struct kk_pack *p, const struct kk_topic *t,
+                      const struct scene *s)
+{
+    e->visit->pack = p;
+    e->visit->topic = t;
+    scene_stack_push(e->stack, s);
+}
+
+void visit_read_page(struct scene_env *e, size_t page)
+{
+    e->visit->open_page = (long)page;
+    scene_stack_pop(e->stack);
+    if (scene_stack_below(e->stack, 1) != &scene_reader)
+        scene_stack_push(e->stack, &scene_reader);
+}
+
+long visit_take_page(struct visit *v)
+{
+    long p = v->open_page;
+    v->open_page = -1;
+    return p;
+}
+
+static const struct scene *home_scene(const struct scene_env *e)
+{
+    return content_any_visible(e->content) ? &scene_attract : &scene_empty;
+}
+
+int visit_apply(struct scene_env *e)
+{
+    struct visit *v = e->visit;
+    int home = v->go_home, changed = 0;
+    v->go_home = 0;
+    if (home) {
+        if (e->content->pending)
+            scene_stack_release(e->stack); /* what points into the old packs goes first */
+        else
+            scene_stack_reset(e->stack, home_scene(e));
+        changed = 1;
+    }
+    changed |= scene_stack_apply(e->stack);
+    /* The scenes that left recorded their last events (the reader's page view) in the
+     * session; only now does it end. */
+    if (v->end_reason) {
+        session_end(e->session, v->end_reason);
+        if (v->idle_reset)
+            session_event(e->session, "idle_reset", NULL);
+        v->end_reason = NULL;
+        v->idle_reset = 0;
+        v->idle_prompt = 0;
+    }
+    if (home && !scene_stack_depth(e->stack)) {
+        if (content_switch_if_pending(e->content)) {
+            v->pack = NULL;
+            v->topic = NULL;
+        }
+        scene_stack_reset(e->stack, home_scene(e));
+        scene_stack_apply(e->stack);
+    }
+    if (changed)
+        scene_stack_invalidate(e->stack);
+    return changed;
+}
+
+/* ---- the frame ---- */
+
+int visit_top_bar_h(const struct scene_env *e)
+{
+    const struct scene *top = scene_stack_top(e->stack);
+    return top && top->chrome ? ui_px(e->ui, ui_sizes.top_bar) : 0;
+}
+
+/* A button wide enough for its label on one line, and at least min_design px. */
+static int button_width(const struct ui_ctx *u, const char *label, int min_design)
+{
+    int w = ui_width(u, UI_FONT_BOLD, ui_button_px(u), label) + 2 * ui_px(u, 24);
+    int least = ui_px(u, min_design) > ui_min_target(u) ? ui_px(u, min_design) : ui_min_target(u);
+    return w > least ? w : least;
+}
+
+static void build_top_bar(struct scene_env *e, struct ui_list *l)
+{
+    const struct ui_ctx *u = e->ui;
+    enum kk_lang lang = e->session->lang;
+    const struct scene *top = scene_stack_top(e->stack);
+    int depth = scene_stack_depth(e->stack);
+    int bar = ui_px(u, ui_sizes.top_bar), m = ui_px(u, 12), t = ui_min_target(u);
+    int bh = bar - 2 * m > t ? bar - 2 * m : t;
+    struct ui_item *bg = ui_list_push(l, UI_RECT, (struct ui_rect){0, 0, u->w, bar});
+    if (bg)
+        bg->color = UI_TOP_BAR;
+    int x = m;
+    const char *back = ui_str(S_BACK, lang), *home = ui_str(S_HOME, lang);
+    if (top->back) {
+        int bw = button_width(u, back, 190);
+        ui_button(u, l, (struct ui_rect){x, m, bw, bh}, "nav/back", back, 0);
+        x += bw + m;
+    }
+    if (depth > 2 || (depth == 2 && top != &scene_audience))
+        ui_button(u, l, (struct ui_rect){x, m, button_width(u, home, 190), bh}, "nav/home", home,
+                  0);
+    const char *lang_s = ui_str(S_LANG_TOGGLE, lang), *large = ui_str(S_LARGE_TEXT, lang);
+    int rw = button_width(u, lang_s, 230);
+    int rx = u->w - m - rw;
+    ui_button(u, l, (struct ui_rect){rx, m, rw, bh}, "lang", lang_s, 0);
+    rw = button_width(u, large, 230);
+    rx -= rw + m;
+    ui_button(u, l, (struct ui_rect){rx, m, rw, bh}, "large_text", large, e->session->large_text);
+}
+
+static void build_idle_prompt(struct scene_env *e, struct ui_list *l, uint64_t now)
+{
+    const struct ui_ctx *u = e->ui;
+    enum kk_lang lang = e->session->lang;
+    l->ntargets = 0; /* only the dialog can be touched now */
+    struct ui_item *shade = ui_list_push(l, UI_RECT, (struct ui_rect){0, 0, u->w, u->h});
+    if (shade)
+        shade->color = UI_SHADE;
+    int w = u->w * 3 / 4 < ui_px(u, 900) ? u->w * 3 / 4 : ui_px(u, 900);
+    int h = ui_px(u, 560);
+    struct ui_rect card = {(u->w - w) / 2, (u->h - h) / 2, w, h};
+    struct ui_item *bg = ui_list_push(l, UI_RECT, card);
+    if (bg) {
+        bg->color = UI_CARD;
+        bg->radius = ui_px(u, 28);
+    }
+    int y = card.y + ui_px(u, 50);
+    y += ui_label(u, l, "idle/title", ui_str(S_STILL_THERE, lang), UI_FONT_BOLD, ui_px(u, 64),
+                  UI_PRIMARY_DARK, card.x, y, w, 1, 1);
+    y += ui_px(u, 10);
+    y += ui_label(u, l, "idle/hint", ui_str(S_STILL_THERE_HINT, lang), UI_FONT_REGULAR,
+                  ui_px(u, 34), UI_INK_SOFT, card.x + ui_px(u, 30), y, w - ui_px(u, 60), 2, 1);
+    uint64_t total = (uint64_t)e->cfg->idle_countdown_s * 1000;
+    uint64_t left =
+        now - e->visit->idle_prompt_at < total ? total - (now - e->visit->idle_prompt_at) : 0;
+    char secs[16];
+    snprintf(secs, sizeof(secs), "%u", (unsigned)((left + 999) / 1000));
+    y += ui_label(u, l, "idle/count", secs, UI_FONT_BOLD, ui_px(u, 96), UI_ACCENT, card.x, y, w, 1,
+                  1);
+    int bw = ui_px(u, 360), bh = ui_min_target(u);
+    ui_button(u, l, (struct ui_rect){card.x + (w - bw) / 2, card.y + h - bh - ui_px(u, 40), bw, bh},
+              "idle/continue", ui_str(S_CONTINUE, lang), 1);
+}
+
+void visit_build_frame(struct scene_env *e, struct ui_list *l, uint64_t now)
+{
+    const struct scene *top = scene_stack_top(e->stack);
+    if (top && top->chrome)
+        build_top_bar(e, l);
+    if (e->visit->idle_prompt)
+        build_idle_prompt(e, l, now);
+}
+
+int visit_tap(struct scene_env *e, const char *id)
+{
+    if (!strcmp(id, "lang")) {
+        session_toggle_lang(e->session);
+    } else if (!strcmp(id, "large_text")) {
+        e->session->large_text = !e->session->large_text;
+    } else if (!strcmp(id, "nav/back")) {
+        if (scene_stack_depth(e->stack) > 1)
+            scene_stack_pop(e->stack);
+        else
+            visit_go_home(e); /* a screen opened on its own, like the staff PIN */
+    } else if (!strcmp(id, "nav/home")) {
+        /* Home is the visitor's topic menu; before a group is chosen, the picker. */
+        scene_stack_reset(e->stack, &scene_attract);
+        scene_stack_push(e->stack, &scene_audience);
+        if (e->session->audience >= 0)
+            scene_stack_push(e->stack, &scene_menu);
+    } else {
+        return 0;
+    }
+    scene_stack_invalidate(e->stack);
+    return 1;
+}
+
+int visit_corner_tap(struct scene_env *e, int x, int y)
+{
+    struct visit *v = e->visit;
+    int c = ui_px(e->ui, 140);
+    if (x < e->ui->w - c || y >= c)
+        return 0;
+    uint64_t now = kk_clock_mono_ms();
+    memmove(v->corner_taps, v->corner_taps + 1, sizeof(v->corner_taps) - sizeof(v->corner_taps[0]));
+    v->corner_taps[VISIT_CORNER_TAPS - 1] = now;
+    if (!v->corner_taps[0] || now - v->corner_taps[0] > CORNER_WINDOW_MS)
+        return 0;
+    memset(v->corner_taps, 0, sizeof(v->corner_taps));
+    if (!*e->cfg->staff_pin_hash) {
+        kk_warn("staff", "staff panel asked for, but it is disabled (no staff_pin_hash)");
+        return 0;
+    }
+    kk_info("staff", "staff panel asked for");
+    visit_end_session(e, "staff");
+    scene_stack_reset(e->stack, &scene_staff_pin);
+    return 1;
+}
+
+void visit_note_input(struct scene_env *e)
+{
+    e->visit->last_input = kk_clock_mono_ms();
+    if (e->visit->idle_prompt) {
+        e->visit->idle_prompt = 0;
+        scene_stack_invalidate(e->stack);
+    }
+}
+
+long visit_tick(struct scene_env *e, uint64_t now)
+{
+    struct visit *v = e->visit;
+    const struct scene *top = scene_stack_top(e->stack);
+    long wait = -1;
+    if ((e->session->active || (top && top->staff)) && !v->idle_prompt) {
+        uint64_t due = v->last_input + (uint64_t)e->cfg->idle_timeout_s * 1000;
+        if (now >= due) {
+            v->idle_prompt = 1;
+            v->idle_prompt_at = now;
+            kk_info("idle", "no touch for %d s: asking \"still there?\"", e->cfg->idle_timeout_s);
+            scene_stack_invalidate(e->stack);
+        } else {
+            wait = (long)(due - now);
+        }
+    }
+    if (v->idle_prompt) {
+        uint64_t total = (uint64_t)e->cfg->idle_countdown_s * 1000;
+        uint64_t gone = now - v->idle_prompt_at;
+        if (gone >= total) {
+            kk_info("idle", "nobody there: back to the start");
+            if (e->session->active) {
+                visit_end_session(e, "idle");
+                v->idle_reset = 1;
+            }
+            v->idle_prompt = 0;
+            visit_go_home(e);
+            visit_apply(e);
+            /* Between visitors: give the heap's free pages back to the system, so months
+             * of visits cannot ratchet the footprint up through fragmentation. */
+            malloc_trim(0);
+        } else {
+            /* Wake when the countdown's number changes. */
+            wait = 1000 - (long)(gone % 1000);
+            scene_stack_invalidate(e->stack);
+        }
+    }
+    return wait;
+}
