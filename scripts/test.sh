@@ -10,6 +10,12 @@ jobs=$(nproc)
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
+# A PostgreSQL 15 of its own for the tests labelled pg (the server tests once more on the
+# PostgreSQL store), stopped and removed at exit.
+pgdir=$(mktemp -u "${TMPDIR:-/tmp}/kepu-pg.XXXXXX")
+trap 'scripts/pg-test.sh stop "$pgdir"' EXIT
+KK_TEST_DB=$(scripts/pg-test.sh start "$pgdir")
+export KK_TEST_DB
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600 -LE slow
 
 # The sanitizer build runs the unit tests of the core, server and tools, where the

@@ -26,6 +26,7 @@
 #include "srv_auth.h"
 #include "srv_events.h"
 #include "srv_http.h"
+#include "srv_migrate.h"
 #include "srv_pack.h"
 #include "srv_store.h"
 #include "srv_web.h"
@@ -37,7 +38,7 @@
 static const char usage_text[] =
     "usage: kepu-server serve [--listen ADDR:PORT] [--data DIR] [--db URL]\n"
     "                         [--trusted-keys FILE.pub,...] [--threads N] [--timeout S]\n"
-    "                         [--max-connections N] [--web DIR]\n"
+    "                         [--max-connections N] [--web DIR] [--retention-days N]\n"
     "                         [--kiosk-rate N] [--kiosk-burst N] [--kiosk-quota-mb N]\n"
     "                         [--min-free-mb N]\n"
     "                         [--header-timeout S] [--max-per-address N]\n"
@@ -52,6 +53,9 @@ static const char usage_text[] =
     "       kepu-server user remove NAME | user passwd NAME (password on stdin) [--data DIR]\n"
     "                         (both end the user's sessions)\n"
     "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID) [--data DIR]\n"
+    "       kepu-server prune --retention-days N [--data DIR]   (drops older raw events)\n"
+    "       kepu-server migrate --from sqlite:PATH --to postgresql://... [--data DIR]\n"
+    "                         (copies a SQLite store into an empty PostgreSQL one)\n"
     "       kepu-server --help | --version\n"
     "\n"
     "serve listens on " DEFAULT_LISTEN " and keeps its data in " DEFAULT_DATA " unless told\n"
@@ -67,10 +71,10 @@ static const char usage_text[] =
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
-    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web;
+    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to;
     long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
     const char *proxies, *metrics_allow;
-    long threads, timeout, max_conns, header_timeout, max_per_addr, valid_min;
+    long threads, timeout, max_conns, header_timeout, max_per_addr, valid_min, retention_days;
     const char *pos[3]; /* positional arguments after the command */
     size_t npos;
 };
@@ -109,6 +113,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--web", offsetof(struct opts, web)},
         {"--trusted-proxy", offsetof(struct opts, proxies)},
         {"--metrics-allow", offsetof(struct opts, metrics_allow)},
+        {"--from", offsetof(struct opts, from)},
+        {"--to", offsetof(struct opts, to)},
     };
     static const struct {
         const char *name;
@@ -125,6 +131,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--header-timeout", offsetof(struct opts, header_timeout), 1, 600},
         {"--max-per-address", offsetof(struct opts, max_per_addr), 1, 100000},
         {"--valid-minutes", offsetof(struct opts, valid_min), 1, 30 * 24 * 60},
+        {"--retention-days", offsetof(struct opts, retention_days), 1, 36500},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -451,6 +458,38 @@ static void raise_fd_limit(void)
     }
 }
 
+/* Drops the raw events older than days (0: keep them all; the store still prepares its
+ * coming months) and logs what it did. 0 on success, 1 on failure. */
+static int prune(struct srv_store *store, long days)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    int64_t before = days ? (int64_t)kk_clock_wall_ms() - days * 86400000LL : 0, dropped = 0;
+    int rc = 0;
+    if (srv_store_events_prune(store, before, &dropped, &err)) {
+        kk_warn("retention", "%s", kk_buf_str(&err));
+        rc = 1;
+    } else if (dropped) {
+        kk_info("retention", "dropped %lld raw events older than %ld days (rollups kept)",
+                (long long)dropped, days);
+    }
+    kk_buf_release(&err);
+    return rc;
+}
+
+static int cmd_prune(struct opts *o)
+{
+    struct srv_store *store = NULL;
+    if (o->npos)
+        return usage_error("prune: unexpected argument %s", o->pos[0]);
+    if (!o->retention_days)
+        return usage_error("%s", "prune needs --retention-days N");
+    int rc = open_store(o, &store);
+    if (!rc)
+        rc = prune(store, o->retention_days);
+    srv_store_close(store);
+    return rc;
+}
+
 static int cmd_serve(struct opts *o)
 {
     struct srv_store *store = NULL;
@@ -503,9 +542,17 @@ static int cmd_serve(struct opts *o)
     }
     kk_info("server", "listening on %s port %u, data in %s, %zu trusted pack key(s)", cfg.listen,
             srv_server_port(server), o->data, nkeys);
+    /* Retention and the store's upkeep once an hour (and now), between signals. */
     int sig = 0;
-    while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-        ;
+    int64_t next_prune = 0;
+    while (sig != SIGTERM && sig != SIGINT) {
+        if ((int64_t)kk_clock_wall_ms() >= next_prune) {
+            prune(store, o->retention_days);
+            next_prune = (int64_t)kk_clock_wall_ms() + 3600 * 1000;
+        }
+        struct timespec wait = {60, 0};
+        sig = sigtimedwait(&set, NULL, &wait);
+    }
     kk_info("server", "signal %d: finishing requests in flight", sig);
     srv_server_stop(server, 30000);
     kk_info("server", "stopped");
@@ -515,12 +562,30 @@ done:
     return rc;
 }
 
+static int cmd_migrate(struct opts *o)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    if (o->npos)
+        return usage_error("migrate: unexpected argument %s", o->pos[0]);
+    if (!o->from || strncmp(o->from, "sqlite:", 7) || !o->from[7])
+        return usage_error("%s", "migrate needs --from sqlite:PATH");
+    if (!o->to || (strncmp(o->to, "postgresql://", 13) && strncmp(o->to, "postgres://", 11)))
+        return usage_error("%s", "migrate needs --to postgresql://...");
+    if (access(o->from + 7, R_OK)) {
+        fprintf(stderr, "kepu-server: --from %s: %s\n", o->from + 7, strerror(errno));
+        return 1;
+    }
+    int rc = srv_migrate(o->from + 7, o->to, o->data, stdout, &err) ? fail(&err) : 0;
+    kk_buf_release(&err);
+    return rc;
+}
+
 static const struct {
     const char *name;
     int (*fn)(struct opts *o);
 } commands[] = {
-    {"serve", cmd_serve}, {"venue", cmd_venue},   {"kiosk", cmd_kiosk},
-    {"user", cmd_user},   {"assign", cmd_assign},
+    {"serve", cmd_serve},   {"venue", cmd_venue},     {"kiosk", cmd_kiosk}, {"user", cmd_user},
+    {"assign", cmd_assign}, {"migrate", cmd_migrate}, {"prune", cmd_prune},
 };
 
 int main(int argc, char **argv)

@@ -31,10 +31,10 @@ enum kk_err srv_store_open(struct srv_store **out, const char *data_dir, const c
         return srv_store_sqlite_open(out, data_dir, NULL, err);
     if (!strncmp(db_url, "sqlite:", 7) && db_url[7])
         return srv_store_sqlite_open(out, data_dir, db_url + 7, err);
-    if (!strncmp(db_url, "postgresql:", 11) || !strncmp(db_url, "postgres:", 9))
-        return kk_fail(err, KK_ERR_INVALID,
-                       "--db: this kepu-server was built without the PostgreSQL store");
-    return kk_fail(err, KK_ERR_INVALID, "--db: unsupported URL (use sqlite:PATH)");
+    if (!strncmp(db_url, "postgresql://", 13) || !strncmp(db_url, "postgres://", 11))
+        return srv_store_pg_open(out, data_dir, db_url, err);
+    return kk_fail(err, KK_ERR_INVALID,
+                   "--db %s: unsupported URL (use sqlite:PATH or postgresql://...)", db_url);
 }
 
 enum kk_err srv_store_venue_add(struct srv_store *s, const char *id, const char *name,
@@ -198,4 +198,11 @@ enum kk_err srv_store_admin_list(struct srv_store *s, const char *what, struct s
                                  struct kk_buf *err)
 {
     return s->ops->admin_list(s, what, out, err);
+}
+
+enum kk_err srv_store_events_prune(struct srv_store *s, int64_t before_ms, int64_t *dropped,
+                                   struct kk_buf *err)
+{
+    *dropped = 0;
+    return s->ops->events_prune(s, before_ms, dropped, err);
 }

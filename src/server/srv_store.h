@@ -145,6 +145,8 @@ struct srv_store_ops {
                                struct kk_buf *err);
     enum kk_err (*admin_list)(struct srv_store *s, const char *what, struct srv_table *out,
                               struct kk_buf *err);
+    enum kk_err (*events_prune)(struct srv_store *s, int64_t before_ms, int64_t *dropped,
+                                struct kk_buf *err);
 };
 
 struct srv_store {
@@ -157,8 +159,9 @@ struct srv_store {
 int srv_id_valid(const char *s);
 
 /* Opens the store. db_url NULL or "" means SQLite at data_dir/kepu.db; "sqlite:PATH"
- * names another SQLite file. Creates data_dir (mode 0700) and applies pending schema
- * migrations. Errors: KK_ERR_IO, KK_ERR_DB, KK_ERR_INVALID (unsupported URL),
+ * names another SQLite file; "postgresql://..." (or "postgres://...", libpq's connection
+ * URI) the PostgreSQL store (blobs stay under data_dir). Creates data_dir (mode 0700) and applies
+ * pending schema migrations. Errors: KK_ERR_IO, KK_ERR_DB, KK_ERR_INVALID (unsupported URL),
  * KK_ERR_NOMEM. Close with srv_store_close. */
 enum kk_err srv_store_open(struct srv_store **out, const char *data_dir, const char *db_url,
                            struct kk_buf *err);
@@ -167,6 +170,10 @@ void srv_store_close(struct srv_store *s); /* s may be NULL */
 /* The SQLite backend's constructor (used by srv_store_open). */
 enum kk_err srv_store_sqlite_open(struct srv_store **out, const char *data_dir, const char *db_path,
                                   struct kk_buf *err);
+
+/* The PostgreSQL backend's constructor (used by srv_store_open); url is libpq's URI. */
+enum kk_err srv_store_pg_open(struct srv_store **out, const char *data_dir, const char *url,
+                              struct kk_buf *err);
 
 /* Administration. KK_ERR_EXISTS when the id is taken, KK_ERR_NOTFOUND when a referenced
  * venue or kiosk does not exist. */
@@ -224,6 +231,14 @@ enum kk_err srv_store_pack_get(struct srv_store *s, const char *id, const char *
                                const char *which, struct kk_buf *out, struct kk_buf *err);
 /* A cheap query proving the database answers (for /healthz). */
 enum kk_err srv_store_ping(struct srv_store *s, struct kk_buf *err);
+/* Retention and upkeep, run by serve once an hour and by kepu-server prune: drops the
+ * raw events with ts < before_ms (none when before_ms <= 0), oldest month first and in
+ * batches, each its own transaction, so ingest goes on meanwhile. The rollups and day
+ * totals stay, so every stats answer is unchanged. PostgreSQL drops whole monthly
+ * partitions and creates those of the coming months; SQLite deletes in batches.
+ * *dropped gets the number of events removed. */
+enum kk_err srv_store_events_prune(struct srv_store *s, int64_t before_ms, int64_t *dropped,
+                                   struct kk_buf *err);
 
 /* Failed-login back-off, kept in the store so every server sharing it sees the same
  * counts and a restart forgets nothing. keys are opaque (hex hashes of "u:NAME" and

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -1480,6 +1481,42 @@ static enum kk_err sq_admin_list(struct srv_store *base, const char *what, struc
                       NULL, NULL, NULL);
 }
 
+/* Rows of events looked at per delete: a range of seq (the rowid), so each batch reads only
+ * its own rows and the writer lock is free between batches. */
+#define PRUNE_BATCH 20000
+
+static enum kk_err sq_events_prune(struct srv_store *base, int64_t before, int64_t *dropped,
+                                   struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    struct kk_buf top = KK_BUF_INIT;
+    long long last = 0;
+    enum kk_err rc = KK_OK;
+    *dropped = 0;
+    if (before <= 0)
+        return KK_OK;
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    rc = query_text(db, &top, err, "SELECT COALESCE(MAX(seq), 0) FROM events", NULL);
+    reader_put(s, db);
+    if (!rc)
+        last = strtoll(kk_buf_str(&top), NULL, 10);
+    kk_buf_release(&top);
+    /* Events arrive roughly in time order, so the oldest months go first. */
+    for (long long lo = 0; !rc && lo < last; lo += PRUNE_BATCH) {
+        pthread_mutex_lock(&s->wlock);
+        rc = run(s->w, err, "DELETE FROM events WHERE seq > ?1 AND seq <= ?2 AND ts < ?3", "iii",
+                 (int64_t)lo, (int64_t)(lo + PRUNE_BATCH), before);
+        if (!rc)
+            *dropped += sqlite3_changes(s->w);
+        pthread_mutex_unlock(&s->wlock);
+    }
+    if (rc == KK_ERR_EXISTS)
+        rc = kk_fail(err, KK_ERR_DB, "prune: constraint failed");
+    return rc;
+}
+
 static const struct srv_store_ops sq_ops = {
     .close = sq_close,
     .venue_add = sq_venue_add,
@@ -1509,6 +1546,7 @@ static const struct srv_store_ops sq_ops = {
     .user_remove = sq_user_remove,
     .user_passwd = sq_user_passwd,
     .admin_list = sq_admin_list,
+    .events_prune = sq_events_prune,
 };
 
 enum kk_err srv_store_sqlite_open(struct srv_store **out, const char *data_dir, const char *db_path,

@@ -9,10 +9,11 @@
  *   bench_server load --url URL --kiosks FILE --events N --days A:B [--clients N] [--tag N]
  *       Sends N events over HTTP, spread over the kiosks of FILE and the city days from A
  *       days ago to B days ago (A >= B), and says how long that took.
- *   bench_server seed --data DIR --kiosks FILE --events N --days A:B [--tag N]
+ *   bench_server seed --data DIR [--db URL] --kiosks FILE --events N --days A:B [--tag N]
  *       The same events, stored without HTTP: each batch goes through the server's own
  *       ingest function (srv_events_batch: the checks, the events table and every rollup,
- *       exactly as POST /api/v1/events) into the store at DIR. The server must not run.
+ *       exactly as POST /api/v1/events) into the store at DIR (or --db, as kepu-server's).
+ *       The server must not run (SQLite; PostgreSQL does not mind).
  *   bench_server stats --url URL --user NAME --password P [--reps N] [--days N]
  *       Logs in as an office user and times every GET /api/v1/stats/... call the dashboard
  *       makes, over the last --days city days (the dashboard's default is 30): one warm-up
@@ -144,7 +145,7 @@ struct kiosk {
 };
 
 struct opts {
-    const char *url, *kiosks_file, *data, *user, *password;
+    const char *url, *kiosks_file, *data, *db, *user, *password;
     long clients, batches, batch, events, reps, days, days_from, days_to;
     long long tag;
 };
@@ -594,7 +595,7 @@ static int cmd_seed(const struct opts *o)
     struct kk_buf err = KK_BUF_INIT;
     struct seed sd = {.now = (int64_t)time(NULL) * 1000};
     int rc = 1;
-    if (srv_store_open(&sd.store, o->data, NULL, &err)) {
+    if (srv_store_open(&sd.store, o->data, o->db, &err)) {
         fprintf(stderr, "bench_server: %s\n", kk_buf_str(&err));
         kk_buf_release(&err);
         return 2;
@@ -803,6 +804,8 @@ int main(int argc, char **argv)
             o.kiosks_file = v;
         else if (!strcmp(a, "--data"))
             o.data = v;
+        else if (!strcmp(a, "--db"))
+            o.db = v;
         else if (!strcmp(a, "--user"))
             o.user = v;
         else if (!strcmp(a, "--password"))

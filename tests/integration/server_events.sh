@@ -129,7 +129,7 @@ body=$(batch "$(event "$S1" error "\"code\":$EVILJ,\"detail\":$EVILJ")" \
 body=$(jq -c --arg s "$EVIL" '.events[0].pack = $s' <<<"$body")
 r=$(post_events "$body"); check "SQL metacharacters accepted as text" '200 {"accepted":3,"duplicates":0,"rejected":[]}' "$r"
 check "kiosks intact" 2 "$(sql 'SELECT COUNT(*) FROM kiosks')"
-check "detail stored verbatim" "$EVIL" "$(sql "SELECT json_extract(body, '\$.detail') FROM events WHERE id='$S1'")"
+check "detail stored verbatim" "$EVIL" "$(if on_pg; then sql "SELECT body::json->>'detail' FROM events WHERE id='$S1'"; else sql "SELECT json_extract(body, '\$.detail') FROM events WHERE id='$S1'"; fi)"
 check "question rollup keyed verbatim" "$EVIL" "$(sql "SELECT question FROM roll_question WHERE correct=0")"
 r=$(post_events "{\"kiosk\":$EVILJ,\"events\":[]}"); check_has "evil kiosk field" "403 " "$r"
 r=$(http POST /api/v1/events -H "Authorization: Bearer $EVIL" --data-binary '{}'); check "evil token" "401 " "$r"

@@ -11,8 +11,33 @@ U=
 FAILS=0
 CHECKS=0
 
+# KK_TEST_PG=1 (the ctest copies labelled pg) runs the test on the PostgreSQL store at
+# KK_TEST_DB (postgresql:///postgres?..., from scripts/test.sh; skipped without it): a
+# database of its own, created here and dropped at exit, so tests run side by side; every
+# kepu-server command goes through a wrapper that adds --db (a --db given by the test
+# comes later and wins), and sql reads it with psql.
+DB_URL=
+PG_DB=
+if [ "${KK_TEST_PG:-0}" = 1 ]; then
+    [ -n "${KK_TEST_DB:-}" ] || { echo "skipped: no PostgreSQL (KK_TEST_DB unset)"; rm -rf "$TMP"; exit 77; }
+    PG_DB=kt_$(basename "$TMP" | tr -c 'a-zA-Z0-9\n' _ | tr 'A-Z' 'a-z')
+    psql "$KK_TEST_DB" -XAtq -c "CREATE DATABASE $PG_DB" || { echo "cannot create database" >&2; exit 1; }
+    DB_URL=${KK_TEST_DB/\/postgres\?/\/$PG_DB?}
+    REAL_BIN=$BIN
+    BIN=$TMP/kepu-server
+    printf '#!/bin/sh\n[ $# -eq 0 ] && exec "%s"\ncmd=$1; shift\nexec "%s" "$cmd" --db "%s" "$@"\n' \
+        "$REAL_BIN" "$REAL_BIN" "$DB_URL" >"$BIN"
+    chmod +x "$BIN"
+fi
+# on_pg: true when this run uses the PostgreSQL store (for checks of SQLite's own files).
+on_pg() { [ -n "$DB_URL" ]; }
+
 cleanup() {
     [ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
+    if [ -n "$PG_DB" ]; then
+        [ -n "$PID" ] && wait "$PID" 2>/dev/null
+        psql "$KK_TEST_DB" -XAtq -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1
+    fi
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -93,5 +118,28 @@ post_events() {
     http POST /api/v1/events -H "Authorization: Bearer $TK" -H 'Content-Type: application/json' \
         --data-binary "$body" "$@"
 }
-# sql QUERY: reads the server's database (WAL lets us read beside it).
-sql() { sqlite3 "$DATA/kepu.db" "$1"; }
+# sql QUERY: reads the server's database (WAL lets us read beside it); rows as sqlite3
+# prints them (columns joined by |).
+sql() {
+    if on_pg; then psql "$DB_URL" -XAtq -F'|' -c "$1"; else sqlite3 "$DATA/kepu.db" "$1"; fi
+}
+
+# stats_snapshot FILE: logs in as alice (password secret-pass) and writes the answer of
+# every stats call the dashboard makes over four ranges and three filters to FILE, one
+# line each (to compare a store before and after a change).
+stats_snapshot() {
+    local jar=$TMP/snapshot.jar now=$(( $(date +%s) * 1000 )) call range filter sep
+    _day() { TZ=Asia/Shanghai date -d "@$(( now / 1000 - $1 * 86400 ))" +%F; }
+    http POST /api/v1/login --data-binary '{"user":"alice","password":"secret-pass"}' -c "$jar" >/dev/null
+    for call in overview "events?by=day" "sessions?by=day" "sessions?by=venue" \
+        "sessions?by=kiosk" kiosks topics pages audiences "quiz?by=question" "quiz?by=audience" \
+        "quiz?by=day" "quiz?by=audience_day" packs assignments; do
+        for range in "from=$(_day 30)&to=$(_day -1)" "from=$(_day 400)&to=$(_day -1)" \
+            "from=$(_day 150)&to=$(_day 100)" "from=$(_day 0)&to=$(_day -1)"; do
+            for filter in "" "&venue=v1" "&kiosk=k-0003"; do
+                case $call in *\?*) sep='&' ;; *) sep='?' ;; esac
+                echo "$call $range$filter: $(curl -s -b "$jar" "$U/api/v1/stats/$call$sep$range$filter" | jq -c .)"
+            done
+        done
+    done >"$1"
+}

@@ -115,11 +115,19 @@ acked=$(wc -l <"$TMP/acked")
 [ "$acked" -ge 200 ] && ok || fail "too few batches acknowledged before the kill ($acked)"
 : >"$TMP/server.log"
 start_server
-sqlite3 "$DATA/kepu.db" >"$TMP/missing" 2>&1 <<SQL
+if on_pg; then
+    psql "$DB_URL" -XAtq >"$TMP/missing" 2>&1 <<SQL
+CREATE TEMP TABLE acked(id TEXT);
+\copy acked FROM '$TMP/acked'
+SELECT COUNT(*) FROM acked WHERE id NOT IN (SELECT id FROM events);
+SQL
+else
+    sqlite3 "$DATA/kepu.db" >"$TMP/missing" 2>&1 <<SQL
 CREATE TEMP TABLE acked(id TEXT);
 .import $TMP/acked acked
 SELECT COUNT(*) FROM acked WHERE id NOT IN (SELECT id FROM events);
 SQL
+fi
 echo "SIGKILL during ingest: $acked events acknowledged before the kill"
 check "acknowledged events all there after SIGKILL" 0 "$(tail -1 "$TMP/missing")"
 stored=$(sql 'SELECT COUNT(*) FROM events')
