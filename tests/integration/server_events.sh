@@ -145,6 +145,12 @@ check "heartbeat packs: kiosk overrides venue" "health@1 quake@2026.2" \
     "$(cut -d' ' -f2- <<<"$r" | jq -r '[.packs[] | "\(.id)@\(.version)"] | join(" ")')"
 t=$(cut -d' ' -f2- <<<"$r" | jq -r '.time'); [ $((t / 1000 - $(date +%s))) -le 2 ] && ok || fail "heartbeat time $t"
 check "status stored" "0.1.0|12|2048" "$(sql "SELECT app_version, queue, disk_free_mb FROM kiosk_status WHERE kiosk='k-0001'")"
+check "no clock offset reported, none stored" "" "$(sql "SELECT clock_offset_ms FROM kiosk_status WHERE kiosk='k-0001'")"
+r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $TK" --data-binary '{"kiosk":"k-0001","clock_offset_ms":-4200}')
+check_has "heartbeat with a clock offset" "200 " "$r"
+check "clock offset stored" "-4200" "$(sql "SELECT clock_offset_ms FROM kiosk_status WHERE kiosk='k-0001'")"
+r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $TK" --data-binary '{"kiosk":"k-0001","clock_offset_ms":null}')
+check "a null clock offset clears it" "" "$(sql "SELECT clock_offset_ms FROM kiosk_status WHERE kiosk='k-0001'")"
 r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $TK2" --data-binary '{"kiosk":"k-0002"}')
 check "kiosk of another venue" '200 []' "$(echo "$r" | cut -d' ' -f1) $(cut -d' ' -f2- <<<"$r" | jq -c .packs)"
 r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $TK" --data-binary '{"kiosk":"k-0002"}'); check_has "heartbeat for another kiosk" "403 " "$r"
