@@ -18,11 +18,15 @@ static const struct {
     const char *name, *cols, *order, *check;
 } tables[] = {
     {"venues", "id, name, created_ms", "id", "COUNT(*)"},
-    {"kiosks", "id, venue, token_hash, created_ms", "id", "COUNT(*)"},
+    {"kiosks", "id, venue, token_hash, created_ms, revoked_ms", "id", "COUNT(*)"},
+    {"enrol_codes", "code_hash, venue, kiosk, created_ms, expires_ms, used_ms", "code_hash",
+     "COUNT(*)"},
+    {"login_backoff", "key, failures, last_ms", "key", "COUNT(*), COALESCE(SUM(failures), 0)"},
     {"users", "name, role, password_hash, token_hash, created_ms", "name", "COUNT(*)"},
     {"sessions", "id_hash, \"user\", csrf, expires_ms", "id_hash", "COUNT(*)"},
     {"kiosk_status",
-     "kiosk, seen_ms, app_version, packs, queue, dropped, uptime_s, disk_free_mb, last_error",
+     "kiosk, seen_ms, app_version, packs, queue, dropped, uptime_s, disk_free_mb, last_error,"
+     " clock_offset_ms",
      "kiosk", "COUNT(*), COALESCE(SUM(queue), 0), COALESCE(SUM(dropped), 0)"},
     {"packs", "id, version, manifest_sha256, manifest, signature, uploaded_ms", "id, version",
      "COUNT(*), COALESCE(SUM(length(manifest) + length(signature)), 0)"},
@@ -30,8 +34,9 @@ static const struct {
      "COUNT(*), COALESCE(SUM(size), 0)"},
     {"assignments", "target_kind, target, pack, version, updated_ms", "target_kind, target, pack",
      "COUNT(*)"},
-    {"events", "id, kiosk, ts, type, received_ms, body", "seq",
-     "COUNT(*), COALESCE(SUM(ts / 3600000), 0), COALESCE(SUM(length(body)), 0)"},
+    {"events", "id, kiosk, ts, type, received_ms, body, clock_flag", "seq",
+     "COUNT(*), COALESCE(SUM(ts / 3600000), 0), COALESCE(SUM(length(body)), 0),"
+     " COALESCE(SUM(clock_flag), 0)"},
     {"roll_hour", "type, hour, kiosk, n", "type, hour, kiosk",
      "COUNT(*), COALESCE(SUM(hour), 0), COALESCE(SUM(n), 0)"},
     {"roll_topic", "hour, kiosk, topic, views, dwell_ms", "hour, kiosk, topic",

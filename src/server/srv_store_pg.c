@@ -22,6 +22,7 @@
 #include "kepu/clock.h"
 #include "kepu/fs.h"
 #include "kepu/log.h"
+#include "srv_auth.h"
 #include "srv_store.h"
 
 #define MAX_CONNS 16
@@ -113,6 +114,20 @@ static const char *const migrations[] = {
     " PRIMARY KEY(day, kiosk));"
     "CREATE TABLE day_quiz(day BIGINT NOT NULL, audience " TXT " NOT NULL, correct BIGINT NOT NULL,"
     " total BIGINT NOT NULL, PRIMARY KEY(day, audience));",
+    /* 2 (SQLite 6): events whose time stamp the server cannot believe are kept with
+     * clock_flag 1 and left out of the rollups. Added on the partitioned parent, so every
+     * partition, now and later, has it. */
+    "ALTER TABLE events ADD COLUMN clock_flag INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE kiosk_status ADD COLUMN clock_offset_ms BIGINT;",
+    /* 3 (SQLite 7): the failed-login back-off, shared by every server on this database. */
+    "CREATE TABLE login_backoff(key " TXT " PRIMARY KEY, failures BIGINT NOT NULL,"
+    " last_ms BIGINT NOT NULL);",
+    /* 4 (SQLite 8): enrolment codes (one use each, until expires_ms) and revoked kiosks
+     * (their token hash is replaced so nothing matches it; revoked_ms says when). */
+    "CREATE TABLE enrol_codes(code_hash TEXT PRIMARY KEY, venue " TXT " NOT NULL REFERENCES"
+    " venues(id), kiosk " TXT " NOT NULL, created_ms BIGINT NOT NULL,"
+    " expires_ms BIGINT NOT NULL, used_ms BIGINT);"
+    "ALTER TABLE kiosks ADD COLUMN revoked_ms BIGINT;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -774,13 +789,16 @@ static const struct {
 /* The batch holds each id once (add_batch); an id stored before with another ts is a
  * duplicate too, as in the SQLite store (the key (id, ts) alone would not say so). */
 static const char ev_insert_sql[] =
-    "INSERT INTO events(id, kiosk, ts, type, received_ms, body)"
-    " SELECT u.id, u.kiosk, u.ts, u.type, $5, u.body"
-    " FROM unnest($1, $2, $3, $4, $6) AS u(id, kiosk, ts, type, body)"
+    "INSERT INTO events(id, kiosk, ts, type, received_ms, body, clock_flag)"
+    " SELECT u.id, u.kiosk, u.ts, u.type, $5, u.body, u.flag"
+    " FROM unnest($1, $2, $3, $4, $6, $7) AS u(id, kiosk, ts, type, body, flag)"
     " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = u.id)"
     " ON CONFLICT (id, ts) DO NOTHING RETURNING id";
 static const char count_events_sql[] = "INSERT INTO counters AS r(name, n) VALUES('events', $1)"
                                        " ON CONFLICT (name) DO UPDATE SET n = r.n + excluded.n";
+static const char count_flagged_sql[] =
+    "INSERT INTO counters AS r(name, n) VALUES('events_clock_flagged', $1)"
+    " ON CONFLICT (name) DO UPDATE SET n = r.n + excluded.n";
 
 /* The rollup increments of one batch, summed per key in memory (as the SQLite store
  * does) so that each distinct key is one row of one upsert. Keys point into the events. */
@@ -997,13 +1015,13 @@ static enum kk_err add_batch(struct pg_conn *c, struct roll_sums *r, const struc
                              size_t n, const size_t *first, unsigned char *inserted,
                              int64_t received, struct kk_buf *err)
 {
-    struct kk_buf a[5]; /* id, kiosk, ts, type, body */
+    struct kk_buf a[6]; /* id, kiosk, ts, type, body, clock_flag */
     PGresult *res = NULL;
     int oom = 0;
-    int64_t added = 0;
+    int64_t added = 0, flagged = 0;
     memset(inserted, 0, n);
     roll_reset(r);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         kk_buf_init(&a[i], 0);
     for (size_t i = 0; i < n; i++) {
         if (first[i] != i)
@@ -1013,21 +1031,22 @@ static enum kk_err add_batch(struct pg_conn *c, struct roll_sums *r, const struc
         arr_int(&a[2], ev[i].ts, &oom);
         arr_text(&a[3], ev[i].type, &oom);
         arr_text(&a[4], ev[i].body, &oom);
+        arr_int(&a[5], ev[i].clock_flag ? 1 : 0, &oom);
     }
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         arr_end(&a[i], &oom);
     enum kk_err rc = oom ? kk_fail(err, KK_ERR_NOMEM, "events: out of memory") : KK_OK;
     if (!rc)
         rc = simple(c, err, "BEGIN");
     if (!rc) {
         struct pg_args args;
-        const char *v[6] = {
+        const char *v[7] = {
             kk_buf_str(&a[0]), kk_buf_str(&a[1]), kk_buf_str(&a[2]), kk_buf_str(&a[3]), NULL,
-            kk_buf_str(&a[4])};
+            kk_buf_str(&a[4]), kk_buf_str(&a[5])};
         memset(&args, 0, sizeof(args));
-        args.n = 6;
-        Oid types[6] = {OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_INT8_ARRAY,
-                        OID_TEXT_ARRAY, OID_INT8,       OID_TEXT_ARRAY};
+        args.n = 7;
+        Oid types[7] = {OID_TEXT_ARRAY, OID_TEXT_ARRAY, OID_INT8_ARRAY, OID_TEXT_ARRAY,
+                        OID_INT8,       OID_TEXT_ARRAY, OID_INT8_ARRAY};
         snprintf(args.num[4], sizeof(args.num[4]), "%lld", (long long)received);
         v[4] = args.num[4];
         memcpy(args.types, types, sizeof(types));
@@ -1037,15 +1056,19 @@ static enum kk_err add_batch(struct pg_conn *c, struct roll_sums *r, const struc
     if (!rc) {
         mark_inserted(res, ev, n, inserted);
         for (size_t i = 0; i < n; i++) {
-            if (inserted[i])
+            /* A flagged event is stored but counted only in events_clock_flagged. */
+            if (inserted[i] && !ev[i].clock_flag)
                 roll_event(r, &ev[i]);
             added += inserted[i];
+            flagged += inserted[i] && ev[i].clock_flag;
         }
     }
     for (int st = 0; !rc && st < R_N; st++)
         rc = roll_apply(c, r, st, err);
     if (!rc && added)
         rc = run(c, err, count_events_sql, "i", added);
+    if (!rc && flagged)
+        rc = run(c, err, count_flagged_sql, "i", flagged);
     if (!rc)
         rc = simple(c, err, "COMMIT");
     if (rc) {
@@ -1053,7 +1076,7 @@ static enum kk_err add_batch(struct pg_conn *c, struct roll_sums *r, const struc
         memset(inserted, 0, n);
     }
     PQclear(res);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         kk_buf_release(&a[i]);
     return rc;
 }
@@ -1100,15 +1123,18 @@ static enum kk_err pg_heartbeat(struct srv_store *base, const char *kiosk,
     WITH_CONN(s, err);
     enum kk_err rc = run(c, err,
                          "INSERT INTO kiosk_status(kiosk, seen_ms, app_version, packs,"
-                         " queue, dropped, uptime_s, disk_free_mb, last_error)"
-                         " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (kiosk)"
+                         " queue, dropped, uptime_s, disk_free_mb, last_error, clock_offset_ms)"
+                         " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $11 <> 0 THEN $10"
+                         " END) ON CONFLICT (kiosk)"
                          " DO UPDATE SET seen_ms = excluded.seen_ms,"
                          " app_version = excluded.app_version, packs = excluded.packs,"
                          " queue = excluded.queue, dropped = excluded.dropped,"
                          " uptime_s = excluded.uptime_s, disk_free_mb = excluded.disk_free_mb,"
-                         " last_error = excluded.last_error",
-                         "tittiiiit", kiosk, now, st->app_version, st->packs, st->queue,
-                         st->dropped, st->uptime_s, st->disk_free_mb, st->last_error);
+                         " last_error = excluded.last_error,"
+                         " clock_offset_ms = excluded.clock_offset_ms",
+                         "tittiiiitii", kiosk, now, st->app_version, st->packs, st->queue,
+                         st->dropped, st->uptime_s, st->disk_free_mb, st->last_error,
+                         st->clock_offset_ms, (int64_t)st->has_clock_offset);
     conn_put(s, c);
     return rc;
 }
@@ -1411,6 +1437,8 @@ static enum kk_err pg_counters(struct srv_store *base, struct srv_table *out, st
     return read_table((struct pg_store *)base, out, cols, 2, err,
                       "SELECT 'events_stored', COALESCE((SELECT n FROM counters"
                       " WHERE name = 'events'), 0)"
+                      " UNION ALL SELECT 'events_clock_flagged', COALESCE((SELECT n FROM"
+                      " counters WHERE name = 'events_clock_flagged'), 0)"
                       " UNION ALL SELECT 'venues', COUNT(*) FROM venues"
                       " UNION ALL SELECT 'kiosks', COUNT(*) FROM kiosks"
                       " UNION ALL SELECT 'packs', COUNT(*) FROM packs",
@@ -1634,6 +1662,222 @@ done:
     return rc;
 }
 
+/* --- login back-off ----------------------------------------------------------------- */
+
+/* Every login_take on the database takes this transaction lock first, so that the check
+ * and the count of one try are one step for every server, as SQLite's writer lock does. */
+#define LOGIN_LOCK "SELECT pg_advisory_xact_lock(4247216140)"
+
+static enum kk_err pg_login_take(struct srv_store *base, const char *const *keys, size_t n,
+                                 int64_t now_ms, int64_t *wait_s, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    *wait_s = 0;
+    WITH_CONN(s, err);
+    enum kk_err rc = simple(c, err, "BEGIN");
+    if (!rc)
+        rc = simple(c, err, LOGIN_LOCK);
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = query_row(c, &r, err, "SELECT failures, last_ms FROM login_backoff WHERE key = $1", 0,
+                       "t", keys[i]);
+        if (!rc) {
+            int64_t w = srv_backoff_wait_of((unsigned)strtoull(PQgetvalue(r, 0, 0), NULL, 10),
+                                            strtoll(PQgetvalue(r, 0, 1), NULL, 10), now_ms);
+            if (w > *wait_s)
+                *wait_s = w;
+        } else if (rc == KK_ERR_NOTFOUND) {
+            rc = KK_OK;
+        }
+        PQclear(r);
+        r = NULL;
+    }
+    for (size_t i = 0; !rc && !*wait_s && i < n; i++)
+        rc = run(c, err,
+                 "INSERT INTO login_backoff AS b(key, failures, last_ms) VALUES($1, 1, $2)"
+                 " ON CONFLICT (key) DO UPDATE SET failures = b.failures + 1, last_ms = $2",
+                 "ti", keys[i], now_ms);
+    if (!rc)
+        rc = run(c, err, "DELETE FROM login_backoff WHERE last_ms < $1", "i",
+                 now_ms - (int64_t)SRV_LOGIN_FORGET_S * 1000);
+    if (!rc)
+        rc = simple(c, err, "COMMIT");
+    else
+        simple(c, NULL, "ROLLBACK");
+    conn_put(s, c);
+    return rc;
+}
+
+static enum kk_err pg_login_clear(struct srv_store *base, const char *const *keys, size_t n,
+                                  struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    enum kk_err rc = KK_OK;
+    WITH_CONN(s, err);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = run(c, err, "DELETE FROM login_backoff WHERE key = $1", "t", keys[i]);
+    conn_put(s, c);
+    return rc;
+}
+
+/* --- enrolment and revocation -------------------------------------------------------- */
+
+static enum kk_err pg_enrol_add(struct srv_store *base, const char *code_hash, const char *venue,
+                                const char *kiosk, int64_t expires_ms, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc =
+        query_text(c, NULL, err, "SELECT 1 FROM venues WHERE id = $1", "t", venue, NULL);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "venue %s does not exist (add it with: venue add)", venue);
+    if (!rc) {
+        rc = query_text(c, NULL, err, "SELECT 1 FROM kiosks WHERE id = $1", "t", kiosk, NULL);
+        if (!rc)
+            rc = kk_fail(err, KK_ERR_EXISTS, "kiosk %s already exists", kiosk);
+        else if (rc == KK_ERR_NOTFOUND)
+            rc = KK_OK;
+    }
+    if (!rc) {
+        rc = run(c, err,
+                 "INSERT INTO enrol_codes(code_hash, venue, kiosk, created_ms, expires_ms)"
+                 " VALUES($1, $2, $3, $4, $5)",
+                 "tttii", code_hash, venue, kiosk, (int64_t)kk_clock_wall_ms(), expires_ms);
+        if (rc == KK_ERR_EXISTS)
+            rc = kk_fail(err, KK_ERR_DB, "enrolment code collision");
+    }
+    conn_put(s, c);
+    return rc;
+}
+
+static enum kk_err pg_enrol_use(struct srv_store *base, const char *code_hash,
+                                const char *token_hash, int64_t now_ms, struct kk_buf *kiosk,
+                                struct kk_buf *venue, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    WITH_CONN(s, err);
+    enum kk_err rc = simple(c, err, "BEGIN");
+    /* FOR UPDATE: of two servers using one code at once, the second sees it used. */
+    if (!rc)
+        rc = query_row(c, &r, err,
+                       "SELECT CASE WHEN used_ms IS NOT NULL THEN 'used' WHEN expires_ms <= $2"
+                       " THEN 'expired' ELSE 'ok' END, kiosk, venue FROM enrol_codes"
+                       " WHERE code_hash = $1 FOR UPDATE",
+                       1, "ti", code_hash, now_ms);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "unknown enrolment code");
+    else if (!rc && strcmp(PQgetvalue(r, 0, 0), "ok"))
+        rc = kk_fail(err, KK_ERR_PERM, "this enrolment code %s",
+                     !strcmp(PQgetvalue(r, 0, 0), "used") ? "was already used" : "has expired");
+    if (!rc)
+        rc = take_value(r, 1, kiosk, err);
+    if (!rc)
+        rc = take_value(r, 2, venue, err);
+    if (!rc)
+        rc = run(c, err, "UPDATE enrol_codes SET used_ms = $2 WHERE code_hash = $1", "ti",
+                 code_hash, now_ms);
+    if (!rc) {
+        rc = run(c, err,
+                 "INSERT INTO kiosks(id, venue, token_hash, created_ms) VALUES($1, $2, $3, $4)",
+                 "ttti", kk_buf_str(kiosk), kk_buf_str(venue), token_hash, now_ms);
+        if (rc == KK_ERR_EXISTS)
+            rc = kk_fail(err, rc, "kiosk %s already exists", kk_buf_str(kiosk));
+    }
+    if (!rc)
+        rc = simple(c, err, "COMMIT");
+    if (rc)
+        simple(c, NULL, "ROLLBACK");
+    PQclear(r);
+    conn_put(s, c);
+    return rc;
+}
+
+/* Runs an UPDATE or DELETE ... RETURNING 1; KK_ERR_NOTFOUND naming what when it touched
+ * no row. */
+static enum kk_err change_one(struct pg_store *s, struct kk_buf *err, const char *what,
+                              const char *sql, const char *types, const char *a, const char *b)
+{
+    WITH_CONN(s, err);
+    enum kk_err rc = query_text(c, NULL, err, sql, types, a, b);
+    conn_put(s, c);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "%s %s does not exist", what, a);
+    return rc;
+}
+
+static enum kk_err pg_kiosk_revoke(struct srv_store *base, const char *id, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    WITH_CONN(s, err);
+    /* No token's SHA-256 reads "revoked:...", so no request matches the kiosk any more. */
+    enum kk_err rc = query_row(c, &r, err,
+                               "UPDATE kiosks SET token_hash = 'revoked:' || id || ':' ||"
+                               " substr(md5(random()::text || clock_timestamp()::text), 1, 16),"
+                               " revoked_ms = $2 WHERE id = $1 RETURNING 1",
+                               0, "ti", id, (int64_t)kk_clock_wall_ms());
+    PQclear(r);
+    conn_put(s, c);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "kiosk %s does not exist", id);
+    return rc;
+}
+
+static enum kk_err pg_kiosk_rotate(struct srv_store *base, const char *id, const char *token_hash,
+                                   struct kk_buf *err)
+{
+    enum kk_err rc = change_one((struct pg_store *)base, err, "kiosk",
+                                "UPDATE kiosks SET token_hash = $2, revoked_ms = NULL"
+                                " WHERE id = $1 RETURNING 1",
+                                "tt", id, token_hash);
+    return rc == KK_ERR_EXISTS ? kk_fail(err, KK_ERR_DB, "kiosk %s: token collision", id) : rc;
+}
+
+/* Drops name's sessions after a change to the user (removal, new password). */
+static enum kk_err drop_sessions(struct pg_store *s, const char *name, struct kk_buf *err)
+{
+    WITH_CONN(s, err);
+    enum kk_err rc = run(c, err, "DELETE FROM sessions WHERE \"user\" = $1", "t", name);
+    conn_put(s, c);
+    return rc;
+}
+
+static enum kk_err pg_user_remove(struct srv_store *base, const char *name, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    enum kk_err rc = change_one(s, err, "user", "DELETE FROM users WHERE name = $1 RETURNING 1",
+                                "t", name, NULL);
+    if (!rc)
+        rc = drop_sessions(s, name, err);
+    return rc;
+}
+
+static enum kk_err pg_user_passwd(struct srv_store *base, const char *name,
+                                  const char *password_hash, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    enum kk_err rc = change_one(s, err, "user",
+                                "UPDATE users SET password_hash = $2 WHERE name = $1 RETURNING 1",
+                                "tt", name, password_hash);
+    if (!rc)
+        rc = drop_sessions(s, name, err);
+    return rc;
+}
+
+static enum kk_err pg_admin_list(struct srv_store *base, const char *what, struct srv_table *out,
+                                 struct kk_buf *err)
+{
+    static const char *const kiosk_cols[] = {"kiosk", "venue", "created_ms", "revoked_ms"};
+    static const char *const user_cols[] = {"user", "role", "created_ms"};
+    int users = !strcmp(what, "users");
+    return read_table((struct pg_store *)base, out, users ? user_cols : kiosk_cols, users ? 3 : 4,
+                      err,
+                      users ? "SELECT name, role, created_ms FROM users ORDER BY name"
+                            : "SELECT id, venue, created_ms, revoked_ms FROM kiosks ORDER BY id",
+                      NULL, NULL);
+}
+
 static const struct srv_store_ops pg_ops = {
     .close = pg_close,
     .venue_add = pg_venue_add,
@@ -1654,6 +1898,15 @@ static const struct srv_store_ops pg_ops = {
     .pack_add = pg_pack_add,
     .pack_get = pg_pack_get,
     .ping = pg_ping,
+    .login_take = pg_login_take,
+    .login_clear = pg_login_clear,
+    .enrol_add = pg_enrol_add,
+    .enrol_use = pg_enrol_use,
+    .kiosk_revoke = pg_kiosk_revoke,
+    .kiosk_rotate = pg_kiosk_rotate,
+    .user_remove = pg_user_remove,
+    .user_passwd = pg_user_passwd,
+    .admin_list = pg_admin_list,
     .events_prune = pg_events_prune,
 };
 

@@ -600,6 +600,12 @@ static int cmd_seed(const struct opts *o)
         kk_buf_release(&err);
         return 2;
     }
+    /* Seeding writes weeks of a fleet at once: no kiosk's rate, burst or quota applies. */
+    struct srv_events_limits lim;
+    srv_events_limits_default(&lim);
+    lim.rate_per_s = 0;
+    lim.quota_bytes_day = 0;
+    srv_events_set_limits(&lim);
     size_t per = (size_t)o->events / nkiosks, last = (size_t)o->events % nkiosks;
     double t0 = now_s();
     for (size_t k = 0; k < nkiosks; k++) {

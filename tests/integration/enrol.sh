@@ -103,7 +103,7 @@ r=$(http POST "/api/v1/admin/kiosks/$id/revoke" -b "$J"); check_has "admin witho
 r=$(http POST "/api/v1/admin/kiosks/$id/revoke" -b "$J" -H "X-CSRF-Token: $CSRF"); check_has "admin: revoke" "200 " "$r"
 r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $tk2" --data-binary "{\"kiosk\":\"$id\"}")
 check_has "revoked in the web app: 401" "401 " "$r"
-check "revoked_ms recorded" 1 "$(sql "SELECT revoked_ms IS NOT NULL FROM kiosks WHERE id = '$id'")"
+check "revoked_ms recorded" 1 "$(sql "SELECT CASE WHEN revoked_ms IS NOT NULL THEN 1 ELSE 0 END FROM kiosks WHERE id = '$id'")"
 r=$(http POST "/api/v1/admin/kiosks/$id/rotate" -b "$J" -H "X-CSRF-Token: $CSRF")
 tk3=$(cut -d' ' -f2- <<<"$r" | jq -r .token)
 check "admin: rotate gives a token" 64 "${#tk3}"
