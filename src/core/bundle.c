@@ -356,6 +356,11 @@ static enum kk_err unpack_entry(struct archive *a, struct archive_entry *e, cons
         rc = kk_fail(err, KK_ERR_INVALID, "%s: %s: %s", kpk, rel, problem);
         goto done;
     }
+    if (kk_path_depth(raw) + (type == AE_IFDIR) > KK_MAX_PATH_DEPTH) {
+        rc = kk_fail(err, KK_ERR_TOOBIG, "%s: %s: folders nested more than %d deep", kpk, rel,
+                     KK_MAX_PATH_DEPTH);
+        goto done;
+    }
     if (archive_entry_hardlink(e)) {
         rc = kk_fail(err, KK_ERR_INVALID, "%s: %s: hard link refused", kpk, rel);
         goto done;

@@ -226,6 +226,14 @@ int kk_path_is_safe(const char *rel)
     return 1;
 }
 
+size_t kk_path_depth(const char *rel)
+{
+    size_t n = 0;
+    for (const char *c = rel; *c; c++)
+        n += *c == '/';
+    return n;
+}
+
 char *kk_path_join(const char *a, const char *b)
 {
     struct kk_buf out = KK_BUF_INIT;

@@ -16,13 +16,12 @@
 #include "kepu/fs.h"
 #include "kepu/limits.h"
 
-#define ACTIVE_FILE  "active.json"
-#define ACTIVE_FMT   1
-#define STAGING_DIR  "staging"
-#define PACKS_DIR    "packs"
-#define LOCK_FILE    "install.lock"
-#define COPY_CHUNK   65536
-#define TREE_MAX_DEP 64
+#define ACTIVE_FILE "active.json"
+#define ACTIVE_FMT  1
+#define STAGING_DIR "staging"
+#define PACKS_DIR   "packs"
+#define LOCK_FILE   "install.lock"
+#define COPY_CHUNK  65536
 
 /* ---- versions and the list --------------------------------------------------------- */
 
@@ -260,8 +259,9 @@ static enum kk_err fsync_path(const char *path, int dir, struct kk_buf *err)
  * renamed tree is on disk before active.json names it. */
 static enum kk_err fsync_dirs(const char *path, int depth, struct kk_buf *err)
 {
-    if (depth > TREE_MAX_DEP)
-        return kk_fail(err, KK_ERR_IO, "%s: folders nested too deep", path);
+    if (depth > KK_MAX_PATH_DEPTH)
+        return kk_fail(err, KK_ERR_IO, "%s: folders nested more than %d deep", path,
+                       KK_MAX_PATH_DEPTH);
     DIR *d = opendir(path);
     if (!d)
         return kk_fail(err, KK_ERR_IO, "%s: %s", path, strerror(errno));

@@ -345,6 +345,11 @@ static enum kk_err walk_dir(const char *root, const char *rel, enum walk_mode mo
             break;
         }
         if (S_ISDIR(st.st_mode)) {
+            if (kk_path_depth(child) + 1 > KK_MAX_PATH_DEPTH) {
+                rc = kk_fail(err, KK_ERR_TOOBIG, "%s: folders nested more than %d deep", child,
+                             KK_MAX_PATH_DEPTH);
+                break;
+            }
             rc = walk_dir(root, child, mode, l, err);
             if (rc)
                 break;
@@ -589,6 +594,11 @@ enum kk_err kk_manifest_parse(const char *json, size_t len, struct kk_manifest *
         }
         if (!path_ok(path) || is_manifest_name(path)) {
             rc = kk_fail(err, KK_ERR_INVALID, "MANIFEST.json: files[%zu].path: unsafe path", i);
+            goto done;
+        }
+        if (kk_path_depth(path) > KK_MAX_PATH_DEPTH) {
+            rc = kk_fail(err, KK_ERR_TOOBIG, "MANIFEST.json: %s: folders nested more than %d deep",
+                         path, KK_MAX_PATH_DEPTH);
             goto done;
         }
         if (!json_whole(cJSON_GetObjectItemCaseSensitive(f, "size"), KK_MAX_PACK_FILE_BYTES,

@@ -536,6 +536,11 @@ static char *pack_file(struct loader *ld, const char *rel, enum kk_err missing)
                      rel);
         return NULL;
     }
+    if (kk_path_depth(rel) > KK_MAX_PATH_DEPTH) {
+        report_error(ld, KK_ERR_TOOBIG, "path \"%s\": folders nested more than %d deep", rel,
+                     KK_MAX_PATH_DEPTH);
+        return NULL;
+    }
     char *path = kk_path_join(ld->dir, rel);
     if (!path) {
         ld->nomem = 1;

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "kepu/alloc.h"
 #include "kepu/bundle.h"
 #include "kepu/clock.h"
@@ -55,17 +57,36 @@ char *srv_blob_path(const char *data_dir, const char *sha256)
     return kk_buf_detach(&b, NULL);
 }
 
-/* Copies the verified file src into the blob store unless that blob is there already. */
+/* True when the file at path holds exactly the bytes whose SHA-256 is sha256 (hex). */
+static int blob_intact(const char *path, const char *sha256)
+{
+    struct kk_buf data = KK_BUF_INIT;
+    int ok = 0;
+    if (kk_file_read(path, KK_MAX_PACK_FILE_BYTES, &data, NULL) == KK_OK) {
+        unsigned char sha[crypto_hash_sha256_BYTES];
+        char hex[2 * crypto_hash_sha256_BYTES + 1];
+        crypto_hash_sha256(sha, (const unsigned char *)(data.data ? data.data : ""), data.len);
+        kk_hex_encode(hex, sha, sizeof(sha));
+        ok = !strcmp(hex, sha256);
+    }
+    kk_buf_release(&data);
+    return ok;
+}
+
+/* Copies the verified file src into the blob store unless the blob is there already with
+ * the right content. A new blob is written to a unique temporary name in its folder and
+ * renamed into place, so two uploads sharing a blob never write the same file; a stored
+ * blob damaged on disk (its bytes no longer have its hash) is replaced, never trusted. */
 static enum kk_err keep_blob(const char *data_dir, const char *src, const char *sha256,
                              struct kk_buf *err)
 {
     char *path = srv_blob_path(data_dir, sha256);
-    struct kk_buf data = KK_BUF_INIT;
+    struct kk_buf data = KK_BUF_INIT, tmp = KK_BUF_INIT;
     enum kk_err rc = KK_OK;
-    struct stat st;
+    int fd = -1, placed = 0;
     if (!path)
         return kk_fail(err, KK_ERR_NOMEM, "out of memory");
-    if (stat(path, &st) == 0)
+    if (blob_intact(path, sha256))
         goto done;
     char *slash = strrchr(path, '/');
     *slash = '\0';
@@ -73,9 +94,36 @@ static enum kk_err keep_blob(const char *data_dir, const char *src, const char *
     *slash = '/';
     if (!rc)
         rc = kk_file_read(src, KK_MAX_PACK_FILE_BYTES, &data, err);
-    if (!rc)
-        rc = kk_file_write_atomic(path, data.data ? data.data : "", data.len, err);
+    if (rc)
+        goto done;
+    if (kk_buf_addf(&tmp, "%s.tmp-XXXXXX", path)) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    fd = mkstemp(tmp.data);
+    if (fd < 0) {
+        rc = kk_fail(err, KK_ERR_IO, "%s: %s", tmp.data, strerror(errno));
+        kk_buf_reset(&tmp);
+        goto done;
+    }
+    if (fchmod(fd, 0644) < 0 || kk_write_all(fd, data.data ? data.data : "", data.len) < 0 ||
+        kk_fsync(fd) < 0) {
+        rc = kk_fail(err, KK_ERR_IO, "%s: %s", tmp.data, strerror(errno));
+        goto done;
+    }
+    close(fd);
+    fd = -1;
+    if (kk_rename(tmp.data, path) < 0) {
+        rc = kk_fail(err, KK_ERR_IO, "%s: rename: %s", path, strerror(errno));
+        goto done;
+    }
+    placed = 1;
 done:
+    if (fd >= 0)
+        close(fd);
+    if (tmp.len && !placed)
+        unlink(tmp.data);
+    kk_buf_release(&tmp);
     kk_buf_release(&data);
     kk_free(path);
     return rc;

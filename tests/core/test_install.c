@@ -21,6 +21,7 @@
 #include "kepu/bundle.h"
 #include "kepu/fs.h"
 #include "kepu/install.h"
+#include "kepu/limits.h"
 #include "kepu/manifest.h"
 
 #define ID "earthquake-safety"
@@ -163,6 +164,44 @@ static void test_install_upgrade_and_prune(void **state)
     assert_installed(f, "1.0.2", 1);
     assert_installed(f, "1.0.3", 1);
     assert_no_staging(f);
+}
+
+/* A file nested exactly KK_MAX_PATH_DEPTH folders deep builds, verifies and installs, from
+ * a folder and from a bundle (one folder deeper is refused at build: test_manifest.c). */
+static void test_install_at_depth_limit(void **state)
+{
+    struct fixture *f = *state;
+    struct kk_buf rel = KK_BUF_INIT, err = KK_BUF_INIT;
+    for (int i = 0; i < KK_MAX_PATH_DEPTH; i++)
+        assert_int_equal(kk_buf_adds(&rel, "d/"), 0);
+    assert_int_equal(kk_buf_adds(&rel, "deep.txt"), 0);
+    char *src = tt_join(f->tmp, "deep-src"), *built = tt_join(f->tmp, "deep-built");
+    char *kpk = tt_join(f->tmp, "deep.kpk");
+    tt_write_file(src, "pack.json", "{\"format\":1,\"id\":\"" ID "\",\"version\":\"1.0.1\"}\n");
+    tt_write_file(src, kk_buf_str(&rel), "deep\n");
+    assert_int_equal(kk_manifest_build(src, built, &f->sec, &err), KK_OK);
+    assert_int_equal(kk_bundle_write(built, kpk, &err), KK_OK);
+    assert_int_equal(kk_install_dir(f->state, built, &f->pub, 1, 0, NULL, &err), KK_OK);
+    assert_active(f->state, "1.0.1", NULL);
+    char *state2 = tt_join(f->tmp, "state2");
+    assert_int_equal(kk_install_bundle(state2, kpk, &f->pub, 1, 0, NULL, &err), KK_OK);
+    assert_active(state2, "1.0.1", NULL);
+    char *dir = kk_install_path(state2, ID, "1.0.1");
+    assert_non_null(dir);
+    char *file = tt_join(dir, kk_buf_str(&rel));
+    struct kk_buf got = KK_BUF_INIT;
+    assert_int_equal(kk_file_read(file, 64, &got, NULL), KK_OK);
+    assert_string_equal(kk_buf_str(&got), "deep\n");
+    assert_no_staging(f);
+    kk_free(file);
+    kk_free(dir);
+    kk_free(state2);
+    kk_free(kpk);
+    kk_free(built);
+    kk_free(src);
+    kk_buf_release(&got);
+    kk_buf_release(&rel);
+    kk_buf_release(&err);
 }
 
 static void test_downgrade_refused_unless_forced(void **state)
@@ -330,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_version_cmp),
         cmocka_unit_test_setup_teardown(test_install_upgrade_and_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downgrade_refused_unless_forced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_install_at_depth_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_packs_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cleanup_removes_strays, setup, teardown),

@@ -17,6 +17,7 @@
 #include "kepu/alloc.h"
 #include "kepu/buf.h"
 #include "kepu/fs.h"
+#include "kepu/limits.h"
 #include "kepu/manifest.h"
 
 struct fixture {
@@ -377,6 +378,72 @@ static void test_build_refuses_bad_sources(void **state)
     kk_buf_release(&err);
 }
 
+/* "d/d/.../d": depth folder names joined by '/', followed by "/" and leaf when given. */
+static char *deep_path(int depth, const char *leaf)
+{
+    struct kk_buf b = KK_BUF_INIT;
+    for (int i = 0; i < depth; i++)
+        assert_int_equal(kk_buf_adds(&b, i ? "/d" : "d"), 0);
+    if (leaf)
+        assert_int_equal(kk_buf_adds(&b, "/") || kk_buf_adds(&b, leaf), 0);
+    char *s = kk_strdup(kk_buf_str(&b));
+    assert_non_null(s);
+    kk_buf_release(&b);
+    return s;
+}
+
+/* One folder deeper than KK_MAX_PATH_DEPTH is refused by build and by verify, naming the
+ * path and the limit, so such a pack never verifies only to fail at install. */
+static void test_too_deep_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct kk_buf err = KK_BUF_INIT, text = KK_BUF_INIT, want = KK_BUF_INIT;
+    char *out2 = tt_join(f->tmp, "out2");
+    char *folder = deep_path(KK_MAX_PATH_DEPTH + 1, NULL);
+    char *leaf = deep_path(KK_MAX_PATH_DEPTH + 1, "a.svg");
+
+    tt_write_file(f->src, leaf, "x");
+    assert_int_equal(kk_manifest_build(f->src, out2, &f->sec, &err), KK_ERR_TOOBIG);
+    assert_int_equal(
+        kk_buf_addf(&want, "%s: folders nested more than %d deep", folder, KK_MAX_PATH_DEPTH), 0);
+    assert_string_equal(kk_buf_str(&err), kk_buf_str(&want));
+    struct stat st;
+    assert_int_equal(lstat(out2, &st), -1);
+
+    /* A signed manifest naming such a path, with the file in place. */
+    read_file(f->out, KK_MANIFEST_FILE, &text);
+    char *at = strstr(text.data, "\"images/a.svg\"");
+    assert_non_null(at);
+    struct kk_buf forged = KK_BUF_INIT;
+    assert_int_equal(kk_buf_add(&forged, text.data, (size_t)(at - text.data) + 1), 0);
+    assert_int_equal(kk_buf_adds(&forged, leaf), 0);
+    assert_int_equal(kk_buf_adds(&forged, at + 1 + strlen("images/a.svg")), 0);
+    struct kk_buf data = KK_BUF_INIT;
+    read_file(f->out, "images/a.svg", &data);
+    tt_write_file(f->out, leaf, kk_buf_str(&data));
+    char *old = tt_join(f->out, "images/a.svg"), *olddir = tt_join(f->out, "images");
+    assert_int_equal(unlink(old), 0);
+    assert_int_equal(rmdir(olddir), 0);
+    forge_manifest(f, kk_buf_str(&forged));
+    assert_int_equal(verify(f, &err), KK_ERR_TOOBIG);
+    kk_buf_reset(&want);
+    assert_int_equal(kk_buf_addf(&want, "MANIFEST.json: %s: folders nested more than %d deep", leaf,
+                                 KK_MAX_PATH_DEPTH),
+                     0);
+    assert_string_equal(kk_buf_str(&err), kk_buf_str(&want));
+
+    kk_free(old);
+    kk_free(olddir);
+    kk_free(folder);
+    kk_free(leaf);
+    kk_free(out2);
+    kk_buf_release(&data);
+    kk_buf_release(&forged);
+    kk_buf_release(&text);
+    kk_buf_release(&want);
+    kk_buf_release(&err);
+}
+
 static void test_build_leaves_out_hidden_files(void **state)
 {
     struct fixture *f = *state;
@@ -499,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_parse_hostile_json),
         cmocka_unit_test_setup_teardown(test_build_refuses_bad_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_leaves_out_hidden_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_deep_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keygen_and_key_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_survives_allocation_failures, setup, teardown),
     };

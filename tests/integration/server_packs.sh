@@ -86,6 +86,37 @@ for evil in "..%2F..%2Fkepu.db" "..%2fkepu.db" "%2e%2e" ".." "../../kepu.db" "%0
     case "$code" in 400|404) ok ;; *) fail "traversal $evil answered $code" ;; esac
     cmp -s body "$DATA/kepu.db" && fail "traversal $evil leaked the database"
 done
+# Uploads sharing a new blob at the same moment both succeed and leave it intact (each
+# writes its own temporary file); a blob damaged on disk is replaced by the next upload.
+pids=()
+for round in 1 2 3; do
+    head -c 3000000 /dev/urandom >"shared-$round.bin"
+    for side in a b; do
+        rm -rf "src-$round$side" && cp -r "$SRC" "src-$round$side" && cp "shared-$round.bin" "src-$round$side/images/shared.bin"
+        jq ".version = \"3.$round.$([ $side = a ] && echo 1 || echo 2)\"" "$SRC/pack.json" >"src-$round$side/pack.json"
+        "$PACK" build "src-$round$side" -o "built-$round$side" --key good.key >/dev/null &&
+            "$PACK" bundle "built-$round$side" -o "$round$side.kpk" >/dev/null || exit 1
+    done
+    for side in a b; do # not up: http shares one body file
+        curl -s -o "r-$round$side.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $TS" \
+            -H 'Content-Type: application/octet-stream' --data-binary @"$round$side.kpk" \
+            "$U/api/v1/packs" >"r-$round$side" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    pids=()
+    check "round $round first concurrent upload" "201" "$(cat "r-${round}a")"
+    check "round $round second concurrent upload" "201" "$(cat "r-${round}b")"
+    BSHA=$(sha256sum "shared-$round.bin" | cut -d' ' -f1)
+    check "round $round shared blob intact" "$BSHA" "$(sha256sum <"$DATA/blobs/${BSHA:0:2}/$BSHA" | cut -d' ' -f1)"
+done
+printf 'damaged' >"$DATA/blobs/${BSHA:0:2}/$BSHA"
+r=$(up 3a.kpk -H "Authorization: Bearer $TS"); check_has "upload over a damaged blob" "201 " "$r"
+check "damaged blob repaired" "$BSHA" "$(sha256sum <"$DATA/blobs/${BSHA:0:2}/$BSHA" | cut -d' ' -f1)"
+curl -s -H "Authorization: Bearer $TK" -o blob "$U/api/v1/blobs/$BSHA"
+cmp -s blob shared-3.bin && ok || fail "repaired blob served"
+check "no temporary blob files left" "" "$(find "$DATA/blobs" "$DATA/tmp" -type f -name '*tmp*' 2>/dev/null)"
+
 r=$(http GET /healthz); check "still healthy" '200 {"status":"ok"}' "$r"
 stop_server; check "clean exit" 0 $?
 finish

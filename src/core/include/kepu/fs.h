@@ -29,6 +29,10 @@ enum kk_err kk_mkdirs(const char *path, mode_t mode, struct kk_buf *err);
  * KK_MAX_PATH_LEN bytes, no "..", "." or empty components, no backslashes or NUL. */
 int kk_path_is_safe(const char *rel);
 
+/* How many folders the file rel lies in: the number of '/' in it ("a/b/c.png" is 2). A
+ * folder named rel lies one deeper for the purposes of KK_MAX_PATH_DEPTH. */
+size_t kk_path_depth(const char *rel);
+
 /* Joins a and b with one '/'. Returns a string to free with kk_free, or NULL. */
 char *kk_path_join(const char *a, const char *b);
 

@@ -25,7 +25,11 @@
 #define KK_MAX_TEXT_BYTES          (16u * 1024) /* one text in one language */
 #define KK_MAX_ID_LEN              64           /* pack, topic and question ids */
 #define KK_MAX_PATH_LEN            512          /* a path inside a pack */
-#define KK_MAX_EVENT_BYTES         (16u * 1024) /* one serialised usage event */
+/* Folders a file or folder inside a pack may be nested in ("a/b/c.png" is 2 deep, the
+ * folder "a/b" too). One limit for build, verify, bundle read, validate and install, so a
+ * pack that verifies also installs. */
+#define KK_MAX_PATH_DEPTH  64
+#define KK_MAX_EVENT_BYTES (16u * 1024) /* one serialised usage event */
 
 /* Built packs and bundles (kepu/manifest.h, kepu/bundle.h). */
 #define KK_MAX_PACK_FILES      4096                   /* files in one built pack */
