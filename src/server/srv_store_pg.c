@@ -23,6 +23,7 @@
 #include "kepu/fs.h"
 #include "kepu/log.h"
 #include "srv_auth.h"
+#include "srv_rollup.h"
 #include "srv_store.h"
 
 #define MAX_CONNS 16
@@ -694,91 +695,81 @@ static void arr_end(struct kk_buf *b, int *oom)
     *oom |= kk_buf_adds(b, b->len ? "}" : "{}") != KK_OK;
 }
 
-/* The rollup statements, applied in this order: per kiosk first, the city-wide day
- * totals (which every batch touches) last, so their row locks are held the shortest. */
-enum {
-    R_HOUR,
-    R_TOPIC,
-    R_PAGE,
-    R_AUDIENCE,
-    R_QUESTION,
-    R_DAY_KIOSK,
-    R_DAY_TYPE,
-    R_DAY_TOPIC,
-    R_DAY_PAGE,
-    R_DAY_AUDIENCE,
-    R_DAY_QUESTION,
-    R_DAY_QUIZ,
-    R_N
-};
+/* The rollup statements are applied in enum srv_roll's order (srv_rollup.h): per kiosk
+ * first, the city-wide day totals (which every batch touches) last, so their row locks
+ * are held the shortest. */
 
 /* Which arrays a rollup statement reads besides $1 (hour or day) and $7 (its count). */
 enum { F_PAGE = 1, F_S0 = 2, F_S1 = 4, F_S2 = 8, F_S3 = 16, F_SUM = 32 };
 
 /* Parameters of every rollup statement: $1 hour or day, $2 page, $3..$6 the text columns
- * in struct roll_key's order, $7 the count (n, views, sessions or total), $8 the sum
+ * in struct srv_roll_key's order, $7 the count (n, views, sessions or total), $8 the sum
  * (dwell_ms or correct); NULL when the statement does not read it. */
 static const struct {
     const char *sql;
     unsigned fields;
-} roll_defs[R_N] = {
-    [R_HOUR] = {"INSERT INTO roll_hour AS r(type, hour, kiosk, n)"
-                " SELECT u.s0, u.w, u.s1, u.c FROM unnest($1, $3, $4, $7) AS u(w, s0, s1, c)"
-                " ORDER BY 1, 2, 3 ON CONFLICT (type, hour, kiosk)"
-                " DO UPDATE SET n = r.n + excluded.n",
-                F_S0 | F_S1},
-    [R_TOPIC] = {"INSERT INTO roll_topic AS r(hour, kiosk, topic, views, dwell_ms)"
-                 " SELECT * FROM unnest($1, $3, $4, $7, $8) ORDER BY 1, 2, 3"
-                 " ON CONFLICT (hour, kiosk, topic) DO UPDATE SET views = r.views + excluded.views,"
-                 " dwell_ms = r.dwell_ms + excluded.dwell_ms",
-                 F_S0 | F_S1 | F_SUM},
-    [R_PAGE] = {"INSERT INTO roll_page AS r(hour, kiosk, topic, page, views, dwell_ms)"
-                " SELECT * FROM unnest($1, $3, $4, $2, $7, $8) ORDER BY 1, 2, 3, 4"
-                " ON CONFLICT (hour, kiosk, topic, page) DO UPDATE SET"
-                " views = r.views + excluded.views, dwell_ms = r.dwell_ms + excluded.dwell_ms",
-                F_PAGE | F_S0 | F_S1 | F_SUM},
-    [R_AUDIENCE] = {"INSERT INTO roll_audience AS r(hour, kiosk, audience, sessions)"
-                    " SELECT * FROM unnest($1, $3, $4, $7) ORDER BY 1, 2, 3"
-                    " ON CONFLICT (hour, kiosk, audience)"
-                    " DO UPDATE SET sessions = r.sessions + excluded.sessions",
-                    F_S0 | F_S1},
-    [R_QUESTION] = {"INSERT INTO roll_question AS r(hour, kiosk, topic, question, audience,"
-                    " correct, total) SELECT * FROM unnest($1, $3, $4, $5, $6, $8, $7)"
-                    " ORDER BY 1, 2, 3, 4, 5 ON CONFLICT (hour, kiosk, topic, question, audience)"
-                    " DO UPDATE SET correct = r.correct + excluded.correct,"
-                    " total = r.total + excluded.total",
-                    F_S0 | F_S1 | F_S2 | F_S3 | F_SUM},
-    [R_DAY_KIOSK] = {"INSERT INTO day_kiosk AS r(day, kiosk, sessions)"
-                     " SELECT * FROM unnest($1, $3, $7) ORDER BY 1, 2 ON CONFLICT (day, kiosk)"
-                     " DO UPDATE SET sessions = r.sessions + excluded.sessions",
-                     F_S0},
-    [R_DAY_TYPE] = {"INSERT INTO day_type AS r(day, type, n)"
-                    " SELECT * FROM unnest($1, $3, $7) ORDER BY 1, 2 ON CONFLICT (day, type)"
-                    " DO UPDATE SET n = r.n + excluded.n",
-                    F_S0},
-    [R_DAY_TOPIC] = {"INSERT INTO day_topic AS r(day, topic, views, dwell_ms)"
-                     " SELECT * FROM unnest($1, $3, $7, $8) ORDER BY 1, 2 ON CONFLICT (day, topic)"
-                     " DO UPDATE SET views = r.views + excluded.views,"
-                     " dwell_ms = r.dwell_ms + excluded.dwell_ms",
-                     F_S0 | F_SUM},
-    [R_DAY_PAGE] =
+} roll_defs[SRV_ROLL_N] = {
+    [SRV_ROLL_HOUR] = {"INSERT INTO roll_hour AS r(type, hour, kiosk, n)"
+                       " SELECT u.s0, u.w, u.s1, u.c FROM unnest($1, $3, $4, $7) AS u(w, s0, s1, c)"
+                       " ORDER BY 1, 2, 3 ON CONFLICT (type, hour, kiosk)"
+                       " DO UPDATE SET n = r.n + excluded.n",
+                       F_S0 | F_S1},
+    [SRV_ROLL_TOPIC] =
+        {"INSERT INTO roll_topic AS r(hour, kiosk, topic, views, dwell_ms)"
+         " SELECT * FROM unnest($1, $3, $4, $7, $8) ORDER BY 1, 2, 3"
+         " ON CONFLICT (hour, kiosk, topic) DO UPDATE SET views = r.views + excluded.views,"
+         " dwell_ms = r.dwell_ms + excluded.dwell_ms",
+         F_S0 | F_S1 | F_SUM},
+    [SRV_ROLL_PAGE] =
+        {"INSERT INTO roll_page AS r(hour, kiosk, topic, page, views, dwell_ms)"
+         " SELECT * FROM unnest($1, $3, $4, $2, $7, $8) ORDER BY 1, 2, 3, 4"
+         " ON CONFLICT (hour, kiosk, topic, page) DO UPDATE SET"
+         " views = r.views + excluded.views, dwell_ms = r.dwell_ms + excluded.dwell_ms",
+         F_PAGE | F_S0 | F_S1 | F_SUM},
+    [SRV_ROLL_AUDIENCE] = {"INSERT INTO roll_audience AS r(hour, kiosk, audience, sessions)"
+                           " SELECT * FROM unnest($1, $3, $4, $7) ORDER BY 1, 2, 3"
+                           " ON CONFLICT (hour, kiosk, audience)"
+                           " DO UPDATE SET sessions = r.sessions + excluded.sessions",
+                           F_S0 | F_S1},
+    [SRV_ROLL_QUESTION] =
+        {"INSERT INTO roll_question AS r(hour, kiosk, topic, question, audience,"
+         " correct, total) SELECT * FROM unnest($1, $3, $4, $5, $6, $8, $7)"
+         " ORDER BY 1, 2, 3, 4, 5 ON CONFLICT (hour, kiosk, topic, question, audience)"
+         " DO UPDATE SET correct = r.correct + excluded.correct,"
+         " total = r.total + excluded.total",
+         F_S0 | F_S1 | F_S2 | F_S3 | F_SUM},
+    [SRV_DAY_KIOSK] = {"INSERT INTO day_kiosk AS r(day, kiosk, sessions)"
+                       " SELECT * FROM unnest($1, $3, $7) ORDER BY 1, 2 ON CONFLICT (day, kiosk)"
+                       " DO UPDATE SET sessions = r.sessions + excluded.sessions",
+                       F_S0},
+    [SRV_DAY_TYPE] = {"INSERT INTO day_type AS r(day, type, n)"
+                      " SELECT * FROM unnest($1, $3, $7) ORDER BY 1, 2 ON CONFLICT (day, type)"
+                      " DO UPDATE SET n = r.n + excluded.n",
+                      F_S0},
+    [SRV_DAY_TOPIC] =
+        {"INSERT INTO day_topic AS r(day, topic, views, dwell_ms)"
+         " SELECT * FROM unnest($1, $3, $7, $8) ORDER BY 1, 2 ON CONFLICT (day, topic)"
+         " DO UPDATE SET views = r.views + excluded.views,"
+         " dwell_ms = r.dwell_ms + excluded.dwell_ms",
+         F_S0 | F_SUM},
+    [SRV_DAY_PAGE] =
         {"INSERT INTO day_page AS r(day, topic, page, views, dwell_ms)"
          " SELECT * FROM unnest($1, $3, $2, $7, $8) ORDER BY 1, 2, 3"
          " ON CONFLICT (day, topic, page) DO UPDATE SET views = r.views + excluded.views,"
          " dwell_ms = r.dwell_ms + excluded.dwell_ms",
          F_PAGE | F_S0 | F_SUM},
-    [R_DAY_AUDIENCE] = {"INSERT INTO day_audience AS r(day, audience, sessions)"
-                        " SELECT * FROM unnest($1, $3, $7) ORDER BY 1, 2"
-                        " ON CONFLICT (day, audience)"
-                        " DO UPDATE SET sessions = r.sessions + excluded.sessions",
-                        F_S0},
-    [R_DAY_QUESTION] = {"INSERT INTO day_question AS r(day, topic, question, audience, correct,"
-                        " total) SELECT * FROM unnest($1, $3, $4, $5, $8, $7)"
-                        " ORDER BY 1, 2, 3, 4 ON CONFLICT (day, topic, question, audience)"
-                        " DO UPDATE SET correct = r.correct + excluded.correct,"
-                        " total = r.total + excluded.total",
-                        F_S0 | F_S1 | F_S2 | F_SUM},
-    [R_DAY_QUIZ] =
+    [SRV_DAY_AUDIENCE] = {"INSERT INTO day_audience AS r(day, audience, sessions)"
+                          " SELECT * FROM unnest($1, $3, $7) ORDER BY 1, 2"
+                          " ON CONFLICT (day, audience)"
+                          " DO UPDATE SET sessions = r.sessions + excluded.sessions",
+                          F_S0},
+    [SRV_DAY_QUESTION] = {"INSERT INTO day_question AS r(day, topic, question, audience, correct,"
+                          " total) SELECT * FROM unnest($1, $3, $4, $5, $8, $7)"
+                          " ORDER BY 1, 2, 3, 4 ON CONFLICT (day, topic, question, audience)"
+                          " DO UPDATE SET correct = r.correct + excluded.correct,"
+                          " total = r.total + excluded.total",
+                          F_S0 | F_S1 | F_S2 | F_SUM},
+    [SRV_DAY_QUIZ] =
         {"INSERT INTO day_quiz AS r(day, audience, correct, total)"
          " SELECT * FROM unnest($1, $3, $8, $7) ORDER BY 1, 2"
          " ON CONFLICT (day, audience) DO UPDATE SET correct = r.correct + excluded.correct,"
@@ -800,124 +791,8 @@ static const char count_flagged_sql[] =
     "INSERT INTO counters AS r(name, n) VALUES('events_clock_flagged', $1)"
     " ON CONFLICT (name) DO UPDATE SET n = r.n + excluded.n";
 
-/* The rollup increments of one batch, summed per key in memory (as the SQLite store
- * does) so that each distinct key is one row of one upsert. Keys point into the events. */
-struct roll_key {
-    int st;           /* R_* */
-    int64_t when;     /* hour or city day */
-    int64_t page;     /* roll_page, day_page; 0 otherwise */
-    const char *s[4]; /* the text columns in the statement's order; NULL when unused */
-    int64_t count;    /* n, views, sessions or total */
-    int64_t sum;      /* dwell_ms or correct */
-};
-
-struct roll_sums {
-    struct roll_key *keys;
-    size_t n, cap;
-    uint32_t *slot; /* index + 1 into keys, 0 when empty; nslots is a power of two */
-    size_t nslots;
-};
-
-/* At most this many rollup rows change per event (a page view). */
-#define ROLLS_PER_EVENT 6
-
-static enum kk_err roll_init(struct roll_sums *r, size_t nevents)
-{
-    memset(r, 0, sizeof(*r));
-    r->cap = nevents * ROLLS_PER_EVENT;
-    r->nslots = 16;
-    while (r->nslots < 2 * r->cap)
-        r->nslots *= 2;
-    r->keys = kk_malloc(r->cap * sizeof(*r->keys));
-    r->slot = kk_calloc(r->nslots, sizeof(*r->slot));
-    return r->keys && r->slot ? KK_OK : KK_ERR_NOMEM;
-}
-
-static void roll_reset(struct roll_sums *r)
-{
-    r->n = 0;
-    memset(r->slot, 0, r->nslots * sizeof(*r->slot));
-}
-
-static void roll_release(struct roll_sums *r)
-{
-    kk_free(r->keys);
-    kk_free(r->slot);
-}
-
-static uint64_t hash_mix(uint64_t h, uint64_t v)
-{
-    return (h ^ v) * 0x100000001b3ULL;
-}
-
-static uint64_t roll_hash(const struct roll_key *k)
-{
-    uint64_t h = hash_mix(0xcbf29ce484222325ULL, (uint64_t)k->st);
-    h = hash_mix(h, (uint64_t)k->when);
-    h = hash_mix(h, (uint64_t)k->page);
-    for (int i = 0; i < 4; i++)
-        for (const char *c = k->s[i]; c && *c; c++)
-            h = hash_mix(h, (unsigned char)*c);
-    return h ^ (h >> 29);
-}
-
-static int roll_same(const struct roll_key *a, const struct roll_key *b)
-{
-    if (a->st != b->st || a->when != b->when || a->page != b->page)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        if ((a->s[i] == NULL) != (b->s[i] == NULL) || (a->s[i] && strcmp(a->s[i], b->s[i])))
-            return 0;
-    return 1;
-}
-
-static void roll_add(struct roll_sums *r, int st, int64_t when, int64_t page, const char *s0,
-                     const char *s1, const char *s2, const char *s3, int64_t sum)
-{
-    struct roll_key k = {st, when, page, {s0, s1, s2, s3}, 1, sum};
-    size_t mask = r->nslots - 1, i = (size_t)roll_hash(&k) & mask;
-    for (; r->slot[i]; i = (i + 1) & mask) {
-        struct roll_key *old = &r->keys[r->slot[i] - 1];
-        if (roll_same(old, &k)) {
-            old->count++;
-            old->sum += sum;
-            return;
-        }
-    }
-    if (r->n >= r->cap)
-        KK_BUG("more than %zu rollup keys", r->cap);
-    r->keys[r->n++] = k;
-    r->slot[i] = (uint32_t)r->n;
-}
-
-/* Counts one new event into the rollups: the same rows as the SQLite store's add_one. */
-static void roll_event(struct roll_sums *r, const struct srv_event *e)
-{
-    int64_t hour = e->ts / 3600000, day = (hour * 3600 + SRV_DAY_OFFSET_S) / 86400;
-    roll_add(r, R_HOUR, hour, 0, e->type, e->kiosk, NULL, NULL, 0);
-    roll_add(r, R_DAY_TYPE, day, 0, e->type, NULL, NULL, NULL, 0);
-    if (!strcmp(e->type, "session_start"))
-        roll_add(r, R_DAY_KIOSK, day, 0, e->kiosk, NULL, NULL, NULL, 0);
-    if (!strcmp(e->type, "page_view")) {
-        roll_add(r, R_TOPIC, hour, 0, e->kiosk, e->topic, NULL, NULL, e->dwell_ms);
-        roll_add(r, R_DAY_TOPIC, day, 0, e->topic, NULL, NULL, NULL, e->dwell_ms);
-        roll_add(r, R_PAGE, hour, e->page, e->kiosk, e->topic, NULL, NULL, e->dwell_ms);
-        roll_add(r, R_DAY_PAGE, day, e->page, e->topic, NULL, NULL, NULL, e->dwell_ms);
-    }
-    if (!strcmp(e->type, "audience")) {
-        roll_add(r, R_AUDIENCE, hour, 0, e->kiosk, e->audience, NULL, NULL, 0);
-        roll_add(r, R_DAY_AUDIENCE, day, 0, e->audience, NULL, NULL, NULL, 0);
-    }
-    if (!strcmp(e->type, "quiz_answer")) {
-        int64_t c = e->correct;
-        roll_add(r, R_QUESTION, hour, 0, e->kiosk, e->topic, e->question, e->audience, c);
-        roll_add(r, R_DAY_QUESTION, day, 0, e->topic, e->question, e->audience, NULL, c);
-        roll_add(r, R_DAY_QUIZ, day, 0, e->audience, NULL, NULL, NULL, c);
-    }
-}
-
 /* Applies every summed key of rollup statement st as one upsert (nothing when none). */
-static enum kk_err roll_apply(struct pg_conn *c, const struct roll_sums *r, int st,
+static enum kk_err roll_apply(struct pg_conn *c, const struct srv_rollups *r, enum srv_roll st,
                               struct kk_buf *err)
 {
     struct kk_buf a[8]; /* $1..$8 */
@@ -928,8 +803,8 @@ static enum kk_err roll_apply(struct pg_conn *c, const struct roll_sums *r, int 
     for (int i = 0; i < 8; i++)
         kk_buf_init(&a[i], 0);
     for (size_t i = 0; i < r->n; i++) {
-        const struct roll_key *k = &r->keys[i];
-        if (k->st != st)
+        const struct srv_roll_key *k = &r->keys[i];
+        if (k->table != st)
             continue;
         n++;
         arr_int(&a[0], k->when, &oom);
@@ -985,7 +860,7 @@ static uint64_t str_hash(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (; *s; s++)
-        h = hash_mix(h, (unsigned char)*s);
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL; /* FNV-1a */
     return h ^ (h >> 29);
 }
 
@@ -1011,7 +886,7 @@ static enum kk_err first_ids(const struct srv_event *ev, size_t n, size_t *first
 }
 
 /* One try of the whole batch in one transaction. */
-static enum kk_err add_batch(struct pg_conn *c, struct roll_sums *r, const struct srv_event *ev,
+static enum kk_err add_batch(struct pg_conn *c, struct srv_rollups *r, const struct srv_event *ev,
                              size_t n, const size_t *first, unsigned char *inserted,
                              int64_t received, struct kk_buf *err)
 {
@@ -1020,7 +895,7 @@ static enum kk_err add_batch(struct pg_conn *c, struct roll_sums *r, const struc
     int oom = 0;
     int64_t added = 0, flagged = 0;
     memset(inserted, 0, n);
-    roll_reset(r);
+    srv_rollups_reset(r);
     for (int i = 0; i < 6; i++)
         kk_buf_init(&a[i], 0);
     for (size_t i = 0; i < n; i++) {
@@ -1058,13 +933,13 @@ static enum kk_err add_batch(struct pg_conn *c, struct roll_sums *r, const struc
         for (size_t i = 0; i < n; i++) {
             /* A flagged event is stored but counted only in events_clock_flagged. */
             if (inserted[i] && !ev[i].clock_flag)
-                roll_event(r, &ev[i]);
+                srv_rollups_event(r, &ev[i]);
             added += inserted[i];
             flagged += inserted[i] && ev[i].clock_flag;
         }
     }
-    for (int st = 0; !rc && st < R_N; st++)
-        rc = roll_apply(c, r, st, err);
+    for (int st = 0; !rc && st < SRV_ROLL_N; st++)
+        rc = roll_apply(c, r, (enum srv_roll)st, err);
     if (!rc && added)
         rc = run(c, err, count_events_sql, "i", added);
     if (!rc && flagged)
@@ -1085,20 +960,20 @@ static enum kk_err pg_events_add(struct srv_store *base, const struct srv_event 
                                  unsigned char *inserted, int64_t received, struct kk_buf *err)
 {
     struct pg_store *s = (struct pg_store *)base;
-    struct roll_sums r;
+    struct srv_rollups r;
     enum kk_err rc;
     memset(inserted, 0, n);
     if (!n)
         return KK_OK;
     size_t *first = kk_malloc(n * sizeof(*first));
-    if (roll_init(&r, n) || !first || first_ids(ev, n, first)) {
-        roll_release(&r);
+    if (srv_rollups_init(&r, n) || !first || first_ids(ev, n, first)) {
+        srv_rollups_release(&r);
         kk_free(first);
         return kk_fail(err, KK_ERR_NOMEM, "events: out of memory");
     }
     struct pg_conn *c = conn_get(s, err);
     if (!c) {
-        roll_release(&r);
+        srv_rollups_release(&r);
         kk_free(first);
         return KK_ERR_DB;
     }
@@ -1111,7 +986,7 @@ static enum kk_err pg_events_add(struct srv_store *base, const struct srv_event 
     if (rc == KK_ERR_EXISTS)
         rc = kk_fail(err, KK_ERR_DB, "events: constraint violated");
     conn_put(s, c);
-    roll_release(&r);
+    srv_rollups_release(&r);
     kk_free(first);
     return rc;
 }

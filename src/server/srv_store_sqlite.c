@@ -15,6 +15,7 @@
 #include "kepu/fs.h"
 #include "kepu/log.h"
 #include "srv_auth.h"
+#include "srv_rollup.h"
 #include "srv_store.h"
 
 #define MAX_READERS 16
@@ -151,7 +152,7 @@ enum {
 static const char *const hot_sql[ST_N] = {
     [ST_EV_INSERT] = "INSERT OR IGNORE INTO events(id, kiosk, ts, type, received_ms, body,"
                      " clock_flag) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    /* The rollups add a batch's totals per key (see struct roll_key): the count (n, views,
+    /* The rollups add a batch's totals per key (see struct srv_roll_key): the count (n, views,
      * sessions, total) and, where there is one, the sum (dwell_ms, correct). */
     [ST_ROLL_HOUR] = "INSERT INTO roll_hour(type, hour, kiosk, n) VALUES(?1, ?2, ?3, ?4)"
                      " ON CONFLICT DO UPDATE SET n = n + excluded.n",
@@ -664,94 +665,8 @@ static int step_hot(sqlite3_stmt *st, const char *types, ...)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* The rollup increments of one batch, summed per key in memory so that each distinct key
- * costs one upsert per batch instead of one per event (a batch from one kiosk holds few
- * hours, topics, pages and questions). Keys point into the batch's events. */
-struct roll_key {
-    int st;           /* the ST_ROLL_* or ST_DAY_* statement that applies it */
-    int64_t when;     /* hour or city day */
-    int64_t page;     /* roll_page, day_page; 0 otherwise */
-    const char *s[4]; /* the text columns in the statement's order; NULL when unused */
-    int64_t count;    /* n, views, sessions or total */
-    int64_t sum;      /* dwell_ms or correct */
-};
-
-struct roll_sums {
-    struct roll_key *keys;
-    size_t n, cap;
-    uint32_t *slot; /* index + 1 into keys, 0 when empty; nslots is a power of two */
-    size_t nslots;
-};
-
-/* At most this many rollup rows change per event (a page view). */
-#define ROLLS_PER_EVENT 6
-
-static enum kk_err roll_init(struct roll_sums *r, size_t nevents)
-{
-    memset(r, 0, sizeof(*r));
-    r->cap = nevents * ROLLS_PER_EVENT;
-    r->nslots = 16;
-    while (r->nslots < 2 * r->cap)
-        r->nslots *= 2;
-    r->keys = kk_malloc(r->cap * sizeof(*r->keys));
-    r->slot = kk_calloc(r->nslots, sizeof(*r->slot));
-    return r->keys && r->slot ? KK_OK : KK_ERR_NOMEM;
-}
-
-static void roll_release(struct roll_sums *r)
-{
-    kk_free(r->keys);
-    kk_free(r->slot);
-}
-
-static uint64_t hash_mix(uint64_t h, uint64_t v)
-{
-    return (h ^ v) * 0x100000001b3ULL;
-}
-
-static uint64_t roll_hash(const struct roll_key *k)
-{
-    uint64_t h = hash_mix(0xcbf29ce484222325ULL, (uint64_t)k->st);
-    h = hash_mix(h, (uint64_t)k->when);
-    h = hash_mix(h, (uint64_t)k->page);
-    for (int i = 0; i < 4; i++)
-        for (const char *c = k->s[i]; c && *c; c++)
-            h = hash_mix(h, (unsigned char)*c);
-    return h ^ (h >> 29);
-}
-
-static int roll_same(const struct roll_key *a, const struct roll_key *b)
-{
-    if (a->st != b->st || a->when != b->when || a->page != b->page)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        if ((a->s[i] == NULL) != (b->s[i] == NULL) || (a->s[i] && strcmp(a->s[i], b->s[i])))
-            return 0;
-    return 1;
-}
-
-/* Adds count and sum to the key (st, when, page, s0..s3). */
-static void roll_add(struct roll_sums *r, int st, int64_t when, int64_t page, const char *s0,
-                     const char *s1, const char *s2, const char *s3, int64_t sum)
-{
-    struct roll_key k = {st, when, page, {s0, s1, s2, s3}, 1, sum};
-    size_t mask = r->nslots - 1, i = (size_t)roll_hash(&k) & mask;
-    for (; r->slot[i]; i = (i + 1) & mask) {
-        struct roll_key *old = &r->keys[r->slot[i] - 1];
-        if (roll_same(old, &k)) {
-            old->count++;
-            old->sum += sum;
-            return;
-        }
-    }
-    if (r->n >= r->cap)
-        KK_BUG("more than %zu rollup keys", r->cap);
-    r->keys[r->n++] = k;
-    r->slot[i] = (uint32_t)r->n;
-}
-
 /* Stores one event; counts it into the rollups only when it was new. */
-static int add_one(struct sq_store *s, struct roll_sums *r, const struct srv_event *e,
+static int add_one(struct sq_store *s, struct srv_rollups *r, const struct srv_event *e,
                    int64_t received, unsigned char *inserted)
 {
     int rc = step_hot(s->st[ST_EV_INSERT], "ttititi", e->id, e->kiosk, e->ts, e->type, received,
@@ -759,60 +674,49 @@ static int add_one(struct sq_store *s, struct roll_sums *r, const struct srv_eve
     *inserted = rc == SQLITE_OK && sqlite3_changes(s->w) == 1;
     if (rc != SQLITE_OK || !*inserted || e->clock_flag)
         return rc;
-    int64_t hour = e->ts / 3600000, day = (hour * 3600 + SRV_DAY_OFFSET_S) / 86400;
-    roll_add(r, ST_ROLL_HOUR, hour, 0, e->type, e->kiosk, NULL, NULL, 0);
-    roll_add(r, ST_DAY_TYPE, day, 0, e->type, NULL, NULL, NULL, 0);
-    if (!strcmp(e->type, "session_start"))
-        roll_add(r, ST_DAY_KIOSK, day, 0, e->kiosk, NULL, NULL, NULL, 0);
-    if (!strcmp(e->type, "page_view")) {
-        roll_add(r, ST_ROLL_TOPIC, hour, 0, e->kiosk, e->topic, NULL, NULL, e->dwell_ms);
-        roll_add(r, ST_DAY_TOPIC, day, 0, e->topic, NULL, NULL, NULL, e->dwell_ms);
-        roll_add(r, ST_ROLL_PAGE, hour, e->page, e->kiosk, e->topic, NULL, NULL, e->dwell_ms);
-        roll_add(r, ST_DAY_PAGE, day, e->page, e->topic, NULL, NULL, NULL, e->dwell_ms);
-    }
-    if (!strcmp(e->type, "audience")) {
-        roll_add(r, ST_ROLL_AUDIENCE, hour, 0, e->kiosk, e->audience, NULL, NULL, 0);
-        roll_add(r, ST_DAY_AUDIENCE, day, 0, e->audience, NULL, NULL, NULL, 0);
-    }
-    if (!strcmp(e->type, "quiz_answer")) {
-        int64_t c = e->correct;
-        roll_add(r, ST_ROLL_QUESTION, hour, 0, e->kiosk, e->topic, e->question, e->audience, c);
-        roll_add(r, ST_DAY_QUESTION, day, 0, e->topic, e->question, e->audience, NULL, c);
-        roll_add(r, ST_DAY_QUIZ, day, 0, e->audience, NULL, NULL, NULL, c);
-    }
+    srv_rollups_event(r, e);
     return rc;
 }
 
 /* Applies one summed key with its statement's parameters in order. */
-static int roll_apply(struct sq_store *s, const struct roll_key *k)
+static int roll_apply(struct sq_store *s, const struct srv_roll_key *k)
 {
-    sqlite3_stmt *st = s->st[k->st];
-    switch (k->st) {
-    case ST_ROLL_HOUR: /* type, hour, kiosk, n */
+    static const int stmt[SRV_ROLL_N] = {
+        [SRV_ROLL_HOUR] = ST_ROLL_HOUR,         [SRV_ROLL_TOPIC] = ST_ROLL_TOPIC,
+        [SRV_ROLL_PAGE] = ST_ROLL_PAGE,         [SRV_ROLL_AUDIENCE] = ST_ROLL_AUDIENCE,
+        [SRV_ROLL_QUESTION] = ST_ROLL_QUESTION, [SRV_DAY_KIOSK] = ST_DAY_KIOSK,
+        [SRV_DAY_TYPE] = ST_DAY_TYPE,           [SRV_DAY_TOPIC] = ST_DAY_TOPIC,
+        [SRV_DAY_PAGE] = ST_DAY_PAGE,           [SRV_DAY_AUDIENCE] = ST_DAY_AUDIENCE,
+        [SRV_DAY_QUESTION] = ST_DAY_QUESTION,   [SRV_DAY_QUIZ] = ST_DAY_QUIZ,
+    };
+    sqlite3_stmt *st = s->st[stmt[k->table]];
+    switch (k->table) {
+    case SRV_ROLL_HOUR: /* type, hour, kiosk, n */
         return step_hot(st, "titi", k->s[0], k->when, k->s[1], k->count);
-    case ST_DAY_TYPE:     /* day, type, n */
-    case ST_DAY_KIOSK:    /* day, kiosk, sessions */
-    case ST_DAY_AUDIENCE: /* day, audience, sessions */
+    case SRV_DAY_TYPE:     /* day, type, n */
+    case SRV_DAY_KIOSK:    /* day, kiosk, sessions */
+    case SRV_DAY_AUDIENCE: /* day, audience, sessions */
         return step_hot(st, "iti", k->when, k->s[0], k->count);
-    case ST_ROLL_TOPIC: /* hour, kiosk, topic, views, dwell_ms */
+    case SRV_ROLL_TOPIC: /* hour, kiosk, topic, views, dwell_ms */
         return step_hot(st, "ittii", k->when, k->s[0], k->s[1], k->count, k->sum);
-    case ST_DAY_TOPIC: /* day, topic, views, dwell_ms */
-    case ST_DAY_QUIZ:  /* day, audience, total, correct */
+    case SRV_DAY_TOPIC: /* day, topic, views, dwell_ms */
+    case SRV_DAY_QUIZ:  /* day, audience, total, correct */
         return step_hot(st, "itii", k->when, k->s[0], k->count, k->sum);
-    case ST_ROLL_PAGE: /* hour, kiosk, topic, page, views, dwell_ms */
+    case SRV_ROLL_PAGE: /* hour, kiosk, topic, page, views, dwell_ms */
         return step_hot(st, "ittiii", k->when, k->s[0], k->s[1], k->page, k->count, k->sum);
-    case ST_DAY_PAGE: /* day, topic, page, views, dwell_ms */
+    case SRV_DAY_PAGE: /* day, topic, page, views, dwell_ms */
         return step_hot(st, "itiii", k->when, k->s[0], k->page, k->count, k->sum);
-    case ST_ROLL_AUDIENCE: /* hour, kiosk, audience, sessions */
+    case SRV_ROLL_AUDIENCE: /* hour, kiosk, audience, sessions */
         return step_hot(st, "itti", k->when, k->s[0], k->s[1], k->count);
-    case ST_ROLL_QUESTION: /* hour, kiosk, topic, question, audience, total, correct */
+    case SRV_ROLL_QUESTION: /* hour, kiosk, topic, question, audience, total, correct */
         return step_hot(st, "ittttii", k->when, k->s[0], k->s[1], k->s[2], k->s[3], k->count,
                         k->sum);
-    case ST_DAY_QUESTION: /* day, topic, question, audience, total, correct */
+    case SRV_DAY_QUESTION: /* day, topic, question, audience, total, correct */
         return step_hot(st, "itttii", k->when, k->s[0], k->s[1], k->s[2], k->count, k->sum);
-    default:
-        KK_BUG("rollup statement %d", k->st);
+    case SRV_ROLL_N:
+        break;
     }
+    KK_BUG("rollup table %d", (int)k->table);
 }
 
 static enum kk_err sq_events_add(struct srv_store *base, const struct srv_event *ev, size_t n,
@@ -821,9 +725,9 @@ static enum kk_err sq_events_add(struct srv_store *base, const struct srv_event 
     struct sq_store *s = (struct sq_store *)base;
     enum kk_err rc = KK_OK;
     int64_t added = 0, flagged = 0;
-    struct roll_sums r;
-    if (roll_init(&r, n ? n : 1)) {
-        roll_release(&r);
+    struct srv_rollups r;
+    if (srv_rollups_init(&r, n)) {
+        srv_rollups_release(&r);
         memset(inserted, 0, n);
         return kk_fail(err, KK_ERR_NOMEM, "events: out of memory");
     }
@@ -858,7 +762,7 @@ done:
     if (rc)
         memset(inserted, 0, n);
     pthread_mutex_unlock(&s->wlock);
-    roll_release(&r);
+    srv_rollups_release(&r);
     return rc;
 }
 
