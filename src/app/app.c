@@ -341,12 +341,22 @@ const char *app_scene_name(const struct app *a)
 void app_run(struct app *a)
 {
     a->started_at = kk_clock_mono_ms();
+    watchdog_open(&a->watchdog);
     session_event(&a->session, "boot", NULL);
+    char detail[160];
+    if (watchdog_mark_running(a->cfg.state_dir, detail, sizeof(detail))) {
+        kk_warn("app", "%s", detail);
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "code", "unclean_exit");
+        cJSON_AddStringToObject(f, "detail", detail);
+        session_event(&a->session, "error", f);
+    }
     visit_go_home(&a->env);
     visit_apply(&a->env);
     while (!a->quit) {
         uint64_t now = kk_clock_mono_ms();
         int wait = run_timers(a, now);
+        wait = (int)sooner(wait, watchdog_kick(&a->watchdog));
         after_handler(a);
         if (a->stack.dirty)
             rebuild(a, now);
@@ -360,6 +370,7 @@ void app_run(struct app *a)
                 us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
             a->redraw = 0;
             a->prepared = 0;
+            watchdog_ready(&a->watchdog); /* the first frame is on screen */
         }
         if (a->on_screen && !a->reported)
             a->on_screen(a);
@@ -382,6 +393,8 @@ void app_run(struct app *a)
      * the visitor's session, audience and pack; then the session ends. */
     scene_stack_release(&a->stack);
     session_end(&a->session, "shutdown");
+    watchdog_mark_stopped(a->cfg.state_dir);
+    watchdog_close(&a->watchdog);
 }
 
 /* ---- start and stop ---- */

@@ -18,6 +18,7 @@
 #include "ui_ctx.h"
 #include "ui_theme.h"
 #include "visit.h"
+#include "watchdog.h"
 
 struct ui_text;
 struct ui_images;
@@ -47,6 +48,7 @@ struct app {
     size_t nframes;
     int quit;
     uint64_t started_at;
+    struct watchdog watchdog; /* systemd's READY=1 and WATCHDOG=1 (watchdog.c) */
     int started_ok; /* ran long enough to count as a good start */
 
     /* What is shown. */

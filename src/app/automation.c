@@ -229,6 +229,13 @@ static void automation_handle(struct app *a, const char *line)
         cJSON_AddNumberToObject(out, "image_entries", (double)is.entries);
         cJSON_AddNumberToObject(out, "image_bytes", (double)is.bytes);
         cJSON_AddNumberToObject(out, "image_failed", (double)is.failed);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "stall_ms"))) {
+        /* Blocks the UI thread, as a hung driver or a runaway loop would: the watchdog's
+         * test (tests/ui/test_watchdog.py) proves the pings stop with the frame loop. */
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 120000)
+            snprintf(err, sizeof(err), "stall_ms: expected a number of milliseconds 0..120000");
+        else
+            SDL_Delay((Uint32)v->valuedouble);
     } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "quit"))) {
         a->quit = 1;
     } else if (!cJSON_GetObjectItemCaseSensitive(cmd, "state")) {
