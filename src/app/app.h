@@ -49,7 +49,7 @@ struct app {
     int quit;
     uint64_t started_at;
     struct watchdog watchdog; /* systemd's READY=1 and WATCHDOG=1 (watchdog.c) */
-    int started_ok; /* ran long enough to count as a good start */
+    int started_ok;           /* ran long enough to count as a good start */
 
     /* What is shown. */
     struct ui_list list;

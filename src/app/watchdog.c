@@ -47,20 +47,20 @@ void watchdog_open(struct watchdog *w)
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     size_t len = strlen(path);
     if ((path[0] != '/' && path[0] != '@') || len >= sizeof(addr.sun_path)) {
-        kk_warn("watchdog", "NOTIFY_SOCKET=%.80s: expected an absolute or abstract socket "
-                    "path; not notifying systemd",
-                    path);
+        kk_warn("watchdog",
+                "NOTIFY_SOCKET=%.80s: expected an absolute or abstract socket "
+                "path; not notifying systemd",
+                path);
         return;
     }
     memcpy(addr.sun_path, path, len);
     if (path[0] == '@')
         addr.sun_path[0] = '\0'; /* the abstract namespace */
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0 ||
-        connect(fd, (struct sockaddr *)&addr,
-                (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0) {
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr,
+                          (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0) {
         kk_warn("watchdog", "NOTIFY_SOCKET=%.80s: %s; not notifying systemd", path,
-                    strerror(errno));
+                strerror(errno));
         if (fd >= 0)
             close(fd);
         return;
@@ -75,7 +75,7 @@ void watchdog_open(struct watchdog *w)
     if (usec && *usec && !*end && us >= 2000)
         w->interval_ms = us / 2000;
     kk_info("watchdog", "notifying systemd at %s%s", path,
-                w->interval_ms ? ", pinging from the frame loop" : "");
+            w->interval_ms ? ", pinging from the frame loop" : "");
 }
 
 void watchdog_ready(struct watchdog *w)
