@@ -3,9 +3,9 @@
 The script opens the notification socket systemd would (NOTIFY_SOCKET, WATCHDOG_USEC) and
 starts the real kiosk: READY=1 comes once the first frame is drawn, WATCHDOG=1 keeps coming
 from the frame loop while the kiosk idles, and stops while the UI thread is stuck (the
-automation channel's stall_ms), as systemd would see a hung app. A run that ends without a
-clean stop (SIGKILL here, the watchdog's SIGABRT on a kiosk PC) is reported by the next
-start as an error event in the journal; a clean stop is not.
+automation channel's stall_ms), as systemd would see a hung app; then the script kills it
+with SIGABRT and starts it again, as systemd does when WatchdogSec lapses, and the new run
+reports the unclean stop as an error event in the journal. A clean stop is not reported.
 """
 import json
 import os
@@ -85,13 +85,25 @@ def main():
     after = receive(sock, 2.0)
     check(any(m == "WATCHDOG=1" for _, m in after), "pings again once the UI thread turns")
 
-    # Killed (as the watchdog's SIGABRT would): the next start reports it, once.
-    k.proc.send_signal(signal.SIGKILL)
+    # Stuck again: this script does what systemd does when WatchdogSec lapses, SIGABRT
+    # (WatchdogSignal's default) and a new start, which reports the unclean stop once.
+    k.proc.stdin.write(json.dumps({"stall_ms": 4000}) + "\n")
+    k.proc.stdin.flush()
+    t0 = last = time.monotonic()
+    lapsed = False
+    while time.monotonic() - t0 < 3.5 and not lapsed:
+        for t, m in receive(sock, 0.1):
+            if m == "WATCHDOG=1":
+                last = t
+        lapsed = time.monotonic() - last > WATCHDOG_S
+    check(lapsed, "the watchdog lapses while the UI thread is stuck")
+    k.proc.send_signal(signal.SIGABRT)
     k.proc.wait()
+    check(k.proc.returncode == -signal.SIGABRT, "stopped by the watchdog's signal")
     k = Kiosk(BUILD, CONTENT, state=state, extra_env=env)
     k.quit()
     errs = errors(state)
-    check(len(errs) == 1, "one unclean_exit error after a kill, got %d" % len(errs))
+    check(len(errs) == 1, "one unclean_exit error after the watchdog's kill, got %d" % len(errs))
     if errs:
         check("without a clean stop" in errs[0].get("detail", ""), "its detail: %r" % errs[0])
     check(not os.path.exists(os.path.join(state, "running")), "a clean stop removes the marker")
