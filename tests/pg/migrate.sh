@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# kepu-server migrate: an office's SQLite store (a fleet, 20,000 events of 40 days through
-# the server's own ingest, heartbeats, a session) copied into an empty PostgreSQL store
-# gives the same answer to every stats call the dashboard makes, over several ranges and
-# filters (stats_snapshot); a second migrate into the now non-empty database is refused.
+# kepu-server migrate: an office's SQLite store (a fleet, 20,000 events of 40 days, or
+# KK_MIGRATE_EVENTS of them, through the server's own ingest, heartbeats, a session)
+# copied into an empty PostgreSQL store gives the same answer to every stats call the
+# dashboard makes, over several ranges and filters (stats_snapshot); a second migrate into
+# the now non-empty database is refused.
 . "$(dirname "$0")/../integration/server_lib.bash"
 SQ=$REAL_BIN # kepu-server on the SQLite store ($BIN adds --db for PostgreSQL)
 BENCH=$KK_BUILD_DIR/tests/bench/bench_server
+N=${KK_MIGRATE_EVENTS:-20000}
 J=$TMP/jar
 
 "$SQ" venue add v1 --name "市科技馆" --data "$DATA" || exit 1
@@ -17,7 +19,7 @@ for k in k-0001 k-0002 k-0003; do
 done
 echo "secret-pass" | "$SQ" user add alice --role office --data "$DATA" || exit 1
 "$SQ" assign quake@2026.3 --venue v1 --data "$DATA" || exit 1
-"$BENCH" seed --data "$DATA" --kiosks "$TMP/kiosks" --events 20000 --days 40:0 --batch 500 \
+"$BENCH" seed --data "$DATA" --kiosks "$TMP/kiosks" --events "$N" --days 40:0 --batch 500 \
     >"$TMP/seed" || { cat "$TMP/seed"; exit 1; }
 
 BIN_PG=$BIN
@@ -33,10 +35,10 @@ check "sqlite answers look real" 1 "$(grep -c '^sessions?by=venue from=.*&to=[0-
 
 "$BIN_PG" migrate --from "sqlite:$DATA/kepu.db" --to "$DB_URL" --data "$DATA" >"$TMP/report" 2>&1
 check "migrate" 0 $?
-check_has "report" "events         20000 rows" "$(cat "$TMP/report")"
+check_has "report" "$(printf "%-14s %d rows" events "$N")" "$(cat "$TMP/report")"
 check_has "compared" "copied and compared" "$(cat "$TMP/report")"
-check "events copied" 20000 "$(sql 'SELECT COUNT(*) FROM events')"
-check "counter copied" 20000 "$(sql "SELECT n FROM counters WHERE name = 'events'")"
+check "events copied" "$N" "$(sql 'SELECT COUNT(*) FROM events')"
+check "counter copied" "$N" "$(sql "SELECT n FROM counters WHERE name = 'events'")"
 
 BIN=$BIN_PG start_server
 stats_snapshot "$TMP/pg.txt"
@@ -49,7 +51,7 @@ fi
 "$BIN_PG" migrate --from "sqlite:$DATA/kepu.db" --to "$DB_URL" --data "$DATA" >"$TMP/again" 2>&1
 check "second migrate refused" 1 $?
 check_has "says why" "not empty" "$(cat "$TMP/again")"
-check "nothing doubled" 20000 "$(sql 'SELECT COUNT(*) FROM events')"
+check "nothing doubled" "$N" "$(sql 'SELECT COUNT(*) FROM events')"
 check "bad --from" 2 "$("$BIN_PG" migrate --from "$DATA/kepu.db" --to "$DB_URL" >/dev/null 2>&1; echo $?)"
 check "missing --from file" 1 "$("$BIN_PG" migrate --from "sqlite:$TMP/none.db" --to "$DB_URL" >/dev/null 2>&1; echo $?)"
 finish
