@@ -33,8 +33,10 @@ stats_snapshot "$TMP/sqlite.txt"
 stop_server
 check "sqlite answers look real" 1 "$(grep -c '^sessions?by=venue from=.*&to=[0-9-]*: {"columns"' "$TMP/sqlite.txt" | awk '{print ($1 == 4)}')"
 
+t0=$(date +%s%N)
 "$BIN_PG" migrate --from "sqlite:$DATA/kepu.db" --to "$DB_URL" --data "$DATA" >"$TMP/report" 2>&1
 check "migrate" 0 $?
+echo "migrate of $N events: $(( ($(date +%s%N) - t0) / 1000000 )) ms"; cat "$TMP/report"
 check_has "report" "$(printf "%-14s %d rows" events "$N")" "$(cat "$TMP/report")"
 check_has "compared" "copied and compared" "$(cat "$TMP/report")"
 check "events copied" "$N" "$(sql 'SELECT COUNT(*) FROM events')"
