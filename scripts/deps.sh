@@ -14,6 +14,8 @@ if [ "${1:-}" = --test ]; then
   pkgs+=(clang libclang-rt-14-dev)
   # Debian packages (scripts/package.sh) and their install test in a fresh chroot.
   pkgs+=(dpkg-dev file lintian debootstrap)
+  # The lockdown matrix: real key and pointer events through the X server (tests/deploy).
+  pkgs+=(xdotool)
   # The server tests run on PostgreSQL too (scripts/pg-test.sh), and two servers behind nginx.
   pkgs+=(postgresql-15 postgresql-client-15 nginx)
   # The dashboard's browser tests run on node with npm; a node that brings its own npm
