@@ -30,8 +30,12 @@ struct app {
     struct visit visit;
     struct ui_ctx ui;
     struct scene_env env;  /* what the scenes get: the parts above */
-    struct ui_theme theme; /* assets/: colours, sizes, icons */
+    struct ui_theme theme;    /* assets/: colours, sizes, icons */
+    struct ui_theme theme_hc; /* the high-contrast theme (assets/themes/high-contrast.json) */
     uint64_t sync_polled_at;
+
+    int screen_w, screen_h; /* the whole screen; ui.w x ui.h is the part the UI uses */
+    int view_y;             /* where the UI starts (lower down with the reach setting) */
 
     SDL_Window *win;
     SDL_Renderer *ren;
@@ -76,7 +80,7 @@ void app_run(struct app *a);
 /* Frees everything app_setup and app_init made. */
 void app_release(struct app *a);
 
-/* One input path for fingers, the mouse and the automation channel. */
+/* One input path for fingers, the mouse and the automation channel (screen pixels). */
 void app_tap(struct app *a, int x, int y);
 void app_swipe(struct app *a, int x1, int y1, int x2, int y2);
 void app_key(struct app *a, const char *key);

@@ -76,9 +76,10 @@ static void print_json(cJSON *j)
     }
 }
 
-static cJSON *rect_json(struct ui_rect r)
+/* A rectangle of the UI on the screen (the UI may sit lower down: the reach setting). */
+static cJSON *rect_json(const struct app *a, struct ui_rect r)
 {
-    int v[4] = {r.x, r.y, r.w, r.h};
+    int v[4] = {r.x, r.y + a->view_y, r.w, r.h};
     return cJSON_CreateIntArray(v, 4);
 }
 
@@ -100,10 +101,16 @@ static void automation_report(struct app *a)
     cJSON_AddStringToObject(j, "scene", app_scene_name(a));
     cJSON_AddStringToObject(j, "lang", kk_lang_name(s->lang));
     cJSON_AddBoolToObject(j, "large_text", s->large_text);
+    cJSON_AddBoolToObject(j, "high_contrast", s->high_contrast && a->ui.high_contrast_offered);
     if (s->audience >= 0)
         cJSON_AddStringToObject(j, "audience", kk_audience_name((enum kk_audience)s->audience));
-    int size[2] = {a->ui.w, a->ui.h};
+    int size[2] = {a->screen_w, a->screen_h};
     cJSON_AddItemToObject(j, "size", cJSON_CreateIntArray(size, 2));
+    if (a->cfg.reach) {
+        cJSON *reach = cJSON_AddObjectToObject(j, "reach");
+        cJSON_AddItemToObject(reach, "band",
+                              rect_json(a, (struct ui_rect){0, 0, a->ui.w, a->ui.h}));
+    }
     cJSON_AddBoolToObject(j, "idle_prompt", a->visit.idle_prompt);
     const struct scene *top = scene_stack_top(&a->stack);
     if (top && top->report)
@@ -113,7 +120,7 @@ static void automation_report(struct app *a)
         const struct ui_target *t = &a->list.targets[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", t->id);
-        cJSON_AddItemToObject(o, "rect", rect_json(t->r));
+        cJSON_AddItemToObject(o, "rect", rect_json(a, t->r));
         cJSON_AddStringToObject(o, "label", t->label);
         cJSON_AddItemToArray(targets, o);
     }
@@ -126,7 +133,7 @@ static void automation_report(struct app *a)
             continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "src", it->image->src);
-        cJSON_AddItemToObject(o, "rect", rect_json(it->r));
+        cJSON_AddItemToObject(o, "rect", rect_json(a, it->r));
         cJSON_AddItemToArray(imgs, o);
     }
     add_ids(j, "overflow", a->list.overflow);
@@ -182,7 +189,7 @@ static void automation_handle(struct app *a, const char *line)
             snprintf(err, sizeof(err), "tap_id: no target \"%.80s\" on the %s screen",
                      cJSON_IsString(v) ? v->valuestring : "?", app_scene_name(a));
         else
-            app_tap(a, t->r.x + t->r.w / 2, t->r.y + t->r.h / 2);
+            app_tap(a, t->r.x + t->r.w / 2, a->view_y + t->r.y + t->r.h / 2);
     } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "swipe"))) {
         if (ints(v, p, 4))
             snprintf(err, sizeof(err), "swipe: expected [x1,y1,x2,y2]");

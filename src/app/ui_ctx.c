@@ -114,3 +114,18 @@ void ui_button(const struct ui_ctx *u, struct ui_list *l, struct ui_rect r, cons
              r.x + pad, r.y + (r.h - used) / 2, r.w - 2 * pad, lines, 1);
     ui_list_target(l, r, id, label);
 }
+
+#define REACH_LOW_MM  380
+#define REACH_HIGH_MM 1220
+
+void ui_reach_band(int h_px, int mount_mm, int screen_mm, int *top, int *rows)
+{
+    double mm_per_px = screen_mm > 0 && h_px > 0 ? (double)screen_mm / h_px : 0.5;
+    /* Row y is (h_px - y) * mm_per_px above the screen's bottom edge. */
+    double hi = h_px - (REACH_HIGH_MM - mount_mm) / mm_per_px;
+    double lo = h_px - (REACH_LOW_MM - mount_mm) / mm_per_px;
+    int t = hi < 0 ? 0 : hi > h_px ? h_px : (int)(hi + 0.999);
+    int b = lo < 0 ? 0 : lo > h_px ? h_px : (int)lo;
+    *top = t;
+    *rows = b > t ? b - t : 0;
+}

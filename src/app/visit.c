@@ -145,6 +145,13 @@ static void build_top_bar(struct scene_env *e, struct ui_list *l)
     rw = button_width(u, large, 230);
     rx -= rw + m;
     ui_button(u, l, (struct ui_rect){rx, m, rw, bh}, "large_text", large, e->session->large_text);
+    if (u->high_contrast_offered) {
+        const char *hc = ui_str(S_HIGH_CONTRAST, lang);
+        rw = button_width(u, hc, 200);
+        rx -= rw + m;
+        ui_button(u, l, (struct ui_rect){rx, m, rw, bh}, "high-contrast", hc,
+                  e->session->high_contrast);
+    }
 }
 
 static void build_idle_prompt(struct scene_env *e, struct ui_list *l, uint64_t now)
@@ -196,6 +203,8 @@ int visit_tap(struct scene_env *e, const char *id)
         session_toggle_lang(e->session);
     } else if (!strcmp(id, "large_text")) {
         e->session->large_text = !e->session->large_text;
+    } else if (!strcmp(id, "high-contrast") && e->ui->high_contrast_offered) {
+        e->session->high_contrast = !e->session->high_contrast;
     } else if (!strcmp(id, "nav/back")) {
         if (scene_stack_depth(e->stack) > 1)
             scene_stack_pop(e->stack);
