@@ -164,25 +164,34 @@ static void draw(struct app *a, uint64_t now)
     }
 }
 
-enum kk_err app_screenshot(struct app *a, const char *path, struct kk_buf *err)
+enum kk_err app_read_screen(struct app *a, SDL_Surface **out, struct kk_buf *err)
 {
     uint64_t now = kk_clock_mono_ms();
     a->anim_start = 0;
     if (a->stack.dirty)
         rebuild(a, now);
     draw(a, now);
+    a->redraw = 1;
     SDL_Surface *s =
         SDL_CreateRGBSurfaceWithFormat(0, a->screen_w, a->screen_h, 32, SDL_PIXELFORMAT_RGBA32);
     if (!s)
         return kk_fail(err, KK_ERR_NOMEM, "screenshot: %s", SDL_GetError());
-    enum kk_err rc = KK_OK;
     SDL_RenderSetViewport(a->ren, NULL); /* the whole screen */
-    if (SDL_RenderReadPixels(a->ren, NULL, SDL_PIXELFORMAT_RGBA32, s->pixels, s->pitch) < 0)
-        rc = kk_fail(err, KK_ERR_IO, "screenshot: %s", SDL_GetError());
-    else if (IMG_SavePNG(s, path) < 0)
+    if (SDL_RenderReadPixels(a->ren, NULL, SDL_PIXELFORMAT_RGBA32, s->pixels, s->pitch) < 0) {
+        SDL_FreeSurface(s);
+        return kk_fail(err, KK_ERR_IO, "screenshot: %s", SDL_GetError());
+    }
+    *out = s;
+    return KK_OK;
+}
+
+enum kk_err app_screenshot(struct app *a, const char *path, struct kk_buf *err)
+{
+    SDL_Surface *s = NULL;
+    enum kk_err rc = app_read_screen(a, &s, err);
+    if (!rc && IMG_SavePNG(s, path) < 0)
         rc = kk_fail(err, KK_ERR_IO, "%s: %s", path, IMG_GetError());
     SDL_FreeSurface(s);
-    a->redraw = 1;
     return rc;
 }
 

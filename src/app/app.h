@@ -96,6 +96,9 @@ struct app_frame_stats {
 };
 void app_frame_stats(struct app *a, struct app_frame_stats *out);
 
+/* Renders the current screen into *out, the whole screen in RGBA32 (free it with
+ * SDL_FreeSurface). Errors: KK_ERR_NOMEM, KK_ERR_IO. */
+enum kk_err app_read_screen(struct app *a, SDL_Surface **out, struct kk_buf *err);
 /* Renders the current screen and writes it as a PNG. Errors: KK_ERR_NOMEM, KK_ERR_IO. */
 enum kk_err app_screenshot(struct app *a, const char *path, struct kk_buf *err);
 

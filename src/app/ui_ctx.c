@@ -96,7 +96,7 @@ void ui_button(const struct ui_ctx *u, struct ui_list *l, struct ui_rect r, cons
     if (bg) {
         bg->radius = ui_px(u, ui_sizes.button_radius);
         bg->color = primary ? (is_pressed ? UI_PRIMARY_DARK : UI_PRIMARY)
-                            : (is_pressed ? UI_LINE : UI_CARD);
+                            : (is_pressed ? UI_SELECTED_SOFT : UI_CARD);
     }
     if (!primary) {
         struct ui_item *ring = ui_list_push(l, UI_RING, r);

@@ -11,6 +11,7 @@ minimum size. Screenshots go to $KK_BUILD_DIR/ui-shots/access/.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -103,6 +104,72 @@ rc = os.system("%s --config %s --automation </dev/null >/dev/null 2>%s/err" % (K
 err = open(os.path.join(work, "err")).read()
 check(rc != 0 and "reach: \"sometimes\" is not a switch" in err, "bad reach value: rc %s, %r" % (rc, err))
 
+def overlaps(s):
+    """Pairs of targets that overlap (the top bar crowded on a narrow screen); a target
+    inside another (a topic card's quiz button) is on top of it by design."""
+    ts, out = s["targets"], []
+    for i, a in enumerate(ts):
+        for b in ts[i + 1:]:
+            ax, ay, aw, ah = a["rect"]
+            bx, by, bw, bh = b["rect"]
+            inside = (ax <= bx and ay <= by and bx + bw <= ax + aw and by + bh <= ay + ah) or \
+                (bx <= ax and by <= ay and ax + aw <= bx + bw and ay + ah <= by + bh)
+            if not inside and ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah:
+                out.append("%s %s overlaps %s %s" % (a["id"], a["rect"], b["id"], b["rect"]))
+    return out
+
+
+def contrast(k):
+    """{"contrast":true}: every line of text with its colour, what is drawn behind it and
+    their ratio."""
+    k.proc.stdin.write('{"contrast":true}\n')
+    k.proc.stdin.flush()
+    while True:
+        msg = json.loads(k.proc.stdout.readline())
+        if "ok" in msg:
+            check(msg["ok"], "contrast command refused: %s" % msg)
+            return msg.get("texts", [])
+
+
+# ---- every scene in high contrast, portrait English (the most crowded top bar): no
+# overlapping targets, and every text at 7:1 or more against the pixels behind it ----
+k = Kiosk(BUILD, CONTENT, (1080, 1920), config=conf(work, "high_contrast = on\n"))
+try:
+    def visit_hc(k, name):
+        check(k.screen["high_contrast"] is True, "hc %s: not in high contrast" % name)
+        for p in overlaps(k.screen) + check_targets(k.screen, MIN_FLOOR):
+            check(False, "hc en 1080x1920 %s: %s" % (name, p))
+        texts = contrast(k)
+        check(len(texts) > 0 or name == "attract", "hc %s: no text measured" % name)
+        for t in texts:
+            # the idle prompt's shade dims what is behind the dialog: not readable by design
+            if t["ratio"] < 7 and name != "still-there":
+                check(False, "hc %s: %r is %.2f:1 (%s on %s)" % (name, t["text"], t["ratio"], t["ink"], t["bg"]))
+    walk(k, visit_hc, "en")
+finally:
+    k.quit()
+
+# ---- the measurement finds a faint text: a high-contrast theme with grey ink ----
+faint = tempfile.mkdtemp(prefix="kk-access-assets-")
+shutil.copytree(os.path.join(SRC, "assets"), faint, dirs_exist_ok=True)
+with open(os.path.join(faint, "themes", "high-contrast.json")) as f:
+    theme = json.load(f)
+theme["colours"]["primary_dark"] = "#8a8a8a"  # the audience question, on white
+with open(os.path.join(faint, "themes", "high-contrast.json"), "w") as f:
+    json.dump(theme, f)
+k = Kiosk(BUILD, CONTENT, (1920, 1080), config=conf(work, "high_contrast = on\n"),
+          extra_env={"KEPU_ASSETS": faint})
+try:
+    k.tap_id("start")
+    low = [t for t in contrast(k) if t["ink"] == "#8a8a8a"]
+    check(len(low) > 0, "the grey text was not measured")
+    for t in low:
+        check(t["bg"] in ("#ffffff", "#e6e6e6") and 3.0 < t["ratio"] < 3.7,
+              "grey on white measured as %s on %s, %.2f:1" % (t["ink"], t["bg"], t["ratio"]))
+finally:
+    k.quit()
+shutil.rmtree(faint)
+
 # ---- reach ----
 W, H, SCREEN_MM, MOUNT_MM = 1080, 1920, 952, 800
 mm_per_px = SCREEN_MM / H
@@ -128,7 +195,7 @@ for lang in ("zh", "en"):
             top, bottom = height_mm(y), height_mm(y + h)
             if top > 1220.5 or bottom < 379.5:
                 check(False, "%s %s: %s lies %.0f-%.0f mm above the floor" % (lang, name, t["id"], bottom, top))
-        for p in check_targets(s, MIN_FLOOR):
+        for p in check_targets(s, MIN_FLOOR) + overlaps(s):
             check(False, "%s %s: %s" % (lang, name, p))
         k.screenshot(os.path.join(SHOTS, "reach-%s-%s.png" % (name, lang)))
 
