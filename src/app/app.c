@@ -37,9 +37,8 @@ static void rebuild(struct app *a, uint64_t now)
     const struct scene *s = top(a);
     a->ui.lang = a->session.lang;
     a->ui.large_text = a->session.large_text;
-    ui_theme_apply(a->session.high_contrast && a->ui.high_contrast_offered ? &a->theme_hc
-                                                                            : &a->theme,
-                   &a->ui);
+    ui_theme_apply(
+        a->session.high_contrast && a->ui.high_contrast_offered ? &a->theme_hc : &a->theme, &a->ui);
     int bar = visit_top_bar_h(&a->env);
     struct ui_rect box = {0, bar, a->ui.w, a->ui.h - bar};
     s->build(&a->env, scene_stack_top_self(&a->stack), &a->list, box);

@@ -29,7 +29,7 @@ struct app {
     struct scene_stack stack;
     struct visit visit;
     struct ui_ctx ui;
-    struct scene_env env;  /* what the scenes get: the parts above */
+    struct scene_env env;     /* what the scenes get: the parts above */
     struct ui_theme theme;    /* assets/: colours, sizes, icons */
     struct ui_theme theme_hc; /* the high-contrast theme (assets/themes/high-contrast.json) */
     uint64_t sync_polled_at;

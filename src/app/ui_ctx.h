@@ -24,7 +24,7 @@ struct ui_ctx {
     enum kk_lang lang; /* the language widgets break lines for */
     int large_text;
     int high_contrast_offered; /* a high-contrast theme is loaded: the top bar offers it */
-    char pressed[96]; /* the target under a finger now, drawn pressed ("" for none) */
+    char pressed[96];          /* the target under a finger now, drawn pressed ("" for none) */
     const struct kk_image *icons[UI_ICON_COUNT]; /* NULL: the scene draws its built-in one */
 };
 

@@ -127,8 +127,7 @@ struct bar_button {
 /* The widths of n buttons: their design widths when they all fit in room (screen px, with
  * the gaps taken out), else as wide as their labels, so a narrow screen still shows every
  * button side by side (portrait English: back, home, high contrast, large text, language). */
-static int bar_widths(const struct ui_ctx *u, const struct bar_button *b, int n, int room,
-                      int *w)
+static int bar_widths(const struct ui_ctx *u, const struct bar_button *b, int n, int room, int *w)
 {
     int total = 0;
     for (int i = 0; i < n; i++)
@@ -162,8 +161,8 @@ static void build_top_bar(struct scene_env *e, struct ui_list *l)
         b[nl++] = (struct bar_button){"nav/home", ui_str(S_HOME, lang), 0, 190};
     n = nl;
     b[n++] = (struct bar_button){"lang", ui_str(S_LANG_TOGGLE, lang), 0, 230};
-    b[n++] = (struct bar_button){"large_text", ui_str(S_LARGE_TEXT, lang), e->session->large_text,
-                                 230};
+    b[n++] =
+        (struct bar_button){"large_text", ui_str(S_LARGE_TEXT, lang), e->session->large_text, 230};
     if (u->high_contrast_offered)
         b[n++] = (struct bar_button){"high-contrast", ui_str(S_HIGH_CONTRAST, lang),
                                      e->session->high_contrast, 200};

@@ -112,14 +112,13 @@ void srv_rollups_event(struct srv_rollups *r, const struct srv_event *e)
     /* Interactive blocks: every use per target, and who used each block and target (one
      * row per visit, so visitors are counted, not taps). */
     if (!strcmp(e->type, "interact")) {
-        add5(r, SRV_DAY_INTERACT, day, e->page, e->kiosk, e->topic, e->block, e->action,
-             e->target, 0);
+        add5(r, SRV_DAY_INTERACT, day, e->page, e->kiosk, e->topic, e->block, e->action, e->target,
+             0);
         add(r, SRV_DAY_BLOCK_VISIT, day, e->page, e->kiosk, e->topic, e->block, e->session, 0);
         if (*e->target)
             add5(r, SRV_DAY_TARGET_VISIT, day, e->page, e->kiosk, e->topic, e->block, e->target,
                  e->session, 0);
     }
     if (!strcmp(e->type, "audio_play"))
-        add(r, SRV_DAY_AUDIO, day, e->page, e->kiosk, e->topic, e->lang, e->audience,
-            e->ms_heard);
+        add(r, SRV_DAY_AUDIO, day, e->page, e->kiosk, e->topic, e->lang, e->audience, e->ms_heard);
 }

@@ -1312,26 +1312,28 @@ static const struct stat_def stat_defs[] = {
                               " ORDER BY a.target_kind DESC, a.target, a.pack",
                               {"target_kind", "target", "pack", "version", "updated_ms"},
                               5},
-    [SRV_STAT_BLOCKS] = {"SELECT v.topic, v.page, v.block, v.visitors, COALESCE(u.uses, 0)"
-                         " FROM (SELECT r.topic, r.page, r.block,"
-                         " COUNT(DISTINCT r.session) AS visitors FROM day_block_visit r" BFILTER
-                         " GROUP BY 1, 2, 3) v LEFT JOIN (SELECT r.topic, r.page, r.block,"
-                         " " SUM("r.n") " AS uses FROM day_interact r" BFILTER
-                         " GROUP BY 1, 2, 3) u"
-                         " ON u.topic = v.topic AND u.page = v.page AND u.block = v.block"
-                         " ORDER BY 1, 2, 3",
-                         {"topic", "page", "block", "visitors", "uses"},
-                         5},
-    [SRV_STAT_BLOCK_TARGETS] = {"SELECT u.topic, u.page, u.block, u.target, u.action, u.uses,"
-                                " COALESCE(v.visitors, 0) FROM (SELECT r.topic, r.page, r.block,"
-                                " r.target, r.action, " SUM("r.n") " AS uses FROM day_interact r"
-                                BFILTER " GROUP BY 1, 2, 3, 4, 5) u LEFT JOIN (SELECT r.topic,"
-                                " r.page, r.block, r.target, COUNT(DISTINCT r.session) AS visitors"
-                                " FROM day_target_visit r" BFILTER " GROUP BY 1, 2, 3, 4) v"
-                                " ON v.topic = u.topic AND v.page = u.page AND v.block = u.block"
-                                " AND v.target = u.target ORDER BY 1, 2, 3, 4, 5",
-                                {"topic", "page", "block", "target", "action", "uses", "visitors"},
-                                7},
+    [SRV_STAT_BLOCKS] =
+        {"SELECT v.topic, v.page, v.block, v.visitors, COALESCE(u.uses, 0)"
+         " FROM (SELECT r.topic, r.page, r.block,"
+         " COUNT(DISTINCT r.session) AS visitors FROM day_block_visit r" BFILTER
+         " GROUP BY 1, 2, 3) v LEFT JOIN (SELECT r.topic, r.page, r.block,"
+         " " SUM("r.n") " AS uses FROM day_interact r" BFILTER " GROUP BY 1, 2, 3) u"
+                        " ON u.topic = v.topic AND u.page = v.page AND u.block = v.block"
+                        " ORDER BY 1, 2, 3",
+         {"topic", "page", "block", "visitors", "uses"},
+         5},
+    [SRV_STAT_BLOCK_TARGETS] =
+        {"SELECT u.topic, u.page, u.block, u.target, u.action, u.uses,"
+         " COALESCE(v.visitors, 0) FROM (SELECT r.topic, r.page, r.block,"
+         " r.target, r.action, " SUM(
+             "r.n") " AS uses FROM day_interact r" BFILTER
+                    " GROUP BY 1, 2, 3, 4, 5) u LEFT JOIN (SELECT r.topic,"
+                    " r.page, r.block, r.target, COUNT(DISTINCT r.session) AS visitors"
+                    " FROM day_target_visit r" BFILTER " GROUP BY 1, 2, 3, 4) v"
+                    " ON v.topic = u.topic AND v.page = u.page AND v.block = u.block"
+                    " AND v.target = u.target ORDER BY 1, 2, 3, 4, 5",
+         {"topic", "page", "block", "target", "action", "uses", "visitors"},
+         7},
     [SRV_STAT_NARRATION] = {"SELECT r.topic, r.audience, r.lang, " SUM("r.plays") ", " SUM(
                                 "r.ms_heard") ", (SUM(r.ms_heard) / SUM(r.plays))::bigint"
                                               " FROM day_audio r" BFILTER

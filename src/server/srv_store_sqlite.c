@@ -718,14 +718,22 @@ static int add_one(struct sq_store *s, struct srv_rollups *r, const struct srv_e
 static int roll_apply(struct sq_store *s, const struct srv_roll_key *k)
 {
     static const int stmt[SRV_ROLL_N] = {
-        [SRV_ROLL_HOUR] = ST_ROLL_HOUR,         [SRV_ROLL_TOPIC] = ST_ROLL_TOPIC,
-        [SRV_ROLL_PAGE] = ST_ROLL_PAGE,         [SRV_ROLL_AUDIENCE] = ST_ROLL_AUDIENCE,
-        [SRV_ROLL_QUESTION] = ST_ROLL_QUESTION, [SRV_DAY_KIOSK] = ST_DAY_KIOSK,
-        [SRV_DAY_TYPE] = ST_DAY_TYPE,           [SRV_DAY_TOPIC] = ST_DAY_TOPIC,
-        [SRV_DAY_PAGE] = ST_DAY_PAGE,           [SRV_DAY_AUDIENCE] = ST_DAY_AUDIENCE,
-        [SRV_DAY_QUESTION] = ST_DAY_QUESTION,   [SRV_DAY_QUIZ] = ST_DAY_QUIZ,
-        [SRV_DAY_INTERACT] = ST_DAY_INTERACT,   [SRV_DAY_BLOCK_VISIT] = ST_DAY_BLOCK_VISIT,
-        [SRV_DAY_TARGET_VISIT] = ST_DAY_TARGET_VISIT, [SRV_DAY_AUDIO] = ST_DAY_AUDIO,
+        [SRV_ROLL_HOUR] = ST_ROLL_HOUR,
+        [SRV_ROLL_TOPIC] = ST_ROLL_TOPIC,
+        [SRV_ROLL_PAGE] = ST_ROLL_PAGE,
+        [SRV_ROLL_AUDIENCE] = ST_ROLL_AUDIENCE,
+        [SRV_ROLL_QUESTION] = ST_ROLL_QUESTION,
+        [SRV_DAY_KIOSK] = ST_DAY_KIOSK,
+        [SRV_DAY_TYPE] = ST_DAY_TYPE,
+        [SRV_DAY_TOPIC] = ST_DAY_TOPIC,
+        [SRV_DAY_PAGE] = ST_DAY_PAGE,
+        [SRV_DAY_AUDIENCE] = ST_DAY_AUDIENCE,
+        [SRV_DAY_QUESTION] = ST_DAY_QUESTION,
+        [SRV_DAY_QUIZ] = ST_DAY_QUIZ,
+        [SRV_DAY_INTERACT] = ST_DAY_INTERACT,
+        [SRV_DAY_BLOCK_VISIT] = ST_DAY_BLOCK_VISIT,
+        [SRV_DAY_TARGET_VISIT] = ST_DAY_TARGET_VISIT,
+        [SRV_DAY_AUDIO] = ST_DAY_AUDIO,
     };
     sqlite3_stmt *st = s->st[stmt[k->table]];
     switch (k->table) {
@@ -751,13 +759,13 @@ static int roll_apply(struct sq_store *s, const struct srv_roll_key *k)
                         k->sum);
     case SRV_DAY_QUESTION: /* day, topic, question, audience, total, correct */
         return step_hot(st, "itttii", k->when, k->s[0], k->s[1], k->s[2], k->count, k->sum);
-    case SRV_DAY_INTERACT: /* day, kiosk, topic, page, block, action, target, n */
+    case SRV_DAY_INTERACT:     /* day, kiosk, topic, page, block, action, target, n */
     case SRV_DAY_TARGET_VISIT: /* day, kiosk, topic, page, block, target, session, n */
-        return step_hot(st, "ittittti", k->when, k->s[0], k->s[1], k->page, k->s[2],
-                        k->s[3], k->s[4], k->count);
+        return step_hot(st, "ittittti", k->when, k->s[0], k->s[1], k->page, k->s[2], k->s[3],
+                        k->s[4], k->count);
     case SRV_DAY_BLOCK_VISIT: /* day, kiosk, topic, page, block, session, n */
-        return step_hot(st, "ittitti", k->when, k->s[0], k->s[1], k->page, k->s[2],
-                        k->s[3], k->count);
+        return step_hot(st, "ittitti", k->when, k->s[0], k->s[1], k->page, k->s[2], k->s[3],
+                        k->count);
     case SRV_DAY_AUDIO: /* day, kiosk, topic, page, lang, audience, plays, ms_heard */
         return step_hot(st, "ittittii", k->when, k->s[0], k->s[1], k->page, k->s[2], k->s[3],
                         k->count, k->sum);
@@ -1102,12 +1110,13 @@ static const struct stat_def stat_defs[] = {
                                 " AND v.target = u.target ORDER BY 1, 2, 3, 4, 5",
                                 {"topic", "page", "block", "target", "action", "uses", "visitors"},
                                 7},
-    [SRV_STAT_NARRATION] = {"SELECT r.topic, r.audience, r.lang, SUM(r.plays), SUM(r.ms_heard),"
-                            " CAST(SUM(r.ms_heard) / SUM(r.plays) AS INTEGER) FROM day_audio r"
-                            BFILTER " AND (?8 IS NULL OR r.audience = ?8)"
-                            " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-                            {"topic", "audience", "lang", "plays", "ms_heard", "avg_ms_heard"},
-                            6},
+    [SRV_STAT_NARRATION] =
+        {"SELECT r.topic, r.audience, r.lang, SUM(r.plays), SUM(r.ms_heard),"
+         " CAST(SUM(r.ms_heard) / SUM(r.plays) AS INTEGER) FROM day_audio r" BFILTER
+         " AND (?8 IS NULL OR r.audience = ?8)"
+         " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+         {"topic", "audience", "lang", "plays", "ms_heard", "avg_ms_heard"},
+         6},
 };
 
 /* Binds ?i when the query has it (queries use only the parameters they need). */

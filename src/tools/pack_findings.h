@@ -83,9 +83,9 @@ struct pack_check {
     size_t nlow, alow;
     size_t texts_measured[2]; /* lines of text measured, [0] default theme, [1] high contrast */
     double least_ratio[2];    /* the lowest contrast seen in each theme (0: none measured) */
-    struct kk_buf failure;  /* why the walk stopped early; empty when it finished */
-    double seconds;         /* wall-clock time of the walk */
-    int sizes[2][2];        /* the screen sizes walked */
+    struct kk_buf failure;    /* why the walk stopped early; empty when it finished */
+    double seconds;           /* wall-clock time of the walk */
+    int sizes[2][2];          /* the screen sizes walked */
 };
 
 /* Frees what the walk filled in (shots, small images, failure); c may be NULL. */

@@ -199,10 +199,9 @@ static int note_contrast(struct pack_check *c, struct walk *wk, const char *shot
         if (ratio->valuedouble >= need)
             continue;
         size_t i = 0;
-        while (i < c->nlow && (c->low[i].high_contrast != wk->hc ||
-                               strcmp(c->low[i].text, text->valuestring) ||
-                               strcmp(c->low[i].ink, ink->valuestring) ||
-                               strcmp(c->low[i].bg, bg->valuestring)))
+        while (i < c->nlow &&
+               (c->low[i].high_contrast != wk->hc || strcmp(c->low[i].text, text->valuestring) ||
+                strcmp(c->low[i].ink, ink->valuestring) || strcmp(c->low[i].bg, bg->valuestring)))
             i++;
         if (i < c->nlow)
             continue;
@@ -230,9 +229,8 @@ static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *
 {
     struct pack_check *c = wk->c;
     char rel[PATH_MAX];
-    snprintf(rel, sizeof(rel), "shots/%dx%d/%s-%s%s/%s/%s.png", wk->w, wk->h,
-             lang_names[wk->lang], text_name(wk->large), wk->hc ? "-hc" : "",
-             topic ? topic : "menu", name);
+    snprintf(rel, sizeof(rel), "shots/%dx%d/%s-%s%s/%s/%s.png", wk->w, wk->h, lang_names[wk->lang],
+             text_name(wk->large), wk->hc ? "-hc" : "", topic ? topic : "menu", name);
     char *abs = kk_path_join(c->report, rel);
     if (!abs)
         return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
@@ -609,23 +607,23 @@ static enum kk_err walk_size(struct pack_check *c, const char *exe, int w, int h
     /* Every language in normal and large text, then in high contrast (normal text: the
      * theme's colours are the same at every text size). */
     for (int hc = 0; !rc && hc < 2; hc++)
-    for (int lang = 0; !rc && lang < KK_LANG_COUNT; lang++)
-        for (int large = 0; !rc && large < 2 - hc; large++) {
-            wk.lang = (enum kk_lang)lang;
-            wk.large = large;
-            wk.hc = hc;
-            rc = set_variant(&wk);
-            if (!rc)
-                rc = walk_menu(&wk);
-            for (size_t t = 0; !rc && t < c->pack->ntopics; t++) {
-                const char *id = c->pack->topics[t].id;
-                rc = open_topic(&wk, id);
+        for (int lang = 0; !rc && lang < KK_LANG_COUNT; lang++)
+            for (int large = 0; !rc && large < 2 - hc; large++) {
+                wk.lang = (enum kk_lang)lang;
+                wk.large = large;
+                wk.hc = hc;
+                rc = set_variant(&wk);
                 if (!rc)
-                    rc = walk_reader(&wk, id);
-                if (!rc)
-                    rc = walk_quiz(&wk, &c->pack->topics[t]);
+                    rc = walk_menu(&wk);
+                for (size_t t = 0; !rc && t < c->pack->ntopics; t++) {
+                    const char *id = c->pack->topics[t].id;
+                    rc = open_topic(&wk, id);
+                    if (!rc)
+                        rc = walk_reader(&wk, id);
+                    if (!rc)
+                        rc = walk_quiz(&wk, &c->pack->topics[t]);
+                }
             }
-        }
     pack_kiosk_close(wk.k);
     return rc;
 }
