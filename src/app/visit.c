@@ -103,10 +103,18 @@ int visit_apply(struct scene_env *e)
 
 /* ---- the frame ---- */
 
+/* The bar's height: the theme's, and never less than a button of the smallest touch size
+ * with its margins (a small UI, like the reach band, keeps its buttons inside the bar). */
+static int bar_height(const struct ui_ctx *u)
+{
+    int bar = ui_px(u, ui_sizes.top_bar), least = ui_min_target(u) + 2 * ui_px(u, 12);
+    return bar > least ? bar : least;
+}
+
 int visit_top_bar_h(const struct scene_env *e)
 {
     const struct scene *top = scene_stack_top(e->stack);
-    return top && top->chrome ? ui_px(e->ui, ui_sizes.top_bar) : 0;
+    return top && top->chrome ? bar_height(e->ui) : 0;
 }
 
 /* A button wide enough for its label on one line, and at least min_design px. */
@@ -147,7 +155,7 @@ static void build_top_bar(struct scene_env *e, struct ui_list *l)
     enum kk_lang lang = e->session->lang;
     const struct scene *top = scene_stack_top(e->stack);
     int depth = scene_stack_depth(e->stack);
-    int bar = ui_px(u, ui_sizes.top_bar), m = ui_px(u, 12), t = ui_min_target(u);
+    int bar = bar_height(u), m = ui_px(u, 12), t = ui_min_target(u);
     int bh = bar - 2 * m > t ? bar - 2 * m : t;
     struct ui_item *bg = ui_list_push(l, UI_RECT, (struct ui_rect){0, 0, u->w, bar});
     if (bg)

@@ -104,6 +104,18 @@ rc = os.system("%s --config %s --automation </dev/null >/dev/null 2>%s/err" % (K
 err = open(os.path.join(work, "err")).read()
 check(rc != 0 and "reach: \"sometimes\" is not a switch" in err, "bad reach value: rc %s, %r" % (rc, err))
 
+BAR_IDS = ("nav/back", "nav/home", "lang", "large_text", "high-contrast")
+
+
+def intersects(a, b):
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def inside(a, b):
+    """a lies inside b."""
+    return b[0] <= a[0] and b[1] <= a[1] and a[0] + a[2] <= b[0] + b[2] and a[1] + a[3] <= b[1] + b[3]
+
+
 def overlaps(s):
     """Pairs of targets that overlap (the top bar crowded on a narrow screen); a target
     inside another (a topic card's quiz button) is on top of it by design."""
@@ -197,6 +209,12 @@ for lang in ("zh", "en"):
                 check(False, "%s %s: %s lies %.0f-%.0f mm above the floor" % (lang, name, t["id"], bottom, top))
         for p in check_targets(s, MIN_FLOOR) + overlaps(s):
             check(False, "%s %s: %s" % (lang, name, p))
+        # the top bar's buttons cover no text but their own labels
+        bar = [t for t in s["targets"] if t["id"] in BAR_IDS]
+        for tx in contrast(k):
+            for t in bar:
+                if intersects(t["rect"], tx["rect"]) and not inside(tx["rect"], t["rect"]):
+                    check(False, "%s %s: %s covers the text %r" % (lang, name, t["id"], tx["text"]))
         k.screenshot(os.path.join(SHOTS, "reach-%s-%s.png" % (name, lang)))
 
     try:
