@@ -37,6 +37,8 @@ static void rebuild(struct app *a, uint64_t now)
     const struct scene *s = top(a);
     a->ui.lang = a->session.lang;
     a->ui.large_text = a->session.large_text;
+    ui_theme_apply(
+        a->session.high_contrast && a->ui.high_contrast_offered ? &a->theme_hc : &a->theme, &a->ui);
     int bar = visit_top_bar_h(&a->env);
     struct ui_rect box = {0, bar, a->ui.w, a->ui.h - bar};
     s->build(&a->env, scene_stack_top_self(&a->stack), &a->list, box);
@@ -80,7 +82,8 @@ static void after_handler(struct app *a)
 
 /* ---- input: one path for fingers, the mouse and the automation channel ---- */
 
-void app_tap(struct app *a, int x, int y)
+/* A tap at (x, y) in the UI's pixels. */
+static void tap_ui(struct app *a, int x, int y)
 {
     if (a->stack.dirty)
         rebuild(a, kk_clock_mono_ms());
@@ -106,12 +109,17 @@ void app_tap(struct app *a, int x, int y)
     after_handler(a);
 }
 
+void app_tap(struct app *a, int x, int y)
+{
+    tap_ui(a, x, y - a->view_y);
+}
+
 void app_swipe(struct app *a, int x1, int y1, int x2, int y2)
 {
     int dx = x2 - x1, dy = y2 - y1;
     visit_note_input(&a->env);
     if (abs(dx) < ui_px(&a->ui, SWIPE_MIN) || abs(dx) < 2 * abs(dy)) {
-        app_tap(a, x2, y2);
+        tap_ui(a, x2, y2 - a->view_y);
         return;
     }
     if (top(a)->swipe)
@@ -137,7 +145,9 @@ void app_key(struct app *a, const char *key)
 static void draw(struct app *a, uint64_t now)
 {
     SDL_SetRenderDrawColor(a->ren, UI_BG.r, UI_BG.g, UI_BG.b, 255);
+    SDL_RenderSetViewport(a->ren, NULL);
     SDL_RenderClear(a->ren);
+    SDL_RenderSetViewport(a->ren, &(SDL_Rect){0, a->view_y, a->ui.w, a->ui.h});
     if (a->anim_start && now - a->anim_start < PAGE_TURN_MS) {
         double p = (double)(now - a->anim_start) / PAGE_TURN_MS;
         p = 1 - (1 - p) * (1 - p) * (1 - p); /* ease out */
@@ -153,24 +163,34 @@ static void draw(struct app *a, uint64_t now)
     }
 }
 
-enum kk_err app_screenshot(struct app *a, const char *path, struct kk_buf *err)
+enum kk_err app_read_screen(struct app *a, SDL_Surface **out, struct kk_buf *err)
 {
     uint64_t now = kk_clock_mono_ms();
     a->anim_start = 0;
     if (a->stack.dirty)
         rebuild(a, now);
     draw(a, now);
+    a->redraw = 1;
     SDL_Surface *s =
-        SDL_CreateRGBSurfaceWithFormat(0, a->ui.w, a->ui.h, 32, SDL_PIXELFORMAT_RGBA32);
+        SDL_CreateRGBSurfaceWithFormat(0, a->screen_w, a->screen_h, 32, SDL_PIXELFORMAT_RGBA32);
     if (!s)
         return kk_fail(err, KK_ERR_NOMEM, "screenshot: %s", SDL_GetError());
-    enum kk_err rc = KK_OK;
-    if (SDL_RenderReadPixels(a->ren, NULL, SDL_PIXELFORMAT_RGBA32, s->pixels, s->pitch) < 0)
-        rc = kk_fail(err, KK_ERR_IO, "screenshot: %s", SDL_GetError());
-    else if (IMG_SavePNG(s, path) < 0)
+    SDL_RenderSetViewport(a->ren, NULL); /* the whole screen */
+    if (SDL_RenderReadPixels(a->ren, NULL, SDL_PIXELFORMAT_RGBA32, s->pixels, s->pitch) < 0) {
+        SDL_FreeSurface(s);
+        return kk_fail(err, KK_ERR_IO, "screenshot: %s", SDL_GetError());
+    }
+    *out = s;
+    return KK_OK;
+}
+
+enum kk_err app_screenshot(struct app *a, const char *path, struct kk_buf *err)
+{
+    SDL_Surface *s = NULL;
+    enum kk_err rc = app_read_screen(a, &s, err);
+    if (!rc && IMG_SavePNG(s, path) < 0)
         rc = kk_fail(err, KK_ERR_IO, "%s: %s", path, IMG_GetError());
     SDL_FreeSurface(s);
-    a->redraw = 1;
     return rc;
 }
 
@@ -230,6 +250,22 @@ static int run_timers(struct app *a, uint64_t now)
 
 static void set_size(struct app *a, int w, int h)
 {
+    a->screen_w = w;
+    a->screen_h = h;
+    a->view_y = 0;
+    if (a->cfg.reach) {
+        /* Every control within reach: the whole UI goes into the rows of the screen
+         * between 380 and 1220 mm above the floor; above them is background. */
+        int top, rows;
+        ui_reach_band(h, a->cfg.reach_mount_mm, a->cfg.reach_screen_mm, &top, &rows);
+        if (rows >= h / 4) {
+            a->view_y = top;
+            h = rows;
+        } else {
+            kk_warn("reach", "only %d of %d rows lie 380-1220 mm above the floor: reach not used",
+                    rows, h);
+        }
+    }
     a->ui.w = w;
     a->ui.h = h;
     /* The reference design is 1920x1080 in landscape and 1080x1920 in portrait. */
@@ -249,7 +285,7 @@ static void pointer_down(struct app *a, int x, int y)
     pointer.y = y;
     if (a->stack.dirty)
         rebuild(a, kk_clock_mono_ms());
-    const struct ui_target *t = ui_list_hit(&a->list, x, y);
+    const struct ui_target *t = ui_list_hit(&a->list, x, y - a->view_y);
     snprintf(a->ui.pressed, sizeof(a->ui.pressed), "%s", t ? t->id : "");
     if (t)
         invalidate(a); /* press feedback */
@@ -429,6 +465,8 @@ static void warm_list(void *ctx, const struct ui_list *l)
 void app_setup(struct app *a)
 {
     session_init(&a->session, a->cfg.kiosk_id, a->cfg.default_lang);
+    a->session.default_high_contrast = a->cfg.high_contrast;
+    a->session.high_contrast = a->cfg.high_contrast;
     content_init(&a->content, &a->cfg, &a->session);
     visit_init(&a->visit);
     a->env = (struct scene_env){.cfg = &a->cfg,
@@ -496,6 +534,9 @@ enum kk_err app_init(struct app *a, struct kk_buf *err)
         return rc;
     kk_info("text", "font %s", ui_text_font_path(a->text));
     ui_theme_start(&a->theme, &a->ui);
+    a->ui.high_contrast_offered = ui_theme_start_high_contrast(&a->theme_hc);
+    if (a->ui.high_contrast_offered && a->cfg.high_contrast)
+        ui_theme_apply(&a->theme_hc, &a->ui);
     a->ui.measure = (struct ui_measure){measure_width, measure_line_height, a};
     a->ui.covers = measure_covers;
     a->ui.warm = warm_list;
@@ -514,6 +555,7 @@ void app_release(struct app *a)
     ui_images_destroy(a->images);
     ui_text_destroy(a->text);
     ui_theme_release(&a->theme);
+    ui_theme_release(&a->theme_hc);
     if (a->ren)
         SDL_DestroyRenderer(a->ren);
     if (a->win)

@@ -30,9 +30,13 @@ struct app {
     struct scene_stack stack;
     struct visit visit;
     struct ui_ctx ui;
-    struct scene_env env;  /* what the scenes get: the parts above */
-    struct ui_theme theme; /* assets/: colours, sizes, icons */
+    struct scene_env env;     /* what the scenes get: the parts above */
+    struct ui_theme theme;    /* assets/: colours, sizes, icons */
+    struct ui_theme theme_hc; /* the high-contrast theme (assets/themes/high-contrast.json) */
     uint64_t sync_polled_at;
+
+    int screen_w, screen_h; /* the whole screen; ui.w x ui.h is the part the UI uses */
+    int view_y;             /* where the UI starts (lower down with the reach setting) */
 
     SDL_Window *win;
     SDL_Renderer *ren;
@@ -78,7 +82,7 @@ void app_run(struct app *a);
 /* Frees everything app_setup and app_init made. */
 void app_release(struct app *a);
 
-/* One input path for fingers, the mouse and the automation channel. */
+/* One input path for fingers, the mouse and the automation channel (screen pixels). */
 void app_tap(struct app *a, int x, int y);
 void app_swipe(struct app *a, int x1, int y1, int x2, int y2);
 void app_key(struct app *a, const char *key);
@@ -94,6 +98,9 @@ struct app_frame_stats {
 };
 void app_frame_stats(struct app *a, struct app_frame_stats *out);
 
+/* Renders the current screen into *out, the whole screen in RGBA32 (free it with
+ * SDL_FreeSurface). Errors: KK_ERR_NOMEM, KK_ERR_IO. */
+enum kk_err app_read_screen(struct app *a, SDL_Surface **out, struct kk_buf *err);
 /* Renders the current screen and writes it as a PNG. Errors: KK_ERR_NOMEM, KK_ERR_IO. */
 enum kk_err app_screenshot(struct app *a, const char *path, struct kk_buf *err);
 

@@ -7,11 +7,15 @@
  * Beyond DESIGN.md's commands: {"state":true} reports the screen again,
  * {"caches":true} reports the text and image caches ({"caches":"drop"} empties them),
  * {"animations":true} turns the page-turn animation on (it is off under automation so
- * that screenshots show finished screens), and {"frame_stats":true} answers with frame
- * times for the benchmarks. */
+ * that screenshots show finished screens), {"frame_stats":true} answers with frame
+ * times for the benchmarks, and {"contrast":true} answers with every line of text on the
+ * screen, its colour, the colour actually drawn behind it and their contrast ratio
+ * ("texts":[{"text","rect","ink","bg","ratio"}], for kepu-pack check). */
 #include "automation.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kepu/alloc.h"
@@ -49,6 +53,100 @@ static int reader_thread(void *arg)
 }
 
 static void automation_handle(struct app *a, const char *line);
+static cJSON *rect_json(const struct app *a, struct ui_rect r);
+
+/* WCAG 2 relative luminance of an sRGB colour. */
+static double luminance(uint8_t r, uint8_t g, uint8_t b)
+{
+    double c[3] = {r / 255.0, g / 255.0, b / 255.0};
+    for (int i = 0; i < 3; i++)
+        c[i] = c[i] <= 0.03928 ? c[i] / 12.92 : pow((c[i] + 0.055) / 1.055, 2.4);
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+}
+
+static double contrast_ratio(const uint8_t x[3], const uint8_t y[3])
+{
+    double a = luminance(x[0], x[1], x[2]), b = luminance(y[0], y[1], y[2]);
+    return a > b ? (a + 0.05) / (b + 0.05) : (b + 0.05) / (a + 0.05);
+}
+
+#define BG_SLOTS 4096 /* a power of two, more than the colours one line of text covers */
+
+/* The colour drawn behind a line of text: the commonest pixel colour in its rectangle
+ * that is not near the text's own (the glyphs and their anti-aliased edges are the
+ * text's colour blended into the background, so the background is what is left). */
+static void background_of(const SDL_Surface *s, struct ui_rect r, const uint8_t ink[3],
+                          uint8_t out[3])
+{
+    static uint32_t key[BG_SLOTS], count[BG_SLOTS];
+    memset(count, 0, sizeof(count));
+    uint32_t best = 0, best_n = 0;
+    int x0 = r.x < 0 ? 0 : r.x, y0 = r.y < 0 ? 0 : r.y;
+    int x1 = r.x + r.w > s->w ? s->w : r.x + r.w, y1 = r.y + r.h > s->h ? s->h : r.y + r.h;
+    memcpy(out, ink, 3);
+    for (int y = y0; y < y1; y++) {
+        const uint8_t *p = (const uint8_t *)s->pixels + (size_t)y * s->pitch + (size_t)x0 * 4;
+        for (int x = x0; x < x1; x++, p += 4) {
+            if (abs(p[0] - ink[0]) + abs(p[1] - ink[1]) + abs(p[2] - ink[2]) < 96)
+                continue;
+            uint32_t k = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+            uint32_t i = (k * 2654435761u) & (BG_SLOTS - 1);
+            for (int probe = 0; probe < 64 && count[i] && key[i] != k; probe++)
+                i = (i + 1) & (BG_SLOTS - 1);
+            if (count[i] && key[i] != k)
+                continue; /* a full neighbourhood: a photo, not a flat background */
+            key[i] = k;
+            if (++count[i] > best_n) {
+                best_n = count[i];
+                best = k;
+            }
+        }
+    }
+    if (best_n) {
+        out[0] = (uint8_t)(best >> 16);
+        out[1] = (uint8_t)(best >> 8);
+        out[2] = (uint8_t)best;
+    }
+}
+
+/* {"contrast":true}: every text item of the screen against the pixels behind it. */
+static void report_contrast(struct app *a, cJSON *out, char *err, size_t errlen)
+{
+    SDL_Surface *s = NULL;
+    struct kk_buf e = KK_BUF_INIT;
+    if (app_read_screen(a, &s, &e)) {
+        snprintf(err, errlen, "contrast: %s", kk_buf_str(&e));
+        kk_buf_release(&e);
+        return;
+    }
+    kk_buf_release(&e);
+    cJSON *texts = cJSON_AddArrayToObject(out, "texts");
+    for (size_t i = 0; i < a->list.n; i++) {
+        const struct ui_item *it = &a->list.items[i];
+        if (it->kind != UI_TEXT || !it->len)
+            continue;
+        struct ui_rect r = it->r;
+        r.y += a->view_y;
+        uint8_t ink[3] = {it->color.r, it->color.g, it->color.b}, bg[3];
+        background_of(s, r, ink, bg);
+        char text[128], hex_ink[8], hex_bg[8];
+        size_t n = it->len < sizeof(text) - 1 ? it->len : sizeof(text) - 1;
+        while (n && n < it->len && ((unsigned char)it->text[n] & 0xc0) == 0x80)
+            n--; /* not inside a character */
+        memcpy(text, it->text, n);
+        text[n] = '\0';
+        snprintf(hex_ink, sizeof(hex_ink), "#%02x%02x%02x", ink[0], ink[1], ink[2]);
+        snprintf(hex_bg, sizeof(hex_bg), "#%02x%02x%02x", bg[0], bg[1], bg[2]);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "text", text);
+        cJSON_AddItemToObject(o, "rect", rect_json(a, it->r));
+        cJSON_AddStringToObject(o, "ink", hex_ink);
+        cJSON_AddStringToObject(o, "bg", hex_bg);
+        cJSON_AddNumberToObject(o, "ratio", floor(contrast_ratio(ink, bg) * 100) / 100);
+        cJSON_AddItemToArray(texts, o);
+    }
+    SDL_FreeSurface(s);
+}
 static void automation_report(struct app *a);
 
 void automation_start(struct app *a)
@@ -76,9 +174,10 @@ static void print_json(cJSON *j)
     }
 }
 
-static cJSON *rect_json(struct ui_rect r)
+/* A rectangle of the UI on the screen (the UI may sit lower down: the reach setting). */
+static cJSON *rect_json(const struct app *a, struct ui_rect r)
 {
-    int v[4] = {r.x, r.y, r.w, r.h};
+    int v[4] = {r.x, r.y + a->view_y, r.w, r.h};
     return cJSON_CreateIntArray(v, 4);
 }
 
@@ -100,10 +199,16 @@ static void automation_report(struct app *a)
     cJSON_AddStringToObject(j, "scene", app_scene_name(a));
     cJSON_AddStringToObject(j, "lang", kk_lang_name(s->lang));
     cJSON_AddBoolToObject(j, "large_text", s->large_text);
+    cJSON_AddBoolToObject(j, "high_contrast", s->high_contrast && a->ui.high_contrast_offered);
     if (s->audience >= 0)
         cJSON_AddStringToObject(j, "audience", kk_audience_name((enum kk_audience)s->audience));
-    int size[2] = {a->ui.w, a->ui.h};
+    int size[2] = {a->screen_w, a->screen_h};
     cJSON_AddItemToObject(j, "size", cJSON_CreateIntArray(size, 2));
+    if (a->cfg.reach) {
+        cJSON *reach = cJSON_AddObjectToObject(j, "reach");
+        cJSON_AddItemToObject(reach, "band",
+                              rect_json(a, (struct ui_rect){0, 0, a->ui.w, a->ui.h}));
+    }
     cJSON_AddBoolToObject(j, "idle_prompt", a->visit.idle_prompt);
     const struct scene *top = scene_stack_top(&a->stack);
     if (top && top->report)
@@ -113,7 +218,7 @@ static void automation_report(struct app *a)
         const struct ui_target *t = &a->list.targets[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", t->id);
-        cJSON_AddItemToObject(o, "rect", rect_json(t->r));
+        cJSON_AddItemToObject(o, "rect", rect_json(a, t->r));
         cJSON_AddStringToObject(o, "label", t->label);
         cJSON_AddItemToArray(targets, o);
     }
@@ -126,7 +231,7 @@ static void automation_report(struct app *a)
             continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "src", it->image->src);
-        cJSON_AddItemToObject(o, "rect", rect_json(it->r));
+        cJSON_AddItemToObject(o, "rect", rect_json(a, it->r));
         cJSON_AddItemToArray(imgs, o);
     }
     add_ids(j, "overflow", a->list.overflow);
@@ -182,7 +287,7 @@ static void automation_handle(struct app *a, const char *line)
             snprintf(err, sizeof(err), "tap_id: no target \"%.80s\" on the %s screen",
                      cJSON_IsString(v) ? v->valuestring : "?", app_scene_name(a));
         else
-            app_tap(a, t->r.x + t->r.w / 2, t->r.y + t->r.h / 2);
+            app_tap(a, t->r.x + t->r.w / 2, a->view_y + t->r.y + t->r.h / 2);
     } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "swipe"))) {
         if (ints(v, p, 4))
             snprintf(err, sizeof(err), "swipe: expected [x1,y1,x2,y2]");
@@ -236,6 +341,8 @@ static void automation_handle(struct app *a, const char *line)
             snprintf(err, sizeof(err), "stall_ms: expected a number of milliseconds 0..120000");
         else
             SDL_Delay((Uint32)v->valuedouble);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "contrast"))) {
+        report_contrast(a, out, err, sizeof(err));
     } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "quit"))) {
         a->quit = 1;
     } else if (!cJSON_GetObjectItemCaseSensitive(cmd, "state")) {

@@ -310,8 +310,12 @@ static int progress(struct scene_env *e, struct quiz_state *q, struct ui_list *l
         const struct kk_quiz_record *r = kk_quiz_record(&q->quiz, i);
         struct ui_color c =
             r->answered ? (r->correct ? UI_GOOD : UI_BAD) : (i == cur ? UI_PRIMARY : UI_LINE);
-        rect(l, (struct ui_rect){x + tw + (int)i * (seg + g), y + (lh - sh) / 2, seg, sh}, c,
-             sh / 2);
+        struct ui_rect sr = {x + tw + (int)i * (seg + g), y + (lh - sh) / 2, seg, sh};
+        /* Not by colour alone: a wrong answer's segment is an outline, a right one filled. */
+        if (r->answered && !r->correct)
+            ring(e, l, sr, c, 3);
+        else
+            rect(l, sr, c, sh / 2);
     }
     return lh;
 }
@@ -414,7 +418,9 @@ static void choice(struct scene_env *e, struct ui_list *l, const struct style *s
     } else if (look == LOOK_SELECTED && qu->type == KK_Q_MULTI) {
         snprintf(sign, sizeof(sign), "%s", ui_covers(e->ui, "✓") ? "✓" : sign);
     }
-    if (filled_mark || look == LOOK_RIGHT || look == LOOK_WRONG) {
+    /* The other choices after the answer: an outlined badge, its letter in soft ink on the
+     * card (a filled badge in the line colour would leave too little contrast). */
+    if ((filled_mark && look != LOOK_OTHER) || look == LOOK_RIGHT || look == LOOK_WRONG) {
         rect(l, badge, mark, qu->type == KK_Q_MULTI ? ui_px(e->ui, 8) : d / 2);
     } else { /* multiple choice, not ticked: an empty box with the letter */
         ring(e, l, badge, look == LOOK_OTHER ? UI_LINE : UI_PRIMARY, 3);
@@ -506,8 +512,11 @@ static void confirm(struct scene_env *e, struct quiz_state *q, struct ui_list *l
         ui_button(e->ui, l, r, "quiz/confirm", ui_str(S_CONFIRM, e->session->lang), 1);
         return;
     }
-    /* Nothing chosen yet: the button is shown greyed and cannot be touched. */
-    rect(l, r, UI_LINE, ui_px(e->ui, 18));
+    /* Nothing chosen yet: the button is shown as an outline with soft text and cannot be
+     * touched (soft text on the card keeps its contrast in every theme; on the line colour
+     * it would not: black in high contrast). */
+    rect(l, r, UI_CARD, ui_px(e->ui, 18));
+    ring(e, l, r, UI_LINE, 3);
     int px = e->session->large_text ? ui_px(e->ui, 40) : ui_px(e->ui, 34);
     int lh = line_h(e, UI_FONT_BOLD, px);
     ui_label(e->ui, l, "quiz/confirm", ui_str(S_CONFIRM, e->session->lang), UI_FONT_BOLD, px,

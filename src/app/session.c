@@ -47,6 +47,7 @@ void session_start(struct session *s)
     s->audience = -1;
     s->lang = s->default_lang;
     s->large_text = 0;
+    s->high_contrast = s->default_high_contrast;
     session_event(s, "session_start", NULL);
 }
 
@@ -64,6 +65,7 @@ void session_end(struct session *s, const char *reason)
     s->audience = -1;
     s->lang = s->default_lang;
     s->large_text = 0;
+    s->high_contrast = s->default_high_contrast;
 }
 
 void session_set_pack(struct session *s, const struct kk_pack *p, char *prev)

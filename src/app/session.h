@@ -16,6 +16,8 @@ struct session {
     struct kk_journal *journal; /* NULL: events are only logged */
     enum kk_lang lang, default_lang;
     int large_text;
+    int high_contrast,
+        default_high_contrast; /* the high-contrast theme; what a visit starts with */
     int audience;              /* enum kk_audience, -1 before the picker */
     int active;                /* a visitor's session is open */
     uint64_t started_at;       /* monotonic ms */

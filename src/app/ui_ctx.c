@@ -96,7 +96,7 @@ void ui_button(const struct ui_ctx *u, struct ui_list *l, struct ui_rect r, cons
     if (bg) {
         bg->radius = ui_px(u, ui_sizes.button_radius);
         bg->color = primary ? (is_pressed ? UI_PRIMARY_DARK : UI_PRIMARY)
-                            : (is_pressed ? UI_LINE : UI_CARD);
+                            : (is_pressed ? UI_SELECTED_SOFT : UI_CARD);
     }
     if (!primary) {
         struct ui_item *ring = ui_list_push(l, UI_RING, r);
@@ -113,4 +113,19 @@ void ui_button(const struct ui_ctx *u, struct ui_list *l, struct ui_rect r, cons
     ui_label(u, l, id, label, UI_FONT_BOLD, px, primary ? UI_ON_PRIMARY : UI_PRIMARY_DARK,
              r.x + pad, r.y + (r.h - used) / 2, r.w - 2 * pad, lines, 1);
     ui_list_target(l, r, id, label);
+}
+
+#define REACH_LOW_MM  380
+#define REACH_HIGH_MM 1220
+
+void ui_reach_band(int h_px, int mount_mm, int screen_mm, int *top, int *rows)
+{
+    double mm_per_px = screen_mm > 0 && h_px > 0 ? (double)screen_mm / h_px : 0.5;
+    /* Row y is (h_px - y) * mm_per_px above the screen's bottom edge. */
+    double hi = h_px - (REACH_HIGH_MM - mount_mm) / mm_per_px;
+    double lo = h_px - (REACH_LOW_MM - mount_mm) / mm_per_px;
+    int t = hi < 0 ? 0 : hi > h_px ? h_px : (int)(hi + 0.999);
+    int b = lo < 0 ? 0 : lo > h_px ? h_px : (int)lo;
+    *top = t;
+    *rows = b > t ? b - t : 0;
 }

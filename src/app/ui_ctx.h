@@ -23,9 +23,17 @@ struct ui_ctx {
     double scale;      /* 1.0 = the 1920x1080 (or 1080x1920) reference design */
     enum kk_lang lang; /* the language widgets break lines for */
     int large_text;
-    char pressed[96]; /* the target under a finger now, drawn pressed ("" for none) */
+    int high_contrast_offered; /* a high-contrast theme is loaded: the top bar offers it */
+    char pressed[96];          /* the target under a finger now, drawn pressed ("" for none) */
     const struct kk_image *icons[UI_ICON_COUNT]; /* NULL: the scene draws its built-in one */
 };
+
+/* Where the controls go on a screen with the reach setting (kiosk.conf reach): the rows
+ * of a screen h_px tall whose bottom edge is mount_mm above the floor and whose visible
+ * height is screen_mm (0: 0.5 mm a pixel) that lie between 380 and 1220 mm above the
+ * floor. *top is the first row, *rows how many (the whole screen when it all lies within
+ * the band; 0 when none of it does). */
+void ui_reach_band(int h_px, int mount_mm, int screen_mm, int *top, int *rows);
 
 /* Sizes in screen pixels for design pixels at the reference resolution (never 0). */
 int ui_px(const struct ui_ctx *u, int design_px);

@@ -26,6 +26,7 @@ enum ui_str {
     S_TRY_AGAIN,
     S_READ_ABOUT_IT,
     S_LARGE_TEXT,
+    S_HIGH_CONTRAST,
     S_STILL_THERE,
     S_STILL_THERE_HINT,
     S_CONTINUE,

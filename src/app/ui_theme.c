@@ -18,6 +18,7 @@
 #define THEME_FORMAT 1
 #define ASSETS_ENV   "KEPU_ASSETS"
 #define THEME_ENV    "KEPU_THEME"
+#define HC_ENV       "KEPU_THEME_HIGH_CONTRAST"
 
 #define COLOUR(m)                                                                                  \
     {                                                                                              \
@@ -320,4 +321,26 @@ void ui_theme_start(struct ui_theme *t, struct ui_ctx *u)
     ui_theme_apply(t, u);
     kk_free(dir);
     kk_buf_release(&err);
+}
+
+int ui_theme_start_high_contrast(struct ui_theme *hc)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    const char *name = getenv(HC_ENV);
+    char *dir = ui_theme_assets_dir();
+    int ok = 0;
+    ui_theme_init(hc);
+    if (!name || !*name)
+        name = "high-contrast";
+    if (!dir)
+        kk_error("theme", "out of memory finding the assets: no high-contrast switch");
+    else if (ui_theme_load(hc, dir, name, &err))
+        kk_error("theme", "%s: no high-contrast switch", kk_buf_str(&err));
+    else
+        ok = 1;
+    if (ok)
+        kk_info("theme", "high contrast: %s from %s", hc->name, dir);
+    kk_free(dir);
+    kk_buf_release(&err);
+    return ok;
 }

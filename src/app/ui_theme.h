@@ -48,6 +48,12 @@ char *ui_theme_assets_dir(void);
  * it the look in use (ui_palette, ui_sizes) and points u's icons at t's. */
 void ui_theme_start(struct ui_theme *t, struct ui_ctx *u);
 
+/* Loads the high-contrast theme into hc: $KEPU_THEME_HIGH_CONTRAST, else "high-contrast",
+ * from the same assets folder (a member it leaves out keeps the built-in value). Returns 1
+ * when it loaded (the top bar offers the switch), 0 when it did not (logged in one line
+ * naming the file and field; no switch is offered). Does not change the look in use. */
+int ui_theme_start_high_contrast(struct ui_theme *hc);
+
 /* Makes t the look in use and points u's icons at t's (u may be NULL). */
 void ui_theme_apply(const struct ui_theme *t, struct ui_ctx *u);
 

@@ -103,10 +103,18 @@ int visit_apply(struct scene_env *e)
 
 /* ---- the frame ---- */
 
+/* The bar's height: the theme's, and never less than a button of the smallest touch size
+ * with its margins (a small UI, like the reach band, keeps its buttons inside the bar). */
+static int bar_height(const struct ui_ctx *u)
+{
+    int bar = ui_px(u, ui_sizes.top_bar), least = ui_min_target(u) + 2 * ui_px(u, 12);
+    return bar > least ? bar : least;
+}
+
 int visit_top_bar_h(const struct scene_env *e)
 {
     const struct scene *top = scene_stack_top(e->stack);
-    return top && top->chrome ? ui_px(e->ui, ui_sizes.top_bar) : 0;
+    return top && top->chrome ? bar_height(e->ui) : 0;
 }
 
 /* A button wide enough for its label on one line, and at least min_design px. */
@@ -117,34 +125,72 @@ static int button_width(const struct ui_ctx *u, const char *label, int min_desig
     return w > least ? w : least;
 }
 
+/* One button of the top bar: its target id, label, whether it is on, and the width it
+ * gets when the bar has room for every button at its design width. */
+struct bar_button {
+    const char *id, *label;
+    int on, min_design;
+};
+
+/* The widths of n buttons: their design widths when they all fit in room (screen px, with
+ * the gaps taken out), else as wide as their labels, so a narrow screen still shows every
+ * button side by side (portrait English: back, home, high contrast, large text, language). */
+static int bar_widths(const struct ui_ctx *u, const struct bar_button *b, int n, int room, int *w)
+{
+    int total = 0;
+    for (int i = 0; i < n; i++)
+        total += w[i] = button_width(u, b[i].label, b[i].min_design);
+    if (total <= room)
+        return 1;
+    total = 0;
+    for (int i = 0; i < n; i++)
+        total += w[i] = button_width(u, b[i].label, 0);
+    return total <= room;
+}
+
 static void build_top_bar(struct scene_env *e, struct ui_list *l)
 {
+    struct ui_ctx normal = *e->ui; /* the bar's labels in normal text when large ones do not fit */
     const struct ui_ctx *u = e->ui;
     enum kk_lang lang = e->session->lang;
     const struct scene *top = scene_stack_top(e->stack);
     int depth = scene_stack_depth(e->stack);
-    int bar = ui_px(u, ui_sizes.top_bar), m = ui_px(u, 12), t = ui_min_target(u);
+    int bar = bar_height(u), m = ui_px(u, 12), t = ui_min_target(u);
     int bh = bar - 2 * m > t ? bar - 2 * m : t;
     struct ui_item *bg = ui_list_push(l, UI_RECT, (struct ui_rect){0, 0, u->w, bar});
     if (bg)
         bg->color = UI_TOP_BAR;
-    int x = m;
-    const char *back = ui_str(S_BACK, lang), *home = ui_str(S_HOME, lang);
-    if (top->back) {
-        int bw = button_width(u, back, 190);
-        ui_button(u, l, (struct ui_rect){x, m, bw, bh}, "nav/back", back, 0);
-        x += bw + m;
-    }
+    /* Left to right: back, home; right to left: language, large text, high contrast. */
+    struct bar_button b[5];
+    int nl = 0, n;
+    if (top->back)
+        b[nl++] = (struct bar_button){"nav/back", ui_str(S_BACK, lang), 0, 190};
     if (depth > 2 || (depth == 2 && top != &scene_audience))
-        ui_button(u, l, (struct ui_rect){x, m, button_width(u, home, 190), bh}, "nav/home", home,
-                  0);
-    const char *lang_s = ui_str(S_LANG_TOGGLE, lang), *large = ui_str(S_LARGE_TEXT, lang);
-    int rw = button_width(u, lang_s, 230);
-    int rx = u->w - m - rw;
-    ui_button(u, l, (struct ui_rect){rx, m, rw, bh}, "lang", lang_s, 0);
-    rw = button_width(u, large, 230);
-    rx -= rw + m;
-    ui_button(u, l, (struct ui_rect){rx, m, rw, bh}, "large_text", large, e->session->large_text);
+        b[nl++] = (struct bar_button){"nav/home", ui_str(S_HOME, lang), 0, 190};
+    n = nl;
+    b[n++] = (struct bar_button){"lang", ui_str(S_LANG_TOGGLE, lang), 0, 230};
+    b[n++] =
+        (struct bar_button){"large_text", ui_str(S_LARGE_TEXT, lang), e->session->large_text, 230};
+    if (u->high_contrast_offered)
+        b[n++] = (struct bar_button){"high-contrast", ui_str(S_HIGH_CONTRAST, lang),
+                                     e->session->high_contrast, 200};
+    int w[5];
+    if (!bar_widths(u, b, n, u->w - (n + 1) * m, w) && u->large_text) {
+        normal.large_text = 0;
+        u = &normal;
+        bar_widths(u, b, n, u->w - (n + 1) * m, w);
+    }
+    int x = m, rx = u->w;
+    for (int i = 0; i < n; i++) {
+        struct ui_rect r = {x, m, w[i], bh};
+        if (i >= nl) {
+            rx -= m + w[i];
+            r.x = rx;
+        } else {
+            x += w[i] + m;
+        }
+        ui_button(u, l, r, b[i].id, b[i].label, b[i].on);
+    }
 }
 
 static void build_idle_prompt(struct scene_env *e, struct ui_list *l, uint64_t now)
@@ -196,6 +242,8 @@ int visit_tap(struct scene_env *e, const char *id)
         session_toggle_lang(e->session);
     } else if (!strcmp(id, "large_text")) {
         e->session->large_text = !e->session->large_text;
+    } else if (!strcmp(id, "high-contrast") && e->ui->high_contrast_offered) {
+        e->session->high_contrast = !e->session->high_contrast;
     } else if (!strcmp(id, "nav/back")) {
         if (scene_stack_depth(e->stack) > 1)
             scene_stack_pop(e->stack);

@@ -184,6 +184,23 @@ static enum kk_err parse_render(struct kk_config *cfg, const struct key *k, cons
     return KK_OK;
 }
 
+static enum kk_err parse_switch(struct kk_config *cfg, const struct key *k, const char *value,
+                                struct kk_buf *why)
+{
+    int on;
+    if (!strcmp(value, "on") || !strcmp(value, "true") || !strcmp(value, "yes") ||
+        !strcmp(value, "1"))
+        on = 1;
+    else if (!strcmp(value, "off") || !strcmp(value, "false") || !strcmp(value, "no") ||
+             !strcmp(value, "0"))
+        on = 0;
+    else
+        return kk_fail(why, KK_ERR_INVALID, "\"%.*s\" is not a switch (expected on or off)",
+                       QUOTE_MAX, value);
+    *(int *)((char *)cfg + k->offset) = on;
+    return KK_OK;
+}
+
 #define STR(name, parse)                                                                           \
     {                                                                                              \
 #name, parse, offsetof(struct kk_config, name), 0, 0, 1                                    \
@@ -207,6 +224,8 @@ static const struct key keys[] = {
     STR(staff_pin_hash, parse_pin_hash), NUM(sync_interval_s, 10, 86400),
     NUM(journal_max_mb, 1, 1048576),     STR(ca_file, set_string),
     STR(import_dirs, set_string),        ENUM(render, parse_render),
+    ENUM(high_contrast, parse_switch),   ENUM(reach, parse_switch),
+    NUM(reach_mount_mm, 0, 3000),        NUM(reach_screen_mm, 0, 4000),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -309,6 +328,7 @@ enum kk_err kk_config_init(struct kk_config *cfg)
     cfg->sync_interval_s = 300;
     cfg->journal_max_mb = 1024;
     cfg->render = KK_RENDER_AUTO;
+    cfg->reach_mount_mm = 800;
     if (!cfg->kiosk_id || !cfg->server_url || !cfg->token_file || !cfg->trusted_keys ||
         !cfg->content_dir || !cfg->state_dir || !cfg->staff_pin_hash || !cfg->ca_file ||
         !cfg->import_dirs) {

@@ -429,6 +429,9 @@ static const struct stat_kind stat_kinds[] = {
     {"quiz", "audience_day", SRV_STAT_QUIZ_AUDIENCE_DAY},
     {"packs", "pack", SRV_STAT_PACKS},
     {"assignments", "target", SRV_STAT_ASSIGNMENTS},
+    {"blocks", "block", SRV_STAT_BLOCKS},
+    {"blocks", "target", SRV_STAT_BLOCK_TARGETS},
+    {"narration", "topic", SRV_STAT_NARRATION},
 };
 
 static void h_stats(struct srv_req *req, struct srv_reply *out)
@@ -445,7 +448,8 @@ static void h_stats(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 404,
                         "no such statistic; use sessions?by=day|venue|kiosk, topics, pages,"
                         " audiences, quiz?by=question|audience|day|audience_day, kiosks,"
-                        " overview, events, packs or assignments");
+                        " overview, events, packs, assignments, blocks?by=block|target,"
+                        " narration");
         return;
     }
     struct srv_stats_query q = {.kind = k->kind, .now_ms = kk_clock_wall_ms()};

@@ -157,6 +157,7 @@ int srv_event_check(const cJSON *ev, const char *kiosk, int64_t now_ms, struct s
 {
     memset(out, 0, sizeof(*out));
     out->id = out->kiosk = out->type = out->topic = out->question = out->audience = "";
+    out->session = out->block = out->action = out->target = out->lang = "";
     if (kk_event_check(ev, 0, reason))
         return 0;
     out->kiosk = str_or_empty(ev, "kiosk");
@@ -167,6 +168,12 @@ int srv_event_check(const cJSON *ev, const char *kiosk, int64_t now_ms, struct s
     out->audience = str_or_empty(ev, "audience");
     out->topic = str_or_empty(ev, "topic");
     out->question = str_or_empty(ev, "question");
+    out->session = str_or_empty(ev, "session");
+    out->block = str_or_empty(ev, "block");
+    out->action = str_or_empty(ev, "action");
+    out->target = str_or_empty(ev, "target");
+    out->lang = str_or_empty(ev, "lang");
+    out->ms_heard = int_or_zero(ev, "ms_heard");
     out->ts = int_or_zero(ev, "ts");
     out->page = int_or_zero(ev, "page");
     out->dwell_ms = int_or_zero(ev, "dwell_ms");

@@ -63,6 +63,15 @@ static const struct {
     {"day_kiosk", "day, kiosk, sessions", "day, kiosk", "COUNT(*), COALESCE(SUM(sessions), 0)"},
     {"day_quiz", "day, audience, correct, total", "day, audience",
      "COUNT(*), COALESCE(SUM(correct), 0), COALESCE(SUM(total), 0)"},
+    {"day_interact", "day, kiosk, topic, page, block, action, target, n",
+     "day, kiosk, topic, page, block, action, target", "COUNT(*), COALESCE(SUM(n), 0)"},
+    {"day_block_visit", "day, kiosk, topic, page, block, session, n",
+     "day, kiosk, topic, page, block, session", "COUNT(*), COALESCE(SUM(n), 0)"},
+    {"day_target_visit", "day, kiosk, topic, page, block, target, session, n",
+     "day, kiosk, topic, page, block, target, session", "COUNT(*), COALESCE(SUM(n), 0)"},
+    {"day_audio", "day, kiosk, topic, page, lang, audience, plays, ms_heard",
+     "day, kiosk, topic, page, lang, audience",
+     "COUNT(*), COALESCE(SUM(plays), 0), COALESCE(SUM(ms_heard), 0)"},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

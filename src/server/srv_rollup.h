@@ -15,28 +15,34 @@
 /* The rollup tables, in the order the PostgreSQL store applies them (one lock order for
  * every batch). Text columns of each, as s[0..3] of its keys, in brackets. */
 enum srv_roll {
-    SRV_ROLL_HOUR,     /* roll_hour [type, kiosk] */
-    SRV_ROLL_TOPIC,    /* roll_topic [kiosk, topic], sum dwell_ms */
-    SRV_ROLL_PAGE,     /* roll_page [kiosk, topic], page, sum dwell_ms */
-    SRV_ROLL_AUDIENCE, /* roll_audience [kiosk, audience] */
-    SRV_ROLL_QUESTION, /* roll_question [kiosk, topic, question, audience], sum correct */
-    SRV_DAY_KIOSK,     /* day_kiosk [kiosk] (sessions) */
-    SRV_DAY_TYPE,      /* day_type [type] */
-    SRV_DAY_TOPIC,     /* day_topic [topic], sum dwell_ms */
-    SRV_DAY_PAGE,      /* day_page [topic], page, sum dwell_ms */
-    SRV_DAY_AUDIENCE,  /* day_audience [audience] */
-    SRV_DAY_QUESTION,  /* day_question [topic, question, audience], sum correct */
-    SRV_DAY_QUIZ,      /* day_quiz [audience], sum correct */
+    SRV_ROLL_HOUR,        /* roll_hour [type, kiosk] */
+    SRV_ROLL_TOPIC,       /* roll_topic [kiosk, topic], sum dwell_ms */
+    SRV_ROLL_PAGE,        /* roll_page [kiosk, topic], page, sum dwell_ms */
+    SRV_ROLL_AUDIENCE,    /* roll_audience [kiosk, audience] */
+    SRV_ROLL_QUESTION,    /* roll_question [kiosk, topic, question, audience], sum correct */
+    SRV_DAY_KIOSK,        /* day_kiosk [kiosk] (sessions) */
+    SRV_DAY_TYPE,         /* day_type [type] */
+    SRV_DAY_TOPIC,        /* day_topic [topic], sum dwell_ms */
+    SRV_DAY_PAGE,         /* day_page [topic], page, sum dwell_ms */
+    SRV_DAY_AUDIENCE,     /* day_audience [audience] */
+    SRV_DAY_QUESTION,     /* day_question [topic, question, audience], sum correct */
+    SRV_DAY_QUIZ,         /* day_quiz [audience], sum correct */
+    SRV_DAY_INTERACT,     /* day_interact [kiosk, topic, block, action, target], page */
+    SRV_DAY_BLOCK_VISIT,  /* day_block_visit [kiosk, topic, block, session], page */
+    SRV_DAY_TARGET_VISIT, /* day_target_visit [kiosk, topic, block, target, session], page */
+    SRV_DAY_AUDIO,        /* day_audio [kiosk, topic, lang, audience], page, sum ms_heard */
     SRV_ROLL_N
 };
 
+#define SRV_ROLL_TEXTS 5 /* text columns of a rollup key at most */
+
 struct srv_roll_key {
     enum srv_roll table;
-    int64_t when;     /* hour or city day */
-    int64_t page;     /* roll_page, day_page; 0 otherwise */
-    const char *s[4]; /* the text columns in the order above; NULL when unused */
-    int64_t count;    /* n, views, sessions or total */
-    int64_t sum;      /* dwell_ms or correct */
+    int64_t when;                  /* hour or city day */
+    int64_t page;                  /* roll_page, day_page; 0 otherwise */
+    const char *s[SRV_ROLL_TEXTS]; /* the text columns in the order above; NULL when unused */
+    int64_t count;                 /* n, views, sessions or total */
+    int64_t sum;                   /* dwell_ms or correct */
 };
 
 struct srv_rollups {

@@ -26,10 +26,16 @@ struct srv_event {
     const char *audience;
     const char *topic;    /* page_view, quiz_answer, quiz_complete */
     const char *question; /* quiz_answer */
+    const char *session;  /* "" outside a visit */
+    const char *block;    /* interact: the block's type */
+    const char *action;   /* interact */
+    const char *target;   /* interact: the spot, frame or step ("" for none) */
+    const char *lang;     /* audio_play: the narration's language */
     const char *body;     /* the event's JSON text, stored as received (re-serialised) */
     int64_t ts;           /* ms since the epoch, kiosk clock */
     int64_t dwell_ms;     /* page_view */
-    int64_t page;         /* page_view: 0 for a topic's first page */
+    int64_t page;         /* page_view, interact, audio_play: 0 for a topic's first page */
+    int64_t ms_heard;     /* audio_play */
     int correct;          /* quiz_answer: 1 right, 0 wrong */
     int clock_flag;       /* 1: ts implausible (kiosk clock wrong); stored, not in the stats */
 };
@@ -60,6 +66,9 @@ enum srv_stat {
     SRV_STAT_QUIZ_AUDIENCE_DAY, /* day, audience, correct, total, accuracy */
     SRV_STAT_PACKS,             /* pack, version, manifest_sha256, uploaded_ms */
     SRV_STAT_ASSIGNMENTS,       /* target_kind, target, pack, version, updated_ms */
+    SRV_STAT_BLOCKS,            /* topic, page, block, visitors, uses */
+    SRV_STAT_BLOCK_TARGETS,     /* topic, page, block, target, action, uses, visitors */
+    SRV_STAT_NARRATION,         /* topic, audience, lang, plays, ms_heard, avg_ms_heard */
 };
 
 /* A kiosk is online while its last heartbeat is at most this old. */

@@ -129,6 +129,24 @@ static const char *const migrations[] = {
     " venues(id), kiosk " TXT " NOT NULL, created_ms BIGINT NOT NULL,"
     " expires_ms BIGINT NOT NULL, used_ms BIGINT);"
     "ALTER TABLE kiosks ADD COLUMN revoked_ms BIGINT;",
+    /* 5 (SQLite 9): interactive blocks and narration per city day and kiosk: every use of
+     * a block's target, one row per visit that used a block or one of its targets (so
+     * visitors are counted, not taps), and narration played and heard. */
+    "CREATE TABLE day_interact(day BIGINT NOT NULL, kiosk " TXT " NOT NULL, topic " TXT
+    " NOT NULL, page BIGINT NOT NULL, block " TXT " NOT NULL, action " TXT " NOT NULL,"
+    " target " TXT " NOT NULL, n BIGINT NOT NULL,"
+    " PRIMARY KEY(day, kiosk, topic, page, block, action, target));"
+    "CREATE TABLE day_block_visit(day BIGINT NOT NULL, kiosk " TXT " NOT NULL, topic " TXT
+    " NOT NULL, page BIGINT NOT NULL, block " TXT " NOT NULL, session " TXT " NOT NULL,"
+    " n BIGINT NOT NULL, PRIMARY KEY(day, kiosk, topic, page, block, session));"
+    "CREATE TABLE day_target_visit(day BIGINT NOT NULL, kiosk " TXT " NOT NULL, topic " TXT
+    " NOT NULL, page BIGINT NOT NULL, block " TXT " NOT NULL, target " TXT " NOT NULL,"
+    " session " TXT " NOT NULL, n BIGINT NOT NULL,"
+    " PRIMARY KEY(day, kiosk, topic, page, block, target, session));"
+    "CREATE TABLE day_audio(day BIGINT NOT NULL, kiosk " TXT " NOT NULL, topic " TXT " NOT NULL,"
+    " page BIGINT NOT NULL, lang " TXT " NOT NULL, audience " TXT " NOT NULL,"
+    " plays BIGINT NOT NULL, ms_heard BIGINT NOT NULL,"
+    " PRIMARY KEY(day, kiosk, topic, page, lang, audience));",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -700,11 +718,12 @@ static void arr_end(struct kk_buf *b, int *oom)
  * are held the shortest. */
 
 /* Which arrays a rollup statement reads besides $1 (hour or day) and $7 (its count). */
-enum { F_PAGE = 1, F_S0 = 2, F_S1 = 4, F_S2 = 8, F_S3 = 16, F_SUM = 32 };
+enum { F_PAGE = 1, F_S0 = 2, F_S1 = 4, F_S2 = 8, F_S3 = 16, F_SUM = 32, F_S4 = 64 };
 
 /* Parameters of every rollup statement: $1 hour or day, $2 page, $3..$6 the text columns
  * in struct srv_roll_key's order, $7 the count (n, views, sessions or total), $8 the sum
- * (dwell_ms or correct); NULL when the statement does not read it. */
+ * (dwell_ms, correct or ms_heard), $9 the fifth text column; NULL when the statement does
+ * not read it. */
 static const struct {
     const char *sql;
     unsigned fields;
@@ -775,6 +794,32 @@ static const struct {
          " ON CONFLICT (day, audience) DO UPDATE SET correct = r.correct + excluded.correct,"
          " total = r.total + excluded.total",
          F_S0 | F_SUM},
+    [SRV_DAY_INTERACT] = {"INSERT INTO day_interact AS r(day, kiosk, topic, page, block, action,"
+                          " target, n) SELECT * FROM unnest($1, $3, $4, $2, $5, $6, $9, $7)"
+                          " ORDER BY 1, 2, 3, 4, 5, 6, 7"
+                          " ON CONFLICT (day, kiosk, topic, page, block, action, target)"
+                          " DO UPDATE SET n = r.n + excluded.n",
+                          F_PAGE | F_S0 | F_S1 | F_S2 | F_S3 | F_S4},
+    [SRV_DAY_BLOCK_VISIT] = {"INSERT INTO day_block_visit AS r(day, kiosk, topic, page, block,"
+                             " session, n) SELECT * FROM unnest($1, $3, $4, $2, $5, $6, $7)"
+                             " ORDER BY 1, 2, 3, 4, 5, 6"
+                             " ON CONFLICT (day, kiosk, topic, page, block, session)"
+                             " DO UPDATE SET n = r.n + excluded.n",
+                             F_PAGE | F_S0 | F_S1 | F_S2 | F_S3},
+    [SRV_DAY_TARGET_VISIT] = {"INSERT INTO day_target_visit AS r(day, kiosk, topic, page, block,"
+                              " target, session, n)"
+                              " SELECT * FROM unnest($1, $3, $4, $2, $5, $6, $9, $7)"
+                              " ORDER BY 1, 2, 3, 4, 5, 6, 7"
+                              " ON CONFLICT (day, kiosk, topic, page, block, target, session)"
+                              " DO UPDATE SET n = r.n + excluded.n",
+                              F_PAGE | F_S0 | F_S1 | F_S2 | F_S3 | F_S4},
+    [SRV_DAY_AUDIO] = {"INSERT INTO day_audio AS r(day, kiosk, topic, page, lang, audience, plays,"
+                       " ms_heard) SELECT * FROM unnest($1, $3, $4, $2, $5, $6, $7, $8)"
+                       " ORDER BY 1, 2, 3, 4, 5, 6"
+                       " ON CONFLICT (day, kiosk, topic, page, lang, audience)"
+                       " DO UPDATE SET plays = r.plays + excluded.plays,"
+                       " ms_heard = r.ms_heard + excluded.ms_heard",
+                       F_PAGE | F_S0 | F_S1 | F_S2 | F_S3 | F_SUM},
 };
 
 /* The batch holds each id once (add_batch); an id stored before with another ts is a
@@ -795,12 +840,12 @@ static const char count_flagged_sql[] =
 static enum kk_err roll_apply(struct pg_conn *c, const struct srv_rollups *r, enum srv_roll st,
                               struct kk_buf *err)
 {
-    struct kk_buf a[8]; /* $1..$8 */
+    struct kk_buf a[9]; /* $1..$9 */
     unsigned f = roll_defs[st].fields;
     int oom = 0;
     size_t n = 0;
     enum kk_err rc = KK_OK;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 9; i++)
         kk_buf_init(&a[i], 0);
     for (size_t i = 0; i < r->n; i++) {
         const struct srv_roll_key *k = &r->keys[i];
@@ -816,22 +861,24 @@ static enum kk_err roll_apply(struct pg_conn *c, const struct srv_rollups *r, en
         arr_int(&a[6], k->count, &oom);
         if (f & F_SUM)
             arr_int(&a[7], k->sum, &oom);
+        if (f & F_S4)
+            arr_text(&a[8], k->s[4], &oom);
     }
     if (!n)
         goto done;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 9; i++)
         arr_end(&a[i], &oom);
     if (oom) {
         rc = kk_fail(err, KK_ERR_NOMEM, "events: out of memory");
         goto done;
     }
-    rc = run(c, err, roll_defs[st].sql, "IITTTTII", kk_buf_str(&a[0]),
+    rc = run(c, err, roll_defs[st].sql, "IITTTTIIT", kk_buf_str(&a[0]),
              f & F_PAGE ? kk_buf_str(&a[1]) : NULL, f & F_S0 ? kk_buf_str(&a[2]) : NULL,
              f & F_S1 ? kk_buf_str(&a[3]) : NULL, f & F_S2 ? kk_buf_str(&a[4]) : NULL,
              f & F_S3 ? kk_buf_str(&a[5]) : NULL, kk_buf_str(&a[6]),
-             f & F_SUM ? kk_buf_str(&a[7]) : NULL);
+             f & F_SUM ? kk_buf_str(&a[7]) : NULL, f & F_S4 ? kk_buf_str(&a[8]) : NULL);
 done:
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 9; i++)
         kk_buf_release(&a[i]);
     return rc;
 }
@@ -1126,6 +1173,12 @@ static enum kk_err pg_kiosk_packs(struct srv_store *base, const char *kiosk, str
                                                  " AND r.type IN " ALL_TYPES " GROUP BY " DAYNO    \
                                                  " ORDER BY " DAYNO
 
+/* The block and narration rollups: per city day and kiosk, filtered by venue, kiosk and
+ * topic. */
+#define BFILTER                                                                                    \
+    DFILTER " AND ($4 IS NULL OR r.kiosk IN " VENUE_KIOSKS ") AND ($5 IS NULL OR r.kiosk = $5)"    \
+            " AND ($6 IS NULL OR r.topic = $6)"
+
 struct stat_def {
     const char *sql;
     const char *cols[13];
@@ -1259,6 +1312,35 @@ static const struct stat_def stat_defs[] = {
                               " ORDER BY a.target_kind DESC, a.target, a.pack",
                               {"target_kind", "target", "pack", "version", "updated_ms"},
                               5},
+    [SRV_STAT_BLOCKS] =
+        {"SELECT v.topic, v.page, v.block, v.visitors, COALESCE(u.uses, 0)"
+         " FROM (SELECT r.topic, r.page, r.block,"
+         " COUNT(DISTINCT r.session) AS visitors FROM day_block_visit r" BFILTER
+         " GROUP BY 1, 2, 3) v LEFT JOIN (SELECT r.topic, r.page, r.block,"
+         " " SUM("r.n") " AS uses FROM day_interact r" BFILTER " GROUP BY 1, 2, 3) u"
+                        " ON u.topic = v.topic AND u.page = v.page AND u.block = v.block"
+                        " ORDER BY 1, 2, 3",
+         {"topic", "page", "block", "visitors", "uses"},
+         5},
+    [SRV_STAT_BLOCK_TARGETS] =
+        {"SELECT u.topic, u.page, u.block, u.target, u.action, u.uses,"
+         " COALESCE(v.visitors, 0) FROM (SELECT r.topic, r.page, r.block,"
+         " r.target, r.action, " SUM(
+             "r.n") " AS uses FROM day_interact r" BFILTER
+                    " GROUP BY 1, 2, 3, 4, 5) u LEFT JOIN (SELECT r.topic,"
+                    " r.page, r.block, r.target, COUNT(DISTINCT r.session) AS visitors"
+                    " FROM day_target_visit r" BFILTER " GROUP BY 1, 2, 3, 4) v"
+                    " ON v.topic = u.topic AND v.page = u.page AND v.block = u.block"
+                    " AND v.target = u.target ORDER BY 1, 2, 3, 4, 5",
+         {"topic", "page", "block", "target", "action", "uses", "visitors"},
+         7},
+    [SRV_STAT_NARRATION] = {"SELECT r.topic, r.audience, r.lang, " SUM("r.plays") ", " SUM(
+                                "r.ms_heard") ", (SUM(r.ms_heard) / SUM(r.plays))::bigint"
+                                              " FROM day_audio r" BFILTER
+                                              " AND ($8 IS NULL OR r.audience = $8)"
+                                              " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                            {"topic", "audience", "lang", "plays", "ms_heard", "avg_ms_heard"},
+                            6},
 };
 
 static enum kk_err pg_stats(struct srv_store *base, const struct srv_stats_query *q,

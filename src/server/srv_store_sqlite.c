@@ -124,6 +124,25 @@ static const char *const migrations[] = {
     " venues(id), kiosk TEXT NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
     " used_ms INTEGER);"
     "ALTER TABLE kiosks ADD COLUMN revoked_ms INTEGER;",
+    /* 9: interactive blocks and narration (issues 13, 14), per city day and kiosk: every
+     * use of a block's target (day_interact), one row per visit that used a block
+     * (day_block_visit) or one of its targets (day_target_visit), so the dashboard counts
+     * visitors and not taps, and narration played and heard (day_audio). */
+    "CREATE TABLE day_interact(day INTEGER NOT NULL, kiosk TEXT NOT NULL, topic TEXT NOT NULL,"
+    " page INTEGER NOT NULL, block TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(day, kiosk, topic, page, block, action, target))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE day_block_visit(day INTEGER NOT NULL, kiosk TEXT NOT NULL,"
+    " topic TEXT NOT NULL, page INTEGER NOT NULL, block TEXT NOT NULL, session TEXT NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(day, kiosk, topic, page, block, session)) WITHOUT ROWID;"
+    "CREATE TABLE day_target_visit(day INTEGER NOT NULL, kiosk TEXT NOT NULL,"
+    " topic TEXT NOT NULL, page INTEGER NOT NULL, block TEXT NOT NULL, target TEXT NOT NULL,"
+    " session TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(day, kiosk, topic, page, block, target, session)) WITHOUT ROWID;"
+    "CREATE TABLE day_audio(day INTEGER NOT NULL, kiosk TEXT NOT NULL, topic TEXT NOT NULL,"
+    " page INTEGER NOT NULL, lang TEXT NOT NULL, audience TEXT NOT NULL,"
+    " plays INTEGER NOT NULL, ms_heard INTEGER NOT NULL,"
+    " PRIMARY KEY(day, kiosk, topic, page, lang, audience)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -141,6 +160,10 @@ enum {
     ST_DAY_QUESTION,
     ST_DAY_KIOSK,
     ST_DAY_QUIZ,
+    ST_DAY_INTERACT,
+    ST_DAY_BLOCK_VISIT,
+    ST_DAY_TARGET_VISIT,
+    ST_DAY_AUDIO,
     ST_COUNT_EVENTS,
     ST_COUNT_FLAGGED,
     ST_BEGIN,
@@ -191,6 +214,19 @@ static const char *const hot_sql[ST_N] = {
     [ST_DAY_QUIZ] = "INSERT INTO day_quiz(day, audience, correct, total) VALUES(?1, ?2, ?4, ?3)"
                     " ON CONFLICT DO UPDATE SET correct = correct + excluded.correct,"
                     " total = total + excluded.total",
+    [ST_DAY_INTERACT] = "INSERT INTO day_interact(day, kiosk, topic, page, block, action, target,"
+                        " n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                        " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [ST_DAY_BLOCK_VISIT] = "INSERT INTO day_block_visit(day, kiosk, topic, page, block, session,"
+                           " n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                           " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [ST_DAY_TARGET_VISIT] = "INSERT INTO day_target_visit(day, kiosk, topic, page, block, target,"
+                            " session, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                            " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [ST_DAY_AUDIO] = "INSERT INTO day_audio(day, kiosk, topic, page, lang, audience, plays,"
+                     " ms_heard) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                     " ON CONFLICT DO UPDATE SET plays = plays + excluded.plays,"
+                     " ms_heard = ms_heard + excluded.ms_heard",
     [ST_COUNT_EVENTS] = "INSERT INTO counters(name, n) VALUES('events', ?1)"
                         " ON CONFLICT DO UPDATE SET n = n + excluded.n",
     [ST_COUNT_FLAGGED] = "INSERT INTO counters(name, n) VALUES('events_clock_flagged', ?1)"
@@ -682,12 +718,22 @@ static int add_one(struct sq_store *s, struct srv_rollups *r, const struct srv_e
 static int roll_apply(struct sq_store *s, const struct srv_roll_key *k)
 {
     static const int stmt[SRV_ROLL_N] = {
-        [SRV_ROLL_HOUR] = ST_ROLL_HOUR,         [SRV_ROLL_TOPIC] = ST_ROLL_TOPIC,
-        [SRV_ROLL_PAGE] = ST_ROLL_PAGE,         [SRV_ROLL_AUDIENCE] = ST_ROLL_AUDIENCE,
-        [SRV_ROLL_QUESTION] = ST_ROLL_QUESTION, [SRV_DAY_KIOSK] = ST_DAY_KIOSK,
-        [SRV_DAY_TYPE] = ST_DAY_TYPE,           [SRV_DAY_TOPIC] = ST_DAY_TOPIC,
-        [SRV_DAY_PAGE] = ST_DAY_PAGE,           [SRV_DAY_AUDIENCE] = ST_DAY_AUDIENCE,
-        [SRV_DAY_QUESTION] = ST_DAY_QUESTION,   [SRV_DAY_QUIZ] = ST_DAY_QUIZ,
+        [SRV_ROLL_HOUR] = ST_ROLL_HOUR,
+        [SRV_ROLL_TOPIC] = ST_ROLL_TOPIC,
+        [SRV_ROLL_PAGE] = ST_ROLL_PAGE,
+        [SRV_ROLL_AUDIENCE] = ST_ROLL_AUDIENCE,
+        [SRV_ROLL_QUESTION] = ST_ROLL_QUESTION,
+        [SRV_DAY_KIOSK] = ST_DAY_KIOSK,
+        [SRV_DAY_TYPE] = ST_DAY_TYPE,
+        [SRV_DAY_TOPIC] = ST_DAY_TOPIC,
+        [SRV_DAY_PAGE] = ST_DAY_PAGE,
+        [SRV_DAY_AUDIENCE] = ST_DAY_AUDIENCE,
+        [SRV_DAY_QUESTION] = ST_DAY_QUESTION,
+        [SRV_DAY_QUIZ] = ST_DAY_QUIZ,
+        [SRV_DAY_INTERACT] = ST_DAY_INTERACT,
+        [SRV_DAY_BLOCK_VISIT] = ST_DAY_BLOCK_VISIT,
+        [SRV_DAY_TARGET_VISIT] = ST_DAY_TARGET_VISIT,
+        [SRV_DAY_AUDIO] = ST_DAY_AUDIO,
     };
     sqlite3_stmt *st = s->st[stmt[k->table]];
     switch (k->table) {
@@ -713,6 +759,16 @@ static int roll_apply(struct sq_store *s, const struct srv_roll_key *k)
                         k->sum);
     case SRV_DAY_QUESTION: /* day, topic, question, audience, total, correct */
         return step_hot(st, "itttii", k->when, k->s[0], k->s[1], k->s[2], k->count, k->sum);
+    case SRV_DAY_INTERACT:     /* day, kiosk, topic, page, block, action, target, n */
+    case SRV_DAY_TARGET_VISIT: /* day, kiosk, topic, page, block, target, session, n */
+        return step_hot(st, "ittittti", k->when, k->s[0], k->s[1], k->page, k->s[2], k->s[3],
+                        k->s[4], k->count);
+    case SRV_DAY_BLOCK_VISIT: /* day, kiosk, topic, page, block, session, n */
+        return step_hot(st, "ittitti", k->when, k->s[0], k->s[1], k->page, k->s[2], k->s[3],
+                        k->count);
+    case SRV_DAY_AUDIO: /* day, kiosk, topic, page, lang, audience, plays, ms_heard */
+        return step_hot(st, "ittittii", k->when, k->s[0], k->s[1], k->page, k->s[2], k->s[3],
+                        k->count, k->sum);
     case SRV_ROLL_N:
         break;
     }
@@ -901,6 +957,12 @@ static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, str
 /* sql reads the hourly rollups per kiosk; city_sql, when there is one, gives the same
  * answer from the day totals and is used when no venue or kiosk is asked for; all_sql,
  * from the quiz totals of all topics, when no topic or question is asked for either. */
+/* The block and narration rollups: per city day and kiosk, filtered by venue, kiosk and
+ * topic. */
+#define BFILTER                                                                                    \
+    DFILTER " AND (?4 IS NULL OR r.kiosk IN " VENUE_KIOSKS ") AND (?5 IS NULL OR r.kiosk = ?5)"    \
+            " AND (?6 IS NULL OR r.topic = ?6)"
+
 struct stat_def {
     const char *sql;
     const char *cols[13];
@@ -1029,6 +1091,32 @@ static const struct stat_def stat_defs[] = {
                               " ORDER BY a.target_kind DESC, a.target, a.pack",
                               {"target_kind", "target", "pack", "version", "updated_ms"},
                               5},
+    [SRV_STAT_BLOCKS] = {"SELECT v.topic, v.page, v.block, v.visitors, COALESCE(u.uses, 0)"
+                         " FROM (SELECT r.topic, r.page, r.block,"
+                         " COUNT(DISTINCT r.session) AS visitors FROM day_block_visit r" BFILTER
+                         " GROUP BY 1, 2, 3) v LEFT JOIN (SELECT r.topic, r.page, r.block,"
+                         " SUM(r.n) AS uses FROM day_interact r" BFILTER " GROUP BY 1, 2, 3) u"
+                         " ON u.topic = v.topic AND u.page = v.page AND u.block = v.block"
+                         " ORDER BY 1, 2, 3",
+                         {"topic", "page", "block", "visitors", "uses"},
+                         5},
+    [SRV_STAT_BLOCK_TARGETS] = {"SELECT u.topic, u.page, u.block, u.target, u.action, u.uses,"
+                                " COALESCE(v.visitors, 0) FROM (SELECT r.topic, r.page, r.block,"
+                                " r.target, r.action, SUM(r.n) AS uses FROM day_interact r" BFILTER
+                                " GROUP BY 1, 2, 3, 4, 5) u LEFT JOIN (SELECT r.topic, r.page,"
+                                " r.block, r.target, COUNT(DISTINCT r.session) AS visitors"
+                                " FROM day_target_visit r" BFILTER " GROUP BY 1, 2, 3, 4) v"
+                                " ON v.topic = u.topic AND v.page = u.page AND v.block = u.block"
+                                " AND v.target = u.target ORDER BY 1, 2, 3, 4, 5",
+                                {"topic", "page", "block", "target", "action", "uses", "visitors"},
+                                7},
+    [SRV_STAT_NARRATION] =
+        {"SELECT r.topic, r.audience, r.lang, SUM(r.plays), SUM(r.ms_heard),"
+         " CAST(SUM(r.ms_heard) / SUM(r.plays) AS INTEGER) FROM day_audio r" BFILTER
+         " AND (?8 IS NULL OR r.audience = ?8)"
+         " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+         {"topic", "audience", "lang", "plays", "ms_heard", "avg_ms_heard"},
+         6},
 };
 
 /* Binds ?i when the query has it (queries use only the parameters they need). */

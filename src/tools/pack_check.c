@@ -123,12 +123,12 @@ int pack_cmd_check(int argc, char **argv)
     for (size_t i = 0; i < diags.n; i++)
         missing += pack_check_is_translation(&diags.items[i]);
     printf("%s: pack %s %s: %zu screens, %zu overflowing, %zu missing translation%s, %zu "
-           "too-small image%s, %zu warning%s, %zu shortened card summar%s; %.0f s; report: "
-           "%s/index.html\n",
+           "too-small image%s, %zu warning%s, %zu shortened card summar%s, %zu low-contrast "
+           "text%s; %.0f s; report: %s/index.html\n",
            c.failure.len ? "incomplete" : (c.overflows ? "problems" : "good"), p->id, p->version,
            c.nshots, c.overflows, missing, missing == 1 ? "" : "s", c.nsmall,
            c.nsmall == 1 ? "" : "s", diags.warnings, diags.warnings == 1 ? "" : "s", c.shortened,
-           c.shortened == 1 ? "y" : "ies", c.seconds, o.out);
+           c.shortened == 1 ? "y" : "ies", c.nlow, c.nlow == 1 ? "" : "s", c.seconds, o.out);
     if (c.failure.len)
         fprintf(stderr, "kepu-pack: %s: %s\n", argv[0], kk_buf_str(&c.failure));
     rc = c.failure.len || c.overflows ? PACK_EXIT_FAIL : PACK_EXIT_OK;

@@ -26,6 +26,13 @@ void pack_check_release(struct pack_check *c)
         kk_free(c->small[i].topic);
     }
     kk_free(c->small);
+    for (size_t i = 0; i < c->nlow; i++) {
+        kk_free(c->low[i].text);
+        kk_free(c->low[i].shot);
+    }
+    kk_free(c->low);
+    c->low = NULL;
+    c->nlow = c->alow = 0;
     kk_buf_release(&c->failure);
     c->shots = NULL;
     c->small = NULL;

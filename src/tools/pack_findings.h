@@ -34,6 +34,7 @@ struct pack_shot {
     /* Menu cards' summaries shortened with "…": by design (docs/automation.md), so listed
      * for the author's information but not counted as overflow. NULL when none. */
     char *shortened;
+    int high_contrast; /* taken in the high-contrast theme */
 };
 
 /* An image shown larger than its own pixels (PNG and JPEG only: SVG scales cleanly). */
@@ -47,6 +48,17 @@ struct pack_small_image {
     int lang;     /* enum kk_lang, or -1 when estimated (the same in every language) */
     int large;    /* -1 when estimated */
     int measured; /* 1: from the kiosk's own image rectangles; 0: estimated (see .c) */
+};
+
+/* A line of text drawn with too little contrast against what is behind it (measured by
+ * the kiosk on its own pixels: {"contrast":true}). One entry per text, colours and theme;
+ * shot is the first screenshot it was seen on. */
+struct pack_low_contrast {
+    char *text;
+    char *shot; /* relative to the report folder */
+    char ink[8], bg[8];
+    double ratio, need; /* measured; the least allowed (4.5, or 7 in high contrast) */
+    int high_contrast;
 };
 
 struct pack_check {
@@ -67,9 +79,13 @@ struct pack_check {
     size_t questions_shown; /* quiz question screens walked */
     int quiz_missing;       /* a quiz/start led to a quiz scene without choices */
     int measured_images;    /* the kiosk reported image rectangles */
-    struct kk_buf failure;  /* why the walk stopped early; empty when it finished */
-    double seconds;         /* wall-clock time of the walk */
-    int sizes[2][2];        /* the screen sizes walked */
+    struct pack_low_contrast *low;
+    size_t nlow, alow;
+    size_t texts_measured[2]; /* lines of text measured, [0] default theme, [1] high contrast */
+    double least_ratio[2];    /* the lowest contrast seen in each theme (0: none measured) */
+    struct kk_buf failure;    /* why the walk stopped early; empty when it finished */
+    double seconds;           /* wall-clock time of the walk */
+    int sizes[2][2];          /* the screen sizes walked */
 };
 
 /* Frees what the walk filled in (shots, small images, failure); c may be NULL. */

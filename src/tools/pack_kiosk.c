@@ -32,6 +32,7 @@ struct pack_kiosk {
     char *log_path;
     struct kk_buf pending; /* bytes read but not yet a whole line */
     cJSON *screen;
+    cJSON *reply; /* the last {"ok":true,...} answer */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -386,7 +387,8 @@ static enum kk_err read_until(struct pack_kiosk *k, int want_reply, const char *
                 rc = kk_fail(err, KK_ERR_INVALID, "the kiosk refused %s: %s", what,
                              cJSON_IsString(e) ? e->valuestring : "(no reason given)");
             }
-            cJSON_Delete(j);
+            cJSON_Delete(k->reply);
+            k->reply = j;
             break;
         }
         cJSON_Delete(j);
@@ -488,6 +490,11 @@ enum kk_err pack_kiosk_send_str(struct pack_kiosk *k, const char *key, const cha
     enum kk_err rc = pack_kiosk_send(k, key, json, err);
     cJSON_free(json);
     return rc;
+}
+
+const cJSON *pack_kiosk_reply(const struct pack_kiosk *k)
+{
+    return k->reply;
 }
 
 const cJSON *pack_kiosk_screen(const struct pack_kiosk *k)
@@ -592,6 +599,7 @@ void pack_kiosk_close(struct pack_kiosk *k)
     if (k->out_fd >= 0)
         close(k->out_fd);
     cJSON_Delete(k->screen);
+    cJSON_Delete(k->reply);
     kk_buf_release(&k->pending);
     kk_free(k->log_path);
     kk_free(k);

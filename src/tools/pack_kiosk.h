@@ -69,6 +69,9 @@ enum kk_err pack_kiosk_send(struct pack_kiosk *k, const char *key, const char *v
 enum kk_err pack_kiosk_send_str(struct pack_kiosk *k, const char *key, const char *value,
                                 struct kk_buf *err);
 
+/* The kiosk's answer to the last command ({"ok":true, ...}; owned by k; valid until the
+ * next send), or NULL before any. */
+const cJSON *pack_kiosk_reply(const struct pack_kiosk *k);
 /* The last screen the kiosk reported (owned by k; valid until the next send). */
 const cJSON *pack_kiosk_screen(const struct pack_kiosk *k);
 /* A string field of the current screen, or "" when it is missing. */

@@ -133,6 +133,36 @@ static void image_method(struct kk_buf *b, const struct pack_check *c)
 
 /* The shots whose texts did not fit (or, with shortened, whose card summaries were
  * shortened), one row each. */
+/* Texts under the contrast minimum, per theme: measured by the kiosk on the pixels it drew
+ * (every line of text against the commonest colour behind its glyphs). */
+static void contrast_section(struct kk_buf *b, const struct pack_check *c)
+{
+    kk_buf_addf(b, "<h2 id=\"contrast\">Contrast (%zu)</h2>\n", c->nlow);
+    kk_buf_addf(b,
+                "<p>Every line of text on every screen walked, against the colour the kiosk "
+                "drew behind it: %zu in the everyday theme (at least 4.5:1 wanted; lowest "
+                "%.2f:1), %zu in high contrast (at least 7:1 wanted; lowest %.2f:1).</p>\n",
+                c->texts_measured[0], c->least_ratio[0], c->texts_measured[1], c->least_ratio[1]);
+    if (!c->nlow) {
+        kk_buf_adds(b, "<p class=\"good\">No text falls under its theme&rsquo;s minimum.</p>\n");
+        return;
+    }
+    kk_buf_adds(b, "<table><tr><th>theme</th><th>text</th><th>colour</th><th>behind it</th>"
+                   "<th>contrast</th><th>first seen</th></tr>\n");
+    for (size_t i = 0; i < c->nlow; i++) {
+        const struct pack_low_contrast *l = &c->low[i];
+        kk_buf_addf(b, "<tr><td>%s</td><td>", l->high_contrast ? "high contrast" : "everyday");
+        html(b, l->text);
+        kk_buf_addf(b, "</td><td>%s</td><td>%s</td><td>%.2f:1 (under %.1f)</td><td><a href=\"",
+                    l->ink, l->bg, l->ratio, l->need);
+        html(b, l->shot);
+        kk_buf_adds(b, "\">");
+        html(b, l->shot);
+        kk_buf_adds(b, "</a></td></tr>\n");
+    }
+    kk_buf_adds(b, "</table>\n");
+}
+
 static void text_table(struct kk_buf *b, const struct pack_check *c, int shortened)
 {
     kk_buf_adds(b, "<table><tr><th>topic</th><th>where</th><th>language</th><th>screen</th>"
@@ -276,7 +306,7 @@ static enum kk_err write_html(const struct pack_check *c, struct kk_buf *err)
     kk_buf_addf(&b,
                 "</code>, checked %s on the real kiosk in %.0f s: %zu screenshots at "
                 "1920x1080 and 1080x1920, in Chinese and English, with normal and large "
-                "text.</p>\n",
+                "text, and in high contrast.</p>\n",
                 when, c->seconds, c->nshots);
     kk_buf_addf(&b,
                 "<p class=\"%s\">Result: %s. %zu screen%s with text that does not fit, %zu "
@@ -292,6 +322,7 @@ static enum kk_err write_html(const struct pack_check *c, struct kk_buf *err)
     kk_buf_adds(&b, "<p><a href=\"#overflow\">Text that does not fit</a> &middot; <a "
                     "href=\"#translations\">Missing translations</a> &middot; <a "
                     "href=\"#images\">Too-small pictures</a> &middot; <a "
+                    "href=\"#contrast\">Contrast</a> &middot; <a "
                     "href=\"#warnings\">Warnings</a> &middot; <a href=\"#quiz\">Quiz</a> "
                     "&middot; <a href=\"#sheet\">Contact sheet</a></p>\n");
 
@@ -353,6 +384,8 @@ static enum kk_err write_html(const struct pack_check *c, struct kk_buf *err)
         }
         kk_buf_adds(&b, "</table>\n");
     }
+
+    contrast_section(&b, c);
 
     kk_buf_addf(&b, "<h2 id=\"warnings\">Warnings from the validator (%zu)</h2>\n", d->warnings);
     if (d->warnings) {
@@ -461,6 +494,7 @@ static cJSON *shot_json(const struct pack_shot *s)
     cJSON_AddStringToObject(o, "lang", kk_lang_name(s->lang));
     cJSON_AddItemToObject(o, "size", size_json(s->w, s->h));
     cJSON_AddBoolToObject(o, "large_text", s->large);
+    cJSON_AddBoolToObject(o, "high_contrast", s->high_contrast);
     cJSON_AddItemToObject(o, "overflow", overflow_ids(s->overflow));
     cJSON_AddItemToObject(o, "shortened", overflow_ids(s->shortened));
     return o;
@@ -493,6 +527,25 @@ static enum kk_err write_json(const struct pack_check *c, struct kk_buf *err)
     cJSON_AddNumberToObject(counts, "small_images", (double)c->nsmall);
     cJSON_AddNumberToObject(counts, "warnings", (double)d->warnings);
     cJSON_AddNumberToObject(counts, "quiz_questions", (double)c->questions_shown);
+    cJSON_AddNumberToObject(counts, "low_contrast", (double)c->nlow);
+    cJSON *contrast = cJSON_AddObjectToObject(j, "contrast");
+    cJSON_AddNumberToObject(contrast, "texts_measured", (double)c->texts_measured[0]);
+    cJSON_AddNumberToObject(contrast, "least_ratio", c->least_ratio[0]);
+    cJSON_AddNumberToObject(contrast, "texts_measured_high_contrast", (double)c->texts_measured[1]);
+    cJSON_AddNumberToObject(contrast, "least_ratio_high_contrast", c->least_ratio[1]);
+    cJSON *low = cJSON_AddArrayToObject(contrast, "low");
+    for (size_t i = 0; i < c->nlow; i++) {
+        const struct pack_low_contrast *l = &c->low[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "theme", l->high_contrast ? "high-contrast" : "default");
+        cJSON_AddStringToObject(o, "text", l->text);
+        cJSON_AddStringToObject(o, "ink", l->ink);
+        cJSON_AddStringToObject(o, "bg", l->bg);
+        cJSON_AddNumberToObject(o, "ratio", l->ratio);
+        cJSON_AddNumberToObject(o, "need", l->need);
+        cJSON_AddStringToObject(o, "shot", l->shot);
+        cJSON_AddItemToArray(low, o);
+    }
 
     cJSON *over = cJSON_AddArrayToObject(j, "overflow");
     cJSON *cut = cJSON_AddArrayToObject(j, "shortened");

@@ -169,7 +169,59 @@ struct walk {
     enum kk_lang lang;
     int large;
     struct kk_buf *err;
+    int hc; /* the high-contrast theme */
 };
+
+#define MIN_CONTRAST    4.5 /* WCAG 2 AA for body text */
+#define MIN_CONTRAST_HC 7.0 /* WCAG 2 AAA: what the high-contrast theme promises */
+
+/* Asks the kiosk for the contrast of every text on screen and records those under the
+ * theme's minimum (once per text, colours and theme). Returns nonzero when out of memory. */
+static int note_contrast(struct pack_check *c, struct walk *wk, const char *shot)
+{
+    if (pack_kiosk_send(wk->k, "contrast", "true", NULL))
+        return 0; /* a kiosk without the command: nothing measured */
+    const cJSON *texts = cJSON_GetObjectItemCaseSensitive(pack_kiosk_reply(wk->k), "texts");
+    const cJSON *t;
+    double need = wk->hc ? MIN_CONTRAST_HC : MIN_CONTRAST;
+    cJSON_ArrayForEach(t, texts)
+    {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(t, "text");
+        const cJSON *ink = cJSON_GetObjectItemCaseSensitive(t, "ink");
+        const cJSON *bg = cJSON_GetObjectItemCaseSensitive(t, "bg");
+        const cJSON *ratio = cJSON_GetObjectItemCaseSensitive(t, "ratio");
+        if (!cJSON_IsString(text) || !cJSON_IsString(ink) || !cJSON_IsString(bg) ||
+            !cJSON_IsNumber(ratio))
+            continue;
+        c->texts_measured[wk->hc]++;
+        if (!c->least_ratio[wk->hc] || ratio->valuedouble < c->least_ratio[wk->hc])
+            c->least_ratio[wk->hc] = ratio->valuedouble;
+        if (ratio->valuedouble >= need)
+            continue;
+        size_t i = 0;
+        while (i < c->nlow &&
+               (c->low[i].high_contrast != wk->hc || strcmp(c->low[i].text, text->valuestring) ||
+                strcmp(c->low[i].ink, ink->valuestring) || strcmp(c->low[i].bg, bg->valuestring)))
+            i++;
+        if (i < c->nlow)
+            continue;
+        if (kk_grow((void **)&c->low, &c->alow, c->nlow, sizeof(*c->low)))
+            return 1;
+        struct pack_low_contrast *lc = &c->low[c->nlow];
+        memset(lc, 0, sizeof(*lc));
+        lc->text = kk_strdup(text->valuestring);
+        lc->shot = kk_strdup(shot);
+        snprintf(lc->ink, sizeof(lc->ink), "%s", ink->valuestring);
+        snprintf(lc->bg, sizeof(lc->bg), "%s", bg->valuestring);
+        lc->ratio = ratio->valuedouble;
+        lc->need = need;
+        lc->high_contrast = wk->hc;
+        c->nlow++;
+        if (!lc->text || !lc->shot)
+            return 1;
+    }
+    return 0;
+}
 
 /* Takes a screenshot of the current screen into the report and records it. */
 static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *topic, int index,
@@ -177,8 +229,8 @@ static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *
 {
     struct pack_check *c = wk->c;
     char rel[PATH_MAX];
-    snprintf(rel, sizeof(rel), "shots/%dx%d/%s-%s/%s/%s.png", wk->w, wk->h, lang_names[wk->lang],
-             text_name(wk->large), topic ? topic : "menu", name);
+    snprintf(rel, sizeof(rel), "shots/%dx%d/%s-%s%s/%s/%s.png", wk->w, wk->h, lang_names[wk->lang],
+             text_name(wk->large), wk->hc ? "-hc" : "", topic ? topic : "menu", name);
     char *abs = kk_path_join(c->report, rel);
     if (!abs)
         return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
@@ -203,6 +255,7 @@ static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *
     sh->h = wk->h;
     sh->lang = wk->lang;
     sh->large = wk->large;
+    sh->high_contrast = wk->hc;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, "page");
     if (kind == PACK_SHOT_PAGE && cJSON_IsNumber(v))
         sh->page = v->valueint;
@@ -221,7 +274,7 @@ static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *
         c->overflows++;
     if (sh->shortened)
         c->shortened++;
-    if (note_measured_images(c, wk->k, wk->w, wk->h))
+    if (note_measured_images(c, wk->k, wk->w, wk->h) || note_contrast(c, wk, rel))
         return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
     return KK_OK;
 }
@@ -256,6 +309,15 @@ static enum kk_err set_variant(struct walk *wk)
         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(wk->k), "large_text"));
     if (!rc && large != wk->large)
         rc = tap(wk, "large_text");
+    int hc =
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(wk->k), "high_contrast"));
+    if (!rc && hc != wk->hc) {
+        if (!pack_kiosk_has(wk->k, "high-contrast"))
+            return kk_fail(wk->err, KK_ERR_INVALID,
+                           "the kiosk offers no high-contrast switch (assets/themes/"
+                           "high-contrast.json)");
+        rc = tap(wk, "high-contrast");
+    }
     if (rc)
         return rc;
     large = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(wk->k), "large_text"));
@@ -528,7 +590,7 @@ static enum kk_err walk_size(struct pack_check *c, const char *exe, int w, int h
 {
     char log[PATH_MAX];
     snprintf(log, sizeof(log), "%s/kiosk-%dx%d.log", c->report, w, h);
-    struct walk wk = {c, NULL, w, h, KK_LANG_ZH, 0, err};
+    struct walk wk = {c, NULL, w, h, KK_LANG_ZH, 0, err, 0};
     enum kk_err rc = pack_kiosk_start(&wk.k, exe, sb, w, h, log, c->timeout_ms, err);
     if (!rc)
         rc = expect_scene(&wk, "attract", "starting");
@@ -542,22 +604,26 @@ static enum kk_err walk_size(struct pack_check *c, const char *exe, int w, int h
         rc = tap(&wk, "audience/other");
     if (!rc)
         rc = expect_scene(&wk, "menu", "choosing a group");
-    for (int lang = 0; !rc && lang < KK_LANG_COUNT; lang++)
-        for (int large = 0; !rc && large < 2; large++) {
-            wk.lang = (enum kk_lang)lang;
-            wk.large = large;
-            rc = set_variant(&wk);
-            if (!rc)
-                rc = walk_menu(&wk);
-            for (size_t t = 0; !rc && t < c->pack->ntopics; t++) {
-                const char *id = c->pack->topics[t].id;
-                rc = open_topic(&wk, id);
+    /* Every language in normal and large text, then in high contrast (normal text: the
+     * theme's colours are the same at every text size). */
+    for (int hc = 0; !rc && hc < 2; hc++)
+        for (int lang = 0; !rc && lang < KK_LANG_COUNT; lang++)
+            for (int large = 0; !rc && large < 2 - hc; large++) {
+                wk.lang = (enum kk_lang)lang;
+                wk.large = large;
+                wk.hc = hc;
+                rc = set_variant(&wk);
                 if (!rc)
-                    rc = walk_reader(&wk, id);
-                if (!rc)
-                    rc = walk_quiz(&wk, &c->pack->topics[t]);
+                    rc = walk_menu(&wk);
+                for (size_t t = 0; !rc && t < c->pack->ntopics; t++) {
+                    const char *id = c->pack->topics[t].id;
+                    rc = open_topic(&wk, id);
+                    if (!rc)
+                        rc = walk_reader(&wk, id);
+                    if (!rc)
+                        rc = walk_quiz(&wk, &c->pack->topics[t]);
+                }
             }
-        }
     pack_kiosk_close(wk.k);
     return rc;
 }

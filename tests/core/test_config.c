@@ -62,6 +62,10 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.ca_file, "");
     assert_string_equal(cfg.import_dirs, "");
     assert_int_equal(cfg.render, KK_RENDER_AUTO);
+    assert_int_equal(cfg.high_contrast, 0);
+    assert_int_equal(cfg.reach, 0);
+    assert_int_equal(cfg.reach_mount_mm, 800);
+    assert_int_equal(cfg.reach_screen_mm, 0);
     kk_config_release(&cfg);
     assert_null(cfg.kiosk_id);
     kk_config_release(NULL);
@@ -129,6 +133,12 @@ static void test_every_key_is_parsed(void **state)
     assert_string_equal(cfg.server_url, "http://10.0.0.1:8080"); /* the later line wins */
     assert_string_equal(cfg.staff_pin_hash, "");
     assert_int_equal(cfg.render, KK_RENDER_ACCELERATED);
+    kk_buf_reset(&err);
+    assert_int_equal(kk_config_set(&cfg, "high_contrast", "on", &err), KK_OK);
+    assert_int_equal(cfg.high_contrast, 1);
+    assert_int_equal(kk_config_set(&cfg, "reach", "yes", &err), KK_OK);
+    assert_int_equal(kk_config_set(&cfg, "reach", "off", &err), KK_OK);
+    assert_int_equal(cfg.reach, 0);
     assert_int_equal(cfg.default_lang, KK_LANG_ZH);
     assert_int_equal(cfg.audiences, KK_AUD_BIT(KK_AUD_FARMERS) | KK_AUD_BIT(KK_AUD_WORKERS) |
                                         KK_AUD_BIT(KK_AUD_OFFICIALS));
@@ -210,6 +220,10 @@ static const struct bad bad_values[] = {
     {"render", "opengl",
      "\"opengl\" is not a render mode (expected auto, software or "
      "accelerated)"},
+    {"high_contrast", "maybe", "\"maybe\" is not a switch (expected on or off)"},
+    {"reach", "", "is not a switch (expected on or off)"},
+    {"reach_mount_mm", "-1", "(expected a whole number from 0 to 3000)"},
+    {"reach_screen_mm", "4001", "(expected a whole number from 0 to 4000)"},
     {"ca_file", "/etc/\x01x", "the value contains a control character (expected plain text)"},
     {"token_file", "/etc/\xff", "the value is not valid UTF-8 (expected text)"},
 };
@@ -257,7 +271,7 @@ static void test_unknown_key_and_missing_equals(void **state)
              "%s:2: idle_timeout: unknown key (expected one of kiosk_id server_url token_file "
              "trusted_keys content_dir state_dir idle_timeout_s idle_countdown_s default_lang "
              "audiences staff_pin_hash sync_interval_s journal_max_mb ca_file import_dirs "
-             "render)",
+             "render high_contrast reach reach_mount_mm reach_screen_mm)",
              conf);
     assert_string_equal(kk_buf_str(&err), expected);
 

@@ -45,7 +45,7 @@ function cityDay(ms) {
 /* Builds every event of the seed and what the dashboard must show for the last 30 days. */
 function buildSeed() {
   const events = {};
-  const expect = { sessions_1d: 0, sessions_7d: 0, sessions_30d: 0, pages: {}, quiz: {} };
+  const expect = { sessions_1d: 0, sessions_7d: 0, sessions_30d: 0, pages: {}, quiz: {}, blocks: {}, narration: {} };
   let n = 0;
   for (const [kiosk, daysAgo, sessions, audience] of SEED) {
     for (let s = 0; s < sessions; s++, n++) {
@@ -62,7 +62,29 @@ function buildSeed() {
       if (n % 2 === 0) add('page_view', { topic: 'health-rumours', page: 0, dwell_ms: 5000 });
       const right = audience === 'youth' || n % 2 === 0;
       add('quiz_answer', { topic: 'earthquake', question: 'q1', choice: [right ? 1 : 0], correct: right, ms: 900 });
+      /* every third session opens spots of the eye's hotspots (the retina twice); every
+       * session of the elderly listens to the narration of page 1 for 40 s */
+      const opened = n % 3 === 0 ? ['retina', 'retina', n % 2 ? 'lens' : 'iris'] : [];
+      for (const spot of opened) add('interact', { topic: 'earthquake', page: 1, block: 'hotspots', action: 'open', target: spot });
+      if (audience === 'elderly') add('audio_play', { topic: 'earthquake', page: 1, ms_heard: 40000 });
       add('session_end', { duration_ms: 60000, reason: 'idle' });
+      if (daysAgo < 30) {
+        if (opened.length) {
+          const b = (expect.blocks.hotspots = expect.blocks.hotspots || { visitors: 0, uses: 0, spots: {} });
+          b.visitors++;
+          b.uses += opened.length;
+          for (const spot of opened) {
+            const sp = (b.spots[spot] = b.spots[spot] || { uses: 0, visitors: new Set() });
+            sp.uses++;
+            sp.visitors.add(session);
+          }
+        }
+        if (audience === 'elderly') {
+          const a = (expect.narration[audience] = expect.narration[audience] || { plays: 0, ms: 0 });
+          a.plays++;
+          a.ms += 40000;
+        }
+      }
       if (daysAgo === 0) expect.sessions_1d++;
       if (daysAgo < 7) expect.sessions_7d++;
       if (daysAgo < 30) expect.sessions_30d++;
@@ -273,7 +295,7 @@ test('kiosks without a recent heartbeat show as offline; the table sorts and fil
 
 test('content: topic popularity, time per page and where readers stop', async () => {
   await go('content');
-  await assertChartsDrawn(['topic-popularity', 'pages']);
+  await assertChartsDrawn(['topic-popularity', 'pages', 'narration']);
   const rows = await cells('pages');
   const quake = rows.filter((r) => r[0] === 'earthquake');
   const first = EXPECT.pages['earthquake/0'].views;
@@ -287,6 +309,19 @@ test('content: topic popularity, time per page and where readers stop', async ()
     assert.equal(r[5], (((e.views - (next ? next.views : 0)) / first) * 100).toFixed(1) + '%', 'exits after page ' + r[1]);
   }
   assert.equal((await cells('topics'))[0][0], 'earthquake');
+});
+
+test('content: visitors per interactive block, spots opened, narration heard per group', async () => {
+  await go('content');
+  const b = EXPECT.blocks.hotspots;
+  assert.ok(b && b.visitors > 0, 'the seed uses a block');
+  assert.deepEqual(await cells('blocks'), [['earthquake', '2', 'hotspots', String(b.visitors), String(b.uses)]]);
+  const spots = (await cells('block-targets')).map((r) => [r[3], r[5], r[6]]);
+  const want = Object.entries(b.spots).sort().map(([s, e]) => [s, String(e.uses), String(e.visitors.size)]);
+  assert.deepEqual(spots, want);
+  const n = EXPECT.narration.elderly;
+  assert.deepEqual(await cells('narration'), [['earthquake', '老年朋友', 'zh', String(n.plays), (n.ms / 60000).toFixed(1), '40.0']]);
+  await assertChartsDrawn(['topic-popularity', 'pages', 'narration']);
 });
 
 test('quizzes: accuracy per audience group and the literacy chart', async () => {

@@ -279,7 +279,7 @@ static void test_check_good_pack(void **state)
     /* Every page screen in each of the 8 variants, every shot a real file. */
     const cJSON *shots = cJSON_GetObjectItemCaseSensitive(j, "shots"), *s;
     assert_int_equal(cJSON_GetArraySize(shots), (int)num(counts, "screens"));
-    int pages[2][2][2] = {{{0}}}, menus = 0, questions = 0;
+    int pages[2][2][2] = {{{0}}}, menus = 0, questions = 0, hc_pages = 0;
     struct kk_buf png = KK_BUF_INIT;
     cJSON_ArrayForEach(s, shots)
     {
@@ -291,9 +291,13 @@ static void test_check_good_pack(void **state)
         int portrait = cJSON_GetArrayItem(size, 0)->valueint == 1080;
         int en = !strcmp(str(s, "lang"), "en");
         int large = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "large_text"));
+        int hc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "high_contrast"));
         if (!strcmp(str(s, "kind"), "page")) {
             assert_string_equal(str(s, "topic"), "water");
-            pages[portrait][en][large]++;
+            if (hc)
+                hc_pages++;
+            else
+                pages[portrait][en][large]++;
         }
         menus += !strcmp(str(s, "kind"), "menu");
         questions += !strcmp(str(s, "kind"), "question");
@@ -303,14 +307,23 @@ static void test_check_good_pack(void **state)
         for (int l = 0; l < 2; l++)
             for (int t = 0; t < 2; t++)
                 assert_true(pages[p][l][t] >= 2); /* two content pages, maybe more screens */
-    assert_int_equal(menus, 8);
+    assert_int_equal(menus, 12); /* 8 variants, and 4 more in high contrast (normal text) */
+    assert_true(hc_pages >= 8);
     /* The report counts the question screens it took. */
     const cJSON *quiz = cJSON_GetObjectItemCaseSensitive(j, "quiz");
     assert_int_equal((int)num(quiz, "questions_shown"), questions);
-    /* Both questions in all 8 variants; q2 is for youth only, so the walk (as "other
+    /* Both questions in all 12 variants; q2 is for youth only, so the walk (as "other
      * visitors") picked youth to reach it. */
     assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(quiz, "quiz_screens_missing")));
-    assert_int_equal(questions, 16);
+    assert_int_equal(questions, 24);
+    /* Contrast, measured on the kiosk's pixels in both themes: high contrast keeps every
+     * text at 7:1 or more, the everyday theme at 4.5:1 or more. */
+    const cJSON *contrast = cJSON_GetObjectItemCaseSensitive(j, "contrast");
+    assert_true(num(contrast, "texts_measured") > 100);
+    assert_true(num(contrast, "texts_measured_high_contrast") > 50);
+    assert_true(num(contrast, "least_ratio_high_contrast") >= 7.0);
+    assert_true(num(contrast, "least_ratio") >= 4.5);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(contrast, "low")), 0);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(quiz, "never_shown")), 0);
     cJSON_Delete(j);
 

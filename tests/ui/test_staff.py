@@ -170,7 +170,11 @@ def main():
             k.send({"tap": [w // 3, h // 2]})
             img = k.screenshot(os.path.join(work, "touch.png"))
             r, g, b = img.getpixel((w // 3, h // 2))
-            check(r > 180 and g < 150 and b < 80, "no touch mark under the finger: %s" % ((r, g, b),))
+            with open(os.path.join(SRC, "assets", "themes", "default.json")) as f:
+                accent = json.load(f)["colours"]["accent"]
+            want = tuple(int(accent[i:i + 2], 16) for i in (1, 3, 5))
+            check(sum(abs(x - y) for x, y in zip((r, g, b), want)) < 30,
+                  "no touch mark (the accent colour %s) under the finger: %s" % (accent, (r, g, b)))
             k.tap_id("nav/back")
             k.tap_id("staff/quit")
             code = k.proc.wait(timeout=20)

@@ -36,7 +36,8 @@ def run(env, tag):
         pixel = img.getpixel((5, 5))
     finally:
         k.quit()
-    lines = [l for l in k.logtext().splitlines() if " theme: " in l]
+    lines = [l for l in k.logtext().splitlines() if " theme: " in l and "high contrast" not in l
+             and "high-contrast" not in l]
     shutil.rmtree(work)
     return screen, pixel, lines
 

@@ -426,7 +426,10 @@ async function pageVenues(view) {
 }
 
 async function pageContent(view) {
-  const [topics, pages] = await Promise.all([stat('topics'), stat('pages')]);
+  const [topics, pages, blocks, targets, narration] = await Promise.all([
+    stat('topics'), stat('pages'), stat('blocks', { by: 'block' }), stat('blocks', { by: 'target' }),
+    stat('narration'),
+  ]);
   const top = topics.slice(0, 15);
   view.append(section(t('topic_popularity'), csvButton('topics', {}, 'topics'),
     el('div', { class: 'grid2 flat' },
@@ -479,6 +482,62 @@ async function pageContent(view) {
       { key: 'reach', label: t('col_reach'), num: true, fmt: pct },
       { key: 'exit_share', label: t('col_exit'), num: true, fmt: pct },
     ], pages)));
+  appendBlocks(view, blocks, targets);
+  appendNarration(view, narration);
+}
+
+/* Interactive blocks (issue 13): per block how many visitors used it, and per spot, frame
+ * or step how often it was opened and by how many visitors. */
+function appendBlocks(view, blocks, targets) {
+  view.append(section(t('blocks_used'), csvButton('blocks', { by: 'block' }, 'blocks'),
+    table('blocks', [
+      { key: 'topic', label: t('col_topic') },
+      { key: 'page', label: t('col_page'), num: true, fmt: (v) => v + 1 },
+      { key: 'block', label: t('col_block') },
+      { key: 'visitors', label: t('col_visitors'), num: true, fmt: number },
+      { key: 'uses', label: t('col_uses'), num: true, fmt: number },
+    ], blocks, { sort: 'visitors', sortDir: -1 }),
+    el('h3', { text: t('block_targets') }),
+    el('div', { class: 'tools' }, csvButton('blocks', { by: 'target' }, 'block-targets')),
+    table('block-targets', [
+      { key: 'topic', label: t('col_topic') },
+      { key: 'page', label: t('col_page'), num: true, fmt: (v) => v + 1 },
+      { key: 'block', label: t('col_block') },
+      { key: 'target', label: t('col_block_target'), fmt: (v) => v || t('target_none') },
+      { key: 'action', label: t('col_action') },
+      { key: 'uses', label: t('col_uses'), num: true, fmt: number },
+      { key: 'visitors', label: t('col_visitors'), num: true, fmt: number },
+    ], targets)));
+}
+
+/* Narration (issue 14): how much is listened to per topic and audience group. */
+function appendNarration(view, rows) {
+  rows.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : audienceOrder(a.audience, b.audience)));
+  const topics = [...new Set(rows.map((r) => r.topic))];
+  const groups = [...new Set(rows.map((r) => r.audience))].sort(audienceOrder);
+  const minutes = (ms) => (ms / 60000).toFixed(1);
+  view.append(section(t('narration_heard'), csvButton('narration', {}, 'narration'),
+    rows.length ? chart('narration', {
+      type: 'bar',
+      data: {
+        labels: topics,
+        datasets: groups.map((g, i) => ({
+          label: audienceName(g),
+          backgroundColor: COLORS[i % COLORS.length],
+          data: topics.map((tp) => +minutes(rows.filter((r) => r.topic === tp && r.audience === g)
+            .reduce((s, r) => s + r.ms_heard, 0))),
+        })),
+      },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: t('ds_minutes_heard') } } } },
+    }) : el('p', { class: 'note', text: t('no_data') }),
+    table('narration', [
+      { key: 'topic', label: t('col_topic') },
+      { key: 'audience', label: t('col_audience'), fmt: audienceName },
+      { key: 'lang', label: t('col_lang') },
+      { key: 'plays', label: t('col_plays'), num: true, fmt: number },
+      { key: 'ms_heard', label: t('col_minutes_heard'), num: true, fmt: minutes },
+      { key: 'avg_ms_heard', label: t('col_avg_heard'), num: true, fmt: seconds },
+    ], rows)));
 }
 
 function destroyChartIn(box) {

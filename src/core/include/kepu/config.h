@@ -26,6 +26,11 @@ struct kk_config {
     char *ca_file;              /* "" = system CAs */
     char *import_dirs;          /* "" */
     enum kk_render_mode render; /* auto */
+    int high_contrast;          /* 0: every visit starts in the high-contrast theme when 1 */
+    int reach;                  /* 0: when 1, every control lies within reach (380-1220 mm) */
+    int reach_mount_mm;         /* 800, 0..3000: the screen's bottom edge above the floor */
+    int reach_screen_mm;        /* 0 = the pixels at 0.5 mm each (a 43" screen); 0..4000:
+                                   the screen's visible height, in mm */
 };
 
 /* Fills cfg with every default (strings allocated; release with kk_config_release). */
