@@ -14,6 +14,7 @@
 #include "kepu/log.h"
 #include "srv_admin.h"
 #include "srv_auth.h"
+#include "srv_drafts.h"
 #include "srv_events.h"
 #include "srv_metrics.h"
 #include "srv_pack.h"
@@ -521,6 +522,20 @@ const struct srv_route srv_api_routes[] = {
      "admin"},
     {"POST", "/api/v1/admin/users/*/passwd", srv_admin_user_passwd, SRV_OFFICE, SMALL_BODY,
      "admin"},
+    /* The content studio (srv_drafts.c, docs/studio.md). */
+    {"POST", "/api/v1/drafts/import", srv_drafts_import, SRV_EDITOR, SRV_MAX_DRAFT_IMPORT,
+     "drafts"},
+    {"GET", "/api/v1/drafts", srv_drafts_list, SRV_EDITOR, 0, "drafts"},
+    {"GET", "/api/v1/drafts/*", srv_drafts_get, SRV_EDITOR, 0, "drafts"},
+    {"PUT", "/api/v1/drafts/*", srv_drafts_put, SRV_EDITOR, SRV_MAX_DRAFT_SAVE, "drafts"},
+    {"POST", "/api/v1/drafts/*/files", srv_drafts_file, SRV_EDITOR, KK_MAX_IMAGE_FILE_BYTES,
+     "drafts"},
+    {"GET", "/api/v1/drafts/*/validate", srv_drafts_validate, SRV_EDITOR, 0, "drafts"},
+    {"GET", "/api/v1/drafts/*/export", srv_drafts_export, SRV_EDITOR, 0, "drafts"},
+    {"GET", "/api/v1/drafts/*/revisions", srv_drafts_revisions, SRV_EDITOR, 0, "drafts"},
+    {"POST", "/api/v1/drafts/*/restore", srv_drafts_restore, SRV_EDITOR, SMALL_BODY, "drafts"},
+    {"GET", "/api/v1/drafts/*/diff", srv_drafts_diff, SRV_EDITOR, 0, "drafts"},
+    {"GET", "/api/v1/audit", srv_drafts_audit, SRV_EDITOR, 0, "audit"},
     {"GET", "/", srv_web_index, SRV_ANYONE, 0, "web_index"},
     {"GET", "/vendor/*", srv_web_vendor, SRV_ANYONE, 0, "web_vendor"},
     {"GET", "/*", srv_web_file, SRV_ANYONE, 0, "web_file"},
