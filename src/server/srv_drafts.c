@@ -994,8 +994,12 @@ void srv_drafts_get(struct srv_req *req, struct srv_reply *out)
     draft_release(&d);
 }
 
-/* Checks a save's files map: every path a picture path, every hash a stored blob. */
-static int check_files(struct srv_req *req, const cJSON *files, struct kk_buf *msg)
+/* Checks a save's files map: every path a picture path, every hash a stored blob; a
+ * path whose hash is new since the latest revision has its blob checked as a picture of
+ * that name again (a blob may be any pack file, or a picture uploaded under another
+ * name). */
+static int check_files(struct srv_req *req, const cJSON *files, const cJSON *head,
+                       struct kk_buf *msg)
 {
     const cJSON *f;
     if (!cJSON_IsObject(files)) {
@@ -1015,14 +1019,25 @@ static int check_files(struct srv_req *req, const cJSON *files, struct kk_buf *m
                     f->string);
             return 400;
         }
-        char *path = srv_blob_path(req->store->data_dir, f->valuestring);
-        int have = path && access(path, R_OK) == 0;
-        kk_free(path);
-        if (!have) {
-            kk_fail(msg, KK_ERR_NOTFOUND, "source.files: %s: not uploaded to this draft",
-                    f->string);
-            return 422;
+        const cJSON *was = cJSON_GetObjectItemCaseSensitive(head, f->string);
+        if (cJSON_IsString(was) && !strcmp(was->valuestring, f->valuestring))
+            continue;
+        struct kk_buf data = KK_BUF_INIT;
+        struct kk_image img;
+        enum kk_err rc = srv_blob_get(req->store->data_dir, f->valuestring, &data, NULL);
+        int status = rc == KK_ERR_NOTFOUND ? 422 : rc ? 503 : 0;
+        if (status)
+            kk_fail(msg, rc, "source.files: %s: %s", f->string,
+                    rc == KK_ERR_NOTFOUND ? "not uploaded to this draft" : "unreadable");
+        else {
+            struct kk_buf pic = KK_BUF_INIT;
+            if ((status = check_picture(f->string, data.data, data.len, &img, &pic)))
+                kk_fail(msg, KK_ERR_INVALID, "source.files: %s", kk_buf_str(&pic));
+            kk_buf_release(&pic);
         }
+        kk_buf_release(&data);
+        if (status)
+            return status;
     }
     return 0;
 }
@@ -1163,7 +1178,7 @@ void srv_drafts_put(struct srv_req *req, struct srv_reply *out)
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(src, "files");
     if (!files)
         files = d.files;
-    else if ((status = check_files(req, files, &msg))) {
+    else if ((status = check_files(req, files, d.files, &msg))) {
         srv_reply_error(out, status, "%s", kk_buf_str(&msg));
         goto done;
     }
@@ -1324,6 +1339,31 @@ done:
     draft_release(&d);
     kk_buf_release(&err);
     kk_buf_release(&tgz);
+}
+
+int srv_drafts_checkout(struct srv_req *req, struct srv_reply *out, int64_t revision,
+                        const char *dir, char **pack_id)
+{
+    struct draft d;
+    struct folder f;
+    struct kk_buf err = KK_BUF_INIT;
+    int ok = 0;
+    memset(&f, 0, sizeof(f));
+    *pack_id = NULL;
+    if (!draft_load(req, out, revision, &d))
+        return 0;
+    if (folder_make(&f, req->store->data_dir, &d, &err) || folder_write(&f, dir, &err)) {
+        kk_error("drafts", "checkout %s: %s", d.id, kk_buf_str(&err));
+        srv_reply_error(out, 503, "cannot write the draft out");
+    } else if (!(*pack_id = kk_strdup(d.pack))) {
+        srv_reply_error(out, 503, "out of memory");
+    } else {
+        ok = 1;
+    }
+    folder_release(&f);
+    draft_release(&d);
+    kk_buf_release(&err);
+    return ok;
 }
 
 /* --- history ---------------------------------------------------------------------------- */

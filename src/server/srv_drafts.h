@@ -7,6 +7,8 @@
 #ifndef SRV_DRAFTS_H
 #define SRV_DRAFTS_H
 
+#include <stdint.h>
+
 #include "srv_http.h"
 
 #define SRV_MAX_DRAFT_IMPORT (64u * 1024 * 1024) /* one uploaded tar, tar.gz or .kpk */
@@ -24,6 +26,14 @@ void srv_drafts_revisions(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_restore(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_diff(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_audit(struct srv_req *req, struct srv_reply *out);
+
+/* For other studio calls on a draft (the preview worker): loads revision (0: the latest)
+ * of the draft named by req->params[0], checking the caller may see it, and writes its
+ * source folder (pack.json, topics, pictures) into the new folder dir, which the caller
+ * removes. Returns 1 with *pack_id the draft's pack id (kk_free it); otherwise 0 with out
+ * holding the answer to send (404, 403, 503) and *pack_id NULL. */
+int srv_drafts_checkout(struct srv_req *req, struct srv_reply *out, int64_t revision,
+                        const char *dir, char **pack_id);
 
 /* Why an SVG document (data[0..len)) may not go on a kiosk, or NULL when it may: a
  * <script> or <foreignObject> element, an on...= event attribute, or a reference to

@@ -122,6 +122,11 @@ r=$(put "{\"base_revision\":$rev,\"source\":{\"pack\":{},\"topics\":{},\"files\"
 check "a file path outside the pack" "400 source.files: \"../../x.png\": a \"..\" path component" "$(code "$r") $(err "$r")"
 r=$(put "{\"base_revision\":$rev,\"note\":\"$(head -c 600 /dev/zero | tr '\0' a)\",\"source\":{\"pack\":{},\"topics\":{}}}")
 check "a note too long" "400 note: must be a string of at most 500 bytes" "$(code "$r") $(err "$r")"
+PNGSHA=$(sha256sum <"$TMP/ok.png" | cut -d' ' -f1)
+r=$(http POST "/api/v1/drafts/$D/files?path=images/ok.png" "${B[@]}" --data-binary @"$TMP/ok.png"); check "a small PNG" 201 "$(code "$r")"
+jq -c --argjson b "$rev" --arg s "$PNGSHA" '{base_revision: $b, source: (.source | .files["images/sneaky.svg"] = $s)}' "$TMP/d.json" >"$TMP/put.json"
+r=$(http PUT "/api/v1/drafts/$D" "${B[@]}" --data-binary @"$TMP/put.json")
+check "a PNG's hash under an .svg name" "422 source.files: images/sneaky.svg: the content is PNG, the name says SVG" "$(code "$r") $(err "$r")"
 check "no revision from refused saves" "$rev" "$(head_rev)"
 
 # --- a draft made invalid through the API is kept, and validate says what is wrong ---
