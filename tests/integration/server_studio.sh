@@ -62,9 +62,23 @@ r=$(http GET "/api/v1/drafts/$D" "${B[@]}")
 check "the first save survives the refused one" "2 农业与土地（新）" "$(body "$r" | jq -r '"\(.revision) \(.source.pack.title.zh)"')"
 r=$(save 2 "merged" '.pack.title.zh = "农业和土地（新）"' "${B[@]}")
 check "save on the latest after merging" '200 {"revision":3}' "$r"
+racers=()
+# four saves on the same base at once: exactly one is taken, the others get 409
+jq -c '{base_revision: 3, note: "race", source: (.source | .pack.title.en = "Race")}' "$TMP/d1.json" >"$TMP/race.json"
+for i in 1 2 3 4; do
+    curl -s -o /dev/null -w '%{http_code}\n' -X PUT "${B[@]}" --data-binary @"$TMP/race.json" "$U/api/v1/drafts/$D" >"$TMP/race.$i" &
+    racers+=($!)
+done
+wait "${racers[@]}" # not the server, also a child of this shell
+check "concurrent saves on one base: one taken, three refused" "200 409 409 409" "$(cat "$TMP"/race.? | sort | tr '\n' ' ' | sed 's/ $//')"
+r=$(http GET "/api/v1/drafts/$D" "${B[@]}")
+check "the race left one new revision" "4 Race" "$(body "$r" | jq -r '"\(.revision) \(.source.pack.title.en)"')"
+r=$(save 4 "undo race" '.pack.title.zh = "农业和土地（新）"' "${B[@]}")
+check "save after the race" '200 {"revision":5}' "$r"
 r=$(http GET "/api/v1/drafts/$D/revisions" "${B[@]}")
-check "revisions" "1 bob imported farming-and-land|2 bob new title|3 bob merged|" "$(body "$r" | jq -j '.[] | "\(.revision) \(.who) \(.note)|"')"
+check "revisions" "1 bob imported farming-and-land|2 bob new title|3 bob merged|4 bob race|5 bob undo race|" "$(body "$r" | jq -j '.[] | "\(.revision) \(.who) \(.note)|"')"
 r=$(http GET "/api/v1/drafts/$D/diff?from=1&to=3" "${B[@]}")
+check "diff to the latest by default" "1 5" "$(http GET "/api/v1/drafts/$D/diff?from=1" "${B[@]}" | cut -d' ' -f2- | jq -r '"\(.from) \(.to)"')"
 check "diff of two revisions per field" "1 3 pack.json title.zh 农业与土地 农业和土地（新）" \
     "$(body "$r" | jq -r '"\(.from) \(.to) " + (.changes[] | "\(.file) \(.field) \(.from) \(.to)")')"
 r=$(http GET "/api/v1/drafts/$D?revision=2" "${B[@]}")
@@ -74,9 +88,9 @@ check "a revision that does not exist" "404 draft $D: no revision 9" "$(code "$r
 
 # --- restore ---
 r=$(http POST "/api/v1/drafts/$D/restore" "${B[@]}" --data-binary '{"revision":1}')
-check "restore revision 1" '200 {"revision":4}' "$r"
+check "restore revision 1" '200 {"revision":6}' "$r"
 r=$(http GET "/api/v1/drafts/$D" "${B[@]}")
-check "restored as a new revision" "4 农业与土地 restored revision 1" "$(body "$r" | jq -r '"\(.revision) \(.source.pack.title.zh) \(.note)"')"
+check "restored as a new revision" "6 农业与土地 restored revision 1" "$(body "$r" | jq -r '"\(.revision) \(.source.pack.title.zh) \(.note)"')"
 body "$r" >"$TMP/d1.json"
 
 # --- a picture, then export: kepu-pack validate and build accept it unchanged ---
@@ -92,16 +106,16 @@ check "upload a picture" "201 images/new-cover.png PNG 64 48" "$(code "$r") $(bo
 SHA=$(body "$r" | jq -r .sha256)
 check "the picture is a blob" "$(sha256sum <"$TMP/pic.png" | cut -d' ' -f1)" "$SHA"
 cover_topic=$(jq -r '.source.topics | keys[0]' "$TMP/d1.json")
-r=$(save 4 "new cover" ".files[\"images/new-cover.png\"] = \"$SHA\" | .topics[\"$cover_topic\"].cover = \"images/new-cover.png\"" "${B[@]}")
-check "save with the new picture" '200 {"revision":5}' "$r"
-r=$(save 5 "a file never uploaded" ".files[\"images/ghost.png\"] = \"$(printf '%064d' 7)\"" "${B[@]}")
+r=$(save 6 "new cover" ".files[\"images/new-cover.png\"] = \"$SHA\" | .topics[\"$cover_topic\"].cover = \"images/new-cover.png\"" "${B[@]}")
+check "save with the new picture" '200 {"revision":7}' "$r"
+r=$(save 7 "a file never uploaded" ".files[\"images/ghost.png\"] = \"$(printf '%064d' 7)\"" "${B[@]}")
 check "a file not uploaded" "422 source.files: images/ghost.png: not uploaded to this draft" "$(code "$r") $(body "$r" | jq -r .error)"
 r=$(http GET "/api/v1/drafts/$D/validate" "${B[@]}")
 check "still no errors with the new cover" "200 0" "$(code "$r") $(body "$r" | jq '[.[] | select(.severity == "error")] | length')"
 rm -f "$TMP/body"
 code=$(curl -s -o "$TMP/export.tgz" -D "$TMP/h" -w '%{http_code}' "${B[@]}" "$U/api/v1/drafts/$D/export")
 check "export" 200 "$code"
-check_has "export is named after the pack" 'filename="farming-and-land-r5.tar.gz"' "$(cat "$TMP/h")"
+check_has "export is named after the pack" 'filename="farming-and-land-r7.tar.gz"' "$(cat "$TMP/h")"
 mkdir -p "$TMP/x" && tar -xzf "$TMP/export.tgz" -C "$TMP/x"
 check "exported folder" "farming-and-land" "$(ls "$TMP/x")"
 cmp -s "$TMP/pic.png" "$TMP/x/farming-and-land/images/new-cover.png" && ok || fail "exported picture differs"
@@ -121,7 +135,7 @@ check "a built folder's MANIFEST is dropped" "0 1" "$(body "$r" | jq -r '"\([.so
 # --- who may see what ---
 r=$(http GET "/api/v1/drafts/$D" "${C[@]}")
 check "staff of another venue cannot read" "403 draft $D: your venues (v2) may not edit venue v1" "$(code "$r") $(body "$r" | jq -r .error)"
-r=$(save 5 "sneaky" '.pack.title.zh = "x"' "${C[@]}"); check_has "staff of another venue cannot save" "403 " "$r"
+r=$(save 7 "sneaky" '.pack.title.zh = "x"' "${C[@]}"); check_has "staff of another venue cannot save" "403 " "$r"
 r=$(http GET "/api/v1/drafts/$D/export" "${C[@]}"); check_has "staff of another venue cannot export" "403 " "$r"
 r=$(http POST "/api/v1/drafts/$D/files?path=images/a.png" "${C[@]}" --data-binary @"$TMP/pic.png"); check_has "staff of another venue cannot upload" "403 " "$r"
 r=$(http POST "/api/v1/drafts/$D/restore" "${C[@]}" --data-binary '{"revision":1}'); check_has "staff of another venue cannot restore" "403 " "$r"
@@ -132,11 +146,11 @@ r=$(http GET "/api/v1/drafts/d0000000000000000" "${B[@]}"); check "no such draft
 r=$(http POST /api/v1/login --data-binary '{"user":"alice","password":"secret-pass"}' -c "$TMP/jar")
 CSRF=$(body "$r" | jq -r .csrf)
 r=$(http GET /api/v1/drafts -b "$TMP/jar"); check "office sees every draft" "200 2" "$(code "$r") $(body "$r" | jq length)"
-r=$(save 5 "office edit" '.pack.title.en = "Farming"' -b "$TMP/jar"); check_has "office save without CSRF" "403 " "$r"
-r=$(save 5 "office edit" '.pack.title.en = "Farming"' -b "$TMP/jar" -H "X-CSRF-Token: $CSRF"); check "office save" '200 {"revision":6}' "$r"
+r=$(save 7 "office edit" '.pack.title.en = "Farming"' -b "$TMP/jar"); check_has "office save without CSRF" "403 " "$r"
+r=$(save 7 "office edit" '.pack.title.en = "Farming"' -b "$TMP/jar" -H "X-CSRF-Token: $CSRF"); check "office save" '200 {"revision":8}' "$r"
 r=$(http GET /api/v1/audit "${B[@]}"); check_has "staff cannot read the audit log" "403 " "$r"
 r=$(http GET /api/v1/audit -b "$TMP/jar")
-check "audit log" "bob draft.import $D|bob draft.save $D|bob draft.save $D|bob draft.restore $D|bob draft.file $D|bob draft.save $D|bob draft.import $D2|alice draft.save $D|" \
+check "audit log" "bob draft.import $D|bob draft.save $D|bob draft.save $D|bob draft.save $D|bob draft.save $D|bob draft.restore $D|bob draft.file $D|bob draft.save $D|bob draft.import $D2|alice draft.save $D|" \
     "$(body "$r" | jq -j '.[] | "\(.who) \(.what) \(.target)|"')"
 r=$(curl -s -b "$TMP/jar" "$U/api/v1/audit?format=csv" | head -1 | tr -d '\r\357\273\277')
 check "audit log as CSV" "at_ms,who,what,target,detail" "$r"
