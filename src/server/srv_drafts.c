@@ -16,12 +16,10 @@
 #include "kepu/limits.h"
 #include "kepu/log.h"
 #include "kepu/pack.h"
-#include "srv_api.h"
 #include "srv_pack.h"
 #include "srv_tar.h"
 
 #define DRAFT_ID_BYTES 8 /* a draft id is "d" and 16 hex digits */
-#define DAY_MS         (24LL * 3600 * 1000)
 
 /* --- small helpers --------------------------------------------------------------------- */
 
@@ -53,33 +51,6 @@ static int64_t arg_revision(struct srv_req *req, const char *name)
     if (!v)
         return 0;
     return kk_parse_long(v, 1, 1L << 40, &n) < 0 ? -1 : n;
-}
-
-/* Rows of t as an array of objects keyed by its column names. */
-static cJSON *rows_to_objects(const struct srv_table *t)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t r = 0; a && r < t->nrows; r++) {
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddItemToArray(a, o)) {
-            cJSON_Delete(o);
-            cJSON_Delete(a);
-            return NULL;
-        }
-        for (size_t c = 0; c < t->ncolumns; c++) {
-            const struct srv_cell *x = &t->cells[r * t->ncolumns + c];
-            cJSON *v = x->kind == SRV_CELL_TEXT   ? cJSON_CreateString(x->s)
-                       : x->kind == SRV_CELL_INT  ? cJSON_CreateNumber((double)x->i)
-                       : x->kind == SRV_CELL_REAL ? cJSON_CreateNumber(x->r)
-                                                  : cJSON_CreateNull();
-            if (!v || !cJSON_AddItemToObject(o, t->columns[c], v)) {
-                cJSON_Delete(v);
-                cJSON_Delete(a);
-                return NULL;
-            }
-        }
-    }
-    return a;
 }
 
 static void audit(struct srv_req *req, const char *what, const char *target, const char *detail)
@@ -273,9 +244,9 @@ const char *srv_svg_problem(const char *data, size_t len)
                 return "holds an event attribute (on...=)";
         }
         /* href= and xlink:href= must name a part of this file. */
-        if (end - p >= 4 && !strncasecmp(p, "href", 4) && (p == data || p[-1] == ' ' ||
-                                                           p[-1] == ':' || p[-1] == '\t' ||
-                                                           p[-1] == '\n' || p[-1] == '\r')) {
+        if (end - p >= 4 && !strncasecmp(p, "href", 4) &&
+            (p == data || p[-1] == ' ' || p[-1] == ':' || p[-1] == '\t' || p[-1] == '\n' ||
+             p[-1] == '\r')) {
             const char *v = attr_value(p + 4, end);
             if (v && (v >= end || *v != '#'))
                 return "references something outside itself (href not starting with #)";
@@ -402,8 +373,7 @@ static int check_source(const cJSON *src, struct kk_buf *msg)
             return 400;
         }
         if (!cJSON_IsObject(t)) {
-            kk_fail(msg, KK_ERR_INVALID, "source.topics[\"%.100s\"]: must be an object",
-                    t->string);
+            kk_fail(msg, KK_ERR_INVALID, "source.topics[\"%.100s\"]: must be an object", t->string);
             return 400;
         }
     }
@@ -547,8 +517,8 @@ static cJSON *doc_diff(const struct leaves *a, const struct leaves *b, const cha
 struct folder {
     struct srv_tar_entry *e;
     size_t n;
-    char **texts;          /* owned printed JSON */
-    struct kk_buf *blobs;  /* owned picture bytes */
+    char **texts;         /* owned printed JSON */
+    struct kk_buf *blobs; /* owned picture bytes */
     size_t ntexts, nblobs;
 };
 
@@ -892,8 +862,7 @@ void srv_drafts_import(struct srv_req *req, struct srv_reply *out)
         srv_reply_json(out, 201, a);
         audit(req, "draft.import", did, id->valuestring);
         kk_info("drafts", "%s imported %s as draft %s (%d topics, %d pictures)", req->who,
-                id->valuestring, did, cJSON_GetArraySize(im.topics),
-                cJSON_GetArraySize(im.files));
+                id->valuestring, did, cJSON_GetArraySize(im.topics), cJSON_GetArraySize(im.files));
     }
 done:
     if (top)
@@ -953,7 +922,7 @@ void srv_drafts_list(struct srv_req *req, struct srv_reply *out)
             }
         t.nrows = w;
     }
-    srv_reply_json(out, 200, rows_to_objects(&t));
+    srv_reply_json(out, 200, srv_table_to_objects(&t));
 done:
     srv_table_release(&t);
     srv_table_release(&mine);
@@ -1157,7 +1126,8 @@ void srv_drafts_put(struct srv_req *req, struct srv_reply *out)
     const cJSON *note = cJSON_GetObjectItemCaseSensitive(root, "note");
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(root, "source");
     if (!cJSON_IsObject(root)) {
-        srv_reply_error(out, 400, "body: must be an object {\"base_revision\", \"note\", \"source\"}");
+        srv_reply_error(out, 400,
+                        "body: must be an object {\"base_revision\", \"note\", \"source\"}");
         goto done;
     }
     if (!cJSON_IsNumber(base) || base->valuedouble < 1 || base->valuedouble > 1e12 ||
@@ -1167,8 +1137,7 @@ void srv_drafts_put(struct srv_req *req, struct srv_reply *out)
     }
     if (note && !cJSON_IsNull(note) &&
         (!cJSON_IsString(note) || strlen(note->valuestring) > SRV_MAX_DRAFT_NOTE)) {
-        srv_reply_error(out, 400, "note: must be a string of at most %d bytes",
-                        SRV_MAX_DRAFT_NOTE);
+        srv_reply_error(out, 400, "note: must be a string of at most %d bytes", SRV_MAX_DRAFT_NOTE);
         goto done;
     }
     if ((status = check_source(src, &msg))) {
@@ -1201,8 +1170,9 @@ void srv_drafts_file(struct srv_req *req, struct srv_reply *out)
     const char *path = srv_req_arg(req, "path");
     if (!draft_load(req, out, 0, &d))
         return;
-    const char *why = path ? file_path_problem(path) : "missing; say where it goes, e.g."
-                                                       " ?path=images/cover.png";
+    const char *why = path ? file_path_problem(path)
+                           : "missing; say where it goes, e.g."
+                             " ?path=images/cover.png";
     if (why) {
         srv_reply_error(out, 400, "path: \"%.100s\": %s", path ? path : "", why);
         goto done;
@@ -1222,12 +1192,12 @@ void srv_drafts_file(struct srv_req *req, struct srv_reply *out)
         goto done;
     }
     cJSON *a = cJSON_CreateObject();
-    if (a && (!cJSON_AddStringToObject(a, "path", path) ||
-              !cJSON_AddStringToObject(a, "sha256", sha) ||
-              !cJSON_AddNumberToObject(a, "size", (double)req->body.len) ||
-              !cJSON_AddStringToObject(a, "type", kk_image_type_name(img.type)) ||
-              !cJSON_AddNumberToObject(a, "width", img.w) ||
-              !cJSON_AddNumberToObject(a, "height", img.h))) {
+    if (a &&
+        (!cJSON_AddStringToObject(a, "path", path) || !cJSON_AddStringToObject(a, "sha256", sha) ||
+         !cJSON_AddNumberToObject(a, "size", (double)req->body.len) ||
+         !cJSON_AddStringToObject(a, "type", kk_image_type_name(img.type)) ||
+         !cJSON_AddNumberToObject(a, "width", img.w) ||
+         !cJSON_AddNumberToObject(a, "height", img.h))) {
         cJSON_Delete(a);
         a = NULL;
     }
@@ -1271,8 +1241,7 @@ void srv_drafts_validate(struct srv_req *req, struct srv_reply *out)
     if (!draft_load(req, out, arg_revision(req, "revision"), &d))
         return;
     dir = scratch_dir(req, "validate");
-    if (!dir || folder_make(&f, req->store->data_dir, &d, &err) ||
-        folder_write(&f, dir, &err)) {
+    if (!dir || folder_make(&f, req->store->data_dir, &d, &err) || folder_write(&f, dir, &err)) {
         kk_error("drafts", "validate %s: %s", d.id, kk_buf_str(&err));
         srv_reply_error(out, 503, "cannot write the draft out to check it");
         goto done;
@@ -1377,7 +1346,7 @@ void srv_drafts_revisions(struct srv_req *req, struct srv_reply *out)
     if (srv_store_draft_revisions(req->store, d.id, &t, NULL))
         srv_reply_error(out, 503, "store unavailable");
     else
-        srv_reply_json(out, 200, rows_to_objects(&t));
+        srv_reply_json(out, 200, srv_table_to_objects(&t));
     srv_table_release(&t);
     draft_release(&d);
 }
@@ -1438,43 +1407,4 @@ void srv_drafts_diff(struct srv_req *req, struct srv_reply *out)
     leaves_release(&lb);
     draft_release(&a);
     draft_release(&b);
-}
-
-void srv_drafts_audit(struct srv_req *req, struct srv_reply *out)
-{
-    struct srv_table t = {0};
-    struct kk_buf err = KK_BUF_INIT;
-    const char *from = srv_req_arg(req, "from"), *to = srv_req_arg(req, "to");
-    const char *format = srv_req_arg(req, "format");
-    int64_t f = 0, e = INT64_MAX;
-    if (!is_office(req)) {
-        srv_reply_error(out, 403, "the audit log is for office users");
-        return;
-    }
-    if (from && srv_parse_day(from, &f)) {
-        srv_reply_error(out, 400, "from: must be a date YYYY-MM-DD");
-        return;
-    }
-    if (to && srv_parse_day(to, &e)) {
-        srv_reply_error(out, 400, "to: must be a date YYYY-MM-DD");
-        return;
-    }
-    if (to)
-        e += DAY_MS; /* "to" names the last day included */
-    if (format && strcmp(format, "csv") && strcmp(format, "json")) {
-        srv_reply_error(out, 400, "format: must be json or csv");
-        return;
-    }
-    if (srv_store_audit_list(req->store, f, e, &t, &err)) {
-        kk_error("audit", "%s", kk_buf_str(&err));
-        srv_reply_error(out, 503, "store unavailable");
-    } else if (format && !strcmp(format, "csv")) {
-        out->status = srv_table_to_csv(&t, &out->body) ? 500 : 200;
-        out->content_type = "text/csv; charset=utf-8";
-        srv_reply_header(out, "Content-Disposition", "attachment; filename=\"kepu-audit.csv\"");
-    } else {
-        srv_reply_json(out, 200, rows_to_objects(&t));
-    }
-    srv_table_release(&t);
-    kk_buf_release(&err);
 }

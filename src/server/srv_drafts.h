@@ -1,9 +1,10 @@
 /* The content studio's drafts over HTTP (docs/studio.md): import a pack as a draft, read
  * and save it as source JSON with every revision kept (a save on a stale revision is
  * refused with what changed), upload pictures, validate with the core's own pack parser,
- * export the source folder as a tar.gz, list, restore and compare revisions, and read the
- * audit log. Staff see only the drafts of their venues; office users see all. The routes
- * are SRV_EDITOR (office session or staff token) and are listed in srv_api.c. */
+ * export the source folder as a tar.gz, list, restore and compare revisions (the audit
+ * log they write is read by GET /api/v1/audit in srv_api.c). Staff see only the drafts of
+ * their venues; office users see all. The routes are SRV_EDITOR (office session or staff
+ * token) and are listed in srv_api.c. */
 #ifndef SRV_DRAFTS_H
 #define SRV_DRAFTS_H
 
@@ -25,7 +26,6 @@ void srv_drafts_export(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_revisions(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_restore(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_diff(struct srv_req *req, struct srv_reply *out);
-void srv_drafts_audit(struct srv_req *req, struct srv_reply *out);
 
 /* For other studio calls on a draft (the preview worker): loads revision (0: the latest)
  * of the draft named by req->params[0], checking the caller may see it, and writes its

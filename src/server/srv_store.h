@@ -162,16 +162,15 @@ struct srv_store_ops {
                                 struct kk_buf *err);
     enum kk_err (*draft_add)(struct srv_store *s, const struct srv_draft_save *d,
                              struct kk_buf *err);
-    enum kk_err (*draft_save)(struct srv_store *s, const struct srv_draft_save *d,
-                              int64_t *number, struct kk_buf *err);
+    enum kk_err (*draft_save)(struct srv_store *s, const struct srv_draft_save *d, int64_t *number,
+                              struct kk_buf *err);
     enum kk_err (*draft_list)(struct srv_store *s, struct srv_table *out, struct kk_buf *err);
     enum kk_err (*draft_get)(struct srv_store *s, const char *id, int64_t number,
                              struct srv_table *out, struct kk_buf *err);
     enum kk_err (*draft_revisions)(struct srv_store *s, const char *id, struct srv_table *out,
                                    struct kk_buf *err);
-    enum kk_err (*audit_add)(struct srv_store *s, int64_t at_ms, const char *who,
-                             const char *what, const char *target, const char *detail,
-                             struct kk_buf *err);
+    enum kk_err (*audit_add)(struct srv_store *s, int64_t at_ms, const char *who, const char *what,
+                             const char *target, const char *detail, struct kk_buf *err);
     enum kk_err (*audit_list)(struct srv_store *s, int64_t from_ms, int64_t to_ms,
                               struct srv_table *out, struct kk_buf *err);
     enum kk_err (*user_venues)(struct srv_store *s, const char *user, struct srv_table *out,

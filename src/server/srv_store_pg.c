@@ -1811,23 +1811,22 @@ static enum kk_err pg_draft_save(struct srv_store *base, const struct srv_draft_
     enum kk_err rc = simple(c, err, "BEGIN");
     /* FOR UPDATE: of two servers saving on one base at once, the second sees the first's. */
     if (!rc)
-        rc = query_row(c, &r, err, "SELECT head::text FROM drafts WHERE id = $1 FOR UPDATE", 0,
-                       "t", d->id);
+        rc = query_row(c, &r, err, "SELECT head::text FROM drafts WHERE id = $1 FOR UPDATE", 0, "t",
+                       d->id);
     if (rc == KK_ERR_NOTFOUND)
         rc = kk_fail(err, rc, "no draft %s", d->id);
     if (!rc && kk_parse_long(PQgetvalue(r, 0, 0), 1, 1L << 40, &h) < 0)
         rc = kk_fail(err, KK_ERR_DB, "draft %s: unreadable head revision", d->id);
     if (!rc && h != d->base) {
         *number = h;
-        rc = kk_fail(err, KK_ERR_EXISTS, "draft %s: revision %lld is not the latest (%ld)",
-                     d->id, (long long)d->base, h);
+        rc = kk_fail(err, KK_ERR_EXISTS, "draft %s: revision %lld is not the latest (%ld)", d->id,
+                     (long long)d->base, h);
     }
     if (!rc)
         rc = run(c, err,
                  "INSERT INTO draft_revisions(draft, number, who, at_ms, note, source, files)"
                  " VALUES($1, $2, $3, $4, $5, $6, $7)",
-                 "titittt", d->id, (int64_t)h + 1, d->who, d->at_ms, d->note, d->source,
-                 d->files);
+                 "titittt", d->id, (int64_t)h + 1, d->who, d->at_ms, d->note, d->source, d->files);
     if (!rc)
         rc = run(c, err,
                  "UPDATE drafts SET head = $2, updated_ms = $3, updated_by = $4 WHERE id = $1",
@@ -1865,17 +1864,15 @@ static enum kk_err read_rows(struct pg_store *s, struct srv_table *out, const ch
     return rc;
 }
 
-static const char *const draft_list_cols[] = {"id",         "pack",     "venue",
-                                              "state",      "created_by", "created_ms",
-                                              "revision",   "updated_ms", "updated_by"};
-static const char *const draft_get_cols[] = {"id",  "pack",  "venue",  "state",
-                                             "revision", "who", "at_ms", "note",
-                                             "source", "files", "head"};
+static const char *const draft_list_cols[] = {"id",       "pack",       "venue",
+                                              "state",    "created_by", "created_ms",
+                                              "revision", "updated_ms", "updated_by"};
+static const char *const draft_get_cols[] = {"id",    "pack", "venue",  "state", "revision", "who",
+                                             "at_ms", "note", "source", "files", "head"};
 static const char *const draft_rev_cols[] = {"revision", "who", "at_ms", "note"};
 static const char *const audit_cols[] = {"at_ms", "who", "what", "target", "detail"};
 
-static enum kk_err pg_draft_list(struct srv_store *base, struct srv_table *out,
-                                 struct kk_buf *err)
+static enum kk_err pg_draft_list(struct srv_store *base, struct srv_table *out, struct kk_buf *err)
 {
     return read_rows((struct pg_store *)base, out, draft_list_cols, 9, err,
                      "SELECT id, pack, venue, state, created_by, created_ms, head, updated_ms,"
@@ -1895,8 +1892,8 @@ static enum kk_err pg_draft_get(struct srv_store *base, const char *id, int64_t 
     return !rc && !out->nrows ? KK_ERR_NOTFOUND : rc;
 }
 
-static enum kk_err pg_draft_revisions(struct srv_store *base, const char *id,
-                                      struct srv_table *out, struct kk_buf *err)
+static enum kk_err pg_draft_revisions(struct srv_store *base, const char *id, struct srv_table *out,
+                                      struct kk_buf *err)
 {
     return read_rows((struct pg_store *)base, out, draft_rev_cols, 4, err,
                      "SELECT number, who, at_ms, note FROM draft_revisions WHERE draft = $1"
@@ -1927,13 +1924,12 @@ static enum kk_err pg_audit_list(struct srv_store *base, int64_t from_ms, int64_
                      "ii", from_ms, to_ms);
 }
 
-static enum kk_err pg_user_venues(struct srv_store *base, const char *user,
-                                  struct srv_table *out, struct kk_buf *err)
+static enum kk_err pg_user_venues(struct srv_store *base, const char *user, struct srv_table *out,
+                                  struct kk_buf *err)
 {
     static const char *const cols[] = {"venue"};
     return read_rows((struct pg_store *)base, out, cols, 1, err,
-                     "SELECT venue FROM user_venues WHERE \"user\" = $1 ORDER BY venue", "t",
-                     user);
+                     "SELECT venue FROM user_venues WHERE \"user\" = $1 ORDER BY venue", "t", user);
 }
 
 static enum kk_err pg_user_venue_add(struct srv_store *base, const char *user, const char *venue,

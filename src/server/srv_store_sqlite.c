@@ -1464,7 +1464,9 @@ static enum kk_err sq_draft_add(struct srv_store *base, const struct srv_draft_s
         rc = run(s->w, err,
                  "INSERT INTO draft_revisions(draft, number, who, at_ms, note, source, files)"
                  " VALUES(?1, 1, ?2, ?3, ?4, ?5, ?6)",
-                 "ttitt" "t", d->id, d->who, d->at_ms, d->note, d->source, d->files);
+                 "ttitt"
+                 "t",
+                 d->id, d->who, d->at_ms, d->note, d->source, d->files);
     if (!rc)
         rc = run(s->w, err, "COMMIT", NULL);
     if (rc)
@@ -1491,15 +1493,14 @@ static enum kk_err sq_draft_save(struct srv_store *base, const struct srv_draft_
         rc = kk_fail(err, KK_ERR_DB, "draft %s: unreadable head revision", d->id);
     if (!rc && h != d->base) {
         *number = h;
-        rc = kk_fail(err, KK_ERR_EXISTS, "draft %s: revision %lld is not the latest (%ld)",
-                     d->id, (long long)d->base, h);
+        rc = kk_fail(err, KK_ERR_EXISTS, "draft %s: revision %lld is not the latest (%ld)", d->id,
+                     (long long)d->base, h);
     }
     if (!rc)
         rc = run(s->w, err,
                  "INSERT INTO draft_revisions(draft, number, who, at_ms, note, source, files)"
                  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                 "titittt", d->id, (int64_t)h + 1, d->who, d->at_ms, d->note, d->source,
-                 d->files);
+                 "titittt", d->id, (int64_t)h + 1, d->who, d->at_ms, d->note, d->source, d->files);
     if (!rc)
         rc = run(s->w, err,
                  "UPDATE drafts SET head = ?2, updated_ms = ?3, updated_by = ?4 WHERE id = ?1",
@@ -1539,17 +1540,15 @@ static enum kk_err read_rows(struct sq_store *s, struct srv_table *out, const ch
     return rc;
 }
 
-static const char *const draft_list_cols[] = {"id",         "pack",     "venue",
-                                              "state",      "created_by", "created_ms",
-                                              "revision",   "updated_ms", "updated_by"};
-static const char *const draft_get_cols[] = {"id",  "pack",  "venue",  "state",
-                                             "revision", "who", "at_ms", "note",
-                                             "source", "files", "head"};
+static const char *const draft_list_cols[] = {"id",       "pack",       "venue",
+                                              "state",    "created_by", "created_ms",
+                                              "revision", "updated_ms", "updated_by"};
+static const char *const draft_get_cols[] = {"id",    "pack", "venue",  "state", "revision", "who",
+                                             "at_ms", "note", "source", "files", "head"};
 static const char *const draft_rev_cols[] = {"revision", "who", "at_ms", "note"};
 static const char *const audit_cols[] = {"at_ms", "who", "what", "target", "detail"};
 
-static enum kk_err sq_draft_list(struct srv_store *base, struct srv_table *out,
-                                 struct kk_buf *err)
+static enum kk_err sq_draft_list(struct srv_store *base, struct srv_table *out, struct kk_buf *err)
 {
     return read_rows((struct sq_store *)base, out, draft_list_cols, 9, err,
                      "SELECT id, pack, venue, state, created_by, created_ms, head, updated_ms,"
@@ -1569,8 +1568,8 @@ static enum kk_err sq_draft_get(struct srv_store *base, const char *id, int64_t 
     return !rc && !out->nrows ? KK_ERR_NOTFOUND : rc;
 }
 
-static enum kk_err sq_draft_revisions(struct srv_store *base, const char *id,
-                                      struct srv_table *out, struct kk_buf *err)
+static enum kk_err sq_draft_revisions(struct srv_store *base, const char *id, struct srv_table *out,
+                                      struct kk_buf *err)
 {
     return read_rows((struct sq_store *)base, out, draft_rev_cols, 4, err,
                      "SELECT number, who, at_ms, note FROM draft_revisions WHERE draft = ?1"
@@ -1601,8 +1600,8 @@ static enum kk_err sq_audit_list(struct srv_store *base, int64_t from_ms, int64_
                      "ii", from_ms, to_ms);
 }
 
-static enum kk_err sq_user_venues(struct srv_store *base, const char *user,
-                                  struct srv_table *out, struct kk_buf *err)
+static enum kk_err sq_user_venues(struct srv_store *base, const char *user, struct srv_table *out,
+                                  struct kk_buf *err)
 {
     static const char *const cols[] = {"venue"};
     return read_rows((struct sq_store *)base, out, cols, 1, err,

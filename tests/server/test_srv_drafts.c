@@ -11,7 +11,8 @@
 
 #include "srv_drafts.h"
 
-#define SVG(body) "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\">" body "</svg>"
+#define SVG(body)                                                                                  \
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\">" body "</svg>"
 
 static const char *problem(const char *s)
 {
