@@ -52,6 +52,8 @@ static const char usage_text[] =
     "                         (password on stdin; prints a staff user's token)\n"
     "       kepu-server user remove NAME | user passwd NAME (password on stdin) [--data DIR]\n"
     "                         (both end the user's sessions)\n"
+    "       kepu-server user venue NAME VENUE [--data DIR]\n"
+    "                         (the staff user may edit that venue's drafts)\n"
     "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID) [--data DIR]\n"
     "       kepu-server prune --retention-days N [--data DIR]   (drops older raw events)\n"
     "       kepu-server migrate --from sqlite:PATH --to postgresql://... [--data DIR]\n"
@@ -332,6 +334,26 @@ static int user_change(struct opts *o)
     return rc;
 }
 
+/* user venue NAME VENUE: the staff user may edit the drafts of that venue's packs. */
+static int user_venue(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    int rc = check_id("user NAME", o->pos[1]);
+    if (!rc)
+        rc = check_id("VENUE", o->pos[2]);
+    if (rc || (rc = open_store(o, &s)))
+        return rc;
+    if (srv_store_user_venue_add(s, o->pos[1], o->pos[2], &err))
+        rc = fail(&err);
+    else
+        fprintf(stderr, "kepu-server: user %s may edit the drafts of venue %s\n", o->pos[1],
+                o->pos[2]);
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
 static int cmd_user(struct opts *o)
 {
     struct srv_store *s = NULL;
@@ -339,9 +361,11 @@ static int cmd_user(struct opts *o)
     char pw[258], phash[256], token[SRV_TOKEN_LEN + 1], thash[SRV_HASH_LEN + 1];
     if (o->npos == 2 && (!strcmp(o->pos[0], "remove") || !strcmp(o->pos[0], "passwd")))
         return user_change(o);
+    if (o->npos == 3 && !strcmp(o->pos[0], "venue"))
+        return user_venue(o);
     if (o->npos != 2 || strcmp(o->pos[0], "add"))
         return usage_error("%s", "usage: user add NAME --role office|staff | user remove NAME"
-                                 " | user passwd NAME");
+                                 " | user passwd NAME | user venue NAME VENUE");
     int rc = check_id("user NAME", o->pos[1]);
     if (rc)
         return rc;

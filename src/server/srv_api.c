@@ -14,6 +14,7 @@
 #include "kepu/log.h"
 #include "srv_admin.h"
 #include "srv_auth.h"
+#include "srv_drafts.h"
 #include "srv_events.h"
 #include "srv_metrics.h"
 #include "srv_pack.h"
@@ -499,6 +500,47 @@ static void h_stats(struct srv_req *req, struct srv_reply *out)
     kk_buf_release(&err);
 }
 
+/* --- the audit log (docs/studio.md) ------------------------------------------------- */
+
+static void h_audit(struct srv_req *req, struct srv_reply *out)
+{
+    struct srv_table t = {0};
+    struct kk_buf err = KK_BUF_INIT;
+    const char *from = srv_req_arg(req, "from"), *to = srv_req_arg(req, "to");
+    const char *format = srv_req_arg(req, "format");
+    int64_t f = 0, e = INT64_MAX;
+    if (strcmp(req->role, "office")) {
+        srv_reply_error(out, 403, "the audit log is for office users");
+        return;
+    }
+    if (from && srv_parse_day(from, &f)) {
+        srv_reply_error(out, 400, "from: must be a date YYYY-MM-DD");
+        return;
+    }
+    if (to && srv_parse_day(to, &e)) {
+        srv_reply_error(out, 400, "to: must be a date YYYY-MM-DD");
+        return;
+    }
+    if (to)
+        e += DAY_MS; /* "to" names the last day included */
+    if (format && strcmp(format, "csv") && strcmp(format, "json")) {
+        srv_reply_error(out, 400, "format: must be json or csv");
+        return;
+    }
+    if (srv_store_audit_list(req->store, f, e, &t, &err)) {
+        kk_error("audit", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+    } else if (format && !strcmp(format, "csv")) {
+        out->status = srv_table_to_csv(&t, &out->body) ? 500 : 200;
+        out->content_type = "text/csv; charset=utf-8";
+        srv_reply_header(out, "Content-Disposition", "attachment; filename=\"kepu-audit.csv\"");
+    } else {
+        srv_reply_json(out, 200, srv_table_to_objects(&t));
+    }
+    srv_table_release(&t);
+    kk_buf_release(&err);
+}
+
 const struct srv_route srv_api_routes[] = {
     {"GET", "/healthz", h_healthz, SRV_ANYONE, 0, "healthz"},
     {"GET", "/metrics", srv_metrics_get, SRV_LOCAL, 0, "metrics"},
@@ -525,6 +567,20 @@ const struct srv_route srv_api_routes[] = {
      "admin"},
     {"POST", "/api/v1/admin/users/*/passwd", srv_admin_user_passwd, SRV_OFFICE, SMALL_BODY,
      "admin"},
+    /* The content studio (srv_drafts.c, docs/studio.md). */
+    {"POST", "/api/v1/drafts/import", srv_drafts_import, SRV_EDITOR, SRV_MAX_DRAFT_IMPORT,
+     "drafts"},
+    {"GET", "/api/v1/drafts", srv_drafts_list, SRV_EDITOR, 0, "drafts"},
+    {"GET", "/api/v1/drafts/*", srv_drafts_get, SRV_EDITOR, 0, "drafts"},
+    {"PUT", "/api/v1/drafts/*", srv_drafts_put, SRV_EDITOR, SRV_MAX_DRAFT_SAVE, "drafts"},
+    {"POST", "/api/v1/drafts/*/files", srv_drafts_file, SRV_EDITOR, KK_MAX_IMAGE_FILE_BYTES,
+     "drafts"},
+    {"GET", "/api/v1/drafts/*/validate", srv_drafts_validate, SRV_EDITOR, 0, "drafts"},
+    {"GET", "/api/v1/drafts/*/export", srv_drafts_export, SRV_EDITOR, 0, "drafts"},
+    {"GET", "/api/v1/drafts/*/revisions", srv_drafts_revisions, SRV_EDITOR, 0, "drafts"},
+    {"POST", "/api/v1/drafts/*/restore", srv_drafts_restore, SRV_EDITOR, SMALL_BODY, "drafts"},
+    {"GET", "/api/v1/drafts/*/diff", srv_drafts_diff, SRV_EDITOR, 0, "drafts"},
+    {"GET", "/api/v1/audit", h_audit, SRV_EDITOR, 0, "audit"},
     {"GET", "/", srv_web_index, SRV_ANYONE, 0, "web_index"},
     {"GET", "/vendor/*", srv_web_vendor, SRV_ANYONE, 0, "web_vendor"},
     {"GET", "/*", srv_web_file, SRV_ANYONE, 0, "web_file"},

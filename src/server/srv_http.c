@@ -488,6 +488,16 @@ static int authorize(struct req_state *st, const unsigned char peer[16])
             return 401;
         return owner == want ? 0 : 403;
     }
+    case SRV_EDITOR:
+        /* A staff token when one is sent, otherwise the office session. */
+        token = bearer(req);
+        if (token) {
+            int owner = token_owner(req, token);
+            if (owner == 's')
+                snprintf(req->role, sizeof(req->role), "staff");
+            return owner == 's' ? 0 : owner ? 403 : 401;
+        }
+        /* fall through */
     case SRV_OFFICE: {
         const char *sid = srv_req_cookie(req, "kepu_session");
         if (sid && srv_token_well_formed(sid)) {
@@ -499,6 +509,8 @@ static int authorize(struct req_state *st, const unsigned char peer[16])
                 user.len < sizeof(req->who)) {
                 memcpy(req->who, kk_buf_str(&user), user.len + 1);
                 snprintf(req->csrf, sizeof(req->csrf), "%s", kk_buf_str(&csrf));
+                if (req->route->who == SRV_EDITOR)
+                    snprintf(req->role, sizeof(req->role), "office");
                 const char *sent = srv_req_header(req, "X-CSRF-Token");
                 status = 0;
                 if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD") &&

@@ -22,6 +22,7 @@ enum srv_who {
     SRV_KIOSK,  /* a kiosk's bearer token */
     SRV_STAFF,  /* a staff user's bearer token */
     SRV_OFFICE, /* an office login session (cookie) and, unless GET, the CSRF header */
+    SRV_EDITOR, /* SRV_OFFICE or SRV_STAFF (the content studio): req->role says which */
 };
 
 struct srv_server;
@@ -56,6 +57,7 @@ struct srv_req {
     struct kk_buf body;          /* the request body, inflated, NUL-terminated */
     char who[KK_MAX_ID_LEN + 1]; /* kiosk id or user name, "" for anyone */
     char csrf[SRV_CSRF_LEN + 1]; /* the office session's CSRF token */
+    char role[16];               /* "office" or "staff" for SRV_EDITOR routes, else "" */
     char client[64];             /* client address, for logs and login back-off: the
                                     peer, or what a trusted proxy said in X-Forwarded-For */
     char peer[64];               /* the address the connection came from */

@@ -73,15 +73,15 @@ static int blob_intact(const char *path, const char *sha256)
     return ok;
 }
 
-/* Copies the verified file src into the blob store unless the blob is there already with
- * the right content. A new blob is written to a unique temporary name in its folder and
+/* Puts data into the blob store as blob sha256 unless the blob is there already with the
+ * right content. A new blob is written to a unique temporary name in its folder and
  * renamed into place, so two uploads sharing a blob never write the same file; a stored
  * blob damaged on disk (its bytes no longer have its hash) is replaced, never trusted. */
-static enum kk_err keep_blob(const char *data_dir, const char *src, const char *sha256,
-                             struct kk_buf *err)
+static enum kk_err keep_blob_mem(const char *data_dir, const void *data, size_t len,
+                                 const char *sha256, struct kk_buf *err)
 {
     char *path = srv_blob_path(data_dir, sha256);
-    struct kk_buf data = KK_BUF_INIT, tmp = KK_BUF_INIT;
+    struct kk_buf tmp = KK_BUF_INIT;
     enum kk_err rc = KK_OK;
     int fd = -1, placed = 0;
     if (!path)
@@ -92,8 +92,6 @@ static enum kk_err keep_blob(const char *data_dir, const char *src, const char *
     *slash = '\0';
     rc = kk_mkdirs(path, 0700, err);
     *slash = '/';
-    if (!rc)
-        rc = kk_file_read(src, KK_MAX_PACK_FILE_BYTES, &data, err);
     if (rc)
         goto done;
     if (kk_buf_addf(&tmp, "%s.tmp-XXXXXX", path)) {
@@ -106,8 +104,7 @@ static enum kk_err keep_blob(const char *data_dir, const char *src, const char *
         kk_buf_reset(&tmp);
         goto done;
     }
-    if (fchmod(fd, 0644) < 0 || kk_write_all(fd, data.data ? data.data : "", data.len) < 0 ||
-        kk_fsync(fd) < 0) {
+    if (fchmod(fd, 0644) < 0 || kk_write_all(fd, data ? data : "", len) < 0 || kk_fsync(fd) < 0) {
         rc = kk_fail(err, KK_ERR_IO, "%s: %s", tmp.data, strerror(errno));
         goto done;
     }
@@ -124,7 +121,39 @@ done:
     if (tmp.len && !placed)
         unlink(tmp.data);
     kk_buf_release(&tmp);
+    kk_free(path);
+    return rc;
+}
+
+/* Copies the verified file src into the blob store (keep_blob_mem). */
+static enum kk_err keep_blob(const char *data_dir, const char *src, const char *sha256,
+                             struct kk_buf *err)
+{
+    struct kk_buf data = KK_BUF_INIT;
+    enum kk_err rc = kk_file_read(src, KK_MAX_PACK_FILE_BYTES, &data, err);
+    if (!rc)
+        rc = keep_blob_mem(data_dir, data.data, data.len, sha256, err);
     kk_buf_release(&data);
+    return rc;
+}
+
+enum kk_err srv_blob_put(const char *data_dir, const void *data, size_t len, char sha256[65],
+                         struct kk_buf *err)
+{
+    unsigned char sha[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(sha, (const unsigned char *)(data ? data : ""), len);
+    kk_hex_encode(sha256, sha, sizeof(sha));
+    return keep_blob_mem(data_dir, data, len, sha256, err);
+}
+
+enum kk_err srv_blob_get(const char *data_dir, const char *sha256, struct kk_buf *out,
+                         struct kk_buf *err)
+{
+    char *path = srv_sha256_well_formed(sha256) ? srv_blob_path(data_dir, sha256) : NULL;
+    if (!path)
+        return kk_fail(err, KK_ERR_INVALID, "blob %s: not a SHA-256", sha256);
+    kk_buf_reset(out);
+    enum kk_err rc = kk_file_read(path, KK_MAX_PACK_FILE_BYTES, out, err);
     kk_free(path);
     return rc;
 }

@@ -21,6 +21,14 @@ size_t srv_pack_keys(const struct kk_pubkey **keys);
 
 /* Path of blob sha256 under data_dir (kk_free it), or NULL. sha256 must be well formed. */
 char *srv_blob_path(const char *data_dir, const char *sha256);
+/* Puts len bytes into the blob store (kept once per content, written to a temporary name
+ * and renamed) and writes their SHA-256 (hex) into sha256. KK_ERR_IO, KK_ERR_NOMEM. */
+enum kk_err srv_blob_put(const char *data_dir, const void *data, size_t len, char sha256[65],
+                         struct kk_buf *err);
+/* Reads blob sha256 into out (reset first). KK_ERR_NOTFOUND when it is not stored,
+ * KK_ERR_INVALID for a malformed hash. */
+enum kk_err srv_blob_get(const char *data_dir, const char *sha256, struct kk_buf *out,
+                         struct kk_buf *err);
 /* True when s is 64 lowercase hex digits. */
 int srv_sha256_well_formed(const char *s);
 

@@ -206,3 +206,58 @@ enum kk_err srv_store_events_prune(struct srv_store *s, int64_t before_ms, int64
     *dropped = 0;
     return s->ops->events_prune(s, before_ms, dropped, err);
 }
+
+enum kk_err srv_store_draft_add(struct srv_store *s, const struct srv_draft_save *d,
+                                struct kk_buf *err)
+{
+    return s->ops->draft_add(s, d, err);
+}
+
+enum kk_err srv_store_draft_save(struct srv_store *s, const struct srv_draft_save *d,
+                                 int64_t *number, struct kk_buf *err)
+{
+    *number = 0;
+    return s->ops->draft_save(s, d, number, err);
+}
+
+enum kk_err srv_store_draft_list(struct srv_store *s, struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->draft_list(s, out, err);
+}
+
+enum kk_err srv_store_draft_get(struct srv_store *s, const char *id, int64_t number,
+                                struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->draft_get(s, id, number, out, err);
+}
+
+enum kk_err srv_store_draft_revisions(struct srv_store *s, const char *id, struct srv_table *out,
+                                      struct kk_buf *err)
+{
+    return s->ops->draft_revisions(s, id, out, err);
+}
+
+enum kk_err srv_store_audit_add(struct srv_store *s, int64_t at_ms, const char *who,
+                                const char *what, const char *target, const char *detail,
+                                struct kk_buf *err)
+{
+    return s->ops->audit_add(s, at_ms, who, what, target ? target : "", detail ? detail : "", err);
+}
+
+enum kk_err srv_store_audit_list(struct srv_store *s, int64_t from_ms, int64_t to_ms,
+                                 struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->audit_list(s, from_ms, to_ms, out, err);
+}
+
+enum kk_err srv_store_user_venues(struct srv_store *s, const char *user, struct srv_table *out,
+                                  struct kk_buf *err)
+{
+    return s->ops->user_venues(s, user, out, err);
+}
+
+enum kk_err srv_store_user_venue_add(struct srv_store *s, const char *user, const char *venue,
+                                     struct kk_buf *err)
+{
+    return s->ops->user_venue_add(s, user, venue, err);
+}

@@ -97,6 +97,19 @@ struct srv_pack_file {
     int64_t size;
 };
 
+/* A new draft (draft_add: its revision 1) or a new revision of one (draft_save). */
+struct srv_draft_save {
+    const char *id;     /* the draft's id */
+    const char *pack;   /* draft_add: the pack id */
+    const char *venue;  /* draft_add: the venue, NULL for none */
+    const char *who;    /* who saves */
+    int64_t at_ms;      /* when */
+    int64_t base;       /* draft_save: the revision this save was based on */
+    const char *note;   /* "" for none */
+    const char *source; /* the source JSON ({"pack","topics"}) */
+    const char *files;  /* the path -> sha256 map as JSON */
+};
+
 struct srv_store;
 
 struct srv_store_ops {
@@ -156,6 +169,23 @@ struct srv_store_ops {
                               struct kk_buf *err);
     enum kk_err (*events_prune)(struct srv_store *s, int64_t before_ms, int64_t *dropped,
                                 struct kk_buf *err);
+    enum kk_err (*draft_add)(struct srv_store *s, const struct srv_draft_save *d,
+                             struct kk_buf *err);
+    enum kk_err (*draft_save)(struct srv_store *s, const struct srv_draft_save *d, int64_t *number,
+                              struct kk_buf *err);
+    enum kk_err (*draft_list)(struct srv_store *s, struct srv_table *out, struct kk_buf *err);
+    enum kk_err (*draft_get)(struct srv_store *s, const char *id, int64_t number,
+                             struct srv_table *out, struct kk_buf *err);
+    enum kk_err (*draft_revisions)(struct srv_store *s, const char *id, struct srv_table *out,
+                                   struct kk_buf *err);
+    enum kk_err (*audit_add)(struct srv_store *s, int64_t at_ms, const char *who, const char *what,
+                             const char *target, const char *detail, struct kk_buf *err);
+    enum kk_err (*audit_list)(struct srv_store *s, int64_t from_ms, int64_t to_ms,
+                              struct srv_table *out, struct kk_buf *err);
+    enum kk_err (*user_venues)(struct srv_store *s, const char *user, struct srv_table *out,
+                               struct kk_buf *err);
+    enum kk_err (*user_venue_add)(struct srv_store *s, const char *user, const char *venue,
+                                  struct kk_buf *err);
 };
 
 struct srv_store {
@@ -286,5 +316,41 @@ enum kk_err srv_store_user_passwd(struct srv_store *s, const char *name, const c
  * created_ms), for the admin page. Initialises out; release with srv_table_release. */
 enum kk_err srv_store_admin_list(struct srv_store *s, const char *what, struct srv_table *out,
                                  struct kk_buf *err);
+
+/* Content studio drafts (docs/studio.md). draft_add creates draft d->id in state "draft"
+ * with revision 1 (KK_ERR_EXISTS when the id is taken, KK_ERR_NOTFOUND naming a venue
+ * that does not exist). draft_save adds revision base + 1 in one transaction only when
+ * the draft's latest revision is still d->base; otherwise KK_ERR_EXISTS with *number set
+ * to the latest; KK_ERR_NOTFOUND for no such draft. On success *number is the new one. */
+enum kk_err srv_store_draft_add(struct srv_store *s, const struct srv_draft_save *d,
+                                struct kk_buf *err);
+enum kk_err srv_store_draft_save(struct srv_store *s, const struct srv_draft_save *d,
+                                 int64_t *number, struct kk_buf *err);
+/* Every draft, latest change first: id, pack, venue, state, created_by, created_ms,
+ * revision, updated_ms, updated_by. Initialises out; release with srv_table_release. */
+enum kk_err srv_store_draft_list(struct srv_store *s, struct srv_table *out, struct kk_buf *err);
+/* One revision of draft id (number 0: the latest) as one row: id, pack, venue, state,
+ * revision, who, at_ms, note, source, files, head. KK_ERR_NOTFOUND (out initialised, no
+ * rows) when there is no such draft or revision. */
+enum kk_err srv_store_draft_get(struct srv_store *s, const char *id, int64_t number,
+                                struct srv_table *out, struct kk_buf *err);
+/* The revisions of draft id, oldest first: revision, who, at_ms, note. */
+enum kk_err srv_store_draft_revisions(struct srv_store *s, const char *id, struct srv_table *out,
+                                      struct kk_buf *err);
+/* The audit log: one row per thing done (who, what such as "draft.save", its target and
+ * a short detail, may be ""). audit_list gives at_ms, who, what, target, detail of the
+ * rows with from_ms <= at_ms < to_ms, oldest first. */
+enum kk_err srv_store_audit_add(struct srv_store *s, int64_t at_ms, const char *who,
+                                const char *what, const char *target, const char *detail,
+                                struct kk_buf *err);
+enum kk_err srv_store_audit_list(struct srv_store *s, int64_t from_ms, int64_t to_ms,
+                                 struct srv_table *out, struct kk_buf *err);
+/* The venues whose packs a staff user may edit (column venue), and adding one:
+ * KK_ERR_NOTFOUND naming the user or venue that does not exist; adding one twice is no
+ * error. */
+enum kk_err srv_store_user_venues(struct srv_store *s, const char *user, struct srv_table *out,
+                                  struct kk_buf *err);
+enum kk_err srv_store_user_venue_add(struct srv_store *s, const char *user, const char *venue,
+                                     struct kk_buf *err);
 
 #endif

@@ -147,6 +147,20 @@ static const char *const migrations[] = {
     " page BIGINT NOT NULL, lang " TXT " NOT NULL, audience " TXT " NOT NULL,"
     " plays BIGINT NOT NULL, ms_heard BIGINT NOT NULL,"
     " PRIMARY KEY(day, kiosk, topic, page, lang, audience));",
+    /* 6 (SQLite 10; issue 15): content studio
+     * drafts and their revisions, the venues a staff user may edit, the audit log. */
+    "CREATE TABLE drafts(id " TXT " PRIMARY KEY, pack " TXT " NOT NULL, venue " TXT
+    " REFERENCES venues(id), state " TXT " NOT NULL DEFAULT 'draft', created_by " TXT
+    " NOT NULL, created_ms BIGINT NOT NULL, head BIGINT NOT NULL, updated_ms BIGINT NOT NULL,"
+    " updated_by " TXT " NOT NULL);"
+    "CREATE TABLE draft_revisions(draft " TXT " NOT NULL REFERENCES drafts(id), number BIGINT"
+    " NOT NULL, who " TXT " NOT NULL, at_ms BIGINT NOT NULL, note TEXT NOT NULL,"
+    " source TEXT NOT NULL, files TEXT NOT NULL, PRIMARY KEY(draft, number));"
+    "CREATE TABLE user_venues(\"user\" " TXT " NOT NULL REFERENCES users(name) ON DELETE"
+    " CASCADE, venue " TXT " NOT NULL REFERENCES venues(id), PRIMARY KEY(\"user\", venue));"
+    "CREATE TABLE audit(seq BIGSERIAL PRIMARY KEY, at_ms BIGINT NOT NULL, who " TXT
+    " NOT NULL, what " TXT " NOT NULL, target " TXT " NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX audit_at ON audit(at_ms);",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1835,6 +1849,193 @@ static enum kk_err pg_admin_list(struct srv_store *base, const char *what, struc
                       NULL, NULL);
 }
 
+/* --- content studio drafts and the audit log ------------------------------------------ */
+
+static enum kk_err pg_draft_add(struct srv_store *base, const struct srv_draft_save *d,
+                                struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc = simple(c, err, "BEGIN");
+    if (!rc && d->venue) {
+        rc = query_text(c, NULL, err, "SELECT 1 FROM venues WHERE id = $1", "t", d->venue, NULL);
+        if (rc == KK_ERR_NOTFOUND)
+            rc = kk_fail(err, rc, "venue %s does not exist", d->venue);
+    }
+    if (!rc) {
+        rc = run(c, err,
+                 "INSERT INTO drafts(id, pack, venue, created_by, created_ms, head, updated_ms,"
+                 " updated_by) VALUES($1, $2, $3, $4, $5, 1, $5, $4)",
+                 "tttti", d->id, d->pack, d->venue, d->who, d->at_ms);
+        if (rc == KK_ERR_EXISTS)
+            rc = kk_fail(err, rc, "draft %s already exists", d->id);
+    }
+    if (!rc)
+        rc = run(c, err,
+                 "INSERT INTO draft_revisions(draft, number, who, at_ms, note, source, files)"
+                 " VALUES($1, 1, $2, $3, $4, $5, $6)",
+                 "ttittt", d->id, d->who, d->at_ms, d->note, d->source, d->files);
+    if (!rc)
+        rc = simple(c, err, "COMMIT");
+    if (rc)
+        simple(c, NULL, "ROLLBACK");
+    conn_put(s, c);
+    return rc;
+}
+
+static enum kk_err pg_draft_save(struct srv_store *base, const struct srv_draft_save *d,
+                                 int64_t *number, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    long h = 0;
+    WITH_CONN(s, err);
+    enum kk_err rc = simple(c, err, "BEGIN");
+    /* FOR UPDATE: of two servers saving on one base at once, the second sees the first's. */
+    if (!rc)
+        rc = query_row(c, &r, err, "SELECT head::text FROM drafts WHERE id = $1 FOR UPDATE", 0, "t",
+                       d->id);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "no draft %s", d->id);
+    if (!rc && kk_parse_long(PQgetvalue(r, 0, 0), 1, 1L << 40, &h) < 0)
+        rc = kk_fail(err, KK_ERR_DB, "draft %s: unreadable head revision", d->id);
+    if (!rc && h != d->base) {
+        *number = h;
+        rc = kk_fail(err, KK_ERR_EXISTS, "draft %s: revision %lld is not the latest (%ld)", d->id,
+                     (long long)d->base, h);
+    }
+    if (!rc)
+        rc = run(c, err,
+                 "INSERT INTO draft_revisions(draft, number, who, at_ms, note, source, files)"
+                 " VALUES($1, $2, $3, $4, $5, $6, $7)",
+                 "titittt", d->id, (int64_t)h + 1, d->who, d->at_ms, d->note, d->source, d->files);
+    if (!rc)
+        rc = run(c, err,
+                 "UPDATE drafts SET head = $2, updated_ms = $3, updated_by = $4 WHERE id = $1",
+                 "tiit", d->id, (int64_t)h + 1, d->at_ms, d->who);
+    if (!rc)
+        rc = simple(c, err, "COMMIT");
+    if (rc)
+        simple(c, NULL, "ROLLBACK");
+    else
+        *number = h + 1;
+    PQclear(r);
+    conn_put(s, c);
+    return rc;
+}
+
+/* Initialises out with cols and fills it from a query with any parameters. */
+static enum kk_err read_rows(struct pg_store *s, struct srv_table *out, const char *const *cols,
+                             size_t ncols, struct kk_buf *err, const char *sql, const char *types,
+                             ...)
+{
+    struct pg_args a;
+    PGresult *r = NULL;
+    va_list ap;
+    if (srv_table_init(out, cols, ncols))
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    va_start(ap, types);
+    args_va(&a, types, ap);
+    va_end(ap);
+    WITH_CONN(s, err);
+    enum kk_err rc = pq_exec(c, sql, &a, 0, &r, err);
+    if (!rc)
+        rc = collect_rows(r, out, err);
+    PQclear(r);
+    conn_put(s, c);
+    return rc;
+}
+
+static const char *const draft_list_cols[] = {"id",       "pack",       "venue",
+                                              "state",    "created_by", "created_ms",
+                                              "revision", "updated_ms", "updated_by"};
+static const char *const draft_get_cols[] = {"id",    "pack", "venue",  "state", "revision", "who",
+                                             "at_ms", "note", "source", "files", "head"};
+static const char *const draft_rev_cols[] = {"revision", "who", "at_ms", "note"};
+static const char *const audit_cols[] = {"at_ms", "who", "what", "target", "detail"};
+
+static enum kk_err pg_draft_list(struct srv_store *base, struct srv_table *out, struct kk_buf *err)
+{
+    return read_rows((struct pg_store *)base, out, draft_list_cols, 9, err,
+                     "SELECT id, pack, venue, state, created_by, created_ms, head, updated_ms,"
+                     " updated_by FROM drafts ORDER BY updated_ms DESC, id",
+                     NULL);
+}
+
+static enum kk_err pg_draft_get(struct srv_store *base, const char *id, int64_t number,
+                                struct srv_table *out, struct kk_buf *err)
+{
+    enum kk_err rc = read_rows(
+        (struct pg_store *)base, out, draft_get_cols, 11, err,
+        "SELECT d.id, d.pack, d.venue, d.state, r.number, r.who, r.at_ms, r.note, r.source,"
+        " r.files, d.head FROM drafts d JOIN draft_revisions r ON r.draft = d.id"
+        " AND r.number = CASE WHEN $2 > 0 THEN $2 ELSE d.head END WHERE d.id = $1",
+        "ti", id, number);
+    return !rc && !out->nrows ? KK_ERR_NOTFOUND : rc;
+}
+
+static enum kk_err pg_draft_revisions(struct srv_store *base, const char *id, struct srv_table *out,
+                                      struct kk_buf *err)
+{
+    return read_rows((struct pg_store *)base, out, draft_rev_cols, 4, err,
+                     "SELECT number, who, at_ms, note FROM draft_revisions WHERE draft = $1"
+                     " ORDER BY number",
+                     "t", id);
+}
+
+static enum kk_err pg_audit_add(struct srv_store *base, int64_t at_ms, const char *who,
+                                const char *what, const char *target, const char *detail,
+                                struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc = run(c, err,
+                         "INSERT INTO audit(at_ms, who, what, target, detail)"
+                         " VALUES($1, $2, $3, $4, $5)",
+                         "itttt", at_ms, who, what, target, detail);
+    conn_put(s, c);
+    return rc;
+}
+
+static enum kk_err pg_audit_list(struct srv_store *base, int64_t from_ms, int64_t to_ms,
+                                 struct srv_table *out, struct kk_buf *err)
+{
+    return read_rows((struct pg_store *)base, out, audit_cols, 5, err,
+                     "SELECT at_ms, who, what, target, detail FROM audit"
+                     " WHERE at_ms >= $1 AND at_ms < $2 ORDER BY seq",
+                     "ii", from_ms, to_ms);
+}
+
+static enum kk_err pg_user_venues(struct srv_store *base, const char *user, struct srv_table *out,
+                                  struct kk_buf *err)
+{
+    static const char *const cols[] = {"venue"};
+    return read_rows((struct pg_store *)base, out, cols, 1, err,
+                     "SELECT venue FROM user_venues WHERE \"user\" = $1 ORDER BY venue", "t", user);
+}
+
+static enum kk_err pg_user_venue_add(struct srv_store *base, const char *user, const char *venue,
+                                     struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc =
+        query_text(c, NULL, err, "SELECT 1 FROM users WHERE name = $1", "t", user, NULL);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "user %s does not exist", user);
+    if (!rc) {
+        rc = query_text(c, NULL, err, "SELECT 1 FROM venues WHERE id = $1", "t", venue, NULL);
+        if (rc == KK_ERR_NOTFOUND)
+            rc = kk_fail(err, rc, "venue %s does not exist", venue);
+    }
+    if (!rc)
+        rc = run(c, err,
+                 "INSERT INTO user_venues(\"user\", venue) VALUES($1, $2) ON CONFLICT DO NOTHING",
+                 "tt", user, venue);
+    conn_put(s, c);
+    return rc;
+}
+
 static const struct srv_store_ops pg_ops = {
     .close = pg_close,
     .venue_add = pg_venue_add,
@@ -1865,6 +2066,15 @@ static const struct srv_store_ops pg_ops = {
     .user_passwd = pg_user_passwd,
     .admin_list = pg_admin_list,
     .events_prune = pg_events_prune,
+    .draft_add = pg_draft_add,
+    .draft_save = pg_draft_save,
+    .draft_list = pg_draft_list,
+    .draft_get = pg_draft_get,
+    .draft_revisions = pg_draft_revisions,
+    .audit_add = pg_audit_add,
+    .audit_list = pg_audit_list,
+    .user_venues = pg_user_venues,
+    .user_venue_add = pg_user_venue_add,
 };
 
 enum kk_err srv_store_pg_open(struct srv_store **out, const char *data_dir, const char *url,

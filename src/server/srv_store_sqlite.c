@@ -143,6 +143,22 @@ static const char *const migrations[] = {
     " page INTEGER NOT NULL, lang TEXT NOT NULL, audience TEXT NOT NULL,"
     " plays INTEGER NOT NULL, ms_heard INTEGER NOT NULL,"
     " PRIMARY KEY(day, kiosk, topic, page, lang, audience)) WITHOUT ROWID;",
+    /* 10 (issue 15): content studio
+     * drafts with every saved revision (the source JSON and its path -> sha256 map of
+     * files, whose bytes are blobs), the venues a staff user may edit, and the audit
+     * log of who did what. */
+    "CREATE TABLE drafts(id TEXT PRIMARY KEY, pack TEXT NOT NULL, venue TEXT REFERENCES"
+    " venues(id), state TEXT NOT NULL DEFAULT 'draft', created_by TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL, head INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " updated_by TEXT NOT NULL);"
+    "CREATE TABLE draft_revisions(draft TEXT NOT NULL REFERENCES drafts(id), number INTEGER"
+    " NOT NULL, who TEXT NOT NULL, at_ms INTEGER NOT NULL, note TEXT NOT NULL,"
+    " source TEXT NOT NULL, files TEXT NOT NULL, PRIMARY KEY(draft, number)) WITHOUT ROWID;"
+    "CREATE TABLE user_venues(user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    " venue TEXT NOT NULL REFERENCES venues(id), PRIMARY KEY(user, venue)) WITHOUT ROWID;"
+    "CREATE TABLE audit(seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, who TEXT NOT NULL,"
+    " what TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX audit_at ON audit(at_ms);",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1509,6 +1525,197 @@ static enum kk_err sq_events_prune(struct srv_store *base, int64_t before, int64
     return rc;
 }
 
+/* --- content studio drafts and the audit log ------------------------------------------ */
+
+static enum kk_err sq_draft_add(struct srv_store *base, const struct srv_draft_save *d,
+                                struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "BEGIN IMMEDIATE", NULL);
+    if (rc)
+        goto unlock;
+    if (d->venue) {
+        rc = query_text(s->w, NULL, err, "SELECT 1 FROM venues WHERE id = ?1", "t", d->venue);
+        if (rc == KK_ERR_NOTFOUND)
+            rc = kk_fail(err, rc, "venue %s does not exist", d->venue);
+    }
+    if (!rc) {
+        rc = run(s->w, err,
+                 "INSERT INTO drafts(id, pack, venue, created_by, created_ms, head, updated_ms,"
+                 " updated_by) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?5, ?4)",
+                 "tttti", d->id, d->pack, d->venue, d->who, d->at_ms);
+        if (rc == KK_ERR_EXISTS)
+            rc = kk_fail(err, rc, "draft %s already exists", d->id);
+    }
+    if (!rc)
+        rc = run(s->w, err,
+                 "INSERT INTO draft_revisions(draft, number, who, at_ms, note, source, files)"
+                 " VALUES(?1, 1, ?2, ?3, ?4, ?5, ?6)",
+                 "ttitt"
+                 "t",
+                 d->id, d->who, d->at_ms, d->note, d->source, d->files);
+    if (!rc)
+        rc = run(s->w, err, "COMMIT", NULL);
+    if (rc)
+        sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+unlock:
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_draft_save(struct srv_store *base, const struct srv_draft_save *d,
+                                 int64_t *number, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    struct kk_buf head = KK_BUF_INIT;
+    long h = 0;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "BEGIN IMMEDIATE", NULL);
+    if (rc)
+        goto unlock;
+    rc = query_text(s->w, &head, err, "SELECT head FROM drafts WHERE id = ?1", "t", d->id);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "no draft %s", d->id);
+    if (!rc && kk_parse_long(kk_buf_str(&head), 1, 1L << 40, &h) < 0)
+        rc = kk_fail(err, KK_ERR_DB, "draft %s: unreadable head revision", d->id);
+    if (!rc && h != d->base) {
+        *number = h;
+        rc = kk_fail(err, KK_ERR_EXISTS, "draft %s: revision %lld is not the latest (%ld)", d->id,
+                     (long long)d->base, h);
+    }
+    if (!rc)
+        rc = run(s->w, err,
+                 "INSERT INTO draft_revisions(draft, number, who, at_ms, note, source, files)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 "titittt", d->id, (int64_t)h + 1, d->who, d->at_ms, d->note, d->source, d->files);
+    if (!rc)
+        rc = run(s->w, err,
+                 "UPDATE drafts SET head = ?2, updated_ms = ?3, updated_by = ?4 WHERE id = ?1",
+                 "tiit", d->id, (int64_t)h + 1, d->at_ms, d->who);
+    if (!rc)
+        rc = run(s->w, err, "COMMIT", NULL);
+    if (rc)
+        sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+    else
+        *number = h + 1;
+unlock:
+    pthread_mutex_unlock(&s->wlock);
+    kk_buf_release(&head);
+    return rc;
+}
+
+/* Initialises out with cols and fills it from a query on a reader. */
+static enum kk_err read_rows(struct sq_store *s, struct srv_table *out, const char *const *cols,
+                             size_t ncols, struct kk_buf *err, const char *sql, const char *types,
+                             ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+    if (srv_table_init(out, cols, ncols))
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    va_start(ap, types);
+    enum kk_err rc = prepare_va(db, &st, err, sql, types, ap);
+    va_end(ap);
+    if (!rc) {
+        rc = collect_rows(db, st, out, err);
+        sqlite3_finalize(st);
+    }
+    reader_put(s, db);
+    return rc;
+}
+
+static const char *const draft_list_cols[] = {"id",       "pack",       "venue",
+                                              "state",    "created_by", "created_ms",
+                                              "revision", "updated_ms", "updated_by"};
+static const char *const draft_get_cols[] = {"id",    "pack", "venue",  "state", "revision", "who",
+                                             "at_ms", "note", "source", "files", "head"};
+static const char *const draft_rev_cols[] = {"revision", "who", "at_ms", "note"};
+static const char *const audit_cols[] = {"at_ms", "who", "what", "target", "detail"};
+
+static enum kk_err sq_draft_list(struct srv_store *base, struct srv_table *out, struct kk_buf *err)
+{
+    return read_rows((struct sq_store *)base, out, draft_list_cols, 9, err,
+                     "SELECT id, pack, venue, state, created_by, created_ms, head, updated_ms,"
+                     " updated_by FROM drafts ORDER BY updated_ms DESC, id",
+                     NULL);
+}
+
+static enum kk_err sq_draft_get(struct srv_store *base, const char *id, int64_t number,
+                                struct srv_table *out, struct kk_buf *err)
+{
+    enum kk_err rc = read_rows(
+        (struct sq_store *)base, out, draft_get_cols, 11, err,
+        "SELECT d.id, d.pack, d.venue, d.state, r.number, r.who, r.at_ms, r.note, r.source,"
+        " r.files, d.head FROM drafts d JOIN draft_revisions r ON r.draft = d.id"
+        " AND r.number = CASE WHEN ?2 > 0 THEN ?2 ELSE d.head END WHERE d.id = ?1",
+        "ti", id, number);
+    return !rc && !out->nrows ? KK_ERR_NOTFOUND : rc;
+}
+
+static enum kk_err sq_draft_revisions(struct srv_store *base, const char *id, struct srv_table *out,
+                                      struct kk_buf *err)
+{
+    return read_rows((struct sq_store *)base, out, draft_rev_cols, 4, err,
+                     "SELECT number, who, at_ms, note FROM draft_revisions WHERE draft = ?1"
+                     " ORDER BY number",
+                     "t", id);
+}
+
+static enum kk_err sq_audit_add(struct srv_store *base, int64_t at_ms, const char *who,
+                                const char *what, const char *target, const char *detail,
+                                struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err,
+                         "INSERT INTO audit(at_ms, who, what, target, detail)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5)",
+                         "itttt", at_ms, who, what, target, detail);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_audit_list(struct srv_store *base, int64_t from_ms, int64_t to_ms,
+                                 struct srv_table *out, struct kk_buf *err)
+{
+    return read_rows((struct sq_store *)base, out, audit_cols, 5, err,
+                     "SELECT at_ms, who, what, target, detail FROM audit"
+                     " WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY seq",
+                     "ii", from_ms, to_ms);
+}
+
+static enum kk_err sq_user_venues(struct srv_store *base, const char *user, struct srv_table *out,
+                                  struct kk_buf *err)
+{
+    static const char *const cols[] = {"venue"};
+    return read_rows((struct sq_store *)base, out, cols, 1, err,
+                     "SELECT venue FROM user_venues WHERE user = ?1 ORDER BY venue", "t", user);
+}
+
+static enum kk_err sq_user_venue_add(struct srv_store *base, const char *user, const char *venue,
+                                     struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = query_text(s->w, NULL, err, "SELECT 1 FROM users WHERE name = ?1", "t", user);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "user %s does not exist", user);
+    if (!rc) {
+        rc = query_text(s->w, NULL, err, "SELECT 1 FROM venues WHERE id = ?1", "t", venue);
+        if (rc == KK_ERR_NOTFOUND)
+            rc = kk_fail(err, rc, "venue %s does not exist", venue);
+    }
+    if (!rc)
+        rc = run(s->w, err, "INSERT OR IGNORE INTO user_venues(user, venue) VALUES(?1, ?2)", "tt",
+                 user, venue);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
 static const struct srv_store_ops sq_ops = {
     .close = sq_close,
     .venue_add = sq_venue_add,
@@ -1539,6 +1746,15 @@ static const struct srv_store_ops sq_ops = {
     .user_passwd = sq_user_passwd,
     .admin_list = sq_admin_list,
     .events_prune = sq_events_prune,
+    .draft_add = sq_draft_add,
+    .draft_save = sq_draft_save,
+    .draft_list = sq_draft_list,
+    .draft_get = sq_draft_get,
+    .draft_revisions = sq_draft_revisions,
+    .audit_add = sq_audit_add,
+    .audit_list = sq_audit_list,
+    .user_venues = sq_user_venues,
+    .user_venue_add = sq_user_venue_add,
 };
 
 enum kk_err srv_store_sqlite_open(struct srv_store **out, const char *data_dir, const char *db_path,

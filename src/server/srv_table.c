@@ -161,3 +161,29 @@ enum kk_err srv_table_to_csv(const struct srv_table *t, struct kk_buf *out)
     }
     return rc;
 }
+
+cJSON *srv_table_to_objects(const struct srv_table *t)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t r = 0; a && r < t->nrows; r++) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(a, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(a);
+            return NULL;
+        }
+        for (size_t c = 0; c < t->ncolumns; c++) {
+            const struct srv_cell *x = &t->cells[r * t->ncolumns + c];
+            cJSON *v = x->kind == SRV_CELL_TEXT   ? cJSON_CreateString(x->s)
+                       : x->kind == SRV_CELL_INT  ? cJSON_CreateNumber((double)x->i)
+                       : x->kind == SRV_CELL_REAL ? cJSON_CreateNumber(x->r)
+                                                  : cJSON_CreateNull();
+            if (!v || !cJSON_AddItemToObject(o, t->columns[c], v)) {
+                cJSON_Delete(v);
+                cJSON_Delete(a);
+                return NULL;
+            }
+        }
+    }
+    return a;
+}

@@ -37,6 +37,9 @@ enum kk_err srv_cell_set_text(struct srv_cell *c, const char *s);
 
 /* {"columns":[...],"rows":[[...],...]}; a new object to free with cJSON_Delete, or NULL. */
 cJSON *srv_table_to_json(const struct srv_table *t);
+/* [{column: value, ...}, ...]: one object per row; a new array to free with cJSON_Delete,
+ * or NULL when out of memory. */
+cJSON *srv_table_to_objects(const struct srv_table *t);
 /* RFC 4180 CSV with a UTF-8 byte-order mark (so Excel reads Chinese), CRLF line ends. */
 enum kk_err srv_table_to_csv(const struct srv_table *t, struct kk_buf *out);
 

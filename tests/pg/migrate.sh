@@ -18,6 +18,8 @@ for k in k-0001 k-0002 k-0003; do
     echo "$k $("$SQ" kiosk add $k --venue $v --data "$DATA")" >>"$TMP/kiosks"
 done
 echo "secret-pass" | "$SQ" user add alice --role office --data "$DATA" || exit 1
+TS=$(echo "staff-pass-1" | "$SQ" user add bob --role staff --data "$DATA") || exit 1
+"$SQ" user venue bob v1 --data "$DATA" 2>/dev/null || exit 1
 "$SQ" assign quake@2026.3 --venue v1 --data "$DATA" || exit 1
 "$BENCH" seed --data "$DATA" --kiosks "$TMP/kiosks" --events "$N" --days 40:0 --batch 500 \
     >"$TMP/seed" || { cat "$TMP/seed"; exit 1; }
@@ -30,6 +32,13 @@ for k in k-0001 k-0003; do
         --data-binary "{\"kiosk\":\"$k\",\"app_version\":\"0.1.0\",\"packs\":[],\"queue\":3,\"dropped\":0,\"uptime_s\":60,\"disk_free_mb\":100}" >/dev/null
 done
 stats_snapshot "$TMP/sqlite.txt"
+# a content studio draft with two revisions (drafts, draft_revisions, user_venues, audit)
+tar -czf "$TMP/farm.tgz" -C "$KK_SOURCE_DIR/content" farming-and-land
+D=$(http POST /api/v1/drafts/import -H "Authorization: Bearer $TS" --data-binary @"$TMP/farm.tgz" | cut -d' ' -f2- | jq -r .draft)
+http GET "/api/v1/drafts/$D" -H "Authorization: Bearer $TS" | cut -d' ' -f2- |
+    jq -c '{base_revision: 1, note: "n", source: (.source | .pack.title.en = "Farming")}' >"$TMP/put.json"
+check "draft saved on SQLite" '200 {"revision":2}' "$(http PUT "/api/v1/drafts/$D" -H "Authorization: Bearer $TS" --data-binary @"$TMP/put.json")"
+http GET "/api/v1/drafts/$D" -H "Authorization: Bearer $TS" | cut -d' ' -f2- | jq -cS .source >"$TMP/draft-sqlite.json"
 stop_server
 check "sqlite answers look real" 1 "$(grep -c '^sessions?by=venue from=.*&to=[0-9-]*: {"columns"' "$TMP/sqlite.txt" | awk '{print ($1 == 4)}')"
 
@@ -44,6 +53,9 @@ check "counter copied" "$N" "$(sql "SELECT n FROM counters WHERE name = 'events'
 
 BIN=$BIN_PG start_server
 stats_snapshot "$TMP/pg.txt"
+http GET "/api/v1/drafts/$D" -H "Authorization: Bearer $TS" | cut -d' ' -f2- | jq -cS .source >"$TMP/draft-pg.json"
+cmp -s "$TMP/draft-sqlite.json" "$TMP/draft-pg.json" && ok || fail "the draft differs after migration"
+check "draft revisions and audit copied" "2 2 1" "$(http GET "/api/v1/drafts/$D/revisions" -H "Authorization: Bearer $TS" | cut -d' ' -f2- | jq length) $(sql 'SELECT COUNT(*) FROM audit') $(sql 'SELECT COUNT(*) FROM user_venues')"
 stop_server
 check "line count" "$(wc -l <"$TMP/sqlite.txt")" "$(wc -l <"$TMP/pg.txt")"
 if cmp -s "$TMP/sqlite.txt" "$TMP/pg.txt"; then ok; else

@@ -1,0 +1,44 @@
+/* The content studio's drafts over HTTP (docs/studio.md): import a pack as a draft, read
+ * and save it as source JSON with every revision kept (a save on a stale revision is
+ * refused with what changed), upload pictures, validate with the core's own pack parser,
+ * export the source folder as a tar.gz, list, restore and compare revisions (the audit
+ * log they write is read by GET /api/v1/audit in srv_api.c). Staff see only the drafts of
+ * their venues; office users see all. The routes are SRV_EDITOR (office session or staff
+ * token) and are listed in srv_api.c. */
+#ifndef SRV_DRAFTS_H
+#define SRV_DRAFTS_H
+
+#include <stdint.h>
+
+#include "srv_http.h"
+
+#define SRV_MAX_DRAFT_IMPORT (64u * 1024 * 1024) /* one uploaded tar, tar.gz or .kpk */
+#define SRV_MAX_DRAFT_SAVE   (8u * 1024 * 1024)  /* one PUT's JSON */
+#define SRV_MAX_DRAFT_NOTE   500                 /* bytes of a revision's note */
+
+void srv_drafts_import(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_list(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_get(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_put(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_file(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_validate(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_export(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_revisions(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_restore(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_diff(struct srv_req *req, struct srv_reply *out);
+
+/* For other studio calls on a draft (the preview worker): loads revision (0: the latest)
+ * of the draft named by req->params[0], checking the caller may see it, and writes its
+ * source folder (pack.json, topics, pictures) into the new folder dir, which the caller
+ * removes. Returns 1 with *pack_id the draft's pack id (kk_free it); otherwise 0 with out
+ * holding the answer to send (404, 403, 503) and *pack_id NULL. */
+int srv_drafts_checkout(struct srv_req *req, struct srv_reply *out, int64_t revision,
+                        const char *dir, char **pack_id);
+
+/* Why an SVG document (data[0..len)) may not go on a kiosk, or NULL when it may: a
+ * <script> or <foreignObject> element, an on...= event attribute, or a reference to
+ * anything outside itself (href, xlink:href, url(...) or @import not naming a "#" part
+ * of the same file). The result is a static string. */
+const char *srv_svg_problem(const char *data, size_t len);
+
+#endif
