@@ -8,6 +8,7 @@
 #include <SDL.h>
 #include <stdint.h>
 
+#include "fleet_ui.h"
 #include "content.h"
 #include "kepu/config.h"
 #include "kepu/journal.h"
@@ -64,6 +65,9 @@ struct app {
     Uint32 command_event;
     void (*on_command)(struct app *a, const char *line);
     void (*on_screen)(struct app *a);
+
+    struct fleet_ui fleet; /* the office's commands, sleep and notices (fleet_ui.c) */
+    int exit_code;         /* what main returns after app_run */
 };
 
 /* Sets up the parts that need no window (config read, before app_init). */

@@ -105,6 +105,7 @@ static void automation_report(struct app *a)
     int size[2] = {a->ui.w, a->ui.h};
     cJSON_AddItemToObject(j, "size", cJSON_CreateIntArray(size, 2));
     cJSON_AddBoolToObject(j, "idle_prompt", a->visit.idle_prompt);
+    fleet_ui_report(a, j);
     const struct scene *top = scene_stack_top(&a->stack);
     if (top && top->report)
         top->report(&a->env, scene_stack_top_self(&a->stack), j);

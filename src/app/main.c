@@ -203,7 +203,7 @@ int main(int argc, char **argv)
     app_run(a);
     content_startup_ok(&a->content); /* a clean stop is not a failed start */
     kk_info("app", "stopped");
-    rc = 0;
+    rc = a->exit_code;
 done:
     app_release(a);
     kk_buf_release(&err);

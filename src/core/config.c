@@ -207,6 +207,7 @@ static const struct key keys[] = {
     STR(staff_pin_hash, parse_pin_hash), NUM(sync_interval_s, 10, 86400),
     NUM(journal_max_mb, 1, 1048576),     STR(ca_file, set_string),
     STR(import_dirs, set_string),        ENUM(render, parse_render),
+    NUM(wake_minutes, 1, 120),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -304,6 +305,7 @@ enum kk_err kk_config_init(struct kk_config *cfg)
     cfg->import_dirs = kk_strdup("");
     cfg->idle_timeout_s = 60;
     cfg->idle_countdown_s = 15;
+    cfg->wake_minutes = 5;
     cfg->default_lang = KK_LANG_ZH;
     cfg->audiences = KK_AUD_ALL;
     cfg->sync_interval_s = 300;

@@ -251,13 +251,14 @@ static enum kk_err commands_from_json(const cJSON *list, struct kk_fleet_answer 
                                       struct kk_buf *err)
 {
     static const char *const names[] = {"screenshot", "restart", "sync", "logs"};
-    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > KK_FLEET_MAX_COMMANDS)
-        return kk_fail(err, KK_ERR_PARSE, "heartbeat: commands: not a list of at most %d",
-                       KK_FLEET_MAX_COMMANDS);
+    if (!cJSON_IsArray(list))
+        return kk_fail(err, KK_ERR_PARSE, "heartbeat: commands: not a list");
     int i = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, list)
     {
+        if (a->ncommands == KK_FLEET_MAX_COMMANDS)
+            break; /* the rest come again in the next answers */
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(c, "type");
         const cJSON *exp = cJSON_GetObjectItemCaseSensitive(c, "expires");
@@ -295,13 +296,14 @@ static enum kk_err commands_from_json(const cJSON *list, struct kk_fleet_answer 
 static enum kk_err notices_from_json(const cJSON *list, struct kk_fleet_answer *a,
                                      struct kk_buf *err)
 {
-    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > KK_FLEET_MAX_NOTICES)
-        return kk_fail(err, KK_ERR_PARSE, "heartbeat: notices: not a list of at most %d",
-                       KK_FLEET_MAX_NOTICES);
+    if (!cJSON_IsArray(list))
+        return kk_fail(err, KK_ERR_PARSE, "heartbeat: notices: not a list");
     int i = 0;
     const cJSON *n;
     cJSON_ArrayForEach(n, list)
     {
+        if (a->nnotices == KK_FLEET_MAX_NOTICES)
+            break;
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(n, "id");
         const cJSON *level = cJSON_GetObjectItemCaseSensitive(n, "level");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(n, "text");
@@ -509,7 +511,7 @@ char *kk_fleet_done_pending(const struct kk_fleet_done *d, size_t *count)
 {
     cJSON *list = cJSON_CreateArray();
     *count = 0;
-    for (size_t i = 0; list && i < d->n; i++) {
+    for (size_t i = 0; list && i < d->n && *count < KK_FLEET_DONE_BATCH; i++) {
         if (d->e[i].reported)
             continue;
         cJSON *o = cJSON_CreateObject();

@@ -9,7 +9,7 @@
 
 #include "kepu/fleet.h"
 
-#define RING_LINE 512 /* what the ring keeps of a record */
+#define RING_LINE 320 /* what the ring keeps of a record */
 
 static int min_level = -1;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -77,7 +77,7 @@ static void vlog(const char *level, const char *module, const char *fmt, va_list
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
     int n = vsnprintf(text, sizeof(text), fmt, ap);
     pthread_mutex_lock(&log_lock);
-    snprintf(ring[ring_next], RING_LINE, "%.24s.%03ldZ %.8s %.24s: %.400s", stamp, (ts.tv_nsec / 1000000) % 1000,
+    snprintf(ring[ring_next], RING_LINE, "%.24s.%03ldZ %.8s %.24s: %.240s", stamp, (ts.tv_nsec / 1000000) % 1000,
              level, module, text);
     for (char *p = ring[ring_next]; *p; p++)
         if ((unsigned char)*p < 0x20)

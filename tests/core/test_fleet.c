@@ -93,7 +93,7 @@ static void test_parse_bad(void **state)
               "\"expires\":\"soon\"}]}",
               "heartbeat: commands[1]:");
     parse_bad("{\"commands\":[{\"id\":\"a\",\"type\":\"logs\",\"args\":{\"lines\":0}}]}",
-              "args.lines is not 1..200");
+              "args.lines is not 1..1000");
     parse_bad("{\"commands\":{}}", "heartbeat: commands: not a list");
     parse_bad("{\"notices\":[{\"id\":\"n\",\"level\":\"banner\",\"text\":{\"zh\":\"x\"},"
               "\"from\":2000,\"to\":1000}]}",
@@ -221,16 +221,16 @@ static void test_log_tail(void **state)
 {
     (void)state;
     kk_log_set_level(KK_LOG_INFO);
-    for (int i = 0; i < 250; i++)
+    for (int i = 0; i < 1050; i++)
         kk_info("test", "line %d", i);
     struct kk_buf b = KK_BUF_INIT;
     kk_log_tail(&b, 3);
     const char *t = kk_buf_str(&b);
-    assert_non_null(strstr(t, "info test: line 247\n"));
-    assert_non_null(strstr(t, "info test: line 249\n"));
-    assert_null(strstr(t, "line 246"));
+    assert_non_null(strstr(t, "info test: line 1047\n"));
+    assert_non_null(strstr(t, "info test: line 1049\n"));
+    assert_null(strstr(t, "line 1046"));
     kk_buf_reset(&b);
-    kk_log_tail(&b, 1000); /* at most the ring */
+    kk_log_tail(&b, 5000); /* at most the ring */
     size_t lines = 0;
     for (const char *p = kk_buf_str(&b); *p; p++)
         lines += *p == '\n';

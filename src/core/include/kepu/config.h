@@ -26,6 +26,7 @@ struct kk_config {
     char *ca_file;              /* "" = system CAs */
     char *import_dirs;          /* "" */
     enum kk_render_mode render; /* auto */
+    int wake_minutes;           /* 5, 1..120: a touch outside opening hours wakes the screen */
 };
 
 /* Fills cfg with every default (strings allocated; release with kk_config_release). */

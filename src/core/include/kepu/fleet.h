@@ -22,13 +22,14 @@
 #include "kepu/error.h"
 #include "kepu/limits.h"
 
-#define KK_FLEET_MAX_COMMANDS 16
-#define KK_FLEET_MAX_NOTICES  8
-#define KK_FLEET_NOTICE_BYTES 1024 /* one language's text */
-#define KK_HOURS_RANGES       4    /* time ranges per day */
+#define KK_FLEET_MAX_COMMANDS 32   /* taken per answer; later ones come in the next */
+#define KK_FLEET_MAX_NOTICES  32   /* kept per answer, the first ones */
+#define KK_FLEET_NOTICE_BYTES 2048 /* one language's text, at most 2000 bytes */
+#define KK_HOURS_RANGES       8    /* time ranges per day */
 #define KK_HOURS_CLOSED       64   /* closed dates */
 #define KK_TZ_MAX             512  /* transitions kept of a zone */
-#define KK_FLEET_LOG_LINES    200  /* "logs" sends at most this many lines */
+#define KK_FLEET_LOG_LINES    1000 /* "logs" sends at most this many lines */
+#define KK_FLEET_DONE_BATCH   64   /* results per heartbeat */
 
 enum kk_fleet_cmd { KK_CMD_SCREENSHOT, KK_CMD_RESTART, KK_CMD_SYNC, KK_CMD_LOGS };
 
