@@ -117,6 +117,9 @@ sql "DROP TABLE roll_page; DROP TABLE day_type; DROP TABLE day_topic; DROP TABLE
      ALTER TABLE events DROP COLUMN clock_flag;
      ALTER TABLE kiosk_status DROP COLUMN clock_offset_ms; DROP TABLE login_backoff;
      DROP TABLE enrol_codes; ALTER TABLE kiosks DROP COLUMN revoked_ms;
+     DROP TABLE kiosk_tags; DROP TABLE commands; DROP TABLE screenshots; DROP TABLE settings;
+     DROP TABLE notices; DROP TABLE notice_targets; DROP TABLE audit;
+     ALTER TABLE kiosk_status DROP COLUMN state;
      PRAGMA user_version = 1;"
 fi
 start_server
@@ -127,9 +130,9 @@ check "literacy per day after migration" "$quiz_before" "$(st "quiz?by=audience_
 check "sessions per kiosk after migration" "$kiosks_before" "$(st "sessions?by=kiosk&from=$(day 60)")"
 check "answers per question after migration" "$question_before" "$(st "quiz?by=question&from=$(day 60)")"
 if on_pg; then
-    check "schema version" 4 "$(sql "SELECT version FROM schema_version")"
+    check "schema version" 5 "$(sql "SELECT version FROM schema_version")"
 else
-    check "schema version" 8 "$(sql "PRAGMA user_version")"
+    check "schema version" 9 "$(sql "PRAGMA user_version")"
 fi
 
 stop_server; check "clean exit" 0 $?
