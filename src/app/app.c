@@ -41,7 +41,8 @@ static void rebuild(struct app *a, uint64_t now)
     struct ui_rect box = {0, bar, a->ui.w, a->ui.h - bar};
     s->build(&a->env, scene_stack_top_self(&a->stack), &a->list, box);
     visit_build_frame(&a->env, &a->list, now);
-    fleet_ui_build(a);
+    if (a->fleet_build)
+        a->fleet_build(a);
     a->stack.dirty = 0;
     a->redraw = 1;
     a->reported = 0;
@@ -85,7 +86,7 @@ void app_tap(struct app *a, int x, int y)
 {
     if (a->stack.dirty)
         rebuild(a, kk_clock_mono_ms());
-    if (fleet_ui_tap(a)) /* a touch on a sleeping screen only wakes it */
+    if (a->fleet_tap && a->fleet_tap(a)) /* a touch on a sleeping screen only wakes it */
         return;
     if (a->visit.idle_prompt) { /* any touch means the visitor is still there */
         visit_note_input(&a->env);
@@ -141,7 +142,7 @@ static void draw(struct app *a, uint64_t now)
 {
     SDL_SetRenderDrawColor(a->ren, UI_BG.r, UI_BG.g, UI_BG.b, 255);
     SDL_RenderClear(a->ren);
-    if (fleet_ui_dark(a)) {
+    if (a->fleet_dark && a->fleet_dark(a)) {
         SDL_SetRenderDrawColor(a->ren, 0, 0, 0, 255);
         SDL_RenderClear(a->ren);
         return;
@@ -225,7 +226,8 @@ static int run_timers(struct app *a, uint64_t now)
         visit_go_home(&a->env);
         visit_apply(&a->env);
     }
-    wait = sooner(wait, fleet_ui_tick(a, now));
+    if (a->fleet_tick)
+        wait = sooner(wait, a->fleet_tick(a, now));
     if (top(a)->tick)
         wait = sooner(wait, top(a)->tick(&a->env, scene_stack_top_self(&a->stack), now));
     if (a->anim_start) {
@@ -505,7 +507,6 @@ void app_release(struct app *a)
         SDL_DestroyRenderer(a->ren);
     if (a->win)
         SDL_DestroyWindow(a->win);
-    fleet_ui_release(&a->fleet);
     kk_sync_destroy(a->content.sync); /* stops the thread before the journal it reads goes */
     kk_journal_close(a->session.journal);
     content_release(&a->content);

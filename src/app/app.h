@@ -8,7 +8,6 @@
 #include <SDL.h>
 #include <stdint.h>
 
-#include "fleet_ui.h"
 #include "content.h"
 #include "kepu/config.h"
 #include "kepu/journal.h"
@@ -66,8 +65,14 @@ struct app {
     void (*on_command)(struct app *a, const char *line);
     void (*on_screen)(struct app *a);
 
-    struct fleet_ui fleet; /* the office's commands, sleep and notices (fleet_ui.c) */
-    int exit_code;         /* what main returns after app_run */
+    /* The office's commands, sleep and notices (fleet_ui.c) plug in here, as the automation
+     * channel does; NULL when not attached. */
+    struct fleet_ui *fleet;
+    long (*fleet_tick)(struct app *a, uint64_t now); /* ms until it wants to run; -1 */
+    int (*fleet_tap)(struct app *a);                 /* 1: the touch only woke the screen */
+    void (*fleet_build)(struct app *a);              /* appends the notice to the list */
+    int (*fleet_dark)(const struct app *a);          /* 1: draw a black frame */
+    int exit_code;                                   /* what main returns after app_run */
 };
 
 /* Sets up the parts that need no window (config read, before app_init). */

@@ -16,6 +16,7 @@
 
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
+#include "fleet_ui.h"
 #include "kepu/log.h"
 #include "ui_image.h"
 #include "ui_text.h"

@@ -25,11 +25,16 @@
 
 extern char **environ;
 
-void fleet_ui_release(struct fleet_ui *f)
+void fleet_ui_detach(struct app *a)
 {
-    kk_free(f->fleet);
-    f->fleet = NULL;
-    f->notice = NULL;
+    if (a->fleet)
+        kk_free(a->fleet->fleet);
+    kk_free(a->fleet);
+    a->fleet = NULL;
+    a->fleet_tick = NULL;
+    a->fleet_tap = NULL;
+    a->fleet_build = NULL;
+    a->fleet_dark = NULL;
 }
 
 /* ---- commands ---- */
@@ -73,7 +78,7 @@ static enum kk_err screenshot_png(struct app *a, unsigned char **png, size_t *le
 static void run_command(struct app *a, struct kk_sync *sync, const struct kk_fleet_command *c,
                         uint64_t now)
 {
-    struct fleet_ui *f = &a->fleet;
+    struct fleet_ui *f = a->fleet;
     if (c->type == KK_CMD_SCREENSHOT) {
         unsigned char *png = NULL;
         size_t len = 0;
@@ -116,7 +121,7 @@ static void dpms(struct app *a, int on)
 
 static void set_sleeping(struct app *a, int sleeping)
 {
-    struct fleet_ui *f = &a->fleet;
+    struct fleet_ui *f = a->fleet;
     if (f->sleeping == sleeping)
         return;
     f->sleeping = sleeping;
@@ -142,7 +147,7 @@ static long sooner(long wait, int64_t w)
 
 long fleet_ui_tick(struct app *a, uint64_t now)
 {
-    struct fleet_ui *f = &a->fleet;
+    struct fleet_ui *f = a->fleet;
     struct kk_sync *sync = a->content.sync;
     long wait = -1;
     if (!f->fleet && !(f->fleet = kk_calloc(1, sizeof(*f->fleet))))
@@ -193,7 +198,7 @@ long fleet_ui_tick(struct app *a, uint64_t now)
 
 int fleet_ui_tap(struct app *a)
 {
-    struct fleet_ui *f = &a->fleet;
+    struct fleet_ui *f = a->fleet;
     if (!f->fleet || !f->fleet->has_hours)
         return 0;
     uint64_t now = kk_clock_mono_ms();
@@ -206,15 +211,15 @@ int fleet_ui_tap(struct app *a)
 
 int fleet_ui_dark(const struct app *a)
 {
-    return a->fleet.sleeping;
+    return a->fleet->sleeping;
 }
 
 /* ---- the notice ---- */
 
 void fleet_ui_build(struct app *a)
 {
-    const struct kk_notice *n = a->fleet.notice;
-    if (!n || a->fleet.sleeping)
+    const struct kk_notice *n = a->fleet->notice;
+    if (!n || a->fleet->sleeping)
         return;
     const char *text = a->session.lang == KK_LANG_EN ? n->en : n->zh;
     const struct ui_color bg = {0x9e, 0x1c, 0x1c, 255}, fg = {255, 255, 255, 255};
@@ -235,16 +240,28 @@ void fleet_ui_build(struct app *a)
         if (it)
             it->color = bg;
         ui_layout_label(&a->list, &a->ui.measure, "notice", text, a->session.lang, UI_FONT_BOLD,
-                        ui_px(&a->ui, 36), fg, pad, r.y + ui_px(&a->ui, 14), a->ui.w - 2 * pad,
-                        2, 1, UI_CUT_OVERFLOW);
+                        ui_px(&a->ui, 36), fg, pad, r.y + ui_px(&a->ui, 14), a->ui.w - 2 * pad, 2,
+                        1, UI_CUT_OVERFLOW);
     }
+}
+
+void fleet_ui_attach(struct app *a)
+{
+    if (!(a->fleet = kk_calloc(1, sizeof(*a->fleet)))) {
+        kk_warn(MOD, "out of memory: no office commands, opening hours or notices");
+        return;
+    }
+    a->fleet_tick = fleet_ui_tick;
+    a->fleet_tap = fleet_ui_tap;
+    a->fleet_build = fleet_ui_build;
+    a->fleet_dark = fleet_ui_dark;
 }
 
 void fleet_ui_report(const struct app *a, cJSON *j)
 {
-    const struct kk_notice *n = a->fleet.notice;
-    cJSON_AddBoolToObject(j, "sleeping", a->fleet.sleeping);
-    if (!n || a->fleet.sleeping) {
+    const struct kk_notice *n = a->fleet ? a->fleet->notice : NULL;
+    cJSON_AddBoolToObject(j, "sleeping", a->fleet && a->fleet->sleeping);
+    if (!n || a->fleet->sleeping) {
         cJSON_AddNullToObject(j, "notice");
         return;
     }

@@ -22,14 +22,17 @@ struct fleet_ui {
     uint64_t gen;                  /* kk_sync_fleet's */
     struct kk_fleet_answer *fleet; /* notices and hours in force */
     int sleeping;
-    uint64_t awake_until; /* monotonic ms: a touch woke the screen until then */
+    uint64_t awake_until;           /* monotonic ms: a touch woke the screen until then */
     const struct kk_notice *notice; /* the one shown, or NULL */
     int restarting;
     uint64_t restart_at; /* monotonic ms: exit then even if the report did not go out */
-    uint64_t dark_since;  /* DPMS was switched off (0: not) */
+    uint64_t dark_since; /* DPMS was switched off (0: not) */
 };
 
-void fleet_ui_release(struct fleet_ui *f);
+/* Plugs fleet_ui into a (its hooks in struct app); before app_run. */
+void fleet_ui_attach(struct app *a);
+/* Frees what attach made; after app_release. */
+void fleet_ui_detach(struct app *a);
 /* Runs the commands, works out sleep and the notice; returns ms until it wants to run
  * again (-1: no need). */
 long fleet_ui_tick(struct app *a, uint64_t now);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "fleet_ui.h"
 #include "automation.h"
 #include "content.h"
 #include "kepu/alloc.h"
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
     }
     if (automation)
         automation_start(a);
+    fleet_ui_attach(a);
     open_journal(a);
     start_sync(a);
     content_startup_check(&a->content);
@@ -206,6 +208,7 @@ int main(int argc, char **argv)
     rc = a->exit_code;
 done:
     app_release(a);
+    fleet_ui_detach(a);
     kk_buf_release(&err);
     return rc;
 }

@@ -9,13 +9,13 @@
 #include "kepu/alloc.h"
 #include "kepu/fs.h"
 
-#define ZONEINFO        "/usr/share/zoneinfo"
-#define MAX_TZ_FILE     (256u * 1024)
-#define DONE_FILE       "fleet-done.json"
-#define MAX_DONE        128   /* results kept (reported ones are dropped oldest first) */
-#define MAX_DETAIL      32768 /* a result's detail (logs) */
-#define MAX_DONE_FILE   (8u * 1024 * 1024)
-#define DEFAULT_LINES   100
+#define ZONEINFO      "/usr/share/zoneinfo"
+#define MAX_TZ_FILE   (256u * 1024)
+#define DONE_FILE     "fleet-done.json"
+#define MAX_DONE      128   /* results kept (reported ones are dropped oldest first) */
+#define MAX_DETAIL    32768 /* a result's detail (logs) */
+#define MAX_DONE_FILE (8u * 1024 * 1024)
+#define DEFAULT_LINES 100
 
 /* ---- time zones ---------------------------------------------------------------------- */
 
@@ -64,8 +64,7 @@ enum kk_err kk_tz_load(struct kk_tz *tz, const char *name, struct kk_buf *err)
         rc = kk_fail(err, KK_ERR_PARSE, "hours: tz: %s is truncated", path);
         goto done;
     }
-    const unsigned char *times = p + 44, *idx = times + (size_t)timecnt * 4,
-                        *types = idx + timecnt;
+    const unsigned char *times = p + 44, *idx = times + (size_t)timecnt * 4, *types = idx + timecnt;
     tz->off0 = be32(types); /* type 0: the time before the first transition */
     size_t first = timecnt > KK_TZ_MAX ? (size_t)timecnt - KK_TZ_MAX : 0;
     for (size_t i = first; i < (size_t)timecnt; i++) {
@@ -153,8 +152,8 @@ static enum kk_err hours_from_json(const cJSON *o, struct kk_hours *h, struct kk
     {
         if (!cJSON_IsArray(d) || cJSON_GetArraySize(d) > KK_HOURS_RANGES)
             return kk_fail(err, KK_ERR_PARSE,
-                           "hours: week[%d]: not a list of at most %d [\"HH:MM\", \"HH:MM\"]",
-                           day, KK_HOURS_RANGES);
+                           "hours: week[%d]: not a list of at most %d [\"HH:MM\", \"HH:MM\"]", day,
+                           KK_HOURS_RANGES);
         const cJSON *r;
         cJSON_ArrayForEach(r, d)
         {
@@ -179,7 +178,8 @@ static enum kk_err hours_from_json(const cJSON *o, struct kk_hours *h, struct kk
         cJSON_ArrayForEach(c, closed)
         {
             if (!cJSON_IsString(c) || !parse_date(c->valuestring, &h->closed[h->nclosed]))
-                return kk_fail(err, KK_ERR_PARSE, "hours: closed: \"%.32s\" is not a YYYY-MM-DD date",
+                return kk_fail(err, KK_ERR_PARSE,
+                               "hours: closed: \"%.32s\" is not a YYYY-MM-DD date",
                                cJSON_IsString(c) ? c->valuestring : "?");
             h->nclosed++;
         }
@@ -190,8 +190,8 @@ static enum kk_err hours_from_json(const cJSON *o, struct kk_hours *h, struct kk
 enum kk_err kk_hours_parse(const char *json, size_t len, struct kk_hours *h, struct kk_buf *err)
 {
     cJSON *root = cJSON_ParseWithLength(json, len);
-    enum kk_err rc = root ? hours_from_json(root, h, err)
-                          : kk_fail(err, KK_ERR_PARSE, "hours: not JSON");
+    enum kk_err rc =
+        root ? hours_from_json(root, h, err) : kk_fail(err, KK_ERR_PARSE, "hours: not JSON");
     cJSON_Delete(root);
     return rc;
 }
@@ -323,8 +323,8 @@ static enum kk_err notices_from_json(const cJSON *list, struct kk_fleet_answer *
                            i);
         if ((zh && strlen(zh->valuestring) >= KK_FLEET_NOTICE_BYTES) ||
             (en && strlen(en->valuestring) >= KK_FLEET_NOTICE_BYTES))
-            return kk_fail(err, KK_ERR_PARSE, "heartbeat: notices[%d]: a text is over %d bytes",
-                           i, KK_FLEET_NOTICE_BYTES - 1);
+            return kk_fail(err, KK_ERR_PARSE, "heartbeat: notices[%d]: a text is over %d bytes", i,
+                           KK_FLEET_NOTICE_BYTES - 1);
         snprintf(x->id, sizeof(x->id), "%s", id->valuestring);
         x->takeover = takeover;
         /* A language missing shows the other one. */
@@ -444,8 +444,7 @@ enum kk_err kk_fleet_done_open(struct kk_fleet_done **out, const char *state_dir
         cJSON *root = cJSON_ParseWithLength(kk_buf_str(&b), b.len);
         const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "done"), *o;
         if (!cJSON_IsArray(list))
-            kk_fail(err, KK_OK, "fleet: %s is damaged; starting with no command results",
-                    d->path);
+            kk_fail(err, KK_OK, "fleet: %s is damaged; starting with no command results", d->path);
         cJSON_ArrayForEach(o, list)
         {
             const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");

@@ -77,8 +77,8 @@ static void vlog(const char *level, const char *module, const char *fmt, va_list
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
     int n = vsnprintf(text, sizeof(text), fmt, ap);
     pthread_mutex_lock(&log_lock);
-    snprintf(ring[ring_next], RING_LINE, "%.24s.%03ldZ %.8s %.24s: %.240s", stamp, (ts.tv_nsec / 1000000) % 1000,
-             level, module, text);
+    snprintf(ring[ring_next], RING_LINE, "%.24s.%03ldZ %.8s %.24s: %.240s", stamp,
+             (ts.tv_nsec / 1000000) % 1000, level, module, text);
     for (char *p = ring[ring_next]; *p; p++)
         if ((unsigned char)*p < 0x20)
             *p = ' ';

@@ -19,8 +19,8 @@
 #include "kepu/log.h"
 #include "kk_test.h"
 
-#define WEEK_9_17                                                                          \
-    "[[[\"09:00\",\"17:00\"]],[[\"09:00\",\"17:00\"]],[[\"09:00\",\"12:00\"],[\"13:00\","  \
+#define WEEK_9_17                                                                                  \
+    "[[[\"09:00\",\"17:00\"]],[[\"09:00\",\"17:00\"]],[[\"09:00\",\"12:00\"],[\"13:00\","          \
     "\"17:00\"]],[[\"09:00\",\"17:00\"]],[[\"09:00\",\"17:00\"]],[[\"10:00\",\"24:00\"]],[]]"
 
 static void parse_ok(const char *json, struct kk_fleet_answer *a)
@@ -130,8 +130,8 @@ static void test_hours_shanghai(void **state)
     (void)state;
     struct kk_hours *h = kk_calloc(1, sizeof(*h));
     struct kk_buf err = KK_BUF_INIT;
-    const char *json = "{\"tz\":\"Asia/Shanghai\",\"week\":" WEEK_9_17
-                       ",\"closed\":[\"2026-12-03\"]}";
+    const char *json =
+        "{\"tz\":\"Asia/Shanghai\",\"week\":" WEEK_9_17 ",\"closed\":[\"2026-12-03\"]}";
     assert_int_equal(kk_hours_parse(json, strlen(json), h, &err), KK_OK);
     assert_int_equal(kk_tz_offset(&h->tz, WED_UTC_MIDNIGHT / 1000), 8 * 3600);
     int64_t next = 0;
@@ -151,7 +151,7 @@ static void test_hours_shanghai(void **state)
     /* Saturday 10:00 to midnight; Sunday closed all day. */
     int64_t sat = WED_UTC_MIDNIGHT + 3 * 24 * 60 * MIN;
     assert_true(kk_hours_open(h, sat + (15 * 60 + 59) * MIN, NULL)); /* 23:59 local */
-    assert_false(kk_hours_open(h, sat + 16 * 60 * MIN, NULL));         /* Sunday 00:00 */
+    assert_false(kk_hours_open(h, sat + 16 * 60 * MIN, NULL));       /* Sunday 00:00 */
     /* Local midnight is 16:00 UTC: the day is the zone's, not UTC's (Tuesday 23:30 local is
      * Tuesday 15:30 UTC: closed; Wednesday 00:30 local is still Tuesday in UTC). */
     assert_false(kk_hours_open(h, WED_UTC_MIDNIGHT - (7 * 60 + 30) * MIN, NULL));
@@ -241,9 +241,9 @@ static void test_log_tail(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_answer),  cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_parse_answer),   cmocka_unit_test(test_parse_bad),
         cmocka_unit_test(test_hours_shanghai), cmocka_unit_test(test_tz_dst),
-        cmocka_unit_test(test_done_survives), cmocka_unit_test(test_log_tail),
+        cmocka_unit_test(test_done_survives),  cmocka_unit_test(test_log_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

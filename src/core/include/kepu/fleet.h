@@ -57,7 +57,7 @@ struct kk_tz {
 
 struct kk_hours {
     struct kk_tz tz;
-    unsigned nranges[7];                     /* Monday first */
+    unsigned nranges[7];                    /* Monday first */
     uint16_t ranges[7][KK_HOURS_RANGES][2]; /* minutes of the day, [start, end) */
     unsigned nclosed;
     int32_t closed[KK_HOURS_CLOSED]; /* days since 1970-01-01 in the zone */
@@ -67,9 +67,9 @@ struct kk_fleet_answer {
     size_t ncommands, nnotices;
     struct kk_fleet_command commands[KK_FLEET_MAX_COMMANDS];
     struct kk_notice notices[KK_FLEET_MAX_NOTICES];
-    int has_notices;        /* the answer named "notices" (an empty list clears them) */
-    int has_hours;          /* the answer named "hours" */
-    struct kk_hours hours;  /* when has_hours */
+    int has_notices;           /* the answer named "notices" (an empty list clears them) */
+    int has_hours;             /* the answer named "hours" */
+    struct kk_hours hours;     /* when has_hours */
     unsigned next_heartbeat_s; /* 0: not asked */
 };
 
