@@ -16,6 +16,7 @@
 #include "kepu/log.h"
 #include "kepu/sync.h"
 #include "scenes.h"
+#include "session.h"
 #include "ui_layout.h"
 
 #define MOD              "fleet"
@@ -134,6 +135,119 @@ static void set_sleeping(struct app *a, int sleeping)
     scene_stack_invalidate(&a->stack);
 }
 
+/* ---- the settings overlay ---- */
+
+/* The keys of the overlay the kiosk applies without a restart. Others the office may set
+ * (volume, high contrast, ...) belong to parts that read them themselves; they are
+ * skipped here, not refused. */
+enum { OV_IDLE, OV_COUNTDOWN, OV_WAKE, OV_LANG, OV_AUDIENCES, OV_COUNT };
+static const char *const overlay_keys[OV_COUNT] = {"idle_timeout_s", "idle_countdown_s",
+                                                   "wake_minutes", "default_lang", "audiences"};
+
+/* The overlay's value as kiosk.conf would spell it. */
+static int value_text(const cJSON *v, char *out, size_t n)
+{
+    if (cJSON_IsString(v))
+        return snprintf(out, n, "%s", v->valuestring) < (int)n;
+    if (cJSON_IsNumber(v))
+        return snprintf(out, n, "%.17g", v->valuedouble) < (int)n;
+    if (cJSON_IsBool(v))
+        return snprintf(out, n, "%s", cJSON_IsTrue(v) ? "true" : "false") < (int)n;
+    if (cJSON_IsArray(v)) { /* ["youth","elderly"] as "youth,elderly" */
+        size_t used = 0;
+        const cJSON *x;
+        out[0] = '\0';
+        cJSON_ArrayForEach(x, v)
+        {
+            if (!cJSON_IsString(x))
+                return 0;
+            int w = snprintf(out + used, n - used, "%s%s", used ? "," : "", x->valuestring);
+            if (w < 0 || (size_t)w >= n - used)
+                return 0;
+            used += (size_t)w;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Checks every value as kiosk.conf is checked; applies all or nothing. kiosk.conf's own
+ * values come back for keys a later overlay no longer sets. */
+static void apply_overlay(struct app *a, const char *text)
+{
+    struct fleet_ui *f = a->fleet;
+    struct kk_config tmp;
+    struct kk_buf err = KK_BUF_INIT;
+    unsigned set = 0;
+    cJSON *root = cJSON_Parse(text);
+    int bad = 0;
+    if (kk_config_init(&tmp)) {
+        cJSON_Delete(root);
+        return;
+    }
+    if (!cJSON_IsObject(root)) {
+        kk_fail(&err, KK_ERR_INVALID, "settings overlay: not a JSON object");
+        bad = 1;
+    }
+    const cJSON *item;
+    const cJSON *list = bad ? NULL : root;
+    cJSON_ArrayForEach(item, list)
+    {
+        int k = 0;
+        while (k < OV_COUNT && strcmp(item->string, overlay_keys[k]))
+            k++;
+        if (k == OV_COUNT) {
+            kk_debug(MOD, "settings overlay: %s is not the app's to apply here", item->string);
+            continue;
+        }
+        char value[512];
+        if (!value_text(item, value, sizeof(value))) {
+            kk_fail(&err, KK_ERR_INVALID, "settings overlay: %s: not a value", item->string);
+            bad = 1;
+            break;
+        }
+        struct kk_buf why = KK_BUF_INIT;
+        if (kk_config_set(&tmp, item->string, value, &why)) {
+            kk_fail(&err, KK_ERR_INVALID, "settings overlay: %s = \"%.64s\": %s", item->string,
+                    value, kk_buf_str(&why));
+            bad = 1;
+        }
+        kk_buf_release(&why);
+        if (bad)
+            break;
+        set |= 1u << k;
+    }
+    if (bad) {
+        /* Refused whole: the old values stay. */
+        kk_warn(MOD, "%s; refused, the old settings stay", kk_buf_str(&err));
+        cJSON *fields = cJSON_CreateObject();
+        cJSON_AddStringToObject(fields, "code", "settings_refused");
+        cJSON_AddStringToObject(fields, "detail", kk_buf_str(&err));
+        session_event(&a->session, "error", fields);
+    } else {
+        if (!f->base_saved) {
+            f->base.idle_timeout_s = a->cfg.idle_timeout_s;
+            f->base.idle_countdown_s = a->cfg.idle_countdown_s;
+            f->base.wake_minutes = a->cfg.wake_minutes;
+            f->base.default_lang = a->cfg.default_lang;
+            f->base.audiences = a->cfg.audiences;
+            f->base_saved = 1;
+        }
+        a->cfg.idle_timeout_s = set & 1u << OV_IDLE ? tmp.idle_timeout_s : f->base.idle_timeout_s;
+        a->cfg.idle_countdown_s =
+            set & 1u << OV_COUNTDOWN ? tmp.idle_countdown_s : f->base.idle_countdown_s;
+        a->cfg.wake_minutes = set & 1u << OV_WAKE ? tmp.wake_minutes : f->base.wake_minutes;
+        a->cfg.default_lang = set & 1u << OV_LANG ? tmp.default_lang : f->base.default_lang;
+        a->cfg.audiences = set & 1u << OV_AUDIENCES ? tmp.audiences : f->base.audiences;
+        kk_info(MOD, "settings overlay applied: idle_timeout_s %d, audiences %#x",
+                a->cfg.idle_timeout_s, a->cfg.audiences);
+        scene_stack_invalidate(&a->stack);
+    }
+    cJSON_Delete(root);
+    kk_config_release(&tmp);
+    kk_buf_release(&err);
+}
+
 /* ---- the tick ---- */
 
 static long sooner(long wait, int64_t w)
@@ -156,6 +270,10 @@ long fleet_ui_tick(struct app *a, uint64_t now)
         if (kk_sync_fleet(sync, &f->gen, f->fleet))
             kk_debug(MOD, "%zu notices, %s", f->fleet->nnotices,
                      f->fleet->has_hours ? "opening hours" : "no opening hours");
+        struct kk_buf overlay = KK_BUF_INIT;
+        if (kk_sync_overlay(sync, &f->overlay_gen, &overlay))
+            apply_overlay(a, kk_buf_str(&overlay));
+        kk_buf_release(&overlay);
         struct kk_fleet_command c;
         while (!f->restarting && kk_sync_take_command(sync, &c))
             run_command(a, sync, &c, now);

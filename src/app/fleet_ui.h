@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "kepu/fleet.h"
+#include "kepu/pack.h"
 
 struct app;
 
@@ -25,8 +26,14 @@ struct fleet_ui {
     uint64_t awake_until;           /* monotonic ms: a touch woke the screen until then */
     const struct kk_notice *notice; /* the one shown, or NULL */
     int restarting;
-    uint64_t restart_at; /* monotonic ms: exit then even if the report did not go out */
-    uint64_t dark_since; /* DPMS was switched off (0: not) */
+    uint64_t restart_at;  /* monotonic ms: exit then even if the report did not go out */
+    uint64_t overlay_gen; /* kk_sync_overlay's */
+    int base_saved;       /* base holds kiosk.conf's values of the overlay's keys */
+    struct {
+        int idle_timeout_s, idle_countdown_s, wake_minutes;
+        enum kk_lang default_lang;
+        unsigned audiences;
+    } base;
 };
 
 /* Plugs fleet_ui into a (its hooks in struct app); before app_run. */

@@ -43,8 +43,8 @@
 #define COPY_CHUNK         65536
 #define FLEET_FILE         "fleet.json" /* the last notices and hours, for offline weeks */
 #define MAX_FLEET_FILE     (1024u * 1024)
-#define MAX_SCREENSHOT     (8u * 1024 * 1024)
-#define BODY_PNG           2 /* http()'s gzip argument: the body is a PNG, not JSON */
+#define OVERLAY_FILE       "overlay.json" /* the office's settings overlay */
+#define BODY_PNG           2              /* http()'s gzip argument: the body is a PNG, not JSON */
 
 /* ---- the client ---------------------------------------------------------------------- */
 
@@ -96,6 +96,8 @@ struct kk_sync {
     int done_dirty; /* a result came while a run was going: report it at once */
     unsigned next_heartbeat_s;
     char *fleet_logged; /* the last bad fleet part logged */
+    char *overlay;      /* the answer's "config" object as text; NULL: none yet */
+    uint64_t overlay_gen;
 };
 
 static enum kk_err fleet_open(struct kk_sync *s, struct kk_buf *err);
@@ -336,6 +338,7 @@ void kk_sync_destroy(struct kk_sync *s)
     kk_free(s->fleet);
     kk_free(s->fleet_text);
     kk_free(s->fleet_logged);
+    kk_free(s->overlay);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
     kk_free(s);
@@ -581,6 +584,17 @@ static enum kk_err fleet_open(struct kk_sync *s, struct kk_buf *err)
         }
     }
     kk_free(path);
+    /* The settings overlay too: the app checks it (a damaged file is refused there). */
+    kk_buf_reset(&b);
+    if (!(path = kk_path_join(s->state, OVERLAY_FILE))) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (kk_file_read(path, MAX_FLEET_FILE, &b, NULL) == KK_OK) {
+        s->overlay = kk_buf_detach(&b, NULL);
+        s->overlay_gen = 1;
+    }
+    kk_free(path);
 done:
     kk_buf_release(&b);
     kk_buf_release(&why);
@@ -639,7 +653,25 @@ static void fleet_apply(struct kk_sync *s, const struct kk_buf *answer)
     }
     cJSON *root = cJSON_ParseWithLength(kk_buf_str(answer), answer->len);
     char *keep = root ? fleet_keep_text(root) : NULL;
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
+    char *overlay = cJSON_IsObject(config) ? cJSON_PrintUnformatted(config) : NULL;
     cJSON_Delete(root);
+    pthread_mutex_lock(&s->lock);
+    int new_overlay = overlay && (!s->overlay || strcmp(overlay, s->overlay));
+    if (new_overlay) {
+        kk_free(s->overlay);
+        s->overlay = kk_strdup(overlay);
+        s->overlay_gen++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (new_overlay) {
+        char *path = kk_path_join(s->state, OVERLAY_FILE);
+        kk_buf_reset(&why);
+        if (!path || kk_file_write_atomic(path, overlay, strlen(overlay), &why))
+            kk_warn(MOD, "cannot keep the settings overlay: %s", kk_buf_str(&why));
+        kk_free(path);
+    }
+    cJSON_free(overlay);
     pthread_mutex_lock(&s->lock);
     s->next_heartbeat_s = a->next_heartbeat_s;
     for (size_t i = 0; i < a->ncommands; i++)
@@ -782,6 +814,20 @@ int kk_sync_fleet(struct kk_sync *s, uint64_t *gen, struct kk_fleet_answer *out)
     if (*gen != s->fleet_gen) {
         *out = *s->fleet;
         *gen = s->fleet_gen;
+        changed = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return changed;
+}
+
+int kk_sync_overlay(struct kk_sync *s, uint64_t *gen, struct kk_buf *out)
+{
+    int changed = 0;
+    pthread_mutex_lock(&s->lock);
+    if (*gen != s->overlay_gen && s->overlay) {
+        kk_buf_reset(out);
+        kk_buf_adds(out, s->overlay);
+        *gen = s->overlay_gen;
         changed = 1;
     }
     pthread_mutex_unlock(&s->lock);

@@ -161,6 +161,10 @@ size_t kk_sync_unreported(struct kk_sync *s);
 /* The last notices and hours (kept in state/fleet.json across restarts): copied into out
  * with 1 returned when they changed since *gen (start with 0). */
 int kk_sync_fleet(struct kk_sync *s, uint64_t *gen, struct kk_fleet_answer *out);
+/* The office's settings overlay (the answer's "config" object, kept in
+ * state/overlay.json): copied into out as JSON text with 1 returned when it changed since
+ * *gen (start with 0). The app checks and applies it. */
+int kk_sync_overlay(struct kk_sync *s, uint64_t *gen, struct kk_buf *out);
 /* The heartbeat's "state": "sleeping" outside opening hours, else "open". */
 void kk_sync_set_sleeping(struct kk_sync *s, int sleeping);
 
