@@ -38,7 +38,7 @@ static void rebuild(struct app *a, uint64_t now)
     a->ui.lang = a->session.lang;
     a->ui.large_text = a->session.large_text;
     int bar = visit_top_bar_h(&a->env);
-    struct ui_rect box = {0, bar, a->ui.w, a->ui.h - bar};
+    struct ui_rect box = {0, bar, a->ui.w, a->ui.h - bar - a->bottom_reserved};
     s->build(&a->env, scene_stack_top_self(&a->stack), &a->list, box);
     visit_build_frame(&a->env, &a->list, now);
     if (a->fleet_build)

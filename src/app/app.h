@@ -72,7 +72,8 @@ struct app {
     int (*fleet_tap)(struct app *a);                 /* 1: the touch only woke the screen */
     void (*fleet_build)(struct app *a);              /* appends the notice to the list */
     int (*fleet_dark)(const struct app *a);          /* 1: draw a black frame */
-    int exit_code;                                   /* what main returns after app_run */
+    int bottom_reserved; /* px a banner notice keeps at the bottom, clear of the scene */
+    int exit_code;       /* what main returns after app_run */
 };
 
 /* Sets up the parts that need no window (config read, before app_init). */

@@ -306,6 +306,12 @@ long fleet_ui_tick(struct app *a, uint64_t now)
         if (!shown && (!n->takeover || scene_stack_top(&a->stack) == &scene_attract))
             shown = n;
     }
+    /* A banner takes the bottom strip from the scene, so it covers none of its targets. */
+    int reserve = shown && !shown->takeover && !f->sleeping ? ui_px(&a->ui, 150) : 0;
+    if (reserve != a->bottom_reserved) {
+        a->bottom_reserved = reserve;
+        scene_stack_invalidate(&a->stack);
+    }
     if (shown != f->notice) {
         kk_info(MOD, "notice %s", shown ? shown->id : "none");
         f->notice = shown;
@@ -352,13 +358,13 @@ void fleet_ui_build(struct app *a)
                         UI_CUT_OVERFLOW);
     } else {
         /* At the bottom: the top bar's Back and Home stay free. */
-        int h = ui_px(&a->ui, 120);
+        int h = a->bottom_reserved;
         struct ui_rect r = {0, a->ui.h - h, a->ui.w, h};
         struct ui_item *it = ui_list_push(&a->list, UI_RECT, r);
         if (it)
             it->color = bg;
         ui_layout_label(&a->list, &a->ui.measure, "notice", text, a->session.lang, UI_FONT_BOLD,
-                        ui_px(&a->ui, 36), fg, pad, r.y + ui_px(&a->ui, 14), a->ui.w - 2 * pad, 2,
+                        ui_px(&a->ui, 36), fg, pad, r.y + ui_px(&a->ui, 20), a->ui.w - 2 * pad, 2,
                         1, UI_CUT_OVERFLOW);
     }
 }
