@@ -40,9 +40,11 @@ static void rebuild(struct app *a, uint64_t now)
     ui_theme_apply(
         a->session.high_contrast && a->ui.high_contrast_offered ? &a->theme_hc : &a->theme, &a->ui);
     int bar = visit_top_bar_h(&a->env);
-    struct ui_rect box = {0, bar, a->ui.w, a->ui.h - bar};
+    struct ui_rect box = {0, bar, a->ui.w, a->ui.h - bar - a->bottom_reserved};
     s->build(&a->env, scene_stack_top_self(&a->stack), &a->list, box);
     visit_build_frame(&a->env, &a->list, now);
+    if (a->fleet_build)
+        a->fleet_build(a);
     a->stack.dirty = 0;
     a->redraw = 1;
     a->reported = 0;
@@ -87,6 +89,8 @@ static void tap_ui(struct app *a, int x, int y)
 {
     if (a->stack.dirty)
         rebuild(a, kk_clock_mono_ms());
+    if (a->fleet_tap && a->fleet_tap(a)) /* a touch on a sleeping screen only wakes it */
+        return;
     if (a->visit.idle_prompt) { /* any touch means the visitor is still there */
         visit_note_input(&a->env);
         return;
@@ -147,6 +151,11 @@ static void draw(struct app *a, uint64_t now)
     SDL_SetRenderDrawColor(a->ren, UI_BG.r, UI_BG.g, UI_BG.b, 255);
     SDL_RenderSetViewport(a->ren, NULL);
     SDL_RenderClear(a->ren);
+    if (a->fleet_dark && a->fleet_dark(a)) {
+        SDL_SetRenderDrawColor(a->ren, 0, 0, 0, 255);
+        SDL_RenderClear(a->ren);
+        return;
+    }
     SDL_RenderSetViewport(a->ren, &(SDL_Rect){0, a->view_y, a->ui.w, a->ui.h});
     if (a->anim_start && now - a->anim_start < PAGE_TURN_MS) {
         double p = (double)(now - a->anim_start) / PAGE_TURN_MS;
@@ -237,6 +246,8 @@ static int run_timers(struct app *a, uint64_t now)
         visit_go_home(&a->env);
         visit_apply(&a->env);
     }
+    if (a->fleet_tick)
+        wait = sooner(wait, a->fleet_tick(a, now));
     if (top(a)->tick)
         wait = sooner(wait, top(a)->tick(&a->env, scene_stack_top_self(&a->stack), now));
     if (a->anim_start) {

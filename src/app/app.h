@@ -70,6 +70,16 @@ struct app {
     Uint32 command_event;
     void (*on_command)(struct app *a, const char *line);
     void (*on_screen)(struct app *a);
+
+    /* The office's commands, sleep and notices (fleet_ui.c) plug in here, as the automation
+     * channel does; NULL when not attached. */
+    struct fleet_ui *fleet;
+    long (*fleet_tick)(struct app *a, uint64_t now); /* ms until it wants to run; -1 */
+    int (*fleet_tap)(struct app *a);                 /* 1: the touch only woke the screen */
+    void (*fleet_build)(struct app *a);              /* appends the notice to the list */
+    int (*fleet_dark)(const struct app *a);          /* 1: draw a black frame */
+    int bottom_reserved; /* px a banner notice keeps at the bottom, clear of the scene */
+    int exit_code;       /* what main returns after app_run */
 };
 
 /* Sets up the parts that need no window (config read, before app_init). */

@@ -20,6 +20,7 @@
 
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
+#include "fleet_ui.h"
 #include "kepu/log.h"
 #include "ui_image.h"
 #include "ui_text.h"
@@ -210,6 +211,7 @@ static void automation_report(struct app *a)
                               rect_json(a, (struct ui_rect){0, 0, a->ui.w, a->ui.h}));
     }
     cJSON_AddBoolToObject(j, "idle_prompt", a->visit.idle_prompt);
+    fleet_ui_report(a, j);
     const struct scene *top = scene_stack_top(&a->stack);
     if (top && top->report)
         top->report(&a->env, scene_stack_top_self(&a->stack), j);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "fleet_ui.h"
 #include "automation.h"
 #include "content.h"
 #include "kepu/alloc.h"
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
     }
     if (automation)
         automation_start(a);
+    fleet_ui_attach(a);
     open_journal(a);
     start_sync(a);
     content_startup_check(&a->content);
@@ -203,9 +205,10 @@ int main(int argc, char **argv)
     app_run(a);
     content_startup_ok(&a->content); /* a clean stop is not a failed start */
     kk_info("app", "stopped");
-    rc = 0;
+    rc = a->exit_code;
 done:
     app_release(a);
+    fleet_ui_detach(a);
     kk_buf_release(&err);
     return rc;
 }

@@ -226,6 +226,7 @@ static const struct key keys[] = {
     STR(import_dirs, set_string),        ENUM(render, parse_render),
     ENUM(high_contrast, parse_switch),   ENUM(reach, parse_switch),
     NUM(reach_mount_mm, 0, 3000),        NUM(reach_screen_mm, 0, 4000),
+    NUM(wake_minutes, 1, 120),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -323,6 +324,7 @@ enum kk_err kk_config_init(struct kk_config *cfg)
     cfg->import_dirs = kk_strdup("");
     cfg->idle_timeout_s = 60;
     cfg->idle_countdown_s = 15;
+    cfg->wake_minutes = 5;
     cfg->default_lang = KK_LANG_ZH;
     cfg->audiences = KK_AUD_ALL;
     cfg->sync_interval_s = 300;

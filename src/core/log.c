@@ -7,8 +7,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "kepu/fleet.h"
+
+#define RING_LINE 320 /* what the ring keeps of a record */
+
 static int min_level = -1;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The last records (under log_lock), for the office's "logs" command. */
+static char ring[KK_FLEET_LOG_LINES][RING_LINE];
+static unsigned ring_next, ring_count;
 
 static const char *level_name(enum kk_log_level l)
 {
@@ -70,6 +77,14 @@ static void vlog(const char *level, const char *module, const char *fmt, va_list
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
     int n = vsnprintf(text, sizeof(text), fmt, ap);
     pthread_mutex_lock(&log_lock);
+    snprintf(ring[ring_next], RING_LINE, "%.24s.%03ldZ %.8s %.24s: %.240s", stamp,
+             (ts.tv_nsec / 1000000) % 1000, level, module, text);
+    for (char *p = ring[ring_next]; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    ring_next = (ring_next + 1) % KK_FLEET_LOG_LINES;
+    if (ring_count < KK_FLEET_LOG_LINES)
+        ring_count++;
     fprintf(stderr, "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000, level, module);
     put_escaped(text);
     if (n >= (int)sizeof(text))
@@ -87,6 +102,18 @@ void kk_log(enum kk_log_level level, const char *module, const char *fmt, ...)
     va_start(ap, fmt);
     vlog(level_name(level), module, fmt, ap);
     va_end(ap);
+}
+
+void kk_log_tail(struct kk_buf *out, unsigned n)
+{
+    pthread_mutex_lock(&log_lock);
+    if (n > ring_count)
+        n = ring_count;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned k = (ring_next + KK_FLEET_LOG_LINES - n + i) % KK_FLEET_LOG_LINES;
+        kk_buf_addf(out, "%s\n", ring[k]);
+    }
+    pthread_mutex_unlock(&log_lock);
 }
 
 void kk_bug(const char *file, int line, const char *fmt, ...)

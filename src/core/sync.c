@@ -21,6 +21,7 @@
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "kepu/event.h"
+#include "kepu/fleet.h"
 #include "kepu/fs.h"
 #include "kepu/install.h"
 #include "kepu/log.h"
@@ -40,6 +41,10 @@
 #define DOWNLOADS_DIR      "downloads"
 #define BLOBS_DIR          "downloads/blobs"
 #define COPY_CHUNK         65536
+#define FLEET_FILE         "fleet.json" /* the last notices and hours, for offline weeks */
+#define MAX_FLEET_FILE     (1024u * 1024)
+#define OVERLAY_FILE       "overlay.json" /* the office's settings overlay */
+#define BODY_PNG           2              /* http()'s gzip argument: the body is a PNG, not JSON */
 
 /* ---- the client ---------------------------------------------------------------------- */
 
@@ -74,7 +79,28 @@ struct kk_sync {
      * of them waits, since install keeps only two versions and the app may still show
      * the older one. Other packs go ahead. */
     struct kk_buf pending_ids;
+
+    /* Fleet operations (fleet.h), under lock. Commands for the app wait in app_cmd until it
+     * reports them done; a screenshot waits in shot until the thread has uploaded it. */
+    struct kk_fleet_done *done;
+    struct kk_fleet_command app_cmd[KK_FLEET_MAX_COMMANDS];
+    int app_taken[KK_FLEET_MAX_COMMANDS];
+    size_t napp;
+    char shot_id[KK_MAX_ID_LEN + 1];
+    unsigned char *shot;
+    size_t shot_len;
+    struct kk_fleet_answer *fleet; /* the last notices and hours */
+    uint64_t fleet_gen;
+    char *fleet_text; /* what state/fleet.json holds */
+    int sleeping;
+    int done_dirty; /* a result came while a run was going: report it at once */
+    unsigned next_heartbeat_s;
+    char *fleet_logged; /* the last bad fleet part logged */
+    char *overlay;      /* the answer's "config" object as text; NULL: none yet */
+    uint64_t overlay_gen;
 };
+
+static enum kk_err fleet_open(struct kk_sync *s, struct kk_buf *err);
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
@@ -269,6 +295,8 @@ enum kk_err kk_sync_create(struct kk_sync **out, const struct kk_sync_opts *o, s
     s->request_timeout_s = o->request_timeout_s ? o->request_timeout_s : 600;
     s->batch_max = o->batch_max && o->batch_max <= 1000 ? o->batch_max : 500;
     s->created_mono = mono_now();
+    if ((rc = fleet_open(s, err)))
+        goto done;
     s->curl = curl_easy_init();
     if (!s->curl) {
         rc = kk_fail(err, KK_ERR_NET, "libcurl: cannot make a handle");
@@ -305,6 +333,12 @@ void kk_sync_destroy(struct kk_sync *s)
         kk_free(s->logged[i]);
     kk_free(s->logged_note);
     kk_buf_release(&s->pending_ids);
+    kk_fleet_done_close(s->done);
+    kk_free(s->shot);
+    kk_free(s->fleet);
+    kk_free(s->fleet_text);
+    kk_free(s->fleet_logged);
+    kk_free(s->overlay);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
     kk_free(s);
@@ -407,8 +441,11 @@ static enum kk_err http(struct kk_sync *s, const char *method, const char *path,
         rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
         goto done;
     }
-    const char *lines[] = {s->auth, "Expect:", body ? "Content-Type: application/json" : NULL,
-                           gzip ? "Content-Encoding: gzip" : NULL, extra};
+    const char *lines[] = {s->auth, "Expect:",
+                           !body              ? NULL
+                           : gzip == BODY_PNG ? "Content-Type: image/png"
+                                              : "Content-Type: application/json",
+                           gzip == 1 ? "Content-Encoding: gzip" : NULL, extra};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         if (!lines[i])
             continue;
@@ -494,6 +531,314 @@ static enum kk_err exchange(struct kk_sync *s, const char *method, const char *p
     if (!rc && code != 200)
         rc = status_fail(err, method, path, code, out);
     return rc;
+}
+
+/* ---- fleet operations ---------------------------------------------------------------- */
+
+/* The fleet parts the answer carried, as the text state/fleet.json keeps. */
+static char *fleet_keep_text(const cJSON *root)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *keys[] = {"notices", "hours"};
+    for (size_t i = 0; o && i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, keys[i]);
+        cJSON *copy = v ? cJSON_Duplicate(v, 1) : NULL;
+        if (copy && !cJSON_AddItemToObject(o, keys[i], copy))
+            cJSON_Delete(copy);
+    }
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    char *out = text ? kk_strdup(text) : NULL;
+    cJSON_free(text);
+    cJSON_Delete(o);
+    return out;
+}
+
+static enum kk_err fleet_open(struct kk_sync *s, struct kk_buf *err)
+{
+    struct kk_buf why = KK_BUF_INIT, b = KK_BUF_INIT;
+    enum kk_err rc = kk_fleet_done_open(&s->done, s->state, &why);
+    if (!rc && why.len)
+        kk_warn(MOD, "%s", kk_buf_str(&why));
+    if (rc) {
+        kk_fail(err, rc, "%s", kk_buf_str(&why));
+        goto done;
+    }
+    if (!(s->fleet = kk_calloc(1, sizeof(*s->fleet)))) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* Notices and hours kept from the last answer hold while the server is away. */
+    char *path = kk_path_join(s->state, FLEET_FILE);
+    kk_buf_reset(&why);
+    if (!path) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (kk_file_read(path, MAX_FLEET_FILE, &b, NULL) == KK_OK) {
+        if (kk_fleet_parse(kk_buf_str(&b), b.len, s->fleet, &why)) {
+            kk_warn(MOD, "%s: %s; starting without notices and hours", path, kk_buf_str(&why));
+            memset(s->fleet, 0, sizeof(*s->fleet));
+        } else {
+            s->fleet_text = kk_buf_detach(&b, NULL);
+            s->fleet_gen = 1;
+        }
+    }
+    kk_free(path);
+    /* The settings overlay too: the app checks it (a damaged file is refused there). */
+    kk_buf_reset(&b);
+    if (!(path = kk_path_join(s->state, OVERLAY_FILE))) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (kk_file_read(path, MAX_FLEET_FILE, &b, NULL) == KK_OK) {
+        s->overlay = kk_buf_detach(&b, NULL);
+        s->overlay_gen = 1;
+    }
+    kk_free(path);
+done:
+    kk_buf_release(&b);
+    kk_buf_release(&why);
+    return rc;
+}
+
+/* Runs what the sync thread runs itself (sync, logs), refuses expired commands, and
+ * queues the rest for the app. Called with the lock held. */
+static void fleet_command(struct kk_sync *s, const struct kk_fleet_command *c)
+{
+    struct kk_buf why = KK_BUF_INIT, text = KK_BUF_INIT;
+    if (kk_fleet_done_has(s->done, c->id))
+        goto done;
+    for (size_t i = 0; i < s->napp; i++)
+        if (!strcmp(s->app_cmd[i].id, c->id))
+            goto done;
+    enum kk_err rc = KK_OK;
+    if (c->expires_ms && kk_clock_wall_ms() > c->expires_ms) {
+        kk_info(MOD, "command %s expired before it came; not run", c->id);
+        rc = kk_fleet_done_add(s->done, c->id, 0, "expired", &why);
+    } else if (c->type == KK_CMD_SYNC) {
+        kk_info(MOD, "command %s: sync now", c->id);
+        s->now_requested = 1;
+        rc = kk_fleet_done_add(s->done, c->id, 1, "sync started", &why);
+    } else if (c->type == KK_CMD_LOGS) {
+        kk_info(MOD, "command %s: the last %u log lines", c->id, c->lines);
+        kk_log_tail(&text, c->lines);
+        rc = kk_fleet_done_add(s->done, c->id, 1, kk_buf_str(&text), &why);
+    } else if (s->napp < KK_FLEET_MAX_COMMANDS) {
+        s->app_cmd[s->napp] = *c;
+        s->app_taken[s->napp] = 0;
+        s->napp++;
+    }
+    if (rc)
+        kk_warn(MOD, "command %s: %s", c->id, kk_buf_str(&why));
+    s->done_dirty = 1;
+done:
+    kk_buf_release(&why);
+    kk_buf_release(&text);
+}
+
+static void fleet_apply(struct kk_sync *s, const struct kk_buf *answer)
+{
+    struct kk_buf why = KK_BUF_INIT;
+    struct kk_fleet_answer *a = kk_calloc(1, sizeof(*a));
+    if (!a)
+        return;
+    if (kk_fleet_parse(kk_buf_str(answer), answer->len, a, &why)) {
+        /* The packs were good: a bad fleet part must not stop content updates. */
+        if (!s->fleet_logged || strcmp(s->fleet_logged, kk_buf_str(&why))) {
+            kk_warn(MOD, "%s; its commands, notices and hours are ignored", kk_buf_str(&why));
+            kk_free(s->fleet_logged);
+            s->fleet_logged = kk_strdup(kk_buf_str(&why));
+        }
+        goto done;
+    }
+    cJSON *root = cJSON_ParseWithLength(kk_buf_str(answer), answer->len);
+    char *keep = root ? fleet_keep_text(root) : NULL;
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
+    char *overlay = cJSON_IsObject(config) ? cJSON_PrintUnformatted(config) : NULL;
+    cJSON_Delete(root);
+    pthread_mutex_lock(&s->lock);
+    int new_overlay = overlay && (!s->overlay || strcmp(overlay, s->overlay));
+    if (new_overlay) {
+        kk_free(s->overlay);
+        s->overlay = kk_strdup(overlay);
+        s->overlay_gen++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (new_overlay) {
+        char *path = kk_path_join(s->state, OVERLAY_FILE);
+        kk_buf_reset(&why);
+        if (!path || kk_file_write_atomic(path, overlay, strlen(overlay), &why))
+            kk_warn(MOD, "cannot keep the settings overlay: %s", kk_buf_str(&why));
+        kk_free(path);
+    }
+    cJSON_free(overlay);
+    pthread_mutex_lock(&s->lock);
+    s->next_heartbeat_s = a->next_heartbeat_s;
+    for (size_t i = 0; i < a->ncommands; i++)
+        fleet_command(s, &a->commands[i]);
+    /* Each answer is the whole state: a notice or hours it no longer names are gone. */
+    int changed = keep && (!s->fleet_text || strcmp(keep, s->fleet_text));
+    if (changed) {
+        a->ncommands = 0;
+        struct kk_fleet_answer *old = s->fleet;
+        s->fleet = a;
+        a = old;
+        kk_free(s->fleet_text);
+        s->fleet_text = keep;
+        keep = NULL;
+        s->fleet_gen++;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (changed) {
+        char *path = kk_path_join(s->state, FLEET_FILE);
+        kk_buf_reset(&why);
+        pthread_mutex_lock(&s->lock);
+        char *text = kk_strdup(s->fleet_text);
+        pthread_mutex_unlock(&s->lock);
+        if (!path || !text || kk_file_write_atomic(path, text, strlen(text), &why))
+            kk_warn(MOD, "cannot keep the notices and hours: %s", kk_buf_str(&why));
+        kk_free(text);
+        kk_free(path);
+    }
+    kk_free(keep);
+done:
+    kk_free(a);
+    kk_buf_release(&why);
+}
+
+static enum kk_err upload_screenshot(struct kk_sync *s, struct kk_buf *err)
+{
+    pthread_mutex_lock(&s->lock);
+    unsigned char *png = s->shot;
+    size_t len = s->shot_len;
+    char id[KK_MAX_ID_LEN + 1];
+    snprintf(id, sizeof(id), "%s", s->shot_id);
+    pthread_mutex_unlock(&s->lock);
+    if (!png)
+        return KK_OK;
+    struct kk_buf path = KK_BUF_INIT, answer = KK_BUF_INIT, why = KK_BUF_INIT;
+    enum kk_err rc = kk_buf_addf(&path, "/api/v1/kiosks/%s/screenshot", s->kiosk)
+                         ? kk_fail(err, KK_ERR_NOMEM, "out of memory")
+                         : exchange(s, "POST", kk_buf_str(&path), png, len, BODY_PNG,
+                                    MAX_ANSWER_BYTES, 0, &answer, err);
+    pthread_mutex_lock(&s->lock);
+    /* A refused upload (HTTP 4xx) is reported, not retried forever. */
+    int refused = rc && strstr(kk_buf_str(err), ": HTTP 4");
+    if (!rc || refused) {
+        if (kk_fleet_done_add(s->done, id, !rc, rc ? kk_buf_str(err) : "uploaded", &why))
+            kk_warn(MOD, "command %s: %s", id, kk_buf_str(&why));
+        if (s->shot == png) {
+            kk_free(s->shot);
+            s->shot = NULL;
+        }
+        s->done_dirty = 1;
+        if (refused) {
+            kk_buf_reset(err);
+            rc = KK_OK;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    kk_buf_release(&path);
+    kk_buf_release(&answer);
+    kk_buf_release(&why);
+    return rc;
+}
+
+int kk_sync_take_command(struct kk_sync *s, struct kk_fleet_command *out)
+{
+    int got = 0;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->napp && !got; i++)
+        if (!s->app_taken[i]) {
+            s->app_taken[i] = 1;
+            *out = s->app_cmd[i];
+            got = 1;
+        }
+    pthread_mutex_unlock(&s->lock);
+    return got;
+}
+
+static void forget_app_command(struct kk_sync *s, const char *id)
+{
+    for (size_t i = 0; i < s->napp; i++)
+        if (!strcmp(s->app_cmd[i].id, id)) {
+            memmove(&s->app_cmd[i], &s->app_cmd[i + 1], (s->napp - i - 1) * sizeof(s->app_cmd[0]));
+            memmove(&s->app_taken[i], &s->app_taken[i + 1],
+                    (s->napp - i - 1) * sizeof(s->app_taken[0]));
+            s->napp--;
+            return;
+        }
+}
+
+void kk_sync_command_done(struct kk_sync *s, const char *id, int ok, const char *detail)
+{
+    struct kk_buf why = KK_BUF_INIT;
+    pthread_mutex_lock(&s->lock);
+    forget_app_command(s, id);
+    if (kk_fleet_done_add(s->done, id, ok, detail, &why))
+        kk_warn(MOD, "command %s: %s", id, kk_buf_str(&why));
+    s->now_requested = 1;
+    s->done_dirty = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    kk_buf_release(&why);
+}
+
+void kk_sync_screenshot(struct kk_sync *s, const char *id, unsigned char *png, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    forget_app_command(s, id);
+    kk_free(s->shot);
+    s->shot = png;
+    s->shot_len = len;
+    snprintf(s->shot_id, sizeof(s->shot_id), "%s", id);
+    s->now_requested = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+}
+
+size_t kk_sync_unreported(struct kk_sync *s)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    kk_free(kk_fleet_done_pending(s->done, &n));
+    n += s->shot != NULL;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+int kk_sync_fleet(struct kk_sync *s, uint64_t *gen, struct kk_fleet_answer *out)
+{
+    int changed = 0;
+    pthread_mutex_lock(&s->lock);
+    if (*gen != s->fleet_gen) {
+        *out = *s->fleet;
+        *gen = s->fleet_gen;
+        changed = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return changed;
+}
+
+int kk_sync_overlay(struct kk_sync *s, uint64_t *gen, struct kk_buf *out)
+{
+    int changed = 0;
+    pthread_mutex_lock(&s->lock);
+    if (*gen != s->overlay_gen && s->overlay) {
+        kk_buf_reset(out);
+        kk_buf_adds(out, s->overlay);
+        *gen = s->overlay_gen;
+        changed = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return changed;
+}
+
+void kk_sync_set_sleeping(struct kk_sync *s, int sleeping)
+{
+    pthread_mutex_lock(&s->lock);
+    s->sleeping = sleeping;
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- heartbeat ----------------------------------------------------------------------- */
@@ -617,6 +962,21 @@ static enum kk_err heartbeat(struct kk_sync *s, struct assignment *a, size_t *na
     s->st.dropped = dropped;
     pthread_mutex_unlock(&s->lock);
     pthread_mutex_lock(&s->lock);
+    size_t ndone = 0;
+    char *done_text = kk_fleet_done_pending(s->done, &ndone);
+    const char *state = s->sleeping ? "sleeping" : "open";
+    pthread_mutex_unlock(&s->lock);
+    cJSON *done_json = done_text ? cJSON_CreateRaw(done_text) : NULL;
+    kk_free(done_text);
+    if (done_json && !cJSON_AddItemToObject(o, "done", done_json)) {
+        cJSON_Delete(done_json);
+        done_json = NULL;
+    }
+    if (!done_json || !cJSON_AddStringToObject(o, "state", state)) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "heartbeat: out of memory");
+        goto done;
+    }
+    pthread_mutex_lock(&s->lock);
     int clock_known = s->st.clock_known;
     int64_t offset = s->st.clock_offset_ms;
     pthread_mutex_unlock(&s->lock);
@@ -650,6 +1010,13 @@ static enum kk_err heartbeat(struct kk_sync *s, struct assignment *a, size_t *na
             pthread_mutex_unlock(&s->lock);
         }
         cJSON_Delete(root);
+        pthread_mutex_lock(&s->lock);
+        struct kk_buf why = KK_BUF_INIT;
+        if (kk_fleet_done_reported(s->done, ndone, &why))
+            kk_warn(MOD, "%s", kk_buf_str(&why));
+        kk_buf_release(&why);
+        pthread_mutex_unlock(&s->lock);
+        fleet_apply(s, &answer);
     }
 done:
     cJSON_free(text);
@@ -1308,6 +1675,8 @@ static enum kk_err run_once(struct kk_sync *s, struct kk_buf *err)
 
     enum kk_err rc = heartbeat(s, a, &na, &why);
     if (!rc)
+        rc = upload_screenshot(s, &why);
+    if (!rc)
         rc = upload_events(s, &why);
     if (!rc)
         rc = fetch_assigned(s, a, na, &why);
@@ -1329,6 +1698,12 @@ static enum kk_err run_once(struct kk_sync *s, struct kk_buf *err)
         snprintf(s->st.last_result, sizeof(s->st.last_result), "ok: %llu events sent",
                  (unsigned long long)(s->st.events_sent + s->st.events_rejected - sent_before));
         delay = jitter(s->interval_ms, 10);
+        /* Commands wait, or someone watches this kiosk: the server asks to come back soon. */
+        if (s->next_heartbeat_s && (uint64_t)s->next_heartbeat_s * 1000 < delay)
+            delay = (uint64_t)s->next_heartbeat_s * 1000;
+        if (s->shot || s->done_dirty)
+            delay = 0; /* a result to report or a screenshot to send */
+        s->done_dirty = 0;
     } else if (stopped) {
         snprintf(s->st.last_result, sizeof(s->st.last_result), "stopped");
         delay = 0;

@@ -25,6 +25,7 @@
 #include "srv_api.h"
 #include "srv_auth.h"
 #include "srv_events.h"
+#include "srv_fleet.h"
 #include "srv_http.h"
 #include "srv_migrate.h"
 #include "srv_pack.h"
@@ -54,7 +55,14 @@ static const char usage_text[] =
     "                         (both end the user's sessions)\n"
     "       kepu-server user venue NAME VENUE [--data DIR]\n"
     "                         (the staff user may edit that venue's drafts)\n"
-    "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID) [--data DIR]\n"
+    "       kepu-server kiosk tag ID [--add T,...] [--remove T,...] [--data DIR]\n"
+    "                         (prints the kiosk's tags after the change)\n"
+    "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID | --tag T) [--data DIR]\n"
+    "       kepu-server command screenshot|restart|sync|logs (--kiosk ID | --venue ID | --tag T)\n"
+    "                         [--expires-min N] (prints each command's id and kiosk)\n"
+    "       kepu-server command list [--kiosk ID]   (recent commands and their results)\n"
+    "       kepu-server settings (--venue ID | --tag T | --kiosk ID) [--set KEY=VALUE,...]\n"
+    "                         [--clear KEY,...]  (the remote settings overlay; prints it)\n"
     "       kepu-server prune --retention-days N [--data DIR]   (drops older raw events)\n"
     "       kepu-server migrate --from sqlite:PATH --to postgresql://... [--data DIR]\n"
     "                         (copies a SQLite store into an empty PostgreSQL one)\n"
@@ -75,7 +83,8 @@ static const char usage_text[] =
 struct opts {
     const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to;
     long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
-    const char *proxies, *metrics_allow;
+    const char *proxies, *metrics_allow, *add, *remove, *tag, *set, *clear;
+    long expires_min;
     long threads, timeout, max_conns, header_timeout, max_per_addr, valid_min, retention_days;
     const char *pos[3]; /* positional arguments after the command */
     size_t npos;
@@ -117,6 +126,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--metrics-allow", offsetof(struct opts, metrics_allow)},
         {"--from", offsetof(struct opts, from)},
         {"--to", offsetof(struct opts, to)},
+        {"--add", offsetof(struct opts, add)},
+        {"--remove", offsetof(struct opts, remove)},
+        {"--tag", offsetof(struct opts, tag)},
+        {"--set", offsetof(struct opts, set)},
+        {"--clear", offsetof(struct opts, clear)},
     };
     static const struct {
         const char *name;
@@ -134,6 +148,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--max-per-address", offsetof(struct opts, max_per_addr), 1, 100000},
         {"--valid-minutes", offsetof(struct opts, valid_min), 1, 30 * 24 * 60},
         {"--retention-days", offsetof(struct opts, retention_days), 1, 36500},
+        {"--expires-min", offsetof(struct opts, expires_min), 1, SRV_COMMAND_MAX_S / 60},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -244,8 +259,100 @@ static int kiosk_enrol(struct opts *o, struct srv_store *s, struct kk_buf *err)
     return 0;
 }
 
+/* Calls fn for each item of a comma-separated list; stops at the first failure. */
+static int each_item(const char *list, int (*fn)(const char *item, void *ctx), void *ctx)
+{
+    char item[256];
+    while (list && *list) {
+        size_t n = strcspn(list, ",");
+        if (n >= sizeof(item))
+            return usage_error("%.40s...: too long", list);
+        memcpy(item, list, n);
+        item[n] = '\0';
+        int rc = fn(item, ctx);
+        if (rc)
+            return rc;
+        list += n + (list[n] == ',');
+    }
+    return 0;
+}
+
+static int check_tag(const char *tag, void *ctx)
+{
+    (void)ctx;
+    return check_id("tag", tag);
+}
+
+struct tag_ctx {
+    struct srv_store *s;
+    const char *kiosk;
+    int add;
+    struct kk_buf *err;
+};
+
+static int apply_tag(const char *tag, void *ctx)
+{
+    struct tag_ctx *t = ctx;
+    return srv_store_kiosk_tag(t->s, t->kiosk, tag, t->add, t->err) ? fail(t->err) : 0;
+}
+
+static int print_table(const struct srv_table *t)
+{
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncolumns; c++) {
+            const struct srv_cell *x = &t->cells[r * t->ncolumns + c];
+            if (c)
+                putchar('\t');
+            if (x->kind == SRV_CELL_TEXT)
+                fputs(x->s, stdout);
+            else if (x->kind == SRV_CELL_INT)
+                printf("%lld", (long long)x->i);
+            else if (x->kind == SRV_CELL_REAL)
+                printf("%g", x->r);
+        }
+        putchar('\n');
+    }
+    return 0;
+}
+
+/* kiosk tag ID --add T,... --remove T,...: prints the kiosk's tags, one a line. */
+static int kiosk_tag(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    struct srv_table t = {0};
+    int rc = check_id("kiosk ID", o->pos[1]);
+    if (!rc)
+        rc = each_item(o->add, check_tag, NULL);
+    if (!rc)
+        rc = each_item(o->remove, check_tag, NULL);
+    if (rc || (rc = open_store(o, &s)))
+        return rc;
+    struct tag_ctx ctx = {s, o->pos[1], 0, &err};
+    rc = each_item(o->remove, apply_tag, &ctx);
+    ctx.add = 1;
+    if (!rc)
+        rc = each_item(o->add, apply_tag, &ctx);
+    if (!rc && (o->add || o->remove))
+        srv_store_audit_add(s, kk_clock_wall_ms(), "cli", "kiosk.tag", o->pos[1], "", NULL);
+    if (!rc && !o->add && !o->remove &&
+        srv_store_targets(s, "kiosk", o->pos[1], &t, &err)) /* only: does it exist */
+        rc = fail(&err);
+    srv_table_release(&t);
+    if (!rc && srv_store_fleet_list(s, "tags", o->pos[1], &t, &err))
+        rc = fail(&err);
+    for (size_t r = 0; !rc && r < t.nrows; r++)
+        printf("%s\n", t.cells[r * 2 + 1].s);
+    srv_table_release(&t);
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
 static int cmd_kiosk(struct opts *o)
 {
+    if (o->npos == 2 && !strcmp(o->pos[0], "tag"))
+        return kiosk_tag(o);
     struct srv_store *s = NULL;
     struct kk_buf err = KK_BUF_INIT;
     char token[SRV_TOKEN_LEN + 1], hash[SRV_HASH_LEN + 1];
@@ -255,7 +362,8 @@ static int cmd_kiosk(struct opts *o)
               : (o->npos != 2 ||
                  (strcmp(verb, "add") && strcmp(verb, "revoke") && strcmp(verb, "rotate"))))
         return usage_error("%s", "usage: kiosk add ID --venue ID | kiosk enrol --venue ID"
-                                 " | kiosk revoke ID | kiosk rotate ID");
+                                 " | kiosk revoke ID | kiosk rotate ID"
+                                 " | kiosk tag ID [--add T,...] [--remove T,...]");
     int rc = enrol ? 0 : check_id("kiosk ID", o->pos[1]);
     if (!rc && enrol && o->kiosk)
         rc = check_id("--kiosk", o->kiosk);
@@ -400,7 +508,7 @@ static int cmd_assign(struct opts *o)
     struct kk_buf err = KK_BUF_INIT;
     char spec[160];
     if (o->npos != 1)
-        return usage_error("%s", "usage: assign PACK@VERSION (--venue ID | --kiosk ID)");
+        return usage_error("%s", "usage: assign PACK@VERSION (--venue ID | --kiosk ID | --tag T)");
     if (strlen(o->pos[0]) >= sizeof(spec) || !strchr(o->pos[0], '@'))
         return usage_error("assign %s: expected PACK@VERSION", o->pos[0]);
     memcpy(spec, o->pos[0], strlen(o->pos[0]) + 1);
@@ -411,14 +519,15 @@ static int cmd_assign(struct opts *o)
         rc = check_id("VERSION", at + 1);
     if (rc)
         return rc;
-    if (!o->venue == !o->kiosk)
-        return usage_error("%s", "assign needs exactly one of --venue ID and --kiosk ID");
-    const char *target = o->venue ? o->venue : o->kiosk;
-    if ((rc = check_id(o->venue ? "--venue" : "--kiosk", target)))
+    if ((o->venue != NULL) + (o->kiosk != NULL) + (o->tag != NULL) != 1)
+        return usage_error("%s", "assign needs exactly one of --venue ID, --kiosk ID and --tag T");
+    const char *target = o->venue ? o->venue : o->kiosk ? o->kiosk : o->tag;
+    const char *kind = o->venue ? "venue" : o->kiosk ? "kiosk" : "tag";
+    if ((rc = check_id(o->venue ? "--venue" : o->kiosk ? "--kiosk" : "--tag", target)))
         return rc;
     if ((rc = open_store(o, &s)))
         return rc;
-    if (srv_store_assign(s, o->venue ? "venue" : "kiosk", target, spec, at + 1, &err))
+    if (srv_store_assign(s, kind, target, spec, at + 1, &err))
         rc = fail(&err);
     srv_store_close(s);
     kk_buf_release(&err);
@@ -604,12 +713,182 @@ static int cmd_migrate(struct opts *o)
     return rc;
 }
 
+/* The one target of a fleet command: exactly one of --kiosk, --venue, --tag. */
+static int fleet_target(const struct opts *o, const char **kind, const char **target)
+{
+    if ((o->venue != NULL) + (o->kiosk != NULL) + (o->tag != NULL) != 1)
+        return usage_error("%s", "give exactly one of --kiosk ID, --venue ID and --tag T");
+    *kind = o->venue ? "venue" : o->kiosk ? "kiosk" : "tag";
+    *target = o->venue ? o->venue : o->kiosk ? o->kiosk : o->tag;
+    return check_id(o->venue ? "--venue" : o->kiosk ? "--kiosk" : "--tag", *target);
+}
+
+/* command TYPE (--kiosk|--venue|--tag) [--expires-min N] | command list [--kiosk ID] */
+static int cmd_command(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT, args = KK_BUF_INIT;
+    struct srv_table t = {0};
+    const char *kind, *target;
+    int rc;
+    if (o->npos != 1)
+        return usage_error("%s", "usage: command screenshot|restart|sync|logs (--kiosk ID |"
+                                 " --venue ID | --tag T) [--expires-min N] | command list");
+    int list = !strcmp(o->pos[0], "list");
+    if (list) {
+        if (o->kiosk && (rc = check_id("--kiosk", o->kiosk)))
+            return rc;
+    } else {
+        if (srv_fleet_command_check(o->pos[0], NULL, &args, &err)) {
+            rc = usage_error("%s", kk_buf_str(&err));
+            kk_buf_release(&err);
+            return rc;
+        }
+        if ((rc = fleet_target(o, &kind, &target)))
+            return rc;
+    }
+    if ((rc = open_store(o, &s)))
+        goto done;
+    if (list) {
+        if (srv_store_fleet_list(s, "commands", o->kiosk, &t, &err))
+            rc = fail(&err);
+        else
+            print_table(&t);
+        goto done;
+    }
+    if (srv_store_targets(s, kind, target, &t, &err)) {
+        rc = fail(&err);
+        goto done;
+    }
+    if (t.nrows == 0) {
+        fprintf(stderr, "kepu-server: no kiosk has tag %s\n", target);
+        rc = 1;
+        goto done;
+    }
+    int64_t now = kk_clock_wall_ms();
+    for (size_t r = 0; r < t.nrows && !rc; r++) {
+        char id[33];
+        srv_fleet_id_new(id);
+        struct srv_command c = {
+            .id = id,
+            .kiosk = t.cells[r].s,
+            .type = o->pos[0],
+            .args = kk_buf_str(&args),
+            .who = "cli",
+            .created_ms = now,
+            .expires_ms = now + (o->expires_min ? o->expires_min * 60 : SRV_COMMAND_DEFAULT_S) *
+                                    (int64_t)1000,
+        };
+        if (srv_store_command_add(s, &c, &err))
+            rc = fail(&err);
+        else
+            printf("%s\t%s\n", id, c.kiosk);
+    }
+done:
+    srv_table_release(&t);
+    srv_store_close(s);
+    kk_buf_release(&err);
+    kk_buf_release(&args);
+    return rc;
+}
+
+struct set_ctx {
+    struct srv_store *s;
+    const char *kind, *target;
+    int clear;
+    struct kk_buf *err;
+};
+
+/* KEY=VALUE with VALUE as JSON (90, true, "zh") or, when not JSON, as a string. */
+static int apply_setting(const char *item, void *ctx)
+{
+    struct set_ctx *c = ctx;
+    struct kk_buf text = KK_BUF_INIT;
+    char key[64];
+    const char *eq = c->clear ? item + strlen(item) : strchr(item, '=');
+    if (!eq || (size_t)(eq - item) >= sizeof(key))
+        return usage_error("--set %s: expected KEY=VALUE", item);
+    memcpy(key, item, (size_t)(eq - item));
+    key[eq - item] = '\0';
+    cJSON *v = c->clear ? cJSON_CreateNull() : cJSON_Parse(eq + 1);
+    if (!v)
+        v = cJSON_CreateString(eq + 1);
+    int rc = 0;
+    if (!c->clear && srv_fleet_setting_check(key, v, &text, c->err))
+        rc = fail(c->err);
+    char *json = c->clear ? NULL : cJSON_PrintUnformatted(v);
+    if (!rc &&
+        srv_store_setting_set(c->s, c->kind, c->target, key, json, kk_clock_wall_ms(), c->err))
+        rc = fail(c->err);
+    cJSON_free(json);
+    cJSON_Delete(v);
+    kk_buf_release(&text);
+    return rc;
+}
+
+static int check_setting(const char *item, void *ctx)
+{
+    struct set_ctx *c = ctx;
+    struct kk_buf text = KK_BUF_INIT;
+    const char *eq = strchr(item, '=');
+    if (!eq)
+        return usage_error("--set %s: expected KEY=VALUE", item);
+    char key[64];
+    if ((size_t)(eq - item) >= sizeof(key))
+        return usage_error("--set %s: expected KEY=VALUE", item);
+    memcpy(key, item, (size_t)(eq - item));
+    key[eq - item] = '\0';
+    cJSON *v = cJSON_Parse(eq + 1);
+    if (!v)
+        v = cJSON_CreateString(eq + 1);
+    int rc = srv_fleet_setting_check(key, v, &text, c->err) ? fail(c->err) : 0;
+    cJSON_Delete(v);
+    kk_buf_release(&text);
+    return rc;
+}
+
+/* settings (--venue|--tag|--kiosk) [--set K=V,...] [--clear K,...]: prints the target's
+ * overlay after the change. Every value is checked before any is stored. */
+static int cmd_settings(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    struct srv_table t = {0};
+    const char *kind, *target;
+    int rc = o->npos ? usage_error("%s", "usage: settings (--venue ID | --tag T | --kiosk ID)"
+                                         " [--set KEY=VALUE,...] [--clear KEY,...]")
+                     : fleet_target(o, &kind, &target);
+    if (rc)
+        return rc;
+    struct set_ctx c = {NULL, kind, target, 0, &err};
+    if ((rc = each_item(o->set, check_setting, &c)))
+        goto done;
+    if ((rc = open_store(o, &s)))
+        goto done;
+    c.s = s;
+    rc = each_item(o->set, apply_setting, &c);
+    c.clear = 1;
+    if (!rc)
+        rc = each_item(o->clear, apply_setting, &c);
+    if (!rc && srv_store_fleet_list(s, "settings", target, &t, &err))
+        rc = fail(&err);
+    for (size_t r = 0; !rc && r < t.nrows; r++)
+        if (!strcmp(t.cells[r * 5].s, kind))
+            printf("%s = %s\n", t.cells[r * 5 + 2].s, t.cells[r * 5 + 3].s);
+done:
+    srv_table_release(&t);
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
 static const struct {
     const char *name;
     int (*fn)(struct opts *o);
 } commands[] = {
-    {"serve", cmd_serve},   {"venue", cmd_venue},     {"kiosk", cmd_kiosk}, {"user", cmd_user},
-    {"assign", cmd_assign}, {"migrate", cmd_migrate}, {"prune", cmd_prune},
+    {"serve", cmd_serve}, {"venue", cmd_venue},     {"kiosk", cmd_kiosk},
+    {"user", cmd_user},   {"assign", cmd_assign},   {"migrate", cmd_migrate},
+    {"prune", cmd_prune}, {"command", cmd_command}, {"settings", cmd_settings},
 };
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@
 #include "srv_auth.h"
 #include "srv_drafts.h"
 #include "srv_events.h"
+#include "srv_fleet.h"
 #include "srv_metrics.h"
 #include "srv_pack.h"
 #include "srv_web.h"
@@ -163,6 +164,9 @@ static void h_heartbeat(struct srv_req *req, struct srv_reply *out)
         st.clock_offset_ms = (int64_t)off->valuedouble;
     }
     int64_t now = kk_clock_wall_ms();
+    /* Fleet operations: the state it reports and the commands it did (srv_fleet.h). */
+    if (!srv_fleet_heartbeat_in(req->store, req->who, root, &st.state, now, out))
+        goto done;
     if (srv_store_heartbeat(req->store, req->who, &st, now, &err) ||
         srv_store_kiosk_packs(req->store, req->who, &t, &err)) {
         kk_error("heartbeat", "%s: %s", req->who, kk_buf_str(&err));
@@ -185,6 +189,11 @@ static void h_heartbeat(struct srv_req *req, struct srv_reply *out)
             srv_reply_error(out, 500, "out of memory");
             goto done;
         }
+    }
+    if (srv_fleet_heartbeat_out(req->store, req->who, answer, now, &err)) {
+        kk_error("heartbeat", "%s: %s", req->who, kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+        goto done;
     }
     srv_reply_json(out, 200, answer);
     answer = NULL;
@@ -354,6 +363,7 @@ static void h_assign(struct srv_req *req, struct srv_reply *out)
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
     const cJSON *venue = cJSON_GetObjectItemCaseSensitive(root, "venue");
     const cJSON *kiosk = cJSON_GetObjectItemCaseSensitive(root, "kiosk");
+    const cJSON *tag = cJSON_GetObjectItemCaseSensitive(root, "tag");
     if (!cJSON_IsString(pack) || !srv_id_valid(pack->valuestring)) {
         srv_reply_error(out, 400, "pack: missing or not a valid id");
         goto done;
@@ -362,17 +372,18 @@ static void h_assign(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 400, "version: missing or not a valid version");
         goto done;
     }
-    if (!venue == !kiosk) {
-        srv_reply_error(out, 400, "give exactly one of venue and kiosk");
+    if ((venue != NULL) + (kiosk != NULL) + (tag != NULL) != 1) {
+        srv_reply_error(out, 400, "give exactly one of venue, kiosk and tag");
         goto done;
     }
-    const cJSON *target = venue ? venue : kiosk;
+    const cJSON *target = venue ? venue : kiosk ? kiosk : tag;
+    const char *kind = venue ? "venue" : kiosk ? "kiosk" : "tag";
     if (!cJSON_IsString(target) || !srv_id_valid(target->valuestring)) {
-        srv_reply_error(out, 400, "%s: not a valid id", venue ? "venue" : "kiosk");
+        srv_reply_error(out, 400, "%s: not a valid id", kind);
         goto done;
     }
-    enum kk_err rc = srv_store_assign(req->store, venue ? "venue" : "kiosk", target->valuestring,
-                                      pack->valuestring, ver->valuestring, &err);
+    enum kk_err rc = srv_store_assign(req->store, kind, target->valuestring, pack->valuestring,
+                                      ver->valuestring, &err);
     if (rc == KK_ERR_NOTFOUND)
         srv_reply_error(out, 404, "%s", kk_buf_str(&err));
     else if (rc)
@@ -380,7 +391,7 @@ static void h_assign(struct srv_req *req, struct srv_reply *out)
     else {
         srv_reply_text(out, 200, "application/json", "{\"ok\":true}", 11);
         kk_info("assign", "%s assigned %s@%s to %s %s", req->who, pack->valuestring,
-                ver->valuestring, venue ? "venue" : "kiosk", target->valuestring);
+                ver->valuestring, kind, target->valuestring);
     }
 done:
     cJSON_Delete(root);
@@ -388,26 +399,6 @@ done:
 }
 
 /* --- stats ------------------------------------------------------------------------------ */
-
-int srv_parse_day(const char *s, int64_t *ms)
-{
-    int y, m, d;
-    char extra;
-    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || y < 2000 ||
-        y > 2200 || m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = m - 1;
-    tm.tm_mday = d;
-    time_t t = timegm(&tm);
-    struct tm back;
-    gmtime_r(&t, &back);
-    if (back.tm_mday != d) /* 2026-02-31 */
-        return -1;
-    *ms = ((int64_t)t - SRV_DAY_OFFSET_S) * 1000;
-    return 0;
-}
 
 struct stat_kind {
     const char *what, *by;
@@ -581,6 +572,20 @@ const struct srv_route srv_api_routes[] = {
     {"POST", "/api/v1/drafts/*/restore", srv_drafts_restore, SRV_EDITOR, SMALL_BODY, "drafts"},
     {"GET", "/api/v1/drafts/*/diff", srv_drafts_diff, SRV_EDITOR, 0, "drafts"},
     {"GET", "/api/v1/audit", h_audit, SRV_EDITOR, 0, "audit"},
+    {"POST", "/api/v1/kiosks/*/tags", srv_fleet_kiosk_tags, SRV_OFFICE, SMALL_BODY, "tags"},
+    {"GET", "/api/v1/tags", srv_fleet_tags, SRV_OFFICE, 0, "tags"},
+    {"POST", "/api/v1/commands", srv_fleet_command_post, SRV_OFFICE, SMALL_BODY, "commands"},
+    {"GET", "/api/v1/commands", srv_fleet_command_list, SRV_OFFICE, 0, "commands"},
+    {"POST", "/api/v1/kiosks/*/screenshot", srv_fleet_screenshot_put, SRV_KIOSK, SRV_SCREENSHOT_MAX,
+     "screenshot"},
+    {"GET", "/api/v1/kiosks/*/screenshot", srv_fleet_screenshot_get, SRV_OFFICE, 0, "screenshot"},
+    {"POST", "/api/v1/settings", srv_fleet_settings_post, SRV_OFFICE, SMALL_BODY, "settings"},
+    {"GET", "/api/v1/settings", srv_fleet_settings_list, SRV_OFFICE, 0, "settings"},
+    {"POST", "/api/v1/venues/*/hours", srv_fleet_hours_post, SRV_OFFICE, SMALL_BODY, "hours"},
+    {"POST", "/api/v1/notices", srv_fleet_notice_post, SRV_OFFICE, SMALL_BODY, "notices"},
+    {"GET", "/api/v1/notices", srv_fleet_notice_list, SRV_OFFICE, 0, "notices"},
+    {"POST", "/api/v1/notices/*/delete", srv_fleet_notice_delete, SRV_OFFICE, SMALL_BODY,
+     "notices"},
     {"GET", "/", srv_web_index, SRV_ANYONE, 0, "web_index"},
     {"GET", "/vendor/*", srv_web_vendor, SRV_ANYONE, 0, "web_vendor"},
     {"GET", "/*", srv_web_file, SRV_ANYONE, 0, "web_file"},

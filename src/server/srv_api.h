@@ -13,8 +13,4 @@ extern const size_t srv_api_nroutes;
 /* Office sessions last this long. */
 #define SRV_SESSION_MS (12LL * 3600 * 1000)
 
-/* Parses "YYYY-MM-DD" as the start of that day in the city's time (SRV_DAY_OFFSET_S), in
- * ms since the epoch. Returns 0 on success, -1 for anything else. */
-int srv_parse_day(const char *s, int64_t *ms);
-
 #endif

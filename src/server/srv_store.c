@@ -1,7 +1,9 @@
 /* Backend selection and the thin dispatch to the backend's ops table. */
 #include "srv_store.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int srv_id_valid(const char *s)
 {
@@ -244,6 +246,84 @@ enum kk_err srv_store_audit_add(struct srv_store *s, int64_t at_ms, const char *
     return s->ops->audit_add(s, at_ms, who, what, target ? target : "", detail ? detail : "", err);
 }
 
+enum kk_err srv_store_kiosk_tag(struct srv_store *s, const char *kiosk, const char *tag, int add,
+                                struct kk_buf *err)
+{
+    return s->ops->kiosk_tag(s, kiosk, tag, add, err);
+}
+
+enum kk_err srv_store_targets(struct srv_store *s, const char *kind, const char *target,
+                              struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->targets(s, kind, target, out, err);
+}
+
+enum kk_err srv_store_command_add(struct srv_store *s, const struct srv_command *c,
+                                  struct kk_buf *err)
+{
+    return s->ops->command_add(s, c, err);
+}
+
+enum kk_err srv_store_commands_pending(struct srv_store *s, const char *kiosk, int64_t now_ms,
+                                       struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->commands_pending(s, kiosk, now_ms, out, err);
+}
+
+enum kk_err srv_store_command_done(struct srv_store *s, const char *kiosk, const char *id, int ok,
+                                   const char *detail, int64_t now_ms, struct kk_buf *err)
+{
+    return s->ops->command_done(s, kiosk, id, ok, detail, now_ms, err);
+}
+
+enum kk_err srv_store_screenshot_put(struct srv_store *s, const char *kiosk, const void *png,
+                                     size_t len, int64_t now_ms, struct kk_buf *err)
+{
+    return s->ops->screenshot_put(s, kiosk, png, len, now_ms, err);
+}
+
+enum kk_err srv_store_screenshot_get(struct srv_store *s, const char *kiosk, struct kk_buf *png,
+                                     int64_t *taken_ms, struct kk_buf *err)
+{
+    return s->ops->screenshot_get(s, kiosk, png, taken_ms, err);
+}
+
+enum kk_err srv_store_fleet_list(struct srv_store *s, const char *what, const char *arg,
+                                 struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->fleet_list(s, what, arg, out, err);
+}
+
+enum kk_err srv_store_setting_set(struct srv_store *s, const char *kind, const char *target,
+                                  const char *key, const char *value, int64_t now_ms,
+                                  struct kk_buf *err)
+{
+    return s->ops->setting_set(s, kind, target, key, value, now_ms, err);
+}
+
+enum kk_err srv_store_kiosk_settings(struct srv_store *s, const char *kiosk, struct srv_table *out,
+                                     struct kk_buf *err)
+{
+    return s->ops->kiosk_settings(s, kiosk, out, err);
+}
+
+enum kk_err srv_store_notice_add(struct srv_store *s, const struct srv_notice *n,
+                                 struct kk_buf *err)
+{
+    return s->ops->notice_add(s, n, err);
+}
+
+enum kk_err srv_store_notice_delete(struct srv_store *s, const char *id, struct kk_buf *err)
+{
+    return s->ops->notice_delete(s, id, err);
+}
+
+enum kk_err srv_store_kiosk_notices(struct srv_store *s, const char *kiosk, int64_t now_ms,
+                                    struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->kiosk_notices(s, kiosk, now_ms, out, err);
+}
+
 enum kk_err srv_store_audit_list(struct srv_store *s, int64_t from_ms, int64_t to_ms,
                                  struct srv_table *out, struct kk_buf *err)
 {
@@ -260,4 +340,24 @@ enum kk_err srv_store_user_venue_add(struct srv_store *s, const char *user, cons
                                      struct kk_buf *err)
 {
     return s->ops->user_venue_add(s, user, venue, err);
+}
+
+int srv_parse_day(const char *s, int64_t *ms)
+{
+    int y, m, d;
+    char extra;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || y < 2000 ||
+        y > 2200 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    if (back.tm_mday != d) /* 2026-02-31 */
+        return -1;
+    *ms = ((int64_t)t - SRV_DAY_OFFSET_S) * 1000;
+    return 0;
 }

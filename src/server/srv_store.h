@@ -48,6 +48,22 @@ struct srv_kiosk_status {
     int64_t queue, dropped, uptime_s, disk_free_mb;
     int has_clock_offset;    /* 0: the kiosk did not report it (stored as NULL) */
     int64_t clock_offset_ms; /* server time minus the kiosk's clock at its last heartbeat */
+    const char *state;       /* "open", "sleeping" or NULL (not reported) */
+};
+
+/* One pending command for a kiosk (srv_store_command_add). */
+struct srv_command {
+    const char *id, *kiosk, *type, *args, *who; /* args: JSON object text */
+    int64_t created_ms, expires_ms;
+};
+
+/* One notice (srv_store_notice_add); targets are n pairs of kind ("city", "venue", "tag",
+ * "kiosk") and target ("" for the city). */
+struct srv_notice {
+    const char *id, *level, *text, *who; /* text: JSON object of languages */
+    int64_t from_ms, to_ms, created_ms;
+    const char *const *kinds, *const *targets;
+    size_t ntargets;
 };
 
 enum srv_stat {
@@ -186,6 +202,32 @@ struct srv_store_ops {
                                struct kk_buf *err);
     enum kk_err (*user_venue_add)(struct srv_store *s, const char *user, const char *venue,
                                   struct kk_buf *err);
+    /* fleet operations (issue 17) */
+    enum kk_err (*kiosk_tag)(struct srv_store *s, const char *kiosk, const char *tag, int add,
+                             struct kk_buf *err);
+    enum kk_err (*targets)(struct srv_store *s, const char *kind, const char *target,
+                           struct srv_table *out, struct kk_buf *err);
+    enum kk_err (*command_add)(struct srv_store *s, const struct srv_command *c,
+                               struct kk_buf *err);
+    enum kk_err (*commands_pending)(struct srv_store *s, const char *kiosk, int64_t now_ms,
+                                    struct srv_table *out, struct kk_buf *err);
+    enum kk_err (*command_done)(struct srv_store *s, const char *kiosk, const char *id, int ok,
+                                const char *detail, int64_t now_ms, struct kk_buf *err);
+    enum kk_err (*screenshot_put)(struct srv_store *s, const char *kiosk, const void *png,
+                                  size_t len, int64_t now_ms, struct kk_buf *err);
+    enum kk_err (*screenshot_get)(struct srv_store *s, const char *kiosk, struct kk_buf *png,
+                                  int64_t *taken_ms, struct kk_buf *err);
+    enum kk_err (*fleet_list)(struct srv_store *s, const char *what, const char *arg,
+                              struct srv_table *out, struct kk_buf *err);
+    enum kk_err (*setting_set)(struct srv_store *s, const char *kind, const char *target,
+                               const char *key, const char *value, int64_t now_ms,
+                               struct kk_buf *err);
+    enum kk_err (*kiosk_settings)(struct srv_store *s, const char *kiosk, struct srv_table *out,
+                                  struct kk_buf *err);
+    enum kk_err (*notice_add)(struct srv_store *s, const struct srv_notice *n, struct kk_buf *err);
+    enum kk_err (*notice_delete)(struct srv_store *s, const char *id, struct kk_buf *err);
+    enum kk_err (*kiosk_notices)(struct srv_store *s, const char *kiosk, int64_t now_ms,
+                                 struct srv_table *out, struct kk_buf *err);
 };
 
 struct srv_store {
@@ -196,6 +238,10 @@ struct srv_store {
 /* True when s is an id the server accepts for venues, kiosks, users, packs and versions:
  * 1 to 64 characters of A-Z a-z 0-9 . _ -, not starting with a dot. */
 int srv_id_valid(const char *s);
+
+/* Parses "YYYY-MM-DD" as the start of that day in the city's time (SRV_DAY_OFFSET_S), in
+ * ms since the epoch. Returns 0 on success, -1 for anything else. */
+int srv_parse_day(const char *s, int64_t *ms);
 
 /* Opens the store. db_url NULL or "" means SQLite at data_dir/kepu.db; "sqlite:PATH"
  * names another SQLite file; "postgresql://..." (or "postgres://...", libpq's connection
@@ -352,5 +398,58 @@ enum kk_err srv_store_user_venues(struct srv_store *s, const char *user, struct 
                                   struct kk_buf *err);
 enum kk_err srv_store_user_venue_add(struct srv_store *s, const char *user, const char *venue,
                                      struct kk_buf *err);
+/* --- fleet operations (issue 17, docs/server.md "Fleet operations") ----------------- */
+
+/* Adds (add 1) or removes (add 0) tag of kiosk; adding twice or removing a tag the kiosk
+ * has not is no error. KK_ERR_NOTFOUND for an unknown kiosk. */
+enum kk_err srv_store_kiosk_tag(struct srv_store *s, const char *kiosk, const char *tag, int add,
+                                struct kk_buf *err);
+/* The kiosks (column kiosk) a target names: kind "kiosk", "venue", "tag" or "city" (every
+ * kiosk; target ignored). KK_ERR_NOTFOUND for an unknown kiosk or venue; a tag no kiosk
+ * carries gives no rows. Initialises out. */
+enum kk_err srv_store_targets(struct srv_store *s, const char *kind, const char *target,
+                              struct srv_table *out, struct kk_buf *err);
+/* Stores a command for one kiosk. KK_ERR_EXISTS when the id is taken. */
+enum kk_err srv_store_command_add(struct srv_store *s, const struct srv_command *c,
+                                  struct kk_buf *err);
+/* kiosk's commands not done and not expired at now_ms, oldest first: id, type, args,
+ * expires_ms. Initialises out. */
+enum kk_err srv_store_commands_pending(struct srv_store *s, const char *kiosk, int64_t now_ms,
+                                       struct srv_table *out, struct kk_buf *err);
+/* Marks kiosk's command id done with its result, once: KK_ERR_NOTFOUND when the kiosk has
+ * no such command or it is done already. */
+enum kk_err srv_store_command_done(struct srv_store *s, const char *kiosk, const char *id, int ok,
+                                   const char *detail, int64_t now_ms, struct kk_buf *err);
+/* The kiosk's latest screenshot (PNG bytes, already checked), replacing the one before. */
+enum kk_err srv_store_screenshot_put(struct srv_store *s, const char *kiosk, const void *png,
+                                     size_t len, int64_t now_ms, struct kk_buf *err);
+/* KK_ERR_NOTFOUND when the kiosk sent none. */
+enum kk_err srv_store_screenshot_get(struct srv_store *s, const char *kiosk, struct kk_buf *png,
+                                     int64_t *taken_ms, struct kk_buf *err);
+/* Office lists. what: "tags" (kiosk, tag), "commands" (id, kiosk, type, args, created_ms,
+ * expires_ms, by, done_ms, ok, detail; the newest 200, of kiosk arg when not NULL),
+ * "settings" (target_kind, target, key, value, updated_ms), "notices" (id, level, text,
+ * from_ms, to_ms, targets, by, created_ms; targets a JSON array of "kind:target").
+ * Initialises out. */
+enum kk_err srv_store_fleet_list(struct srv_store *s, const char *what, const char *arg,
+                                 struct srv_table *out, struct kk_buf *err);
+/* Sets (value: JSON text) or clears (value NULL) one overlay key of a venue, tag or kiosk.
+ * KK_ERR_NOTFOUND for an unknown venue or kiosk. The caller checks key and value. */
+enum kk_err srv_store_setting_set(struct srv_store *s, const char *kind, const char *target,
+                                  const char *key, const char *value, int64_t now_ms,
+                                  struct kk_buf *err);
+/* Every overlay row that applies to kiosk: target_kind, target, key, value, ordered venue
+ * first, then tags (by name), then the kiosk's own, so a later row wins. */
+enum kk_err srv_store_kiosk_settings(struct srv_store *s, const char *kiosk, struct srv_table *out,
+                                     struct kk_buf *err);
+/* KK_ERR_EXISTS when the id is taken. */
+enum kk_err srv_store_notice_add(struct srv_store *s, const struct srv_notice *n,
+                                 struct kk_buf *err);
+/* KK_ERR_NOTFOUND for an unknown id. */
+enum kk_err srv_store_notice_delete(struct srv_store *s, const char *id, struct kk_buf *err);
+/* The notices for kiosk (city-wide, its venue, its tags, itself) that have not ended at
+ * now_ms: id, level, text, from_ms, to_ms, ordered by from_ms. */
+enum kk_err srv_store_kiosk_notices(struct srv_store *s, const char *kiosk, int64_t now_ms,
+                                    struct srv_table *out, struct kk_buf *err);
 
 #endif

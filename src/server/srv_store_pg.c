@@ -161,6 +161,29 @@ static const char *const migrations[] = {
     "CREATE TABLE audit(seq BIGSERIAL PRIMARY KEY, at_ms BIGINT NOT NULL, who " TXT
     " NOT NULL, what " TXT " NOT NULL, target " TXT " NOT NULL, detail TEXT NOT NULL);"
     "CREATE INDEX audit_at ON audit(at_ms);",
+    /* 7 (SQLite 11): fleet operations (issue 17): tags, commands, screenshots, the settings
+     * overlay (a venue's opening hours are its "hours" key), notices, the audit log and the
+     * state a kiosk reports. */
+    "ALTER TABLE assignments DROP CONSTRAINT assignments_target_kind_check;"
+    "ALTER TABLE assignments ADD CONSTRAINT assignments_target_kind_check"
+    " CHECK(target_kind IN ('venue','kiosk','tag'));"
+    "CREATE TABLE kiosk_tags(kiosk " TXT " NOT NULL REFERENCES kiosks(id), tag " TXT " NOT NULL,"
+    " PRIMARY KEY(kiosk, tag));"
+    "CREATE INDEX kiosk_tags_tag ON kiosk_tags(tag);"
+    "CREATE TABLE commands(id " TXT " PRIMARY KEY, kiosk " TXT " NOT NULL, type TEXT NOT NULL,"
+    " args TEXT NOT NULL, created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, who TEXT,"
+    " done_ms BIGINT, ok BIGINT, detail TEXT);"
+    "CREATE INDEX commands_kiosk ON commands(kiosk, done_ms);"
+    "CREATE TABLE screenshots(kiosk " TXT " PRIMARY KEY, png BYTEA NOT NULL,"
+    " taken_ms BIGINT NOT NULL);"
+    "CREATE TABLE settings(target_kind " TXT " NOT NULL CHECK(target_kind IN"
+    " ('venue','kiosk','tag')), target " TXT " NOT NULL, skey " TXT " NOT NULL,"
+    " svalue TEXT NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY(target_kind, target, skey));"
+    "CREATE TABLE notices(id " TXT " PRIMARY KEY, level TEXT NOT NULL, text TEXT NOT NULL,"
+    " from_ms BIGINT NOT NULL, to_ms BIGINT NOT NULL, who TEXT, created_ms BIGINT NOT NULL);"
+    "CREATE TABLE notice_targets(notice " TXT " NOT NULL, kind " TXT " NOT NULL, target " TXT
+    " NOT NULL, PRIMARY KEY(notice, kind, target));"
+    "ALTER TABLE kiosk_status ADD COLUMN state TEXT;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -581,14 +604,16 @@ static enum kk_err pg_assign(struct srv_store *base, const char *kind, const cha
                              const char *pack, const char *version, struct kk_buf *err)
 {
     struct pg_store *s = (struct pg_store *)base;
-    int venue = !strcmp(kind, "venue");
-    if (!venue && strcmp(kind, "kiosk"))
-        return kk_fail(err, KK_ERR_INVALID, "assignment target must be a venue or a kiosk");
+    int venue = !strcmp(kind, "venue"), tag = !strcmp(kind, "tag");
+    if (!venue && !tag && strcmp(kind, "kiosk"))
+        return kk_fail(err, KK_ERR_INVALID, "assignment target must be a venue, a kiosk or a tag");
     WITH_CONN(s, err);
-    enum kk_err rc = query_text(c, NULL, err,
-                                venue ? "SELECT 1 FROM venues WHERE id = $1"
-                                      : "SELECT 1 FROM kiosks WHERE id = $1",
-                                "t", target, NULL);
+    /* A tag needs no kiosk yet: kiosks tagged later get the assignment. */
+    enum kk_err rc = tag ? KK_OK
+                         : query_text(c, NULL, err,
+                                      venue ? "SELECT 1 FROM venues WHERE id = $1"
+                                            : "SELECT 1 FROM kiosks WHERE id = $1",
+                                      "t", target, NULL);
     if (rc == KK_ERR_NOTFOUND)
         rc = kk_fail(err, rc, "%s %s does not exist", kind, target);
     if (!rc)
@@ -1059,18 +1084,19 @@ static enum kk_err pg_heartbeat(struct srv_store *base, const char *kiosk,
     WITH_CONN(s, err);
     enum kk_err rc = run(c, err,
                          "INSERT INTO kiosk_status(kiosk, seen_ms, app_version, packs,"
-                         " queue, dropped, uptime_s, disk_free_mb, last_error, clock_offset_ms)"
+                         " queue, dropped, uptime_s, disk_free_mb, last_error, clock_offset_ms,"
+                         " state)"
                          " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $11 <> 0 THEN $10"
-                         " END) ON CONFLICT (kiosk)"
+                         " END, $12) ON CONFLICT (kiosk)"
                          " DO UPDATE SET seen_ms = excluded.seen_ms,"
                          " app_version = excluded.app_version, packs = excluded.packs,"
                          " queue = excluded.queue, dropped = excluded.dropped,"
                          " uptime_s = excluded.uptime_s, disk_free_mb = excluded.disk_free_mb,"
                          " last_error = excluded.last_error,"
-                         " clock_offset_ms = excluded.clock_offset_ms",
-                         "tittiiiitii", kiosk, now, st->app_version, st->packs, st->queue,
+                         " clock_offset_ms = excluded.clock_offset_ms, state = excluded.state",
+                         "tittiiiitiit", kiosk, now, st->app_version, st->packs, st->queue,
                          st->dropped, st->uptime_s, st->disk_free_mb, st->last_error,
-                         st->clock_offset_ms, (int64_t)st->has_clock_offset);
+                         st->clock_offset_ms, (int64_t)st->has_clock_offset, st->state);
     conn_put(s, c);
     return rc;
 }
@@ -1091,20 +1117,28 @@ static enum kk_err read_table(struct pg_store *s, struct srv_table *out, const c
     return rc == KK_ERR_NOTFOUND ? KK_OK : rc;
 }
 
+/* A kiosk's assigned packs: its own assignment of a pack wins over one of its tags (the
+ * latest of those), which wins over its venue's (as in the SQLite store). */
+#define PACKS_OF_KIOSK(K)                                                                          \
+    "WITH cand(pack, version, prio, updated_ms) AS ("                                              \
+    " SELECT pack, version, 3, updated_ms FROM assignments"                                        \
+    " WHERE target_kind = 'kiosk' AND target = " K " UNION ALL"                                    \
+    " SELECT pack, version, 2, updated_ms FROM assignments WHERE target_kind = 'tag'"              \
+    " AND target IN (SELECT tag FROM kiosk_tags WHERE kiosk = " K ") UNION ALL"                    \
+    " SELECT pack, version, 1, updated_ms FROM assignments WHERE target_kind = 'venue'"            \
+    " AND target = (SELECT venue FROM kiosks WHERE id = " K "))"                                   \
+    " SELECT c.pack, c.version, p.manifest_sha256 FROM cand c"                                     \
+    " LEFT JOIN packs p ON p.id = c.pack AND p.version = c.version"                                \
+    " WHERE NOT EXISTS (SELECT 1 FROM cand d WHERE d.pack = c.pack AND (d.prio > c.prio"           \
+    " OR (d.prio = c.prio AND (d.updated_ms > c.updated_ms"                                        \
+    " OR (d.updated_ms = c.updated_ms AND d.version > c.version)))))"                              \
+    " ORDER BY c.pack"
+
 static enum kk_err pg_kiosk_packs(struct srv_store *base, const char *kiosk, struct srv_table *out,
                                   struct kk_buf *err)
 {
     static const char *const cols[] = {"id", "version", "manifest_sha256"};
-    return read_table((struct pg_store *)base, out, cols, 3, err,
-                      "SELECT a.pack, a.version, p.manifest_sha256 FROM assignments a"
-                      " LEFT JOIN packs p ON p.id = a.pack AND p.version = a.version"
-                      " WHERE (a.target_kind = 'kiosk' AND a.target = $1)"
-                      " OR (a.target_kind = 'venue'"
-                      " AND a.target = (SELECT venue FROM kiosks WHERE id = $1)"
-                      " AND NOT EXISTS (SELECT 1 FROM assignments b WHERE b.target_kind = 'kiosk'"
-                      " AND b.target = $1 AND b.pack = a.pack))"
-                      " ORDER BY a.pack",
-                      "t", kiosk);
+    return read_table((struct pg_store *)base, out, cols, 3, err, PACKS_OF_KIOSK("$1"), "t", kiosk);
 }
 
 /* --- stats from the rollups ------------------------------------------------------------ */
@@ -1195,7 +1229,7 @@ static enum kk_err pg_kiosk_packs(struct srv_store *base, const char *kiosk, str
 
 struct stat_def {
     const char *sql;
-    const char *cols[13];
+    const char *cols[14];
     size_t ncols;
     const char *city_sql, *all_sql;
 };
@@ -1276,14 +1310,14 @@ static const struct stat_def stat_defs[] = {
     [SRV_STAT_KIOSKS] = {"SELECT k.id, k.venue, s.seen_ms, s.app_version, s.packs, s.queue,"
                          " s.dropped, s.uptime_s, s.disk_free_mb, s.last_error,"
                          " COALESCE((s.seen_ms >= $9)::integer, 0), v.name, " ASSIGNED
-                         " FROM kiosks k JOIN venues v ON v.id = k.venue"
+                         ", s.state FROM kiosks k JOIN venues v ON v.id = k.venue"
                          " LEFT JOIN kiosk_status s ON s.kiosk = k.id"
                          " WHERE ($4 IS NULL OR k.venue = $4) AND ($5 IS NULL OR k.id = $5)"
                          " ORDER BY k.id",
                          {"kiosk", "venue", "last_seen_ms", "app_version", "packs", "queue",
                           "dropped", "uptime_s", "disk_free_mb", "last_error", "online",
-                          "venue_name", "assigned"},
-                         13},
+                          "venue_name", "assigned", "state"},
+                         14},
     [SRV_STAT_OVERVIEW] = {OVERVIEW_SQL,
                            {"kiosks", "online", "offline", "sessions_1d", "sessions_7d",
                             "sessions_30d"},
@@ -2036,6 +2070,267 @@ static enum kk_err pg_user_venue_add(struct srv_store *base, const char *user, c
     return rc;
 }
 
+/* --- fleet operations (issue 17) ------------------------------------------------------ */
+
+/* KK_ERR_NOTFOUND naming the kiosk or venue when it does not exist. */
+static enum kk_err must_exist(struct pg_conn *c, const char *kind, const char *id,
+                              struct kk_buf *err)
+{
+    enum kk_err rc = query_text(c, NULL, err,
+                                !strcmp(kind, "venue") ? "SELECT 1 FROM venues WHERE id = $1"
+                                                       : "SELECT 1 FROM kiosks WHERE id = $1",
+                                "t", id, NULL);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "%s %s does not exist", kind, id);
+    return rc;
+}
+
+static enum kk_err pg_kiosk_tag(struct srv_store *base, const char *kiosk, const char *tag, int add,
+                                struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc = must_exist(c, "kiosk", kiosk, err);
+    if (!rc)
+        rc = run(c, err,
+                 add ? "INSERT INTO kiosk_tags(kiosk, tag) VALUES($1, $2) ON CONFLICT DO NOTHING"
+                     : "DELETE FROM kiosk_tags WHERE kiosk = $1 AND tag = $2",
+                 "tt", kiosk, tag);
+    conn_put(s, c);
+    return rc;
+}
+
+static enum kk_err pg_targets(struct srv_store *base, const char *kind, const char *target,
+                              struct srv_table *out, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    static const char *const cols[] = {"kiosk"};
+    int venue = !strcmp(kind, "venue"), kiosk = !strcmp(kind, "kiosk");
+    if (venue || kiosk) {
+        WITH_CONN(s, err);
+        enum kk_err rc = must_exist(c, kind, target, err);
+        conn_put(s, c);
+        if (rc)
+            return rc;
+    }
+    const char *sql = venue   ? "SELECT id FROM kiosks WHERE venue = $1 ORDER BY id"
+                      : kiosk ? "SELECT id FROM kiosks WHERE id = $1"
+                      : !strcmp(kind, "tag")
+                          ? "SELECT kiosk FROM kiosk_tags WHERE tag = $1 ORDER BY kiosk"
+                          : "SELECT id FROM kiosks WHERE $1::text IS NULL OR TRUE ORDER BY id";
+    return read_rows(s, out, cols, 1, err, sql, "t", target);
+}
+
+static enum kk_err pg_command_add(struct srv_store *base, const struct srv_command *cmd,
+                                  struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc = must_exist(c, "kiosk", cmd->kiosk, err);
+    if (!rc)
+        rc = run(c, err,
+                 "INSERT INTO commands(id, kiosk, type, args, created_ms, expires_ms, who)"
+                 " VALUES($1, $2, $3, $4, $5, $6, $7)",
+                 "ttttiit", cmd->id, cmd->kiosk, cmd->type, cmd->args, cmd->created_ms,
+                 cmd->expires_ms, cmd->who);
+    conn_put(s, c);
+    if (rc == KK_ERR_EXISTS)
+        return kk_fail(err, rc, "command %s already exists", cmd->id);
+    return rc;
+}
+
+static enum kk_err pg_commands_pending(struct srv_store *base, const char *kiosk, int64_t now,
+                                       struct srv_table *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"id", "type", "args", "expires_ms"};
+    return read_rows((struct pg_store *)base, out, cols, 4, err,
+                     "SELECT id, type, args, expires_ms FROM commands WHERE kiosk = $1"
+                     " AND done_ms IS NULL AND expires_ms > $2 ORDER BY created_ms, id",
+                     "ti", kiosk, now);
+}
+
+static enum kk_err pg_command_done(struct srv_store *base, const char *kiosk, const char *id,
+                                   int ok, const char *detail, int64_t now, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    WITH_CONN(s, err);
+    enum kk_err rc = query_row(c, &r, err,
+                               "UPDATE commands SET done_ms = $3, ok = $4, detail = $5"
+                               " WHERE kiosk = $1 AND id = $2 AND done_ms IS NULL RETURNING 1",
+                               0, "ttiit", kiosk, id, now, (int64_t)(ok != 0), detail);
+    PQclear(r);
+    conn_put(s, c);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "command %s: not a waiting command of kiosk %s", id, kiosk);
+    return rc;
+}
+
+static enum kk_err pg_screenshot_put(struct srv_store *base, const char *kiosk, const void *png,
+                                     size_t len, int64_t now, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc = run(c, err,
+                         "INSERT INTO screenshots(kiosk, png, taken_ms) VALUES($1, $2, $3)"
+                         " ON CONFLICT (kiosk) DO UPDATE SET png = excluded.png,"
+                         " taken_ms = excluded.taken_ms",
+                         "tbi", kiosk, png, len, now);
+    conn_put(s, c);
+    return rc;
+}
+
+static enum kk_err pg_screenshot_get(struct srv_store *base, const char *kiosk, struct kk_buf *png,
+                                     int64_t *taken_ms, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    WITH_CONN(s, err);
+    enum kk_err rc = query_row(
+        c, &r, err, "SELECT png, taken_ms::text FROM screenshots WHERE kiosk = $1", 1, "t", kiosk);
+    if (!rc)
+        rc = take_value(r, 0, png, err);
+    if (!rc) {
+        char when[32];
+        int n = PQgetlength(r, 0, 1);
+        snprintf(when, sizeof(when), "%.*s", n < 31 ? n : 31, PQgetvalue(r, 0, 1));
+        *taken_ms = strtoll(when, NULL, 10);
+    }
+    PQclear(r);
+    conn_put(s, c);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "kiosk %s has sent no screenshot", kiosk);
+    return rc;
+}
+
+static enum kk_err pg_fleet_list(struct srv_store *base, const char *what, const char *arg,
+                                 struct srv_table *out, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    static const char *const tag_cols[] = {"kiosk", "tag"};
+    static const char *const cmd_cols[] = {"id",         "kiosk", "type",    "args", "created_ms",
+                                           "expires_ms", "by",    "done_ms", "ok",   "detail"};
+    static const char *const set_cols[] = {"target_kind", "target", "key", "value", "updated_ms"};
+    static const char *const not_cols[] = {"id",    "level",   "text", "from_ms",
+                                           "to_ms", "targets", "by",   "created_ms"};
+    if (!strcmp(what, "tags"))
+        return read_rows(s, out, tag_cols, 2, err,
+                         "SELECT kiosk, tag FROM kiosk_tags WHERE $1::text IS NULL OR kiosk = $1"
+                         " ORDER BY kiosk, tag",
+                         "t", arg);
+    if (!strcmp(what, "commands"))
+        return read_rows(s, out, cmd_cols, 10, err,
+                         "SELECT id, kiosk, type, args, created_ms, expires_ms, who, done_ms, ok,"
+                         " detail FROM commands WHERE $1::text IS NULL OR kiosk = $1"
+                         " ORDER BY created_ms DESC, id LIMIT 200",
+                         "t", arg);
+    if (!strcmp(what, "settings"))
+        return read_rows(s, out, set_cols, 5, err,
+                         "SELECT target_kind, target, skey, svalue, updated_ms FROM settings"
+                         " WHERE $1::text IS NULL OR target = $1 ORDER BY 1, 2, 3",
+                         "t", arg);
+    if (!strcmp(what, "notices"))
+        return read_rows(s, out, not_cols, 8, err,
+                         "SELECT n.id, n.level, n.text, n.from_ms, n.to_ms,"
+                         " (SELECT COALESCE(json_agg(t.kind || ':' || t.target"
+                         " ORDER BY t.kind, t.target), '[]')::text FROM notice_targets t"
+                         " WHERE t.notice = n.id), n.who, n.created_ms FROM notices n"
+                         " WHERE $1::text IS NULL OR n.id = $1 ORDER BY n.from_ms DESC, n.id",
+                         "t", arg);
+    return kk_fail(err, KK_ERR_INVALID, "fleet list %s: unknown", what);
+}
+
+static enum kk_err pg_setting_set(struct srv_store *base, const char *kind, const char *target,
+                                  const char *key, const char *value, int64_t now,
+                                  struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc = strcmp(kind, "tag") ? must_exist(c, kind, target, err) : KK_OK;
+    if (!rc && value)
+        rc = run(c, err,
+                 "INSERT INTO settings(target_kind, target, skey, svalue, updated_ms)"
+                 " VALUES($1, $2, $3, $4, $5) ON CONFLICT (target_kind, target, skey)"
+                 " DO UPDATE SET svalue = excluded.svalue, updated_ms = excluded.updated_ms",
+                 "tttti", kind, target, key, value, now);
+    else if (!rc)
+        rc =
+            run(c, err, "DELETE FROM settings WHERE target_kind = $1 AND target = $2 AND skey = $3",
+                "ttt", kind, target, key);
+    conn_put(s, c);
+    if (rc == KK_ERR_EXISTS)
+        return kk_fail(err, KK_ERR_INVALID, "settings: %s is not a venue, tag or kiosk", kind);
+    return rc;
+}
+
+static enum kk_err pg_kiosk_settings(struct srv_store *base, const char *kiosk,
+                                     struct srv_table *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"target_kind", "target", "key", "value"};
+    return read_rows((struct pg_store *)base, out, cols, 4, err,
+                     "SELECT target_kind, target, skey, svalue FROM settings"
+                     " WHERE (target_kind = 'venue' AND target = (SELECT venue FROM kiosks"
+                     " WHERE id = $1)) OR (target_kind = 'tag' AND target IN (SELECT tag FROM"
+                     " kiosk_tags WHERE kiosk = $1)) OR (target_kind = 'kiosk' AND target = $1)"
+                     " ORDER BY CASE target_kind WHEN 'venue' THEN 0 WHEN 'tag' THEN 1 ELSE 2"
+                     " END, target, skey",
+                     "t", kiosk);
+}
+
+static enum kk_err pg_notice_add(struct srv_store *base, const struct srv_notice *n,
+                                 struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc = simple(c, err, "BEGIN");
+    if (!rc)
+        rc = run(c, err,
+                 "INSERT INTO notices(id, level, text, from_ms, to_ms, who, created_ms)"
+                 " VALUES($1, $2, $3, $4, $5, $6, $7)",
+                 "tttiiti", n->id, n->level, n->text, n->from_ms, n->to_ms, n->who, n->created_ms);
+    if (rc == KK_ERR_EXISTS)
+        rc = kk_fail(err, rc, "notice %s already exists", n->id);
+    for (size_t i = 0; !rc && i < n->ntargets; i++)
+        rc = run(c, err,
+                 "INSERT INTO notice_targets(notice, kind, target) VALUES($1, $2, $3)"
+                 " ON CONFLICT DO NOTHING",
+                 "ttt", n->id, n->kinds[i], n->targets[i]);
+    if (!rc)
+        rc = simple(c, err, "COMMIT");
+    if (rc)
+        simple(c, NULL, "ROLLBACK");
+    conn_put(s, c);
+    return rc;
+}
+
+static enum kk_err pg_notice_delete(struct srv_store *base, const char *id, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    enum kk_err rc = change_one(s, err, "notice", "DELETE FROM notices WHERE id = $1 RETURNING 1",
+                                "t", id, NULL);
+    if (!rc) {
+        WITH_CONN(s, err);
+        rc = run(c, err, "DELETE FROM notice_targets WHERE notice = $1", "t", id);
+        conn_put(s, c);
+    }
+    return rc;
+}
+
+static enum kk_err pg_kiosk_notices(struct srv_store *base, const char *kiosk, int64_t now,
+                                    struct srv_table *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"id", "level", "text", "from_ms", "to_ms"};
+    return read_rows((struct pg_store *)base, out, cols, 5, err,
+                     "SELECT n.id, n.level, n.text, n.from_ms, n.to_ms FROM notices n"
+                     " WHERE n.to_ms > $2 AND EXISTS (SELECT 1 FROM notice_targets t"
+                     " WHERE t.notice = n.id AND (t.kind = 'city' OR (t.kind = 'venue'"
+                     " AND t.target = (SELECT venue FROM kiosks WHERE id = $1))"
+                     " OR (t.kind = 'tag' AND t.target IN (SELECT tag FROM kiosk_tags"
+                     " WHERE kiosk = $1)) OR (t.kind = 'kiosk' AND t.target = $1)))"
+                     " ORDER BY n.from_ms, n.id",
+                     "ti", kiosk, now);
+}
+
 static const struct srv_store_ops pg_ops = {
     .close = pg_close,
     .venue_add = pg_venue_add,
@@ -2066,13 +2361,26 @@ static const struct srv_store_ops pg_ops = {
     .user_passwd = pg_user_passwd,
     .admin_list = pg_admin_list,
     .events_prune = pg_events_prune,
+    .kiosk_tag = pg_kiosk_tag,
+    .targets = pg_targets,
+    .command_add = pg_command_add,
+    .commands_pending = pg_commands_pending,
+    .command_done = pg_command_done,
+    .screenshot_put = pg_screenshot_put,
+    .screenshot_get = pg_screenshot_get,
+    .fleet_list = pg_fleet_list,
+    .setting_set = pg_setting_set,
+    .kiosk_settings = pg_kiosk_settings,
+    .notice_add = pg_notice_add,
+    .notice_delete = pg_notice_delete,
+    .kiosk_notices = pg_kiosk_notices,
+    .audit_add = pg_audit_add,
+    .audit_list = pg_audit_list,
     .draft_add = pg_draft_add,
     .draft_save = pg_draft_save,
     .draft_list = pg_draft_list,
     .draft_get = pg_draft_get,
     .draft_revisions = pg_draft_revisions,
-    .audit_add = pg_audit_add,
-    .audit_list = pg_audit_list,
     .user_venues = pg_user_venues,
     .user_venue_add = pg_user_venue_add,
 };

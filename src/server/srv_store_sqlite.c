@@ -159,6 +159,34 @@ static const char *const migrations[] = {
     "CREATE TABLE audit(seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, who TEXT NOT NULL,"
     " what TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);"
     "CREATE INDEX audit_at ON audit(at_ms);",
+    /* 11: fleet operations (issue 17): tags on kiosks (assignments may name a tag), the
+     * office's commands to kiosks with their results, each kiosk's latest screenshot, the
+     * remote settings overlay (opening hours are a venue's "hours" key), notices and their
+     * targets, the audit log, and the state a kiosk reports (open or sleeping). */
+    "CREATE TABLE assignments9(target_kind TEXT NOT NULL CHECK(target_kind IN"
+    " ('venue','kiosk','tag')), target TEXT NOT NULL, pack TEXT NOT NULL, version TEXT NOT NULL,"
+    " updated_ms INTEGER NOT NULL, PRIMARY KEY(target_kind, target, pack));"
+    "INSERT INTO assignments9 SELECT target_kind, target, pack, version, updated_ms"
+    " FROM assignments;"
+    "DROP TABLE assignments;"
+    "ALTER TABLE assignments9 RENAME TO assignments;"
+    "CREATE TABLE kiosk_tags(kiosk TEXT NOT NULL REFERENCES kiosks(id), tag TEXT NOT NULL,"
+    " PRIMARY KEY(kiosk, tag)) WITHOUT ROWID;"
+    "CREATE INDEX kiosk_tags_tag ON kiosk_tags(tag);"
+    "CREATE TABLE commands(id TEXT PRIMARY KEY, kiosk TEXT NOT NULL, type TEXT NOT NULL,"
+    " args TEXT NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, who TEXT,"
+    " done_ms INTEGER, ok INTEGER, detail TEXT);"
+    "CREATE INDEX commands_kiosk ON commands(kiosk, done_ms);"
+    "CREATE TABLE screenshots(kiosk TEXT PRIMARY KEY, png BLOB NOT NULL,"
+    " taken_ms INTEGER NOT NULL);"
+    "CREATE TABLE settings(target_kind TEXT NOT NULL CHECK(target_kind IN"
+    " ('venue','kiosk','tag')), target TEXT NOT NULL, skey TEXT NOT NULL, svalue TEXT NOT NULL,"
+    " updated_ms INTEGER NOT NULL, PRIMARY KEY(target_kind, target, skey));"
+    "CREATE TABLE notices(id TEXT PRIMARY KEY, level TEXT NOT NULL, text TEXT NOT NULL,"
+    " from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, who TEXT, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE notice_targets(notice TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL,"
+    " PRIMARY KEY(notice, kind, target));"
+    "ALTER TABLE kiosk_status ADD COLUMN state TEXT;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -568,14 +596,16 @@ static enum kk_err sq_assign(struct srv_store *base, const char *kind, const cha
                              const char *pack, const char *version, struct kk_buf *err)
 {
     struct sq_store *s = (struct sq_store *)base;
-    int venue = !strcmp(kind, "venue");
-    if (!venue && strcmp(kind, "kiosk"))
-        return kk_fail(err, KK_ERR_INVALID, "assignment target must be a venue or a kiosk");
+    int venue = !strcmp(kind, "venue"), tag = !strcmp(kind, "tag");
+    if (!venue && !tag && strcmp(kind, "kiosk"))
+        return kk_fail(err, KK_ERR_INVALID, "assignment target must be a venue, a kiosk or a tag");
     pthread_mutex_lock(&s->wlock);
-    enum kk_err rc = query_text(s->w, NULL, err,
-                                venue ? "SELECT 1 FROM venues WHERE id = ?1"
-                                      : "SELECT 1 FROM kiosks WHERE id = ?1",
-                                "t", target);
+    /* A tag needs no kiosk yet: kiosks tagged later get the assignment. */
+    enum kk_err rc = tag ? KK_OK
+                         : query_text(s->w, NULL, err,
+                                      venue ? "SELECT 1 FROM venues WHERE id = ?1"
+                                            : "SELECT 1 FROM kiosks WHERE id = ?1",
+                                      "t", target);
     if (rc == KK_ERR_NOTFOUND)
         rc = kk_fail(err, rc, "%s %s does not exist", kind, target);
     if (!rc) {
@@ -845,11 +875,13 @@ static enum kk_err sq_heartbeat(struct srv_store *base, const char *kiosk,
     pthread_mutex_lock(&s->wlock);
     enum kk_err rc = run(s->w, err,
                          "INSERT OR REPLACE INTO kiosk_status(kiosk, seen_ms, app_version, packs,"
-                         " queue, dropped, uptime_s, disk_free_mb, last_error, clock_offset_ms)"
-                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?11 THEN ?10 END)",
-                         "tittiiiitii", kiosk, now, st->app_version, st->packs, st->queue,
+                         " queue, dropped, uptime_s, disk_free_mb, last_error, clock_offset_ms,"
+                         " state)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?11 THEN ?10 END,"
+                         " ?12)",
+                         "tittiiiitiit", kiosk, now, st->app_version, st->packs, st->queue,
                          st->dropped, st->uptime_s, st->disk_free_mb, st->last_error,
-                         st->clock_offset_ms, (int64_t)st->has_clock_offset);
+                         st->clock_offset_ms, (int64_t)st->has_clock_offset, st->state);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -868,20 +900,29 @@ static enum kk_err read_table(struct sq_store *s, struct srv_table *out, const c
     return rc;
 }
 
+/* A kiosk's assigned packs: its own assignment of a pack wins over one of its tags (the
+ * latest of those), which wins over its venue's. Written once for both stores. */
+#define PACKS_OF_KIOSK(K)                                                                          \
+    "WITH cand(pack, version, prio, updated_ms) AS ("                                              \
+    " SELECT pack, version, 3, updated_ms FROM assignments"                                        \
+    " WHERE target_kind = 'kiosk' AND target = " K " UNION ALL"                                    \
+    " SELECT pack, version, 2, updated_ms FROM assignments WHERE target_kind = 'tag'"              \
+    " AND target IN (SELECT tag FROM kiosk_tags WHERE kiosk = " K ") UNION ALL"                    \
+    " SELECT pack, version, 1, updated_ms FROM assignments WHERE target_kind = 'venue'"            \
+    " AND target = (SELECT venue FROM kiosks WHERE id = " K "))"                                   \
+    " SELECT c.pack, c.version, p.manifest_sha256 FROM cand c"                                     \
+    " LEFT JOIN packs p ON p.id = c.pack AND p.version = c.version"                                \
+    " WHERE NOT EXISTS (SELECT 1 FROM cand d WHERE d.pack = c.pack AND (d.prio > c.prio"           \
+    " OR (d.prio = c.prio AND (d.updated_ms > c.updated_ms"                                        \
+    " OR (d.updated_ms = c.updated_ms AND d.version > c.version)))))"                              \
+    " ORDER BY c.pack"
+
 static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, struct srv_table *out,
                                   struct kk_buf *err)
 {
     static const char *const cols[] = {"id", "version", "manifest_sha256"};
-    return read_table((struct sq_store *)base, out, cols, 3, err,
-                      "SELECT a.pack, a.version, p.manifest_sha256 FROM assignments a"
-                      " LEFT JOIN packs p ON p.id = a.pack AND p.version = a.version"
-                      " WHERE (a.target_kind = 'kiosk' AND a.target = ?1)"
-                      " OR (a.target_kind = 'venue'"
-                      " AND a.target = (SELECT venue FROM kiosks WHERE id = ?1)"
-                      " AND NOT EXISTS (SELECT 1 FROM assignments b WHERE b.target_kind = 'kiosk'"
-                      " AND b.target = ?1 AND b.pack = a.pack))"
-                      " ORDER BY a.pack",
-                      "t", kiosk, NULL);
+    return read_table((struct sq_store *)base, out, cols, 3, err, PACKS_OF_KIOSK("?1"), "t", kiosk,
+                      NULL);
 }
 
 /* --- stats from the rollups ------------------------------------------------------------ */
@@ -981,7 +1022,7 @@ static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, str
 
 struct stat_def {
     const char *sql;
-    const char *cols[13];
+    const char *cols[14];
     size_t ncols;
     const char *city_sql, *all_sql;
 };
@@ -1056,15 +1097,16 @@ static const struct stat_def stat_defs[] = {
                            " GROUP BY r.day ORDER BY r.day"},
     [SRV_STAT_KIOSKS] = {"SELECT k.id, k.venue, s.seen_ms, s.app_version, s.packs, s.queue,"
                          " s.dropped, s.uptime_s, s.disk_free_mb, s.last_error,"
-                         " COALESCE(s.seen_ms >= ?9, 0), v.name, " ASSIGNED " FROM kiosks k"
+                         " COALESCE(s.seen_ms >= ?9, 0), v.name, " ASSIGNED
+                         ", s.state FROM kiosks k"
                          " JOIN venues v ON v.id = k.venue"
                          " LEFT JOIN kiosk_status s ON s.kiosk = k.id"
                          " WHERE (?4 IS NULL OR k.venue = ?4) AND (?5 IS NULL OR k.id = ?5)"
                          " ORDER BY k.id",
                          {"kiosk", "venue", "last_seen_ms", "app_version", "packs", "queue",
                           "dropped", "uptime_s", "disk_free_mb", "last_error", "online",
-                          "venue_name", "assigned"},
-                         13},
+                          "venue_name", "assigned", "state"},
+                         14},
     [SRV_STAT_OVERVIEW] = {OVERVIEW_SQL,
                            {"kiosks", "online", "offline", "sessions_1d", "sessions_7d",
                             "sessions_30d"},
@@ -1716,6 +1758,267 @@ static enum kk_err sq_user_venue_add(struct srv_store *base, const char *user, c
     return rc;
 }
 
+/* --- fleet operations (issue 17) ------------------------------------------------------ */
+
+/* KK_ERR_NOTFOUND naming the kiosk or venue when it does not exist (on the writer). */
+static enum kk_err must_exist(struct sq_store *s, const char *kind, const char *id,
+                              struct kk_buf *err)
+{
+    enum kk_err rc = query_text(s->w, NULL, err,
+                                !strcmp(kind, "venue") ? "SELECT 1 FROM venues WHERE id = ?1"
+                                                       : "SELECT 1 FROM kiosks WHERE id = ?1",
+                                "t", id);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "%s %s does not exist", kind, id);
+    return rc;
+}
+
+static enum kk_err sq_kiosk_tag(struct srv_store *base, const char *kiosk, const char *tag, int add,
+                                struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = must_exist(s, "kiosk", kiosk, err);
+    if (!rc)
+        rc = run(s->w, err,
+                 add ? "INSERT OR IGNORE INTO kiosk_tags(kiosk, tag) VALUES(?1, ?2)"
+                     : "DELETE FROM kiosk_tags WHERE kiosk = ?1 AND tag = ?2",
+                 "tt", kiosk, tag);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_targets(struct srv_store *base, const char *kind, const char *target,
+                              struct srv_table *out, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    static const char *const cols[] = {"kiosk"};
+    int venue = !strcmp(kind, "venue"), kiosk = !strcmp(kind, "kiosk");
+    if (venue || kiosk) {
+        pthread_mutex_lock(&s->wlock);
+        enum kk_err rc = must_exist(s, kind, target, err);
+        pthread_mutex_unlock(&s->wlock);
+        if (rc)
+            return rc;
+    }
+    const char *sql = venue   ? "SELECT id FROM kiosks WHERE venue = ?1 ORDER BY id"
+                      : kiosk ? "SELECT id FROM kiosks WHERE id = ?1"
+                      : !strcmp(kind, "tag")
+                          ? "SELECT kiosk FROM kiosk_tags WHERE tag = ?1 ORDER BY kiosk"
+                          : "SELECT id FROM kiosks WHERE ?1 IS NULL OR 1 ORDER BY id";
+    return read_rows(s, out, cols, 1, err, sql, "t", target);
+}
+
+static enum kk_err sq_command_add(struct srv_store *base, const struct srv_command *c,
+                                  struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = must_exist(s, "kiosk", c->kiosk, err);
+    if (!rc)
+        rc =
+            run(s->w, err,
+                "INSERT INTO commands(id, kiosk, type, args, created_ms, expires_ms, who)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "ttttiit", c->id, c->kiosk, c->type, c->args, c->created_ms, c->expires_ms, c->who);
+    pthread_mutex_unlock(&s->wlock);
+    if (rc == KK_ERR_EXISTS)
+        return kk_fail(err, rc, "command %s already exists", c->id);
+    return rc;
+}
+
+static enum kk_err sq_commands_pending(struct srv_store *base, const char *kiosk, int64_t now,
+                                       struct srv_table *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"id", "type", "args", "expires_ms"};
+    return read_rows((struct sq_store *)base, out, cols, 4, err,
+                     "SELECT id, type, args, expires_ms FROM commands WHERE kiosk = ?1"
+                     " AND done_ms IS NULL AND expires_ms > ?2 ORDER BY created_ms, id",
+                     "ti", kiosk, now);
+}
+
+static enum kk_err sq_command_done(struct srv_store *base, const char *kiosk, const char *id,
+                                   int ok, const char *detail, int64_t now, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err,
+                         "UPDATE commands SET done_ms = ?3, ok = ?4, detail = ?5"
+                         " WHERE kiosk = ?1 AND id = ?2 AND done_ms IS NULL",
+                         "ttiit", kiosk, id, now, (int64_t)(ok != 0), detail);
+    if (!rc && sqlite3_changes(s->w) == 0)
+        rc = kk_fail(err, KK_ERR_NOTFOUND, "command %s: not a waiting command of kiosk %s", id,
+                     kiosk);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_screenshot_put(struct srv_store *base, const char *kiosk, const void *png,
+                                     size_t len, int64_t now, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err,
+                         "INSERT OR REPLACE INTO screenshots(kiosk, png, taken_ms)"
+                         " VALUES(?1, ?2, ?3)",
+                         "tbi", kiosk, png, len, now);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_screenshot_get(struct srv_store *base, const char *kiosk, struct kk_buf *png,
+                                     int64_t *taken_ms, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    struct kk_buf when = KK_BUF_INIT;
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    enum kk_err rc =
+        query_text(db, png, err, "SELECT png FROM screenshots WHERE kiosk = ?1", "t", kiosk);
+    if (!rc)
+        rc = query_text(db, &when, err,
+                        "SELECT CAST(taken_ms AS TEXT) FROM screenshots WHERE kiosk = ?1", "t",
+                        kiosk);
+    reader_put(s, db);
+    if (!rc)
+        *taken_ms = strtoll(kk_buf_str(&when), NULL, 10);
+    kk_buf_release(&when);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "kiosk %s has sent no screenshot", kiosk);
+    return rc;
+}
+
+static enum kk_err sq_fleet_list(struct srv_store *base, const char *what, const char *arg,
+                                 struct srv_table *out, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    static const char *const tag_cols[] = {"kiosk", "tag"};
+    static const char *const cmd_cols[] = {"id",         "kiosk", "type",    "args", "created_ms",
+                                           "expires_ms", "by",    "done_ms", "ok",   "detail"};
+    static const char *const set_cols[] = {"target_kind", "target", "key", "value", "updated_ms"};
+    static const char *const not_cols[] = {"id",    "level",   "text", "from_ms",
+                                           "to_ms", "targets", "by",   "created_ms"};
+    if (!strcmp(what, "tags"))
+        return read_rows(s, out, tag_cols, 2, err,
+                         "SELECT kiosk, tag FROM kiosk_tags WHERE ?1 IS NULL OR kiosk = ?1"
+                         " ORDER BY kiosk, tag",
+                         "t", arg);
+    if (!strcmp(what, "commands"))
+        return read_rows(s, out, cmd_cols, 10, err,
+                         "SELECT id, kiosk, type, args, created_ms, expires_ms, who, done_ms, ok,"
+                         " detail FROM commands WHERE ?1 IS NULL OR kiosk = ?1"
+                         " ORDER BY created_ms DESC, id LIMIT 200",
+                         "t", arg);
+    if (!strcmp(what, "settings"))
+        return read_rows(s, out, set_cols, 5, err,
+                         "SELECT target_kind, target, skey, svalue, updated_ms FROM settings"
+                         " WHERE ?1 IS NULL OR target = ?1 ORDER BY 1, 2, 3",
+                         "t", arg);
+    if (!strcmp(what, "notices"))
+        return read_rows(s, out, not_cols, 8, err,
+                         "SELECT n.id, n.level, n.text, n.from_ms, n.to_ms,"
+                         " (SELECT json_group_array(t.kind || ':' || t.target) FROM"
+                         " (SELECT kind, target FROM notice_targets WHERE notice = n.id"
+                         " ORDER BY kind, target) t), n.who, n.created_ms FROM notices n"
+                         " WHERE ?1 IS NULL OR n.id = ?1 ORDER BY n.from_ms DESC, n.id",
+                         "t", arg);
+    return kk_fail(err, KK_ERR_INVALID, "fleet list %s: unknown", what);
+}
+
+static enum kk_err sq_setting_set(struct srv_store *base, const char *kind, const char *target,
+                                  const char *key, const char *value, int64_t now,
+                                  struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = strcmp(kind, "tag") ? must_exist(s, kind, target, err) : KK_OK;
+    if (!rc && value)
+        rc = run(s->w, err,
+                 "INSERT INTO settings(target_kind, target, skey, svalue, updated_ms)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET svalue = excluded.svalue,"
+                 " updated_ms = excluded.updated_ms",
+                 "tttti", kind, target, key, value, now);
+    else if (!rc)
+        rc = run(s->w, err,
+                 "DELETE FROM settings WHERE target_kind = ?1 AND target = ?2 AND skey = ?3", "ttt",
+                 kind, target, key);
+    pthread_mutex_unlock(&s->wlock);
+    if (rc == KK_ERR_EXISTS)
+        return kk_fail(err, KK_ERR_INVALID, "settings: %s is not a venue, tag or kiosk", kind);
+    return rc;
+}
+
+#define KIOSK_SETTINGS_SQL(K)                                                                      \
+    "SELECT target_kind, target, skey, svalue FROM settings"                                       \
+    " WHERE (target_kind = 'venue' AND target = (SELECT venue FROM kiosks WHERE id = " K "))"      \
+    " OR (target_kind = 'tag' AND target IN (SELECT tag FROM kiosk_tags WHERE kiosk = " K "))"     \
+    " OR (target_kind = 'kiosk' AND target = " K ")"                                               \
+    " ORDER BY CASE target_kind WHEN 'venue' THEN 0 WHEN 'tag' THEN 1 ELSE 2 END, target, skey"
+
+static enum kk_err sq_kiosk_settings(struct srv_store *base, const char *kiosk,
+                                     struct srv_table *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"target_kind", "target", "key", "value"};
+    return read_rows((struct sq_store *)base, out, cols, 4, err, KIOSK_SETTINGS_SQL("?1"), "t",
+                     kiosk);
+}
+
+static enum kk_err sq_notice_add(struct srv_store *base, const struct srv_notice *n,
+                                 struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "BEGIN IMMEDIATE", NULL);
+    if (!rc)
+        rc = run(s->w, err,
+                 "INSERT INTO notices(id, level, text, from_ms, to_ms, who, created_ms)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 "tttiiti", n->id, n->level, n->text, n->from_ms, n->to_ms, n->who, n->created_ms);
+    if (rc == KK_ERR_EXISTS)
+        rc = kk_fail(err, rc, "notice %s already exists", n->id);
+    for (size_t i = 0; !rc && i < n->ntargets; i++) {
+        rc = run(s->w, err,
+                 "INSERT OR IGNORE INTO notice_targets(notice, kind, target) VALUES(?1, ?2, ?3)",
+                 "ttt", n->id, n->kinds[i], n->targets[i]);
+    }
+    if (!rc)
+        rc = run(s->w, err, "COMMIT", NULL);
+    if (rc)
+        run(s->w, NULL, "ROLLBACK", NULL);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_notice_delete(struct srv_store *base, const char *id, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "DELETE FROM notices WHERE id = ?1", "t", id);
+    if (!rc && sqlite3_changes(s->w) == 0)
+        rc = kk_fail(err, KK_ERR_NOTFOUND, "notice %s does not exist", id);
+    if (!rc)
+        rc = run(s->w, err, "DELETE FROM notice_targets WHERE notice = ?1", "t", id);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+#define KIOSK_NOTICES_SQL(K, NOW)                                                                  \
+    "SELECT n.id, n.level, n.text, n.from_ms, n.to_ms FROM notices n WHERE n.to_ms > " NOW         \
+    " AND EXISTS (SELECT 1 FROM notice_targets t WHERE t.notice = n.id AND (t.kind = 'city'"       \
+    " OR (t.kind = 'venue' AND t.target = (SELECT venue FROM kiosks WHERE id = " K "))"            \
+    " OR (t.kind = 'tag' AND t.target IN (SELECT tag FROM kiosk_tags WHERE kiosk = " K "))"        \
+    " OR (t.kind = 'kiosk' AND t.target = " K ")))"                                                \
+    " ORDER BY n.from_ms, n.id"
+
+static enum kk_err sq_kiosk_notices(struct srv_store *base, const char *kiosk, int64_t now,
+                                    struct srv_table *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"id", "level", "text", "from_ms", "to_ms"};
+    return read_rows((struct sq_store *)base, out, cols, 5, err, KIOSK_NOTICES_SQL("?1", "?2"),
+                     "ti", kiosk, now);
+}
+
 static const struct srv_store_ops sq_ops = {
     .close = sq_close,
     .venue_add = sq_venue_add,
@@ -1746,13 +2049,26 @@ static const struct srv_store_ops sq_ops = {
     .user_passwd = sq_user_passwd,
     .admin_list = sq_admin_list,
     .events_prune = sq_events_prune,
+    .kiosk_tag = sq_kiosk_tag,
+    .targets = sq_targets,
+    .command_add = sq_command_add,
+    .commands_pending = sq_commands_pending,
+    .command_done = sq_command_done,
+    .screenshot_put = sq_screenshot_put,
+    .screenshot_get = sq_screenshot_get,
+    .fleet_list = sq_fleet_list,
+    .setting_set = sq_setting_set,
+    .kiosk_settings = sq_kiosk_settings,
+    .notice_add = sq_notice_add,
+    .notice_delete = sq_notice_delete,
+    .kiosk_notices = sq_kiosk_notices,
+    .audit_add = sq_audit_add,
+    .audit_list = sq_audit_list,
     .draft_add = sq_draft_add,
     .draft_save = sq_draft_save,
     .draft_list = sq_draft_list,
     .draft_get = sq_draft_get,
     .draft_revisions = sq_draft_revisions,
-    .audit_add = sq_audit_add,
-    .audit_list = sq_audit_list,
     .user_venues = sq_user_venues,
     .user_venue_add = sq_user_venue_add,
 };

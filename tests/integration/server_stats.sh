@@ -120,6 +120,9 @@ sql "DROP TABLE roll_page; DROP TABLE day_type; DROP TABLE day_topic; DROP TABLE
      DROP TABLE day_interact; DROP TABLE day_block_visit; DROP TABLE day_target_visit;
      DROP TABLE day_audio;
      DROP TABLE draft_revisions; DROP TABLE drafts; DROP TABLE user_venues; DROP TABLE audit;
+     DROP TABLE kiosk_tags; DROP TABLE commands; DROP TABLE screenshots; DROP TABLE settings;
+     DROP TABLE notices; DROP TABLE notice_targets;
+     ALTER TABLE kiosk_status DROP COLUMN state;
      PRAGMA user_version = 1;"
 fi
 start_server
@@ -130,9 +133,9 @@ check "literacy per day after migration" "$quiz_before" "$(st "quiz?by=audience_
 check "sessions per kiosk after migration" "$kiosks_before" "$(st "sessions?by=kiosk&from=$(day 60)")"
 check "answers per question after migration" "$question_before" "$(st "quiz?by=question&from=$(day 60)")"
 if on_pg; then
-    check "schema version" 6 "$(sql "SELECT version FROM schema_version")"
+    check "schema version" 7 "$(sql "SELECT version FROM schema_version")"
 else
-    check "schema version" 10 "$(sql "PRAGMA user_version")"
+    check "schema version" 11 "$(sql "PRAGMA user_version")"
 fi
 
 stop_server; check "clean exit" 0 $?

@@ -107,7 +107,10 @@ sent=$(jq .ids "$TMP/swarm.json")
 check "every batch acknowledged in the end" 0 "$(jq .gave_up "$TMP/swarm.json")"
 check "ids made" $((KIOSKS * BATCHES * EVENTS)) "$sent"
 check "stored exactly once" "$sent $sent" "$(sql 'SELECT COUNT(*), COUNT(DISTINCT id) FROM events' | tr '|' ' ')"
-check "the answers counted each event accepted once" "$sent" "$(jq .accepted "$TMP/swarm.json")"
+# A batch a server stored just before it was killed is accepted there, and its retry on
+# the other server is answered as duplicates: never more accepted than sent.
+[ "$(jq "(.accepted <= $sent) and (.accepted + .duplicates >= $sent)" "$TMP/swarm.json")" = true ] && ok ||
+    fail "accepted plus duplicates account for every event, none accepted twice"
 check "every kiosk was heard" "$KIOSKS" "$(sql 'SELECT COUNT(DISTINCT kiosk) FROM events')"
 # nginx's log names the server(s) each request went to: "a:p0, a:p1" when it moved on.
 for p in "$P0" "$P1"; do

@@ -31,6 +31,7 @@ struct kk_config {
     int reach_mount_mm;         /* 800, 0..3000: the screen's bottom edge above the floor */
     int reach_screen_mm;        /* 0 = the pixels at 0.5 mm each (a 43" screen); 0..4000:
                                    the screen's visible height, in mm */
+    int wake_minutes;           /* 5, 1..120: a touch outside opening hours wakes the screen */
 };
 
 /* Fills cfg with every default (strings allocated; release with kk_config_release). */

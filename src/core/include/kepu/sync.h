@@ -57,6 +57,7 @@
 #include "kepu/buf.h"
 #include "kepu/config.h"
 #include "kepu/error.h"
+#include "kepu/fleet.h"
 #include "kepu/journal.h"
 #include "kepu/limits.h"
 
@@ -141,6 +142,31 @@ void kk_sync_stop(struct kk_sync *s);
 void kk_sync_status(struct kk_sync *s, struct kk_sync_status *out);
 /* The app switched to what was installed: clears install_pending. */
 void kk_sync_install_seen(struct kk_sync *s);
+
+/* ---- fleet operations (fleet.h) -----------------------------------------------------
+ * The sync thread runs "sync" and "logs" itself, reports expired commands as
+ * {"ok": false, "detail": "expired"}, and hands "screenshot" and "restart" to the app. Each
+ * result goes into the next heartbeat's "done"; ids already done are never run again, also
+ * after a restart. None of these calls waits on the network. */
+
+/* Takes the next command for the app (screenshot, restart); 0 when none waits. */
+int kk_sync_take_command(struct kk_sync *s, struct kk_fleet_command *out);
+/* The app ran command id: the result is kept (on disk) and reported soon. */
+void kk_sync_command_done(struct kk_sync *s, const char *id, int ok, const char *detail);
+/* The app's PNG for screenshot command id (s takes png, allocated with kk_malloc); the
+ * thread uploads it and reports the command done. */
+void kk_sync_screenshot(struct kk_sync *s, const char *id, unsigned char *png, size_t len);
+/* Results (and a screenshot) not reported yet: a restart waits for 0. */
+size_t kk_sync_unreported(struct kk_sync *s);
+/* The last notices and hours (kept in state/fleet.json across restarts): copied into out
+ * with 1 returned when they changed since *gen (start with 0). */
+int kk_sync_fleet(struct kk_sync *s, uint64_t *gen, struct kk_fleet_answer *out);
+/* The office's settings overlay (the answer's "config" object, kept in
+ * state/overlay.json): copied into out as JSON text with 1 returned when it changed since
+ * *gen (start with 0). The app checks and applies it. */
+int kk_sync_overlay(struct kk_sync *s, uint64_t *gen, struct kk_buf *out);
+/* The heartbeat's "state": "sleeping" outside opening hours, else "open". */
+void kk_sync_set_sleeping(struct kk_sync *s, int sleeping);
 
 /* One run on the caller's thread (tests, tools), only while the thread is not started.
  * Returns KK_OK or the run's failure (KK_ERR_NET, KK_ERR_VERIFY, ...) with its cause in
