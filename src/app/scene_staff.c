@@ -252,6 +252,23 @@ static void staff_build(struct scene_env *e, void *self, struct ui_list *l, stru
                  st.last_result[0] ? st.last_result : "");
         y += ui_label(e->ui, l, "staff/sync", line, UI_FONT_REGULAR, px,
                       st.failures ? UI_BAD : UI_INK, box.x + m, y, col, 3, 0);
+        if (st.token_refused)
+            y += ui_label(
+                e->ui, l, "staff/revoked",
+                tr(e,
+                   "⚠ "
+                   "服务器不再接受本终端的令牌（已停用或已更换）：请联系科普办公室重新登记本终端。",
+                   "⚠ The server no longer accepts this kiosk's token (revoked or "
+                   "replaced): ask the office to enrol this kiosk again."),
+                UI_FONT_BOLD, px, UI_BAD, box.x + m, y, col, 3, 0);
+        long long off = st.clock_offset_ms / 1000;
+        if (st.clock_known && (off > 60 || off < -60)) {
+            snprintf(line, sizeof(line), "%s %+lld %s",
+                     tr(e, "⚠ 本机时钟偏差", "⚠ This PC's clock is off by"), -off,
+                     tr(e, "秒（按服务器时间）", "s (against the server's time)"));
+            y += ui_label(e->ui, l, "staff/clock", line, UI_FONT_REGULAR, px, UI_BAD, box.x + m, y,
+                          col, 2, 0);
+        }
     }
     y += gap;
     y += message(e, l, box.x + m, y, col);

@@ -528,6 +528,12 @@ static enum kk_err exchange(struct kk_sync *s, const char *method, const char *p
         s->st.content_bytes += x.got;
         pthread_mutex_unlock(&s->lock);
     }
+    if (!rc && (code == 200 || code == 401)) {
+        /* 401 to a good request: the office revoked or rotated this kiosk's token. */
+        pthread_mutex_lock(&s->lock);
+        s->st.token_refused = code == 401;
+        pthread_mutex_unlock(&s->lock);
+    }
     if (!rc && code != 200)
         rc = status_fail(err, method, path, code, out);
     return rc;

@@ -117,6 +117,8 @@ struct kk_sync_status {
     int clock_known;                            /* a heartbeat answer carried the server's time */
     int64_t clock_offset_ms; /* server time minus this kiosk's wall clock, then: the clock
                               * error for the staff panel, sent in the heartbeat too */
+    int token_refused;       /* the server's last answer was 401: the token was revoked or
+                              * rotated, and the kiosk must be enrolled again */
 };
 
 /* Creates a sync client from o (strings are copied; the journal is borrowed). Reads the
