@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang-format
   libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libcurl4-openssl-dev libcjson-dev
   libsqlite3-dev libsodium-dev libmicrohttpd-dev libarchive-dev libfontconfig-dev
-  libunibreak-dev libcmocka-dev libpq-dev zlib1g-dev fonts-noto-cjk fontconfig
+  libunibreak-dev libcmocka-dev libpq-dev libqrencode-dev zlib1g-dev fonts-noto-cjk fontconfig
   xvfb xauth sqlite3 curl)
 if [ "${1:-}" = --test ]; then
   pkgs+=(imagemagick python3 python3-pil procps jq chromium libjs-chart.js)
@@ -16,6 +16,8 @@ if [ "${1:-}" = --test ]; then
   pkgs+=(dpkg-dev file lintian debootstrap)
   # The lockdown matrix: real key and pointer events through the X server (tests/deploy).
   pkgs+=(xdotool)
+  # The enrolment QR code read back (tests/integration/enrol.sh).
+  pkgs+=(zbar-tools)
   # The server tests run on PostgreSQL too (scripts/pg-test.sh), and two servers behind nginx.
   pkgs+=(postgresql-15 postgresql-client-15 nginx)
   # The dashboard's browser tests run on node with npm; a node that brings its own npm

@@ -29,6 +29,7 @@
 #include "srv_http.h"
 #include "srv_migrate.h"
 #include "srv_pack.h"
+#include "srv_qr.h"
 #include "srv_store.h"
 #include "srv_web.h"
 
@@ -46,8 +47,10 @@ static const char usage_text[] =
     "                         [--trusted-proxy ADDR,...] [--metrics-allow ADDR,...]\n"
     "       kepu-server venue add ID --name NAME [--data DIR]\n"
     "       kepu-server kiosk add ID --venue ID [--data DIR]   (prints the kiosk's token)\n"
-    "       kepu-server kiosk enrol --venue ID [--kiosk ID] [--valid-minutes N] [--data DIR]\n"
-    "                         (prints a one-time code for kepu-kiosk --enrol URL CODE)\n"
+    "       kepu-server kiosk enrol --venue ID [--kiosk ID] [--valid-minutes N] [--url URL]\n"
+    "                         [--data DIR] (prints a one-time code for kepu-kiosk --enrol URL\n"
+    "                         CODE; with --url, the server's address as kiosks reach it, also\n"
+    "                         that command as a QR code for a phone, on stderr)\n"
     "       kepu-server kiosk revoke ID | kiosk rotate ID (prints the new token) [--data DIR]\n"
     "       kepu-server user add NAME --role office|staff [--data DIR]\n"
     "                         (password on stdin; prints a staff user's token)\n"
@@ -83,7 +86,7 @@ static const char usage_text[] =
 struct opts {
     const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to;
     long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
-    const char *proxies, *metrics_allow, *add, *remove, *tag, *set, *clear;
+    const char *proxies, *metrics_allow, *add, *remove, *tag, *set, *clear, *url;
     long expires_min;
     long threads, timeout, max_conns, header_timeout, max_per_addr, valid_min, retention_days;
     const char *pos[3]; /* positional arguments after the command */
@@ -131,6 +134,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--tag", offsetof(struct opts, tag)},
         {"--set", offsetof(struct opts, set)},
         {"--clear", offsetof(struct opts, clear)},
+        {"--url", offsetof(struct opts, url)},
     };
     static const struct {
         const char *name;
@@ -240,6 +244,9 @@ static int kiosk_enrol(struct opts *o, struct srv_store *s, struct kk_buf *err)
         srv_enrol_kiosk_id(id);
         kiosk = id;
     }
+    if (o->url && strncmp(o->url, "https://", 8) && strncmp(o->url, "http://", 7))
+        return usage_error("--url %.200s: expected the server's http:// or https:// address",
+                           o->url);
     long minutes = o->valid_min ? o->valid_min : SRV_ENROL_DEFAULT_MIN;
     int64_t until = kk_clock_wall_ms() + (int64_t)minutes * 60 * 1000;
     srv_enrol_code_new(code);
@@ -252,10 +259,19 @@ static int kiosk_enrol(struct opts *o, struct srv_store *s, struct kk_buf *err)
     if (gmtime_r(&t, &tm))
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
     printf("%s\n", code);
-    fprintf(stderr,
-            "kepu-server: code for kiosk %s of venue %s, valid once until %s; on the kiosk run\n"
-            "  sudo kepu-kiosk --enrol https://THIS-SERVER %s\n",
-            kiosk, o->venue, when, code);
+    fflush(stdout);
+    char command[600];
+    snprintf(command, sizeof(command), "sudo kepu-kiosk --enrol %s %s",
+             o->url ? o->url : "https://THIS-SERVER", code);
+    fprintf(
+        stderr,
+        "kepu-server: code for kiosk %s of venue %s, valid once until %s; on the kiosk run\n  %s\n",
+        kiosk, o->venue, when, command);
+    if (o->url) {
+        fprintf(stderr, "The same command as a QR code, for a phone:\n");
+        if (srv_qr_print(stderr, command, err))
+            return fail(err);
+    }
     return 0;
 }
 

@@ -24,6 +24,20 @@ check_has "enrol says what to run" "kepu-kiosk --enrol" "$(cat "$TMP/enrol.err")
 "$BIN" kiosk enrol --venue nowhere --data "$DATA" 2>"$TMP/e2"
 check "enrol for an unknown venue" 1 $?
 check_has "names the venue" "venue nowhere does not exist" "$(cat "$TMP/e2")"
+# --url: the command for the kiosk, also as a QR code a phone can scan (read back here
+# with zbarimg from a picture of the printed code).
+qcode=$("$BIN" kiosk enrol --venue v1 --url https://kepu.example.org --data "$DATA" 2>"$TMP/qr.txt")
+check_has "with --url the command names the server" "kepu-kiosk --enrol https://kepu.example.org $qcode" "$(cat "$TMP/qr.txt")"
+if command -v zbarimg >/dev/null; then
+    /usr/bin/python3 "$KK_SOURCE_DIR/tests/support/qr_text.py" "$TMP/qr.txt" "$TMP/qr.png"
+    check "the QR code reads as the command" "sudo kepu-kiosk --enrol https://kepu.example.org $qcode" \
+        "$(zbarimg -q --raw "$TMP/qr.png" 2>/dev/null)"
+else
+    fail "zbarimg missing (scripts/deps.sh --test installs zbar-tools)"
+fi
+"$BIN" kiosk enrol --venue v1 --url kepu.example.org --data "$DATA" >/dev/null 2>"$TMP/e4"
+check "--url without a scheme" 2 $?
+check_has "names the flag" "--url kepu.example.org" "$(cat "$TMP/e4")"
 
 # --- first use: written ---
 lower=$(tr 'A-Z' 'a-z' <<<"$code" | tr -d -)
