@@ -14,6 +14,7 @@
 #include "kepu/alloc.h"
 #include "kepu/bundle.h"
 #include "kepu/fs.h"
+#include "kepu/log.h"
 #include "kepu/limits.h"
 
 #define ACTIVE_FILE "active.json"
@@ -481,16 +482,16 @@ static enum kk_err install_staged(const char *state, const char *staging,
         goto done;
     prune_versions(state, m->id, e->version, e->previous);
 done:
-    if (rc && moved_in) {
-        /* Not switched: take the new folder out again and put back what was there. */
-        kk_remove_tree(target, NULL);
-        if (aside)
-            kk_rename(aside, target);
-    } else if (rc && aside) {
-        kk_rename(aside, target);
-    }
-    if (aside)
+    if (rc && moved_in)
+        kk_remove_tree(target, NULL); /* not switched: take the new folder out again */
+    if (rc && aside && kk_rename(aside, target) < 0) {
+        /* What was there cannot go back now: it stays aside, and the start-up cleanup
+         * (kk_install_cleanup) puts it back; never delete a version the list names. */
+        kk_error("install", "%s: cannot put it back (%s); kept as %s", target, strerror(errno),
+                 aside);
+    } else if (aside) {
         kk_remove_tree(aside, NULL);
+    }
     kk_install_list_release(&list);
     kk_free(new_version);
     kk_free(new_previous);
@@ -622,6 +623,41 @@ done:
     return rc;
 }
 
+/* A version an interrupted or failed install moved aside (staging/old-*) goes back to its
+ * place when that place is empty, so the cleanup below never deletes a version. */
+static void restore_aside(const char *state, const char *staging)
+{
+    DIR *d = opendir(staging);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "old-", 4))
+            continue;
+        char *dir = kk_path_join(staging, de->d_name);
+        char *mpath = dir ? kk_path_join(dir, KK_MANIFEST_FILE) : NULL;
+        struct kk_buf text = KK_BUF_INIT;
+        struct kk_manifest *m = NULL;
+        struct stat st;
+        if (mpath && !kk_file_read(mpath, KK_MAX_JSON_FILE_BYTES, &text, NULL) &&
+            !kk_manifest_parse(text.data, text.len, &m, NULL)) {
+            char *target = kk_install_path(state, m->id, m->version);
+            char *id_dir = state_path(state, PACKS_DIR, m->id);
+            if (target && id_dir && lstat(target, &st) < 0 && errno == ENOENT &&
+                !kk_mkdirs(id_dir, 0755, NULL) && kk_rename(dir, target) == 0) {
+                fsync_path(id_dir, 1, NULL);
+                kk_info("install", "%s %s: put back from %s", m->id, m->version, de->d_name);
+            }
+            kk_free(target);
+            kk_free(id_dir);
+        }
+        kk_manifest_destroy(m);
+        kk_buf_release(&text);
+        kk_free(mpath);
+        kk_free(dir);
+    }
+    if (d)
+        closedir(d);
+}
+
 enum kk_err kk_install_cleanup(const char *state, struct kk_buf *err)
 {
     struct kk_install_list list = {0};
@@ -638,6 +674,7 @@ enum kk_err kk_install_cleanup(const char *state, struct kk_buf *err)
         rc = kk_fail(err, KK_ERR_NOMEM, "%s: out of memory", state);
         goto done;
     }
+    restore_aside(state, staging);
     rc = kk_remove_tree(staging, err);
     if (rc)
         goto done;
