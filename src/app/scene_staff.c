@@ -46,7 +46,65 @@ static struct {
     int failures;          /* wrong PINs since the last lock */
     uint64_t locked_until; /* monotonic ms */
     uint64_t lock_ms;      /* the next lock's length: 5 min, doubling */
+    int loaded;            /* read from the state folder once */
 } pin_lock;
+
+/* The lock survives a restart or a power cut (a visitor cannot pull the plug to get five
+ * more tries): <state>/staff-lock.json holds the wrong tries, the next lock's length and
+ * when the current lock ends on the wall clock. */
+#define PIN_LOCK_FILE "staff-lock.json"
+
+static void pin_lock_save(struct scene_env *e)
+{
+    if (!e->cfg->state_dir || !*e->cfg->state_dir)
+        return;
+    char *path = kk_path_join(e->cfg->state_dir, PIN_LOCK_FILE);
+    uint64_t now = kk_clock_mono_ms();
+    long long left = pin_lock.locked_until > now ? (long long)(pin_lock.locked_until - now) : 0;
+    char text[160];
+    int len = snprintf(text, sizeof(text), "{\"failures\":%d,\"lock_ms\":%llu,\"until_ms\":%lld}\n",
+                       pin_lock.failures, (unsigned long long)pin_lock.lock_ms,
+                       left ? (long long)kk_clock_wall_ms() + left : 0LL);
+    struct kk_buf err = KK_BUF_INIT;
+    if (path && kk_file_write_atomic(path, text, (size_t)len, &err))
+        kk_warn("staff", "the PIN lock will not survive a restart: %s", kk_buf_str(&err));
+    kk_buf_release(&err);
+    kk_free(path);
+}
+
+static void pin_lock_load(struct scene_env *e)
+{
+    if (pin_lock.loaded)
+        return;
+    pin_lock.loaded = 1;
+    if (!e->cfg->state_dir || !*e->cfg->state_dir)
+        return;
+    char *path = kk_path_join(e->cfg->state_dir, PIN_LOCK_FILE);
+    struct kk_buf data = KK_BUF_INIT;
+    if (path && !kk_file_read(path, 4096, &data, NULL)) {
+        cJSON *j = cJSON_ParseWithLength(data.data, data.len);
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "failures");
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "lock_ms");
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "until_ms");
+        if (cJSON_IsNumber(f) && f->valueint >= 0 && f->valueint < PIN_TRIES)
+            pin_lock.failures = f->valueint;
+        if (cJSON_IsNumber(l) && l->valuedouble >= 0 && l->valuedouble <= 86400000.0 * 7)
+            pin_lock.lock_ms = (uint64_t)l->valuedouble;
+        if (cJSON_IsNumber(u) && pin_lock.lock_ms) {
+            /* Never longer than the lock itself, whatever the clock did meanwhile. */
+            double left = u->valuedouble - (double)kk_clock_wall_ms();
+            if (left > (double)pin_lock.lock_ms)
+                left = (double)pin_lock.lock_ms;
+            if (left > 0)
+                pin_lock.locked_until = kk_clock_mono_ms() + (uint64_t)left;
+        }
+        if (pin_lock.locked_until)
+            kk_warn("staff", "the staff panel is still locked after wrong PINs before the restart");
+        cJSON_Delete(j);
+    }
+    kk_buf_release(&data);
+    kk_free(path);
+}
 static char panel_msg[512];
 
 /* Staff words are for staff only: both languages side by side, no table needed. */
@@ -98,8 +156,8 @@ static void say(struct scene_env *e, int bad, const char *text)
 
 static void pin_enter(struct scene_env *e, void *self)
 {
-    (void)e;
     (void)self;
+    pin_lock_load(e);
     panel_msg[0] = '\0';
 }
 
@@ -162,12 +220,14 @@ static void pin_tap(struct scene_env *e, void *self, const char *id)
             kk_info("staff", "staff panel opened");
             pin_lock.failures = 0;
             pin_lock.lock_ms = 0;
+            pin_lock_save(e);
             panel_msg[0] = '\0';
             scene_stack_reset(e->stack, &scene_staff);
         } else if (++pin_lock.failures >= PIN_TRIES) {
             pin_lock.lock_ms = pin_lock.lock_ms ? pin_lock.lock_ms * 2 : FIRST_LOCK_MS;
             pin_lock.locked_until = kk_clock_mono_ms() + pin_lock.lock_ms;
             pin_lock.failures = 0;
+            pin_lock_save(e);
             kk_warn("staff", "%d wrong PINs: staff panel locked for %llu s", PIN_TRIES,
                     (unsigned long long)(pin_lock.lock_ms / 1000));
             cJSON *f = cJSON_CreateObject();
@@ -175,6 +235,7 @@ static void pin_tap(struct scene_env *e, void *self, const char *id)
             cJSON_AddStringToObject(f, "detail", "five wrong staff PINs");
             session_event(e->session, "error", f);
         } else {
+            pin_lock_save(e);
             kk_warn("staff", "wrong PIN (%d of %d)", pin_lock.failures, PIN_TRIES);
             char text[96];
             TR_FMT(e, text, "密码错误（%d/%d）", "Wrong PIN (%d of %d)", pin_lock.failures,

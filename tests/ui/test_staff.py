@@ -117,6 +117,13 @@ def main():
             except KioskError:
                 pass
             check(enter_pin_refused and k.screen["scene"] == "staff_pin", "the right PIN worked while locked")
+            # A power cut does not lift the lock: killed and started again, still locked.
+            k.proc.kill()
+            k.proc.wait()
+            k = Kiosk(BUILD, None, size, state=state, config=conf)
+            corner(k)
+            check(k.screen["scene"] == "staff_pin" and not k.ids("pin/"),
+                  "%s: the PIN lock did not survive a restart" % (size,))
             # Staff walk away: the locked screen times out like any other.
             k.send({"advance_ms": 5 * 60 * 1000})
             k.send({"advance_ms": 20 * 1000})
