@@ -201,6 +201,41 @@ static enum kk_err parse_switch(struct kk_config *cfg, const struct key *k, cons
     return KK_OK;
 }
 
+/* "HH:MM" at s (exactly five characters), 00:00..24:00; -1 when it is not one. */
+static int parse_hhmm(const char *s)
+{
+    if (!(s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' && s[2] == ':' && s[3] >= '0' &&
+          s[3] <= '5' && s[4] >= '0' && s[4] <= '9'))
+        return -1;
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (h > 24 || (h == 24 && m != 0))
+        return -1;
+    return h * 60 + m;
+}
+
+static enum kk_err parse_busy_hours(struct kk_config *cfg, const struct key *k, const char *value,
+                                    struct kk_buf *why)
+{
+    (void)k;
+    int from = strlen(value) == 11 && value[5] == '-' ? parse_hhmm(value) : -1;
+    int to = from >= 0 ? parse_hhmm(value + 6) : -1;
+    if (from < 0 || to < 0 || from == 1440 || from == to)
+        return kk_fail(why, KK_ERR_INVALID,
+                       "\"%.*s\" is not a time range (expected HH:MM-HH:MM in local time, "
+                       "like 09:00-17:00)",
+                       QUOTE_MAX, value);
+    cfg->busy_from_min = from;
+    cfg->busy_to_min = to;
+    return KK_OK;
+}
+
+int kk_config_volume_at(const struct kk_config *cfg, int minute_of_day)
+{
+    int from = cfg->busy_from_min, to = cfg->busy_to_min, m = minute_of_day;
+    int busy = from < to ? m >= from && m < to : m >= from || m < to;
+    return busy ? cfg->volume : cfg->quiet_volume;
+}
+
 #define STR(name, parse)                                                                           \
     {                                                                                              \
 #name, parse, offsetof(struct kk_config, name), 0, 0, 1                                    \
@@ -216,17 +251,31 @@ static enum kk_err parse_switch(struct kk_config *cfg, const struct key *k, cons
 
 /* Every key of kiosk.conf, in the order of struct kk_config. */
 static const struct key keys[] = {
-    STR(kiosk_id, parse_kiosk_id),       STR(server_url, parse_url),
-    STR(token_file, set_string),         STR(trusted_keys, set_string),
-    STR(content_dir, set_string),        STR(state_dir, parse_nonempty_string),
-    NUM(idle_timeout_s, 10, 3600),       NUM(idle_countdown_s, 3, 120),
-    ENUM(default_lang, parse_lang),      ENUM(audiences, parse_audiences),
-    STR(staff_pin_hash, parse_pin_hash), NUM(sync_interval_s, 10, 86400),
-    NUM(journal_max_mb, 1, 1048576),     STR(ca_file, set_string),
-    STR(import_dirs, set_string),        ENUM(render, parse_render),
-    ENUM(high_contrast, parse_switch),   ENUM(reach, parse_switch),
-    NUM(reach_mount_mm, 0, 3000),        NUM(reach_screen_mm, 0, 4000),
+    STR(kiosk_id, parse_kiosk_id),
+    STR(server_url, parse_url),
+    STR(token_file, set_string),
+    STR(trusted_keys, set_string),
+    STR(content_dir, set_string),
+    STR(state_dir, parse_nonempty_string),
+    NUM(idle_timeout_s, 10, 3600),
+    NUM(idle_countdown_s, 3, 120),
+    ENUM(default_lang, parse_lang),
+    ENUM(audiences, parse_audiences),
+    STR(staff_pin_hash, parse_pin_hash),
+    NUM(sync_interval_s, 10, 86400),
+    NUM(journal_max_mb, 1, 1048576),
+    STR(ca_file, set_string),
+    STR(import_dirs, set_string),
+    ENUM(render, parse_render),
+    ENUM(high_contrast, parse_switch),
+    ENUM(reach, parse_switch),
+    NUM(reach_mount_mm, 0, 3000),
+    NUM(reach_screen_mm, 0, 4000),
     NUM(wake_minutes, 1, 120),
+    NUM(volume, 0, 100),
+    NUM(quiet_volume, 0, 100),
+    {"busy_hours", parse_busy_hours, offsetof(struct kk_config, busy_from_min), 0, 0, 0},
+    NUM(autoplay_elderly, 0, 1),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -331,6 +380,11 @@ enum kk_err kk_config_init(struct kk_config *cfg)
     cfg->journal_max_mb = 1024;
     cfg->render = KK_RENDER_AUTO;
     cfg->reach_mount_mm = 800;
+    cfg->volume = 80;
+    cfg->quiet_volume = 30;
+    cfg->busy_from_min = 9 * 60;
+    cfg->busy_to_min = 17 * 60;
+    cfg->autoplay_elderly = 0;
     if (!cfg->kiosk_id || !cfg->server_url || !cfg->token_file || !cfg->trusted_keys ||
         !cfg->content_dir || !cfg->state_dir || !cfg->staff_pin_hash || !cfg->ca_file ||
         !cfg->import_dirs) {

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "kepu/alloc.h"
+#include "kepu/audioprobe.h"
 #include "kepu/fs.h"
 #include "kepu/imgprobe.h"
 #include "kepu/limits.h"
@@ -22,7 +23,8 @@
 #define KK_IMAGE_WARN_H     (2160 * 2)
 #define KK_IMAGE_WARN_BYTES (2u * 1024 * 1024)
 
-#define KK_PACK_FORMAT 1
+#define KK_PACK_FORMAT     1
+#define KK_PACK_FORMAT_MAX 2 /* narration and the interactive blocks */
 
 static const char *const audience_names[KK_AUD_COUNT] = {
     "youth", "farmers", "elderly", "workers", "officials", "other",
@@ -92,8 +94,21 @@ static void image_destroy(struct kk_image *img)
     kk_free(img);
 }
 
+static void narration_release(struct kk_narration *n)
+{
+    for (int i = 0; i < KK_LANG_COUNT; i++) {
+        if (n->a[i]) {
+            kk_free(n->a[i]->src);
+            kk_free(n->a[i]->path);
+            kk_free(n->a[i]);
+        }
+        n->a[i] = NULL;
+    }
+}
+
 static void page_release(struct kk_page *pg)
 {
+    narration_release(&pg->audio);
     text_release(&pg->title);
     for (size_t i = 0; i < pg->nblocks; i++) {
         text_release(&pg->blocks[i].text);
@@ -114,6 +129,8 @@ static void question_release(struct kk_question *q)
     }
     kk_free(q->choices);
     text_release(&q->explain);
+    narration_release(&q->audio);
+    narration_release(&q->explain_audio);
 }
 
 static void topic_release(struct kk_topic *t)
@@ -186,6 +203,15 @@ struct loader {
     const char *file;       /* the file being read, relative to dir */
     struct kk_buf field;    /* JSON path of the value being read */
     struct kk_buf tmp;      /* scratch for messages from other modules */
+    int format;             /* the pack's format, once pack.json is read */
+    /* Every narration file seen so far and the language it was listed under, so one
+     * recording is never claimed for two languages. */
+    struct audio_seen {
+        char *src;
+        enum kk_lang lang;
+        char *where; /* "file: field" of its first listing */
+    } * audio_seen;
+    size_t naudio_seen, audio_seen_alloc;
 };
 
 static void report(struct loader *ld, enum kk_severity sev, enum kk_err code, const char *fmt, ...)
@@ -734,6 +760,143 @@ done:
     return img;
 }
 
+/* ---- narration ---- */
+
+/* The language a file name says it holds: a stem ending in "-zh", "_zh" or ".zh" (or en),
+ * as in "audio/p1-zh.ogg". -1 when the name says nothing. */
+static int name_lang(const char *src)
+{
+    const char *base = strrchr(src, '/');
+    base = base ? base + 1 : src;
+    const char *dot = strrchr(base, '.');
+    size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    if (stem < 3 || !strchr("-_.", base[stem - 3]))
+        return -1;
+    char tag[3] = {base[stem - 2], base[stem - 1], '\0'};
+    return kk_lang_parse(tag);
+}
+
+/* Checks that src has not been listed under another language, and remembers it. */
+static int audio_claim(struct loader *ld, const char *src, enum kk_lang lang)
+{
+    for (size_t i = 0; i < ld->naudio_seen; i++) {
+        const struct audio_seen *a = &ld->audio_seen[i];
+        if (strcmp(a->src, src) != 0)
+            continue;
+        if (a->lang != lang) {
+            report_error(ld, KK_ERR_INVALID,
+                         "\"%s\" is listed as %s here and as %s at %s: one recording holds one "
+                         "language",
+                         src, kk_lang_name(lang), kk_lang_name(a->lang), a->where);
+            return -1;
+        }
+        return 0;
+    }
+    if (kk_grow((void **)&ld->audio_seen, &ld->audio_seen_alloc, ld->naudio_seen,
+                sizeof(*ld->audio_seen)) < 0) {
+        ld->nomem = 1;
+        return -1;
+    }
+    struct kk_buf where;
+    kk_buf_init(&where, 0);
+    kk_buf_addf(&where, "%s: %s", ld->file, kk_buf_str(&ld->field));
+    struct audio_seen *a = &ld->audio_seen[ld->naudio_seen];
+    a->src = kk_strdup(src);
+    a->lang = lang;
+    a->where = kk_buf_detach(&where, NULL);
+    if (!a->src || !a->where) {
+        kk_free(a->src);
+        kk_free(a->where);
+        ld->nomem = 1;
+        return -1;
+    }
+    ld->naudio_seen++;
+    return 0;
+}
+
+static struct kk_audio *get_audio_file(struct loader *ld, const char *src, enum kk_lang lang)
+{
+    struct kk_audio *au = NULL;
+    char *path = NULL;
+    int named = name_lang(src);
+    if (named >= 0 && named != (int)lang) {
+        report_error(ld, KK_ERR_INVALID,
+                     "\"%s\" is listed under %s but its name says %s: list it under %s, or "
+                     "rename it",
+                     src, kk_lang_name(lang), kk_lang_name((enum kk_lang)named),
+                     kk_lang_name((enum kk_lang)named));
+        goto done;
+    }
+    if (audio_claim(ld, src, lang) < 0)
+        goto done;
+    path = pack_file(ld, src, KK_ERR_INVALID);
+    if (!path)
+        goto done;
+    struct kk_audio_info info;
+    kk_buf_reset(&ld->tmp);
+    enum kk_err e = kk_audio_probe(path, &info, &ld->tmp);
+    if (e == KK_ERR_NOMEM) {
+        ld->nomem = 1;
+        goto done;
+    }
+    if (e) {
+        report_error(ld, e, "\"%s\": %s", src, kk_buf_str(&ld->tmp));
+        goto done;
+    }
+    au = calloc_or_nomem(ld, 1, sizeof(*au));
+    if (!au)
+        goto done;
+    au->type = (int)info.type;
+    au->ms = info.ms;
+    au->bytes = info.bytes;
+    au->path = path;
+    path = NULL;
+    au->src = dup_or_nomem(ld, src);
+done:
+    kk_free(path);
+    return au;
+}
+
+/* "audio": {"zh": "audio/p1-zh.ogg", "en": …}, optional, format 2 only. */
+static void get_narration(struct loader *ld, const cJSON *obj, const char *key,
+                          struct kk_narration *out)
+{
+    const cJSON *v = member(obj, key);
+    if (!v)
+        return;
+    size_t back = push_key(ld, key);
+    if (ld->format < 2)
+        report_error(ld, KK_ERR_INVALID,
+                     "narration needs \"format\":2 in pack.json (this pack says format %d)",
+                     ld->format);
+    else if (!cJSON_IsObject(v))
+        report_error(
+            ld, KK_ERR_INVALID,
+            "must be an object of recordings by language, like {\"zh\":\"audio/p1-zh.ogg\"}, "
+            "not %s",
+            json_type(v));
+    else {
+        const cJSON *f;
+        cJSON_ArrayForEach(f, v)
+        {
+            if (ld->nomem)
+                break;
+            int lang = kk_lang_parse(f->string);
+            size_t back2 = push_key(ld, f->string ? f->string : "?");
+            if (lang < 0)
+                report_error(ld, KK_ERR_INVALID, "unknown language \"%s\" (use zh or en)",
+                             f->string ? f->string : "");
+            else if (!cJSON_IsString(f) || !f->valuestring[0])
+                report_error(ld, KK_ERR_INVALID, "must be the path of a recording, not %s",
+                             json_type(f));
+            else if (!out->a[lang])
+                out->a[lang] = get_audio_file(ld, f->valuestring, (enum kk_lang)lang);
+            pop(ld, back2);
+        }
+    }
+    pop(ld, back);
+}
+
 /* ---- topic files ---- */
 
 /* Checks an array's length against 1..max (min 0 allowed when min0). Returns how many
@@ -788,6 +951,7 @@ static void load_page(struct loader *ld, const cJSON *v, struct kk_page *pg)
         return;
     }
     get_text(ld, v, "title", 1, &pg->title);
+    get_narration(ld, v, "audio", &pg->audio);
     const cJSON *blocks = get_array(ld, v, "blocks", 1);
     if (!blocks)
         return;
@@ -967,6 +1131,8 @@ static void load_question(struct loader *ld, const cJSON *v, struct kk_question 
         report_warning(ld, "no explanation: say why the answer is right, visitors learn from it");
         pop(ld, back);
     }
+    get_narration(ld, v, "audio", &q->audio);
+    get_narration(ld, v, "explain_audio", &q->explain_audio);
     long d;
     if (get_int(ld, v, "difficulty", 1, 3, &d) > 0)
         q->difficulty = (int)d;
@@ -1138,15 +1304,18 @@ static void load_pack_json(struct loader *ld, struct kk_pack *p)
     const cJSON *format = member(root, "format");
     size_t back = push_key(ld, "format");
     if (!format)
-        report_error(ld, KK_ERR_INVALID, "missing (this version reads format %d)", KK_PACK_FORMAT);
+        report_error(ld, KK_ERR_INVALID, "missing (this version reads formats %d to %d)",
+                     KK_PACK_FORMAT, KK_PACK_FORMAT_MAX);
     else if (!cJSON_IsNumber(format))
-        report_error(ld, KK_ERR_INVALID, "must be the number %d, not %s", KK_PACK_FORMAT,
-                     json_type(format));
-    else if (format->valuedouble != KK_PACK_FORMAT)
-        report_error(ld, KK_ERR_INVALID, "unsupported format %g (this version reads format %d)",
-                     format->valuedouble, KK_PACK_FORMAT);
+        report_error(ld, KK_ERR_INVALID, "must be the number %d or %d, not %s", KK_PACK_FORMAT,
+                     KK_PACK_FORMAT_MAX, json_type(format));
+    else if (format->valuedouble != KK_PACK_FORMAT && format->valuedouble != KK_PACK_FORMAT_MAX)
+        report_error(ld, KK_ERR_INVALID,
+                     "unsupported format %g (this version reads formats %d to %d)",
+                     format->valuedouble, KK_PACK_FORMAT, KK_PACK_FORMAT_MAX);
     else
-        p->format = KK_PACK_FORMAT;
+        p->format = (int)format->valuedouble;
+    ld->format = p->format ? p->format : KK_PACK_FORMAT;
     pop(ld, back);
     p->id = get_id(ld, root, "id");
     const char *version = get_string(ld, root, "version", 1);
@@ -1248,6 +1417,11 @@ done:
     else
         *out = p;
     kk_diags_release(&ld.own_diags);
+    for (size_t i = 0; i < ld.naudio_seen; i++) {
+        kk_free(ld.audio_seen[i].src);
+        kk_free(ld.audio_seen[i].where);
+    }
+    kk_free(ld.audio_seen);
     kk_buf_release(&ld.field);
     kk_buf_release(&ld.tmp);
     return rc;

@@ -271,7 +271,8 @@ static void test_unknown_key_and_missing_equals(void **state)
              "%s:2: idle_timeout: unknown key (expected one of kiosk_id server_url token_file "
              "trusted_keys content_dir state_dir idle_timeout_s idle_countdown_s default_lang "
              "audiences staff_pin_hash sync_interval_s journal_max_mb ca_file import_dirs "
-             "render high_contrast reach reach_mount_mm reach_screen_mm wake_minutes)",
+             "render high_contrast reach reach_mount_mm reach_screen_mm wake_minutes volume "
+             "quiet_volume busy_hours autoplay_elderly)",
              conf);
     assert_string_equal(kk_buf_str(&err), expected);
 

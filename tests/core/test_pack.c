@@ -506,7 +506,7 @@ static void test_wrong_types_are_all_reported(void **state)
                "'answer':[5],'explain':{'zh':'因为'}}]}}");
     struct kk_diags d = {0};
     expect_load_fails(pack, KK_ERR_INVALID, &d,
-                      "pack.json: format: must be the number 1, not a string");
+                      "pack.json: format: must be the number 1 or 2, not a string");
     expect_diag(&d, KK_SEV_ERROR, "pack.json", "id",
                 "\"Quake Safety\" is not a valid id: use 1 to 64 characters a-z, 0-9 and -");
     expect_diag(&d, KK_SEV_ERROR, "pack.json", "version",
@@ -531,7 +531,7 @@ static void test_wrong_types_are_all_reported(void **state)
     kk_diags_release(&d);
     /* Without diags the load still checks everything and names the first error. */
     expect_load_fails(pack, KK_ERR_INVALID, NULL,
-                      "pack.json: format: must be the number 1, not a string");
+                      "pack.json: format: must be the number 1 or 2, not a string");
     kk_free(pack);
     rm_tree(root);
 }
@@ -543,10 +543,11 @@ static void test_pack_json_rules(void **state)
     char *pack = make_pack(root, "p");
     struct kk_diags d = {0};
     write_json(pack, "pack.json",
-               "{'format':2,'version':'1..2','title':{'zh':'题'},'audiences':[],"
+               "{'format':3,'version':'1..2','title':{'zh':'题'},'audiences':[],"
                "'topics':['topics/quake.json','topics/quake.json']}");
-    expect_load_fails(pack, KK_ERR_INVALID, &d,
-                      "pack.json: format: unsupported format 2 (this version reads format 1)");
+    expect_load_fails(
+        pack, KK_ERR_INVALID, &d,
+        "pack.json: format: unsupported format 3 (this version reads formats 1 to 2)");
     expect_diag(&d, KK_SEV_ERROR, "pack.json", "id", "missing");
     expect_diag(&d, KK_SEV_ERROR, "pack.json", "version",
                 "\"1..2\" is not a version: use numbers separated by dots, like 2026.11.1");

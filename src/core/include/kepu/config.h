@@ -32,7 +32,19 @@ struct kk_config {
     int reach_screen_mm;        /* 0 = the pixels at 0.5 mm each (a 43" screen); 0..4000:
                                    the screen's visible height, in mm */
     int wake_minutes;           /* 5, 1..120: a touch outside opening hours wakes the screen */
+    /* Narration (read aloud): the volume in busy hours and outside them, in per cent;
+     * busy_hours "HH:MM-HH:MM" in local time (a range past midnight, like 22:00-02:00,
+     * wraps; "00:00-24:00" is always busy); autoplay for the elderly group. */
+    int volume;           /* 80, 0..100 */
+    int quiet_volume;     /* 30, 0..100: outside busy hours */
+    int busy_from_min;    /* busy_hours = 09:00-17:00: minutes after midnight */
+    int busy_to_min;      /* 0..1440 */
+    int autoplay_elderly; /* 0, 0..1: narration starts by itself for the elderly group */
 };
+
+/* The volume (0..100) at local time minute_of_day (0..1439): volume within busy hours,
+ * quiet_volume outside them. */
+int kk_config_volume_at(const struct kk_config *cfg, int minute_of_day);
 
 /* Fills cfg with every default (strings allocated; release with kk_config_release). */
 enum kk_err kk_config_init(struct kk_config *cfg);

@@ -6,8 +6,12 @@
 #define KK_MAX_JSON_FILE_BYTES  (4u * 1024 * 1024)  /* pack.json, one topic file, MANIFEST */
 #define KK_MAX_CONFIG_BYTES     (64u * 1024)        /* kiosk.conf */
 #define KK_MAX_IMAGE_FILE_BYTES (16u * 1024 * 1024) /* one PNG, JPEG or SVG */
-#define KK_MAX_IMAGE_DIM        8192                /* width or height, in pixels */
-#define KK_MAX_IMAGE_PIXELS     (4096u * 4096u)     /* width * height */
+/* One narration file (kepu/audioprobe.h): five minutes of speech is about 2.4 MB as
+ * 64 kbit/s Ogg Vorbis; the limit leaves room for a higher bit rate, not for music. */
+#define KK_MAX_AUDIO_FILE_BYTES (8u * 1024 * 1024)
+#define KK_MAX_AUDIO_MS         (5L * 60 * 1000) /* one narration, 5 minutes */
+#define KK_MAX_IMAGE_DIM        8192             /* width or height, in pixels */
+#define KK_MAX_IMAGE_PIXELS     (4096u * 4096u)  /* width * height */
 /* Decoding work an image may ask for (kepu/imgprobe.h): SDL_image rasterises an SVG in
  * time that grows with its elements and path segments, and decodes a progressive JPEG
  * once per scan. The sample content uses at most 65 elements, 165 segments and 10 scans;

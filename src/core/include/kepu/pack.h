@@ -73,6 +73,22 @@ struct kk_image {
     size_t bytes;
 };
 
+/* One narration file (format 2), checked at load (kepu/audioprobe.h): inside the pack, a
+ * regular file, Ogg Vorbis, Ogg Opus or MP3 by content, whole, at most KK_MAX_AUDIO_MS
+ * long and KK_MAX_AUDIO_FILE_BYTES large. */
+struct kk_audio {
+    char *src;  /* path inside the pack, as written in the JSON */
+    char *path; /* pack-dir-joined path on disk */
+    int type;   /* enum kk_audio_type */
+    long ms;
+    size_t bytes;
+};
+/* "audio": {"zh": …, "en": …}: a recording per language, each optional (NULL). One file
+ * is listed under one language only. */
+struct kk_narration {
+    struct kk_audio *a[KK_LANG_COUNT]; /* owned */
+};
+
 enum kk_block_type { KK_BLOCK_TEXT, KK_BLOCK_IMAGE, KK_BLOCK_FACT };
 
 struct kk_block {
@@ -86,6 +102,7 @@ struct kk_page {
     struct kk_text title;
     struct kk_block *blocks;
     size_t nblocks;
+    struct kk_narration audio; /* format 2, optional */
 };
 
 enum kk_question_type { KK_Q_SINGLE, KK_Q_MULTI, KK_Q_TRUEFALSE };
@@ -104,11 +121,13 @@ struct kk_question {
     struct kk_image *image; /* optional */
     struct kk_choice *choices;
     size_t nchoices;
-    unsigned answer_mask;   /* bit i set: choice i is right */
-    struct kk_text explain; /* may be empty */
-    int difficulty;         /* 1..3, default 1 */
-    unsigned audiences;     /* KK_AUD_BIT mask; the topic's when absent */
-    int page;               /* optional "page": index of the page that teaches it, or -1 */
+    unsigned answer_mask;      /* bit i set: choice i is right */
+    struct kk_text explain;    /* may be empty */
+    int difficulty;            /* 1..3, default 1 */
+    unsigned audiences;        /* KK_AUD_BIT mask; the topic's when absent */
+    int page;                  /* optional "page": index of the page that teaches it, or -1 */
+    struct kk_narration audio; /* format 2: the prompt read aloud, optional */
+    struct kk_narration explain_audio; /* format 2: the explanation read aloud, optional */
 };
 
 struct kk_topic {
@@ -130,7 +149,7 @@ struct kk_pack {
     char *dir; /* folder it was loaded from */
     char *id;
     char *version;
-    int format;
+    int format; /* 1, or 2 when it uses narration or the interactive blocks */
     struct kk_text title;
     unsigned audiences;
     struct kk_topic *topics;
