@@ -1139,9 +1139,10 @@ static void load_pack_json(struct loader *ld, struct kk_pack *p)
     const cJSON *format = member(root, "format");
     size_t back = push_key(ld, "format");
     if (!format)
-        report_error(ld, KK_ERR_INVALID, "missing (this version reads format %d)", KK_PACK_FORMAT);
+        report_error(ld, KK_ERR_INVALID, "missing (this version reads formats 1 to %d)",
+                     KK_PACK_FORMAT);
     else if (!cJSON_IsNumber(format))
-        report_error(ld, KK_ERR_INVALID, "must be the number %d, not %s", KK_PACK_FORMAT,
+        report_error(ld, KK_ERR_INVALID, "must be the number 1 or %d, not %s", KK_PACK_FORMAT,
                      json_type(format));
     else if (format->valuedouble != 1 && format->valuedouble != KK_PACK_FORMAT)
         report_error(ld, KK_ERR_INVALID,

@@ -258,7 +258,8 @@ int kk_pack_question2_type(struct loader *ld, const char *type, struct kk_questi
         q->type = KK_Q_ORDER;
     else
         return 0;
-    return needs_format2(ld, "question", type);
+    needs_format2(ld, "question", type);
+    return 1;
 }
 
 static void load_regions(struct loader *ld, const cJSON *v, struct kk_question *q)

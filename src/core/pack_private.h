@@ -47,7 +47,8 @@ void kk_pack_image_destroy(struct kk_image *img);
  * the type is not one of them (nothing reported), 1 when it is (problems reported). */
 int kk_pack_block2(struct loader *ld, const cJSON *v, const char *type, struct kk_block *b);
 void kk_pack_block2_release(struct kk_block *b);
-/* Sets q->type for "hotspot" and "order" (returns 1), else returns 0. */
+/* Sets q->type for "hotspot" and "order" and returns 1 (reporting when the pack is not
+ * format 2), else returns 0. */
 int kk_pack_question2_type(struct loader *ld, const char *type, struct kk_question *q);
 /* Reads a HOTSPOT or ORDER question's regions or choices and answer. */
 void kk_pack_question2(struct loader *ld, const cJSON *v, struct kk_question *q);
