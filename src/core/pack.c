@@ -1453,8 +1453,7 @@ const struct kk_topic *kk_library_find_topic(const struct kk_library *lib, const
 
 /* ---- for pack_blocks.c (pack_private.h) ---- */
 
-void kk_pack_report(struct loader *ld, enum kk_severity sev, enum kk_err code, const char *fmt,
-                    ...)
+void kk_pack_report(struct loader *ld, enum kk_severity sev, enum kk_err code, const char *fmt, ...)
 {
     struct kk_buf msg = KK_BUF_INIT;
     va_list ap;
@@ -1471,14 +1470,26 @@ void kk_pack_report(struct loader *ld, enum kk_severity sev, enum kk_err code, c
     kk_buf_release(&msg);
 }
 
-size_t kk_pack_push_key(struct loader *ld, const char *key) { return push_key(ld, key); }
-size_t kk_pack_push_index(struct loader *ld, size_t i) { return push_index(ld, i); }
-void kk_pack_pop(struct loader *ld, size_t len) { pop(ld, len); }
+size_t kk_pack_push_key(struct loader *ld, const char *key)
+{
+    return push_key(ld, key);
+}
+size_t kk_pack_push_index(struct loader *ld, size_t i)
+{
+    return push_index(ld, i);
+}
+void kk_pack_pop(struct loader *ld, size_t len)
+{
+    pop(ld, len);
+}
 void *kk_pack_calloc(struct loader *ld, size_t n, size_t size)
 {
     return calloc_or_nomem(ld, n, size);
 }
-const char *kk_pack_json_type(const cJSON *v) { return json_type(v); }
+const char *kk_pack_json_type(const cJSON *v)
+{
+    return json_type(v);
+}
 const char *kk_pack_get_string(struct loader *ld, const cJSON *obj, const char *key, int required)
 {
     return get_string(ld, obj, key, required);
@@ -1497,5 +1508,11 @@ struct kk_image *kk_pack_get_image(struct loader *ld, const cJSON *obj, const ch
 {
     return get_image(ld, obj, key, required);
 }
-void kk_pack_text_release(struct kk_text *t) { text_release(t); }
-void kk_pack_image_destroy(struct kk_image *img) { image_destroy(img); }
+void kk_pack_text_release(struct kk_text *t)
+{
+    text_release(t);
+}
+void kk_pack_image_destroy(struct kk_image *img)
+{
+    image_destroy(img);
+}

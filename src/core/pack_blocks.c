@@ -48,8 +48,8 @@ static int get_fraction(struct loader *ld, const cJSON *obj, const char *key, in
 }
 
 /* The array obj[key] with min..max objects; returns how many to read (0 after reporting). */
-static size_t get_list(struct loader *ld, const cJSON *obj, const char *key, size_t min,
-                       size_t max, const char *what)
+static size_t get_list(struct loader *ld, const cJSON *obj, const char *key, size_t min, size_t max,
+                       const char *what)
 {
     const cJSON *arr = kk_pack_get_array(ld, obj, key, 1);
     if (!arr)
@@ -93,8 +93,9 @@ static void load_spots(struct loader *ld, const cJSON *v, struct kk_block *b)
             size_t back_id = push_key(ld, "id");
             int valid = id && *id && strlen(id) <= KK_MAX_ID_LEN;
             if (id && !valid)
-                kk_pack_error(ld, KK_ERR_INVALID, "\"%s\" is not a valid id: use 1 to %d characters",
-                              id, KK_MAX_ID_LEN);
+                kk_pack_error(ld, KK_ERR_INVALID,
+                              "\"%s\" is not a valid id: use 1 to %d characters", id,
+                              KK_MAX_ID_LEN);
             for (size_t k = 0; valid && k + 1 < i; k++) {
                 if (b->spots[k].id && strcmp(b->spots[k].id, id) == 0) {
                     kk_pack_error(ld, KK_ERR_INVALID, "spot id \"%s\" is used twice in this block",

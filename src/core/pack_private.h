@@ -21,8 +21,8 @@ struct loader {
     struct kk_buf tmp;      /* scratch for messages from other modules */
 };
 
-void kk_pack_report(struct loader *ld, enum kk_severity sev, enum kk_err code, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
+void kk_pack_report(struct loader *ld, enum kk_severity sev, enum kk_err code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 #define kk_pack_error(ld, code, ...) kk_pack_report(ld, KK_SEV_ERROR, code, __VA_ARGS__)
 
 size_t kk_pack_push_key(struct loader *ld, const char *key);
@@ -30,10 +30,8 @@ size_t kk_pack_push_index(struct loader *ld, size_t i);
 void kk_pack_pop(struct loader *ld, size_t len);
 void *kk_pack_calloc(struct loader *ld, size_t n, size_t size);
 const char *kk_pack_json_type(const cJSON *v);
-const char *kk_pack_get_string(struct loader *ld, const cJSON *obj, const char *key,
-                               int required);
-const cJSON *kk_pack_get_array(struct loader *ld, const cJSON *obj, const char *key,
-                               int required);
+const char *kk_pack_get_string(struct loader *ld, const cJSON *obj, const char *key, int required);
+const cJSON *kk_pack_get_array(struct loader *ld, const cJSON *obj, const char *key, int required);
 int kk_pack_get_text(struct loader *ld, const cJSON *obj, const char *key, int required,
                      struct kk_text *out);
 struct kk_image *kk_pack_get_image(struct loader *ld, const cJSON *obj, const char *key,

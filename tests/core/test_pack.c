@@ -545,8 +545,9 @@ static void test_pack_json_rules(void **state)
     write_json(pack, "pack.json",
                "{'format':3,'version':'1..2','title':{'zh':'题'},'audiences':[],"
                "'topics':['topics/quake.json','topics/quake.json']}");
-    expect_load_fails(pack, KK_ERR_INVALID, &d,
-                      "pack.json: format: unsupported format 3 (this version reads formats 1 to 2)");
+    expect_load_fails(
+        pack, KK_ERR_INVALID, &d,
+        "pack.json: format: unsupported format 3 (this version reads formats 1 to 2)");
     expect_diag(&d, KK_SEV_ERROR, "pack.json", "id", "missing");
     expect_diag(&d, KK_SEV_ERROR, "pack.json", "version",
                 "\"1..2\" is not a version: use numbers separated by dots, like 2026.11.1");

@@ -33,7 +33,7 @@ static void write_file(const char *dir, const char *rel, const char *text)
     kk_free(path);
 }
 
-#define SVG "<svg xmlns='http://www.w3.org/2000/svg' width='400' height='200'></svg>"
+#define SVG       "<svg xmlns='http://www.w3.org/2000/svg' width='400' height='200'></svg>"
 #define T(zh, en) "{'zh':'" zh "','en':'" en "'}"
 
 /* A format `format` pack whose one topic has the given pages and quiz questions. */
@@ -44,15 +44,17 @@ static char *make_pack(int format, const char *pages, const char *questions)
     char *dir = kk_strdup(tmpl);
     struct kk_buf b = KK_BUF_INIT;
     kk_buf_addf(&b,
-                "{'format':%d,'id':'p','version':'1','title':" T("包", "Pack")
-                ",'audiences':['youth'],'topics':['topics/t.json']}",
+                "{'format':%d,'id':'p','version':'1','title':" T(
+                    "包", "Pack") ",'audiences':['youth'],'topics':['topics/t.json']}",
                 format);
     write_file(dir, "pack.json", kk_buf_str(&b));
     kk_buf_reset(&b);
-    kk_buf_addf(&b,
-                "{'id':'t','title':" T("题", "Topic") ",'summary':" T("摘", "Sum")
-                ",'cover':'images/a.svg','references':['r'],'pages':%s,'quiz':{'questions':%s}}",
-                pages, questions ? questions : "[]");
+    kk_buf_addf(
+        &b,
+        "{'id':'t','title':" T("题", "Topic") ",'summary':" T(
+            "摘",
+            "Sum") ",'cover':'images/a.svg','references':['r'],'pages':%s,'quiz':{'questions':%s}}",
+        pages, questions ? questions : "[]");
     write_file(dir, "topics/t.json", kk_buf_str(&b));
     kk_buf_release(&b);
     write_file(dir, "images/a.svg", SVG);
@@ -69,30 +71,68 @@ static void remove_pack(char *dir)
 }
 
 #define HOTSPOTS                                                                                   \
-    "{'type':'hotspots','src':'images/a.svg','caption':" T("眼", "Eye")                            \
-    ",'spots':[{'id':'retina','x':0.62,'y':0.48,'label':" T("视网膜", "Retina")                   \
-    ",'text':" T("感光", "Senses light") ",'image':'images/b.svg'},"                               \
-    "{'id':'lens','x':0,'y':1,'label':" T("晶状体", "Lens") ",'text':" T("聚焦", "Focuses") "}]}"
+    "{'type':'hotspots','src':'images/a.svg','caption':" T(                                        \
+        "眼",                                                                                      \
+        "Eye") ",'spots':[{'id':'retina'"                                                          \
+               ",'x':0.62,'y':0.48,'"                                                              \
+               "label':" T("视网膜",                                                               \
+                           "Re"                                                                    \
+                           "ti"                                                                    \
+                           "n"                                                                     \
+                           "a") ",'text':" T("感光",                                               \
+                                             "Senses light") ",'"                                  \
+                                                             "imag"                                \
+                                                             "e':'"                                \
+                                                             "imag"                                \
+                                                             "es/"                                 \
+                                                             "b."                                  \
+                                                             "svg'"                                \
+                                                             "},"                                  \
+                                                             "{'"                                  \
+                                                             "id':"                                \
+                                                             "'len"                                \
+                                                             "s','"                                \
+                                                             "x':"                                 \
+                                                             "0,'"                                 \
+                                                             "y':"                                 \
+                                                             "1,'"                                 \
+                                                             "labe"                                \
+                                                             "l'"                                  \
+                                                             ":" T("晶状体", "Lens") ",'text':" T( \
+                                                                 "聚焦", "Focuses") "}]}"
 #define COMPARE                                                                                    \
-    "{'type':'compare','caption':" T("前后", "Before and after") ",'before':{'src':'images/a.svg'," \
-    "'label':" T("前", "Before") "},'after':{'src':'images/b.svg','label':" T("后", "After") "}}"
+    "{'type':'compare','caption':" T(                                                              \
+        "前后", "Before and after") ",'before':{'src':'images/a.svg',"                             \
+                                    "'label':" T("前", "Before") "},'after':{'src':'images/"       \
+                                                                 "b.svg','label':" T("后",         \
+                                                                                     "After") "}}"
 #define FRAME(i) "{'src':'images/a.svg','label':" T("帧" i, "Frame " i) "}"
 #define SEQUENCE                                                                                   \
-    "{'type':'sequence','caption':" T("过程", "Process") ",'frames':[" FRAME("1") ","             \
-    "{'src':'images/b.svg','label':" T("帧2", "Frame 2") ",'text':" T("说明", "Note") "}]}"
+    "{'type':'sequence','caption':" T("过程", "Process") ",'frames':[" FRAME(                      \
+        "1") ","                                                                                   \
+             "{'src':'images/b.svg','label':" T("帧2", "Frame 2") ",'text':" T("说明",             \
+                                                                               "Note") "}]}"
 #define STEP(i) "{'title':" T("步" i, "Step " i) ",'text':" T("做", "Do") "}"
 #define STEPS                                                                                      \
-    "{'type':'steps','steps':[" STEP("1") ",{'title':" T("步2", "Step 2") ",'text':" T("做", "Do") \
-    ",'image':'images/b.svg'}]}"
+    "{'type':'steps','steps':[" STEP("1") ",{'title':" T("步2", "Step 2") ",'text':" T(            \
+        "做", "Do") ",'image':'images/b.svg'}]}"
 #define PAGE(blocks) "[{'title':" T("页", "Page") ",'blocks':[" blocks "]}]"
 #define HOTSPOT_Q                                                                                  \
-    "{'id':'h','type':'hotspot','prompt':" T("点", "Tap") ",'image':'images/a.svg',"              \
-    "'regions':[{'x':0.25,'y':0.5,'r':0.1},{'x':0.75,'y':0.5,'r':0.2}],'answer':[1],"             \
-    "'explain':" T("因", "Because") "}"
+    "{'id':'h','type':'hotspot','prompt':" T(                                                      \
+        "点",                                                                                      \
+        "Tap") ",'image':'images/a.svg',"                                                          \
+               "'regions':[{'x':0.25,'y':0.5,'r':0.1},{'x':0.75,'y':0.5,'r':0.2}],'answer':[1],"   \
+               "'explain':" T("因", "Because") "}"
 #define ORDER_Q                                                                                    \
-    "{'id':'o','type':'order','prompt':" T("排", "Order") ",'choices':[{'text':" T("甲", "A")    \
-    "},{'text':" T("乙", "B") "},{'text':" T("丙", "C") "},{'text':" T("丁", "D") "}],"          \
-    "'answer':[2,0,1,3],'explain':" T("因", "Because") "}"
+    "{'id':'o','type':'order','prompt':" T("排", "Order") ",'choices':[{'text':" T(                \
+        "甲", "A") "},{'text':" T("乙",                                                            \
+                                  "B") "},{'text':" T("丙",                                        \
+                                                      "C") "},{'text':" T("丁",                    \
+                                                                          "D") "}],"               \
+                                                                               "'answer':[2,0,1,"  \
+                                                                               "3],'explain':" T(  \
+                                                                                   "因",           \
+                                                                                   "Because") "}"
 
 static void test_every_new_type_loads(void **state)
 {
@@ -169,8 +209,7 @@ static void test_every_new_type_loads(void **state)
 }
 
 /* Loads a pack expecting it to fail with exactly the one line want. */
-static void expect_refused(int format, const char *pages, const char *questions,
-                           const char *want)
+static void expect_refused(int format, const char *pages, const char *questions, const char *want)
 {
     char *dir = make_pack(format, pages, questions);
     struct kk_pack *p = (struct kk_pack *)1;
@@ -185,7 +224,7 @@ static void expect_refused(int format, const char *pages, const char *questions,
     remove_pack(dir);
 }
 
-#define QUIZ_AT "topics/t.json: quiz.questions[0]."
+#define QUIZ_AT  "topics/t.json: quiz.questions[0]."
 #define BLOCK_AT "topics/t.json: pages[0].blocks[0]."
 
 static void test_format_1_may_not_use_them(void **state)
@@ -207,8 +246,7 @@ static void test_unknown_types_are_refused(void **state)
     expect_refused(2, PAGE("{'type':'hologram'}"), NULL,
                    BLOCK_AT "type: unknown block type \"hologram\" (use text, image, fact, "
                             "hotspots, compare, sequence or steps)");
-    expect_refused(2, PAGE(STEPS),
-                   "[{'id':'x','type':'slider','prompt':" T("点", "Tap") "}]",
+    expect_refused(2, PAGE(STEPS), "[{'id':'x','type':'slider','prompt':" T("点", "Tap") "}]",
                    QUIZ_AT "type: unknown question type \"slider\" (use single, multi, "
                            "truefalse, hotspot or order)");
 }
@@ -222,25 +260,30 @@ static void test_bad_blocks(void **state)
                    NULL, BLOCK_AT "spots[0].x: 1.5 is outside 0 to 1 (a fraction of the picture)");
     expect_refused(2,
                    PAGE("{'type':'hotspots','src':'images/a.svg','spots':[{'id':'a','x':0,'y':0,"
-                        "'label':" T("甲", "A") ",'text':" T("甲", "A") "},{'id':'a','x':1,'y':1,"
-                        "'label':" T("乙", "B") ",'text':" T("乙", "B") "}]}"),
+                        "'label':" T("甲", "A") ",'text':" T(
+                            "甲", "A") "},{'id':'a','x':1,'y':1,"
+                                       "'label':" T("乙", "B") ",'text':" T("乙", "B") "}]}"),
                    NULL, BLOCK_AT "spots[1].id: spot id \"a\" is used twice in this block");
     expect_refused(2, PAGE("{'type':'sequence','frames':[" FRAME("1") "]}"), NULL,
                    BLOCK_AT "frames: has 1 frames; it needs 2 to 12");
+    expect_refused(
+        2,
+        PAGE("{'type':'sequence','frames':[" FRAME("1") "," FRAME("2") "," FRAME("3") "," FRAME("4") "," FRAME("5") "," FRAME(
+            "6") "," FRAME("7") "," FRAME("8") "," FRAME("9") "," FRAME("10") "," FRAME("11") "," FRAME("12") "," FRAME("13") "]}"),
+        NULL, BLOCK_AT "frames: has 13 frames; it needs 2 to 12");
+    expect_refused(
+        2,
+        PAGE("{'type':'steps','steps':[" STEP("1") "," STEP("2") "," STEP("3") "," STEP("4") "," STEP(
+            "5") "," STEP("6") "," STEP("7") "," STEP("8") "," STEP("9") "," STEP("10") "," STEP("1"
+                                                                                                 "1") "]}"),
+        NULL, BLOCK_AT "steps: has 11 steps; it needs 2 to 10");
     expect_refused(2,
-                   PAGE("{'type':'sequence','frames':[" FRAME("1") "," FRAME("2") "," FRAME(
-                       "3") "," FRAME("4") "," FRAME("5") "," FRAME("6") "," FRAME("7") "," FRAME("8") "," FRAME("9") "," FRAME("10") "," FRAME("11") "," FRAME("12") "," FRAME("13") "]}"),
-                   NULL, BLOCK_AT "frames: has 13 frames; it needs 2 to 12");
-    expect_refused(2,
-                   PAGE("{'type':'steps','steps':[" STEP("1") "," STEP("2") "," STEP("3") "," STEP(
-                       "4") "," STEP("5") "," STEP("6") "," STEP("7") "," STEP("8") "," STEP("9") "," STEP("10") "," STEP("11") "]}"),
-                   NULL, BLOCK_AT "steps: has 11 steps; it needs 2 to 10");
-    expect_refused(2,
-                   PAGE("{'type':'compare','before':{'src':'images/a.svg','label':" T("前", "B")
-                        "},'after':{'src':'images/gone.svg','label':" T("后", "A") "}}"),
+                   PAGE("{'type':'compare','before':{'src':'images/a.svg','label':" T(
+                       "前", "B") "},'after':{'src':'images/gone.svg','label':" T("后", "A") "}}"),
                    NULL, BLOCK_AT "after.src: \"images/gone.svg\" not found in the pack");
-    expect_refused(2, PAGE("{'type':'steps','steps':[{'title':{'en':'One'},'text':" T("做", "Do")
-                           "}," STEP("2") "]}"),
+    expect_refused(2,
+                   PAGE("{'type':'steps','steps':[{'title':{'en':'One'},'text':" T(
+                       "做", "Do") "}," STEP("2") "]}"),
                    NULL, BLOCK_AT "steps[0].title.zh: missing (every text needs Chinese)");
 }
 
@@ -248,43 +291,49 @@ static void test_bad_questions(void **state)
 {
     (void)state;
     const char *page = PAGE(STEPS);
-    expect_refused(2, page,
-                   "[{'id':'o','type':'order','prompt':" T("排", "O") ",'choices':[{'text':" T(
-                       "甲", "A") "},{'text':" T("乙", "B") "},{'text':" T("丙", "C") "}],"
-                   "'answer':[2,0]}]",
-                   QUIZ_AT "answer: must list every choice once in the right order (a "
-                           "permutation of 0 to 2), not 2 of the 3");
+    expect_refused(
+        2, page,
+        "[{'id':'o','type':'order','prompt':" T("排", "O") ",'choices':[{'text':" T(
+            "甲", "A") "},{'text':" T("乙", "B") "},{'text':" T("丙", "C") "}],"
+                                                                           "'answer':[2,0]}]",
+        QUIZ_AT "answer: must list every choice once in the right order (a "
+                "permutation of 0 to 2), not 2 of the 3");
     expect_refused(2, page,
                    "[{'id':'o','type':'order','prompt':" T("排", "O") ",'choices':[{'text':" T(
                        "甲", "A") "},{'text':" T("乙", "B") "}],'answer':[1,1]}]",
                    QUIZ_AT "answer[1]: choice 1 is listed twice");
     expect_refused(2, page,
-                   "[{'id':'h','type':'hotspot','prompt':" T("点", "T") ",'image':'images/a.svg',"
-                   "'regions':[{'x':0.5,'y':0.5,'r':0}],'answer':[0]}]",
+                   "[{'id':'h','type':'hotspot','prompt':" T(
+                       "点", "T") ",'image':'images/a.svg',"
+                                  "'regions':[{'x':0.5,'y':0.5,'r':0}],'answer':[0]}]",
                    QUIZ_AT "regions[0].r: 0 is outside 0 (excluded) to 1 (a fraction of the "
                            "picture)");
     expect_refused(2, page,
-                   "[{'id':'h','type':'hotspot','prompt':" T("点", "T") ",'image':'images/a.svg',"
-                   "'regions':[{'x':0.5,'y':0.5,'r':1.5}],'answer':[0]}]",
+                   "[{'id':'h','type':'hotspot','prompt':" T(
+                       "点", "T") ",'image':'images/a.svg',"
+                                  "'regions':[{'x':0.5,'y':0.5,'r':1.5}],'answer':[0]}]",
                    QUIZ_AT "regions[0].r: 1.5 is outside 0 (excluded) to 1 (a fraction of the "
                            "picture)");
+    expect_refused(
+        2, page,
+        "[{'id':'h','type':'hotspot','prompt':" T("点", "T") ",'regions':[{'x':0.5,"
+                                                             "'y':0.5,'r':0.5}],'answer':[0]}]",
+        QUIZ_AT "image: missing");
     expect_refused(2, page,
-                   "[{'id':'h','type':'hotspot','prompt':" T("点", "T") ",'regions':[{'x':0.5,"
-                   "'y':0.5,'r':0.5}],'answer':[0]}]",
-                   QUIZ_AT "image: missing");
-    expect_refused(2, page,
-                   "[{'id':'h','type':'hotspot','prompt':" T("点", "T") ",'image':'images/a.svg',"
-                   "'regions':[{'x':0.5,'y':0.5,'r':0.5}],'answer':[1]}]",
+                   "[{'id':'h','type':'hotspot','prompt':" T(
+                       "点", "T") ",'image':'images/a.svg',"
+                                  "'regions':[{'x':0.5,'y':0.5,'r':0.5}],'answer':[1]}]",
                    QUIZ_AT "answer[0]: must be a region index from 0 to 0");
 }
 
 static void test_grading_and_rounds(void **state)
 {
     (void)state;
-    char *dir = make_pack(2, PAGE(STEPS),
-                          "[" HOTSPOT_Q "," ORDER_Q ",{'id':'s','type':'single','prompt':" T(
-                              "问", "Q") ",'choices':[{'text':" T("甲", "A") "},{'text':" T(
-                              "乙", "B") "}],'answer':[0],'explain':" T("因", "B") "}]");
+    char *dir = make_pack(
+        2, PAGE(STEPS),
+        "[" HOTSPOT_Q "," ORDER_Q
+        ",{'id':'s','type':'single','prompt':" T("问", "Q") ",'choices':[{'text':" T(
+            "甲", "A") "},{'text':" T("乙", "B") "}],'answer':[0],'explain':" T("因", "B") "}]");
     struct kk_pack *p = NULL;
     assert_int_equal(kk_pack_load(dir, &p, NULL, NULL), KK_OK);
     const struct kk_topic *t = &p->topics[0];
@@ -320,6 +369,34 @@ static void test_grading_and_rounds(void **state)
     remove_pack(dir);
 }
 
+/* Makes the n-th allocation of the format 2 pack's load fail, for every n: out of memory
+ * every time, never a crash or a leak (the ASan build checks the leaks). */
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    char *dir = make_pack(2, PAGE(HOTSPOTS "," COMPARE "," SEQUENCE "," STEPS),
+                          "[" HOTSPOT_Q "," ORDER_Q "]");
+    struct kk_pack *p = NULL;
+    kk_alloc_fail_after(0);
+    assert_int_equal(kk_pack_load(dir, &p, NULL, NULL), KK_OK);
+    unsigned long count = kk_alloc_fail_after(0);
+    kk_pack_destroy(p);
+    assert_true(count > 50);
+    for (unsigned long n = 1; n <= count; n++) {
+        struct kk_diags d = {0};
+        p = (struct kk_pack *)1;
+        kk_alloc_fail_after(n);
+        enum kk_err rc = kk_pack_load(dir, &p, n % 2 ? &d : NULL, NULL);
+        kk_alloc_fail_after(0);
+        if (rc != KK_ERR_NOMEM)
+            print_message("allocation %lu of %lu: %d\n", n, count, (int)rc);
+        assert_int_equal(rc, KK_ERR_NOMEM);
+        assert_null(p);
+        kk_diags_release(&d);
+    }
+    remove_pack(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_bad_blocks),
         cmocka_unit_test(test_bad_questions),
         cmocka_unit_test(test_grading_and_rounds),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,7 +153,7 @@ struct kk_question {
     struct kk_image *image; /* optional */
     struct kk_choice *choices;
     size_t nchoices;
-    unsigned answer_mask;   /* bit i set: choice i (HOTSPOT: region i) is right */
+    unsigned answer_mask;      /* bit i set: choice i (HOTSPOT: region i) is right */
     struct kk_region *regions; /* HOTSPOT: 1..KK_MAX_CHOICES, image required */
     size_t nregions;
     /* ORDER: the right sequence of choice indexes, a permutation of 0..nchoices-1;
