@@ -113,8 +113,10 @@ struct kk_quiz {
  *
  * rng is advanced; the same seed, topic, audience and n give the same round.
  *
- * Errors: KK_ERR_NOTFOUND when the topic has no questions; KK_ERR_INVALID when a question
- * cannot be asked (fewer than 2 or more than KK_MAX_CHOICES choices, no right answer, an
+ * Hotspot and order questions are left out (kk_quiz_askable).
+ *
+ * Errors: KK_ERR_NOTFOUND when the topic has no questions a round may ask; KK_ERR_INVALID when a
+ * question cannot be asked (fewer than 2 or more than KK_MAX_CHOICES choices, no right answer, an
  * answer outside the choices, or not exactly one right answer for single and true/false),
  * naming the topic and question; KK_ERR_NOMEM. On failure quiz holds no round (as after
  * kk_quiz_release) and err gets one line. */
