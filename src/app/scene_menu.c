@@ -4,6 +4,7 @@
 
 #include "kepu/alloc.h"
 #include "kepu/log.h"
+#include "kepu/quiz.h"
 #include "scene_env.h"
 #include "scenes.h"
 #include "ui_strings.h"
@@ -87,7 +88,7 @@ static void card(struct scene_env *e, struct ui_list *l, const struct kk_topic *
         bpx = e->session->large_text ? ui_px(e->ui, 40) : ui_px(e->ui, 34);
     int bw = ui_width(e->ui, UI_FONT_BOLD, bpx, take) + ui_px(e->ui, 72);
     bw = bw > inner ? inner : (bw < bh ? bh : bw);
-    int quiz_h = t->nquestions ? bh + pad / 2 : 0;
+    int quiz_h = kk_quiz_askable_count(t) ? bh + pad / 2 : 0;
     struct ui_rect quiz = {r.x + r.w - pad - bw, r.y + r.h - pad - bh, bw, bh};
     /* Words first: in a tall card the picture shrinks to make room for the summary, down
      * to 30% of the card; only then is the summary shortened, and the cut reported. */
@@ -122,7 +123,7 @@ static void card(struct scene_env *e, struct ui_list *l, const struct kk_topic *
     ui_teaser(e->ui, l, tid, summary, UI_FONT_REGULAR, sum_px, UI_INK_SOFT, tx, y, inner,
               sum_lines);
     ui_list_target(l, r, id, kk_text_get(&t->title, e->session->lang));
-    if (t->nquestions) { /* added after the card's target, so it is on top of it */
+    if (kk_quiz_askable_count(t)) { /* added after the card's target, so it is on top of it */
         snprintf(id, sizeof(id), "quiz/%s", t->id);
         ui_button(e->ui, l, quiz, id, ui_str(S_TAKE_QUIZ, e->session->lang), 0);
     }

@@ -6,6 +6,7 @@
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "kepu/log.h"
+#include "kepu/quiz.h"
 #include "scene_env.h"
 #include "scenes.h"
 #include "ui_strings.h"
@@ -171,7 +172,7 @@ static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_
     if (a->pos + 1 < a->nflat)
         ui_button(e->ui, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "page/next",
                   ui_str(S_NEXT, e->session->lang), 1);
-    else if (a->topic->nquestions)
+    else if (kk_quiz_askable_count(a->topic))
         ui_button(e->ui, l, (struct ui_rect){box.x + box.w - m - bw, by, bw, bh}, "quiz/start",
                   ui_str(S_TAKE_QUIZ, e->session->lang), 1);
     else

@@ -245,6 +245,11 @@ enum kk_err ui_layout_page(const struct kk_page *page, enum kk_lang lang,
             f.y += used;
             break;
         }
+        case KK_BLOCK_HOTSPOTS:
+        case KK_BLOCK_COMPARE:
+        case KK_BLOCK_SEQUENCE:
+        case KK_BLOCK_STEPS:
+            continue; /* format 2's interactive blocks are not drawn yet (content_load logs) */
         }
         f.y += st->gap;
     }

@@ -16,6 +16,7 @@
 #include "kepu/imgprobe.h"
 #include "kepu/limits.h"
 #include "kepu/utf8.h"
+#include "pack_private.h"
 
 /* A raster image larger than this is never shown at full size on a 4K screen (a tall image
  * may scroll, hence twice the height); it only costs load time and memory. */
@@ -23,8 +24,7 @@
 #define KK_IMAGE_WARN_H     (2160 * 2)
 #define KK_IMAGE_WARN_BYTES (2u * 1024 * 1024)
 
-#define KK_PACK_FORMAT     1
-#define KK_PACK_FORMAT_MAX 2 /* narration and the interactive blocks */
+#define KK_PACK_FORMAT 2 /* the newest format this version reads */
 
 static const char *const audience_names[KK_AUD_COUNT] = {
     "youth", "farmers", "elderly", "workers", "officials", "other",
@@ -114,6 +114,7 @@ static void page_release(struct kk_page *pg)
         text_release(&pg->blocks[i].text);
         text_release(&pg->blocks[i].caption);
         image_destroy(pg->blocks[i].image);
+        kk_pack_block2_release(&pg->blocks[i]);
     }
     kk_free(pg->blocks);
 }
@@ -131,6 +132,7 @@ static void question_release(struct kk_question *q)
     text_release(&q->explain);
     narration_release(&q->audio);
     narration_release(&q->explain_audio);
+    kk_pack_question2_release(q);
 }
 
 static void topic_release(struct kk_topic *t)
@@ -191,28 +193,6 @@ void kk_diags_format(const struct kk_diags *d, size_t i, struct kk_buf *out)
     else
         kk_buf_addf(out, "%s: %s", g->file, g->message);
 }
-
-/* The state of one kk_pack_load: where problems go and where in the pack we are. */
-struct loader {
-    const char *dir;
-    struct kk_diags *diags; /* the caller's, or own_diags */
-    struct kk_diags own_diags;
-    size_t first;           /* index of this load's first item in diags */
-    enum kk_err first_code; /* code of this load's first error, KK_OK if none yet */
-    int nomem;              /* an allocation failed: stop and report KK_ERR_NOMEM */
-    const char *file;       /* the file being read, relative to dir */
-    struct kk_buf field;    /* JSON path of the value being read */
-    struct kk_buf tmp;      /* scratch for messages from other modules */
-    int format;             /* the pack's format, once pack.json is read */
-    /* Every narration file seen so far and the language it was listed under, so one
-     * recording is never claimed for two languages. */
-    struct audio_seen {
-        char *src;
-        enum kk_lang lang;
-        char *where; /* "file: field" of its first listing */
-    } * audio_seen;
-    size_t naudio_seen, audio_seen_alloc;
-};
 
 static void report(struct loader *ld, enum kk_severity sev, enum kk_err code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -933,11 +913,12 @@ static void load_block(struct loader *ld, const cJSON *v, struct kk_page *pg)
         b->type = KK_BLOCK_IMAGE;
         b->image = get_image(ld, v, "src", 1);
         get_text(ld, v, "caption", 0, &b->caption);
-    } else {
+    } else if (!kk_pack_block2(ld, v, type, b)) {
         size_t back = push_key(ld, "type");
-        report_warning(
-            ld, "unknown block type \"%s\" skipped (this version shows text, image and fact)",
-            type);
+        report_error(ld, KK_ERR_INVALID,
+                     "unknown block type \"%s\" (use text, image, fact, hotspots, compare, "
+                     "sequence or steps)",
+                     type);
         pop(ld, back);
         return;
     }
@@ -988,6 +969,10 @@ const char *kk_question_type_name(enum kk_question_type t)
         return "multi";
     case KK_Q_TRUEFALSE:
         return "truefalse";
+    case KK_Q_HOTSPOT:
+        return "hotspot";
+    case KK_Q_ORDER:
+        return "order";
     }
     return "?";
 }
@@ -1108,18 +1093,24 @@ static void load_question(struct loader *ld, const cJSON *v, struct kk_question 
         q->type = KK_Q_MULTI;
     else if (type && strcmp(type, "truefalse") == 0)
         q->type = KK_Q_TRUEFALSE;
+    else if (type && kk_pack_question2_type(ld, type, q))
+        type_ok = 2;
     else {
         type_ok = 0;
         if (type) {
             size_t back = push_key(ld, "type");
             report_error(ld, KK_ERR_INVALID,
-                         "unknown question type \"%s\" (use single, multi or truefalse)", type);
+                         "unknown question type \"%s\" (use single, multi, truefalse, hotspot "
+                         "or order)",
+                         type);
             pop(ld, back);
         }
     }
     get_text(ld, v, "prompt", 1, &q->prompt);
-    q->image = get_image(ld, v, "image", 0);
-    if (type_ok) {
+    q->image = get_image(ld, v, "image", q->type == KK_Q_HOTSPOT && type_ok == 2);
+    if (type_ok == 2)
+        kk_pack_question2(ld, v, q);
+    else if (type_ok) {
         load_choices(ld, v, q);
         /* Range checks use the choices as written, even past the limit. */
         const cJSON *arr = member(v, "choices");
@@ -1304,18 +1295,17 @@ static void load_pack_json(struct loader *ld, struct kk_pack *p)
     const cJSON *format = member(root, "format");
     size_t back = push_key(ld, "format");
     if (!format)
-        report_error(ld, KK_ERR_INVALID, "missing (this version reads formats %d to %d)",
-                     KK_PACK_FORMAT, KK_PACK_FORMAT_MAX);
+        report_error(ld, KK_ERR_INVALID, "missing (this version reads formats 1 to %d)",
+                     KK_PACK_FORMAT);
     else if (!cJSON_IsNumber(format))
-        report_error(ld, KK_ERR_INVALID, "must be the number %d or %d, not %s", KK_PACK_FORMAT,
-                     KK_PACK_FORMAT_MAX, json_type(format));
-    else if (format->valuedouble != KK_PACK_FORMAT && format->valuedouble != KK_PACK_FORMAT_MAX)
+        report_error(ld, KK_ERR_INVALID, "must be the number 1 or %d, not %s", KK_PACK_FORMAT,
+                     json_type(format));
+    else if (format->valuedouble != 1 && format->valuedouble != KK_PACK_FORMAT)
         report_error(ld, KK_ERR_INVALID,
-                     "unsupported format %g (this version reads formats %d to %d)",
-                     format->valuedouble, KK_PACK_FORMAT, KK_PACK_FORMAT_MAX);
+                     "unsupported format %g (this version reads formats 1 to %d)",
+                     format->valuedouble, KK_PACK_FORMAT);
     else
-        p->format = (int)format->valuedouble;
-    ld->format = p->format ? p->format : KK_PACK_FORMAT;
+        p->format = ld->format = (int)format->valuedouble;
     pop(ld, back);
     p->id = get_id(ld, root, "id");
     const char *version = get_string(ld, root, "version", 1);
@@ -1620,4 +1610,70 @@ const struct kk_topic *kk_library_find_topic(const struct kk_library *lib, const
         }
     }
     return NULL;
+}
+
+/* ---- for pack_blocks.c (pack_private.h) ---- */
+
+void kk_pack_report(struct loader *ld, enum kk_severity sev, enum kk_err code, const char *fmt, ...)
+{
+    struct kk_buf msg = KK_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    enum kk_err e = kk_buf_vaddf(&msg, fmt, ap);
+    va_end(ap);
+    if (e) {
+        if (sev == KK_SEV_ERROR && ld->first_code == KK_OK)
+            ld->first_code = code;
+        ld->nomem = 1;
+    } else {
+        report(ld, sev, code, "%s", kk_buf_str(&msg));
+    }
+    kk_buf_release(&msg);
+}
+
+size_t kk_pack_push_key(struct loader *ld, const char *key)
+{
+    return push_key(ld, key);
+}
+size_t kk_pack_push_index(struct loader *ld, size_t i)
+{
+    return push_index(ld, i);
+}
+void kk_pack_pop(struct loader *ld, size_t len)
+{
+    pop(ld, len);
+}
+void *kk_pack_calloc(struct loader *ld, size_t n, size_t size)
+{
+    return calloc_or_nomem(ld, n, size);
+}
+const char *kk_pack_json_type(const cJSON *v)
+{
+    return json_type(v);
+}
+const char *kk_pack_get_string(struct loader *ld, const cJSON *obj, const char *key, int required)
+{
+    return get_string(ld, obj, key, required);
+}
+const cJSON *kk_pack_get_array(struct loader *ld, const cJSON *obj, const char *key, int required)
+{
+    return get_array(ld, obj, key, required);
+}
+int kk_pack_get_text(struct loader *ld, const cJSON *obj, const char *key, int required,
+                     struct kk_text *out)
+{
+    return get_text(ld, obj, key, required, out);
+}
+struct kk_image *kk_pack_get_image(struct loader *ld, const cJSON *obj, const char *key,
+                                   int required)
+{
+    return get_image(ld, obj, key, required);
+}
+void kk_pack_text_release(struct kk_text *t)
+{
+    text_release(t);
+}
+void kk_pack_image_destroy(struct kk_image *img)
+{
+    image_destroy(img);
 }

@@ -91,6 +91,9 @@ static enum kk_err check_question(const struct kk_topic *t, size_t i, struct kk_
     case KK_Q_MULTI:
         single = 0;
         break;
+    case KK_Q_HOTSPOT:
+    case KK_Q_ORDER:
+        return KK_OK; /* left out of rounds until the quiz screen can draw them */
     default:
         return kk_fail(err, KK_ERR_INVALID, "%s: quiz.questions[%zu] (%s): unknown type %d", where,
                        i, id, (int)q->type);
@@ -111,6 +114,43 @@ static enum kk_err check_question(const struct kk_topic *t, size_t i, struct kk_
                        "%s: quiz.questions[%zu] (%s): needs exactly one right answer", where, i,
                        id);
     return KK_OK;
+}
+
+int kk_quiz_askable(const struct kk_question *q)
+{
+    return q->type == KK_Q_SINGLE || q->type == KK_Q_MULTI || q->type == KK_Q_TRUEFALSE;
+}
+
+size_t kk_quiz_askable_count(const struct kk_topic *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; t && i < t->nquestions; i++)
+        n += kk_quiz_askable(&t->questions[i]);
+    return n;
+}
+
+int kk_quiz_hotspot_right(const struct kk_question *q, double x, double y)
+{
+    if (!q || q->type != KK_Q_HOTSPOT || !(x >= 0 && x <= 1 && y >= 0 && y <= 1))
+        return 0;
+    /* r is a fraction of the width; y a fraction of the height: measure in widths. */
+    double aspect = q->image && q->image->w > 0 ? (double)q->image->h / q->image->w : 1.0;
+    for (size_t i = 0; i < q->nregions && i < KK_MAX_CHOICES; i++) {
+        if (!(q->answer_mask & (1u << i)))
+            continue;
+        const struct kk_region *rg = &q->regions[i];
+        double dx = x - rg->x, dy = (y - rg->y) * aspect;
+        if (dx * dx + dy * dy <= rg->r * rg->r)
+            return 1;
+    }
+    return 0;
+}
+
+int kk_quiz_order_right(const struct kk_question *q, const unsigned char *seq, size_t n)
+{
+    if (!q || q->type != KK_Q_ORDER || !seq || n != q->nchoices || n == 0)
+        return 0;
+    return memcmp(seq, q->order, n) == 0;
 }
 
 /* Fisher-Yates over a[0..n). */
@@ -143,7 +183,7 @@ static void pick_pass(struct picker *p, const struct kk_topic *t, int audience, 
         for (size_t i = 0; i < t->nquestions; i++) {
             const struct kk_question *q = &t->questions[i];
             int match = audience < 0 || (q->audiences & KK_AUD_BIT(audience)) != 0;
-            if (match == matching && level_of(q) == lv)
+            if (match == matching && level_of(q) == lv && kk_quiz_askable(q))
                 p->pool[n++] = i;
         }
         p->end[lv] = n;
@@ -221,9 +261,16 @@ enum kk_err kk_quiz_start(struct kk_quiz *quiz, const struct kk_topic *topic, in
             return rc;
     }
 
+    size_t askable = 0;
+    for (size_t i = 0; i < topic->nquestions; i++)
+        askable += kk_quiz_askable(&topic->questions[i]);
+    if (askable == 0)
+        return kk_fail(err, KK_ERR_NOTFOUND,
+                       "%s: quiz: none of the topic's questions is of a type this version asks",
+                       topic_where(topic));
     if (n == 0)
         n = KK_QUIZ_DEFAULT_N;
-    p.want = n < topic->nquestions ? n : topic->nquestions;
+    p.want = n < askable ? n : askable;
     p.pool = kk_calloc(topic->nquestions, sizeof(*p.pool));
     p.chosen = kk_calloc(p.want, sizeof(*p.chosen));
     items = kk_calloc(p.want, sizeof(*items));

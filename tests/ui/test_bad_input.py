@@ -2,8 +2,8 @@
 app stays up and usable.
 
 Cases: an empty and a missing content folder; packs with a missing or malformed pack.json,
-wrong JSON types, an unknown block type, a missing image, a PNG whose header claims
-100000x100000 pixels, invalid UTF-8, a picture whose body is corrupt; an unusable state
+wrong JSON types, an unknown block type (refused, like the others), a missing image, a PNG
+whose header claims 100000x100000 pixels, invalid UTF-8, a picture whose body is corrupt; an unusable state
 folder; a font that cannot be opened; no Chinese font at all; garbage on the automation
 channel.
 """
@@ -124,13 +124,12 @@ def test_broken_packs_are_skipped():
     skipped = [l for l in log.splitlines() if "pack skipped" in l]
     for name, words in (("b-no-pack-json", "pack.json"), ("c-malformed", "line"),
                         ("d-wrong-type", "format"), ("e-bad-utf8", "UTF-8"),
-                        ("f-missing-image", "earthquake-cover.svg"), ("g-huge-png", "100000")):
+                        ("f-missing-image", "earthquake-cover.svg"), ("g-huge-png", "100000"),
+                        ("h-unknown-block", "unknown block type \"hologram\"")):
         lines = [l for l in skipped if name in l]
         check(len(lines) == 1, "broken-packs: %d log lines for %s" % (len(lines), name))
         check(lines and words in lines[0], "broken-packs: the line for %s does not name %r: %s"
               % (name, words, lines))
-    # An unknown block type is only a warning: that pack loads.
-    check(not any("h-unknown-block" in l for l in skipped), "unknown block type skipped the pack")
 
 
 def test_corrupt_picture_body_shows_placeholder():

@@ -13,6 +13,7 @@
 
 #include "kepu/buf.h"
 #include "kepu/error.h"
+#include "kepu/limits.h"
 
 /* Installs cJSON's allocation hooks, so every cJSON allocation goes through kk_malloc and
  * kk_free (and their failure injection) and the pack parser can tell running out of memory
@@ -89,13 +90,54 @@ struct kk_narration {
     struct kk_audio *a[KK_LANG_COUNT]; /* owned */
 };
 
-enum kk_block_type { KK_BLOCK_TEXT, KK_BLOCK_IMAGE, KK_BLOCK_FACT };
+/* TEXT, IMAGE and FACT are format 1; the rest need "format": 2 (docs/blocks.md). */
+enum kk_block_type {
+    KK_BLOCK_TEXT,
+    KK_BLOCK_IMAGE,
+    KK_BLOCK_FACT,
+    KK_BLOCK_HOTSPOTS,
+    KK_BLOCK_COMPARE,
+    KK_BLOCK_SEQUENCE,
+    KK_BLOCK_STEPS
+};
+
+/* A point on a HOTSPOTS picture: x, y are fractions of the picture (0..1). */
+struct kk_spot {
+    char *id; /* unique within its block */
+    double x, y;
+    struct kk_text label, text;
+    struct kk_image *image; /* optional */
+};
+
+/* A picture with a label: COMPARE's before (frames[0]) and after (frames[1]), or one
+ * SEQUENCE frame. text is optional (all NULL), and only read for SEQUENCE. */
+struct kk_frame {
+    struct kk_image *image;
+    struct kk_text label, text;
+};
+
+/* One of STEPS' steps. */
+struct kk_step {
+    struct kk_text title, text;
+    struct kk_image *image; /* optional */
+};
+
+#define KK_MIN_FRAMES 2
+#define KK_MAX_FRAMES 12
+#define KK_MIN_STEPS  2
+#define KK_MAX_STEPS  10
 
 struct kk_block {
     enum kk_block_type type;
     struct kk_text text;    /* TEXT and FACT */
-    struct kk_image *image; /* IMAGE: owned */
-    struct kk_text caption; /* IMAGE, optional (all NULL when absent) */
+    struct kk_image *image; /* IMAGE and HOTSPOTS: owned */
+    struct kk_text caption; /* IMAGE, HOTSPOTS, COMPARE, SEQUENCE; optional (all NULL) */
+    struct kk_spot *spots;  /* HOTSPOTS */
+    size_t nspots;
+    struct kk_frame *frames; /* COMPARE (2: before, after) and SEQUENCE (2..KK_MAX_FRAMES) */
+    size_t nframes;
+    struct kk_step *steps; /* STEPS (2..KK_MAX_STEPS) */
+    size_t nsteps;
 };
 
 struct kk_page {
@@ -105,13 +147,20 @@ struct kk_page {
     struct kk_narration audio; /* format 2, optional */
 };
 
-enum kk_question_type { KK_Q_SINGLE, KK_Q_MULTI, KK_Q_TRUEFALSE };
-/* The wire name: "single", "multi" or "truefalse". */
+/* HOTSPOT and ORDER need "format": 2 (docs/blocks.md). */
+enum kk_question_type { KK_Q_SINGLE, KK_Q_MULTI, KK_Q_TRUEFALSE, KK_Q_HOTSPOT, KK_Q_ORDER };
+/* The wire name: "single", "multi", "truefalse", "hotspot" or "order". */
 const char *kk_question_type_name(enum kk_question_type t);
 
 struct kk_choice {
     struct kk_text text;    /* may be empty (all NULL) when image is set */
     struct kk_image *image; /* optional: a picture choice */
+};
+
+/* A circle on a HOTSPOT question's picture, in fractions of the picture: centre x, y in
+ * 0..1, radius r in (0, 1] (a fraction of the picture's width). */
+struct kk_region {
+    double x, y, r;
 };
 
 struct kk_question {
@@ -121,7 +170,12 @@ struct kk_question {
     struct kk_image *image; /* optional */
     struct kk_choice *choices;
     size_t nchoices;
-    unsigned answer_mask;      /* bit i set: choice i is right */
+    unsigned answer_mask;      /* bit i set: choice i (HOTSPOT: region i) is right */
+    struct kk_region *regions; /* HOTSPOT: 1..KK_MAX_CHOICES, image required */
+    size_t nregions;
+    /* ORDER: the right sequence of choice indexes, a permutation of 0..nchoices-1;
+     * answer_mask has every choice's bit set. */
+    unsigned char order[KK_MAX_CHOICES];
     struct kk_text explain;    /* may be empty */
     int difficulty;            /* 1..3, default 1 */
     unsigned audiences;        /* KK_AUD_BIT mask; the topic's when absent */

@@ -42,6 +42,23 @@ uint32_t kk_rng_next(struct kk_rng *rng);
  * bound 0 returns 0. */
 uint32_t kk_rng_below(struct kk_rng *rng, uint32_t bound);
 
+/* ---- Question types ------------------------------------------------------------------ */
+
+/* True for the types a round asks (single, multi, truefalse). Hotspot and order questions
+ * (format 2) are left out of rounds until the quiz screen can draw them; the two checks
+ * below grade them already. */
+int kk_quiz_askable(const struct kk_question *q);
+/* How many of the topic's questions a round may ask (0 when t is NULL). */
+size_t kk_quiz_askable_count(const struct kk_topic *t);
+/* A hotspot question is right when the tap at (x, y), fractions of the picture's width and
+ * height, is inside a circle of a region listed in the answer. r is a fraction of the
+ * picture's width, so on a picture twice as tall as wide a circle reaches r*w up and down.
+ * 0 for anything else (not a hotspot question, a point off the picture). */
+int kk_quiz_hotspot_right(const struct kk_question *q, double x, double y);
+/* An order question is right when the tapped sequence seq[0..n) of choice indexes is the
+ * answer's order exactly (n must be the number of choices). */
+int kk_quiz_order_right(const struct kk_question *q, const unsigned char *seq, size_t n);
+
 /* ---- A round -------------------------------------------------------------------------- */
 
 #define KK_QUIZ_DEFAULT_N 5 /* questions in a round when the caller passes 0 */
@@ -96,8 +113,10 @@ struct kk_quiz {
  *
  * rng is advanced; the same seed, topic, audience and n give the same round.
  *
- * Errors: KK_ERR_NOTFOUND when the topic has no questions; KK_ERR_INVALID when a question
- * cannot be asked (fewer than 2 or more than KK_MAX_CHOICES choices, no right answer, an
+ * Hotspot and order questions are left out (kk_quiz_askable).
+ *
+ * Errors: KK_ERR_NOTFOUND when the topic has no questions a round may ask; KK_ERR_INVALID when a
+ * question cannot be asked (fewer than 2 or more than KK_MAX_CHOICES choices, no right answer, an
  * answer outside the choices, or not exactly one right answer for single and true/false),
  * naming the topic and question; KK_ERR_NOMEM. On failure quiz holds no round (as after
  * kk_quiz_release) and err gets one line. */
