@@ -490,6 +490,11 @@ enum kk_err pack_kiosk_send_str(struct pack_kiosk *k, const char *key, const cha
     return rc;
 }
 
+void pack_kiosk_set_timeout(struct pack_kiosk *k, int timeout_ms)
+{
+    k->timeout_ms = timeout_ms;
+}
+
 const cJSON *pack_kiosk_screen(const struct pack_kiosk *k)
 {
     return k->screen;
