@@ -112,4 +112,21 @@ check "no kiosk left running" "" "$(pgrep -P "$PID" -a || true)"
 check "no preview folder left" "" "$(ls "$DATA/tmp" 2>/dev/null | grep preview || true)"
 mkdir -p "${KK_PREVIEW_KEEP:-$TMP}"; cp "$TMP"/p1.png "$TMP"/p2.png "$TMP"/q.png "${KK_PREVIEW_KEEP:-$TMP}/"
 check "the server is up" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$U/healthz")"
+
+# a kiosk that never answers: 504 at the deadline, the kiosk stopped, the worker free
+stop_server
+printf '#!/bin/sh\nexec sleep 120\n' >"$TMP/hung-kiosk"
+chmod +x "$TMP/hung-kiosk"
+start_server --kiosk-bin "$TMP/hung-kiosk"
+t0=$(date +%s)
+r=$(preview "$TMP/e" "{\"topic\":\"$T\",\"page\":1,\"revision\":1}" "${B[@]}" -m 30)
+check "a hung kiosk" "504 the preview took longer than 10 s; the kiosk was stopped" "${r%% *} $(jq -r .error "$TMP/e")"
+took=$(( $(date +%s) - t0 ))
+[ "$took" -le 13 ] && ok || fail "a hung kiosk: answered after $took s"
+check "the hung kiosk was stopped" "" "$(pgrep -P "$PID" -a || true)"
+check "the server is up after a hung kiosk" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$U/healthz")"
+stop_server
+start_server --kiosk-bin "$TMP/no-such-kiosk"
+r=$(preview "$TMP/e" "{\"topic\":\"$T\",\"page\":1,\"revision\":1}" "${B[@]}")
+check "no kiosk program" "503 previews are not available: kepu-server cannot find kepu-kiosk" "${r%% *} $(jq -r .error "$TMP/e")"
 finish
