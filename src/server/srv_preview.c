@@ -405,6 +405,15 @@ void srv_preview(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 503, "previews are not available: kepu-server cannot find kepu-kiosk");
         goto done;
     }
+    /* A place first: the checkout and the check cost too, and a waiting request holds one
+     * of the server's threads. */
+    long long deadline = start + SRV_PREVIEW_TIMEOUT_MS;
+    if (!take_place(deadline)) {
+        srv_reply_header(out, "Retry-After", "2");
+        srv_reply_error(out, 503, "too many previews at once; try again in a moment");
+        goto done;
+    }
+    placed = 1;
     snprintf(tmpl, sizeof(tmpl), "%s/tmp", req->store->data_dir);
     if (kk_mkdirs(tmpl, 0700, &err) == KK_OK)
         snprintf(tmpl, sizeof(tmpl), "%s/tmp/preview-XXXXXX", req->store->data_dir);
@@ -452,13 +461,6 @@ void srv_preview(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 503, "cannot make a folder for the preview");
         goto done;
     }
-    long long deadline = start + SRV_PREVIEW_TIMEOUT_MS;
-    if (!take_place(deadline)) {
-        srv_reply_header(out, "Retry-After", "2");
-        srv_reply_error(out, 503, "too many previews at once; try again in a moment");
-        goto done;
-    }
-    placed = 1;
     struct drive d = {NULL, deadline, 0, &err};
     kk_buf_reset(&err);
     long long left = deadline - now_ms();

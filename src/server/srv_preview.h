@@ -9,7 +9,7 @@
 #include "srv_http.h"
 
 #define SRV_PREVIEW_RUNNING    2
-#define SRV_PREVIEW_QUEUE      4
+#define SRV_PREVIEW_QUEUE      2 /* each waiting one holds a server thread */
 #define SRV_PREVIEW_TIMEOUT_MS 10000
 
 /* The kepu-kiosk program previews run (kepu-server serve --kiosk-bin); without it the one
