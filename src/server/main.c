@@ -75,7 +75,8 @@ static const char usage_text[] =
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
-    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to, *kiosk_bin;
+    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to,
+        *kiosk_bin;
     long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
     const char *proxies, *metrics_allow;
     long threads, timeout, max_conns, header_timeout, max_per_addr, valid_min, retention_days;

@@ -155,7 +155,8 @@ static int parse_ask(const cJSON *b, struct ask *a, struct srv_reply *out)
     if (q)
         a->question = q->valuestring;
     v = cJSON_GetObjectItemCaseSensitive(b, "lang");
-    if (v && (!cJSON_IsString(v) || (strcmp(v->valuestring, "zh") && strcmp(v->valuestring, "en")))) {
+    if (v &&
+        (!cJSON_IsString(v) || (strcmp(v->valuestring, "zh") && strcmp(v->valuestring, "en")))) {
         srv_reply_error(out, 400, "\"lang\" must be \"zh\" or \"en\"");
         return 0;
     }
