@@ -32,6 +32,7 @@
 #include "srv_qr.h"
 #include "srv_store.h"
 #include "srv_web.h"
+#include "srv_preview.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_DATA   "./var/kepu-server"
@@ -41,6 +42,7 @@ static const char usage_text[] =
     "usage: kepu-server serve [--listen ADDR:PORT] [--data DIR] [--db URL]\n"
     "                         [--trusted-keys FILE.pub,...] [--threads N] [--timeout S]\n"
     "                         [--max-connections N] [--web DIR] [--retention-days N]\n"
+    "                         [--kiosk-bin PATH]\n"
     "                         [--kiosk-rate N] [--kiosk-burst N] [--kiosk-quota-mb N]\n"
     "                         [--min-free-mb N]\n"
     "                         [--header-timeout S] [--max-per-address N]\n"
@@ -84,7 +86,8 @@ static const char usage_text[] =
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
-    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to;
+    const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to,
+        *kiosk_bin;
     long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
     const char *proxies, *metrics_allow, *add, *remove, *tag, *set, *clear, *url;
     long expires_min;
@@ -125,6 +128,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--role", offsetof(struct opts, role)},
         {"--trusted-keys", offsetof(struct opts, keys)},
         {"--web", offsetof(struct opts, web)},
+        {"--kiosk-bin", offsetof(struct opts, kiosk_bin)},
         {"--trusted-proxy", offsetof(struct opts, proxies)},
         {"--metrics-allow", offsetof(struct opts, metrics_allow)},
         {"--from", offsetof(struct opts, from)},
@@ -654,6 +658,11 @@ static int cmd_serve(struct opts *o)
     srv_pack_set_keys(keys, nkeys);
     if (o->web)
         srv_web_set_dir(o->web);
+    if (o->kiosk_bin)
+        srv_preview_set_kiosk(o->kiosk_bin);
+    /* Previews start kepu-kiosk without a display or sound card. */
+    setenv("SDL_VIDEODRIVER", "offscreen", 1);
+    setenv("SDL_AUDIODRIVER", "dummy", 1);
     struct srv_events_limits lim;
     srv_events_limits_default(&lim);
     lim.rate_per_s = o->kiosk_rate >= 0 ? (uint32_t)o->kiosk_rate : lim.rate_per_s;

@@ -15,6 +15,7 @@
 #include "srv_admin.h"
 #include "srv_auth.h"
 #include "srv_drafts.h"
+#include "srv_preview.h"
 #include "srv_events.h"
 #include "srv_fleet.h"
 #include "srv_metrics.h"
@@ -571,6 +572,7 @@ const struct srv_route srv_api_routes[] = {
     {"GET", "/api/v1/drafts/*/revisions", srv_drafts_revisions, SRV_EDITOR, 0, "drafts"},
     {"POST", "/api/v1/drafts/*/restore", srv_drafts_restore, SRV_EDITOR, SMALL_BODY, "drafts"},
     {"GET", "/api/v1/drafts/*/diff", srv_drafts_diff, SRV_EDITOR, 0, "drafts"},
+    {"POST", "/api/v1/drafts/*/preview", srv_preview, SRV_EDITOR, SMALL_BODY, "preview"},
     {"GET", "/api/v1/audit", h_audit, SRV_EDITOR, 0, "audit"},
     {"POST", "/api/v1/kiosks/*/tags", srv_fleet_kiosk_tags, SRV_OFFICE, SMALL_BODY, "tags"},
     {"GET", "/api/v1/tags", srv_fleet_tags, SRV_OFFICE, 0, "tags"},

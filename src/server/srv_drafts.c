@@ -1228,28 +1228,15 @@ static int add_diag(cJSON *arr, const char *file, const char *field, const char 
                : -1;
 }
 
-void srv_drafts_validate(struct srv_req *req, struct srv_reply *out)
+cJSON *srv_drafts_check_dir(const char *dir, size_t *errors)
 {
-    struct draft d;
-    struct folder f;
     struct kk_buf err = KK_BUF_INIT;
     struct kk_diags diags = {0};
     struct kk_pack *p = NULL;
-    char *dir = NULL;
-    cJSON *arr = NULL;
-    memset(&f, 0, sizeof(f));
-    if (!draft_load(req, out, arg_revision(req, "revision"), &d))
-        return;
-    dir = scratch_dir(req, "validate");
-    if (!dir || folder_make(&f, req->store->data_dir, &d, &err) || folder_write(&f, dir, &err)) {
-        kk_error("drafts", "validate %s: %s", d.id, kk_buf_str(&err));
-        srv_reply_error(out, 503, "cannot write the draft out to check it");
-        goto done;
-    }
-    kk_buf_reset(&err);
     enum kk_err rc = kk_pack_load(dir, &p, &diags, &err);
-    arr = cJSON_CreateArray();
+    cJSON *arr = cJSON_CreateArray();
     size_t dlen = strlen(dir);
+    *errors = diags.errors;
     for (size_t i = 0; arr && i < diags.n; i++) {
         const struct kk_diag *g = &diags.items[i];
         const char *file = g->file ? g->file : "";
@@ -1263,22 +1250,43 @@ void srv_drafts_validate(struct srv_req *req, struct srv_reply *out)
         }
     }
     /* A failure the parser reported only as a message: it concerns pack.json as a whole. */
-    if (arr && rc && !diags.errors) {
+    if (rc && !diags.errors) {
         const char *m = kk_buf_str(&err);
         if (!strncmp(m, dir, dlen) && m[dlen] == '/')
             m += dlen + 1;
-        if (add_diag(arr, "pack.json", "", "error", m)) {
+        *errors = 1;
+        if (arr && add_diag(arr, "pack.json", "", "error", m)) {
             cJSON_Delete(arr);
             arr = NULL;
         }
     }
-    srv_reply_json(out, 200, arr);
+    kk_pack_destroy(p);
+    kk_diags_release(&diags);
+    kk_buf_release(&err);
+    return arr;
+}
+
+void srv_drafts_validate(struct srv_req *req, struct srv_reply *out)
+{
+    struct draft d;
+    struct folder f;
+    struct kk_buf err = KK_BUF_INIT;
+    char *dir = NULL;
+    size_t errors = 0;
+    memset(&f, 0, sizeof(f));
+    if (!draft_load(req, out, arg_revision(req, "revision"), &d))
+        return;
+    dir = scratch_dir(req, "validate");
+    if (!dir || folder_make(&f, req->store->data_dir, &d, &err) || folder_write(&f, dir, &err)) {
+        kk_error("drafts", "validate %s: %s", d.id, kk_buf_str(&err));
+        srv_reply_error(out, 503, "cannot write the draft out to check it");
+        goto done;
+    }
+    srv_reply_json(out, 200, srv_drafts_check_dir(dir, &errors));
 done:
     if (dir)
         kk_remove_tree(dir, NULL);
     kk_free(dir);
-    kk_pack_destroy(p);
-    kk_diags_release(&diags);
     folder_release(&f);
     draft_release(&d);
     kk_buf_release(&err);

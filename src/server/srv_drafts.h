@@ -8,7 +8,10 @@
 #ifndef SRV_DRAFTS_H
 #define SRV_DRAFTS_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include <cjson/cJSON.h>
 
 #include "srv_http.h"
 
@@ -34,6 +37,11 @@ void srv_drafts_diff(struct srv_req *req, struct srv_reply *out);
  * holding the answer to send (404, 403, 503) and *pack_id NULL. */
 int srv_drafts_checkout(struct srv_req *req, struct srv_reply *out, int64_t revision,
                         const char *dir, char **pack_id);
+
+/* The pack parser's messages on the source folder dir, as GET .../validate answers them
+ * (an array of {"file","field","severity","message"}; NULL when out of memory), with
+ * *errors the number of errors among them. */
+cJSON *srv_drafts_check_dir(const char *dir, size_t *errors);
 
 /* Why an SVG document (data[0..len)) may not go on a kiosk, or NULL when it may: a
  * <script> or <foreignObject> element, an on...= event attribute, or a reference to

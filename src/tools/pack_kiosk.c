@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -220,8 +221,11 @@ enum kk_err pack_kiosk_run(const char *exe, const struct pack_sandbox *sb, int w
     return rc;
 }
 
-/* pipe2(O_CLOEXEC) is a GNU extension; the build is plain POSIX. kepu-pack is single
- * threaded, so no spawn can slip in between pipe and fcntl. */
+/* pipe2(O_CLOEXEC) is a GNU extension; the build is plain POSIX. kepu-server starts
+ * kiosks from several threads (its previews): pack_kiosk_start makes its pipes and spawns
+ * under spawn_lock, so no other kiosk is spawned between pipe and fcntl and inherits them. */
+static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int cloexec_pipe(int fds[2])
 {
     if (pipe(fds) < 0)
@@ -417,15 +421,16 @@ enum kk_err pack_kiosk_start(struct pack_kiosk **out, const char *exe,
     }
     /* A kiosk that dies must not take kepu-pack with it when we write to its stdin. */
     signal(SIGPIPE, SIG_IGN);
-    if (cloexec_pipe(in) < 0 || cloexec_pipe(outp) < 0) {
-        rc = kk_fail(err, KK_ERR_IO, "cannot make pipes: %s", strerror(errno));
-        goto done;
-    }
     char size[32];
     snprintf(size, sizeof(size), "%dx%d", w, h);
     char *args[] = {(char *)exe, "--automation", "--window", size, "--content",
                     sb->content, "--state",      sb->state,  NULL};
-    rc = spawn(&k->pid, exe, args, in[0], outp[1], log_path, err);
+    pthread_mutex_lock(&spawn_lock);
+    if (cloexec_pipe(in) < 0 || cloexec_pipe(outp) < 0)
+        rc = kk_fail(err, KK_ERR_IO, "cannot make pipes: %s", strerror(errno));
+    else
+        rc = spawn(&k->pid, exe, args, in[0], outp[1], log_path, err);
+    pthread_mutex_unlock(&spawn_lock);
     if (rc)
         goto done;
     k->in_fd = in[1];
@@ -495,6 +500,11 @@ enum kk_err pack_kiosk_send_str(struct pack_kiosk *k, const char *key, const cha
 const cJSON *pack_kiosk_reply(const struct pack_kiosk *k)
 {
     return k->reply;
+}
+
+void pack_kiosk_set_timeout(struct pack_kiosk *k, int timeout_ms)
+{
+    k->timeout_ms = timeout_ms;
 }
 
 const cJSON *pack_kiosk_screen(const struct pack_kiosk *k)

@@ -73,6 +73,9 @@ enum kk_err pack_kiosk_send_str(struct pack_kiosk *k, const char *key, const cha
  * next send), or NULL before any. */
 const cJSON *pack_kiosk_reply(const struct pack_kiosk *k);
 /* The last screen the kiosk reported (owned by k; valid until the next send). */
+/* How long each later command (and closing) may wait for the kiosk's answer. */
+void pack_kiosk_set_timeout(struct pack_kiosk *k, int timeout_ms);
+
 const cJSON *pack_kiosk_screen(const struct pack_kiosk *k);
 /* A string field of the current screen, or "" when it is missing. */
 const char *pack_kiosk_field(const struct pack_kiosk *k, const char *name);
