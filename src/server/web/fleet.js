@@ -132,7 +132,7 @@ async function pageFleet(view) {
       el('div', { class: 'card-head' },
         el('h2', {}, k.kiosk, el('span', { class: 'sub', text: ' · ' + k.venue_name })),
         el('span', { class: 'badge ' + st, 'data-state': st, text: t('state_' + st) })),
-      el('p', { class: 'note', text: t('col_last_seen') + '：' + (k.last_seen_ms ? ago(k.last_seen_ms) : t('never')) }),
+      el('p', { class: 'note', text: t('last_seen_line', { when: k.last_seen_ms ? ago(k.last_seen_ms) : t('never') }) }),
       el('div', { class: 'tags', 'data-tags': k.kiosk }, (tagsOf[k.kiosk] || []).map((tag) => el('span', { class: 'tag' },
         tag,
         el('button', {
@@ -391,7 +391,7 @@ async function pageSettings(view) {
     },
   }, fields, el('button', { type: 'submit', class: 'primary', id: 'settings-submit', text: t('save') }));
   view.append(section(t('settings_title'), el('div', { class: 'inline-form' },
-    el('label', { for: 'settings-kind', text: t('assign_target_kind') }), kind,
+    el('label', { for: 'settings-kind', text: t('settings_for') }), kind,
     el('label', { for: 'settings-target', text: t('assign_target') }), target),
   el('p', { class: 'note', text: t('settings_hint') }), form, msg));
 
@@ -403,7 +403,7 @@ async function pageSettings(view) {
   const hours = row ? JSON.parse(row.value) : null;
   const tz = el('input', { id: 'hours-tz', value: hours ? hours.tz : 'Asia/Shanghai', required: true });
   const days = WEEKDAYS.map((d, i) => el('input', {
-    id: 'hours-' + d, placeholder: '09:00-17:00', value: hours ? rangesText(hours.week[i]) : '',
+    id: 'hours-' + d, placeholder: t('closed_day'), value: hours ? rangesText(hours.week[i]) : '',
   }));
   const closed = el('input', { id: 'hours-closed', placeholder: '2026-12-25, 2027-01-01', value: hours ? hours.closed.join(', ') : '' });
   const hmsg = formMsg('hours-msg');
