@@ -413,6 +413,19 @@ test('fleet: every kiosk with its state; a tag is added; restart asks first', as
   await waitReady();
   assert.equal(await page.textContent('[data-tags="k-0001"]'), 'portrait×');
   assert.equal(sql("SELECT group_concat(tag) FROM kiosk_tags WHERE kiosk = 'k-0001'"), 'portrait');
+  /* a second tag, then removed with its × button */
+  await page.fill('[data-tag-input="k-0001"]', 'children-hall');
+  await page.click('[data-tag-add="k-0001"]');
+  await page.waitForSelector('[data-tags="k-0001"] button[aria-label="删除标签 children-hall"]');
+  await waitReady();
+  assert.equal(sql("SELECT group_concat(tag) FROM (SELECT tag FROM kiosk_tags WHERE kiosk = 'k-0001' ORDER BY tag)"), 'children-hall,portrait');
+  await page.click('[data-tags="k-0001"] button[aria-label="删除标签 children-hall"]');
+  await page.waitForFunction(() => {
+    const tags = document.querySelector('#view[data-ready="1"] [data-tags="k-0001"]');
+    return tags && tags.textContent === 'portrait×';
+  });
+  await waitReady();
+  assert.equal(sql("SELECT group_concat(tag) FROM kiosk_tags WHERE kiosk = 'k-0001'"), 'portrait');
   /* a restart the user does not confirm sends nothing */
   let asked = '';
   page.once('dialog', (d) => { asked = d.message(); d.dismiss(); });
@@ -421,12 +434,19 @@ test('fleet: every kiosk with its state; a tag is added; restart asks first', as
   assert.equal(sql("SELECT COUNT(*) FROM commands WHERE type = 'restart'"), '0');
 });
 
+/* Waits for the fleet page redrawn with a command of that type (its name) first in the list. */
+async function waitCommandRow(name) {
+  await page.waitForFunction((n) => {
+    const row = document.querySelector('#view[data-ready="1"] table[data-table="commands"] tbody tr');
+    return row && row.cells.length > 2 && row.cells[2].textContent === n;
+  }, name);
+}
+
 test('fleet: a screenshot command is listed, the kiosk answers, the page shows its picture', async () => {
   await go('fleet');
   assert.match(await page.textContent('[data-kiosk="k-0001"] .shot-box'), /还没有截屏/);
   await page.click('[data-command="screenshot"][data-for="k-0001"]');
-  await page.waitForSelector('#fleet-msg.good');
-  await waitReady();
+  await waitCommandRow('截屏');
   const rows = await cells('commands');
   assert.deepEqual(rows[0].slice(1, 5), ['k-0001', '截屏', 'alice', '等待设备执行']);
   /* the kiosk's next heartbeat gets it; it uploads a real PNG and reports it done */
@@ -447,6 +467,18 @@ test('fleet: a screenshot command is listed, the kiosk answers, the page shows i
   await waitReady();
   assert.match(await page.textContent('[data-shot-time="k-0001"]'), /截屏时间：\d{4}-\d\d-\d\d \d\d:\d\d（刚刚）/);
   assert.deepEqual((await cells('commands'))[0].slice(1, 5), ['k-0001', '截屏', 'alice', '已完成']);
+  /* logs: the lines come back folded under the first one */
+  await page.click('[data-command="logs"][data-for="k-0002"]');
+  await waitCommandRow('取日志');
+  assert.match(await page.textContent('#fleet-msg.good'), /k-0002/);
+  const logs = (await heartbeat('k-0002')).json.commands.find((c) => c.type === 'logs');
+  assert.deepEqual(logs.args, { lines: 200 });
+  const lines = Array.from({ length: 30 }, (_, i) => `2026-12-02T10:00:${String(i).padStart(2, '0')} info sync: 第 ${i} 行`).join('\n');
+  assert.equal((await heartbeat('k-0002', { done: [{ id: logs.id, ok: true, detail: lines }] })).status, 200);
+  await page.waitForSelector('table[data-table="commands"] details', { timeout: 15000 });
+  await waitReady();
+  assert.equal(await page.textContent('table[data-table="commands"] details pre'), lines);
+  assert.equal(await page.isVisible('table[data-table="commands"] details pre'), false, 'folded');
 });
 
 test('notices: one for a tag is published and listed; an end before the start keeps the text', async () => {
@@ -479,6 +511,21 @@ test('notices: one for a tag is published and listed; an end before the start ke
   assert.equal(await page.inputValue('#notice-to'), '2026-12-24T09:00');
   assert.equal((await cells('notices')).length, 1);
   assert.equal(sql('SELECT COUNT(*) FROM notices'), '1');
+  /* corrected, it is published; then deleted after a confirm, the first one stays */
+  await page.fill('#notice-to', '2026-12-24T18:00');
+  await page.click('#notice-submit');
+  await page.waitForSelector('#notice-msg.good');
+  await waitReady();
+  assert.equal((await cells('notices')).length, 2);
+  assert.equal(await page.inputValue('#notice-zh'), '', 'the form is empty after a notice is published');
+  page.once('dialog', (d) => d.accept());
+  await page.click(`button[data-delete="${sql("SELECT id FROM notices WHERE text LIKE '%停电%'")}"]`);
+  /* the message of the publish is still there: wait for the redraw without the row */
+  await page.waitForFunction(() => document.querySelector('#view[data-ready="1"] table[data-table="notices"]') &&
+    document.querySelectorAll('#view table[data-table="notices"] tbody tr').length === 1);
+  assert.equal(await page.textContent('#notice-msg'), '通知已删除。');
+  assert.deepEqual((await cells('notices')).map((r) => r[2]), ['台风预警：今日闭馆']);
+  assert.equal(sql("SELECT COUNT(*) FROM audit WHERE what = 'notice.delete' AND who = 'alice'"), '1');
 });
 
 test('settings: a venue\'s overlay and opening hours reach its kiosk; a bad value is refused', async () => {
