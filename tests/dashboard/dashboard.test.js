@@ -590,6 +590,12 @@ test('screenshots of every page in Chinese and English; the English toggle', asy
   assert.ok(await tp.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scrolling on a tablet');
   assert.equal(await tp.$eval('.grid2', (g) => getComputedStyle(g).gridTemplateColumns.split(' ').length), 1, 'one column on a tablet');
   await shot('overview-tablet-en', tp);
+  for (const p of ['fleet', 'notices', 'settings']) {
+    await tp.evaluate((n) => { location.hash = '#/' + n; }, p);
+    await tp.waitForFunction((n) => document.querySelector('#view').dataset.page === n, p);
+    await waitReady(tp);
+    assert.ok(await tp.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), p + ': no sideways scrolling on a tablet');
+  }
   await tp.close();
   await page.click('#app [data-lang-toggle]');
   await waitReady();
