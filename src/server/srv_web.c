@@ -13,10 +13,11 @@
 #define KK_SERVER_WEB_DIR "web"
 #endif
 
-/* Inline scripts are never needed; Chart.js sets canvas sizes through element styles. */
+/* Inline scripts are never needed; Chart.js sets canvas sizes through element styles. blob:
+ * images are the kiosks' screenshots, fetched with the session and shown from memory. */
 #define CSP                                                                                        \
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'"      \
-    " data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    " data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 static char web_dir[1024] = KK_SERVER_WEB_DIR;
 

@@ -740,6 +740,8 @@ const PAGES = {
   assignments: pageAssignments,
   exports: pageExports,
 };
+/* Pages without the date range (fleet.js adds its own pages to both). */
+const NO_RANGE = new Set(['assignments']);
 
 /* --- routing and the frame --------------------------------------------------------------- */
 
@@ -749,7 +751,7 @@ async function route() {
   state.page = PAGES[name] ? name : 'overview';
   const my = ++state.render;
   document.querySelectorAll('#nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === state.page));
-  document.getElementById('range').hidden = state.page === 'assignments';
+  document.getElementById('range').hidden = NO_RANGE.has(state.page);
   const view = document.getElementById('view');
   destroyCharts();
   view.replaceChildren(el('p', { class: 'note', text: t('loading') }));
