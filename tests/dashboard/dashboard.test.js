@@ -432,6 +432,17 @@ test('fleet: every kiosk with its state; a tag is added; restart asks first', as
   await page.click('[data-command="restart"][data-for="k-0002"]');
   assert.match(asked, /k-0002/);
   assert.equal(sql("SELECT COUNT(*) FROM commands WHERE type = 'restart'"), '0');
+  /* revoking a token asks first; confirmed, the kiosk gets 401 and its card says so */
+  asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+  await page.click('[data-revoke="k-0004"]');
+  await page.waitForSelector('[data-revoked="k-0004"]');
+  await waitReady();
+  assert.match(asked, /k-0004/);
+  assert.equal(sql("SELECT revoked_ms IS NOT NULL FROM kiosks WHERE id = 'k-0004'"), '1');
+  assert.equal((await heartbeat('k-0004')).status, 401);
+  assert.equal(await page.isVisible('[data-revoke="k-0004"]'), false, 'no revoke button once revoked');
+  assert.equal(await page.isVisible('[data-revoke="k-0001"]'), true);
 });
 
 /* Waits for the fleet page redrawn with a command of that type (its name) first in the list. */

@@ -86,7 +86,9 @@ async function loadShot(kiosk, box) {
 async function pageFleet(view) {
   while (shotUrls.length) URL.revokeObjectURL(shotUrls.pop());
   const my = state.render;
-  const [kiosks, tags, commands] = await Promise.all([stat('kiosks'), fleetRows('/tags'), fleetRows('/commands')]);
+  const [kiosks, tags, commands, admin] = await Promise.all([stat('kiosks'), fleetRows('/tags'),
+    fleetRows('/commands'), fleetRows('/admin/kiosks')]);
+  const revoked = Object.fromEntries(admin.filter((r) => r.revoked_ms).map((r) => [r.kiosk, r.revoked_ms]));
   const tagsOf = {};
   for (const r of tags) (tagsOf[r.kiosk] = tagsOf[r.kiosk] || []).push(r.tag);
   const allTags = [...new Set(tags.map((r) => r.tag))].sort();
@@ -104,6 +106,18 @@ async function pageFleet(view) {
       route();
     } catch (err) {
       if (!(err instanceof Expired)) say(msg, 'cmd_send_failed', { msg: err.message });
+    }
+  };
+  /* Revoking a kiosk's token (a stolen or retired PC): it gets 401 from then on and its
+   * staff panel says so; it comes back only by enrolling again. */
+  const revoke = async (kiosk) => {
+    if (!window.confirm(t('confirm_revoke', { kiosk }))) return;
+    try {
+      await fleetPost('/admin/kiosks/' + encodeURIComponent(kiosk) + '/revoke', {});
+      state.flash = t('revoked_done', { kiosk });
+      route();
+    } catch (err) {
+      if (!(err instanceof Expired)) say(msg, 'revoke_failed', { msg: err.message });
     }
   };
   const changeTags = async (kiosk, body, input, tmsg) => {
@@ -131,7 +145,9 @@ async function pageFleet(view) {
     return el('section', { class: 'card kiosk-card', 'data-kiosk': k.kiosk },
       el('div', { class: 'card-head' },
         el('h2', {}, k.kiosk, el('span', { class: 'sub', text: ' · ' + k.venue_name })),
-        el('span', { class: 'badge ' + st, 'data-state': st, text: t('state_' + st) })),
+        el('span', { class: 'badge ' + st, 'data-state': st, text: t('state_' + st) }),
+        revoked[k.kiosk] ? el('span', { class: 'badge offline', 'data-revoked': k.kiosk,
+          text: t('state_revoked', { when: stamp(revoked[k.kiosk]) }) }) : null),
       el('p', { class: 'note', text: t('last_seen_line', { when: k.last_seen_ms ? ago(k.last_seen_ms) : t('never') }) }),
       el('div', { class: 'tags', 'data-tags': k.kiosk }, (tagsOf[k.kiosk] || []).map((tag) => el('span', { class: 'tag' },
         tag,
@@ -151,7 +167,10 @@ async function pageFleet(view) {
       el('div', { class: 'actions' }, ['screenshot', 'restart', 'sync', 'logs'].map((type) => el('button', {
         type: 'button', 'data-command': type, 'data-for': k.kiosk, class: type === 'restart' ? 'danger' : null,
         text: t('cmd_' + type), onclick: () => send(k.kiosk, type),
-      }))),
+      })).concat(revoked[k.kiosk] ? [] : [el('button', {
+        type: 'button', class: 'danger', 'data-revoke': k.kiosk, text: t('revoke_token'),
+        onclick: () => revoke(k.kiosk),
+      })])),
       shotBox);
   });
   view.append(msg, el('div', { class: 'kiosk-grid' }, cards));
