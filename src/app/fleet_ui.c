@@ -32,6 +32,7 @@ void fleet_ui_detach(struct app *a)
         kk_free(a->fleet->fleet);
     kk_free(a->fleet);
     a->fleet = NULL;
+    a->env.remote_settings = NULL;
     a->fleet_tick = NULL;
     a->fleet_tap = NULL;
     a->fleet_build = NULL;
@@ -179,6 +180,7 @@ static void apply_overlay(struct app *a, const char *text)
     struct kk_config tmp;
     struct kk_buf err = KK_BUF_INIT;
     unsigned set = 0;
+    char remote[sizeof(f->remote_text)] = "";
     cJSON *root = cJSON_Parse(text);
     int bad = 0;
     if (kk_config_init(&tmp)) {
@@ -216,6 +218,9 @@ static void apply_overlay(struct app *a, const char *text)
         if (bad)
             break;
         set |= 1u << k;
+        size_t used = strlen(remote);
+        snprintf(remote + used, sizeof(remote) - used, "%s%s = %s", used ? ", " : "", item->string,
+                 value);
     }
     if (bad) {
         /* Refused whole: the old values stay. */
@@ -239,6 +244,7 @@ static void apply_overlay(struct app *a, const char *text)
         a->cfg.wake_minutes = set & 1u << OV_WAKE ? tmp.wake_minutes : f->base.wake_minutes;
         a->cfg.default_lang = set & 1u << OV_LANG ? tmp.default_lang : f->base.default_lang;
         a->cfg.audiences = set & 1u << OV_AUDIENCES ? tmp.audiences : f->base.audiences;
+        snprintf(f->remote_text, sizeof(f->remote_text), "%s", remote);
         kk_info(MOD, "settings overlay applied: idle_timeout_s %d, audiences %#x",
                 a->cfg.idle_timeout_s, a->cfg.audiences);
         scene_stack_invalidate(&a->stack);
@@ -379,6 +385,7 @@ void fleet_ui_attach(struct app *a)
     a->fleet_tap = fleet_ui_tap;
     a->fleet_build = fleet_ui_build;
     a->fleet_dark = fleet_ui_dark;
+    a->env.remote_settings = a->fleet->remote_text;
 }
 
 void fleet_ui_report(const struct app *a, cJSON *j)

@@ -26,9 +26,10 @@ struct fleet_ui {
     uint64_t awake_until;           /* monotonic ms: a touch woke the screen until then */
     const struct kk_notice *notice; /* the one shown, or NULL */
     int restarting;
-    uint64_t restart_at;  /* monotonic ms: exit then even if the report did not go out */
-    uint64_t overlay_gen; /* kk_sync_overlay's */
-    int base_saved;       /* base holds kiosk.conf's values of the overlay's keys */
+    uint64_t restart_at;   /* monotonic ms: exit then even if the report did not go out */
+    uint64_t overlay_gen;  /* kk_sync_overlay's */
+    int base_saved;        /* base holds kiosk.conf's values of the overlay's keys */
+    char remote_text[512]; /* what the overlay sets, for the staff panel (scene_env) */
     struct {
         int idle_timeout_s, idle_countdown_s, wake_minutes;
         enum kk_lang default_lang;

@@ -298,6 +298,16 @@ static void staff_build(struct scene_env *e, void *self, struct ui_list *l, stru
         *e->cfg->server_url ? e->cfg->server_url : tr(e, "未配置（离线）", "not set (offline)"));
     y += ui_label(e->ui, l, "staff/queue", line, UI_FONT_REGULAR, px, UI_INK, box.x + m, y, col, 3,
                   0);
+    const char *remote = e->remote_settings && *e->remote_settings ? e->remote_settings : NULL;
+    if (remote)
+        snprintf(line, sizeof(line), "%s%s%s", tr(e, "办公室远程设置：", "Set by the office: "),
+                 remote, tr(e, "；其余来自 kiosk.conf", "; the rest from kiosk.conf"));
+    else
+        snprintf(line, sizeof(line), "%s",
+                 tr(e, "全部设置来自 kiosk.conf（办公室未远程设置）",
+                    "All settings from kiosk.conf (none set by the office)"));
+    y += ui_label(e->ui, l, "staff/settings", line, UI_FONT_REGULAR, px, UI_INK, box.x + m, y, col,
+                  3, 0);
     if (e->content->sync) {
         struct kk_sync_status st;
         kk_sync_status(e->content->sync, &st);

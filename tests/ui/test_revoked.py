@@ -2,7 +2,8 @@
 kiosk syncs with its token; the office revokes it (kepu-server kiosk revoke); the next
 sync gets 401, and the staff panel says in words that the token is no longer accepted and
 the kiosk must be enrolled again, in Chinese and in English. Before the revocation the
-panel says nothing of the kind.
+panel says nothing of the kind. The panel also says which settings the office's remote
+overlay sets (issue 17) and that the rest come from kiosk.conf.
 """
 import os
 import re
@@ -87,6 +88,11 @@ def main():
             open_panel(k)
             text = sync_now(k, lambda t: "ok:" in t, "the first sync succeeds")
             check("重新登记" not in text, "no revocation line while the token works")
+            check("全部设置来自 kiosk.conf" in text, "no office settings yet: %s" % text[:300])
+            # The office's overlay: the panel says which values came from it (issue 17).
+            run(SERVER, "settings", "--kiosk", "k-1", "--set", "idle_timeout_s=45", "--data", data)
+            text = sync_now(k, lambda t: "办公室远程设置" in t, "the panel names the office's settings")
+            check("idle_timeout_s = 45" in text, "the office's value on the panel: %s" % text[:400])
 
             run(SERVER, "kiosk", "revoke", "k-1", "--data", data)
             text = sync_now(k, lambda t: "重新登记" in t, "after the revocation the panel says so (zh)")
