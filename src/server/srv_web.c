@@ -17,7 +17,8 @@
  * images are the kiosks' screenshots, fetched with the session and shown from memory. */
 #define CSP                                                                                        \
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'"      \
-    " data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    " data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action "      \
+    "'self'"
 
 static char web_dir[1024] = KK_SERVER_WEB_DIR;
 
