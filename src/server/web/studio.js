@@ -595,9 +595,16 @@ function topicFiles(ed) {
 
 /* --- validation as you type ---------------------------------------------------------------- */
 
+/* The editor's data-pending is "1" from a change until its check has answered (tests and
+ * the status line wait on it). */
 function scheduleCheck(ed, now) {
   clearTimeout(ed.checkTimer);
-  ed.checkTimer = setTimeout(() => check(ed), now ? 0 : CHECK_DELAY_MS);
+  const root = document.getElementById('studio-editor');
+  if (root) root.dataset.pending = '1';
+  ed.checkTimer = setTimeout(() => {
+    ed.checkTimer = null;
+    check(ed);
+  }, now ? 0 : CHECK_DELAY_MS);
 }
 
 async function check(ed) {
@@ -616,6 +623,8 @@ async function check(ed) {
   ed.checking = false;
   placeMessages(ed);
   showStatus(ed);
+  const root = document.getElementById('studio-editor');
+  if (root && !ed.checkTimer) root.dataset.pending = '';
 }
 
 /* The server's "missing English" warnings are shown as the mark on the English box. */
@@ -801,7 +810,8 @@ function drawTree(ed) {
     return el('li', { class: cls || null },
       el('button', {
         type: 'button', class: 'tree-item', 'data-tree-file': sel.file, 'data-tree-prefix': prefix,
-        'data-sel': key, 'aria-current': key === cur ? 'true' : null,
+        'data-sel': key, 'data-kind': sel.kind, 'data-index': [sel.p, sel.b, sel.q].filter((x) => x !== undefined).join('.'),
+        'aria-current': key === cur ? 'true' : null,
         onclick: () => select(ed, sel),
       }, el('span', { class: 'label', text: label }), el('span', { class: 'badge' })));
   };
@@ -1150,22 +1160,20 @@ function cropDialog(ed, shapeName, done) {
       draw();
       return;
     }
-    const url = URL.createObjectURL(f);
+    /* a data: URL, as the page's Content-Security-Policy allows no blob: pictures */
     const im = new Image();
     im.onload = () => {
       img = im;
       crop.w = 0;
       fit();
       ok.disabled = false;
-      URL.revokeObjectURL(url);
     };
     im.onerror = () => {
       msg.className = 'form-msg bad';
       msg.textContent = t('pic_bad', { msg: f.name });
-      URL.revokeObjectURL(url);
       draw();
     };
-    im.src = url;
+    im.src = await blobToDataUrl(f);
   });
   ok.addEventListener('click', async () => {
     ok.disabled = true;
@@ -1230,7 +1238,7 @@ function drawForm(ed) {
     else if (!ed.doc.topics[s.file]) form = packForm(ed);
     else if (s.kind === 'topic') form = topicForm(ed, s.file);
     else if (s.kind === 'page') form = pageForm(ed, s.file, s.p);
-    else if (s.kind === 'block') form = blockForm(ed, s.file, s.p, s.b);
+    else if (s.kind === 'block') form = pageForm(ed, s.file, s.p);
     else if (s.kind === 'quiz') form = quizForm(ed, s.file);
     else if (s.kind === 'question') form = questionForm(ed, s.file, s.q);
   } catch (e) {
@@ -1241,6 +1249,10 @@ function drawForm(ed) {
     form = packForm(ed);
   }
   box.replaceChildren(form);
+  if (s.kind === 'block') {
+    const b = document.getElementById(`block-${s.p}-${s.b}`);
+    if (b) requestAnimationFrame(() => b.scrollIntoView({ block: 'start' }));
+  }
 }
 
 function formCard(title, tools, ...body) {
@@ -1303,7 +1315,14 @@ function pageTools(ed, f, arr, i, kind) {
       if (focusAt >= 0 && arr.length) ed.sel = { file: f, kind: 'page', p: focusAt };
       else ed.sel = { file: f, kind: 'topic' };
     } else if (kind === 'block') {
-      ed.sel = focusAt >= 0 && arr.length ? { file: f, kind: 'block', p: ed.sel.p, b: focusAt } : { file: f, kind: 'page', p: ed.sel.p };
+      const p = ed.sel.p;
+      ed.sel = focusAt >= 0 && arr.length ? { file: f, kind: 'block', p, b: focusAt } : { file: f, kind: 'page', p };
+      drawTree(ed);
+      drawForm(ed);
+      placeMessages(ed);
+      const moved = document.querySelector(`#block-${p}-${focusAt} .row-tools button:not([disabled])`);
+      if (moved) moved.focus();
+      return;
     } else if (kind === 'question') {
       ed.sel = focusAt >= 0 && arr.length ? { file: f, kind: 'question', q: focusAt } : { file: f, kind: 'quiz' };
     }
@@ -1326,9 +1345,7 @@ function pageForm(ed, f, p) {
   return formCard(`${textOf(topic.title) || f} · ${t('page_label', { n: p + 1 })}`, pageTools(ed, f, topic.pages, p, 'page'),
     langField(ed, f, pg, 'title', jp(path, 'title'), t('f_title'), { line: true, onchange: () => drawTree(ed) }),
     msgBox(f, jp(path, 'blocks'), 'add-block-type'),
-    el('ol', { class: 'block-list' }, pg.blocks.map((b, i) => el('li', {},
-      el('button', { type: 'button', class: 'link', 'data-block': String(i), text: `${t('b_' + (b && b.type)) || (b && b.type)}：${blockSummary(b) || t('untitled')}`,
-        onclick: () => select(ed, { file: f, kind: 'block', p, b: i }) })))),
+    ...pg.blocks.map((b, i) => blockEditor(ed, f, p, i)),
     el('div', { class: 'add-row' }, typeSel,
       el('button', { type: 'button', id: 'add-block', text: t('add_block'), onclick: () => addBlock(ed, f, p, typeSel.value) })),
     previewBox(ed, f, { page: p + 1 }, t('page_label', { n: p + 1 })));
@@ -1356,7 +1373,7 @@ function addBlock(ed, f, p, type) {
   }
   changed(ed, f, jp(jp(jp('pages', p), 'blocks'), pg.blocks.length - 1));
   select(ed, { file: f, kind: 'block', p, b: pg.blocks.length - 1 });
-  const first = document.querySelector('#studio-form textarea, #studio-form select, #studio-form input');
+  const first = document.querySelector(`#block-${p}-${pg.blocks.length - 1} textarea, #block-${p}-${pg.blocks.length - 1} select`);
   if (first) first.focus();
 }
 
@@ -1388,11 +1405,22 @@ function addTopic(ed) {
   if (first) first.focus();
 }
 
-function blockForm(ed, f, p, bi) {
+/* One block of a page, edited in the page's form: its fields and its reorder buttons. */
+function blockEditor(ed, f, p, bi) {
+  const pg = ed.doc.topics[f].pages[p];
+  const b = pg.blocks[bi];
+  const path = jp(jp(jp('pages', p), 'blocks'), bi);
+  const name = `${t('b_' + (b && b.type)) || (b && b.type) || '?'} ${bi + 1}`;
+  return el('section', { class: 'block-editor', id: `block-${p}-${bi}`, 'data-block': String(bi), 'data-type': b && b.type, 'aria-label': name },
+    el('div', { class: 'list-row-head' }, el('h3', { text: name }), pageTools(ed, f, pg.blocks, bi, 'block')),
+    msgBox(f, path, ''), msgBox(f, jp(path, 'type'), ''),
+    b && typeof b === 'object' ? blockFields(ed, f, p, bi) : el('p', { class: 'note', text: JSON.stringify(b) }));
+}
+
+function blockFields(ed, f, p, bi) {
   const topic = ed.doc.topics[f];
   const pg = topic.pages[p];
   const b = pg && pg.blocks && pg.blocks[bi];
-  if (!b || typeof b !== 'object') return null;
   const path = jp(jp(jp('pages', p), 'blocks'), bi);
   const kids = [];
   const shape = b.type === 'compare' ? 'compare' : 'page';
@@ -1434,9 +1462,7 @@ function blockForm(ed, f, p, bi) {
   } else {
     kids.push(el('p', { class: 'note', text: b.type }));
   }
-  return formCard(`${t('page_label', { n: p + 1 })} · ${t('b_' + b.type) || b.type} ${bi + 1}`, pageTools(ed, f, pg.blocks, bi, 'block'),
-    msgBox(f, path, ''), msgBox(f, jp(path, 'type'), ''), ...kids,
-    el('p', {}, el('button', { type: 'button', class: 'link', text: '← ' + t('page_label', { n: p + 1 }), onclick: () => select(ed, { file: f, kind: 'page', p }) })));
+  return kids;
 }
 
 function spotFields(ed, f, s, path) {
