@@ -226,6 +226,7 @@ test('a new staff user: import, write a topic with pictures and a quiz, check, p
   await page.fill(lang('pages[0].title', 'zh'), '起火了，先逃生');
   await waitChecked();
   assert.equal(await page.textContent(msgBox), '');
+  assert.equal(await page.textContent('#studio-form fieldset.langs[data-field="pages[0].title"] .mark'), '', 'the same Chinese again is no change');
 
   /* page 2: text and a fact box */
   await page.click(`[data-add-page="${NEW}"]`);

@@ -70,11 +70,13 @@ Object.assign(WORDS.zh, {
   compare_from: '从版本', compare_to: '到版本', compare_btn: '比较', diff_none: '这两个版本没有差别。',
   col_from: '之前', col_to: '之后', restore: '恢复此版本', restore_sure: '确定恢复第 {n} 版？',
   restored: '已恢复第 {n} 版，保存为第 {m} 版。', back_editor: '返回编辑',
-  empty_value: '（空）', removed: '（已删除）',
+  empty_value: '（空）', none_value: '（无）',
   fn_pack: '内容包', fn_title: '标题', fn_summary: '简介', fn_text: '正文', fn_caption: '图片说明',
   fn_prompt: '题目', fn_explain: '解析', fn_zh: '中文', fn_en: '英文', fn_cover: '封面',
   fn_src: '图片', fn_answer: '答案', fn_choices: '选项', fn_audiences: '观众群体',
   fn_references: '参考资料', fn_difficulty: '难度', fn_image: '配图', fn_type: '类型', fn_id: '编号',
+  fn_page: '讲到此题的页', fn_version: '版本号', fn_format: '格式版本', fn_label: '名称', fn_spots: '热点',
+  fn_frames: '画面', fn_steps: '步骤', fn_regions: '区域', fn_before: '之前', fn_after: '之后',
 });
 
 Object.assign(WORDS.en, {
@@ -90,7 +92,7 @@ Object.assign(WORDS.en, {
   back_list: 'Back to the drafts', revision_n: 'Revision {n}', saved: 'Saved', unsaved: 'Unsaved changes',
   saving: 'Saving…', checking: 'Checking…', restored_local: 'Your unsaved changes from last time are back.',
   note: 'What changed', note_ph: 'e.g. new earthquake topic', save: 'Save', save_failed: 'Could not save: {msg}',
-  saved_as: 'Saved as revision {n}.', history: 'History', export: 'Export the source',
+  saved_as: 'Saved as revision {n}.', history: 'History', export: 'Export',
   n_errors: '{n} errors', n_warnings: '{n} warnings', no_problems: 'Checked: no problems',
   problems: 'Check results', go_field: 'Go there', check_failed: 'Could not check: {msg}',
   tree: 'Pack contents', pack_settings: 'Pack settings', topic_settings: 'Topic details', quiz: 'Quiz',
@@ -136,11 +138,13 @@ Object.assign(WORDS.en, {
   compare_from: 'From revision', compare_to: 'To revision', compare_btn: 'Compare', diff_none: 'The two revisions are the same.',
   col_from: 'Before', col_to: 'After', restore: 'Restore this revision', restore_sure: 'Really restore revision {n}?',
   restored: 'Revision {n} restored as revision {m}.', back_editor: 'Back to editing',
-  empty_value: '(empty)', removed: '(removed)',
+  empty_value: '(empty)', none_value: '(none)',
   fn_pack: 'Pack', fn_title: 'title', fn_summary: 'summary', fn_text: 'text', fn_caption: 'caption',
   fn_prompt: 'question', fn_explain: 'explanation', fn_zh: 'Chinese', fn_en: 'English', fn_cover: 'cover',
   fn_src: 'picture', fn_answer: 'answer', fn_choices: 'choices', fn_audiences: 'audiences',
   fn_references: 'references', fn_difficulty: 'difficulty', fn_image: 'picture', fn_type: 'type', fn_id: 'ID',
+  fn_page: 'page that teaches it', fn_version: 'version', fn_format: 'format', fn_label: 'label', fn_spots: 'hotspots',
+  fn_frames: 'frames', fn_steps: 'steps', fn_regions: 'regions', fn_before: 'before', fn_after: 'after',
 });
 
 /* The shapes pictures are cropped to, in output pixels: the kiosk fits a picture into its
@@ -187,6 +191,7 @@ function studioSignedOut() {
   }
   state.token = null;
   state.onlyPage = null;
+  delete document.getElementById('who-name').dataset.t;
   document.querySelectorAll('#nav a').forEach((a) => { a.hidden = false; });
 }
 
@@ -204,6 +209,7 @@ async function studioTokenLogin(token) {
   document.querySelectorAll('#nav a').forEach((a) => { a.hidden = a.dataset.page !== 'studio'; });
   if (!location.hash.startsWith('#/studio')) history.replaceState(null, '', '#/studio');
   showApp(t('staff_user'), null);
+  document.getElementById('who-name').dataset.t = 'staff_user'; /* follows the language */
   return true;
 }
 
@@ -432,8 +438,9 @@ function textOf(text) {
   return text[lang] || text.zh || text.en || '';
 }
 
+/* A value of a difference: null is "not there" (added, or removed). */
 function shown(v) {
-  if (v === null || v === undefined) return t('removed');
+  if (v === null || v === undefined) return t('none_value');
   if (v === '') return t('empty_value');
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
@@ -501,7 +508,7 @@ function localKey(id) {
 
 function keepLocal(ed) {
   try {
-    if (ed.dirty) localStorage.setItem(localKey(ed.id), JSON.stringify({ base: ed.base, doc: ed.doc, stamps: ed.localStamps }));
+    if (ed.dirty) localStorage.setItem(localKey(ed.id), JSON.stringify({ base: ed.base, doc: ed.doc, stamps: ed.localStamps, basis: ed.basis }));
     else localStorage.removeItem(localKey(ed.id));
   } catch (e) {
     /* full or private: the page still holds the text */
@@ -527,11 +534,12 @@ async function openDraft(id, force) {
     id, pack: d.pack, venue: d.venue, state: d.state, head: d.head, base: d.revision,
     baseDoc: clone(doc), doc, dirty: false, sel: { file: 'pack.json', kind: 'pack' },
     msgs: [], checking: false, checkTimer: null, checkSeq: 0, note: '',
-    stamps: {}, localStamps: {}, conflict: null, banner: null,
+    stamps: {}, localStamps: {}, basis: {}, conflict: null, banner: null,
   };
   const local = readLocal(id);
   if (local && !same(local.doc, doc)) {
     ed.localStamps = local.stamps || {};
+    ed.basis = local.basis || {};
     if (local.base === d.revision) {
       ed.doc = local.doc;
       ed.dirty = true;
@@ -575,6 +583,15 @@ async function loadStamps(ed) {
 
 function stampOf(ed, key) {
   return Math.max(ed.localStamps[key] || 0, ed.stamps[key] || 0);
+}
+
+/* Whether the Chinese of the text at file/path changed after its English was written:
+ * against what the Chinese said when the English was typed in this browser, else by when
+ * each was last changed. */
+function zhChanged(ed, file, path, zh) {
+  const basis = ed.basis[file + '|' + path];
+  if (basis !== undefined) return basis !== zh;
+  return stampOf(ed, file + '|' + jp(path, 'zh')) > stampOf(ed, file + '|' + jp(path, 'en'));
 }
 
 /* Called after every change the user makes to ed.doc. */
@@ -725,7 +742,7 @@ function refreshMarks(ed) {
     const mark = box.querySelector('.mark');
     let key = null;
     if (zh.value.trim() && !en.value.trim()) key = 'en_missing';
-    else if (en.value.trim() && stampOf(ed, file + '|' + jp(path, 'zh')) > stampOf(ed, file + '|' + jp(path, 'en'))) key = 'zh_changed';
+    else if (en.value.trim() && zhChanged(ed, file, path, zh.value)) key = 'zh_changed';
     mark.textContent = key ? t(key) : '';
     mark.dataset.mark = key || '';
   });
@@ -834,11 +851,18 @@ function drawTree(ed) {
         qs.map((q, qi) => item(`${t('question_label', { n: qi + 1 })} · ${textOf(q && q.prompt) || t('untitled')}`,
           { file: f, kind: 'question', q: qi }, jp(jp('quiz', 'questions'), qi), 'tree-block'))));
   });
+  const scroll = nav.scrollTop;
   nav.replaceChildren(el('h2', { text: t('tree') }),
     el('ul', { class: 'tree' },
       item(t('pack_settings'), { file: 'pack.json', kind: 'pack' }, '*'),
       topics,
       el('li', {}, el('button', { type: 'button', class: 'tree-add', id: 'add-topic', text: t('add_topic'), onclick: () => addTopic(ed) }))));
+  /* the tree keeps its place; the chosen item is scrolled into its box, not the page */
+  nav.scrollTop = scroll;
+  const at = nav.querySelector('[aria-current="true"]');
+  if (at && (at.offsetTop < nav.scrollTop || at.offsetTop + at.offsetHeight > nav.scrollTop + nav.clientHeight)) {
+    nav.scrollTop = at.offsetTop - nav.clientHeight / 3;
+  }
 }
 
 function blockSummary(b) {
@@ -872,6 +896,8 @@ function langField(ed, file, obj, key, field, label, opts) {
         const cur = obj[key] && typeof obj[key] === 'object' ? obj[key] : (obj[key] = {});
         if (e.target.value === '' && lang === 'en') delete cur.en;
         else cur[lang] = e.target.value;
+        /* what the Chinese said when the English was written */
+        if (lang === 'en') ed.basis[file + '|' + field] = typeof cur.zh === 'string' ? cur.zh : '';
         changed(ed, file, jp(field, lang));
         refreshMarks(ed);
         if (opts.onchange) opts.onchange();
@@ -1394,7 +1420,7 @@ function addTopic(ed) {
   while (have.has('topic-' + n) || ed.doc.topics[`topics/topic-${n}.json`]) n++;
   const f = `topics/topic-${n}.json`;
   ed.doc.topics[f] = {
-    id: 'topic-' + n, title: { zh: '' }, summary: { zh: '' }, cover: '', references: [],
+    id: 'topic-' + n, title: { zh: '' }, summary: { zh: '' }, references: [],
     pages: [{ title: { zh: '' }, blocks: [{ type: 'text', text: { zh: '' } }] }],
   };
   if (!Array.isArray(ed.doc.pack.topics)) ed.doc.pack.topics = [];
