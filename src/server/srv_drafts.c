@@ -1416,3 +1416,133 @@ void srv_drafts_diff(struct srv_req *req, struct srv_reply *out)
     draft_release(&a);
     draft_release(&b);
 }
+
+/* --- the studio's editor: checking unsaved text, showing stored pictures --------------- */
+
+/* Loads dir with the core's pack parser and answers 200 with its messages as
+ * GET …/validate gives them. */
+static void answer_checked(struct srv_reply *out, const char *dir)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_diags diags = {0};
+    struct kk_pack *p = NULL;
+    enum kk_err rc = kk_pack_load(dir, &p, &diags, &err);
+    cJSON *arr = cJSON_CreateArray();
+    size_t dlen = strlen(dir);
+    for (size_t i = 0; arr && i < diags.n; i++) {
+        const struct kk_diag *g = &diags.items[i];
+        const char *file = g->file ? g->file : "";
+        if (!strncmp(file, dir, dlen) && file[dlen] == '/')
+            file += dlen + 1;
+        if (add_diag(arr, file, g->field ? g->field : "",
+                     g->severity == KK_SEV_ERROR ? "error" : "warning",
+                     g->message ? g->message : "")) {
+            cJSON_Delete(arr);
+            arr = NULL;
+        }
+    }
+    if (arr && rc && !diags.errors) {
+        const char *m = kk_buf_str(&err);
+        if (!strncmp(m, dir, dlen) && m[dlen] == '/')
+            m += dlen + 1;
+        if (add_diag(arr, "pack.json", "", "error", m)) {
+            cJSON_Delete(arr);
+            arr = NULL;
+        }
+    }
+    srv_reply_json(out, 200, arr);
+    kk_pack_destroy(p);
+    kk_diags_release(&diags);
+    kk_buf_release(&err);
+}
+
+void srv_drafts_check(struct srv_req *req, struct srv_reply *out)
+{
+    struct draft d;
+    struct folder f;
+    struct kk_buf msg = KK_BUF_INIT;
+    cJSON *root = NULL;
+    char *dir = NULL;
+    int status;
+    memset(&f, 0, sizeof(f));
+    if (!draft_load(req, out, 0, &d))
+        return;
+    if (!(root = srv_req_json(req, out)))
+        goto done;
+    cJSON *src = cJSON_GetObjectItemCaseSensitive(root, "source");
+    if (!cJSON_IsObject(root)) {
+        srv_reply_error(out, 400, "body: must be an object {\"source\"}");
+        goto done;
+    }
+    if ((status = check_source(src, &msg))) {
+        srv_reply_error(out, status, "%s", kk_buf_str(&msg));
+        goto done;
+    }
+    cJSON *files = cJSON_DetachItemFromObjectCaseSensitive(src, "files");
+    if (files) {
+        if ((status = check_files(req, files, d.files, &msg))) {
+            cJSON_Delete(files);
+            srv_reply_error(out, status, "%s", kk_buf_str(&msg));
+            goto done;
+        }
+        cJSON_Delete(d.files);
+        d.files = files;
+    }
+    /* The text checked is the body's; nothing is stored. */
+    cJSON_Delete(d.source);
+    d.source = cJSON_DetachItemFromObjectCaseSensitive(root, "source");
+    dir = scratch_dir(req, "check");
+    if (!dir || folder_make(&f, req->store->data_dir, &d, &msg) || folder_write(&f, dir, &msg)) {
+        kk_error("drafts", "check %s: %s", d.id, kk_buf_str(&msg));
+        srv_reply_error(out, 503, "cannot write the draft out to check it");
+        goto done;
+    }
+    answer_checked(out, dir);
+done:
+    if (dir)
+        kk_remove_tree(dir, NULL);
+    kk_free(dir);
+    folder_release(&f);
+    cJSON_Delete(root);
+    draft_release(&d);
+    kk_buf_release(&msg);
+}
+
+void srv_drafts_file_get(struct srv_req *req, struct srv_reply *out)
+{
+    static const char *const types[] = {
+        [KK_IMG_PNG] = "image/png", [KK_IMG_JPEG] = "image/jpeg", [KK_IMG_SVG] = "image/svg+xml"};
+    struct draft d;
+    struct kk_buf data = KK_BUF_INIT, err = KK_BUF_INIT;
+    const char *path = srv_req_arg(req, "path");
+    if (!draft_load(req, out, arg_revision(req, "revision"), &d))
+        return;
+    const cJSON *sha = path ? cJSON_GetObjectItemCaseSensitive(d.files, path) : NULL;
+    if (!path) {
+        srv_reply_error(out, 400, "path: missing; say which picture, e.g. ?path=images/cover.png");
+        goto done;
+    }
+    if (!cJSON_IsString(sha)) {
+        srv_reply_error(out, 404, "draft %s: revision %lld has no picture \"%.100s\"", d.id,
+                        (long long)d.revision, path);
+        goto done;
+    }
+    enum kk_err rc = srv_blob_get(req->store->data_dir, sha->valuestring, &data, &err);
+    int type = rc ? -1 : sniff_type((const unsigned char *)data.data, data.len);
+    if (rc || type < 0) {
+        kk_error("drafts", "file %s %s: %s", d.id, path, rc ? kk_buf_str(&err) : "not a picture");
+        srv_reply_error(out, 503, "cannot read the picture \"%.100s\"", path);
+        goto done;
+    }
+    srv_reply_text(out, 200, types[type], data.data ? data.data : "", data.len);
+    srv_reply_header(out, "ETag", sha->valuestring);
+    srv_reply_header(out, "Cache-Control", "private, no-cache");
+    srv_reply_header(out, "X-Content-Type-Options", "nosniff");
+    /* An SVG opened on its own runs nothing and loads nothing. */
+    srv_reply_header(out, "Content-Security-Policy",
+                     "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+done:
+    draft_release(&d);
+    kk_buf_release(&data);
+    kk_buf_release(&err);
+}

@@ -29,6 +29,11 @@ void srv_drafts_export(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_revisions(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_restore(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_diff(struct srv_req *req, struct srv_reply *out);
+/* The studio's editor: POST …/validate checks the body's {"source"} (unsaved text, files
+ * optional as for PUT) exactly as GET …/validate checks a revision, storing nothing; GET
+ * …/files?path=P[&revision=N] answers a stored picture's bytes. */
+void srv_drafts_check(struct srv_req *req, struct srv_reply *out);
+void srv_drafts_file_get(struct srv_req *req, struct srv_reply *out);
 
 /* For other studio calls on a draft (the preview worker): loads revision (0: the latest)
  * of the draft named by req->params[0], checking the caller may see it, and writes its

@@ -107,6 +107,8 @@ async function call(method, path, body) {
     opts.body = JSON.stringify(body);
   }
   if (method !== 'GET' && state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
+  /* Staff sign in with their token (studio.js); it is sent instead of the cookie. */
+  if (state.token) opts.headers.Authorization = 'Bearer ' + state.token;
   const r = await fetch(API + path, opts);
   if (r.status === 401 && path !== '/login') {
     /* Several calls may fail at once: the first one shows the login page. */
@@ -159,6 +161,7 @@ function csvButton(what, params, name) {
 function showLogin(noteKey) {
   state.user = null;
   state.csrf = null;
+  if (typeof studioSignedOut === 'function') studioSignedOut();
   destroyCharts();
   document.getElementById('app').hidden = true;
   document.getElementById('login').hidden = false;
@@ -748,7 +751,7 @@ const NO_RANGE = new Set(['assignments']);
 async function route() {
   if (!state.user) return;
   const name = (location.hash.match(/^#\/(\w+)/) || [])[1];
-  state.page = PAGES[name] ? name : 'overview';
+  state.page = state.onlyPage || (PAGES[name] ? name : 'overview');
   const my = ++state.render;
   document.querySelectorAll('#nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === state.page));
   document.getElementById('range').hidden = NO_RANGE.has(state.page);
@@ -840,6 +843,8 @@ async function start() {
   if (r && r.ok) {
     const j = await r.json();
     showApp(j.user, j.csrf);
+  } else if (typeof studioResume === 'function' && (await studioResume())) {
+    /* a staff token from this browser tab: studio.js showed the studio */
   } else {
     showLogin(null);
   }
