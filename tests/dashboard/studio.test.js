@@ -168,9 +168,10 @@ test('a new staff user: import, write a topic with pictures and a quiz, check, p
   assert.match(await page.textContent('#studio-title'), /农业与土地 · 第 1 版/);
   await shot('editor-pack');
 
-  /* does this server draw previews? (the preview worker, POST …/preview) */
+  /* the server draws previews (the preview worker, POST …/preview): a picture, not an error */
   const probe = await api('POST', `/api/v1/drafts/${draft}/preview`, { topic: 'soil-and-water', page: 1, size: '640x360' });
   previews = !(probe.status === 404 && !probe.json);
+  assert.equal(probe.status, 200, 'the server draws a preview');
 
   /* a new topic, in both languages */
   await page.click('#add-topic');
