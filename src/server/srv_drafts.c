@@ -1419,49 +1419,13 @@ void srv_drafts_diff(struct srv_req *req, struct srv_reply *out)
 
 /* --- the studio's editor: checking unsaved text, showing stored pictures --------------- */
 
-/* Loads dir with the core's pack parser and answers 200 with its messages as
- * GET …/validate gives them. */
-static void answer_checked(struct srv_reply *out, const char *dir)
-{
-    struct kk_buf err = KK_BUF_INIT;
-    struct kk_diags diags = {0};
-    struct kk_pack *p = NULL;
-    enum kk_err rc = kk_pack_load(dir, &p, &diags, &err);
-    cJSON *arr = cJSON_CreateArray();
-    size_t dlen = strlen(dir);
-    for (size_t i = 0; arr && i < diags.n; i++) {
-        const struct kk_diag *g = &diags.items[i];
-        const char *file = g->file ? g->file : "";
-        if (!strncmp(file, dir, dlen) && file[dlen] == '/')
-            file += dlen + 1;
-        if (add_diag(arr, file, g->field ? g->field : "",
-                     g->severity == KK_SEV_ERROR ? "error" : "warning",
-                     g->message ? g->message : "")) {
-            cJSON_Delete(arr);
-            arr = NULL;
-        }
-    }
-    if (arr && rc && !diags.errors) {
-        const char *m = kk_buf_str(&err);
-        if (!strncmp(m, dir, dlen) && m[dlen] == '/')
-            m += dlen + 1;
-        if (add_diag(arr, "pack.json", "", "error", m)) {
-            cJSON_Delete(arr);
-            arr = NULL;
-        }
-    }
-    srv_reply_json(out, 200, arr);
-    kk_pack_destroy(p);
-    kk_diags_release(&diags);
-    kk_buf_release(&err);
-}
-
 void srv_drafts_check(struct srv_req *req, struct srv_reply *out)
 {
     struct draft d;
     struct folder f;
     struct kk_buf msg = KK_BUF_INIT;
     cJSON *root = NULL;
+    size_t errors = 0;
     char *dir = NULL;
     int status;
     memset(&f, 0, sizeof(f));
@@ -1497,7 +1461,7 @@ void srv_drafts_check(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 503, "cannot write the draft out to check it");
         goto done;
     }
-    answer_checked(out, dir);
+    srv_reply_json(out, 200, srv_drafts_check_dir(dir, &errors));
 done:
     if (dir)
         kk_remove_tree(dir, NULL);
