@@ -60,6 +60,7 @@ async function waitChecked(p) {
 
 async function shot(name, p) {
   if (!env.KK_SHOTS) return;
+  if (await (p || page).$('#studio-editor')) await waitChecked(p); /* the messages as they settle */
   await (p || page).screenshot({ path: path.join(env.KK_SHOTS, `studio-${name}.png`), fullPage: true });
 }
 
@@ -349,7 +350,7 @@ test('a new staff user: import, write a topic with pictures and a quiz, check, p
   await page.selectOption('#diff-from', '1');
   await page.selectOption('#diff-to', '2');
   await page.click('#diff-btn');
-  await page.waitForSelector('table[data-table="diff"]');
+  await page.waitForSelector('#diff-box[data-from="1"][data-to="2"] table[data-table="diff"]');
   const diff = await page.textContent('table[data-table="diff"]');
   assert.match(diff, /家庭防火/);
   assert.match(diff, /第 1 页 · 标题 · 中文/);
@@ -476,6 +477,62 @@ test('two sessions on one draft: the second save gets the conflict view, both te
   } finally {
     await other.close();
   }
+});
+
+test('the format-2 forms: hotspots, compare, sequence, steps, and hotspot and order questions', async () => {
+  await page.evaluate((d) => { location.hash = '#/studio/' + d; }, draft);
+  await page.reload();
+  await waitReady();
+  await page.waitForSelector('#studio-tree .tree-item');
+  await tree('page', '1');
+  for (const type of ['hotspots', 'compare', 'sequence', 'steps']) {
+    await page.selectOption('#add-block-type', type);
+    await page.click('#add-block');
+  }
+  const b = 'pages[1].blocks';
+  await fillLang(`${b}[2].caption`, '眼睛的结构', 'Parts of the eye');
+  await fillLang(`${b}[2].spots[0].label`, '视网膜', 'Retina');
+  await page.click(`#studio-form [data-add="${b}[2].spots"]`);
+  await fillLang(`${b}[3].before.label`, '以前', 'Before');
+  await fillLang(`${b}[3].after.label`, '现在', 'Now');
+  await page.click(`#studio-form [data-add="${b}[4].frames"]`);
+  await fillLang(`${b}[4].frames[2].label`, '第三步', 'Third');
+  await fillLang(`${b}[5].steps[0].title`, '关燃气', 'Turn off the gas');
+  /* the steps reorder by buttons too */
+  await page.click(`#studio-form fieldset:has([data-add="${b}[5].steps"]) [data-row="1"] [data-move="up"]`);
+  assert.equal(await page.inputValue(lang(`${b}[5].steps[1].title`, 'zh')), '关燃气');
+  await tree('quiz', '');
+  for (const type of ['hotspot', 'order']) {
+    await tree('quiz', '');
+    await page.selectOption('#add-question-type', type);
+    await page.click('#add-question');
+  }
+  await fillLang('quiz.questions[4].choices[0].text', '第一', 'First');
+  await fillLang('quiz.questions[4].choices[1].text', '第二', 'Second');
+  await fillLang('quiz.questions[4].choices[2].text', '第三', 'Third');
+  /* the right order of an order question, by buttons */
+  await page.click('#studio-form fieldset:has(legend:text("正确顺序")) .list-row-head >> nth=2 >> [data-move="up"]');
+  await page.fill('#save-note', '格式 2');
+  await page.click('#save-btn');
+  await page.waitForSelector('#save-msg:has-text("已保存为")');
+  const doc = (await api('GET', `/api/v1/drafts/${draft}`)).json.source;
+  const blocks = doc.topics[NEW].pages[1].blocks;
+  assert.equal(doc.pack.format, 2, 'a format-2 block makes the pack format 2');
+  assert.deepEqual(blocks.slice(2).map((x) => x.type), ['hotspots', 'compare', 'sequence', 'steps']);
+  assert.equal(blocks[2].spots.length, 2);
+  assert.deepEqual(blocks[2].spots[0].label, { zh: '视网膜', en: 'Retina' });
+  assert.ok(typeof blocks[2].spots[0].x === 'number' && typeof blocks[2].spots[0].y === 'number');
+  assert.deepEqual([blocks[3].before.label.zh, blocks[3].after.label.zh], ['以前', '现在']);
+  assert.equal(blocks[4].frames.length, 3);
+  assert.deepEqual(blocks[5].steps.map((s) => s.title.zh), ['', '关燃气']);
+  const qs = doc.topics[NEW].quiz.questions;
+  assert.deepEqual(qs[3].regions, [{ x: 0.5, y: 0.5, r: 0.1 }]);
+  assert.deepEqual(qs[3].answer, [0]);
+  assert.equal(qs[4].type, 'order');
+  assert.deepEqual(qs[4].answer, [0, 2, 1]);
+  await waitChecked();
+  await shot('format2');
+  assert.deepEqual(pageErrors, []);
 });
 
 test('bad pictures and another venue get clear messages; English pages', async () => {

@@ -1268,7 +1268,10 @@ function drawForm(ed) {
     else if (s.kind === 'quiz') form = quizForm(ed, s.file);
     else if (s.kind === 'question') form = questionForm(ed, s.file, s.q);
   } catch (e) {
+    /* a form that cannot be drawn (a hand-made draft of an odd shape) falls back to the
+     * pack's; the error still reaches the console */
     form = null;
+    setTimeout(() => { throw e; });
   }
   if (!form) {
     ed.sel = { file: 'pack.json', kind: 'pack' };
@@ -1906,8 +1909,13 @@ async function pageHistory(view, id) {
   const last = revs.length ? revs[revs.length - 1].revision : 1;
   const fromSel = el('select', { id: 'diff-from' }, opts(Math.max(1, last - 1)));
   const toSel = el('select', { id: 'diff-to' }, opts(last));
+  let asked = 0;
   const compare = async () => {
+    const mine = ++asked;
     const d = await api('GET', `/drafts/${id}/diff?from=${fromSel.value}&to=${toSel.value}`);
+    if (mine !== asked) return; /* a later comparison was asked for */
+    diffBox.dataset.from = String(d.from);
+    diffBox.dataset.to = String(d.to);
     diffBox.replaceChildren(d.changes.length ? table('diff', [
       { key: 'where', label: t('col_field') },
       { key: 'from', label: t('col_from'), fmt: shown, cls: () => 'wrap' },
