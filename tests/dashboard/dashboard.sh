@@ -18,20 +18,9 @@ if [ "${1:-}" = --screenshots ]; then
     mkdir -p "$2" && SHOTS=$(cd "$2" && pwd)
 fi
 . "$KK_SOURCE_DIR/tests/integration/server_lib.bash"
-CHROMIUM=${KK_CHROMIUM:-/usr/bin/chromium}
 PACK=$KK_BUILD_DIR/src/tools/kepu-pack
-for need in "$CHROMIUM" "$(command -v node)" "$(command -v npm)" "$PACK"; do
-    [ -x "$need" ] || { echo "dashboard: missing ${need:-node or npm} (run scripts/deps.sh --test and build)" >&2; exit 1; }
-done
-
-# --- playwright-core, kept in the build folder (never in the source tree) ---
-NPM_DIR=$KK_BUILD_DIR/tests/dashboard-npm
-if [ ! -f "$NPM_DIR/node_modules/playwright-core/package.json" ] ||
-    ! cmp -s "$HERE/package.json" "$NPM_DIR/package.json"; then
-    mkdir -p "$NPM_DIR" && cp "$HERE/package.json" "$NPM_DIR/package.json"
-    (cd "$NPM_DIR" && npm install --no-audit --no-fund --loglevel=error) >&2 ||
-        { echo "dashboard: npm install playwright-core failed" >&2; exit 1; }
-fi
+. "$KK_SOURCE_DIR/tests/dashboard/browser_lib.bash"
+browser_setup dashboard "$PACK"
 
 # --- fleet: two venues with kiosks, a third with one kiosk that never connected ---
 setup_fleet

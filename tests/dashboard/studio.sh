@@ -19,21 +19,10 @@ if [ "${1:-}" = --screenshots ]; then
     mkdir -p "$2" && SHOTS=$(cd "$2" && pwd)
 fi
 . "$KK_SOURCE_DIR/tests/integration/server_lib.bash"
-CHROMIUM=${KK_CHROMIUM:-/usr/bin/chromium}
 PACK=$KK_BUILD_DIR/src/tools/kepu-pack
 KIOSK=$KK_BUILD_DIR/src/app/kepu-kiosk
-for need in "$CHROMIUM" "$(command -v node)" "$(command -v npm)" "$PACK" "$KIOSK"; do
-    [ -x "$need" ] || { echo "studio: missing ${need:-node or npm} (run scripts/deps.sh --test and build)" >&2; exit 1; }
-done
-
-# --- playwright-core, kept in the build folder (never in the source tree) ---
-NPM_DIR=$KK_BUILD_DIR/tests/dashboard-npm
-if [ ! -f "$NPM_DIR/node_modules/playwright-core/package.json" ] ||
-    ! cmp -s "$HERE/package.json" "$NPM_DIR/package.json"; then
-    mkdir -p "$NPM_DIR" && cp "$HERE/package.json" "$NPM_DIR/package.json"
-    (cd "$NPM_DIR" && npm install --no-audit --no-fund --loglevel=error) >&2 ||
-        { echo "studio: npm install playwright-core failed" >&2; exit 1; }
-fi
+. "$KK_SOURCE_DIR/tests/dashboard/browser_lib.bash"
+browser_setup studio "$PACK" "$KIOSK"
 
 # --- venue v1's staff bob (token $TS), venue v2's staff carol, office alice ---
 setup_fleet
