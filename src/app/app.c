@@ -84,18 +84,24 @@ static void after_handler(struct app *a)
 
 /* ---- input: one path for fingers, the mouse and the automation channel ---- */
 
+/* 1 when an input only wakes a sleeping screen or answers the idle prompt ("still
+ * there?"): it must not also act on the screen underneath, whatever the input is. */
+static int input_absorbed(struct app *a)
+{
+    if (a->fleet_tap && a->fleet_tap(a))
+        return 1;
+    int prompt = a->visit.idle_prompt; /* any input means the visitor is still there */
+    visit_note_input(&a->env);
+    return prompt;
+}
+
 /* A tap at (x, y) in the UI's pixels. */
 static void tap_ui(struct app *a, int x, int y)
 {
     if (a->stack.dirty)
         rebuild(a, kk_clock_mono_ms());
-    if (a->fleet_tap && a->fleet_tap(a)) /* a touch on a sleeping screen only wakes it */
+    if (input_absorbed(a))
         return;
-    if (a->visit.idle_prompt) { /* any touch means the visitor is still there */
-        visit_note_input(&a->env);
-        return;
-    }
-    visit_note_input(&a->env);
     a->env.tap_x = x;
     a->env.tap_y = y;
     if (visit_corner_tap(&a->env, x, y)) { /* the corner opened the staff PIN */
@@ -121,11 +127,12 @@ void app_tap(struct app *a, int x, int y)
 void app_swipe(struct app *a, int x1, int y1, int x2, int y2)
 {
     int dx = x2 - x1, dy = y2 - y1;
-    visit_note_input(&a->env);
     if (abs(dx) < ui_px(&a->ui, SWIPE_MIN) || abs(dx) < 2 * abs(dy)) {
         tap_ui(a, x2, y2 - a->view_y);
         return;
     }
+    if (input_absorbed(a))
+        return;
     if (top(a)->swipe)
         top(a)->swipe(&a->env, scene_stack_top_self(&a->stack), dx < 0 ? 1 : -1);
     after_handler(a);
@@ -133,7 +140,8 @@ void app_swipe(struct app *a, int x1, int y1, int x2, int y2)
 
 void app_key(struct app *a, const char *key)
 {
-    visit_note_input(&a->env);
+    if (input_absorbed(a))
+        return;
     void *self = scene_stack_top_self(&a->stack);
     if (!strcmp(key, "Left") && top(a)->swipe)
         top(a)->swipe(&a->env, self, -1);

@@ -171,6 +171,18 @@ def main():
             check(k.screen["scene"] == "empty", "hiding the only pack left %s" % k.screen["scene"])
             open_panel(k)
             k.tap_id("staff/show/safety-and-health")
+            # The idle prompt over the panel: whatever answers it (a steep swipe ending on
+            # Quit, a long swipe, a key) only answers it and acts on nothing underneath.
+            quit_rect = k.target("staff/quit")["rect"]
+            qx, qy = quit_rect[0] + quit_rect[2] // 2, quit_rect[1] + quit_rect[3] // 2
+            for answer in ({"swipe": [qx + 300, qy + 250, qx, qy]},
+                           {"swipe": [size[0] // 10, qy, size[0] * 9 // 10, qy]}, {"key": "Right"}):
+                k.send({"advance_ms": 61000})
+                check(k.screen["idle_prompt"], "no idle prompt over the staff panel")
+                k.send(answer)
+                check(k.proc.poll() is None and k.screen["scene"] == "staff" and not k.screen["idle_prompt"],
+                      "%s on the idle prompt did more than answer it: %s, exit %s"
+                      % (answer, k.screen["scene"], k.proc.poll()))
             # Touch test: a dot appears where the finger is.
             k.tap_id("staff/touch")
             w, h = size
