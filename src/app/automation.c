@@ -12,6 +12,7 @@
  * screen, its colour, the colour actually drawn behind it and their contrast ratio
  * ("texts":[{"text","rect","ink","bg","ratio"}], for kepu-pack check). */
 #include "automation.h"
+#include "automation_cmd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -251,79 +252,56 @@ static void reply(const char *error, cJSON *j)
     print_json(j);
 }
 
-/* Reads n integers from a JSON array; returns 0 on success. */
-static int ints(const cJSON *arr, int *out, int n)
+/* Runs one command; what it answers goes into out, why it failed into err. */
+static void run_command(struct app *a, const struct auto_cmd *c, cJSON *out, char *err,
+                        size_t errlen)
 {
-    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != n)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        const cJSON *v = cJSON_GetArrayItem(arr, i);
-        if (!cJSON_IsNumber(v) || v->valuedouble < -100000 || v->valuedouble > 100000)
-            return -1;
-        out[i] = (int)v->valuedouble;
-    }
-    return 0;
-}
-
-static void automation_handle(struct app *a, const char *line)
-{
-    char err[256] = "";
-    cJSON *cmd = cJSON_Parse(line);
-    cJSON *out = cJSON_CreateObject();
-    const cJSON *v;
-    int p[4];
-    app_update(a);
-    if (!cmd || !cJSON_IsObject(cmd)) {
-        snprintf(err, sizeof(err), "not a JSON object: %.60s", line);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "tap"))) {
-        if (ints(v, p, 2))
-            snprintf(err, sizeof(err), "tap: expected [x,y]");
-        else
-            app_tap(a, p[0], p[1]);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "tap_id"))) {
+    switch (c->kind) {
+    case AUTO_TAP:
+        app_tap(a, c->p[0], c->p[1]);
+        break;
+    case AUTO_TAP_ID: {
         const struct ui_target *t = NULL;
-        for (size_t i = 0; cJSON_IsString(v) && i < a->list.ntargets; i++)
-            if (!strcmp(a->list.targets[i].id, v->valuestring))
+        for (size_t i = 0; i < a->list.ntargets; i++)
+            if (!strcmp(a->list.targets[i].id, c->s))
                 t = &a->list.targets[i];
         if (!t)
-            snprintf(err, sizeof(err), "tap_id: no target \"%.80s\" on the %s screen",
-                     cJSON_IsString(v) ? v->valuestring : "?", app_scene_name(a));
+            snprintf(err, errlen, "tap_id: no target \"%.80s\" on the %s screen", c->s,
+                     app_scene_name(a));
         else
             app_tap(a, t->r.x + t->r.w / 2, a->view_y + t->r.y + t->r.h / 2);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "swipe"))) {
-        if (ints(v, p, 4))
-            snprintf(err, sizeof(err), "swipe: expected [x1,y1,x2,y2]");
-        else
-            app_swipe(a, p[0], p[1], p[2], p[3]);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "key"))) {
-        if (!cJSON_IsString(v))
-            snprintf(err, sizeof(err), "key: expected a key name");
-        else
-            app_key(a, v->valuestring);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "advance_ms"))) {
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 86400000.0 * 365)
-            snprintf(err, sizeof(err), "advance_ms: expected a number of milliseconds >= 0");
-        else
-            kk_clock_advance((uint64_t)v->valuedouble);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "screenshot"))) {
+        break;
+    }
+    case AUTO_SWIPE:
+        app_swipe(a, c->p[0], c->p[1], c->p[2], c->p[3]);
+        break;
+    case AUTO_KEY:
+        app_key(a, c->s);
+        break;
+    case AUTO_ADVANCE:
+        kk_clock_advance((uint64_t)c->ms);
+        break;
+    case AUTO_SCREENSHOT: {
         struct kk_buf e = KK_BUF_INIT;
-        if (!cJSON_IsString(v))
-            snprintf(err, sizeof(err), "screenshot: expected a file name");
-        else if (app_screenshot(a, v->valuestring, &e))
-            snprintf(err, sizeof(err), "%s", kk_buf_str(&e));
+        if (app_screenshot(a, c->s, &e))
+            snprintf(err, errlen, "%s", kk_buf_str(&e));
         kk_buf_release(&e);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "animations"))) {
-        a->animate = cJSON_IsTrue(v);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "frame_stats"))) {
+        break;
+    }
+    case AUTO_ANIMATIONS:
+        a->animate = c->on;
+        break;
+    case AUTO_FRAME_STATS: {
         struct app_frame_stats st;
         app_frame_stats(a, &st);
         cJSON_AddNumberToObject(out, "frames", (double)st.frames);
         cJSON_AddNumberToObject(out, "p50_us", st.p50_us);
         cJSON_AddNumberToObject(out, "p99_us", st.p99_us);
         cJSON_AddNumberToObject(out, "max_us", st.max_us);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "caches"))) {
-        /* {"caches":"drop"} empties them first; any other value only reports. */
-        if (cJSON_IsString(v) && !strcmp(v->valuestring, "drop")) {
+        break;
+    }
+    case AUTO_CACHES: {
+        if (c->on) {
             ui_text_cache_drop(a->text);
             ui_images_drop(a->images);
         }
@@ -336,21 +314,34 @@ static void automation_handle(struct app *a, const char *line)
         cJSON_AddNumberToObject(out, "image_entries", (double)is.entries);
         cJSON_AddNumberToObject(out, "image_bytes", (double)is.bytes);
         cJSON_AddNumberToObject(out, "image_failed", (double)is.failed);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "stall_ms"))) {
+        break;
+    }
+    case AUTO_STALL:
         /* Blocks the UI thread, as a hung driver or a runaway loop would: the watchdog's
          * test (tests/ui/test_watchdog.py) proves the pings stop with the frame loop. */
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 120000)
-            snprintf(err, sizeof(err), "stall_ms: expected a number of milliseconds 0..120000");
-        else
-            SDL_Delay((Uint32)v->valuedouble);
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "contrast"))) {
-        report_contrast(a, out, err, sizeof(err));
-    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "quit"))) {
+        SDL_Delay((Uint32)c->ms);
+        break;
+    case AUTO_CONTRAST:
+        report_contrast(a, out, err, errlen);
+        break;
+    case AUTO_QUIT:
         a->quit = 1;
-    } else if (!cJSON_GetObjectItemCaseSensitive(cmd, "state")) {
-        snprintf(err, sizeof(err), "unknown command: %.60s", line);
+        break;
+    case AUTO_STATE:
+        break;
     }
-    cJSON_Delete(cmd);
+}
+
+static void automation_handle(struct app *a, const char *line)
+{
+    char err[256] = "";
+    cJSON *out = cJSON_CreateObject();
+    struct auto_cmd c;
+    app_update(a);
+    if (!auto_cmd_parse(line, &c, err, sizeof(err))) {
+        run_command(a, &c, out, err, sizeof(err));
+        auto_cmd_release(&c);
+    }
     app_update(a);
     if (!a->reported)
         automation_report(a);

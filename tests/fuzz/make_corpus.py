@@ -208,6 +208,18 @@ def image_seeds():
         b'"/><g><circle r="1"/></g></svg>')
 
 
+def automation_seeds():
+    put('automation', 'session', '\n'.join([
+        '{"tap":[960,540]}', '{"tap_id":"audience/youth"}', '{"swipe":[1500,500,300,500]}',
+        '{"key":"Right"}', '{"advance_ms":61000}', '{"screenshot":"/dev/null"}',
+        '{"animations":true}', '{"frame_stats":true}', '{"caches":"drop"}', '{"stall_ms":0}',
+        '{"contrast":true}', '{"state":true}', '{"quit":true}']) + '\n')
+    put('automation', 'bad', '\n'.join([
+        '{"tap":[1]}', '{"tap":["a",2]}', '{"swipe":[1,2,3,1e9]}', '{"tap_id":7}',
+        '{"advance_ms":-1}', '{"stall_ms":1e300}', '[]', '{"frobnicate":1}', '{"tap":',
+        '{"key":""}']) + '\n')
+
+
 if __name__ == '__main__':
     shutil.rmtree(out, ignore_errors=True)
     pack_seeds()
@@ -217,3 +229,4 @@ if __name__ == '__main__':
     sync_seeds()
     http_seeds()
     image_seeds()
+    automation_seeds()
