@@ -28,29 +28,34 @@
 
 #define MAX_LINE 65536
 
+static void push_line(Uint32 event_type, const char *line)
+{
+    SDL_Event e = {0};
+    e.type = event_type;
+    e.user.data1 = kk_strdup(line);
+    if (e.user.data1 && SDL_PushEvent(&e) < 1)
+        kk_free(e.user.data1);
+}
+
+/* Lines up to MAX_LINE bytes become commands; a longer one is skipped to its end without
+ * ever being held whole. */
 static int reader_thread(void *arg)
 {
     Uint32 event_type = (Uint32)(uintptr_t)arg;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
-        if (n > MAX_LINE) {
-            kk_warn("automation", "command of %zd bytes ignored (limit %d)", n, MAX_LINE);
+    static char line[MAX_LINE + 2];
+    int skipping = 0;
+    while (fgets(line, sizeof(line), stdin)) {
+        size_t n = strlen(line);
+        int whole = n && line[n - 1] == '\n';
+        if (skipping || (!whole && n == sizeof(line) - 1)) {
+            if (!skipping)
+                kk_warn("automation", "command over %d bytes ignored", MAX_LINE);
+            skipping = !whole;
             continue;
         }
-        SDL_Event e = {0};
-        e.type = event_type;
-        e.user.data1 = kk_strdup(line);
-        if (e.user.data1 && SDL_PushEvent(&e) < 1)
-            kk_free(e.user.data1);
+        push_line(event_type, line);
     }
-    free(line);
-    SDL_Event e = {0};
-    e.type = event_type;
-    e.user.data1 = kk_strdup("{\"quit\":true}");
-    if (e.user.data1 && SDL_PushEvent(&e) < 1)
-        kk_free(e.user.data1);
+    push_line(event_type, "{\"quit\":true}");
     return 0;
 }
 

@@ -194,6 +194,16 @@ def test_automation_garbage():
                 if "ok" in msg:
                     break
             check(msg["ok"] is False and msg.get("error"), "automation: %r was accepted" % bad)
+        # A line over the 64 KiB limit gets no reply at all (it is skipped whole, never held
+        # in memory), and the next line is read as usual.
+        k.proc.stdin.write('{"tap_id":"' + "x" * 300000 + '"}\n{"key":""}\n')
+        k.proc.stdin.flush()
+        while True:
+            msg = k._line()
+            if "ok" in msg:
+                break
+        check(msg.get("error") == "key: expected a key name",
+              "automation: after an over-long line the next reply is %r" % msg)
         k.tap_id("start")
         check(k.screen["scene"] == "audience", "automation: kiosk unusable after garbage")
     finally:
