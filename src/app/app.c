@@ -8,16 +8,18 @@
 
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
+#include "kepu/limits.h"
 #include "kepu/log.h"
 #include "scenes.h"
 #include "ui_draw.h"
 #include "ui_image.h"
 #include "ui_text.h"
 
-#define SWIPE_MIN       80 /* design px of horizontal travel that makes a swipe */
-#define PAGE_TURN_MS    220
-#define STABLE_AFTER_MS 60000 /* a start that lasts this long did not fail */
-#define SYNC_POLL_MS    2000  /* how often the UI looks at the sync thread's status */
+#define SWIPE_MIN          80 /* design px of horizontal travel that makes a swipe */
+#define PAGE_TURN_MS       220
+#define STABLE_AFTER_MS    60000 /* a start that lasts this long did not fail */
+#define SYNC_POLL_MS       2000  /* how often the UI looks at the sync thread's status */
+#define FIRST_DRAW_WAIT_MS 40    /* how long a frame waits for pictures it started decoding */
 
 static const struct scene *top(const struct app *a)
 {
@@ -187,6 +189,8 @@ enum kk_err app_read_screen(struct app *a, SDL_Surface **out, struct kk_buf *err
     if (a->stack.dirty)
         rebuild(a, now);
     draw(a, now);
+    if (ui_images_settle(a->images, KK_IMAGE_DECODE_BUDGET_MS)) /* the pictures, finished */
+        draw(a, now);
     a->redraw = 1;
     SDL_Surface *s =
         SDL_CreateRGBSurfaceWithFormat(0, a->screen_w, a->screen_h, 32, SDL_PIXELFORMAT_RGBA32);
@@ -350,7 +354,9 @@ static void handle_event(struct app *a, const SDL_Event *e)
         app_key(a, SDL_GetKeyName(e->key.keysym.sym));
         break;
     default:
-        if (a->on_command && e->type == a->command_event) {
+        if (e->type == ui_images_wake_event(a->images))
+            a->redraw = 1; /* a picture is decoded: draw it */
+        else if (a->on_command && e->type == a->command_event) {
             a->on_command(a, e->user.data1);
             kk_free(e->user.data1);
         }
@@ -418,6 +424,9 @@ void app_run(struct app *a)
         if (a->redraw) {
             Uint64 t0 = SDL_GetPerformanceCounter();
             draw(a, now);
+            /* Pictures that decode quickly are shown at once, not after a placeholder. */
+            if (ui_images_settle(a->images, FIRST_DRAW_WAIT_MS))
+                draw(a, now);
             SDL_RenderPresent(a->ren);
             Uint64 us =
                 (SDL_GetPerformanceCounter() - t0) * 1000000 / SDL_GetPerformanceFrequency();

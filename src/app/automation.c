@@ -319,6 +319,7 @@ static void run_command(struct app *a, const struct auto_cmd *c, cJSON *out, cha
         cJSON_AddNumberToObject(out, "image_entries", (double)is.entries);
         cJSON_AddNumberToObject(out, "image_bytes", (double)is.bytes);
         cJSON_AddNumberToObject(out, "image_failed", (double)is.failed);
+        cJSON_AddNumberToObject(out, "image_pending", (double)is.pending);
         break;
     }
     case AUTO_STALL:

@@ -43,5 +43,8 @@
 /* The kiosk's caches (kepu-kiosk's memory target is 80 MB in all). */
 #define KK_TEXT_CACHE_BYTES  (12u * 1024 * 1024) /* rendered lines of text */
 #define KK_IMAGE_CACHE_BYTES (16u * 1024 * 1024) /* decoded pictures */
+/* One picture's decoding, off the UI thread: past this it is not shown (a placeholder
+ * stays) and `kepu-pack validate` refuses it. */
+#define KK_IMAGE_DECODE_BUDGET_MS 3000
 
 #endif
