@@ -12,7 +12,10 @@
 #include "kepu/alloc.h"
 #include "kepu/enrol.h"
 #include "kepu/fs.h"
+#include "kepu/imgprobe.h"
 #include "kepu/log.h"
+#include "ui_ctx.h"
+#include "ui_image.h"
 
 #define KK_ENROL_CONFIG "/etc/kepu/kiosk.conf"
 
@@ -27,6 +30,7 @@ static const char usage[] =
     "  --window WxH    run in a window of W x H pixels instead of full screen\n"
     "  --automation    read JSON commands on stdin, write the screen as JSON on stdout\n"
     "  --hash-pin      read a staff PIN on stdin, print its hash for staff_pin_hash\n"
+    "  --decode png|jpeg|svg WxH FILE  decode one picture as shown at up to WxH\n"
     "  --enrol URL CODE  join the server at URL with the one-time CODE of\n"
     "                  kepu-server kiosk enrol: writes the token (mode 0600) and the keys and\n"
     "                  sets kiosk_id, server_url, token_file, trusted_keys in the config\n"
@@ -55,6 +59,37 @@ static int hash_pin(void)
     sodium_memzero(pin, sizeof(pin));
     printf("%s\n", hash);
     return 0;
+}
+
+/* --decode png|jpeg|svg WxH FILE: decodes one picture as the kiosk draws it (an SVG
+ * rasterised to fit WxH) and prints "ok WxH" or the reason it cannot be shown, for
+ * `kepu-pack validate`, which times it. */
+static int decode_picture(const char *type, const char *size, const char *path)
+{
+    static const char *types[] = {
+        [KK_IMG_PNG] = "png", [KK_IMG_JPEG] = "jpeg", [KK_IMG_SVG] = "svg"};
+    struct kk_image img = {.src = (char *)path, .path = (char *)path, .type = KK_IMG_PNG};
+    int w = 0, h = 0;
+    while (img.type <= KK_IMG_SVG && strcmp(types[img.type], type))
+        img.type++;
+    if (img.type > KK_IMG_SVG || sscanf(size, "%dx%d", &w, &h) != 2 || w < 1 || h < 1) {
+        fprintf(stderr, "kepu-kiosk: --decode: expected png|jpeg|svg WxH FILE\n");
+        return 2;
+    }
+    struct kk_buf err = KK_BUF_INIT;
+    SDL_Surface *s = NULL;
+    if (!kk_image_probe(path, img.type, &img, &err)) {
+        int fw, fh;
+        ui_fit(&img, w, h, &fw, &fh);
+        s = ui_image_decode(&img, fw, fh, &err);
+    }
+    if (s)
+        printf("ok %dx%d\n", s->w, s->h);
+    else
+        printf("%s\n", kk_buf_str(&err));
+    SDL_FreeSurface(s);
+    kk_buf_release(&err);
+    return s ? 0 : 1;
 }
 
 /* --enrol: fetches the kiosk's identity with the code and writes it (kepu/enrol.h). */
@@ -140,6 +175,10 @@ int main(int argc, char **argv)
             goto done;
         } else if (!strcmp(arg, "--hash-pin")) {
             rc = hash_pin();
+            goto done;
+        } else if (!strcmp(arg, "--decode")) {
+            rc = i + 3 < argc ? decode_picture(argv[i + 1], argv[i + 2], argv[i + 3])
+                              : decode_picture("", "", "");
             goto done;
         } else if (!strcmp(arg, "--automation")) {
             automation = 1;

@@ -1373,6 +1373,60 @@ done:
     cJSON_Delete(root);
 }
 
+struct image_walk {
+    int (*fn)(void *ctx, const struct kk_topic *t, const struct kk_image *img);
+    void *ctx;
+    const struct kk_image **seen;
+    size_t nseen, alloc;
+};
+
+/* fn for img unless its file was seen before; fn's result. */
+static int visit_image(struct image_walk *w, const struct kk_topic *t, const struct kk_image *img)
+{
+    if (!img)
+        return 0;
+    for (size_t i = 0; i < w->nseen; i++)
+        if (!strcmp(w->seen[i]->path, img->path))
+            return 0;
+    if (!kk_grow((void **)&w->seen, &w->alloc, w->nseen, sizeof(*w->seen)))
+        w->seen[w->nseen++] = img; /* out of memory: it may be visited twice, no worse */
+    return w->fn(w->ctx, t, img);
+}
+
+static int topic_images(struct image_walk *w, const struct kk_topic *t)
+{
+    int rc = visit_image(w, t, t->cover);
+    for (size_t g = 0; !rc && g < t->npages; g++)
+        for (size_t b = 0; !rc && b < t->pages[g].nblocks; b++) {
+            const struct kk_block *k = &t->pages[g].blocks[b];
+            rc = visit_image(w, t, k->image);
+            for (size_t i = 0; !rc && i < k->nspots; i++)
+                rc = visit_image(w, t, k->spots[i].image);
+            for (size_t i = 0; !rc && i < k->nframes; i++)
+                rc = visit_image(w, t, k->frames[i].image);
+            for (size_t i = 0; !rc && i < k->nsteps; i++)
+                rc = visit_image(w, t, k->steps[i].image);
+        }
+    for (size_t q = 0; !rc && q < t->nquestions; q++) {
+        rc = visit_image(w, t, t->questions[q].image);
+        for (size_t c = 0; !rc && c < t->questions[q].nchoices; c++)
+            rc = visit_image(w, t, t->questions[q].choices[c].image);
+    }
+    return rc;
+}
+
+int kk_pack_each_image(const struct kk_pack *p,
+                       int (*fn)(void *ctx, const struct kk_topic *t, const struct kk_image *img),
+                       void *ctx)
+{
+    struct image_walk w = {fn, ctx, NULL, 0, 0};
+    int rc = 0;
+    for (size_t t = 0; !rc && t < p->ntopics; t++)
+        rc = topic_images(&w, &p->topics[t]);
+    kk_free(w.seen);
+    return rc;
+}
+
 enum kk_err kk_pack_load(const char *dir, struct kk_pack **out, struct kk_diags *diags,
                          struct kk_buf *err)
 {

@@ -15,8 +15,10 @@
 #include "kepu/buf.h"
 #include "kepu/bundle.h"
 #include "kepu/fs.h"
+#include "kepu/limits.h"
 #include "kepu/manifest.h"
 #include "kepu/pack.h"
+#include "pack_kiosk.h"
 #include "pack_opts.h"
 
 const struct pack_command pack_commands[] = {
@@ -94,6 +96,45 @@ static void print_diag(FILE *f, const struct kk_diag *d)
         fprintf(f, "%s: %s: %s\n", d->file, sev, d->message);
 }
 
+/* The pictures decoded by the real kiosk within the budget it gives each (ui_image.h),
+ * fitted to 1920x1080: a picture that loads but takes seconds to draw is refused here,
+ * before it is signed. */
+struct decode_walk {
+    char *exe;
+    size_t errors;
+};
+
+static int decode_one(void *ctx, const struct kk_topic *t, const struct kk_image *img)
+{
+    struct decode_walk *w = ctx;
+    struct kk_buf err = KK_BUF_INIT;
+    long long ms = 0;
+    enum kk_err rc =
+        pack_kiosk_decode(w->exe, img, 1920, 1080, KK_IMAGE_DECODE_BUDGET_MS, &ms, &err);
+    if (rc) {
+        printf("%s: error: %s: %s\n", t->file, img->src, kk_buf_str(&err));
+        w->errors++;
+    }
+    kk_buf_release(&err);
+    return pack_kiosk_interrupted();
+}
+
+/* Decodes every picture of p; the number that failed. Without the kiosk program it says
+ * so on stderr and checks nothing. */
+static size_t decode_pictures(const struct kk_pack *p)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    struct decode_walk w = {pack_kiosk_find(&err), 0};
+    if (!w.exe)
+        fprintf(stderr, "kepu-pack: validate: note: pictures not test-decoded: %s\n",
+                kk_buf_str(&err));
+    else
+        kk_pack_each_image(p, decode_one, &w);
+    kk_free(w.exe);
+    kk_buf_release(&err);
+    return w.errors;
+}
+
 int pack_cmd_validate(int argc, char **argv)
 {
     struct pack_opts o;
@@ -110,12 +151,13 @@ int pack_cmd_validate(int argc, char **argv)
         /* Not a problem in the pack's content: no pack.json, or out of memory. */
         rc = fail(argv[0], "%s: %s", o.arg, kk_buf_str(&err));
     } else {
-        printf("%zu %s, %zu %s\n", diags.errors, plural(diags.errors, "error", "errors"),
-               diags.warnings, plural(diags.warnings, "warning", "warnings"));
-        rc = diags.errors ? PACK_EXIT_FAIL : PACK_EXIT_OK;
-        if (diags.errors)
+        size_t errors = diags.errors + (p ? decode_pictures(p) : 0);
+        printf("%zu %s, %zu %s\n", errors, plural(errors, "error", "errors"), diags.warnings,
+               plural(diags.warnings, "warning", "warnings"));
+        rc = errors ? PACK_EXIT_FAIL : PACK_EXIT_OK;
+        if (errors)
             fprintf(stderr, "kepu-pack: validate: %s: the pack has %zu %s (listed above)\n", o.arg,
-                    diags.errors, plural(diags.errors, "error", "errors"));
+                    errors, plural(errors, "error", "errors"));
     }
     kk_pack_destroy(p);
     kk_diags_release(&diags);

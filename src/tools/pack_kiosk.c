@@ -614,3 +614,74 @@ void pack_kiosk_close(struct pack_kiosk *k)
     kk_free(k->log_path);
     kk_free(k);
 }
+
+enum kk_err pack_kiosk_decode(const char *exe, const struct kk_image *img, int w, int h,
+                              int budget_ms, long long *took_ms, struct kk_buf *err)
+{
+    static const char *types[] = {
+        [KK_IMG_PNG] = "png", [KK_IMG_JPEG] = "jpeg", [KK_IMG_SVG] = "svg"};
+    char size[32];
+    snprintf(size, sizeof(size), "%dx%d", w, h);
+    char *args[] = {(char *)exe, "--decode", (char *)types[img->type], size, img->path, NULL};
+    int fds[2];
+    pid_t pid = -1;
+    enum kk_err rc;
+    pthread_mutex_lock(&spawn_lock);
+    if (cloexec_pipe(fds) < 0) {
+        pthread_mutex_unlock(&spawn_lock);
+        return kk_fail(err, KK_ERR_IO, "a pipe for the kiosk: %s", strerror(errno));
+    }
+    long long start = now_ms();
+    rc = spawn(&pid, exe, args, -1, fds[1], "/dev/null", err);
+    pthread_mutex_unlock(&spawn_lock);
+    close(fds[1]);
+    char out[512];
+    size_t len = 0;
+    int timed_out = 0;
+    while (!rc && len < sizeof(out) - 1) {
+        long long left = start + budget_ms - now_ms();
+        struct pollfd pf = {fds[0], POLLIN, 0};
+        int r = left > 0 ? poll(&pf, 1, (int)left) : 0;
+        if (r < 0 && errno == EINTR && !interrupted)
+            continue;
+        if (r <= 0) {
+            timed_out = r == 0;
+            break;
+        }
+        ssize_t got = read(fds[0], out + len, sizeof(out) - 1 - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fds[0]);
+    out[len] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    int status = 0;
+    if (pid > 0) {
+        if (timed_out || interrupted)
+            kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    *took_ms = now_ms() - start;
+    if (rc)
+        return rc;
+    if (interrupted)
+        return kk_fail(err, KK_ERR_IO, "interrupted");
+    if (timed_out)
+        return kk_fail(err, KK_ERR_TOOBIG,
+                       "decoding takes over %d ms (the kiosk would not show it): simplify it "
+                       "(fewer paths and points) or use a PNG",
+                       budget_ms);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !strncmp(out, "ok ", 3))
+        return KK_OK;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 1 && out[0])
+        return kk_fail(err, KK_ERR_INVALID, "cannot be decoded: %s", out);
+    struct kk_buf how = KK_BUF_INIT;
+    describe_status(status, &how);
+    rc = kk_fail(err, KK_ERR_IO, "the kiosk decoding it ended with %s", kk_buf_str(&how));
+    kk_buf_release(&how);
+    return rc;
+}

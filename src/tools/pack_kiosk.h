@@ -10,6 +10,7 @@
 
 #include "kepu/buf.h"
 #include "kepu/error.h"
+#include "kepu/pack.h"
 
 /* Finds kepu-kiosk: $KEPU_KIOSK if set, else beside kepu-pack as the build lays them out
  * (<build>/src/tools/kepu-pack and <build>/src/app/kepu-kiosk), else in kepu-pack's own
@@ -39,6 +40,13 @@ void pack_sandbox_release(struct pack_sandbox *sb);
  * ended. */
 enum kk_err pack_kiosk_run(const char *exe, const struct pack_sandbox *sb, int w, int h,
                            struct kk_buf *err);
+
+/* Decodes img with `exe --decode` as the kiosk draws it, fitted to w x h, in a process of
+ * its own killed after budget_ms; *took_ms gets how long it ran. Errors: KK_ERR_TOOBIG
+ * (over the budget), KK_ERR_INVALID (the kiosk cannot decode it: err says why), KK_ERR_IO
+ * (the kiosk could not run or crashed). */
+enum kk_err pack_kiosk_decode(const char *exe, const struct kk_image *img, int w, int h,
+                              int budget_ms, long long *took_ms, struct kk_buf *err);
 
 /* Makes Ctrl-C (SIGINT), SIGTERM and SIGHUP stop a walk or a preview cleanly instead of
  * killing kepu-pack: the wait in progress ends (pack_kiosk_send fails with "interrupted"),

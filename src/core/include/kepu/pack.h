@@ -241,6 +241,14 @@ enum kk_err kk_pack_load(const char *dir, struct kk_pack **out, struct kk_diags 
                          struct kk_buf *err);
 void kk_pack_destroy(struct kk_pack *p); /* p may be NULL */
 
+/* Calls fn once for every picture p shows (covers, pictures of blocks, spots, frames and
+ * steps, of questions and choices), each file once however often it is used, in the order
+ * of the pack, with the topic file it is first used in. Stops at and returns fn's first
+ * non-zero result. */
+int kk_pack_each_image(const struct kk_pack *p,
+                       int (*fn)(void *ctx, const struct kk_topic *t, const struct kk_image *img),
+                       void *ctx);
+
 /* Every usable pack found in a content folder: each subfolder holding a pack.json. */
 struct kk_library {
     struct kk_pack **packs;
