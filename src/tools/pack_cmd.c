@@ -360,8 +360,16 @@ int pack_cmd_publish(int argc, char **argv)
         cJSON *j = cJSON_ParseWithLength(answer.data ? answer.data : "", answer.len);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
         const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "version");
-        printf("published %s@%s to %s\n", cJSON_IsString(id) ? id->valuestring : "?",
-               cJSON_IsString(ver) ? ver->valuestring : "?", o.server);
+        const cJSON *draft = cJSON_GetObjectItemCaseSensitive(j, "draft");
+        const cJSON *pack = cJSON_GetObjectItemCaseSensitive(j, "pack");
+        /* A staff upload goes to the office's review (docs/review.md), not to kiosks. */
+        if (cJSON_IsString(draft))
+            printf("submitted %s for review on %s as draft %s; an office user approves and"
+                   " publishes it\n",
+                   cJSON_IsString(pack) ? pack->valuestring : "?", o.server, draft->valuestring);
+        else
+            printf("published %s@%s to %s\n", cJSON_IsString(id) ? id->valuestring : "?",
+                   cJSON_IsString(ver) ? ver->valuestring : "?", o.server);
         cJSON_Delete(j);
         rc = PACK_EXIT_OK;
     }
