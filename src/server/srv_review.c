@@ -608,7 +608,10 @@ void srv_review_publish(struct srv_req *req, struct srv_reply *out)
     kk_buf_reset(&err);
     enum kk_err rc = srv_pack_store_dir(req->store, offline ? root : built, m, &err);
     if (rc == KK_ERR_EXISTS) {
-        srv_reply_error(out, 409, "%s", kk_buf_str(&err));
+        /* The reserved version was taken meanwhile (kepu-server pack add): a new approval
+         * reserves the next one. */
+        srv_reply_error(out, 409, "%s; request changes and approve it again for a new version",
+                        kk_buf_str(&err));
         goto done;
     }
     if (rc) {
