@@ -32,7 +32,7 @@ const struct pack_command pack_commands[] = {
      "OUT|FILE.kpk --pubkey NAME.pub", "check a built pack or bundle exactly as a kiosk does"},
     {"publish", pack_cmd_publish, 1, PACK_OPT_SERVER | PACK_OPT_TOKEN, PACK_OPT_SERVER,
      "OUT|FILE.kpk --server URL (--token T | --token-file F)",
-     "upload a built pack to the central server (a staff token; or KEPU_STAFF_TOKEN)"},
+     "upload a built pack to the central server for review (a staff token; or KEPU_STAFF_TOKEN)"},
     {"preview", pack_cmd_preview, 1, PACK_OPT_SIZE, 0, "DIR [--size WxH]",
      "open the kiosk in a window (1920x1080 unless --size) on this pack alone"},
     {"check", pack_cmd_check, 1, PACK_OPT_OUT | PACK_OPT_TIMEOUT, PACK_OPT_OUT,
