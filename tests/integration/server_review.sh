@@ -14,6 +14,8 @@ PACK=${KK_BUILD_DIR}/src/tools/kepu-pack
 SRC=${KK_SOURCE_DIR:?}/content/safety-and-health
 setup_fleet
 "$BIN" user venue bob v1 --data "$DATA" 2>/dev/null || exit 1
+TC=$(echo "staff-pass-2" | "$BIN" user add carol --role staff --data "$DATA") || exit 1
+"$BIN" user venue carol v2 --data "$DATA" 2>/dev/null || exit 1
 echo "secret-pass-2" | "$BIN" user add dora --role office --data "$DATA" || exit 1
 body() { cut -d' ' -f2- <<<"$1"; }
 code() { cut -d' ' -f1 <<<"$1"; }
@@ -80,6 +82,8 @@ r=$(http GET /api/v1/inbox "${B[@]}")
 check "the staff inbox holds it with the comments" "1 $D changes_requested Say Health and safety alice" \
     "$(body "$r" | jq -r '"\(.count) \(.drafts[0].id) \(.drafts[0].state) \(.drafts[0].comments[0].text) \(.drafts[0].comments[0].who)"')"
 r=$(http GET /api/v1/inbox "${OA[@]}"); check "the office inbox is empty meanwhile" 0 "$(body "$r" | jq .count)"
+r=$(http GET /api/v1/inbox -H "Authorization: Bearer $TC"); check "another venue's staff: not in their inbox" 0 "$(body "$r" | jq .count)"
+r=$(http POST "/api/v1/drafts/$D/submit" -H "Authorization: Bearer $TC"); check "another venue's staff cannot submit it" 403 "$(code "$r")"
 http GET "/api/v1/drafts/$D" "${B[@]}" >/dev/null; cp "$TMP/body" "$TMP/d.json"
 put() { # put BASE JQ-FILTER [credentials...]
     local base=$1 filter=$2; shift 2
