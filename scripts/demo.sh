@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, starts a local kepu-server on its
-# embedded SQLite store (127.0.0.1:8080, data in var/demo/server), builds, signs and
-# publishes every sample pack and assigns it to the demo kiosk, then runs the kiosk in a
-# window. The kiosk starts on "content is being updated", syncs with the server, installs
+# embedded SQLite store (127.0.0.1:8080, data in var/demo/server) holding the demo's
+# signing key, and has every sample pack go the way content goes (docs/review.md): a staff
+# member builds and uploads it for review (kepu-pack publish), an office user approves it,
+# publishes it (the server signs it as the next version) and assigns it to the demo kiosk
+# over the API; then it runs the kiosk in a window. The kiosk starts on "content is being updated", syncs with the server, installs
 # the packs and switches to them on its attract screen, as a kiosk in a hall would.
 # Without a display it runs under Xvfb. Stop it with Ctrl+C (or Escape in the window).
 #   DEMO_WINDOW=1080x1920 scripts/demo.sh    portrait
@@ -33,22 +35,42 @@ if [ ! -f "$demo/kiosk.token" ]; then
   chmod 600 "$demo/kiosk.token" "$demo/staff.token"
 fi
 
-"$server" serve --listen 127.0.0.1:8080 --data "$demo/server" &
+# The staff member edits the demo venue's packs; the key signs only if no one else reads it.
+"$server" user venue demo-staff demo-venue --data "$demo/server" 2>/dev/null
+chmod 600 "$demo/demo.key"
+"$server" serve --listen 127.0.0.1:8080 --data "$demo/server" --signing-key "$demo/demo.key" &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fsS http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break; sleep 0.1; done
 
-# Build, sign and publish every sample pack, and assign it to the demo kiosk.
+# Staff: build every sample pack and upload it for review (it becomes a draft in review).
 rm -rf "$demo/built"
 mkdir -p "$demo/built"
+drafts=()
 for src in content/*/; do
   id=$(basename "$src")
   "$pack" build "$src" -o "$demo/built/$id" --key "$demo/demo.key" >/dev/null
-  ref=$("$pack" publish "$demo/built/$id" --server http://127.0.0.1:8080 \
-          --token-file "$demo/staff.token" | sed -n 's/^published \([^ ]*\) to .*/\1/p')
-  "$server" assign "$ref" --kiosk k-demo --data "$demo/server" >/dev/null
-  echo "demo: published and assigned $ref"
+  d=$("$pack" publish "$demo/built/$id" --server http://127.0.0.1:8080 \
+        --token-file "$demo/staff.token" | sed -n 's/.* as draft \(d[0-9a-f]*\);.*/\1/p')
+  [ -n "$d" ] || { echo "demo: the upload of $id did not make a draft" >&2; exit 1; }
+  drafts+=("$d")
 done
+# Office: log in, approve each draft, publish it (signed on the server) and assign it.
+jar=$demo/office.cookies
+api() { # api PATH [BODY]: POST as the office user; prints the answer, fails on an error
+  curl -fsS -b "$jar" -H "X-CSRF-Token: $csrf" -X POST --data-binary "${2:-}" \
+    "http://127.0.0.1:8080/api/v1/$1"
+}
+csrf=$(curl -fsS -c "$jar" --data-binary '{"user":"office","password":"demo-office-password"}' \
+         http://127.0.0.1:8080/api/v1/login | jq -r .csrf)
+for d in "${drafts[@]}"; do
+  api "drafts/$d/approve" >/dev/null
+  ans=$(api "drafts/$d/publish")
+  ref=$(jq -r '"\(.pack)@\(.version)"' <<<"$ans")
+  api assignments "$(jq -c '{pack, version, kiosk: "k-demo"}' <<<"$ans")" >/dev/null
+  echo "demo: reviewed, published and assigned $ref"
+done
+rm -f "$jar"
 echo "demo: dashboard at http://127.0.0.1:8080/ (user office, password demo-office-password)"
 
 cat > "$demo/kiosk.conf" <<CONF

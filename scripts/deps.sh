@@ -6,11 +6,11 @@ pkgs=(build-essential cmake pkg-config clang-format
   libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libsdl2-mixer-dev libcurl4-openssl-dev libcjson-dev
   libsqlite3-dev libsodium-dev libmicrohttpd-dev libarchive-dev libfontconfig-dev
   libunibreak-dev libcmocka-dev libpq-dev libqrencode-dev zlib1g-dev fonts-noto-cjk fontconfig
-  xvfb xauth sqlite3 curl)
+  xvfb xauth sqlite3 curl jq)
 # The sample narration (content/*/audio/make.sh) is made with these; the build does not need them.
 [ "${1:-}" = --test ] && pkgs+=(espeak-ng vorbis-tools)
 if [ "${1:-}" = --test ]; then
-  pkgs+=(imagemagick python3 python3-pil procps jq chromium libjs-chart.js)
+  pkgs+=(imagemagick python3 python3-pil procps chromium libjs-chart.js)
   pkgs+=(prometheus) # promtool checks /metrics (tests/integration/server_metrics.sh)
   # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
   pkgs+=(clang libclang-rt-14-dev)

@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "kepu/alloc.h"
+#include "kepu/bundle.h"
 #include "kepu/clock.h"
 #include "kepu/fs.h"
 #include "kepu/log.h"
@@ -33,6 +35,7 @@
 #include "srv_store.h"
 #include "srv_web.h"
 #include "srv_preview.h"
+#include "srv_review.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_DATA   "./var/kepu-server"
@@ -42,7 +45,7 @@ static const char usage_text[] =
     "usage: kepu-server serve [--listen ADDR:PORT] [--data DIR] [--db URL]\n"
     "                         [--trusted-keys FILE.pub,...] [--threads N] [--timeout S]\n"
     "                         [--max-connections N] [--web DIR] [--retention-days N]\n"
-    "                         [--kiosk-bin PATH]\n"
+    "                         [--kiosk-bin PATH] [--signing-key FILE.key]\n"
     "                         [--kiosk-rate N] [--kiosk-burst N] [--kiosk-quota-mb N]\n"
     "                         [--min-free-mb N]\n"
     "                         [--header-timeout S] [--max-per-address N]\n"
@@ -63,6 +66,8 @@ static const char usage_text[] =
     "       kepu-server kiosk tag ID [--add T,...] [--remove T,...] [--data DIR]\n"
     "                         (prints the kiosk's tags after the change)\n"
     "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID | --tag T) [--data DIR]\n"
+    "       kepu-server pack add OUT|FILE.kpk [--data DIR]   (stores a signed built pack as\n"
+    "                         a published version, checked like a kiosk checks it; audited)\n"
     "       kepu-server command screenshot|restart|sync|logs (--kiosk ID | --venue ID | --tag T)\n"
     "                         [--expires-min N] (prints each command's id and kiosk)\n"
     "       kepu-server command list [--kiosk ID]   (recent commands and their results)\n"
@@ -82,12 +87,14 @@ static const char usage_text[] =
     "--header-timeout (default 10) is the hard deadline of a request's header block;\n"
     "--max-per-address (default 64) bounds one address's connections (not a trusted proxy's).\n"
     "--trusted-proxy: peers whose X-Forwarded-For/-Proto are believed (e.g. nginx on 127.0.0.1).\n"
+    "--signing-key: the alliance's secret key (kepu-pack keygen), readable by this user only;\n"
+    "publishing an approved draft signs with it, and its public half is trusted too.\n"
     "The office dashboard is served at / from --web (default: the source tree's src/server/web).\n";
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
     const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to,
-        *kiosk_bin;
+        *kiosk_bin, *signing_key;
     long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
     const char *proxies, *metrics_allow, *add, *remove, *tag, *set, *clear, *url;
     long expires_min;
@@ -129,6 +136,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--trusted-keys", offsetof(struct opts, keys)},
         {"--web", offsetof(struct opts, web)},
         {"--kiosk-bin", offsetof(struct opts, kiosk_bin)},
+        {"--signing-key", offsetof(struct opts, signing_key)},
         {"--trusted-proxy", offsetof(struct opts, proxies)},
         {"--metrics-allow", offsetof(struct opts, metrics_allow)},
         {"--from", offsetof(struct opts, from)},
@@ -202,6 +210,15 @@ static int open_store(const struct opts *o, struct srv_store **s)
         return rc;
     }
     return 0;
+}
+
+/* Records what a command changed in the audit log, as "cli" (a failure is only logged). */
+static void cli_audit(struct srv_store *s, const char *what, const char *target, const char *detail)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    if (srv_store_audit_add(s, kk_clock_wall_ms(), "cli", what, target, detail, &err))
+        fprintf(stderr, "kepu-server: audit log: %s\n", kk_buf_str(&err));
+    kk_buf_release(&err);
 }
 
 static int check_id(const char *what, const char *id)
@@ -400,13 +417,17 @@ static int cmd_kiosk(struct opts *o)
     } else if (!strcmp(verb, "revoke")) {
         if (srv_store_kiosk_revoke(s, o->pos[1], &err))
             rc = fail(&err);
-        else
+        else {
             fprintf(stderr, "kepu-server: kiosk %s revoked: its requests now get 401\n", o->pos[1]);
+            cli_audit(s, "kiosk.revoke", o->pos[1], "");
+        }
     } else if (!strcmp(verb, "rotate") ? srv_store_kiosk_rotate(s, o->pos[1], hash, &err)
                                        : srv_store_kiosk_add(s, o->pos[1], o->venue, hash, &err)) {
         rc = fail(&err);
     } else {
         printf("%s\n", token);
+        cli_audit(s, !strcmp(verb, "rotate") ? "kiosk.rotate" : "kiosk.add", o->pos[1],
+                  o->venue ? o->venue : "");
     }
     sodium_memzero(token, sizeof(token));
     srv_store_close(s);
@@ -454,9 +475,11 @@ static int user_change(struct opts *o)
     if (passwd ? srv_store_user_passwd(s, o->pos[1], phash, &err)
                : srv_store_user_remove(s, o->pos[1], &err))
         rc = fail(&err);
-    else
+    else {
         fprintf(stderr, "kepu-server: user %s %s; its sessions are ended\n", o->pos[1],
                 passwd ? "has a new password" : "removed");
+        cli_audit(s, passwd ? "user.passwd" : "user.remove", o->pos[1], "");
+    }
     srv_store_close(s);
     kk_buf_release(&err);
     return rc;
@@ -474,9 +497,11 @@ static int user_venue(struct opts *o)
         return rc;
     if (srv_store_user_venue_add(s, o->pos[1], o->pos[2], &err))
         rc = fail(&err);
-    else
+    else {
         fprintf(stderr, "kepu-server: user %s may edit the drafts of venue %s\n", o->pos[1],
                 o->pos[2]);
+        cli_audit(s, "user.venue", o->pos[1], o->pos[2]);
+    }
     srv_store_close(s);
     kk_buf_release(&err);
     return rc;
@@ -512,10 +537,13 @@ static int cmd_user(struct opts *o)
         return rc;
     srv_token_new(token);
     srv_token_hash(token, thash);
-    if (srv_store_user_add(s, o->pos[1], o->role, phash, staff ? thash : NULL, &err))
+    if (srv_store_user_add(s, o->pos[1], o->role, phash, staff ? thash : NULL, &err)) {
         rc = fail(&err);
-    else if (staff)
-        printf("%s\n", token);
+    } else {
+        if (staff)
+            printf("%s\n", token);
+        cli_audit(s, "user.add", o->pos[1], o->role);
+    }
     sodium_memzero(token, sizeof(token));
     srv_store_close(s);
     kk_buf_release(&err);
@@ -547,8 +575,14 @@ static int cmd_assign(struct opts *o)
         return rc;
     if ((rc = open_store(o, &s)))
         return rc;
-    if (srv_store_assign(s, kind, target, spec, at + 1, &err))
+    if (srv_store_assign(s, kind, target, spec, at + 1, &err)) {
         rc = fail(&err);
+    } else {
+        char detail[200];
+        snprintf(detail, sizeof(detail), "%s@%s to %s %s", spec, at + 1, kind, target);
+        struct srv_audit a = {kk_clock_wall_ms(), "cli", "assign", target, detail, NULL, spec};
+        srv_store_audit_record(s, &a, NULL);
+    }
     srv_store_close(s);
     kk_buf_release(&err);
     return rc;
@@ -643,6 +677,109 @@ static int cmd_prune(struct opts *o)
     return rc;
 }
 
+/* Reads --signing-key, refusing a file others may read, and adds its public half to the
+ * trusted keys (so enrolled kiosks and offline-signed uploads trust it). */
+static int load_signing_key(const struct opts *o, struct kk_pubkey *keys, size_t *n, char fp[17])
+{
+    struct kk_buf err = KK_BUF_INIT;
+    struct kk_seckey key;
+    struct kk_pubkey pub;
+    struct stat st;
+    fp[0] = '\0';
+    if (!o->signing_key)
+        return 0;
+    if (stat(o->signing_key, &st) < 0) {
+        fprintf(stderr, "kepu-server: --signing-key %s: %s\n", o->signing_key, strerror(errno));
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "kepu-server: --signing-key %s: not a regular file\n", o->signing_key);
+        return 1;
+    }
+    /* The alliance's key signs what every kiosk shows: only the server's user reads it. */
+    if (st.st_mode & 077) {
+        fprintf(stderr,
+                "kepu-server: --signing-key %s: mode %04o lets others read the key; make it"
+                " readable by the server's user only (chmod 600 %s)\n",
+                o->signing_key, (unsigned)(st.st_mode & 07777), o->signing_key);
+        return 1;
+    }
+    if (kk_manifest_seckey_read(o->signing_key, &key, &err)) {
+        int rc = fail(&err);
+        kk_buf_release(&err);
+        return rc;
+    }
+    memcpy(pub.key, key.key + 32, KK_PUBKEY_BYTES);
+    int known = 0;
+    for (size_t i = 0; i < *n; i++)
+        known |= !memcmp(keys[i].key, pub.key, KK_PUBKEY_BYTES);
+    if (!known && *n < MAX_KEYS)
+        keys[(*n)++] = pub;
+    srv_review_set_key(&key);
+    srv_review_key_fingerprint(&pub, fp);
+    sodium_memzero(&key, sizeof(key));
+    return 0;
+}
+
+/* pack add OUT|FILE.kpk: a signed built pack stored as a published version, checked as a
+ * kiosk checks it; for the server's operators (it needs the data folder), audited. */
+static int cmd_pack(struct opts *o)
+{
+    struct kk_pubkey keys[MAX_KEYS];
+    size_t nkeys = 0;
+    struct kk_buf err = KK_BUF_INIT, tmp = KK_BUF_INIT;
+    struct kk_manifest *m = NULL;
+    struct srv_store *s = NULL;
+    struct stat st;
+    char fp[17], name[17];
+    int rc;
+    if (o->npos != 2 || strcmp(o->pos[0], "add"))
+        return usage_error("%s", "usage: pack add OUT|FILE.kpk");
+    if ((rc = load_keys(o, keys, &nkeys)) || (rc = load_signing_key(o, keys, &nkeys, fp)))
+        return rc;
+    if (!nkeys) {
+        fprintf(stderr,
+                "kepu-server: pack add: no trusted keys (DATA/keys/*.pub or --trusted-keys)\n");
+        return 1;
+    }
+    if ((rc = open_store(o, &s)))
+        return rc;
+    const char *dir = o->pos[1];
+    if (stat(o->pos[1], &st) == 0 && !S_ISDIR(st.st_mode)) {
+        kk_random_hex(name, 8);
+        if (kk_buf_addf(&tmp, "%s/tmp/pack-add-%s", o->data, name) ||
+            kk_mkdirs(kk_buf_str(&tmp), 0700, &err) || kk_buf_adds(&tmp, "/pack")) {
+            rc = fail(&err);
+            goto done;
+        }
+        dir = kk_buf_str(&tmp);
+        rc = kk_bundle_read(o->pos[1], dir, keys, nkeys, &m, &err) ? fail(&err) : 0;
+    } else {
+        rc = kk_manifest_verify(o->pos[1], keys, nkeys, &m, &err) ? fail(&err) : 0;
+    }
+    if (!rc && srv_pack_store_dir(s, dir, m, &err))
+        rc = fail(&err);
+    if (!rc) {
+        char detail[200];
+        snprintf(detail, sizeof(detail), "%s@%s manifest %s (from the command line)", m->id,
+                 m->version, m->sha256);
+        struct srv_audit a = {kk_clock_wall_ms(), "cli", "pack.add", m->id, detail, NULL, m->id};
+        srv_store_audit_record(s, &a, NULL);
+        printf("added %s@%s (manifest %s)\n", m->id, m->version, m->sha256);
+    }
+done:
+    if (tmp.len) {
+        char *slash = strrchr(tmp.data, '/');
+        *slash = '\0';
+        kk_remove_tree(tmp.data, NULL);
+    }
+    kk_manifest_destroy(m);
+    srv_store_close(s);
+    kk_buf_release(&err);
+    kk_buf_release(&tmp);
+    return rc;
+}
+
 static int cmd_serve(struct opts *o)
 {
     struct srv_store *store = NULL;
@@ -653,7 +790,8 @@ static int cmd_serve(struct opts *o)
     int rc;
     if (o->npos)
         return usage_error("serve: unexpected argument %s", o->pos[0]);
-    if ((rc = load_keys(o, keys, &nkeys)))
+    char fp[17];
+    if ((rc = load_keys(o, keys, &nkeys)) || (rc = load_signing_key(o, keys, &nkeys, fp)))
         return rc;
     srv_pack_set_keys(keys, nkeys);
     if (o->web)
@@ -697,6 +835,17 @@ static int cmd_serve(struct opts *o)
     if (srv_server_start(&server, &cfg, store, srv_api_routes, srv_api_nroutes, &err)) {
         rc = fail(&err);
         goto done;
+    }
+    if (fp[0]) {
+        /* Which key signs from now on, in the audit log (a rotation shows as a new one). */
+        char detail[64];
+        snprintf(detail, sizeof(detail), "signing key %s", fp);
+        srv_store_audit_add(store, kk_clock_wall_ms(), "kepu-server", "key.signing", fp, detail,
+                            NULL);
+        kk_info("server", "publishing signs with key %s (%s)", fp, o->signing_key);
+    } else {
+        kk_info("server", "no --signing-key: drafts can be published only as packs signed"
+                          " offline");
     }
     kk_info("server", "listening on %s port %u, data in %s, %zu trusted pack key(s)", cfg.listen,
             srv_server_port(server), o->data, nkeys);
@@ -914,6 +1063,7 @@ static const struct {
     {"serve", cmd_serve}, {"venue", cmd_venue},     {"kiosk", cmd_kiosk},
     {"user", cmd_user},   {"assign", cmd_assign},   {"migrate", cmd_migrate},
     {"prune", cmd_prune}, {"command", cmd_command}, {"settings", cmd_settings},
+    {"pack", cmd_pack},
 };
 
 int main(int argc, char **argv)

@@ -159,8 +159,11 @@ void srv_admin_kiosk_revoke(struct srv_req *req, struct srv_reply *out)
     struct kk_buf err = KK_BUF_INIT;
     enum kk_err rc = srv_store_kiosk_revoke(req->store, req->params[0], &err);
     reply_done(out, rc, &err);
-    if (!rc)
+    if (!rc) {
         kk_info("admin", "%s revoked kiosk %s", req->who, req->params[0]);
+        srv_store_audit_add(req->store, kk_clock_wall_ms(), req->who, "kiosk.revoke",
+                            req->params[0], "", NULL);
+    }
     kk_buf_release(&err);
 }
 
@@ -182,6 +185,8 @@ void srv_admin_kiosk_rotate(struct srv_req *req, struct srv_reply *out)
         srv_reply_json(out, 200, a);
         srv_reply_header(out, "Cache-Control", "no-store");
         kk_info("admin", "%s gave kiosk %s a new token", req->who, req->params[0]);
+        srv_store_audit_add(req->store, kk_clock_wall_ms(), req->who, "kiosk.rotate",
+                            req->params[0], "", NULL);
     }
     sodium_memzero(token, sizeof(token));
     kk_buf_release(&err);
@@ -196,8 +201,11 @@ void srv_admin_user_remove(struct srv_req *req, struct srv_reply *out)
     }
     enum kk_err rc = srv_store_user_remove(req->store, req->params[0], &err);
     reply_done(out, rc, &err);
-    if (!rc)
+    if (!rc) {
         kk_info("admin", "%s removed user %s", req->who, req->params[0]);
+        srv_store_audit_add(req->store, kk_clock_wall_ms(), req->who, "user.remove", req->params[0],
+                            "", NULL);
+    }
     kk_buf_release(&err);
 }
 
@@ -219,8 +227,11 @@ void srv_admin_user_passwd(struct srv_req *req, struct srv_reply *out)
     }
     enum kk_err rc = srv_store_user_passwd(req->store, req->params[0], phash, &err);
     reply_done(out, rc, &err);
-    if (!rc)
+    if (!rc) {
         kk_info("admin", "%s set a new password for %s", req->who, req->params[0]);
+        srv_store_audit_add(req->store, kk_clock_wall_ms(), req->who, "user.passwd", req->params[0],
+                            "", NULL);
+    }
 done:
     cJSON_Delete(root);
     kk_buf_release(&err);

@@ -16,6 +16,7 @@
 #include "srv_auth.h"
 #include "srv_drafts.h"
 #include "srv_preview.h"
+#include "srv_review.h"
 #include "srv_events.h"
 #include "srv_fleet.h"
 #include "srv_metrics.h"
@@ -296,6 +297,10 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
     int ok = check_password(rc ? dummy : user.password_hash, p->valuestring);
     if (rc || !ok || strcmp(user.role, "office")) {
         kk_warn("login", "failed login for a user from %s", req->client);
+        char name[KK_MAX_ID_LEN + 1];
+        snprintf(name, sizeof(name), "%s", u->valuestring);
+        srv_store_audit_add(req->store, kk_clock_wall_ms(), name, "login.refused", req->client,
+                            "wrong user name or password", NULL);
         out->status = 401;
         goto done;
     }
@@ -321,6 +326,7 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
     srv_reply_json(out, 200, a);
     srv_reply_header(out, "Set-Cookie", cookie);
     kk_info("login", "%s logged in from %s", user.name, req->client);
+    srv_store_audit_add(req->store, kk_clock_wall_ms(), user.name, "login", req->client, "", NULL);
 done:
     cJSON_Delete(root);
     kk_buf_release(&err);
@@ -393,6 +399,14 @@ static void h_assign(struct srv_req *req, struct srv_reply *out)
         srv_reply_text(out, 200, "application/json", "{\"ok\":true}", 11);
         kk_info("assign", "%s assigned %s@%s to %s %s", req->who, pack->valuestring,
                 ver->valuestring, kind, target->valuestring);
+        char detail[200];
+        snprintf(detail, sizeof(detail), "%s@%s to %s %s", pack->valuestring, ver->valuestring,
+                 kind, target->valuestring);
+        struct srv_audit a = {
+            kk_clock_wall_ms(),  req->who, "assign",
+            target->valuestring, detail,   !strcmp(kind, "venue") ? target->valuestring : NULL,
+            pack->valuestring};
+        srv_store_audit_record(req->store, &a, NULL);
     }
 done:
     cJSON_Delete(root);
@@ -519,7 +533,21 @@ static void h_audit(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 400, "format: must be json or csv");
         return;
     }
-    if (srv_store_audit_list(req->store, f, e, &t, &err)) {
+    struct srv_audit_query q = {.from_ms = f,
+                                .to_ms = e,
+                                .who = srv_req_arg(req, "who"),
+                                .venue = srv_req_arg(req, "venue"),
+                                .pack = srv_req_arg(req, "pack")};
+    static const char *const names[] = {"who", "venue", "pack"};
+    const char *values[] = {q.who, q.venue, q.pack};
+    for (size_t i = 0; i < 3; i++) {
+        if (values[i] && !srv_id_valid(values[i])) {
+            srv_reply_error(out, 400, "%s: not a valid name (A-Z a-z 0-9 . _ -, at most 64)",
+                            names[i]);
+            return;
+        }
+    }
+    if (srv_store_audit_list(req->store, &q, &t, &err)) {
         kk_error("audit", "%s", kk_buf_str(&err));
         srv_reply_error(out, 503, "store unavailable");
     } else if (format && !strcmp(format, "csv")) {
@@ -541,7 +569,7 @@ const struct srv_route srv_api_routes[] = {
     {"GET", "/api/v1/packs/*/*/manifest", srv_pack_get_manifest, SRV_KIOSK, 0, "manifest"},
     {"GET", "/api/v1/packs/*/*/signature", srv_pack_get_signature, SRV_KIOSK, 0, "signature"},
     {"GET", "/api/v1/blobs/*", srv_pack_get_blob, SRV_KIOSK, 0, "blobs"},
-    {"POST", "/api/v1/packs", srv_pack_upload, SRV_STAFF, SRV_MAX_PACK_UPLOAD, "packs"},
+    {"POST", "/api/v1/packs", srv_review_pack_upload, SRV_EDITOR, SRV_MAX_PACK_UPLOAD, "packs"},
     {"POST", "/api/v1/login", h_login, SRV_ANYONE, SMALL_BODY, "login"},
     {"POST", "/api/v1/logout", h_logout, SRV_OFFICE, SMALL_BODY, "logout"},
     {"GET", "/api/v1/session", h_session, SRV_OFFICE, 0, "session"},
@@ -576,6 +604,14 @@ const struct srv_route srv_api_routes[] = {
     {"POST", "/api/v1/drafts/*/restore", srv_drafts_restore, SRV_EDITOR, SMALL_BODY, "drafts"},
     {"GET", "/api/v1/drafts/*/diff", srv_drafts_diff, SRV_EDITOR, 0, "drafts"},
     {"POST", "/api/v1/drafts/*/preview", srv_preview, SRV_EDITOR, SMALL_BODY, "preview"},
+    /* The review (srv_review.c, docs/review.md). */
+    {"POST", "/api/v1/drafts/*/submit", srv_review_submit, SRV_EDITOR, SMALL_BODY, "review"},
+    {"POST", "/api/v1/drafts/*/approve", srv_review_approve, SRV_EDITOR, SMALL_BODY, "review"},
+    {"POST", "/api/v1/drafts/*/request-changes", srv_review_request_changes, SRV_EDITOR, SMALL_BODY,
+     "review"},
+    {"POST", "/api/v1/drafts/*/publish", srv_review_publish, SRV_EDITOR, SRV_MAX_PACK_UPLOAD,
+     "review"},
+    {"GET", "/api/v1/inbox", srv_review_inbox, SRV_EDITOR, 0, "review"},
     {"GET", "/api/v1/audit", h_audit, SRV_EDITOR, 0, "audit"},
     {"POST", "/api/v1/kiosks/*/tags", srv_fleet_kiosk_tags, SRV_OFFICE, SMALL_BODY, "tags"},
     {"GET", "/api/v1/tags", srv_fleet_tags, SRV_OFFICE, 0, "tags"},

@@ -53,10 +53,12 @@ static int64_t arg_revision(struct srv_req *req, const char *name)
     return kk_parse_long(v, 1, 1L << 40, &n) < 0 ? -1 : n;
 }
 
-static void audit(struct srv_req *req, const char *what, const char *target, const char *detail)
+void srv_drafts_audit(struct srv_req *req, const char *what, const char *target, const char *detail,
+                      const char *venue, const char *pack)
 {
     struct kk_buf err = KK_BUF_INIT;
-    if (srv_store_audit_add(req->store, kk_clock_wall_ms(), req->who, what, target, detail, &err))
+    struct srv_audit a = {kk_clock_wall_ms(), req->who, what, target, detail, venue, pack};
+    if (srv_store_audit_record(req->store, &a, &err))
         kk_error("audit", "%s %s %s: %s", req->who, what, target, kk_buf_str(&err));
     kk_buf_release(&err);
 }
@@ -115,15 +117,7 @@ static int may_edit(struct srv_req *req, struct srv_reply *out, const char *id, 
 
 /* --- a stored revision --------------------------------------------------------------- */
 
-struct draft {
-    struct srv_table t;
-    const char *id, *pack, *venue, *state, *who, *note;
-    int64_t revision, at_ms, head;
-    cJSON *source; /* {"pack":{…},"topics":{…}} */
-    cJSON *files;  /* {"path":"sha256",…} */
-};
-
-static void draft_release(struct draft *d)
+void srv_draft_release(struct srv_draft *d)
 {
     srv_table_release(&d->t);
     cJSON_Delete(d->source);
@@ -133,7 +127,7 @@ static void draft_release(struct draft *d)
 
 /* Loads revision number (0: the latest) of the draft named in the path, checking the
  * caller may see it. 1 on success; otherwise out has the answer and d is released. */
-static int draft_load(struct srv_req *req, struct srv_reply *out, int64_t number, struct draft *d)
+int srv_draft_load(struct srv_req *req, struct srv_reply *out, int64_t number, struct srv_draft *d)
 {
     const char *id = req->params[0];
     struct kk_buf err = KK_BUF_INIT;
@@ -178,6 +172,10 @@ static int draft_load(struct srv_req *req, struct srv_reply *out, int64_t number
     d->at_ms = cell_i(&c[6]);
     d->note = cell_s(&c[7]) ? cell_s(&c[7]) : "";
     d->head = cell_i(&c[10]);
+    d->approved = cell_i(&c[11]);
+    d->approved_by = cell_s(&c[12]);
+    d->version = cell_s(&c[13]);
+    d->comments = cell_s(&c[14]);
     if (!may_edit(req, out, id, d->venue))
         goto fail;
     enum kk_err jrc;
@@ -192,7 +190,7 @@ static int draft_load(struct srv_req *req, struct srv_reply *out, int64_t number
     return 1;
 fail:
     kk_buf_release(&err);
-    draft_release(d);
+    srv_draft_release(d);
     return 0;
 }
 
@@ -534,8 +532,10 @@ static void folder_release(struct folder *f)
     memset(f, 0, sizeof(*f));
 }
 
-static enum kk_err folder_make(struct folder *f, const char *data_dir, const struct draft *d,
-                               struct kk_buf *err)
+/* version not NULL: pack.json says that version (the one an approved revision is
+ * published as) instead of its own. */
+static enum kk_err folder_make(struct folder *f, const char *data_dir, const struct srv_draft *d,
+                               const char *version, struct kk_buf *err)
 {
     const cJSON *topics = cJSON_GetObjectItemCaseSensitive(d->source, "topics"), *t;
     size_t nt = 1 + (size_t)cJSON_GetArraySize(topics), nb = (size_t)cJSON_GetArraySize(d->files);
@@ -545,7 +545,25 @@ static enum kk_err folder_make(struct folder *f, const char *data_dir, const str
     f->blobs = kk_calloc(nb + 1, sizeof(*f->blobs));
     if (!f->e || !f->texts || !f->blobs)
         return kk_fail(err, KK_ERR_NOMEM, "out of memory");
-    char *text = cJSON_Print(cJSON_GetObjectItemCaseSensitive(d->source, "pack"));
+    cJSON *pack = cJSON_GetObjectItemCaseSensitive(d->source, "pack");
+    char *text;
+    if (version) {
+        cJSON *copy = cJSON_Duplicate(pack, 1);
+        cJSON *v = cJSON_CreateString(version);
+        if (!copy || !v || !cJSON_IsObject(copy)) {
+            cJSON_Delete(copy);
+            cJSON_Delete(v);
+            return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        }
+        if (cJSON_HasObjectItem(copy, "version"))
+            cJSON_ReplaceItemInObjectCaseSensitive(copy, "version", v);
+        else
+            cJSON_AddItemToObject(copy, "version", v);
+        text = cJSON_Print(copy);
+        cJSON_Delete(copy);
+    } else {
+        text = cJSON_Print(pack);
+    }
     if (!text)
         return kk_fail(err, KK_ERR_NOMEM, "out of memory");
     f->texts[f->ntexts++] = text;
@@ -589,8 +607,7 @@ static enum kk_err folder_write(const struct folder *f, const char *dir, struct 
     return rc;
 }
 
-/* A new scratch folder name under DATA/tmp (kk_free it). */
-static char *scratch_dir(struct srv_req *req, const char *what)
+char *srv_drafts_scratch(struct srv_req *req, const char *what)
 {
     struct kk_buf b = KK_BUF_INIT;
     char name[2 * 8 + 1];
@@ -753,40 +770,23 @@ static int import_venue(struct srv_req *req, struct kk_buf *venue, struct kk_buf
     return status;
 }
 
-void srv_drafts_import(struct srv_req *req, struct srv_reply *out)
+int srv_drafts_import_folder(struct srv_req *req, struct srv_reply *out, const char *root,
+                             const char *state, int status_ok, const char *note_text, char did[18])
 {
     struct import im = {.data_dir = req->store->data_dir};
-    struct kk_buf venue = KK_BUF_INIT, err = KK_BUF_INIT;
-    char *top = NULL, *scratch = NULL, *tree = NULL, *root = NULL, *src_text = NULL,
-         *files_text = NULL;
+    struct kk_buf venue = KK_BUF_INIT, err = KK_BUF_INIT, note = KK_BUF_INIT;
+    char *src_text = NULL, *files_text = NULL;
     cJSON *pack = NULL, *doc = NULL;
-    int status;
+    int status, made = 0;
     im.topics = cJSON_CreateObject();
     im.files = cJSON_CreateObject();
-    if (!req->body.len) {
-        srv_reply_error(out, 400, "body: empty; upload a tar, tar.gz or .kpk of a pack folder");
-        goto done;
-    }
+    did[0] = '\0';
     if ((status = import_venue(req, &venue, &im.msg))) {
         srv_reply_error(out, status, "%s", kk_buf_str(&im.msg));
         goto done;
     }
-    top = scratch_dir(req, "import");
-    scratch = top ? kk_path_join(top, "upload") : NULL;
-    tree = top ? kk_path_join(top, "tree") : NULL;
-    if (!im.topics || !im.files || !scratch || !tree || kk_mkdirs(top, 0700, &err)) {
-        kk_error("drafts", "import: %s", kk_buf_str(&err));
-        srv_reply_error(out, 503, "cannot write the upload to disk");
-        goto done;
-    }
-    enum kk_err rc = srv_tar_unpack(req->body.data, req->body.len, scratch, tree, &err);
-    if (rc) {
-        srv_reply_error(out, rc == KK_ERR_IO || rc == KK_ERR_NOMEM ? 503 : 422,
-                        "import refused: %s", kk_buf_str(&err));
-        goto done;
-    }
-    if (!(root = find_root(tree))) {
-        srv_reply_error(out, 422, "import refused: no pack.json at the top or in one folder");
+    if (!im.topics || !im.files) {
+        srv_reply_error(out, 503, "out of memory");
         goto done;
     }
     status = import_json(&im, root, "pack.json", &pack);
@@ -830,11 +830,12 @@ void srv_drafts_import(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 503, "out of memory");
         goto done;
     }
-    char did[2 + 2 * DRAFT_ID_BYTES];
     did[0] = 'd';
     kk_random_hex(did + 1, DRAFT_ID_BYTES);
-    struct kk_buf note = KK_BUF_INIT;
-    kk_buf_addf(&note, "imported %s", id->valuestring);
+    if (note_text)
+        kk_buf_adds(&note, note_text);
+    else
+        kk_buf_addf(&note, "imported %s", id->valuestring);
     struct srv_draft_save d = {.id = did,
                                .pack = id->valuestring,
                                .venue = venue.len ? kk_buf_str(&venue) : NULL,
@@ -842,10 +843,9 @@ void srv_drafts_import(struct srv_req *req, struct srv_reply *out)
                                .at_ms = kk_clock_wall_ms(),
                                .note = kk_buf_str(&note),
                                .source = src_text,
-                               .files = files_text};
-    kk_buf_reset(&err);
-    rc = srv_store_draft_add(req->store, &d, &err);
-    kk_buf_release(&note);
+                               .files = files_text,
+                               .state = state};
+    enum kk_err rc = srv_store_draft_add(req->store, &d, &err);
     if (rc == KK_ERR_NOTFOUND) {
         srv_reply_error(out, 404, "%s", kk_buf_str(&err));
     } else if (rc) {
@@ -855,29 +855,74 @@ void srv_drafts_import(struct srv_req *req, struct srv_reply *out)
         cJSON *a = cJSON_CreateObject();
         if (a && (!cJSON_AddStringToObject(a, "draft", did) ||
                   !cJSON_AddStringToObject(a, "pack", id->valuestring) ||
-                  !cJSON_AddNumberToObject(a, "revision", 1))) {
+                  !cJSON_AddNumberToObject(a, "revision", 1) ||
+                  !cJSON_AddStringToObject(a, "state", state))) {
             cJSON_Delete(a);
             a = NULL;
         }
-        srv_reply_json(out, 201, a);
-        audit(req, "draft.import", did, id->valuestring);
+        srv_reply_json(out, status_ok, a);
+        srv_drafts_audit(req, "draft.import", did, kk_buf_str(&note), d.venue, id->valuestring);
         kk_info("drafts", "%s imported %s as draft %s (%d topics, %d pictures)", req->who,
                 id->valuestring, did, cJSON_GetArraySize(im.topics), cJSON_GetArraySize(im.files));
+        made = 1;
     }
 done:
-    if (top)
-        kk_remove_tree(top, NULL);
+    if (!made)
+        did[0] = '\0';
     cJSON_Delete(doc);
     cJSON_Delete(pack);
     cJSON_Delete(im.topics);
     cJSON_Delete(im.files);
     cJSON_free(src_text);
     cJSON_free(files_text);
+    kk_buf_release(&im.msg);
+    kk_buf_release(&venue);
+    kk_buf_release(&note);
+    kk_buf_release(&err);
+    return made;
+}
+
+void srv_drafts_import(struct srv_req *req, struct srv_reply *out)
+{
+    struct kk_buf venue = KK_BUF_INIT, err = KK_BUF_INIT, msg = KK_BUF_INIT;
+    char *top = NULL, *scratch = NULL, *tree = NULL, *root = NULL;
+    char did[18];
+    int status;
+    if (!req->body.len) {
+        srv_reply_error(out, 400, "body: empty; upload a tar, tar.gz or .kpk of a pack folder");
+        goto done;
+    }
+    if ((status = import_venue(req, &venue, &msg))) {
+        srv_reply_error(out, status, "%s", kk_buf_str(&msg));
+        goto done;
+    }
+    top = srv_drafts_scratch(req, "import");
+    scratch = top ? kk_path_join(top, "upload") : NULL;
+    tree = top ? kk_path_join(top, "tree") : NULL;
+    if (!scratch || !tree || kk_mkdirs(top, 0700, &err)) {
+        kk_error("drafts", "import: %s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "cannot write the upload to disk");
+        goto done;
+    }
+    enum kk_err rc = srv_tar_unpack(req->body.data, req->body.len, scratch, tree, &err);
+    if (rc) {
+        srv_reply_error(out, rc == KK_ERR_IO || rc == KK_ERR_NOMEM ? 503 : 422,
+                        "import refused: %s", kk_buf_str(&err));
+        goto done;
+    }
+    if (!(root = find_root(tree))) {
+        srv_reply_error(out, 422, "import refused: no pack.json at the top or in one folder");
+        goto done;
+    }
+    srv_drafts_import_folder(req, out, root, "draft", 201, NULL, did);
+done:
+    if (top)
+        kk_remove_tree(top, NULL);
     kk_free(top);
     kk_free(scratch);
     kk_free(tree);
     kk_free(root);
-    kk_buf_release(&im.msg);
+    kk_buf_release(&msg);
     kk_buf_release(&venue);
     kk_buf_release(&err);
 }
@@ -929,7 +974,7 @@ done:
     kk_buf_release(&err);
 }
 
-static cJSON *draft_json(struct draft *d)
+static cJSON *draft_json(struct srv_draft *d)
 {
     cJSON *a = cJSON_CreateObject();
     cJSON *src = d->source;
@@ -942,10 +987,21 @@ static cJSON *draft_json(struct draft *d)
         !cJSON_AddNumberToObject(a, "head", (double)d->head) ||
         !cJSON_AddStringToObject(a, "who", d->who ? d->who : "") ||
         !cJSON_AddNumberToObject(a, "at_ms", (double)d->at_ms) ||
-        !cJSON_AddStringToObject(a, "note", d->note)) {
+        !cJSON_AddStringToObject(a, "note", d->note) ||
+        !(d->approved ? cJSON_AddNumberToObject(a, "approved", (double)d->approved)
+                      : cJSON_AddNullToObject(a, "approved")) ||
+        !(d->approved_by ? cJSON_AddStringToObject(a, "approved_by", d->approved_by)
+                         : cJSON_AddNullToObject(a, "approved_by")) ||
+        !(d->version ? cJSON_AddStringToObject(a, "version", d->version)
+                     : cJSON_AddNullToObject(a, "version"))) {
         cJSON_Delete(a);
         return NULL;
     }
+    enum kk_err jrc;
+    cJSON *comments = d->comments ? kk_json_parse(d->comments, &jrc) : NULL;
+    if (!comments)
+        comments = cJSON_CreateArray();
+    cJSON_AddItemToObject(a, "comments", comments);
     /* The tree moves into the answer. */
     cJSON_AddItemToObject(src, "files", d->files);
     d->files = NULL;
@@ -956,11 +1012,11 @@ static cJSON *draft_json(struct draft *d)
 
 void srv_drafts_get(struct srv_req *req, struct srv_reply *out)
 {
-    struct draft d;
-    if (!draft_load(req, out, arg_revision(req, "revision"), &d))
+    struct srv_draft d;
+    if (!srv_draft_load(req, out, arg_revision(req, "revision"), &d))
         return;
     srv_reply_json(out, 200, draft_json(&d));
-    draft_release(&d);
+    srv_draft_release(&d);
 }
 
 /* Checks a save's files map: every path a picture path, every hash a stored blob; a
@@ -1014,7 +1070,7 @@ static int check_files(struct srv_req *req, const cJSON *files, const cJSON *hea
 /* Saves source (and files) as the revision after base: answers 200 {"revision"}, or 409
  * with the changes between base and the latest. mine: the caller's document, for
  * "yours". */
-static void save_revision(struct srv_req *req, struct srv_reply *out, struct draft *head,
+static void save_revision(struct srv_req *req, struct srv_reply *out, struct srv_draft *head,
                           int64_t base, const cJSON *src, const cJSON *files, const char *note,
                           const char *what)
 {
@@ -1045,7 +1101,7 @@ static void save_revision(struct srv_req *req, struct srv_reply *out, struct dra
         struct srv_table bt = {0};
         struct leaves lb = {0}, lh = {0}, ly = {0};
         cJSON *bsrc = NULL, *bfiles = NULL, *ans = cJSON_CreateObject(), *changes = NULL;
-        struct draft latest;
+        struct srv_draft latest;
         struct srv_reply scratch = {0};
         enum kk_err jrc;
         int got_latest = 0;
@@ -1053,7 +1109,7 @@ static void save_revision(struct srv_req *req, struct srv_reply *out, struct dra
             bsrc = cell_s(&bt.cells[8]) ? kk_json_parse(cell_s(&bt.cells[8]), &jrc) : NULL;
             bfiles = cell_s(&bt.cells[9]) ? kk_json_parse(cell_s(&bt.cells[9]), &jrc) : NULL;
         }
-        got_latest = draft_load(req, &scratch, 0, &latest);
+        got_latest = srv_draft_load(req, &scratch, 0, &latest);
         kk_buf_release(&scratch.body);
         for (size_t i = 0; i < scratch.nheaders; i++) {
             kk_free(scratch.headers[i][0]);
@@ -1087,9 +1143,11 @@ static void save_revision(struct srv_req *req, struct srv_reply *out, struct dra
         leaves_release(&ly);
         srv_table_release(&bt);
         if (got_latest)
-            draft_release(&latest);
+            srv_draft_release(&latest);
     } else if (rc == KK_ERR_NOTFOUND) {
         srv_reply_error(out, 404, "%s", kk_buf_str(&err));
+    } else if (rc == KK_ERR_BUSY) {
+        srv_reply_error(out, 409, "%s", kk_buf_str(&err)); /* in review or approved */
     } else if (rc) {
         kk_error("drafts", "save %s: %s", head->id, kk_buf_str(&err));
         srv_reply_error(out, 503, "cannot store the revision");
@@ -1102,7 +1160,7 @@ static void save_revision(struct srv_req *req, struct srv_reply *out, struct dra
         srv_reply_json(out, 200, a);
         struct kk_buf detail = KK_BUF_INIT;
         kk_buf_addf(&detail, "revision %lld: %s", (long long)number, note);
-        audit(req, what, head->id, kk_buf_str(&detail));
+        srv_drafts_audit(req, what, head->id, kk_buf_str(&detail), head->venue, head->pack);
         kk_buf_release(&detail);
     }
 done:
@@ -1114,11 +1172,11 @@ done:
 
 void srv_drafts_put(struct srv_req *req, struct srv_reply *out)
 {
-    struct draft d;
+    struct srv_draft d;
     struct kk_buf msg = KK_BUF_INIT;
     cJSON *root = NULL;
     int status;
-    if (!draft_load(req, out, 0, &d))
+    if (!srv_draft_load(req, out, 0, &d))
         return;
     if (!(root = srv_req_json(req, out)))
         goto done;
@@ -1155,7 +1213,7 @@ void srv_drafts_put(struct srv_req *req, struct srv_reply *out)
                   cJSON_IsString(note) ? note->valuestring : "", "draft.save");
 done:
     cJSON_Delete(root);
-    draft_release(&d);
+    srv_draft_release(&d);
     kk_buf_release(&msg);
 }
 
@@ -1163,12 +1221,12 @@ done:
 
 void srv_drafts_file(struct srv_req *req, struct srv_reply *out)
 {
-    struct draft d;
+    struct srv_draft d;
     struct kk_buf msg = KK_BUF_INIT;
     struct kk_image img;
     char sha[65];
     const char *path = srv_req_arg(req, "path");
-    if (!draft_load(req, out, 0, &d))
+    if (!srv_draft_load(req, out, 0, &d))
         return;
     const char *why = path ? file_path_problem(path)
                            : "missing; say where it goes, e.g."
@@ -1204,10 +1262,10 @@ void srv_drafts_file(struct srv_req *req, struct srv_reply *out)
     srv_reply_json(out, 201, a);
     struct kk_buf detail = KK_BUF_INIT;
     kk_buf_addf(&detail, "%s %s", path, sha);
-    audit(req, "draft.file", d.id, kk_buf_str(&detail));
+    srv_drafts_audit(req, "draft.file", d.id, kk_buf_str(&detail), d.venue, d.pack);
     kk_buf_release(&detail);
 done:
-    draft_release(&d);
+    srv_draft_release(&d);
     kk_buf_release(&msg);
 }
 
@@ -1268,16 +1326,17 @@ cJSON *srv_drafts_check_dir(const char *dir, size_t *errors)
 
 void srv_drafts_validate(struct srv_req *req, struct srv_reply *out)
 {
-    struct draft d;
+    struct srv_draft d;
     struct folder f;
     struct kk_buf err = KK_BUF_INIT;
     char *dir = NULL;
     size_t errors = 0;
     memset(&f, 0, sizeof(f));
-    if (!draft_load(req, out, arg_revision(req, "revision"), &d))
+    if (!srv_draft_load(req, out, arg_revision(req, "revision"), &d))
         return;
-    dir = scratch_dir(req, "validate");
-    if (!dir || folder_make(&f, req->store->data_dir, &d, &err) || folder_write(&f, dir, &err)) {
+    dir = srv_drafts_scratch(req, "validate");
+    if (!dir || folder_make(&f, req->store->data_dir, &d, NULL, &err) ||
+        folder_write(&f, dir, &err)) {
         kk_error("drafts", "validate %s: %s", d.id, kk_buf_str(&err));
         srv_reply_error(out, 503, "cannot write the draft out to check it");
         goto done;
@@ -1288,20 +1347,23 @@ done:
         kk_remove_tree(dir, NULL);
     kk_free(dir);
     folder_release(&f);
-    draft_release(&d);
+    srv_draft_release(&d);
     kk_buf_release(&err);
 }
 
 void srv_drafts_export(struct srv_req *req, struct srv_reply *out)
 {
-    struct draft d;
+    struct srv_draft d;
     struct folder f;
     struct kk_buf err = KK_BUF_INIT, tgz = KK_BUF_INIT;
     char disp[200];
     memset(&f, 0, sizeof(f));
-    if (!draft_load(req, out, arg_revision(req, "revision"), &d))
+    if (!srv_draft_load(req, out, arg_revision(req, "revision"), &d))
         return;
-    if (folder_make(&f, req->store->data_dir, &d, &err) ||
+    /* The approved revision exports as it will be published: with its version. */
+    const char *version =
+        d.state && !strcmp(d.state, "approved") && d.approved == d.revision ? d.version : NULL;
+    if (folder_make(&f, req->store->data_dir, &d, version, &err) ||
         srv_tar_write_gz(d.pack, f.e, f.n, &tgz, &err)) {
         kk_error("drafts", "export %s: %s", d.id, kk_buf_str(&err));
         srv_reply_error(out, 503, "cannot export the draft");
@@ -1313,7 +1375,7 @@ void srv_drafts_export(struct srv_req *req, struct srv_reply *out)
     srv_reply_header(out, "Content-Disposition", disp);
 done:
     folder_release(&f);
-    draft_release(&d);
+    srv_draft_release(&d);
     kk_buf_release(&err);
     kk_buf_release(&tgz);
 }
@@ -1321,15 +1383,15 @@ done:
 int srv_drafts_checkout(struct srv_req *req, struct srv_reply *out, int64_t revision,
                         const char *dir, char **pack_id)
 {
-    struct draft d;
+    struct srv_draft d;
     struct folder f;
     struct kk_buf err = KK_BUF_INIT;
     int ok = 0;
     memset(&f, 0, sizeof(f));
     *pack_id = NULL;
-    if (!draft_load(req, out, revision, &d))
+    if (!srv_draft_load(req, out, revision, &d))
         return 0;
-    if (folder_make(&f, req->store->data_dir, &d, &err) || folder_write(&f, dir, &err)) {
+    if (folder_make(&f, req->store->data_dir, &d, NULL, &err) || folder_write(&f, dir, &err)) {
         kk_error("drafts", "checkout %s: %s", d.id, kk_buf_str(&err));
         srv_reply_error(out, 503, "cannot write the draft out");
     } else if (!(*pack_id = kk_strdup(d.pack))) {
@@ -1338,33 +1400,44 @@ int srv_drafts_checkout(struct srv_req *req, struct srv_reply *out, int64_t revi
         ok = 1;
     }
     folder_release(&f);
-    draft_release(&d);
+    srv_draft_release(&d);
     kk_buf_release(&err);
     return ok;
+}
+
+enum kk_err srv_draft_write(const char *data_dir, const struct srv_draft *d, const char *version,
+                            const char *dir, struct kk_buf *err)
+{
+    struct folder f;
+    enum kk_err rc = folder_make(&f, data_dir, d, version, err);
+    if (!rc)
+        rc = folder_write(&f, dir, err);
+    folder_release(&f);
+    return rc;
 }
 
 /* --- history ---------------------------------------------------------------------------- */
 
 void srv_drafts_revisions(struct srv_req *req, struct srv_reply *out)
 {
-    struct draft d;
+    struct srv_draft d;
     struct srv_table t = {0};
-    if (!draft_load(req, out, 0, &d))
+    if (!srv_draft_load(req, out, 0, &d))
         return;
     if (srv_store_draft_revisions(req->store, d.id, &t, NULL))
         srv_reply_error(out, 503, "store unavailable");
     else
         srv_reply_json(out, 200, srv_table_to_objects(&t));
     srv_table_release(&t);
-    draft_release(&d);
+    srv_draft_release(&d);
 }
 
 void srv_drafts_restore(struct srv_req *req, struct srv_reply *out)
 {
-    struct draft head, old;
+    struct srv_draft head, old;
     cJSON *root = NULL;
     char note[64];
-    if (!draft_load(req, out, 0, &head))
+    if (!srv_draft_load(req, out, 0, &head))
         return;
     if (!(root = srv_req_json(req, out)))
         goto done;
@@ -1374,29 +1447,29 @@ void srv_drafts_restore(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 400, "revision: missing or not a whole number of at least 1");
         goto done;
     }
-    if (!draft_load(req, out, (int64_t)r->valuedouble, &old))
+    if (!srv_draft_load(req, out, (int64_t)r->valuedouble, &old))
         goto done;
     snprintf(note, sizeof(note), "restored revision %lld", (long long)old.revision);
     save_revision(req, out, &head, head.head, old.source, old.files, note, "draft.restore");
-    draft_release(&old);
+    srv_draft_release(&old);
 done:
     cJSON_Delete(root);
-    draft_release(&head);
+    srv_draft_release(&head);
 }
 
 void srv_drafts_diff(struct srv_req *req, struct srv_reply *out)
 {
-    struct draft a, b;
+    struct srv_draft a, b;
     struct leaves la = {0}, lb = {0};
     int64_t from = arg_revision(req, "from"), to = arg_revision(req, "to");
     if (from == 0) {
         srv_reply_error(out, 400, "from: missing; say which revision to compare from");
         return;
     }
-    if (!draft_load(req, out, from, &a))
+    if (!srv_draft_load(req, out, from, &a))
         return;
-    if (!draft_load(req, out, to, &b)) {
-        draft_release(&a);
+    if (!srv_draft_load(req, out, to, &b)) {
+        srv_draft_release(&a);
         return;
     }
     cJSON *changes = NULL, *ans = cJSON_CreateObject();
@@ -1413,15 +1486,15 @@ void srv_drafts_diff(struct srv_req *req, struct srv_reply *out)
     }
     leaves_release(&la);
     leaves_release(&lb);
-    draft_release(&a);
-    draft_release(&b);
+    srv_draft_release(&a);
+    srv_draft_release(&b);
 }
 
 /* --- the studio's editor: checking unsaved text, showing stored pictures --------------- */
 
 void srv_drafts_check(struct srv_req *req, struct srv_reply *out)
 {
-    struct draft d;
+    struct srv_draft d;
     struct folder f;
     struct kk_buf msg = KK_BUF_INIT;
     cJSON *root = NULL;
@@ -1429,7 +1502,7 @@ void srv_drafts_check(struct srv_req *req, struct srv_reply *out)
     char *dir = NULL;
     int status;
     memset(&f, 0, sizeof(f));
-    if (!draft_load(req, out, 0, &d))
+    if (!srv_draft_load(req, out, 0, &d))
         return;
     if (!(root = srv_req_json(req, out)))
         goto done;
@@ -1455,8 +1528,9 @@ void srv_drafts_check(struct srv_req *req, struct srv_reply *out)
     /* The text checked is the body's; nothing is stored. */
     cJSON_Delete(d.source);
     d.source = cJSON_DetachItemFromObjectCaseSensitive(root, "source");
-    dir = scratch_dir(req, "check");
-    if (!dir || folder_make(&f, req->store->data_dir, &d, &msg) || folder_write(&f, dir, &msg)) {
+    dir = srv_drafts_scratch(req, "check");
+    if (!dir || folder_make(&f, req->store->data_dir, &d, NULL, &msg) ||
+        folder_write(&f, dir, &msg)) {
         kk_error("drafts", "check %s: %s", d.id, kk_buf_str(&msg));
         srv_reply_error(out, 503, "cannot write the draft out to check it");
         goto done;
@@ -1468,7 +1542,7 @@ done:
     kk_free(dir);
     folder_release(&f);
     cJSON_Delete(root);
-    draft_release(&d);
+    srv_draft_release(&d);
     kk_buf_release(&msg);
 }
 
@@ -1476,10 +1550,10 @@ void srv_drafts_file_get(struct srv_req *req, struct srv_reply *out)
 {
     static const char *const types[] = {
         [KK_IMG_PNG] = "image/png", [KK_IMG_JPEG] = "image/jpeg", [KK_IMG_SVG] = "image/svg+xml"};
-    struct draft d;
+    struct srv_draft d;
     struct kk_buf data = KK_BUF_INIT, err = KK_BUF_INIT;
     const char *path = srv_req_arg(req, "path");
-    if (!draft_load(req, out, arg_revision(req, "revision"), &d))
+    if (!srv_draft_load(req, out, arg_revision(req, "revision"), &d))
         return;
     const cJSON *sha = path ? cJSON_GetObjectItemCaseSensitive(d.files, path) : NULL;
     if (!path) {
@@ -1506,7 +1580,7 @@ void srv_drafts_file_get(struct srv_req *req, struct srv_reply *out)
     srv_reply_header(out, "Content-Security-Policy",
                      "default-src 'none'; style-src 'unsafe-inline'; sandbox");
 done:
-    draft_release(&d);
+    srv_draft_release(&d);
     kk_buf_release(&data);
     kk_buf_release(&err);
 }

@@ -35,6 +35,42 @@ void srv_drafts_diff(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_check(struct srv_req *req, struct srv_reply *out);
 void srv_drafts_file_get(struct srv_req *req, struct srv_reply *out);
 
+/* One stored revision of a draft, as srv_draft_load reads it (strings point into t). */
+struct srv_draft {
+    struct srv_table t;
+    const char *id, *pack, *venue, *state, *who, *note;
+    int64_t revision, at_ms, head;
+    int64_t approved;                             /* the revision last approved, 0 for none */
+    const char *approved_by, *version, *comments; /* NULL when none */
+    cJSON *source;                                /* {"pack":{…},"topics":{…}} */
+    cJSON *files;                                 /* {"path":"sha256",…} */
+};
+
+/* Loads revision number (0: the latest) of the draft named by req->params[0], checking
+ * the caller may see it. 1 on success (release d with srv_draft_release); otherwise 0
+ * with out holding the answer (400, 403, 404, 500, 503) and d released. */
+int srv_draft_load(struct srv_req *req, struct srv_reply *out, int64_t number, struct srv_draft *d);
+void srv_draft_release(struct srv_draft *d);
+
+/* Writes d's source folder into the new folder dir, pack.json saying version instead of
+ * its own when version is not NULL (exactly the bytes GET …/export gives). */
+enum kk_err srv_draft_write(const char *data_dir, const struct srv_draft *d, const char *version,
+                            const char *dir, struct kk_buf *err);
+
+/* Records one row of the audit log as req's caller (a failure is logged, not answered). */
+void srv_drafts_audit(struct srv_req *req, const char *what, const char *target, const char *detail,
+                      const char *venue, const char *pack);
+
+/* Makes a new draft of the pack folder root (a source or built folder, read as POST
+ * …/import reads the archive's), in state ("draft" or "in_review"), with the venue from
+ * ?venue= as for import. Answers 201 (or status when not 0) {"draft","pack","revision",
+ * "state"} or the error; returns 1 when the draft was made, with its id in did. */
+int srv_drafts_import_folder(struct srv_req *req, struct srv_reply *out, const char *root,
+                             const char *state, int status, const char *note, char did[18]);
+
+/* A scratch folder name under DATA/tmp, what-RANDOM (kk_free it), or NULL. */
+char *srv_drafts_scratch(struct srv_req *req, const char *what);
+
 /* For other studio calls on a draft (the preview worker): loads revision (0: the latest)
  * of the draft named by req->params[0], checking the caller may see it, and writes its
  * source folder (pack.json, topics, pictures) into the new folder dir, which the caller

@@ -25,11 +25,13 @@ static const struct {
     {"users", "name, role, password_hash, token_hash, created_ms", "name", "COUNT(*)"},
     {"sessions", "id_hash, \"user\", csrf, expires_ms", "id_hash", "COUNT(*)"},
     {"user_venues", "\"user\", venue", "\"user\", venue", "COUNT(*)"},
-    {"drafts", "id, pack, venue, state, created_by, created_ms, head, updated_ms, updated_by", "id",
-     "COUNT(*), COALESCE(SUM(head), 0)"},
+    {"drafts",
+     "id, pack, venue, state, created_by, created_ms, head, updated_ms, updated_by, approved,"
+     " approved_by, version, comments",
+     "id", "COUNT(*), COALESCE(SUM(head), 0)"},
     {"draft_revisions", "draft, number, who, at_ms, note, source, files", "draft, number",
      "COUNT(*), COALESCE(SUM(length(source) + length(files)), 0)"},
-    {"audit", "at_ms, who, what, target, detail", "seq", "COUNT(*)"},
+    {"audit", "at_ms, who, what, target, detail, venue, pack", "seq", "COUNT(*)"},
     {"kiosk_status",
      "kiosk, seen_ms, app_version, packs, queue, dropped, uptime_s, disk_free_mb, last_error,"
      " clock_offset_ms",

@@ -158,104 +158,42 @@ enum kk_err srv_blob_get(const char *data_dir, const char *sha256, struct kk_buf
     return rc;
 }
 
-void srv_pack_upload(struct srv_req *req, struct srv_reply *out)
+enum kk_err srv_pack_store_dir(struct srv_store *store, const char *dir,
+                               const struct kk_manifest *m, struct kk_buf *err)
 {
-    const char *data_dir = req->store->data_dir;
-    struct kk_buf err = KK_BUF_INIT, tmp = KK_BUF_INIT, mf = KK_BUF_INIT, sig = KK_BUF_INIT;
-    struct kk_manifest *m = NULL;
-    struct srv_pack_file *files = NULL;
-    char *kpk = NULL, *dest = NULL, *top = NULL;
-    char name[33];
-    if (!ntrusted) {
-        srv_reply_error(out, 503, "no trusted pack keys are configured on the server");
-        return;
-    }
-    if (!req->body.len) {
-        srv_reply_error(out, 400, "body: empty; upload a .kpk bundle");
-        return;
-    }
-    kk_random_hex(name, 16);
-    if (kk_buf_addf(&tmp, "%s/tmp/upload-%s", data_dir, name) ||
-        !(kpk = kk_path_join(kk_buf_str(&tmp), "pack.kpk")) ||
-        !(dest = kk_path_join(kk_buf_str(&tmp), "pack"))) {
-        srv_reply_error(out, 500, "out of memory");
-        goto done;
-    }
-    top = kk_strdup(kk_buf_str(&tmp));
-    if (!top || kk_mkdirs(top, 0700, &err) ||
-        kk_file_write_atomic(kpk, req->body.data, req->body.len, &err)) {
-        kk_error("packs", "%s", kk_buf_str(&err));
-        srv_reply_error(out, 503, "cannot write the upload to disk");
-        goto done;
-    }
-    enum kk_err rc = kk_bundle_read(kpk, dest, trusted, ntrusted, &m, &err);
-    if (rc) {
-        /* Messages name the bundle by its temporary path: show only what follows it. */
-        const char *msg = kk_buf_str(&err);
-        const char *rel = strstr(msg, "pack.kpk: ");
-        srv_reply_error(out, rc == KK_ERR_NOMEM || rc == KK_ERR_IO ? 503 : 422, "pack refused: %s",
-                        rel ? rel + 10 : msg);
-        goto done;
-    }
-    char *mpath = kk_path_join(dest, KK_MANIFEST_FILE);
-    char *spath = kk_path_join(dest, KK_MANIFEST_SIG_FILE);
-    rc = !mpath || !spath ? KK_ERR_NOMEM : kk_file_read(mpath, KK_MAX_JSON_FILE_BYTES, &mf, &err);
-    if (!rc)
-        rc = kk_file_read(spath, 4096, &sig, &err);
-    kk_free(mpath);
-    kk_free(spath);
-    files = kk_calloc(m->nfiles ? m->nfiles : 1, sizeof(*files));
+    const char *data_dir = store->data_dir;
+    struct kk_buf mf = KK_BUF_INIT, sig = KK_BUF_INIT;
+    struct srv_pack_file *files = kk_calloc(m->nfiles ? m->nfiles : 1, sizeof(*files));
     char(*hex)[65] = kk_calloc(m->nfiles ? m->nfiles : 1, 65);
-    for (size_t i = 0; !rc && files && hex && i < m->nfiles; i++) {
+    char *mpath = kk_path_join(dir, KK_MANIFEST_FILE);
+    char *spath = kk_path_join(dir, KK_MANIFEST_SIG_FILE);
+    enum kk_err rc = !mpath || !spath || !files || !hex
+                         ? kk_fail(err, KK_ERR_NOMEM, "out of memory")
+                         : kk_file_read(mpath, KK_MAX_JSON_FILE_BYTES, &mf, err);
+    if (!rc)
+        rc = kk_file_read(spath, 4096, &sig, err);
+    for (size_t i = 0; !rc && i < m->nfiles; i++) {
         kk_hex_encode(hex[i], m->files[i].sha256, 32);
         files[i].path = m->files[i].path;
         files[i].sha256 = hex[i];
         files[i].size = (int64_t)m->files[i].size;
-        char *src = kk_path_join(dest, m->files[i].path);
-        rc = src ? keep_blob(data_dir, src, hex[i], &err) : KK_ERR_NOMEM;
+        char *src = kk_path_join(dir, m->files[i].path);
+        rc = src ? keep_blob(data_dir, src, hex[i], err) : KK_ERR_NOMEM;
         kk_free(src);
     }
-    if (!rc && (!files || !hex))
-        rc = KK_ERR_NOMEM;
     /* The manifest itself is a blob too, so a kiosk can fetch it by hash. */
-    if (!rc) {
-        char *src = kk_path_join(dest, KK_MANIFEST_FILE);
-        rc = src ? keep_blob(data_dir, src, m->sha256, &err) : KK_ERR_NOMEM;
-        kk_free(src);
-    }
     if (!rc)
-        rc = srv_store_pack_add(req->store, m->id, m->version, m->sha256, mf.data, mf.len, sig.data,
-                                sig.len, files, m->nfiles, &err);
-    kk_free(hex);
-    if (rc == KK_ERR_EXISTS) {
-        srv_reply_error(out, 409, "%s", kk_buf_str(&err));
-    } else if (rc) {
-        kk_error("packs", "%s", kk_buf_str(&err));
-        srv_reply_error(out, 503, "cannot store the pack");
-    } else {
-        cJSON *a = cJSON_CreateObject();
-        if (a && (!cJSON_AddStringToObject(a, "id", m->id) ||
-                  !cJSON_AddStringToObject(a, "version", m->version) ||
-                  !cJSON_AddStringToObject(a, "manifest_sha256", m->sha256) ||
-                  !cJSON_AddNumberToObject(a, "files", (double)m->nfiles))) {
-            cJSON_Delete(a);
-            a = NULL;
-        }
-        srv_reply_json(out, 201, a);
-        kk_info("packs", "%s uploaded %s@%s (%zu files)", req->who, m->id, m->version, m->nfiles);
-    }
-done:
-    if (top)
-        kk_remove_tree(top, NULL);
-    kk_manifest_destroy(m);
+        rc = keep_blob(data_dir, mpath, m->sha256, err);
+    if (!rc)
+        rc = srv_store_pack_add(store, m->id, m->version, m->sha256, mf.data, mf.len, sig.data,
+                                sig.len, files, m->nfiles, err);
     kk_free(files);
-    kk_free(kpk);
-    kk_free(dest);
-    kk_free(top);
-    kk_buf_release(&err);
-    kk_buf_release(&tmp);
+    kk_free(hex);
+    kk_free(mpath);
+    kk_free(spath);
     kk_buf_release(&mf);
     kk_buf_release(&sig);
+    return rc;
 }
 
 static void get_pack_part(struct srv_req *req, struct srv_reply *out, const char *which)

@@ -32,7 +32,13 @@ enum kk_err srv_blob_get(const char *data_dir, const char *sha256, struct kk_buf
 /* True when s is 64 lowercase hex digits. */
 int srv_sha256_well_formed(const char *s);
 
-void srv_pack_upload(struct srv_req *req, struct srv_reply *out);
+/* Keeps the verified built pack in dir (m: its manifest, from kk_manifest_verify or
+ * kk_bundle_read) as a stored version: every file as a blob, then the manifest, its
+ * signature and file list in the store. KK_ERR_EXISTS when that id and version exist
+ * with another manifest; KK_ERR_IO, KK_ERR_NOMEM, KK_ERR_DB. */
+enum kk_err srv_pack_store_dir(struct srv_store *store, const char *dir,
+                               const struct kk_manifest *m, struct kk_buf *err);
+
 void srv_pack_get_manifest(struct srv_req *req, struct srv_reply *out);
 void srv_pack_get_signature(struct srv_req *req, struct srv_reply *out);
 void srv_pack_get_blob(struct srv_req *req, struct srv_reply *out);

@@ -243,7 +243,30 @@ enum kk_err srv_store_audit_add(struct srv_store *s, int64_t at_ms, const char *
                                 const char *what, const char *target, const char *detail,
                                 struct kk_buf *err)
 {
-    return s->ops->audit_add(s, at_ms, who, what, target ? target : "", detail ? detail : "", err);
+    struct srv_audit a = {at_ms, who, what, target, detail, NULL, NULL};
+    return srv_store_audit_record(s, &a, err);
+}
+
+enum kk_err srv_store_audit_record(struct srv_store *s, const struct srv_audit *a,
+                                   struct kk_buf *err)
+{
+    struct srv_audit b = *a;
+    b.who = b.who ? b.who : "";
+    b.target = b.target ? b.target : "";
+    b.detail = b.detail ? b.detail : "";
+    return s->ops->audit_add(s, &b, err);
+}
+
+enum kk_err srv_store_draft_step(struct srv_store *s, const struct srv_draft_step *st,
+                                 struct kk_buf *state, struct kk_buf *err)
+{
+    return s->ops->draft_step(s, st, state, err);
+}
+
+enum kk_err srv_store_pack_versions(struct srv_store *s, const char *pack, struct srv_table *out,
+                                    struct kk_buf *err)
+{
+    return s->ops->pack_versions(s, pack, out, err);
 }
 
 enum kk_err srv_store_kiosk_tag(struct srv_store *s, const char *kiosk, const char *tag, int add,
@@ -324,10 +347,10 @@ enum kk_err srv_store_kiosk_notices(struct srv_store *s, const char *kiosk, int6
     return s->ops->kiosk_notices(s, kiosk, now_ms, out, err);
 }
 
-enum kk_err srv_store_audit_list(struct srv_store *s, int64_t from_ms, int64_t to_ms,
+enum kk_err srv_store_audit_list(struct srv_store *s, const struct srv_audit_query *q,
                                  struct srv_table *out, struct kk_buf *err)
 {
-    return s->ops->audit_list(s, from_ms, to_ms, out, err);
+    return s->ops->audit_list(s, q, out, err);
 }
 
 enum kk_err srv_store_user_venues(struct srv_store *s, const char *user, struct srv_table *out,

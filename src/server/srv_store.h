@@ -124,6 +124,32 @@ struct srv_draft_save {
     const char *note;   /* "" for none */
     const char *source; /* the source JSON ({"pack","topics"}) */
     const char *files;  /* the path -> sha256 map as JSON */
+    const char *state;  /* draft_add: the state it starts in, NULL for "draft" */
+};
+
+/* One step of a draft's review (docs/review.md), done by draft_step in one transaction. */
+struct srv_draft_step {
+    const char *id;       /* the draft */
+    const char *from;     /* the states it may be in, '|'-separated ("draft|changes_requested") */
+    const char *to;       /* the state it goes to */
+    const char *who;      /* who takes the step */
+    int self_check;       /* refuse (KK_ERR_PERM) when who saved a revision since the last
+                             approval (or ever, without one) */
+    int64_t approve;      /* > 0: the revision approved; it must still be the latest */
+    const char *version;  /* not NULL: the version reserved for (or published from) it */
+    const char *comments; /* not NULL: the request for changes (JSON array text) */
+};
+
+/* One row of the audit log. venue and pack may be NULL (not about one). */
+struct srv_audit {
+    int64_t at_ms;
+    const char *who, *what, *target, *detail, *venue, *pack;
+};
+
+/* What GET /api/v1/audit asks for: [from_ms, to_ms), and who, venue, pack (NULL: any). */
+struct srv_audit_query {
+    int64_t from_ms, to_ms;
+    const char *who, *venue, *pack;
 };
 
 struct srv_store;
@@ -194,10 +220,14 @@ struct srv_store_ops {
                              struct srv_table *out, struct kk_buf *err);
     enum kk_err (*draft_revisions)(struct srv_store *s, const char *id, struct srv_table *out,
                                    struct kk_buf *err);
-    enum kk_err (*audit_add)(struct srv_store *s, int64_t at_ms, const char *who, const char *what,
-                             const char *target, const char *detail, struct kk_buf *err);
-    enum kk_err (*audit_list)(struct srv_store *s, int64_t from_ms, int64_t to_ms,
+    enum kk_err (*audit_add)(struct srv_store *s, const struct srv_audit *a, struct kk_buf *err);
+    enum kk_err (*audit_list)(struct srv_store *s, const struct srv_audit_query *q,
                               struct srv_table *out, struct kk_buf *err);
+    /* the review (issue 16) */
+    enum kk_err (*draft_step)(struct srv_store *s, const struct srv_draft_step *st,
+                              struct kk_buf *state, struct kk_buf *err);
+    enum kk_err (*pack_versions)(struct srv_store *s, const char *pack, struct srv_table *out,
+                                 struct kk_buf *err);
     enum kk_err (*user_venues)(struct srv_store *s, const char *user, struct srv_table *out,
                                struct kk_buf *err);
     enum kk_err (*user_venue_add)(struct srv_store *s, const char *user, const char *venue,
@@ -373,24 +403,43 @@ enum kk_err srv_store_draft_add(struct srv_store *s, const struct srv_draft_save
 enum kk_err srv_store_draft_save(struct srv_store *s, const struct srv_draft_save *d,
                                  int64_t *number, struct kk_buf *err);
 /* Every draft, latest change first: id, pack, venue, state, created_by, created_ms,
- * revision, updated_ms, updated_by. Initialises out; release with srv_table_release. */
+ * revision, updated_ms, updated_by, approved (revision or NULL), approved_by, version,
+ * comments (JSON text or NULL). Initialises out; release with srv_table_release. */
 enum kk_err srv_store_draft_list(struct srv_store *s, struct srv_table *out, struct kk_buf *err);
 /* One revision of draft id (number 0: the latest) as one row: id, pack, venue, state,
- * revision, who, at_ms, note, source, files, head. KK_ERR_NOTFOUND (out initialised, no
- * rows) when there is no such draft or revision. */
+ * revision, who, at_ms, note, source, files, head, approved, approved_by, version,
+ * comments. KK_ERR_NOTFOUND (out initialised, no rows) when there is no such draft or
+ * revision. */
 enum kk_err srv_store_draft_get(struct srv_store *s, const char *id, int64_t number,
                                 struct srv_table *out, struct kk_buf *err);
 /* The revisions of draft id, oldest first: revision, who, at_ms, note. */
 enum kk_err srv_store_draft_revisions(struct srv_store *s, const char *id, struct srv_table *out,
                                       struct kk_buf *err);
 /* The audit log: one row per thing done (who, what such as "draft.save", its target and
- * a short detail, may be ""). audit_list gives at_ms, who, what, target, detail of the
- * rows with from_ms <= at_ms < to_ms, oldest first. */
+ * a short detail, may be ""). The table is only ever appended to: no store function
+ * changes or deletes a row, and the schema refuses UPDATE and DELETE (a trigger).
+ * audit_add records one row without venue or pack; audit_record one with them.
+ * audit_list gives at_ms, who, what, target, detail, venue, pack of the rows with
+ * from_ms <= at_ms < to_ms matching who, venue and pack (each NULL: any), oldest first. */
 enum kk_err srv_store_audit_add(struct srv_store *s, int64_t at_ms, const char *who,
                                 const char *what, const char *target, const char *detail,
                                 struct kk_buf *err);
-enum kk_err srv_store_audit_list(struct srv_store *s, int64_t from_ms, int64_t to_ms,
+enum kk_err srv_store_audit_record(struct srv_store *s, const struct srv_audit *a,
+                                   struct kk_buf *err);
+enum kk_err srv_store_audit_list(struct srv_store *s, const struct srv_audit_query *q,
                                  struct srv_table *out, struct kk_buf *err);
+/* The review: in one transaction, checks that draft st->id is in one of st->from
+ * (otherwise KK_ERR_BUSY with its state written into state), that st->who saved no
+ * revision since its last approval when st->self_check (otherwise KK_ERR_PERM), that
+ * st->approve is its latest revision (otherwise KK_ERR_EXISTS), then moves it to st->to,
+ * recording the approval, the version and the comments given. KK_ERR_NOTFOUND for no
+ * such draft. draft_save refuses (KK_ERR_BUSY, err naming the state) a draft in_review
+ * or approved, and moves any other to "draft". */
+enum kk_err srv_store_draft_step(struct srv_store *s, const struct srv_draft_step *st,
+                                 struct kk_buf *state, struct kk_buf *err);
+/* Every version of pack stored or reserved by an approved draft (column version). */
+enum kk_err srv_store_pack_versions(struct srv_store *s, const char *pack, struct srv_table *out,
+                                    struct kk_buf *err);
 /* The venues whose packs a staff user may edit (column venue), and adding one:
  * KK_ERR_NOTFOUND naming the user or venue that does not exist; adding one twice is no
  * error. */

@@ -27,7 +27,7 @@
 #include "srv_store.h"
 
 #define MAX_CONNS 16
-#define MAX_STMTS 96
+#define MAX_STMTS 128
 #define MAX_ARGS  12
 /* A batch that meets a deadlock (another transaction's locks) is tried again this often. */
 #define MAX_TRIES 5
@@ -184,6 +184,22 @@ static const char *const migrations[] = {
     "CREATE TABLE notice_targets(notice " TXT " NOT NULL, kind " TXT " NOT NULL, target " TXT
     " NOT NULL, PRIMARY KEY(notice, kind, target));"
     "ALTER TABLE kiosk_status ADD COLUMN state TEXT;",
+    /* 8 (SQLite 12; issue 16): the review. A draft's last approval, the version reserved
+     * for it (then published), the last request for changes; the audit log names a row's
+     * venue and pack and refuses every UPDATE, DELETE and TRUNCATE. */
+    "ALTER TABLE drafts ADD COLUMN approved BIGINT;"
+    "ALTER TABLE drafts ADD COLUMN approved_by " TXT ";"
+    "ALTER TABLE drafts ADD COLUMN version " TXT ";"
+    "ALTER TABLE drafts ADD COLUMN comments TEXT;"
+    "ALTER TABLE audit ADD COLUMN venue " TXT ";"
+    "ALTER TABLE audit ADD COLUMN pack " TXT ";"
+    "CREATE INDEX audit_who ON audit(who, at_ms);"
+    "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+    " $f$ BEGIN RAISE EXCEPTION 'the audit log is only appended to'; END $f$;"
+    "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit"
+    " FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+    " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1899,8 +1915,10 @@ static enum kk_err pg_draft_add(struct srv_store *base, const struct srv_draft_s
     if (!rc) {
         rc = run(c, err,
                  "INSERT INTO drafts(id, pack, venue, created_by, created_ms, head, updated_ms,"
-                 " updated_by) VALUES($1, $2, $3, $4, $5, 1, $5, $4)",
-                 "tttti", d->id, d->pack, d->venue, d->who, d->at_ms);
+                 " updated_by, state) VALUES($1, $2, $3, $4, $5, 1, $5, $4, $6)",
+                 "tttti"
+                 "t",
+                 d->id, d->pack, d->venue, d->who, d->at_ms, d->state ? d->state : "draft");
         if (rc == KK_ERR_EXISTS)
             rc = kk_fail(err, rc, "draft %s already exists", d->id);
     }
@@ -1927,10 +1945,15 @@ static enum kk_err pg_draft_save(struct srv_store *base, const struct srv_draft_
     enum kk_err rc = simple(c, err, "BEGIN");
     /* FOR UPDATE: of two servers saving on one base at once, the second sees the first's. */
     if (!rc)
-        rc = query_row(c, &r, err, "SELECT head::text FROM drafts WHERE id = $1 FOR UPDATE", 0, "t",
-                       d->id);
+        rc = query_row(c, &r, err, "SELECT head::text, state FROM drafts WHERE id = $1 FOR UPDATE",
+                       0, "t", d->id);
     if (rc == KK_ERR_NOTFOUND)
         rc = kk_fail(err, rc, "no draft %s", d->id);
+    if (!rc &&
+        (!strcmp(PQgetvalue(r, 0, 1), "in_review") || !strcmp(PQgetvalue(r, 0, 1), "approved")))
+        rc = kk_fail(err, KK_ERR_BUSY,
+                     "draft %s is %s: it cannot change until an office user requests changes",
+                     d->id, PQgetvalue(r, 0, 1));
     if (!rc && kk_parse_long(PQgetvalue(r, 0, 0), 1, 1L << 40, &h) < 0)
         rc = kk_fail(err, KK_ERR_DB, "draft %s: unreadable head revision", d->id);
     if (!rc && h != d->base) {
@@ -1945,7 +1968,8 @@ static enum kk_err pg_draft_save(struct srv_store *base, const struct srv_draft_
                  "titittt", d->id, (int64_t)h + 1, d->who, d->at_ms, d->note, d->source, d->files);
     if (!rc)
         rc = run(c, err,
-                 "UPDATE drafts SET head = $2, updated_ms = $3, updated_by = $4 WHERE id = $1",
+                 "UPDATE drafts SET head = $2, updated_ms = $3, updated_by = $4, state = 'draft'"
+                 " WHERE id = $1",
                  "tiit", d->id, (int64_t)h + 1, d->at_ms, d->who);
     if (!rc)
         rc = simple(c, err, "COMMIT");
@@ -1980,19 +2004,22 @@ static enum kk_err read_rows(struct pg_store *s, struct srv_table *out, const ch
     return rc;
 }
 
-static const char *const draft_list_cols[] = {"id",       "pack",       "venue",
-                                              "state",    "created_by", "created_ms",
-                                              "revision", "updated_ms", "updated_by"};
-static const char *const draft_get_cols[] = {"id",    "pack", "venue",  "state", "revision", "who",
-                                             "at_ms", "note", "source", "files", "head"};
+static const char *const draft_list_cols[] = {
+    "id",         "pack",       "venue",    "state",       "created_by", "created_ms", "revision",
+    "updated_ms", "updated_by", "approved", "approved_by", "version",    "comments"};
+static const char *const draft_get_cols[] = {
+    "id",     "pack",  "venue", "state",    "revision",    "who",     "at_ms",   "note",
+    "source", "files", "head",  "approved", "approved_by", "version", "comments"};
 static const char *const draft_rev_cols[] = {"revision", "who", "at_ms", "note"};
-static const char *const audit_cols[] = {"at_ms", "who", "what", "target", "detail"};
+static const char *const audit_cols[] = {"at_ms",  "who",   "what", "target",
+                                         "detail", "venue", "pack"};
 
 static enum kk_err pg_draft_list(struct srv_store *base, struct srv_table *out, struct kk_buf *err)
 {
-    return read_rows((struct pg_store *)base, out, draft_list_cols, 9, err,
+    return read_rows((struct pg_store *)base, out, draft_list_cols, 13, err,
                      "SELECT id, pack, venue, state, created_by, created_ms, head, updated_ms,"
-                     " updated_by FROM drafts ORDER BY updated_ms DESC, id",
+                     " updated_by, approved, approved_by, version, comments FROM drafts"
+                     " ORDER BY updated_ms DESC, id",
                      NULL);
 }
 
@@ -2000,9 +2027,10 @@ static enum kk_err pg_draft_get(struct srv_store *base, const char *id, int64_t 
                                 struct srv_table *out, struct kk_buf *err)
 {
     enum kk_err rc = read_rows(
-        (struct pg_store *)base, out, draft_get_cols, 11, err,
+        (struct pg_store *)base, out, draft_get_cols, 15, err,
         "SELECT d.id, d.pack, d.venue, d.state, r.number, r.who, r.at_ms, r.note, r.source,"
-        " r.files, d.head FROM drafts d JOIN draft_revisions r ON r.draft = d.id"
+        " r.files, d.head, d.approved, d.approved_by, d.version, d.comments"
+        " FROM drafts d JOIN draft_revisions r ON r.draft = d.id"
         " AND r.number = CASE WHEN $2 > 0 THEN $2 ELSE d.head END WHERE d.id = $1",
         "ti", id, number);
     return !rc && !out->nrows ? KK_ERR_NOTFOUND : rc;
@@ -2017,27 +2045,109 @@ static enum kk_err pg_draft_revisions(struct srv_store *base, const char *id, st
                      "t", id);
 }
 
-static enum kk_err pg_audit_add(struct srv_store *base, int64_t at_ms, const char *who,
-                                const char *what, const char *target, const char *detail,
+static enum kk_err pg_audit_add(struct srv_store *base, const struct srv_audit *a,
                                 struct kk_buf *err)
 {
     struct pg_store *s = (struct pg_store *)base;
     WITH_CONN(s, err);
-    enum kk_err rc = run(c, err,
-                         "INSERT INTO audit(at_ms, who, what, target, detail)"
-                         " VALUES($1, $2, $3, $4, $5)",
-                         "itttt", at_ms, who, what, target, detail);
+    enum kk_err rc =
+        run(c, err,
+            "INSERT INTO audit(at_ms, who, what, target, detail, venue, pack)"
+            " VALUES($1, $2, $3, $4, $5, $6, $7)",
+            "itttttt", a->at_ms, a->who, a->what, a->target, a->detail, a->venue, a->pack);
     conn_put(s, c);
     return rc;
 }
 
-static enum kk_err pg_audit_list(struct srv_store *base, int64_t from_ms, int64_t to_ms,
+static enum kk_err pg_audit_list(struct srv_store *base, const struct srv_audit_query *q,
                                  struct srv_table *out, struct kk_buf *err)
 {
-    return read_rows((struct pg_store *)base, out, audit_cols, 5, err,
-                     "SELECT at_ms, who, what, target, detail FROM audit"
-                     " WHERE at_ms >= $1 AND at_ms < $2 ORDER BY seq",
-                     "ii", from_ms, to_ms);
+    return read_rows((struct pg_store *)base, out, audit_cols, 7, err,
+                     "SELECT at_ms, who, what, target, detail, venue, pack FROM audit"
+                     " WHERE at_ms >= $1 AND at_ms < $2 AND ($3::text IS NULL OR who = $3)"
+                     " AND ($4::text IS NULL OR venue = $4) AND ($5::text IS NULL OR pack = $5)"
+                     " ORDER BY seq",
+                     "iittt", q->from_ms, q->to_ms, q->who, q->venue, q->pack);
+}
+
+/* True when state is one of the '|'-separated names in list. */
+static int state_in(const char *state, const char *list)
+{
+    size_t n = strlen(state);
+    for (const char *p = list; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, state, n))
+            return 1;
+        p = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+static enum kk_err pg_draft_step(struct srv_store *base, const struct srv_draft_step *st,
+                                 struct kk_buf *state, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    long head = 0, approved = 0;
+    WITH_CONN(s, err);
+    enum kk_err rc = simple(c, err, "BEGIN");
+    /* FOR UPDATE: two servers taking steps on one draft at once take them one after the
+     * other. */
+    if (!rc)
+        rc = query_row(c, &r, err,
+                       "SELECT state, head::text, COALESCE(approved, 0)::text FROM drafts"
+                       " WHERE id = $1 FOR UPDATE",
+                       0, "t", st->id);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "no draft %s", st->id);
+    if (!rc && (kk_parse_long(PQgetvalue(r, 0, 1), 1, 1L << 40, &head) < 0 ||
+                kk_parse_long(PQgetvalue(r, 0, 2), 0, 1L << 40, &approved) < 0))
+        rc = kk_fail(err, KK_ERR_DB, "draft %s: unreadable revisions", st->id);
+    if (!rc && !state_in(PQgetvalue(r, 0, 0), st->from)) {
+        kk_buf_reset(state);
+        kk_buf_adds(state, PQgetvalue(r, 0, 0));
+        rc = kk_fail(err, KK_ERR_BUSY, "draft %s is %s", st->id, PQgetvalue(r, 0, 0));
+    }
+    if (!rc && st->self_check) {
+        PGresult *mine = NULL;
+        rc = query_row(c, &mine, err,
+                       "SELECT 1 FROM draft_revisions WHERE draft = $1 AND number > $2::bigint"
+                       " AND who = $3 LIMIT 1",
+                       0, "ttt", st->id, PQgetvalue(r, 0, 2), st->who);
+        PQclear(mine);
+        if (!rc)
+            rc = kk_fail(err, KK_ERR_PERM, "draft %s: %s saved a revision of it", st->id, st->who);
+        else if (rc == KK_ERR_NOTFOUND)
+            rc = KK_OK;
+    }
+    if (!rc && st->approve > 0 && st->approve != head)
+        rc = kk_fail(err, KK_ERR_EXISTS, "draft %s: revision %lld is not the latest (%ld)", st->id,
+                     (long long)st->approve, head);
+    if (!rc)
+        rc = run(c, err,
+                 "UPDATE drafts SET state = $2, approved = CASE WHEN $3 > 0 THEN $3 ELSE approved"
+                 " END, approved_by = CASE WHEN $3 > 0 THEN $4 ELSE approved_by END,"
+                 " version = COALESCE($5, version), comments = COALESCE($6, comments)"
+                 " WHERE id = $1",
+                 "ttittt", st->id, st->to, st->approve, st->who, st->version, st->comments);
+    if (!rc)
+        rc = simple(c, err, "COMMIT");
+    if (rc)
+        simple(c, NULL, "ROLLBACK");
+    PQclear(r);
+    conn_put(s, c);
+    return rc;
+}
+
+static enum kk_err pg_pack_versions(struct srv_store *base, const char *pack, struct srv_table *out,
+                                    struct kk_buf *err)
+{
+    static const char *const cols[] = {"version"};
+    return read_rows((struct pg_store *)base, out, cols, 1, err,
+                     "SELECT version FROM packs WHERE id = $1 UNION SELECT version FROM drafts"
+                     " WHERE pack = $1 AND version IS NOT NULL",
+                     "t", pack);
 }
 
 static enum kk_err pg_user_venues(struct srv_store *base, const char *user, struct srv_table *out,
@@ -2376,6 +2486,8 @@ static const struct srv_store_ops pg_ops = {
     .kiosk_notices = pg_kiosk_notices,
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
+    .draft_step = pg_draft_step,
+    .pack_versions = pg_pack_versions,
     .draft_add = pg_draft_add,
     .draft_save = pg_draft_save,
     .draft_list = pg_draft_list,

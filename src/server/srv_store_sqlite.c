@@ -187,6 +187,21 @@ static const char *const migrations[] = {
     "CREATE TABLE notice_targets(notice TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL,"
     " PRIMARY KEY(notice, kind, target));"
     "ALTER TABLE kiosk_status ADD COLUMN state TEXT;",
+    /* 12 (issue 16): the review. A draft's last approval (the revision and who gave it),
+     * the version reserved for it when approved (then the one it was published as), the
+     * last request for changes; the audit log names a row's venue and pack, and refuses
+     * every UPDATE and DELETE: it is only ever appended to. */
+    "ALTER TABLE drafts ADD COLUMN approved INTEGER;"
+    "ALTER TABLE drafts ADD COLUMN approved_by TEXT;"
+    "ALTER TABLE drafts ADD COLUMN version TEXT;"
+    "ALTER TABLE drafts ADD COLUMN comments TEXT;"
+    "ALTER TABLE audit ADD COLUMN venue TEXT;"
+    "ALTER TABLE audit ADD COLUMN pack TEXT;"
+    "CREATE INDEX audit_who ON audit(who, at_ms);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is only appended to'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is only appended to'); END;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -1585,8 +1600,10 @@ static enum kk_err sq_draft_add(struct srv_store *base, const struct srv_draft_s
     if (!rc) {
         rc = run(s->w, err,
                  "INSERT INTO drafts(id, pack, venue, created_by, created_ms, head, updated_ms,"
-                 " updated_by) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?5, ?4)",
-                 "tttti", d->id, d->pack, d->venue, d->who, d->at_ms);
+                 " updated_by, state) VALUES(?1, ?2, ?3, ?4, ?5, 1, ?5, ?4, ?6)",
+                 "tttti"
+                 "t",
+                 d->id, d->pack, d->venue, d->who, d->at_ms, d->state ? d->state : "draft");
         if (rc == KK_ERR_EXISTS)
             rc = kk_fail(err, rc, "draft %s already exists", d->id);
     }
@@ -1616,7 +1633,15 @@ static enum kk_err sq_draft_save(struct srv_store *base, const struct srv_draft_
     enum kk_err rc = run(s->w, err, "BEGIN IMMEDIATE", NULL);
     if (rc)
         goto unlock;
-    rc = query_text(s->w, &head, err, "SELECT head FROM drafts WHERE id = ?1", "t", d->id);
+    rc = query_text(s->w, &head, err,
+                    "SELECT state FROM drafts WHERE id = ?1 AND state IN ('in_review','approved')",
+                    "t", d->id);
+    if (!rc)
+        rc = kk_fail(err, KK_ERR_BUSY,
+                     "draft %s is %s: it cannot change until an office user requests changes",
+                     d->id, kk_buf_str(&head));
+    else if (rc == KK_ERR_NOTFOUND)
+        rc = query_text(s->w, &head, err, "SELECT head FROM drafts WHERE id = ?1", "t", d->id);
     if (rc == KK_ERR_NOTFOUND)
         rc = kk_fail(err, rc, "no draft %s", d->id);
     if (!rc && kk_parse_long(kk_buf_str(&head), 1, 1L << 40, &h) < 0)
@@ -1633,7 +1658,8 @@ static enum kk_err sq_draft_save(struct srv_store *base, const struct srv_draft_
                  "titittt", d->id, (int64_t)h + 1, d->who, d->at_ms, d->note, d->source, d->files);
     if (!rc)
         rc = run(s->w, err,
-                 "UPDATE drafts SET head = ?2, updated_ms = ?3, updated_by = ?4 WHERE id = ?1",
+                 "UPDATE drafts SET head = ?2, updated_ms = ?3, updated_by = ?4, state = 'draft'"
+                 " WHERE id = ?1",
                  "tiit", d->id, (int64_t)h + 1, d->at_ms, d->who);
     if (!rc)
         rc = run(s->w, err, "COMMIT", NULL);
@@ -1670,19 +1696,22 @@ static enum kk_err read_rows(struct sq_store *s, struct srv_table *out, const ch
     return rc;
 }
 
-static const char *const draft_list_cols[] = {"id",       "pack",       "venue",
-                                              "state",    "created_by", "created_ms",
-                                              "revision", "updated_ms", "updated_by"};
-static const char *const draft_get_cols[] = {"id",    "pack", "venue",  "state", "revision", "who",
-                                             "at_ms", "note", "source", "files", "head"};
+static const char *const draft_list_cols[] = {
+    "id",         "pack",       "venue",    "state",       "created_by", "created_ms", "revision",
+    "updated_ms", "updated_by", "approved", "approved_by", "version",    "comments"};
+static const char *const draft_get_cols[] = {
+    "id",     "pack",  "venue", "state",    "revision",    "who",     "at_ms",   "note",
+    "source", "files", "head",  "approved", "approved_by", "version", "comments"};
 static const char *const draft_rev_cols[] = {"revision", "who", "at_ms", "note"};
-static const char *const audit_cols[] = {"at_ms", "who", "what", "target", "detail"};
+static const char *const audit_cols[] = {"at_ms",  "who",   "what", "target",
+                                         "detail", "venue", "pack"};
 
 static enum kk_err sq_draft_list(struct srv_store *base, struct srv_table *out, struct kk_buf *err)
 {
-    return read_rows((struct sq_store *)base, out, draft_list_cols, 9, err,
+    return read_rows((struct sq_store *)base, out, draft_list_cols, 13, err,
                      "SELECT id, pack, venue, state, created_by, created_ms, head, updated_ms,"
-                     " updated_by FROM drafts ORDER BY updated_ms DESC, id",
+                     " updated_by, approved, approved_by, version, comments FROM drafts"
+                     " ORDER BY updated_ms DESC, id",
                      NULL);
 }
 
@@ -1690,9 +1719,10 @@ static enum kk_err sq_draft_get(struct srv_store *base, const char *id, int64_t 
                                 struct srv_table *out, struct kk_buf *err)
 {
     enum kk_err rc = read_rows(
-        (struct sq_store *)base, out, draft_get_cols, 11, err,
+        (struct sq_store *)base, out, draft_get_cols, 15, err,
         "SELECT d.id, d.pack, d.venue, d.state, r.number, r.who, r.at_ms, r.note, r.source,"
-        " r.files, d.head FROM drafts d JOIN draft_revisions r ON r.draft = d.id"
+        " r.files, d.head, d.approved, d.approved_by, d.version, d.comments"
+        " FROM drafts d JOIN draft_revisions r ON r.draft = d.id"
         " AND r.number = CASE WHEN ?2 > 0 THEN ?2 ELSE d.head END WHERE d.id = ?1",
         "ti", id, number);
     return !rc && !out->nrows ? KK_ERR_NOTFOUND : rc;
@@ -1707,27 +1737,112 @@ static enum kk_err sq_draft_revisions(struct srv_store *base, const char *id, st
                      "t", id);
 }
 
-static enum kk_err sq_audit_add(struct srv_store *base, int64_t at_ms, const char *who,
-                                const char *what, const char *target, const char *detail,
+static enum kk_err sq_audit_add(struct srv_store *base, const struct srv_audit *a,
                                 struct kk_buf *err)
 {
     struct sq_store *s = (struct sq_store *)base;
     pthread_mutex_lock(&s->wlock);
-    enum kk_err rc = run(s->w, err,
-                         "INSERT INTO audit(at_ms, who, what, target, detail)"
-                         " VALUES(?1, ?2, ?3, ?4, ?5)",
-                         "itttt", at_ms, who, what, target, detail);
+    enum kk_err rc =
+        run(s->w, err,
+            "INSERT INTO audit(at_ms, who, what, target, detail, venue, pack)"
+            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "itttttt", a->at_ms, a->who, a->what, a->target, a->detail, a->venue, a->pack);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
 
-static enum kk_err sq_audit_list(struct srv_store *base, int64_t from_ms, int64_t to_ms,
+static enum kk_err sq_audit_list(struct srv_store *base, const struct srv_audit_query *q,
                                  struct srv_table *out, struct kk_buf *err)
 {
-    return read_rows((struct sq_store *)base, out, audit_cols, 5, err,
-                     "SELECT at_ms, who, what, target, detail FROM audit"
-                     " WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY seq",
-                     "ii", from_ms, to_ms);
+    return read_rows((struct sq_store *)base, out, audit_cols, 7, err,
+                     "SELECT at_ms, who, what, target, detail, venue, pack FROM audit"
+                     " WHERE at_ms >= ?1 AND at_ms < ?2 AND (?3 IS NULL OR who = ?3)"
+                     " AND (?4 IS NULL OR venue = ?4) AND (?5 IS NULL OR pack = ?5) ORDER BY seq",
+                     "iittt", q->from_ms, q->to_ms, q->who, q->venue, q->pack);
+}
+
+/* True when state is one of the '|'-separated names in list. */
+static int state_in(const char *state, const char *list)
+{
+    size_t n = strlen(state);
+    for (const char *p = list; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, state, n))
+            return 1;
+        p = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+static enum kk_err sq_draft_step(struct srv_store *base, const struct srv_draft_step *st,
+                                 struct kk_buf *state, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    struct srv_table t = {0};
+    static const char *const cols[] = {"state", "head", "approved"};
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = srv_table_init(&t, cols, 3) ? kk_fail(err, KK_ERR_NOMEM, "out of memory")
+                                                 : run(s->w, err, "BEGIN IMMEDIATE", NULL);
+    if (rc)
+        goto unlock;
+    rc = query_table(s->w, &t, err,
+                     "SELECT state, head, COALESCE(approved, 0) FROM drafts"
+                     " WHERE id = ?1",
+                     "t", st->id);
+    if (!rc && !t.nrows)
+        rc = kk_fail(err, KK_ERR_NOTFOUND, "no draft %s", st->id);
+    if (rc)
+        goto rollback;
+    const char *now = t.cells[0].kind == SRV_CELL_TEXT ? t.cells[0].s : "";
+    int64_t head = t.cells[1].i, approved = t.cells[2].i;
+    if (!state_in(now, st->from)) {
+        kk_buf_reset(state);
+        kk_buf_adds(state, now);
+        rc = kk_fail(err, KK_ERR_BUSY, "draft %s is %s", st->id, now);
+        goto rollback;
+    }
+    if (st->self_check) {
+        rc = query_text(s->w, NULL, err,
+                        "SELECT 1 FROM draft_revisions WHERE draft = ?1 AND number > ?2 AND"
+                        " who = ?3 LIMIT 1",
+                        "tit", st->id, approved, st->who);
+        if (!rc) {
+            rc = kk_fail(err, KK_ERR_PERM, "draft %s: %s saved a revision of it", st->id, st->who);
+            goto rollback;
+        }
+        if (rc != KK_ERR_NOTFOUND)
+            goto rollback;
+    }
+    if (st->approve > 0 && st->approve != head) {
+        rc = kk_fail(err, KK_ERR_EXISTS, "draft %s: revision %lld is not the latest (%lld)", st->id,
+                     (long long)st->approve, (long long)head);
+        goto rollback;
+    }
+    rc = run(s->w, err,
+             "UPDATE drafts SET state = ?2, approved = CASE WHEN ?3 > 0 THEN ?3 ELSE approved END,"
+             " approved_by = CASE WHEN ?3 > 0 THEN ?4 ELSE approved_by END,"
+             " version = COALESCE(?5, version), comments = COALESCE(?6, comments) WHERE id = ?1",
+             "ttittt", st->id, st->to, st->approve, st->who, st->version, st->comments);
+    if (!rc)
+        rc = run(s->w, err, "COMMIT", NULL);
+rollback:
+    if (rc)
+        sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+unlock:
+    pthread_mutex_unlock(&s->wlock);
+    srv_table_release(&t);
+    return rc;
+}
+
+static enum kk_err sq_pack_versions(struct srv_store *base, const char *pack, struct srv_table *out,
+                                    struct kk_buf *err)
+{
+    static const char *const cols[] = {"version"};
+    return read_rows((struct sq_store *)base, out, cols, 1, err,
+                     "SELECT version FROM packs WHERE id = ?1 UNION SELECT version FROM drafts"
+                     " WHERE pack = ?1 AND version IS NOT NULL",
+                     "t", pack);
 }
 
 static enum kk_err sq_user_venues(struct srv_store *base, const char *user, struct srv_table *out,
@@ -2064,6 +2179,8 @@ static const struct srv_store_ops sq_ops = {
     .kiosk_notices = sq_kiosk_notices,
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
+    .draft_step = sq_draft_step,
+    .pack_versions = sq_pack_versions,
     .draft_add = sq_draft_add,
     .draft_save = sq_draft_save,
     .draft_list = sq_draft_list,

@@ -34,7 +34,7 @@ const struct pack_command pack_commands[] = {
      "OUT|FILE.kpk --pubkey NAME.pub", "check a built pack or bundle exactly as a kiosk does"},
     {"publish", pack_cmd_publish, 1, PACK_OPT_SERVER | PACK_OPT_TOKEN, PACK_OPT_SERVER,
      "OUT|FILE.kpk --server URL (--token T | --token-file F)",
-     "upload a built pack to the central server (a staff token; or KEPU_STAFF_TOKEN)"},
+     "upload a built pack to the central server for review (a staff token; or KEPU_STAFF_TOKEN)"},
     {"preview", pack_cmd_preview, 1, PACK_OPT_SIZE, 0, "DIR [--size WxH]",
      "open the kiosk in a window (1920x1080 unless --size) on this pack alone"},
     {"check", pack_cmd_check, 1, PACK_OPT_OUT | PACK_OPT_TIMEOUT, PACK_OPT_OUT,
@@ -402,8 +402,16 @@ int pack_cmd_publish(int argc, char **argv)
         cJSON *j = cJSON_ParseWithLength(answer.data ? answer.data : "", answer.len);
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
         const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "version");
-        printf("published %s@%s to %s\n", cJSON_IsString(id) ? id->valuestring : "?",
-               cJSON_IsString(ver) ? ver->valuestring : "?", o.server);
+        const cJSON *draft = cJSON_GetObjectItemCaseSensitive(j, "draft");
+        const cJSON *pack = cJSON_GetObjectItemCaseSensitive(j, "pack");
+        /* A staff upload goes to the office's review (docs/review.md), not to kiosks. */
+        if (cJSON_IsString(draft))
+            printf("submitted %s for review on %s as draft %s; an office user approves and"
+                   " publishes it\n",
+                   cJSON_IsString(pack) ? pack->valuestring : "?", o.server, draft->valuestring);
+        else
+            printf("published %s@%s to %s\n", cJSON_IsString(id) ? id->valuestring : "?",
+                   cJSON_IsString(ver) ? ver->valuestring : "?", o.server);
         cJSON_Delete(j);
         rc = PACK_EXIT_OK;
     }

@@ -28,7 +28,7 @@ setup_fleet
 TK3=$("$BIN" kiosk add k-0003 --venue v1 --data "$DATA") || exit 1
 TK4=$("$BIN" kiosk add k-0004 --venue v3 --data "$DATA") || exit 1
 
-# --- two versions of a real pack, signed and uploaded by staff ---
+# --- two versions of a real pack, signed and stored ---
 (
     cd "$TMP" || exit 1
     "$PACK" keygen -o office >/dev/null || exit 1
@@ -42,9 +42,9 @@ TK4=$("$BIN" kiosk add k-0004 --venue v3 --data "$DATA") || exit 1
 ) || { echo "dashboard: cannot build the test packs" >&2; exit 1; }
 mkdir -p "$DATA/keys" && cp "$TMP/office.pub" "$DATA/keys/"
 start_server
+# Stored as versions by the operator's command (a staff upload would go to review).
 for kpk in "$TMP"/built-*.kpk; do
-    r=$(http POST /api/v1/packs -H "Authorization: Bearer $TS" -H 'Content-Type: application/octet-stream' --data-binary @"$kpk")
-    case "$r" in 201*) ;; *) echo "dashboard: pack upload failed: $r" >&2; exit 1 ;; esac
+    "$BIN" pack add "$kpk" --data "$DATA" >/dev/null || { echo "dashboard: pack add $kpk failed" >&2; exit 1; }
 done
 
 export KK_URL=$U KK_DB=$DATA/kepu.db KK_TMP=$TMP KK_SHOTS=$SHOTS KK_CHROMIUM=$CHROMIUM

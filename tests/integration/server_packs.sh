@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# kepu-server packs: upload of a signed bundle by staff (checked like a kiosk checks it),
-# manifest, signature and content-addressed blobs (ETag, Range, immutable caching), and
-# refusal of bad tokens, untrusted or damaged packs, path traversal and non-hex hashes.
+# kepu-server packs: upload of a signed bundle by staff (checked like a kiosk checks it,
+# then a draft in review, never a version: docs/review.md), kepu-server pack add (the
+# operator's way to store a signed pack as a version), manifest, signature and
+# content-addressed blobs (ETag, Range, immutable caching), and refusal of bad tokens,
+# untrusted or damaged packs, path traversal and non-hex hashes.
 . "$(dirname "$0")/server_lib.bash"
 PACK=$KK_BUILD_DIR/src/tools/kepu-pack
 [ -x "$PACK" ] || { echo "kepu-pack not built" >&2; exit 1; }
 SRC=${KK_SOURCE_DIR:?}/content/safety-and-health
 setup_fleet
+"$BIN" user venue bob v1 --data "$DATA" 2>/dev/null || exit 1
 cd "$TMP" || exit 1
 "$PACK" keygen -o good >/dev/null && "$PACK" keygen -o evil >/dev/null || exit 1
 "$PACK" build "$SRC" -o built --key good.key >/dev/null && "$PACK" bundle built -o good.kpk >/dev/null || exit 1
@@ -30,12 +33,20 @@ head -c 5000 good.kpk >cut.kpk
 r=$(up cut.kpk -H "Authorization: Bearer $TS"); check_has "truncated bundle" "422 " "$r"
 r=$(up /dev/null -H "Authorization: Bearer $TS"); check_has "empty upload" "400 " "$r"
 r=$(up good.kpk -H "Authorization: Bearer $TS")
-check "upload" "201 $ID $VER $MSHA" "$(echo "$r" | cut -d' ' -f1) $(cut -d' ' -f2- <<<"$r" | jq -r '"\(.id) \(.version) \(.manifest_sha256)"')"
-r=$(up good.kpk -H "Authorization: Bearer $TS"); check_has "same upload again" "201 " "$r"
+check "a staff upload becomes a draft in review" "202 $ID in_review" "$(echo "$r" | cut -d' ' -f1) $(cut -d' ' -f2- <<<"$r" | jq -r '"\(.pack) \(.state)"')"
+check "and no version" 0 "$(sql "SELECT COUNT(*) FROM packs")"
+r=$(http GET "/api/v1/packs/$ID/$VER/manifest" -H "Authorization: Bearer $TK"); check_has "kiosks do not see it" "404 " "$r"
+r=$(up good.kpk -H "Authorization: Bearer $TS"); check_has "same upload again: another draft" "202 " "$r"
+out=$("$BIN" pack add good.kpk --data "$DATA"); check "pack add stores the version" "added $ID@$VER (manifest $MSHA)" "$out"
+out=$("$BIN" pack add built --data "$DATA"); check "pack add of the same built folder is fine" 0 $?
+out=$("$BIN" pack add evil.kpk --data "$DATA" 2>&1); check "pack add of an untrusted pack exits 1" 1 $?
+check_has "pack add names the signature" "MANIFEST.sig" "$out"
 # the same id and version with other content is refused
 cp -r "$SRC" src2 && echo '<svg xmlns="http://www.w3.org/2000/svg"/>' >src2/images/extra.svg
 "$PACK" build src2 -o built2 --key good.key >/dev/null && "$PACK" bundle built2 -o other.kpk >/dev/null || exit 1
-r=$(up other.kpk -H "Authorization: Bearer $TS"); check_has "same version, other content" "409 " "$r"
+out=$("$BIN" pack add other.kpk --data "$DATA" 2>&1); check "same version, other content: exit 1" 1 $?
+check "one line" 1 "$(wc -l <<<"$out")"
+check "pack add is audited" "cli pack.add $ID" "$(sql "SELECT who || ' ' || what || ' ' || target FROM audit WHERE what = 'pack.add' LIMIT 1")"
 check "no temporary files left" "" "$(ls "$DATA/tmp" 2>/dev/null)"
 
 # manifest and signature, exactly the bytes that were signed
@@ -97,21 +108,19 @@ for round in 1 2 3; do
         "$PACK" build "src-$round$side" -o "built-$round$side" --key good.key >/dev/null &&
             "$PACK" bundle "built-$round$side" -o "$round$side.kpk" >/dev/null || exit 1
     done
-    for side in a b; do # not up: http shares one body file
-        curl -s -o "r-$round$side.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $TS" \
-            -H 'Content-Type: application/octet-stream' --data-binary @"$round$side.kpk" \
-            "$U/api/v1/packs" >"r-$round$side" &
+    for side in a b; do # two writers of one blob folder at once
+        ("$BIN" pack add "$round$side.kpk" --data "$DATA" >/dev/null 2>&1; echo $? >"r-$round$side") &
         pids+=($!)
     done
     wait "${pids[@]}"
     pids=()
-    check "round $round first concurrent upload" "201" "$(cat "r-${round}a")"
-    check "round $round second concurrent upload" "201" "$(cat "r-${round}b")"
+    check "round $round first concurrent add" "0" "$(cat "r-${round}a")"
+    check "round $round second concurrent add" "0" "$(cat "r-${round}b")"
     BSHA=$(sha256sum "shared-$round.bin" | cut -d' ' -f1)
     check "round $round shared blob intact" "$BSHA" "$(sha256sum <"$DATA/blobs/${BSHA:0:2}/$BSHA" | cut -d' ' -f1)"
 done
 printf 'damaged' >"$DATA/blobs/${BSHA:0:2}/$BSHA"
-r=$(up 3a.kpk -H "Authorization: Bearer $TS"); check_has "upload over a damaged blob" "201 " "$r"
+"$BIN" pack add 3a.kpk --data "$DATA" >/dev/null; check "add over a damaged blob" 0 $?
 check "damaged blob repaired" "$BSHA" "$(sha256sum <"$DATA/blobs/${BSHA:0:2}/$BSHA" | cut -d' ' -f1)"
 curl -s -H "Authorization: Bearer $TK" -o blob "$U/api/v1/blobs/$BSHA"
 cmp -s blob shared-3.bin && ok || fail "repaired blob served"

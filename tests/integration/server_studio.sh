@@ -151,8 +151,8 @@ r=$(save 7 "office edit" '.pack.title.en = "Farming"' -b "$TMP/jar" -H "X-CSRF-T
 r=$(http GET /api/v1/audit "${B[@]}"); check_has "staff cannot read the audit log" "403 " "$r"
 r=$(http GET /api/v1/audit -b "$TMP/jar")
 check "audit log" "bob draft.import $D|bob draft.save $D|bob draft.save $D|bob draft.save $D|bob draft.save $D|bob draft.restore $D|bob draft.file $D|bob draft.save $D|bob draft.import $D2|alice draft.save $D|" \
-    "$(body "$r" | jq -j '.[] | "\(.who) \(.what) \(.target)|"')"
+    "$(body "$r" | jq -j '.[] | select(.what | startswith("draft.")) | "\(.who) \(.what) \(.target)|"')"
 r=$(curl -s -b "$TMP/jar" "$U/api/v1/audit?format=csv" | head -1 | tr -d '\r\357\273\277')
-check "audit log as CSV" "at_ms,who,what,target,detail" "$r"
+check "audit log as CSV" "at_ms,who,what,target,detail,venue,pack" "$r"
 check "the server is up" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$U/healthz")"
 finish

@@ -137,9 +137,14 @@ done
 check "back-off counted on server 0 holds on server 1" 429 \
     "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$s1/api/v1/login" --data-binary '{"user":"alice","password":"secret-pass"}')"
 
-# --- a pack uploaded through one is served by the other ---
+# --- a pack uploaded through one is in review on the other; stored, both serve it ---
 "$PACK" build "$KK_SOURCE_DIR/content/safety-and-health" -o "$TMP/built" --key "$TMP/alliance.key" >/dev/null || exit 1
+"$BIN" user venue bob v1 --data "$DATA" 2>/dev/null || exit 1
 out=$("$PACK" publish "$TMP/built" --server "$s0" --token "$TS" 2>&1); check "publish on server 0: $out" 0 $?
+d=$(grep -o 'draft d[0-9a-f]*' <<<"$out" | cut -d' ' -f2)
+check "the upload is in review on server 1 too" in_review "$(curl -s -H "Authorization: Bearer $TS" "$s1/api/v1/drafts/$d" | jq -r .state)"
+# A staff upload is never a version (docs/review.md): store it as the operator does.
+"$BIN" pack add "$TMP/built" --data "$DATA" >/dev/null; check "pack add beside both servers" 0 $?
 ver=$(jq -r .version "$TMP/built/MANIFEST.json")
 check "manifest from server 1" 200 "$(curl -s -o "$TMP/m" -w '%{http_code}' -H "Authorization: Bearer $TK" "$s1/api/v1/packs/safety-and-health/$ver/manifest")"
 if cmp -s "$TMP/m" "$TMP/built/MANIFEST.json"; then ok; else fail "server 1 serves the manifest uploaded to server 0"; fi

@@ -770,6 +770,8 @@ async function route() {
   }
   if (my !== state.render) return;
   view.replaceChildren(fresh);
+  /* The review inbox count beside its menu entry (review.js), for office users. */
+  if (typeof reviewRefreshBadge === 'function' && !state.token && state.page !== 'review') reviewRefreshBadge();
   /* Charts are created on the next frame; say "ready" after that one. */
   requestAnimationFrame(() => requestAnimationFrame(() => {
     if (my === state.render) view.dataset.ready = '1';
