@@ -90,8 +90,15 @@ def greenish(p):
     return g > r + 50 and g > b + 30
 
 
+def min_target(size):
+    """ui_min_target: 96 design px scaled to the screen, never under 72 (a fingertip)."""
+    w, h = size
+    scale = min(w / 1920, h / 1080) if w >= h else min(w / 1080, h / 1920)
+    return max(72, int(96 * scale + 0.5))
+
+
 def screen_ok(k, tag):
-    for p in check_targets(k.screen):
+    for p in check_targets(k.screen, min_target(k.size)):
         check(False, "%s: %s" % (tag, p))
     check(not k.screen["overflow"], "%s: text overflows: %s" % (tag, k.screen["overflow"]))
     check(not k.screen["shortened"], "%s: shortened: %s" % (tag, k.screen["shortened"]))
@@ -234,6 +241,8 @@ def main():
         for lang in ("zh", "en"):
             for size in ((1920, 1080), (1080, 1920)):
                 session(lang, size, content)
+        session("en", (1280, 800), content)  # a small landscape panel
+        session("zh", (3840, 2160), content)  # a 4K wall
     finally:
         shutil.rmtree(content, ignore_errors=True)
     print("quiz2: %d checks failed" % len(failures))
