@@ -740,7 +740,8 @@ static int build_question(struct scene_env *e, struct quiz_state *q, struct ui_l
     int bottom = box.y + box.h - st->gap;
     /* Landscape: the feedback, or the question's picture, takes a column on the right. */
     int side = landscape(e) && (feedback || qu->image);
-    int sw = side ? w * (feedback ? 42 : 36) / 100 : 0;
+    /* An order question's choices carry two badges: they get more of the width. */
+    int sw = side ? w * (feedback ? (qu->type == KK_Q_ORDER ? 34 : 42) : 36) / 100 : 0;
     int mw = side ? w - sw - st->gap : w;
     int sx = x + mw + st->gap;
 
