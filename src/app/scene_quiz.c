@@ -3,8 +3,14 @@
  *
  *   question  progress "3 / 5", the prompt (and its picture), big answer buttons; single
  *             and true/false answer on a tap, multiple choice toggles and has Confirm;
- *   feedback  right or wrong, the right answers green and a wrong pick red, the
- *             explanation, then next (or "see results" after the last question);
+ *             an order question's choices are tapped in order (numbered as they are, with
+ *             Undo) and graded once all are placed; a hotspot question is its picture,
+ *             as large as fits, and the tap on it is the answer;
+ *   feedback  right or wrong, the right answers green and a wrong pick red (an order
+ *             question: each choice numbered with its right place, green where the visitor
+ *             put it there, red where not; a hotspot question: the right regions circled
+ *             on the picture and the visitor's tap marked), the explanation, then next (or
+ *             "see results" after the last question);
  *   result    the score, a message for its band, the missed questions (each one opens the
  *             reader at the page that teaches it), try again and back to the topics.
  *
@@ -49,7 +55,10 @@ struct quiz_state {
     uint64_t shown_at;                    /* when the question on screen appeared */
     struct ui_list scratch;               /* layout attempts */
     struct ui_rect shown[KK_MAX_CHOICES]; /* where each choice is drawn, for the report */
-    char prev_pack[2 * 64 + 2];           /* the session's pack before the quiz set its own */
+    unsigned char placed[KK_MAX_CHOICES]; /* an order question: shown positions tapped so far */
+    size_t nplaced;
+    struct ui_rect pic;         /* a hotspot question: where its picture is drawn */
+    char prev_pack[2 * 64 + 2]; /* the session's pack before the quiz set its own */
 };
 
 /* ---- sizes ---- */
@@ -167,6 +176,7 @@ static void start_round(struct scene_env *e, struct quiz_state *q)
 {
     struct kk_buf err = KK_BUF_INIT;
     q->selected = 0;
+    q->nplaced = 0;
     q->shown_at = kk_clock_mono_ms();
     if (kk_quiz_start(&q->quiz, q->topic, e->session->audience, 0, &q->rng, &err)) {
         kk_error("quiz", "%s/%s: no round: %s", q->pack->id, q->topic->id, kk_buf_str(&err));
@@ -209,15 +219,17 @@ static void record(struct scene_env *e, const char *type, cJSON *fields)
     session_event(e->session, type, fields);
 }
 
-static void answer(struct scene_env *e, struct quiz_state *q, unsigned mask)
+/* After the engine took the answer to the question on screen (rc KK_OK): its events, and
+ * the feedback. A refused answer is logged and changes nothing. */
+static void answered(struct scene_env *e, struct quiz_state *q, enum kk_err rc, struct kk_buf *err)
 {
-    struct kk_buf err = KK_BUF_INIT;
-    uint64_t now = kk_clock_mono_ms();
     size_t i = kk_quiz_index(&q->quiz);
-    if (kk_quiz_answer(&q->quiz, mask, now - q->shown_at, NULL, &err)) {
-        kk_warn("quiz", "answer not taken: %s", kk_buf_str(&err));
-        goto done;
+    if (rc) {
+        kk_warn("quiz", "answer not taken: %s", kk_buf_str(err));
+        kk_buf_release(err);
+        return;
     }
+    kk_buf_release(err);
     record(e, "quiz_answer", kk_quiz_answer_fields(&q->quiz, i));
     /* The round is complete once the last question is answered, whether or not the
      * visitor goes on to the result screen. */
@@ -226,8 +238,61 @@ static void answer(struct scene_env *e, struct quiz_state *q, unsigned mask)
     q->phase = PH_FEEDBACK;
     q->selected = 0;
     scene_stack_invalidate(e->stack);
-done:
-    kk_buf_release(&err);
+}
+
+static uint64_t thinking_ms(const struct quiz_state *q)
+{
+    return kk_clock_mono_ms() - q->shown_at;
+}
+
+static void answer(struct scene_env *e, struct quiz_state *q, unsigned mask)
+{
+    struct kk_buf err = KK_BUF_INIT;
+    answered(e, q, kk_quiz_answer(&q->quiz, mask, thinking_ms(q), NULL, &err), &err);
+}
+
+/* A tap on a hotspot question's picture: where it landed, in fractions of the picture. */
+static void tap_picture(struct scene_env *e, struct quiz_state *q)
+{
+    const struct kk_question *qu = kk_quiz_question(&q->quiz);
+    if (q->phase != PH_ASK || !qu || qu->type != KK_Q_HOTSPOT || q->pic.w <= 0 || q->pic.h <= 0)
+        return;
+    double x = (e->tap_x - q->pic.x + 0.5) / q->pic.w, y = (e->tap_y - q->pic.y + 0.5) / q->pic.h;
+    x = x < 0 ? 0 : x > 1 ? 1 : x;
+    y = y < 0 ? 0 : y > 1 ? 1 : y;
+    struct kk_buf err = KK_BUF_INIT;
+    answered(e, q, kk_quiz_answer_point(&q->quiz, x, y, thinking_ms(q), NULL, &err), &err);
+}
+
+/* An order question's choice at shown position `shown` goes next; the last one answers. */
+static void place(struct scene_env *e, struct quiz_state *q, const char *shown)
+{
+    const struct kk_question *qu = kk_quiz_question(&q->quiz);
+    long s;
+    if (q->phase != PH_ASK || !qu || qu->type != KK_Q_ORDER ||
+        kk_parse_long(shown, 0, (long)qu->nchoices - 1, &s))
+        return;
+    for (size_t k = 0; k < q->nplaced; k++)
+        if (q->placed[k] == s)
+            return; /* placed already: Undo takes it back */
+    q->placed[q->nplaced++] = (unsigned char)s;
+    scene_stack_invalidate(e->stack);
+    if (q->nplaced < qu->nchoices)
+        return;
+    struct kk_buf err = KK_BUF_INIT;
+    enum kk_err rc =
+        kk_quiz_answer_order(&q->quiz, q->placed, q->nplaced, thinking_ms(q), NULL, &err);
+    if (rc)
+        q->nplaced--; /* not taken: the last one stays unplaced */
+    answered(e, q, rc, &err);
+}
+
+static void undo(struct scene_env *e, struct quiz_state *q)
+{
+    if (q->phase != PH_ASK || !q->nplaced)
+        return;
+    q->nplaced--;
+    scene_stack_invalidate(e->stack);
 }
 
 static void choose(struct scene_env *e, struct quiz_state *q, const char *shown)
@@ -254,6 +319,7 @@ static void next(struct scene_env *e, struct quiz_state *q)
         return;
     }
     q->phase = kk_quiz_done(&q->quiz) ? PH_RESULT : PH_ASK;
+    q->nplaced = 0;
     q->shown_at = kk_clock_mono_ms();
     scene_stack_invalidate(e->stack);
 }
@@ -276,6 +342,12 @@ static void tap(struct scene_env *e, void *self, const char *id)
     struct quiz_state *q = self;
     if (!strncmp(id, "choice/", 7))
         choose(e, q, id + 7);
+    else if (!strcmp(id, "hotspot-q/pic"))
+        tap_picture(e, q);
+    else if (!strcmp(id, "order/undo"))
+        undo(e, q);
+    else if (!strncmp(id, "order/", 6))
+        place(e, q, id + 6);
     else if (!strcmp(id, "quiz/confirm")) {
         if (q->phase == PH_ASK && q->selected)
             answer(e, q, q->selected);
@@ -328,19 +400,24 @@ static int badge_size(struct scene_env *e, const struct style *st)
     return line_h(e, UI_FONT_BOLD, st->choice_px);
 }
 
-static int choice_text_w(struct scene_env *e, const struct style *st, int w)
+/* An order question's choice has a second badge at its right end after the answer (a tick
+ * or a cross); its text leaves room for it from the start, so nothing moves. */
+static int choice_text_w(struct scene_env *e, const struct style *st, const struct kk_question *qu,
+                         int w)
 {
+    if (qu->type == KK_Q_ORDER)
+        return w - 4 * st->pad - 2 * badge_size(e, st);
     return w - 3 * st->pad - badge_size(e, st);
 }
 
 /* The height of the choice shown at s in a cell w wide; *lines_ok is cleared when its text
  * needs more than MAX_CHOICE_LINES lines. */
-static int choice_h(struct scene_env *e, const struct style *st, const struct kk_choice *c, int w,
-                    int *lines_ok)
+static int choice_h(struct scene_env *e, const struct style *st, const struct kk_question *qu,
+                    const struct kk_choice *c, int w, int *lines_ok)
 {
     int lh = line_h(e, UI_FONT_REGULAR, st->choice_px);
     int th = text_h(e, kk_text_get(&c->text, e->session->lang), UI_FONT_REGULAR, st->choice_px,
-                    choice_text_w(e, st, w));
+                    choice_text_w(e, st, qu, w));
     if (th > MAX_CHOICE_LINES * lh)
         *lines_ok = 0;
     int row = th > badge_size(e, st) ? th : badge_size(e, st);
@@ -398,7 +475,7 @@ static void choice(struct scene_env *e, struct ui_list *l, const struct style *s
      * answer a tick or a cross where the font has them. */
     int d = badge_size(e, st);
     const char *text = kk_text_get(&c->text, e->session->lang);
-    int th = text_h(e, text, UI_FONT_REGULAR, st->choice_px, choice_text_w(e, st, r.w));
+    int th = text_h(e, text, UI_FONT_REGULAR, st->choice_px, choice_text_w(e, st, qu, r.w));
     int row = th > d ? th : d;
     int by = y + (r.y + r.h - y - st->pad * 2 / 3 - row) / 2;
     struct ui_rect badge = {r.x + st->pad, by + (row - d) / 2, d, d};
@@ -433,7 +510,85 @@ static void choice(struct scene_env *e, struct ui_list *l, const struct style *s
              badge.y + (d - blh) / 2, d, 1, 1);
     snprintf(sid, sizeof(sid), "choice/%zu/text", s);
     ui_label(e->ui, l, sid, text, UI_FONT_REGULAR, st->choice_px, ink, badge.x + d + st->pad,
-             by + (row - th) / 2, choice_text_w(e, st, r.w), MAX_CHOICE_LINES, 0);
+             by + (row - th) / 2, choice_text_w(e, st, qu, r.w), MAX_CHOICE_LINES, 0);
+}
+
+/* A round badge d wide at (x, y) with sign in it: filled with fill, or (fill NULL) an
+ * outline in edge. */
+static void round_badge(struct scene_env *e, struct ui_list *l, const struct style *st,
+                        const char *id, const char *sign, int x, int y, const struct ui_color *fill,
+                        struct ui_color edge, struct ui_color ink)
+{
+    int d = badge_size(e, st);
+    struct ui_rect badge = {x, y, d, d};
+    struct ui_item *it = fill ? NULL : ui_list_push(l, UI_CIRCLE, badge);
+    if (fill)
+        rect(l, badge, *fill, d / 2);
+    if (it) {
+        it->color = edge;
+        it->radius = ui_px(e->ui, 3) > 2 ? ui_px(e->ui, 3) : 2;
+    }
+    if (!*sign)
+        return;
+    int px = st->choice_px * 3 / 4, blh = line_h(e, UI_FONT_BOLD, px);
+    ui_label(e->ui, l, id, sign, UI_FONT_BOLD, px, ink, x, y + (d - blh) / 2, d, 1, 1);
+}
+
+/* One choice of an order question, shown at s: while asking, its number in the visitor's
+ * order once tapped (placed, 1-based; 0 not yet); after the answer, the number of its right
+ * place, green where the visitor put it there and red with a cross where not. */
+static void order_choice(struct scene_env *e, struct ui_list *l, const struct style *st,
+                         const struct kk_question *qu, size_t s, const struct kk_choice *c,
+                         struct ui_rect r, const struct kk_quiz_record *rec, size_t placed)
+{
+    struct ui_color bg = UI_CARD, ink = UI_INK, edge = UI_PRIMARY;
+    int edge_w = 3;
+    char sign[24] = "", sid[64];
+    size_t right_at = 0, tapped_at = 0;
+    for (size_t k = 0; k < qu->nchoices; k++) {
+        if (rec->right_order[k] == s)
+            right_at = k + 1;
+        if (rec->answered && rec->tapped[k] == s)
+            tapped_at = k + 1;
+    }
+    int good = rec->answered && right_at == tapped_at;
+    if (rec->answered) {
+        bg = good ? UI_GOOD : UI_BAD;
+        ink = UI_ON_PRIMARY;
+        snprintf(sign, sizeof(sign), "%zu", right_at);
+    } else if (placed) {
+        bg = UI_SELECTED_SOFT;
+        edge = UI_PRIMARY_DARK;
+        edge_w = 6;
+        snprintf(sign, sizeof(sign), "%zu", placed);
+    }
+    rect(l, r, bg, ui_px(e->ui, 18));
+    if (!rec->answered)
+        ring(e, l, r, edge, edge_w);
+
+    int d = badge_size(e, st), tw = choice_text_w(e, st, qu, r.w);
+    const char *text = kk_text_get(&c->text, e->session->lang);
+    int th = text_h(e, text, UI_FONT_REGULAR, st->choice_px, tw);
+    int row = th > d ? th : d;
+    int by = r.y + (r.h - row) / 2, bx = r.x + st->pad, bty = by + (row - d) / 2;
+    snprintf(sid, sizeof(sid), "order/%zu/mark", s);
+    if (rec->answered)
+        round_badge(e, l, st, sid, sign, bx, bty, &UI_ON_PRIMARY, UI_ON_PRIMARY, bg);
+    else if (placed)
+        round_badge(e, l, st, sid, sign, bx, bty, &UI_PRIMARY, UI_PRIMARY, UI_ON_PRIMARY);
+    else
+        round_badge(e, l, st, sid, sign, bx, bty, NULL, UI_PRIMARY, UI_PRIMARY);
+    snprintf(sid, sizeof(sid), "order/%zu/text", s);
+    ui_label(e->ui, l, sid, text, UI_FONT_REGULAR, st->choice_px, ink, bx + d + st->pad,
+             by + (row - th) / 2, tw, MAX_CHOICE_LINES, 0);
+    if (rec->answered) { /* not by colour alone: a tick or a cross at the right end */
+        const char *glyph = good ? "✓" : "✗";
+        if (!good && !ui_covers(e->ui, glyph))
+            glyph = "×";
+        snprintf(sid, sizeof(sid), "order/%zu/verdict", s);
+        round_badge(e, l, st, sid, ui_covers(e->ui, glyph) ? glyph : "", r.x + r.w - st->pad - d,
+                    bty, NULL, UI_ON_PRIMARY, UI_ON_PRIMARY);
+    }
 }
 
 /* How many columns the choices of qu take. */
@@ -466,7 +621,7 @@ static int choices(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
     for (size_t row = 0; row * (size_t)cols < qu->nchoices; row++) {
         int rh = 0;
         for (size_t c = 0; c < (size_t)cols && row * cols + c < qu->nchoices; c++) {
-            int h = choice_h(e, st, kk_quiz_choice(&q->quiz, row * cols + c), cw, ok);
+            int h = choice_h(e, st, qu, kk_quiz_choice(&q->quiz, row * cols + c), cw, ok);
             rh = h > rh ? h : rh;
         }
         rh += extra;
@@ -481,11 +636,18 @@ static int choices(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
             else if (q->selected & bit)
                 look = LOOK_SELECTED;
             const struct kk_choice *ch = kk_quiz_choice(&q->quiz, s);
-            choice(e, l, st, qu, s, ch, r, look);
+            size_t placed = 0; /* an order question: its number in the visitor's order */
+            for (size_t k = 0; k < q->nplaced; k++)
+                if (q->placed[k] == s)
+                    placed = k + 1;
+            if (qu->type == KK_Q_ORDER)
+                order_choice(e, l, st, qu, s, ch, r, rec, placed);
+            else
+                choice(e, l, st, qu, s, ch, r, look);
             q->shown[s] = r;
-            if (!rec->answered) {
+            if (!rec->answered && !placed) {
                 char id[32], label[160];
-                snprintf(id, sizeof(id), "choice/%zu", s);
+                snprintf(id, sizeof(id), qu->type == KK_Q_ORDER ? "order/%zu" : "choice/%zu", s);
                 const char *t = kk_text_get(&ch->text, e->session->lang);
                 snprintf(label, sizeof(label), "%s", t && *t ? t : id);
                 ui_list_target(l, r, id, label);
@@ -505,22 +667,37 @@ static struct ui_rect action_rect(struct scene_env *e, const struct style *st, i
     return (struct ui_rect){x + w - bw, bottom - st->target, bw, st->target};
 }
 
-static void confirm(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
-                    const struct style *st, struct ui_rect r)
+/* A button that cannot be touched yet: an outline with soft text (soft text on the card
+ * keeps its contrast in every theme; on the line colour it would not: black in high
+ * contrast). */
+static void disabled_button(struct scene_env *e, struct ui_list *l, const struct style *st,
+                            struct ui_rect r, const char *id, const char *label)
 {
-    if (q->selected) {
-        ui_button(e->ui, l, r, "quiz/confirm", ui_str(S_CONFIRM, e->session->lang), 1);
-        return;
-    }
-    /* Nothing chosen yet: the button is shown as an outline with soft text and cannot be
-     * touched (soft text on the card keeps its contrast in every theme; on the line colour
-     * it would not: black in high contrast). */
     rect(l, r, UI_CARD, ui_px(e->ui, 18));
     ring(e, l, r, UI_LINE, 3);
     int px = e->session->large_text ? ui_px(e->ui, 40) : ui_px(e->ui, 34);
     int lh = line_h(e, UI_FONT_BOLD, px);
-    ui_label(e->ui, l, "quiz/confirm", ui_str(S_CONFIRM, e->session->lang), UI_FONT_BOLD, px,
-             UI_INK_SOFT, r.x + st->pad, r.y + (r.h - lh) / 2, r.w - 2 * st->pad, 1, 1);
+    ui_label(e->ui, l, id, label, UI_FONT_BOLD, px, UI_INK_SOFT, r.x + st->pad,
+             r.y + (r.h - lh) / 2, r.w - 2 * st->pad, 1, 1);
+}
+
+static void confirm(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                    const struct style *st, struct ui_rect r)
+{
+    if (q->selected)
+        ui_button(e->ui, l, r, "quiz/confirm", ui_str(S_CONFIRM, e->session->lang), 1);
+    else /* nothing chosen yet */
+        disabled_button(e, l, st, r, "quiz/confirm", ui_str(S_CONFIRM, e->session->lang));
+}
+
+/* An order question's Undo: takes the last placed choice back; untouchable before one is. */
+static void undo_button(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                        const struct style *st, struct ui_rect r)
+{
+    if (q->nplaced)
+        ui_button(e->ui, l, r, "order/undo", ui_str(S_UNDO, e->session->lang), 0);
+    else
+        disabled_button(e, l, st, r, "order/undo", ui_str(S_UNDO, e->session->lang));
 }
 
 /* The right-or-wrong panel: verdict and explanation, in (x, y, w); h is its height, or
@@ -563,7 +740,8 @@ static int build_question(struct scene_env *e, struct quiz_state *q, struct ui_l
     int bottom = box.y + box.h - st->gap;
     /* Landscape: the feedback, or the question's picture, takes a column on the right. */
     int side = landscape(e) && (feedback || qu->image);
-    int sw = side ? w * (feedback ? 42 : 36) / 100 : 0;
+    /* An order question's choices carry two badges: they get more of the width. */
+    int sw = side ? w * (feedback ? (qu->type == KK_Q_ORDER ? 34 : 42) : 36) / 100 : 0;
     int mw = side ? w - sw - st->gap : w;
     int sx = x + mw + st->gap;
 
@@ -575,13 +753,12 @@ static int build_question(struct scene_env *e, struct quiz_state *q, struct ui_l
     y += ph + st->gap;
 
     struct ui_rect act = action_rect(e, st, side ? sx : x, side ? sw : w, bottom);
-    int has_action = feedback || qu->type == KK_Q_MULTI;
+    int has_action = feedback || qu->type == KK_Q_MULTI || qu->type == KK_Q_ORDER;
     int limit = (has_action && !side ? act.y - st->gap : bottom);
     if (!feedback && qu->image) {
         if (side) {
             int ih = image_h(qu->image, sw,
-                             bottom - box.y - st->gap -
-                                 (qu->type == KK_Q_MULTI ? st->target + st->gap : 0));
+                             bottom - box.y - st->gap - (has_action ? st->target + st->gap : 0));
             image(l, (struct ui_rect){sx, box.y + st->gap, sw, ih}, qu->image);
         } else {
             int ch = choices(e, q, NULL, st, x, y, mw, 0, &ok);
@@ -622,6 +799,112 @@ static int build_question(struct scene_env *e, struct quiz_state *q, struct ui_l
                   ui_str(last ? S_SEE_RESULTS : S_NEXT_QUESTION, e->session->lang), 1);
     } else if (qu->type == KK_Q_MULTI) {
         confirm(e, q, l, st, act);
+    } else if (qu->type == KK_Q_ORDER) {
+        undo_button(e, q, l, st, act);
+    }
+    return ok;
+}
+
+/* A circle outline of radius rad around (cx, cy): the colour over a thicker halo in
+ * UI_ON_PRIMARY, so it shows on a dark picture as on a light one. */
+static void circle(struct scene_env *e, struct ui_list *l, int cx, int cy, int rad,
+                   struct ui_color c)
+{
+    int halo = ui_px(e->ui, 4), w = ui_px(e->ui, 8) > 3 ? ui_px(e->ui, 8) : 3;
+    struct ui_item *it = ui_list_push(
+        l, UI_CIRCLE,
+        (struct ui_rect){cx - rad - halo, cy - rad - halo, 2 * (rad + halo), 2 * (rad + halo)});
+    if (it) {
+        it->color = UI_ON_PRIMARY;
+        it->radius = w + 2 * halo;
+    }
+    it = ui_list_push(l, UI_CIRCLE, (struct ui_rect){cx - rad, cy - rad, 2 * rad, 2 * rad});
+    if (it) {
+        it->color = c;
+        it->radius = w;
+    }
+}
+
+/* A disc of diameter d centred at (cx, cy). */
+static void disc(struct ui_list *l, int cx, int cy, int d, struct ui_color c)
+{
+    rect(l, (struct ui_rect){cx - d / 2, cy - d / 2, d, d}, c, d / 2);
+}
+
+/* After a hotspot question's answer: the right regions circled on the picture at pic, and
+ * the visitor's tap marked (a dot, green when right, red when not, on a light halo). */
+static void hotspot_marks(struct scene_env *e, struct ui_list *l, const struct kk_question *qu,
+                          const struct kk_quiz_record *rec, struct ui_rect pic)
+{
+    for (size_t i = 0; i < qu->nregions; i++) {
+        if (!(qu->answer_mask & (1u << i)))
+            continue;
+        const struct kk_region *rg = &qu->regions[i];
+        int rad = (int)(rg->r * pic.w + 0.5);
+        circle(e, l, pic.x + (int)(rg->x * pic.w + 0.5), pic.y + (int)(rg->y * pic.h + 0.5),
+               rad > 4 ? rad : 4, UI_GOOD);
+    }
+    int tx = pic.x + (int)(rec->tap_x * pic.w + 0.5), ty = pic.y + (int)(rec->tap_y * pic.h + 0.5);
+    disc(l, tx, ty, ui_px(e->ui, 44), UI_ON_PRIMARY);
+    disc(l, tx, ty, ui_px(e->ui, 32), rec->correct ? UI_GOOD : UI_BAD);
+    disc(l, tx, ty, ui_px(e->ui, 10), UI_ON_PRIMARY);
+}
+
+/* A hotspot question: the prompt, then its picture as large as the rest of the column
+ * allows (aspect kept); a tap on it answers. After the answer, landscape puts the verdict
+ * in a column on the right, portrait under the picture. */
+static int build_hotspot(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                         struct ui_rect box, const struct style *st)
+{
+    const struct kk_question *qu = kk_quiz_question(&q->quiz);
+    const struct kk_quiz_record *rec = kk_quiz_current(&q->quiz);
+    int feedback = q->phase == PH_FEEDBACK, ok = 1;
+    int x = box.x + st->m, y = box.y + st->gap, w = box.w - 2 * st->m;
+    int bottom = box.y + box.h - st->gap;
+    int side = landscape(e) && feedback;
+    int sw = side ? w * 36 / 100 : 0;
+    int mw = side ? w - sw - st->gap : w;
+    int sx = x + mw + st->gap;
+
+    y += progress(e, q, l, st, x, y, mw) + st->gap;
+    const char *prompt = kk_text_get(&qu->prompt, e->session->lang);
+    int ph = text_h(e, prompt, UI_FONT_BOLD, st->prompt_px, mw);
+    ui_label(e->ui, l, "quiz/prompt", prompt, UI_FONT_BOLD, st->prompt_px, UI_PRIMARY_DARK, x, y,
+             mw, 64, 0);
+    y += ph + st->gap;
+
+    struct ui_rect act = action_rect(e, st, side ? sx : x, side ? sw : w, bottom);
+    int limit = bottom, vh = 0;
+    if (feedback && !side) {
+        vh = verdict(e, q, NULL, st, x, 0, w, 0);
+        limit = act.y - st->gap - vh - st->gap;
+    }
+    int pw = 0, pich = 0;
+    if (limit - y > 0)
+        ui_fit(qu->image, mw, limit - y, &pw, &pich);
+    /* Too small to aim at: the text shrinks until the picture has room. */
+    if (pw < ui_px(e->ui, 240) || pich < ui_px(e->ui, 240))
+        ok = 0;
+    struct ui_rect pic = {x + (mw - pw) / 2, y, pw, pich};
+    q->pic = pic;
+    image(l, pic, qu->image);
+    if (!rec->answered)
+        ui_list_target(l, pic, "hotspot-q/pic", prompt);
+    else
+        hotspot_marks(e, l, qu, rec, pic);
+
+    if (feedback) {
+        int last = kk_quiz_index(&q->quiz) + 1 == kk_quiz_total(&q->quiz);
+        if (side) {
+            int vy = box.y + st->gap, avail = act.y - st->gap - vy;
+            if (verdict(e, q, NULL, st, sx, vy, sw, 0) > avail)
+                ok = 0;
+            verdict(e, q, l, st, sx, vy, sw, avail);
+        } else {
+            verdict(e, q, l, st, x, y + pich + st->gap, w, vh);
+        }
+        ui_button(e->ui, l, act, last ? "quiz/results" : "quiz/next",
+                  ui_str(last ? S_SEE_RESULTS : S_NEXT_QUESTION, e->session->lang), 1);
     }
     return ok;
 }
@@ -751,8 +1034,10 @@ static void build_error(struct scene_env *e, struct ui_list *l, struct ui_rect b
 static int build_phase(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
                        struct ui_rect box, const struct style *st)
 {
-    int ok =
-        q->phase == PH_RESULT ? build_result(e, q, l, box, st) : build_question(e, q, l, box, st);
+    const struct kk_question *qu = kk_quiz_question(&q->quiz);
+    int ok = q->phase == PH_RESULT            ? build_result(e, q, l, box, st)
+             : qu && qu->type == KK_Q_HOTSPOT ? build_hotspot(e, q, l, box, st)
+                                              : build_question(e, q, l, box, st);
     return ok && !l->overflow[0];
 }
 
@@ -805,6 +1090,38 @@ static cJSON *mask_json(unsigned mask)
     return arr;
 }
 
+static cJSON *bytes_json(const unsigned char *v, size_t n)
+{
+    int a[KK_MAX_CHOICES];
+    for (size_t k = 0; k < n && k < KK_MAX_CHOICES; k++)
+        a[k] = v[k];
+    return cJSON_CreateIntArray(a, (int)n);
+}
+
+/* The hotspot and order questions' own keys: docs/quiz.md. */
+static void report_format2(const struct quiz_state *q, const struct kk_quiz_record *rec, cJSON *j)
+{
+    const struct kk_question *qu = rec->question;
+    if (qu->type == KK_Q_ORDER) {
+        cJSON_AddItemToObject(j, "order",
+                              rec->answered ? bytes_json(rec->tapped, qu->nchoices)
+                                            : bytes_json(q->placed, q->nplaced));
+        cJSON_AddItemToObject(j, "right_order", bytes_json(rec->right_order, qu->nchoices));
+    } else if (qu->type == KK_Q_HOTSPOT) {
+        cJSON *regions = cJSON_AddArrayToObject(j, "regions");
+        for (size_t i = 0; regions && i < qu->nregions; i++) {
+            double v[3] = {qu->regions[i].x, qu->regions[i].y, qu->regions[i].r};
+            cJSON_AddItemToArray(regions, cJSON_CreateDoubleArray(v, 3));
+        }
+        int p[4] = {q->pic.x, q->pic.y, q->pic.w, q->pic.h};
+        cJSON_AddItemToObject(j, "picture", cJSON_CreateIntArray(p, 4));
+        if (rec->answered) {
+            double t[2] = {rec->tap_x, rec->tap_y};
+            cJSON_AddItemToObject(j, "tap", cJSON_CreateDoubleArray(t, 2));
+        }
+    }
+}
+
 /* The quiz's state for the automation report ({phase, question, type, right, ...}), as
  * the screen object's "quiz" member. */
 static void report(struct scene_env *e, const void *self, cJSON *screen)
@@ -836,10 +1153,12 @@ static void report(struct scene_env *e, const void *self, cJSON *screen)
             int v[4] = {q->shown[s].x, q->shown[s].y, q->shown[s].w, q->shown[s].h};
             cJSON_AddItemToArray(rects, cJSON_CreateIntArray(v, 4));
         }
+        cJSON_AddBoolToObject(j, "answered", rec->answered);
         if (rec->answered) {
             cJSON_AddBoolToObject(j, "correct", rec->correct);
             cJSON_AddItemToObject(j, "chosen", mask_json(rec->chosen_shown));
         }
+        report_format2(q, rec, j);
     }
     if (q->phase == PH_RESULT) {
         enum ui_str m = message_for(kk_quiz_score(&q->quiz), kk_quiz_total(&q->quiz));

@@ -18,15 +18,16 @@ struct ui_color {
     uint8_t r, g, b, a;
 };
 
-enum ui_item_kind { UI_RECT, UI_TEXT, UI_IMAGE, UI_RING };
+enum ui_item_kind { UI_RECT, UI_TEXT, UI_IMAGE, UI_RING, UI_CIRCLE };
 
 enum ui_font { UI_FONT_REGULAR, UI_FONT_BOLD };
 
+/* UI_CIRCLE is the outline of the circle inscribed in r (a hotspot question's region). */
 struct ui_item {
     enum ui_item_kind kind;
     struct ui_rect r;
     struct ui_color color;
-    int radius;                   /* UI_RECT: corner radius; UI_RING: line width */
+    int radius;                   /* UI_RECT: corner radius; UI_RING, UI_CIRCLE: line width */
     const char *text;             /* UI_TEXT: one line, not NUL-terminated; points into text_pool */
     size_t len;                   /* UI_TEXT: bytes */
     int px;                       /* UI_TEXT: font pixel size */

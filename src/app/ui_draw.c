@@ -54,6 +54,39 @@ static void draw_ring(SDL_Renderer *r, struct ui_rect rc, int width, struct ui_c
         SDL_RenderDrawRect(r, &(SDL_Rect){rc.x + i, rc.y + i, rc.w - 2 * i, rc.h - 2 * i});
 }
 
+#define CIRCLE_STEPS 96
+
+/* The outline of the circle inscribed in rc, width pixels thick, as a ring of quads. */
+static void draw_circle(SDL_Renderer *r, struct ui_rect rc, int width, struct ui_color c)
+{
+    float cx = rc.x + rc.w / 2.0f, cy = rc.y + rc.h / 2.0f;
+    float ro = (rc.w < rc.h ? rc.w : rc.h) / 2.0f, ri = ro - (float)width;
+    if (ro <= 0)
+        return;
+    if (ri < 0)
+        ri = 0;
+    SDL_Vertex v[CIRCLE_STEPS * 6];
+    SDL_Color col = {c.r, c.g, c.b, c.a};
+    int n = 0;
+    for (int i = 0; i < CIRCLE_STEPS; i++) {
+        float a0 = (float)(2 * M_PI) * (float)i / CIRCLE_STEPS;
+        float a1 = (float)(2 * M_PI) * (float)(i + 1) / CIRCLE_STEPS;
+        SDL_FPoint o0 = {cx + ro * cosf(a0), cy + ro * sinf(a0)};
+        SDL_FPoint o1 = {cx + ro * cosf(a1), cy + ro * sinf(a1)};
+        SDL_FPoint i0 = {cx + ri * cosf(a0), cy + ri * sinf(a0)};
+        SDL_FPoint i1 = {cx + ri * cosf(a1), cy + ri * sinf(a1)};
+        v[n++] = (SDL_Vertex){o0, col, {0, 0}};
+        v[n++] = (SDL_Vertex){o1, col, {0, 0}};
+        v[n++] = (SDL_Vertex){i0, col, {0, 0}};
+        v[n++] = (SDL_Vertex){i0, col, {0, 0}};
+        v[n++] = (SDL_Vertex){o1, col, {0, 0}};
+        v[n++] = (SDL_Vertex){i1, col, {0, 0}};
+    }
+    SDL_SetRenderDrawBlendMode(r, c.a == 255 ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
+    if (SDL_RenderGeometry(r, NULL, v, n, NULL, 0) < 0)
+        kk_debug("draw", "SDL_RenderGeometry: %s", SDL_GetError());
+}
+
 /* A neutral placeholder for a picture that cannot be shown: never a black hole. */
 static void draw_placeholder(SDL_Renderer *r, struct ui_rect rc)
 {
@@ -79,6 +112,9 @@ void ui_draw_list(SDL_Renderer *r, struct ui_text *text, struct ui_images *image
             break;
         case UI_RING:
             draw_ring(r, rc, it->radius, it->color);
+            break;
+        case UI_CIRCLE:
+            draw_circle(r, rc, it->radius, it->color);
             break;
         case UI_TEXT: {
             int w, h;

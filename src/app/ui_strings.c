@@ -15,6 +15,7 @@ static const char *const words[S_COUNT][KK_LANG_COUNT] = {
     [S_NEXT] = {"下一页", "Next"},
     [S_TAKE_QUIZ] = {"开始答题", "Take the quiz"},
     [S_CONFIRM] = {"确定", "Confirm"},
+    [S_UNDO] = {"撤销", "Undo"}, /* an order question: takes the last tap back */
     [S_CORRECT] = {"回答正确！", "Correct!"},
     [S_NOT_QUITE] = {"再想想", "Not quite"},
     [S_NEXT_QUESTION] = {"下一题", "Next question"},

@@ -19,6 +19,7 @@ enum ui_str {
     S_NEXT,
     S_TAKE_QUIZ,
     S_CONFIRM,
+    S_UNDO,
     S_CORRECT,
     S_NOT_QUITE,
     S_NEXT_QUESTION,

@@ -76,6 +76,40 @@ static const char *question_id(const struct kk_question *q)
     return q->id ? q->id : "";
 }
 
+/* Refuses a hotspot question the engine could not score: no picture (the tap is measured
+ * on it), no regions, or right regions outside them. */
+static enum kk_err check_hotspot(const struct kk_question *q, const char *where, size_t i,
+                                 const char *id, struct kk_buf *err)
+{
+    if (!q->image || q->image->w <= 0 || q->image->h <= 0)
+        return kk_fail(err, KK_ERR_INVALID,
+                       "%s: quiz.questions[%zu] (%s): hotspot without a picture", where, i, id);
+    if (!q->regions || q->nregions < 1 || q->nregions > KK_MAX_CHOICES)
+        return kk_fail(err, KK_ERR_INVALID,
+                       "%s: quiz.questions[%zu] (%s): %zu regions (1 to %d allowed)", where, i, id,
+                       q->nregions, KK_MAX_CHOICES);
+    if (q->answer_mask == 0 || q->answer_mask >> q->nregions)
+        return kk_fail(err, KK_ERR_INVALID,
+                       "%s: quiz.questions[%zu] (%s): the answer names no region of the %zu", where,
+                       i, id, q->nregions);
+    return KK_OK;
+}
+
+/* Refuses an order question whose answer is not every choice once. */
+static enum kk_err check_order(const struct kk_question *q, const char *where, size_t i,
+                               const char *id, struct kk_buf *err)
+{
+    unsigned seen = 0;
+    for (size_t k = 0; k < q->nchoices && k < KK_MAX_CHOICES; k++)
+        if (q->order[k] < q->nchoices)
+            seen |= 1u << q->order[k];
+    if (seen != (1u << q->nchoices) - 1 || q->answer_mask != seen)
+        return kk_fail(err, KK_ERR_INVALID,
+                       "%s: quiz.questions[%zu] (%s): the answer is not every choice once", where,
+                       i, id);
+    return KK_OK;
+}
+
 /* Refuses a question the engine could not score; the pack loader should have caught it. */
 static enum kk_err check_question(const struct kk_topic *t, size_t i, struct kk_buf *err)
 {
@@ -89,11 +123,11 @@ static enum kk_err check_question(const struct kk_topic *t, size_t i, struct kk_
     case KK_Q_TRUEFALSE:
         break;
     case KK_Q_MULTI:
+    case KK_Q_ORDER:
         single = 0;
         break;
     case KK_Q_HOTSPOT:
-    case KK_Q_ORDER:
-        return KK_OK; /* left out of rounds until the quiz screen can draw them */
+        return check_hotspot(q, where, i, id, err);
     default:
         return kk_fail(err, KK_ERR_INVALID, "%s: quiz.questions[%zu] (%s): unknown type %d", where,
                        i, id, (int)q->type);
@@ -102,6 +136,8 @@ static enum kk_err check_question(const struct kk_topic *t, size_t i, struct kk_
         return kk_fail(err, KK_ERR_INVALID,
                        "%s: quiz.questions[%zu] (%s): %zu choices (2 to %d allowed)", where, i, id,
                        q->nchoices, KK_MAX_CHOICES);
+    if (q->type == KK_Q_ORDER)
+        return check_order(q, where, i, id, err);
     if (q->answer_mask == 0)
         return kk_fail(err, KK_ERR_INVALID, "%s: quiz.questions[%zu] (%s): no right answer", where,
                        i, id);
@@ -118,7 +154,15 @@ static enum kk_err check_question(const struct kk_topic *t, size_t i, struct kk_
 
 int kk_quiz_askable(const struct kk_question *q)
 {
-    return q->type == KK_Q_SINGLE || q->type == KK_Q_MULTI || q->type == KK_Q_TRUEFALSE;
+    switch (q->type) {
+    case KK_Q_SINGLE:
+    case KK_Q_MULTI:
+    case KK_Q_TRUEFALSE:
+    case KK_Q_HOTSPOT:
+    case KK_Q_ORDER:
+        return 1;
+    }
+    return 0;
 }
 
 size_t kk_quiz_askable_count(const struct kk_topic *t)
@@ -226,6 +270,12 @@ static void setup_record(struct kk_quiz_record *r, const struct kk_topic *t, siz
         if (q->answer_mask & (1u << order[s]))
             r->right_shown |= 1u << s;
     }
+    if (q->type == KK_Q_HOTSPOT)
+        r->right_shown = q->answer_mask; /* regions stay where the picture has them */
+    for (size_t k = 0; q->type == KK_Q_ORDER && k < q->nchoices; k++)
+        for (size_t s = 0; s < q->nchoices; s++)
+            if (order[s] == q->order[k])
+                r->right_order[k] = (unsigned char)s;
 }
 
 /* ---- A round ---- */
@@ -367,6 +417,10 @@ enum kk_err kk_quiz_answer(struct kk_quiz *quiz, unsigned chosen_mask, uint64_t 
 
     if (r->answered)
         return kk_fail(err, KK_ERR_INVALID, "quiz: question %s: already answered", id);
+    if (q->type == KK_Q_HOTSPOT || q->type == KK_Q_ORDER)
+        return kk_fail(err, KK_ERR_INVALID, "quiz: question %s: a %s question takes a %s", id,
+                       kk_question_type_name(q->type),
+                       q->type == KK_Q_HOTSPOT ? "point" : "sequence");
     if (chosen_mask == 0)
         return kk_fail(err, KK_ERR_INVALID, "quiz: question %s: no choice made", id);
     if (chosen_mask >> q->nchoices)
@@ -395,6 +449,97 @@ enum kk_err kk_quiz_answer(struct kk_quiz *quiz, unsigned chosen_mask, uint64_t 
         quiz->score++;
     if (out)
         *out = r;
+    return KK_OK;
+}
+
+/* The record of the question on screen when it is of type and not answered yet. */
+static struct kk_quiz_record *open_record(struct kk_quiz *quiz, enum kk_question_type type,
+                                          struct kk_buf *err)
+{
+    if (kk_quiz_done(quiz)) {
+        kk_fail(err, KK_ERR_INVALID, "quiz: the round is over");
+        return NULL;
+    }
+    struct kk_quiz_record *r = &quiz->items[quiz->current];
+    const char *id = question_id(r->question);
+    if (r->question->type != type) {
+        kk_fail(err, KK_ERR_INVALID, "quiz: question %s is a %s question, not %s", id,
+                kk_question_type_name(r->question->type), kk_question_type_name(type));
+        return NULL;
+    }
+    if (r->answered) {
+        kk_fail(err, KK_ERR_INVALID, "quiz: question %s: already answered", id);
+        return NULL;
+    }
+    return r;
+}
+
+static void record_answer(struct kk_quiz *quiz, struct kk_quiz_record *r, int correct, uint64_t ms,
+                          const struct kk_quiz_record **out)
+{
+    r->correct = correct;
+    r->ms = ms;
+    r->answered = 1;
+    if (correct)
+        quiz->score++;
+    if (out)
+        *out = r;
+}
+
+enum kk_err kk_quiz_answer_point(struct kk_quiz *quiz, double x, double y, uint64_t ms,
+                                 const struct kk_quiz_record **out, struct kk_buf *err)
+{
+    struct kk_quiz_record *r = open_record(quiz, KK_Q_HOTSPOT, err);
+    if (!r)
+        return KK_ERR_INVALID;
+    const struct kk_question *q = r->question;
+    if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1))
+        return kk_fail(err, KK_ERR_INVALID, "quiz: question %s: the point %g,%g is off the picture",
+                       question_id(q), x, y);
+    /* Which regions the tap is in, right or not: measured as kk_quiz_hotspot_right does. */
+    double aspect = (double)q->image->h / q->image->w;
+    unsigned hit = 0;
+    r->nchoice = 0;
+    for (size_t i = 0; i < q->nregions && i < KK_MAX_CHOICES; i++) {
+        const struct kk_region *rg = &q->regions[i];
+        double dx = x - rg->x, dy = (y - rg->y) * aspect;
+        if (dx * dx + dy * dy <= rg->r * rg->r) {
+            hit |= 1u << i;
+            r->choice[r->nchoice++] = (int)i;
+        }
+    }
+    r->tap_x = x;
+    r->tap_y = y;
+    r->chosen_shown = r->chosen_original = hit;
+    record_answer(quiz, r, kk_quiz_hotspot_right(q, x, y), ms, out);
+    return KK_OK;
+}
+
+enum kk_err kk_quiz_answer_order(struct kk_quiz *quiz, const unsigned char *seq, size_t n,
+                                 uint64_t ms, const struct kk_quiz_record **out, struct kk_buf *err)
+{
+    struct kk_quiz_record *r = open_record(quiz, KK_Q_ORDER, err);
+    if (!r)
+        return KK_ERR_INVALID;
+    const struct kk_question *q = r->question;
+    unsigned seen = 0;
+    for (size_t k = 0; seq && k < n && n == q->nchoices; k++)
+        if (seq[k] < q->nchoices)
+            seen |= 1u << seq[k];
+    if (!seq || n != q->nchoices || seen != (1u << q->nchoices) - 1)
+        return kk_fail(err, KK_ERR_INVALID,
+                       "quiz: question %s: the order must hold each of the %zu choices once",
+                       question_id(q), q->nchoices);
+    unsigned char original[KK_MAX_CHOICES];
+    for (size_t k = 0; k < n; k++) {
+        r->tapped[k] = seq[k];
+        original[k] = r->shown_to_original[seq[k]];
+        r->choice[k] = original[k];
+    }
+    r->nchoice = n;
+    r->chosen_shown = seen;
+    r->chosen_original = q->answer_mask;
+    record_answer(quiz, r, kk_quiz_order_right(q, original, n), ms, out);
     return KK_OK;
 }
 

@@ -242,19 +242,29 @@ static enum kk_err expect(struct drive *d, const char *scene, const char *after)
     return rc;
 }
 
-/* First choice target on screen ("choice/<n>") into out. */
-static int first_choice(struct drive *d, char *out, size_t size)
+/* The first target on screen whose id starts with prefix (other than order/undo) into
+ * out. */
+static int first_target(struct drive *d, const char *prefix, char *out, size_t size)
 {
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(d->k), "targets"))
     {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
-        if (cJSON_IsString(id) && !strncmp(id->valuestring, "choice/", 7)) {
+        if (cJSON_IsString(id) && !strncmp(id->valuestring, prefix, strlen(prefix)) &&
+            strcmp(id->valuestring, "order/undo")) {
             snprintf(out, size, "%s", id->valuestring);
             return 1;
         }
     }
     return 0;
+}
+
+/* A question on screen: a choice target ("choice/<n>"), or a hotspot question's picture
+ * or an order question's choices (docs/quiz.md) into out, whichever answers it. */
+static int first_choice(struct drive *d, char *out, size_t size)
+{
+    return first_target(d, "choice/", out, size) || first_target(d, "hotspot-q/", out, size) ||
+           first_target(d, "order/", out, size);
 }
 
 static const char *question_id(struct drive *d)
@@ -281,6 +291,11 @@ static enum kk_err to_question(struct drive *d, const char *id)
             if (!strcmp(question_id(d), id))
                 return KK_OK;
             rc = tap(d, choice);
+            /* An order question is answered once every choice is placed, in any order. */
+            for (int k = 0; !rc && k < KK_MAX_CHOICES && !strncmp(choice, "order/", 6) &&
+                            first_target(d, "order/", choice, sizeof(choice));
+                 k++)
+                rc = tap(d, choice);
             if (!rc && pack_kiosk_has(d->k, "quiz/confirm"))
                 rc = tap(d, "quiz/confirm");
             if (!rc && pack_kiosk_has(d->k, "quiz/next"))

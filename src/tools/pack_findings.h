@@ -35,6 +35,7 @@ struct pack_shot {
      * for the author's information but not counted as overflow. NULL when none. */
     char *shortened;
     int high_contrast; /* taken in the high-contrast theme */
+    int correct;       /* PACK_SHOT_ANSWER: 1 answered right, 0 wrong; -1 otherwise */
 };
 
 /* An image shown larger than its own pixels (PNG and JPEG only: SVG scales cleanly). */

@@ -71,7 +71,9 @@ static void shot_place(struct kk_buf *b, const struct pack_shot *s)
         kk_buf_addf(b, "quiz question %d%s%s%s", s->index + 1, s->question ? " (" : "",
                     s->question ? s->question : "", s->question ? ")" : "");
         if (s->kind == PACK_SHOT_ANSWER)
-            kk_buf_adds(b, ", answered");
+            kk_buf_adds(b, s->correct == 1   ? ", answered right"
+                           : s->correct == 0 ? ", answered wrong"
+                                             : ", answered");
         break;
     case PACK_SHOT_RESULTS:
         kk_buf_adds(b, "quiz results");
@@ -491,6 +493,8 @@ static cJSON *shot_json(const struct pack_shot *s)
     }
     if (s->question)
         cJSON_AddStringToObject(o, "question", s->question);
+    if (s->kind == PACK_SHOT_ANSWER && s->correct >= 0)
+        cJSON_AddBoolToObject(o, "correct", s->correct);
     cJSON_AddStringToObject(o, "lang", kk_lang_name(s->lang));
     cJSON_AddItemToObject(o, "size", size_json(s->w, s->h));
     cJSON_AddBoolToObject(o, "large_text", s->large);

@@ -264,6 +264,8 @@ static enum kk_err shoot(struct walk *wk, enum pack_shot_kind kind, const char *
         sh->screens = v->valueint;
     v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "quiz"), "question");
     sh->question = cJSON_IsString(v) ? dup_or_null(v->valuestring) : NULL;
+    v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "quiz"), "correct");
+    sh->correct = kind == PACK_SHOT_ANSWER && cJSON_IsBool(v) ? cJSON_IsTrue(v) : -1;
     sh->path = kk_strdup(rel);
     sh->topic = topic ? kk_strdup(topic) : NULL;
     int oom = overflow_of(wk->k, &sh->overflow, &sh->shortened);
@@ -431,14 +433,134 @@ static const char *question_id(const struct pack_kiosk *k)
 }
 
 /* Which questions of one topic were shown in one variant, and how many question screens
- * were taken (for file names). */
+ * were taken (for file names). A hotspot or an order question is taken twice: answered
+ * right, and in a later round answered wrong. */
+#define SEEN_ONCE  1 /* shown and answered (right, for hotspot and order) */
+#define SEEN_WRONG 2 /* hotspot and order: answered wrong too */
 struct quiz_seen {
-    unsigned char *seen; /* per question of the topic */
-    size_t nseen;
+    unsigned char *seen; /* per question of the topic: SEEN_* bits */
+    int *shot_of;        /* per question: the number of its question screen (from 1) */
+    size_t nseen;        /* answered screens taken: one per question, two for hotspot/order */
+    size_t want;         /* how many the topic has */
     int shots;
     int named;        /* the kiosk names its questions */
     int results_shot; /* the results screen was taken */
 };
+
+static int two_answers(const struct kk_question *q)
+{
+    return q->type == KK_Q_HOTSPOT || q->type == KK_Q_ORDER;
+}
+
+/* True when question i needs no more screens. */
+static int question_done(const struct kk_topic *tp, const struct quiz_seen *qs, size_t i)
+{
+    unsigned want = two_answers(&tp->questions[i]) ? SEEN_ONCE | SEEN_WRONG : SEEN_ONCE;
+    return (qs->seen[i] & want) == want;
+}
+
+/* The quiz object's number array name as ints into v (at most cap); returns how many. */
+static size_t quiz_ints(const struct pack_kiosk *k, const char *name, int *v, size_t cap)
+{
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(k), "quiz"), *it;
+    size_t n = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(q, name))
+    {
+        if (n < cap && cJSON_IsNumber(it))
+            v[n++] = it->valueint;
+    }
+    return n;
+}
+
+/* Answers the order question on screen: its right order (docs/quiz.md "right_order"), or
+ * with the first two swapped. */
+static enum kk_err answer_order(struct walk *wk, int right)
+{
+    int seq[KK_MAX_CHOICES];
+    size_t n = quiz_ints(wk->k, "right_order", seq, KK_MAX_CHOICES);
+    if (n < 2)
+        return kk_fail(wk->err, KK_ERR_INVALID,
+                       "the kiosk's order question reports no right_order");
+    if (!right) {
+        int tmp = seq[0];
+        seq[0] = seq[1];
+        seq[1] = tmp;
+    }
+    enum kk_err rc = KK_OK;
+    char id[32];
+    for (size_t i = 0; !rc && i < n; i++) {
+        snprintf(id, sizeof(id), "order/%d", seq[i]);
+        rc = tap(wk, id);
+    }
+    return rc;
+}
+
+/* Answers the hotspot question on screen with a tap on its picture (the target
+ * hotspot-q/pic): at the centre of a right region, or at the first point of a grid that is
+ * in no right region. Sets *none when every point of the picture is right. */
+static enum kk_err answer_hotspot(struct walk *wk, int right, int *none)
+{
+    *none = 0;
+    const cJSON *t, *rect = NULL;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(wk->k), "targets"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
+        if (cJSON_IsString(id) && !strcmp(id->valuestring, "hotspot-q/pic"))
+            rect = cJSON_GetObjectItemCaseSensitive(t, "rect");
+    }
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(pack_kiosk_screen(wk->k), "quiz");
+    const cJSON *regions = cJSON_GetObjectItemCaseSensitive(q, "regions");
+    int rights[KK_MAX_CHOICES];
+    size_t nright = quiz_ints(wk->k, "right", rights, KK_MAX_CHOICES);
+    if (cJSON_GetArraySize(rect) != 4 || !nright)
+        return kk_fail(wk->err, KK_ERR_INVALID,
+                       "the kiosk's hotspot question reports no picture or right region");
+    double r[4];
+    for (int i = 0; i < 4; i++)
+        r[i] = cJSON_GetArrayItem(rect, i)->valuedouble;
+    double fx = -1, fy = -1;
+    for (int gy = 1; gy < 20 && fx < 0; gy++)
+        for (int gx = 1; gx < 20 && fx < 0; gx++) {
+            double x = gx / 20.0, y = gy / 20.0;
+            int in = 0;
+            for (size_t k = 0; k < nright; k++) {
+                const cJSON *g = cJSON_GetArrayItem(regions, rights[k]);
+                if (cJSON_GetArraySize(g) != 3)
+                    continue;
+                double dx = x - cJSON_GetArrayItem(g, 0)->valuedouble;
+                double dy = (y - cJSON_GetArrayItem(g, 1)->valuedouble) * r[3] / r[2];
+                double rad = cJSON_GetArrayItem(g, 2)->valuedouble;
+                /* a margin of a tenth: a point on the edge could round either way */
+                in |= dx * dx + dy * dy <= rad * rad * 1.21;
+            }
+            if (!right && !in) {
+                fx = x;
+                fy = y;
+            }
+        }
+    if (right) {
+        const cJSON *g = cJSON_GetArrayItem(regions, rights[0]);
+        fx = cJSON_GetArraySize(g) == 3 ? cJSON_GetArrayItem(g, 0)->valuedouble : -1;
+        fy = cJSON_GetArraySize(g) == 3 ? cJSON_GetArrayItem(g, 1)->valuedouble : -1;
+    }
+    if (fx < 0) {
+        *none = 1;
+        return KK_OK;
+    }
+    char at[64];
+    snprintf(at, sizeof(at), "[%d,%d]", (int)(r[0] + fx * r[2]), (int)(r[1] + fy * r[3]));
+    return pack_kiosk_send(wk->k, "tap", at, wk->err);
+}
+
+/* A question on screen: its choices, an order question's choices or a hotspot picture. */
+static int question_on_screen(const struct pack_kiosk *k, char *choice, size_t cap)
+{
+    if (has_prefix_target(k, "choice/", choice, cap))
+        return 1;
+    snprintf(choice, cap, "%s", "");
+    return pack_kiosk_has(k, "hotspot-q/pic") || pack_kiosk_has(k, "order/0") ||
+           pack_kiosk_has(k, "order/1");
+}
 
 /* Plays rounds from the quiz screen the kiosk shows: each question not seen before is shown,
  * answered with its first choice, and shown again with the kiosk's feedback. A round asks
@@ -450,10 +572,10 @@ static enum kk_err play_rounds(struct walk *wk, const struct kk_topic *tp, struc
     char name[160], choice[96];
     enum kk_err rc = KK_OK;
     int stale = 0; /* rounds in a row that brought no new question */
-    for (size_t round = 0; !rc && round <= tp->nquestions + MAX_STALE_ROUNDS; round++) {
+    for (size_t round = 0; !rc && round <= qs->want + MAX_STALE_ROUNDS; round++) {
         size_t before = qs->nseen;
         for (int q = 0; !rc && q < MAX_QUESTIONS; q++) {
-            if (!has_prefix_target(wk->k, "choice/", choice, sizeof(choice))) {
+            if (!question_on_screen(wk->k, choice, sizeof(choice))) {
                 if (pack_kiosk_has(wk->k, "quiz/results"))
                     rc = tap(wk, "quiz/results");
                 else if (q == 0 && round == 0 && !qs->shots)
@@ -469,24 +591,47 @@ static enum kk_err play_rounds(struct walk *wk, const struct kk_topic *tp, struc
             qs->named |= at < tp->nquestions;
             if (at == tp->nquestions) /* only the pack's own (validated) ids go into names */
                 qid[0] = '\0';
+            int two = at < tp->nquestions && two_answers(&tp->questions[at]);
             int fresh = at == tp->nquestions || !qs->seen[at];
-            if (at < tp->nquestions && !qs->seen[at]) {
-                qs->seen[at] = 1;
-                qs->nseen++;
-            }
+            /* A hotspot or order question seen answered right comes back to be answered
+             * wrong: the same shot number, a second answered screen. */
+            int again = two && (qs->seen[at] & SEEN_ONCE) && !(qs->seen[at] & SEEN_WRONG);
+            int right = !again;
             if (fresh) {
                 qs->shots++;
                 snprintf(name, sizeof(name), "q%02d-%s", qs->shots, *qid ? qid : "question");
                 rc = shoot(wk, PACK_SHOT_QUESTION, tp->id, qs->shots - 1, name);
                 wk->c->questions_shown++;
+                if (at < tp->nquestions)
+                    qs->shot_of[at] = qs->shots;
             }
-            if (!rc)
+            int no = at < tp->nquestions && qs->shot_of[at] ? qs->shot_of[at] : qs->shots;
+            int none = 0;
+            if (!rc && *choice)
                 rc = tap(wk, choice);
+            else if (!rc && pack_kiosk_has(wk->k, "hotspot-q/pic"))
+                rc = answer_hotspot(wk, right, &none);
+            else if (!rc)
+                rc = answer_order(wk, right);
+            if (!rc && none) { /* every point of the picture is right: no wrong answer */
+                qs->seen[at] |= SEEN_WRONG;
+                qs->nseen++;
+                rc = answer_hotspot(wk, 1, &none);
+                again = 0;
+            }
             if (!rc && pack_kiosk_has(wk->k, "quiz/confirm"))
                 rc = tap(wk, "quiz/confirm");
-            snprintf(name, sizeof(name), "q%02d-%s-answered", qs->shots, *qid ? qid : "question");
-            if (!rc && fresh)
-                rc = shoot(wk, PACK_SHOT_ANSWER, tp->id, qs->shots - 1, name);
+            if (two)
+                snprintf(name, sizeof(name), "q%02d-%s-%s", no, qid, right ? "right" : "wrong");
+            else
+                snprintf(name, sizeof(name), "q%02d-%s-answered", qs->shots,
+                         *qid ? qid : "question");
+            if (!rc && (fresh || again))
+                rc = shoot(wk, PACK_SHOT_ANSWER, tp->id, no - 1, name);
+            if (at < tp->nquestions && (fresh || again)) {
+                qs->seen[at] |= again ? SEEN_WRONG : SEEN_ONCE;
+                qs->nseen++;
+            }
             if (rc)
                 break;
             if (pack_kiosk_has(wk->k, "quiz/next")) {
@@ -502,7 +647,7 @@ static enum kk_err play_rounds(struct walk *wk, const struct kk_topic *tp, struc
             break;
         }
         stale = qs->nseen == before ? stale + 1 : 0;
-        if (rc || !qs->named || qs->nseen == tp->nquestions || stale == MAX_STALE_ROUNDS ||
+        if (rc || !qs->named || qs->nseen >= qs->want || stale == MAX_STALE_ROUNDS ||
             !pack_kiosk_has(wk->k, "quiz/again"))
             break;
         rc = tap(wk, "quiz/again");
@@ -558,14 +703,25 @@ static enum kk_err walk_quiz(struct walk *wk, const struct kk_topic *tp)
         wk->c->quiz_missing = 1;
         return KK_OK;
     }
-    struct quiz_seen qs = {kk_calloc(tp->nquestions + 1, 1), 0, 0, 0, 0};
-    if (!qs.seen)
+    struct quiz_seen qs = {kk_calloc(tp->nquestions + 1, 1),
+                           kk_calloc(tp->nquestions + 1, sizeof(int)),
+                           0,
+                           0,
+                           0,
+                           0,
+                           0};
+    if (!qs.seen || !qs.shot_of) {
+        kk_free(qs.seen);
+        kk_free(qs.shot_of);
         return kk_fail(wk->err, KK_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < tp->nquestions; i++)
+        qs.want += two_answers(&tp->questions[i]) ? 2 : 1;
     rc = play_rounds(wk, tp, &qs);
     int switched = 0;
     for (size_t i = 0; !rc && qs.named && i < tp->nquestions; i++) {
         unsigned mask = tp->questions[i].audiences;
-        if (qs.seen[i] || !mask || (mask & KK_AUD_BIT(KK_AUD_OTHER)))
+        if (question_done(tp, &qs, i) || !mask || (mask & KK_AUD_BIT(KK_AUD_OTHER)))
             continue; /* seen, or "other" already had its rounds */
         int g = 0;
         while (!(mask & KK_AUD_BIT(g)))
@@ -581,6 +737,7 @@ static enum kk_err walk_quiz(struct walk *wk, const struct kk_topic *tp)
     if (!rc && switched)
         rc = set_audience(wk, KK_AUD_OTHER);
     kk_free(qs.seen);
+    kk_free(qs.shot_of);
     return rc;
 }
 

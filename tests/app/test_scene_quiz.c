@@ -29,10 +29,50 @@ static void tap_choice(struct fake_kiosk *k, int shown)
     fake_tap(k, id);
 }
 
+static int item(const cJSON *o, const char *name, int i)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, name), i)->valueint;
+}
+
+/* Answers a hotspot or order question (pack format 2) the way docs/quiz.md says: a tap on
+ * the picture at a right region's centre (or its top-left corner, for wrong), the choices
+ * in the right order (or the first two swapped). Returns 0 for any other type. */
+static int answer_format2(struct fake_kiosk *k, cJSON *q, int right)
+{
+    char id[32];
+    if (!strcmp(fake_str(q, "type"), "order")) {
+        const cJSON *ro = cJSON_GetObjectItemCaseSensitive(q, "right_order");
+        int n = cJSON_GetArraySize(ro);
+        for (int i = 0; i < n; i++) {
+            int at = !right && i < 2 ? 1 - i : i;
+            snprintf(id, sizeof(id), "order/%d", cJSON_GetArrayItem(ro, at)->valueint);
+            fake_tap(k, id);
+        }
+        return 1;
+    }
+    if (strcmp(fake_str(q, "type"), "hotspot"))
+        return 0;
+    const cJSON *regions = cJSON_GetObjectItemCaseSensitive(q, "regions");
+    const cJSON *g = cJSON_GetArrayItem(regions, item(q, "right", 0));
+    int px = item(q, "picture", 0), py = item(q, "picture", 1);
+    int pw = item(q, "picture", 2), ph = item(q, "picture", 3);
+    k->env.tap_x = right ? px + (int)(cJSON_GetArrayItem(g, 0)->valuedouble * pw) : px;
+    k->env.tap_y = right ? py + (int)(cJSON_GetArrayItem(g, 1)->valuedouble * ph) : py;
+    fake_tap(k, "hotspot-q/pic");
+    return 1;
+}
+
 /* Answers the question on screen, right or wrong. */
 static void answer(struct fake_kiosk *k, int right)
 {
     cJSON *q = quiz_report(k);
+    if (answer_format2(k, q, right)) {
+        cJSON_Delete(q);
+        q = quiz_report(k);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "correct")) == right);
+        cJSON_Delete(q);
+        return;
+    }
     const cJSON *mask = cJSON_GetObjectItemCaseSensitive(q, "right");
     int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(q, "original"));
     int multi = !strcmp(fake_str(q, "type"), "multi");

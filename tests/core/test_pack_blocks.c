@@ -354,15 +354,87 @@ static void test_grading_and_rounds(void **state)
     assert_false(kk_quiz_order_right(o, right, 3));
     assert_false(kk_quiz_order_right(h, right, 4));
 
-    /* A round leaves the two out: only the single question is asked. */
-    assert_int_equal(kk_quiz_askable_count(t), 1);
+    /* A round asks all three; each is answered its own way (issue 13). */
+    assert_int_equal(kk_quiz_askable_count(t), 3);
     struct kk_quiz q = KK_QUIZ_INIT;
     struct kk_rng rng;
     kk_rng_seed(&rng, 7);
     struct kk_buf err = KK_BUF_INIT;
     assert_int_equal(kk_quiz_start(&q, t, -1, 5, &rng, &err), KK_OK);
-    assert_int_equal(kk_quiz_total(&q), 1);
-    assert_int_equal(kk_quiz_question(&q)->type, KK_Q_SINGLE);
+    assert_int_equal(kk_quiz_total(&q), 3);
+    int seen_h = 0, seen_o = 0;
+    for (int round = 0; round < 2; round++) {
+        if (round) {
+            assert_int_equal(kk_quiz_start(&q, t, -1, 5, &rng, &err), KK_OK);
+        }
+        while (!kk_quiz_done(&q)) {
+            const struct kk_quiz_record *r = kk_quiz_current(&q), *out = NULL;
+            const struct kk_question *qu = r->question;
+            int good = round == 0;
+            if (qu->type == KK_Q_HOTSPOT) {
+                seen_h++;
+                assert_int_equal(r->right_shown, 2u); /* region 1 */
+                assert_int_equal(kk_quiz_answer(&q, 1, 10, NULL, &err), KK_ERR_INVALID);
+                kk_buf_reset(&err);
+                assert_int_equal(kk_quiz_answer_point(&q, 1.5, 0.5, 10, NULL, &err),
+                                 KK_ERR_INVALID);
+                kk_buf_reset(&err);
+                /* wrong: inside region 0, which is not the answer */
+                assert_int_equal(kk_quiz_answer_point(&q, good ? 0.8 : 0.25, 0.5, 10, &out, &err),
+                                 KK_OK);
+                assert_int_equal(out->correct, good);
+                assert_int_equal(out->chosen_shown, good ? 2u : 1u);
+                assert_true(out->tap_x == (good ? 0.8 : 0.25) && out->tap_y == 0.5);
+                assert_int_equal(kk_quiz_answer_point(&q, 0.8, 0.5, 10, NULL, &err),
+                                 KK_ERR_INVALID); /* once */
+                kk_buf_reset(&err);
+                cJSON *f = kk_quiz_answer_fields(&q, kk_quiz_index(&q));
+                const cJSON *c = cJSON_GetObjectItemCaseSensitive(f, "choice");
+                assert_int_equal(cJSON_GetArraySize(c), 1);
+                assert_int_equal(cJSON_GetArrayItem(c, 0)->valueint, good ? 1 : 0);
+                cJSON_Delete(f);
+            } else if (qu->type == KK_Q_ORDER) {
+                seen_o++;
+                unsigned char seq[4];
+                for (size_t k = 0; k < 4; k++) /* the right order in shown positions */
+                    seq[k] = r->right_order[k];
+                for (size_t k = 0; k < 4; k++)
+                    assert_int_equal(r->shown_to_original[seq[k]], qu->order[k]);
+                if (!good) { /* the first two swapped */
+                    unsigned char tmp = seq[0];
+                    seq[0] = seq[1];
+                    seq[1] = tmp;
+                }
+                unsigned char twice[4] = {seq[0], seq[0], seq[1], seq[2]};
+                assert_int_equal(kk_quiz_answer_order(&q, twice, 4, 10, NULL, &err),
+                                 KK_ERR_INVALID);
+                kk_buf_reset(&err);
+                assert_int_equal(kk_quiz_answer_order(&q, seq, 3, 10, NULL, &err), KK_ERR_INVALID);
+                kk_buf_reset(&err);
+                assert_int_equal(kk_quiz_answer_point(&q, 0.5, 0.5, 10, NULL, &err),
+                                 KK_ERR_INVALID);
+                kk_buf_reset(&err);
+                assert_int_equal(kk_quiz_answer_order(&q, seq, 4, 10, &out, &err), KK_OK);
+                assert_int_equal(out->correct, good);
+                assert_memory_equal(out->tapped, seq, 4);
+                cJSON *f = kk_quiz_answer_fields(&q, kk_quiz_index(&q));
+                const cJSON *c = cJSON_GetObjectItemCaseSensitive(f, "choice");
+                assert_int_equal(cJSON_GetArraySize(c), 4);
+                for (int k = 0; k < 4; k++) /* original indexes, in the tapped order */
+                    assert_int_equal(cJSON_GetArrayItem(c, k)->valueint,
+                                     r->shown_to_original[seq[k]]);
+                cJSON_Delete(f);
+            } else {
+                unsigned mask = good ? r->right_shown : (~r->right_shown & 3u);
+                assert_int_equal(kk_quiz_answer(&q, mask, 10, NULL, &err), KK_OK);
+            }
+            assert_int_equal(kk_quiz_next(&q, &err), KK_OK);
+        }
+        assert_int_equal(kk_quiz_score(&q), round ? 0 : 3);
+        assert_int_equal(kk_quiz_nmissed(&q), round ? 3 : 0);
+    }
+    assert_int_equal(seen_h, 2);
+    assert_int_equal(seen_o, 2);
     kk_quiz_release(&q);
     kk_buf_release(&err);
     kk_pack_destroy(p);

@@ -60,6 +60,41 @@ i=$(png_info "$TMP/q.png")
 check "question preview: PNG size" 1920x1080 "${i%% *}"
 check "question preview: not blank" yes "$(several_colours "$i")"
 
+# format 2 (issue 13): hotspot and order questions, asked first (difficulty 1), are answered
+# on the way to the asked question, and are previewed themselves
+F2=$TMP/f2/$(basename "$SRC")
+mkdir -p "$TMP/f2" && cp -r "$SRC" "$F2"
+/usr/bin/python3 - "$F2" "$T" <<'PY' || exit 1
+import json, sys
+d, t = sys.argv[1], sys.argv[2]
+T = lambda zh, en: {"zh": zh, "en": en}
+p = json.load(open(d + "/pack.json")); p["format"] = 2
+json.dump(p, open(d + "/pack.json", "w"), ensure_ascii=False)
+tj = json.load(open("%s/topics/%s.json" % (d, t)))
+img = tj["cover"]
+tj["quiz"]["questions"][:0] = [
+    {"id": "hsq", "type": "hotspot", "difficulty": 1, "prompt": T("点一点", "Tap it"), "image": img,
+     "regions": [{"x": 0.5, "y": 0.5, "r": 0.2}], "answer": [0], "explain": T("因为", "Because")},
+    {"id": "odq", "type": "order", "difficulty": 1, "prompt": T("排一排", "Put in order"),
+     "choices": [{"text": T("甲", "A")}, {"text": T("乙", "B")}, {"text": T("丙", "C")}],
+     "answer": [2, 0, 1], "explain": T("因为", "Because")}]
+for q in tj["quiz"]["questions"][2:]:
+    q["difficulty"] = 3
+json.dump(tj, open("%s/topics/%s.json" % (d, t), "w"), ensure_ascii=False)
+PY
+tar -czf "$TMP/f2.tgz" -C "$TMP/f2" "$(basename "$SRC")"
+r=$(http POST /api/v1/drafts/import "${B[@]}" --data-binary @"$TMP/f2.tgz")
+check "import a format 2 draft" 201 "$(code "$r")"
+D0=$D
+D=$(body "$r" | jq -r .draft)
+for q in "$Q" odq hsq; do
+    r=$(preview "$TMP/f2-$q.png" "{\"topic\":\"$T\",\"question\":\"$q\",\"lang\":\"en\",\"size\":\"1080x1920\"}" "${B[@]}")
+    check "format 2: question $q preview" "200 image/png" "$r"
+    i=$(png_info "$TMP/f2-$q.png")
+    check "format 2: question $q: not blank" yes "$(several_colours "$i")"
+done
+D=$D0
+
 r=$(preview "$TMP/e" '{"topic":"no-such-topic","page":1}' "${B[@]}")
 check "unknown topic" "404 the draft has no topic \"no-such-topic\"" "${r%% *} $(jq -r .error "$TMP/e")"
 r=$(preview "$TMP/e" "{\"topic\":\"$T\",\"question\":\"no-such-q\"}" "${B[@]}")

@@ -618,6 +618,73 @@ static void test_preview_starts_kiosk_on_pack_alone(void **state)
     kk_free(kiosk);
 }
 
+/* Format 2's hotspot and order questions (issue 13): each is taken answered right and, in a
+ * later round, answered wrong, in every variant. */
+static void test_check_hotspot_and_order(void **state)
+{
+    struct fixture *f = *state;
+    write_file(f->pack, "pack.json",
+               "{\"format\":2,\"id\":\"taps\",\"version\":\"1.0.0\",\"title\":{\"zh\":\"点一点\","
+               "\"en\":\"Taps\"},\"audiences\":[\"other\"],\"topics\":[\"topics/t.json\"]}\n",
+               0644);
+    write_file(f->pack, "images/cover.svg", svg, 0644);
+    write_file(
+        f->pack, "topics/t.json",
+        "{\"id\":\"t\",\"title\":{\"zh\":\"太阳\",\"en\":\"The sun\"},\"summary\":{\"zh\":"
+        "\"看图答题。\",\"en\":\"A picture quiz.\"},\"cover\":\"images/cover.svg\","
+        "\"references\":[\"国家航天局\"],\"pages\":[{\"title\":{\"zh\":\"一页\",\"en\":\"A page\"},"
+        "\"blocks\":[{\"type\":\"text\",\"text\":{\"zh\":\"太阳是一颗恒星。\",\"en\":\"The sun is "
+        "a star.\"}}]}],\"quiz\":{\"questions\":["
+        "{\"id\":\"hs\",\"type\":\"hotspot\",\"image\":\"images/cover.svg\",\"prompt\":{\"zh\":"
+        "\"太阳在哪里？\",\"en\":\"Where is the sun?\"},\"regions\":[{\"x\":0.5,\"y\":0.5,"
+        "\"r\":0.19}],\"answer\":[0],\"explain\":{\"zh\":\"橙色的圆。\",\"en\":\"The orange "
+        "disc.\"}},"
+        "{\"id\":\"od\",\"type\":\"order\",\"prompt\":{\"zh\":\"从小到大排：\",\"en\":\"Smallest "
+        "first:\"},\"choices\":[{\"text\":{\"zh\":\"太阳\",\"en\":\"The sun\"}},{\"text\":{\"zh\":"
+        "\"地球\",\"en\":\"The earth\"}},{\"text\":{\"zh\":\"月球\",\"en\":\"The moon\"}}],"
+        "\"answer\":[2,1,0],\"explain\":{\"zh\":\"月球最小，太阳最大。\",\"en\":\"The moon is "
+        "smallest, the sun largest.\"}}]}}\n",
+        0644);
+    assert_int_equal(tt_run(f->tmp, &f->out_text, &f->err_text, f->tool, "check", f->pack, "-o",
+                            f->report, NULL),
+                     0);
+    cJSON *j = load_report(f);
+    const cJSON *s;
+    int right[2] = {0, 0}, wrong[2] = {0, 0}, asked[2] = {0, 0};
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(j, "shots"))
+    {
+        const cJSON *qid = cJSON_GetObjectItemCaseSensitive(s, "question");
+        if (!cJSON_IsString(qid))
+            continue;
+        int o = !strcmp(qid->valuestring, "od");
+        if (!strcmp(str(s, "kind"), "question")) {
+            asked[o]++;
+            continue;
+        }
+        assert_string_equal(str(s, "kind"), "answer");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(s, "correct");
+        assert_true(cJSON_IsBool(c));
+        assert_non_null(strstr(str(s, "shot"), cJSON_IsTrue(c) ? "-right.png" : "-wrong.png"));
+        if (cJSON_IsTrue(c))
+            right[o]++;
+        else
+            wrong[o]++;
+    }
+    for (int o = 0; o < 2; o++) { /* 12 variants: each once asked, once right, once wrong */
+        assert_int_equal(asked[o], 12);
+        assert_int_equal(right[o], 12);
+        assert_int_equal(wrong[o], 12);
+    }
+    cJSON_Delete(j);
+    struct kk_buf html = KK_BUF_INIT;
+    char *index = tt_join(f->report, "index.html");
+    tt_read_file(index, &html);
+    assert_non_null(strstr(kk_buf_str(&html), "answered wrong"));
+    assert_non_null(strstr(kk_buf_str(&html), "answered right"));
+    kk_free(index);
+    kk_buf_release(&html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +693,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_kiosk_hangs_or_dies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_good_pack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_hotspot_and_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_reports_overflow_and_small_images, setup,
                                         teardown),
     };

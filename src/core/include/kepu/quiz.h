@@ -44,9 +44,8 @@ uint32_t kk_rng_below(struct kk_rng *rng, uint32_t bound);
 
 /* ---- Question types ------------------------------------------------------------------ */
 
-/* True for the types a round asks (single, multi, truefalse). Hotspot and order questions
- * (format 2) are left out of rounds until the quiz screen can draw them; the two checks
- * below grade them already. */
+/* True for the types a round asks: single, multi, truefalse, and format 2's hotspot and
+ * order (answered with kk_quiz_answer_point and kk_quiz_answer_order). */
 int kk_quiz_askable(const struct kk_question *q);
 /* How many of the topic's questions a round may ask (0 when t is NULL). */
 size_t kk_quiz_askable_count(const struct kk_topic *t);
@@ -74,10 +73,20 @@ struct kk_quiz_record {
     int correct;
     unsigned chosen_shown;    /* mask the visitor chose, shown positions */
     unsigned chosen_original; /* the same choices as original (pack) indexes */
-    /* The chosen original indexes in ascending order: the event's "choice" array. */
+    /* The event's "choice" array: the chosen original indexes in ascending order (ORDER: in
+     * the order tapped). */
     int choice[KK_MAX_CHOICES];
     size_t nchoice;
     uint64_t ms; /* time the visitor took, as passed to kk_quiz_answer */
+    /* HOTSPOT: right_shown is the answer's regions (regions are never shuffled) and
+     * chosen_shown the regions the tap landed in, right or not; tap_x, tap_y is where it
+     * landed, in fractions of the picture. */
+    double tap_x, tap_y;
+    /* ORDER: right_order[k] is the shown position of the choice that belongs k-th (the
+     * answer in shown positions); tapped[0..nchoices) the shown positions in the order the
+     * visitor tapped them, once answered. right_shown and chosen_shown have every choice. */
+    unsigned char right_order[KK_MAX_CHOICES];
+    unsigned char tapped[KK_MAX_CHOICES];
 };
 
 /* One round. Zero-initialise it (KK_QUIZ_INIT) before the first kk_quiz_start; read it
@@ -113,13 +122,12 @@ struct kk_quiz {
  *
  * rng is advanced; the same seed, topic, audience and n give the same round.
  *
- * Hotspot and order questions are left out (kk_quiz_askable).
- *
  * Errors: KK_ERR_NOTFOUND when the topic has no questions a round may ask; KK_ERR_INVALID when a
  * question cannot be asked (fewer than 2 or more than KK_MAX_CHOICES choices, no right answer, an
- * answer outside the choices, or not exactly one right answer for single and true/false),
- * naming the topic and question; KK_ERR_NOMEM. On failure quiz holds no round (as after
- * kk_quiz_release) and err gets one line. */
+ * answer outside the choices, or not exactly one right answer for single and true/false; a
+ * hotspot question without a picture, regions or a right region inside them; an order
+ * question whose answer is not every choice once), naming the topic and question; KK_ERR_NOMEM. On
+ * failure quiz holds no round (as after kk_quiz_release) and err gets one line. */
 enum kk_err kk_quiz_start(struct kk_quiz *quiz, const struct kk_topic *topic, int audience,
                           size_t n, struct kk_rng *rng, struct kk_buf *err);
 
@@ -155,9 +163,29 @@ const struct kk_quiz_record *kk_quiz_current(const struct kk_quiz *quiz);
  *
  * Errors, KK_ERR_INVALID with nothing recorded: the round is over, chosen_mask is empty,
  * has a bit at or past the question's number of choices, has more than one bit for single
- * or true/false, or this question was already answered. */
+ * or true/false, the question is a hotspot or order question (answered below), or this
+ * question was already answered. */
 enum kk_err kk_quiz_answer(struct kk_quiz *quiz, unsigned chosen_mask, uint64_t ms,
                            const struct kk_quiz_record **out, struct kk_buf *err);
+
+/* Answers the hotspot question on screen with a tap at (x, y), fractions of its picture's
+ * width and height. Right when kk_quiz_hotspot_right says so. The record keeps the point
+ * (tap_x, tap_y) and, as chosen_shown and the event's choice[], the regions the tap is
+ * inside (right or not; none when it missed them all). *out as for kk_quiz_answer.
+ * Errors, KK_ERR_INVALID with nothing recorded: the round is over, the question is not a
+ * hotspot question, x or y is outside 0..1, or it was already answered. */
+enum kk_err kk_quiz_answer_point(struct kk_quiz *quiz, double x, double y, uint64_t ms,
+                                 const struct kk_quiz_record **out, struct kk_buf *err);
+
+/* Answers the order question on screen with seq[0..n), the shown positions in the order the
+ * visitor tapped them: every position once, n the number of choices. Right when the
+ * original indexes are the answer's order (kk_quiz_order_right). The record keeps seq as
+ * tapped; the event's choice[] is the original indexes in the tapped order (not sorted).
+ * Errors, KK_ERR_INVALID with nothing recorded: the round is over, the question is not an
+ * order question, seq is not every position once, or it was already answered. */
+enum kk_err kk_quiz_answer_order(struct kk_quiz *quiz, const unsigned char *seq, size_t n,
+                                 uint64_t ms, const struct kk_quiz_record **out,
+                                 struct kk_buf *err);
 
 /* Moves to the next question; after the last one the round is done.
  * Errors: KK_ERR_INVALID when the question on screen is not answered yet or the round is
@@ -173,7 +201,9 @@ size_t kk_quiz_nmissed(const struct kk_quiz *quiz);
 const struct kk_quiz_record *kk_quiz_missed(const struct kk_quiz *quiz, size_t k);
 
 /* The type-specific fields of the events (DESIGN.md "Usage events"), ready for
- * kk_event_make: quiz_answer {topic, question, choice[] (original indexes), correct, ms}
+ * kk_event_make: quiz_answer {topic, question, choice[] (original indexes, ascending; a
+ * hotspot question's regions tapped, an order question's choices in the tapped order),
+ * correct, ms}
  * for answered question i, and quiz_complete {topic, score, total}. The caller owns the
  * object (kk_event_make consumes it; otherwise cJSON_Delete). NULL when out of memory,
  * when i is out of range or not answered, or when quiz holds no round. */
