@@ -6,9 +6,10 @@
  *
  * Beyond DESIGN.md's commands: {"state":true} reports the screen again,
  * {"caches":true} reports the text and image caches ({"caches":"drop"} empties them),
- * {"animations":true} turns the page-turn animation on (it is off under automation so
- * that screenshots show finished screens), {"frame_stats":true} answers with frame
- * times for the benchmarks, and {"contrast":true} answers with every line of text on the
+ * {"animations":true} turns the animations on (page turns, the compare handle's move;
+ * they are off under automation so that screenshots show finished screens),
+ * {"drag":[x1,y1,x2,y2,steps]} moves a finger (docs/automation.md), {"frame_stats":true} answers
+ * with frame times for the benchmarks, and {"contrast":true} answers with every line of text on the
  * screen, its colour, the colour actually drawn behind it and their contrast ratio
  * ("texts":[{"text","rect","ink","bg","ratio"}], for kepu-pack check). */
 #include "automation.h"
@@ -156,6 +157,7 @@ void automation_start(struct app *a)
     a->on_command = automation_handle;
     a->on_screen = automation_report;
     a->automation = 1;
+    a->env.animate = 0;
     SDL_Thread *t =
         SDL_CreateThread(reader_thread, "automation", (void *)(uintptr_t)a->command_event);
     if (!t)
@@ -265,6 +267,19 @@ static int ints(const cJSON *arr, int *out, int n)
     return 0;
 }
 
+/* {"drag":[x1,y1,x2,y2,steps]}: a finger down at (x1, y1), moved to (x2, y2) in steps
+ * equal moves with a frame drawn after each (as a finger's motion events would), then up:
+ * the compare handle follows it; anywhere else it ends as a tap or a swipe would. */
+static void drag(struct app *a, const int d[5])
+{
+    app_pointer_down(a, d[0], d[1]);
+    for (int i = 1; i <= d[4]; i++) {
+        app_pointer_move(a, d[0] + (d[2] - d[0]) * i / d[4], d[1] + (d[3] - d[1]) * i / d[4]);
+        app_frame(a);
+    }
+    app_pointer_up(a, d[2], d[3]);
+}
+
 static void automation_handle(struct app *a, const char *line)
 {
     char err[256] = "";
@@ -295,6 +310,12 @@ static void automation_handle(struct app *a, const char *line)
             snprintf(err, sizeof(err), "swipe: expected [x1,y1,x2,y2]");
         else
             app_swipe(a, p[0], p[1], p[2], p[3]);
+    } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "drag"))) {
+        int d[5];
+        if (ints(v, d, 5) || d[4] < 1 || d[4] > 1000)
+            snprintf(err, sizeof(err), "drag: expected [x1,y1,x2,y2,steps] with 1 to 1000 steps");
+        else
+            drag(a, d);
     } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "key"))) {
         if (!cJSON_IsString(v))
             snprintf(err, sizeof(err), "key: expected a key name");
@@ -314,6 +335,7 @@ static void automation_handle(struct app *a, const char *line)
         kk_buf_release(&e);
     } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "animations"))) {
         a->animate = cJSON_IsTrue(v);
+        a->env.animate = a->animate;
     } else if ((v = cJSON_GetObjectItemCaseSensitive(cmd, "frame_stats"))) {
         struct app_frame_stats st;
         app_frame_stats(a, &st);

@@ -167,24 +167,21 @@ static void load_hidden(struct content *c)
     kk_free(path);
 }
 
-/* Format 2's interactive blocks and hotspot/order questions load but are not drawn yet:
- * the reader skips them and rounds leave them out. One line per pack says so. */
+/* Format 2's hotspot/order questions load but are not asked yet: rounds leave them out.
+ * One line per pack says so. (The interactive blocks are drawn: ui_blocks.c.) */
 static void log_not_drawn(const struct kk_pack *p)
 {
-    size_t blocks = 0, questions = 0;
+    size_t questions = 0;
     for (size_t t = 0; t < p->ntopics; t++) {
         const struct kk_topic *tp = &p->topics[t];
-        for (size_t g = 0; g < tp->npages; g++)
-            for (size_t b = 0; b < tp->pages[g].nblocks; b++)
-                blocks += tp->pages[g].blocks[b].type >= KK_BLOCK_HOTSPOTS;
         for (size_t q = 0; q < tp->nquestions; q++)
             questions += !kk_quiz_askable(&tp->questions[q]);
     }
-    if (blocks || questions)
+    if (questions)
         kk_warn("content",
-                "%s: %zu interactive blocks skipped and %zu hotspot/order questions left out of "
-                "rounds (this version cannot draw them yet)",
-                p->id, blocks, questions);
+                "%s: %zu hotspot/order questions left out of rounds (this version cannot draw "
+                "them yet)",
+                p->id, questions);
 }
 
 void content_load(struct content *c)
