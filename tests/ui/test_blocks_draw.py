@@ -51,8 +51,16 @@ def go_to(k, kind, tag):
     return check(False, "%s: no %s block on any screen" % (tag, kind))
 
 
+def min_target(size):
+    """ui_min_target: 96 px at the 1920x1080 (or 1080x1920) reference, never below 72."""
+    w, h = size
+    rw, rh = (1920.0, 1080.0) if w >= h else (1080.0, 1920.0)
+    return max(72, int(96 * min(w / rw, h / rh) + 0.5))
+
+
 def screen_ok(k, tag, what):
-    check(not check_targets(k.screen), "%s %s: targets: %s" % (tag, what, check_targets(k.screen)))
+    bad = check_targets(k.screen, min_target(k.screen["size"]))
+    check(not bad, "%s %s: targets: %s" % (tag, what, bad))
     check(not k.screen.get("overflow"), "%s %s: overflow %s" % (tag, what, k.screen.get("overflow")))
 
 
@@ -259,7 +267,7 @@ def session(content, lang, size):
 def main():
     content = make_pack()
     for lang, size in (("zh", (1920, 1080)), ("en", (1920, 1080)), ("zh", (1080, 1920)),
-                       ("en", (1080, 1920))):
+                       ("en", (1080, 1920)), ("en", (1280, 800)), ("zh", (3840, 2160))):
         session(content, lang, size)
     shutil.rmtree(content)
     if failures:
