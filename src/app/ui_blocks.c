@@ -558,6 +558,10 @@ static void build_compare(const struct ui_ctx *u, struct ui_list *l, struct bloc
     if (cap_h)
         label(u, l, "compare/caption", cap, UI_FONT_REGULAR, st->caption_px, UI_INK_SOFT, R.x,
               pic.y + pic.h + g / 2, R.w, 2, 1);
+    /* The buttons right under the picture and its caption (a tall screen has room). */
+    int under = pic.y + pic.h + (cap_h ? g / 2 + cap_h : 0) + g;
+    if (under < by)
+        by = under;
     int x0 = R.x + (R.w - (2 * bw + g)) / 2;
     button(u, l, (struct ui_rect){x0, by, bw, bh}, "compare/before", labels[0], split >= 0.999);
     button(u, l, (struct ui_rect){x0 + bw + g, by, bw, bh}, "compare/after", labels[1],

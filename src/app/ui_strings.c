@@ -45,8 +45,8 @@ static const char *const words[S_COUNT][KK_LANG_COUNT] = {
                            "Missed questions: tap one to read about it"},
     /* The reader's interactive blocks: markers on a picture, a before/after handle, a
      * row of frames, steps one at a time. */
-    [S_BLOCK_PREV_SPOT] = {"上一个", "Previous"},
-    [S_BLOCK_NEXT_SPOT] = {"下一个", "Next"},
+    [S_BLOCK_PREV_SPOT] = {"上一个", "Previous spot"},
+    [S_BLOCK_NEXT_SPOT] = {"下一个", "Next spot"},
     [S_BLOCK_SHOW_LABELS] = {"显示名称", "Show labels"},
     [S_BLOCK_HIDE_LABELS] = {"隐藏名称", "Hide labels"},
     [S_BLOCK_CLOSE] = {"关闭", "Close"},
