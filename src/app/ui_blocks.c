@@ -443,9 +443,28 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
             if (w > R.w / 2)
                 w = R.w / 2;
             struct ui_rect m = marks[i];
-            struct ui_rect c = {m.x + m.w + ui_px(u, 6), m.y + (m.h - lh - pad) / 2, w, lh + pad};
+            /* Right of the marker, else left, under or over it: the first place inside
+             * the block that keeps clear of the other markers. */
+            int gap = ui_px(u, 6), ch = lh + pad;
+            struct ui_rect cand[4] = {
+                {m.x + m.w + gap, m.y + (m.h - ch) / 2, w, ch},
+                {m.x - gap - w, m.y + (m.h - ch) / 2, w, ch},
+                {m.x + (m.w - w) / 2, m.y + m.h + gap, w, ch},
+                {m.x + (m.w - w) / 2, m.y - gap - ch, w, ch},
+            };
+            struct ui_rect c = cand[0];
+            for (int k = 0; k < 4; k++) {
+                struct ui_rect r = cand[k];
+                int ok = r.x >= R.x && r.x + r.w <= R.x + R.w && r.y >= R.y && r.y + r.h <= by;
+                for (size_t j = 0; ok && j < ns; j++)
+                    ok = !intersects(r, marks[j]);
+                if (ok) {
+                    c = r;
+                    break;
+                }
+            }
             if (c.x + c.w > R.x + R.w)
-                c.x = m.x - ui_px(u, 6) - w;
+                c.x = R.x + R.w - c.w;
             if (c.x < R.x)
                 c.x = R.x;
             rect(l, c, UI_CARD, pad);
