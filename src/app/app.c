@@ -327,7 +327,7 @@ void app_pointer_down(struct app *a, int x, int y)
 
 void app_pointer_move(struct app *a, int x, int y)
 {
-    if (!pointer.down || !pointer.dragging)
+    if (!pointer.down || !pointer.dragging || !top(a)->drag) /* the scene may have gone */
         return;
     top(a)->drag(&a->env, scene_stack_top_self(&a->stack), SCENE_DRAG_MOVE, "", x, y - a->view_y);
     invalidate(a);
