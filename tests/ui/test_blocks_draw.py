@@ -137,6 +137,18 @@ def compare(k, tag, shot):
     screen_ok(k, tag, "compare after")
     check(differs(before, after) > 0.15, "%s: before and after look the same (%.3f)" % (tag, differs(before, after)))
     check(differs(mid, after) > 0.05, "%s: the middle and after look the same" % tag)
+    # With animations on, the handle slides: it is still moving right after the tap and
+    # arrives once the clock has moved on.
+    k.send({"animations": True})
+    k.tap_id("compare/before")
+    b = block(k, "compare")
+    check(b["moving"] and b["split"] < 1.0, "%s: the handle jumped with animations on: %s" % (tag, b))
+    k.send({"advance_ms": 1000})
+    k.send({"state": True})
+    b = block(k, "compare")
+    check(not b["moving"] and b["split"] == 1.0, "%s: the handle did not arrive: %s" % (tag, b))
+    k.send({"animations": False})
+    k.tap_id("compare/after")
     # Drag the handle from the left edge to 3/4 of the picture: no page turns.
     page = k.screen["page"]
     hx, hy, hw, hh = rect_of(k, "compare/handle")
