@@ -299,11 +299,13 @@ static void set_size(struct app *a, int w, int h)
 
 static struct {
     int down, x, y;
+    int dragging; /* the scene took this finger's drag (scene.drag) */
 } pointer;
 
-static void pointer_down(struct app *a, int x, int y)
+void app_pointer_down(struct app *a, int x, int y)
 {
     pointer.down = 1;
+    pointer.dragging = 0;
     pointer.x = x;
     pointer.y = y;
     if (a->stack.dirty)
@@ -312,15 +314,45 @@ static void pointer_down(struct app *a, int x, int y)
     snprintf(a->ui.pressed, sizeof(a->ui.pressed), "%s", t ? t->id : "");
     if (t)
         invalidate(a); /* press feedback */
+    /* A drag never starts on a sleeping screen or under the idle prompt: that touch only
+     * wakes it or answers the prompt (pointer up, as for a tap). */
+    int asleep = a->fleet_dark && a->fleet_dark(a);
+    if (t && top(a)->drag && !a->visit.idle_prompt && !asleep) {
+        char id[sizeof(t->id)];
+        memcpy(id, t->id, sizeof(id));
+        if (top(a)->drag(&a->env, scene_stack_top_self(&a->stack), SCENE_DRAG_BEGIN, id, x,
+                         y - a->view_y)) {
+            pointer.dragging = 1;
+            visit_note_input(&a->env);
+            kk_debug("input", "drag %s from %d,%d", id, x, y);
+        }
+    }
 }
 
-static void pointer_up(struct app *a, int x, int y)
+void app_pointer_move(struct app *a, int x, int y)
+{
+    if (!pointer.down || !pointer.dragging || !top(a)->drag) /* the scene may have gone */
+        return;
+    top(a)->drag(&a->env, scene_stack_top_self(&a->stack), SCENE_DRAG_MOVE, "", x, y - a->view_y);
+    invalidate(a);
+}
+
+void app_pointer_up(struct app *a, int x, int y)
 {
     if (!pointer.down)
         return;
     pointer.down = 0;
     a->ui.pressed[0] = '\0';
     invalidate(a);
+    if (pointer.dragging) { /* a drag that started on the handle turns no page */
+        pointer.dragging = 0;
+        if (top(a)->drag)
+            top(a)->drag(&a->env, scene_stack_top_self(&a->stack), SCENE_DRAG_END, "", x,
+                         y - a->view_y);
+        visit_note_input(&a->env);
+        after_handler(a);
+        return;
+    }
     app_swipe(a, pointer.x, pointer.y, x, y);
 }
 
@@ -337,18 +369,25 @@ static void handle_event(struct app *a, const SDL_Event *e)
             a->redraw = 1;
         break;
     case SDL_FINGERDOWN:
-        pointer_down(a, (int)(e->tfinger.x * a->ui.w), (int)(e->tfinger.y * a->ui.h));
+        app_pointer_down(a, (int)(e->tfinger.x * a->ui.w), (int)(e->tfinger.y * a->ui.h));
+        break;
+    case SDL_FINGERMOTION:
+        app_pointer_move(a, (int)(e->tfinger.x * a->ui.w), (int)(e->tfinger.y * a->ui.h));
         break;
     case SDL_FINGERUP:
-        pointer_up(a, (int)(e->tfinger.x * a->ui.w), (int)(e->tfinger.y * a->ui.h));
+        app_pointer_up(a, (int)(e->tfinger.x * a->ui.w), (int)(e->tfinger.y * a->ui.h));
         break;
     case SDL_MOUSEBUTTONDOWN:
         if (e->button.which != SDL_TOUCH_MOUSEID && e->button.button == SDL_BUTTON_LEFT)
-            pointer_down(a, e->button.x, e->button.y);
+            app_pointer_down(a, e->button.x, e->button.y);
+        break;
+    case SDL_MOUSEMOTION:
+        if (e->motion.which != SDL_TOUCH_MOUSEID && (e->motion.state & SDL_BUTTON_LMASK))
+            app_pointer_move(a, e->motion.x, e->motion.y);
         break;
     case SDL_MOUSEBUTTONUP:
         if (e->button.which != SDL_TOUCH_MOUSEID && e->button.button == SDL_BUTTON_LEFT)
-            pointer_up(a, e->button.x, e->button.y);
+            app_pointer_up(a, e->button.x, e->button.y);
         break;
     case SDL_KEYDOWN:
         app_key(a, SDL_GetKeyName(e->key.keysym.sym));
@@ -399,6 +438,31 @@ const char *app_scene_name(const struct app *a)
     return scene_stack_depth(&a->stack) ? top(a)->name : "";
 }
 
+/* Draws and shows a frame, timing it for the benchmarks. */
+static void present(struct app *a, uint64_t now)
+{
+    Uint64 t0 = SDL_GetPerformanceCounter();
+    draw(a, now);
+    /* Pictures that decode quickly are shown at once, not after a placeholder. */
+    if (ui_images_settle(a->images, FIRST_DRAW_WAIT_MS))
+        draw(a, now);
+    SDL_RenderPresent(a->ren);
+    Uint64 us = (SDL_GetPerformanceCounter() - t0) * 1000000 / SDL_GetPerformanceFrequency();
+    a->frame_us[a->nframes++ % (sizeof(a->frame_us) / sizeof(a->frame_us[0]))] =
+        us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    a->redraw = 0;
+    a->prepared = 0;
+    watchdog_ready(&a->watchdog); /* the first frame is on screen */
+}
+
+void app_frame(struct app *a)
+{
+    uint64_t now = kk_clock_mono_ms();
+    if (a->stack.dirty)
+        rebuild(a, now);
+    present(a, now);
+}
+
 void app_run(struct app *a)
 {
     a->started_at = kk_clock_mono_ms();
@@ -421,21 +485,8 @@ void app_run(struct app *a)
         after_handler(a);
         if (a->stack.dirty)
             rebuild(a, now);
-        if (a->redraw) {
-            Uint64 t0 = SDL_GetPerformanceCounter();
-            draw(a, now);
-            /* Pictures that decode quickly are shown at once, not after a placeholder. */
-            if (ui_images_settle(a->images, FIRST_DRAW_WAIT_MS))
-                draw(a, now);
-            SDL_RenderPresent(a->ren);
-            Uint64 us =
-                (SDL_GetPerformanceCounter() - t0) * 1000000 / SDL_GetPerformanceFrequency();
-            a->frame_us[a->nframes++ % (sizeof(a->frame_us) / sizeof(a->frame_us[0]))] =
-                us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-            a->redraw = 0;
-            a->prepared = 0;
-            watchdog_ready(&a->watchdog); /* the first frame is on screen */
-        }
+        if (a->redraw)
+            present(a, now);
         if (a->on_screen && !a->reported)
             a->on_screen(a);
         SDL_Event e;
@@ -502,7 +553,8 @@ void app_setup(struct app *a)
                                 .session = &a->session,
                                 .stack = &a->stack,
                                 .ui = &a->ui,
-                                .visit = &a->visit};
+                                .visit = &a->visit,
+                                .animate = 1};
     scene_stack_init(&a->stack, &a->env);
     ui_list_init(&a->list);
     ui_list_init(&a->anim_from);

@@ -96,6 +96,14 @@ void app_release(struct app *a);
 void app_tap(struct app *a, int x, int y);
 void app_swipe(struct app *a, int x1, int y1, int x2, int y2);
 void app_key(struct app *a, const char *key);
+/* The same path one step at a time, as a finger moves (screen pixels): down, moves, up.
+ * Down on a target the scene drags (the compare handle) starts a drag that the moves
+ * carry on and up ends; otherwise up is a tap or a swipe (app_swipe). */
+void app_pointer_down(struct app *a, int x, int y);
+void app_pointer_move(struct app *a, int x, int y);
+void app_pointer_up(struct app *a, int x, int y);
+/* Rebuilds the screen if needed and draws a frame now (a step of an automated drag). */
+void app_frame(struct app *a);
 
 /* Runs due timers, applies scene switches and rebuilds the screen if needed. */
 void app_update(struct app *a);

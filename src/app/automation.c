@@ -6,9 +6,10 @@
  *
  * Beyond DESIGN.md's commands: {"state":true} reports the screen again,
  * {"caches":true} reports the text and image caches ({"caches":"drop"} empties them),
- * {"animations":true} turns the page-turn animation on (it is off under automation so
- * that screenshots show finished screens), {"frame_stats":true} answers with frame
- * times for the benchmarks, and {"contrast":true} answers with every line of text on the
+ * {"animations":true} turns the animations on (page turns, the compare handle's move;
+ * they are off under automation so that screenshots show finished screens),
+ * {"drag":[x1,y1,x2,y2,steps]} moves a finger (docs/automation.md), {"frame_stats":true} answers
+ * with frame times for the benchmarks, and {"contrast":true} answers with every line of text on the
  * screen, its colour, the colour actually drawn behind it and their contrast ratio
  * ("texts":[{"text","rect","ink","bg","ratio"}], for kepu-pack check). */
 #include "automation.h"
@@ -162,6 +163,7 @@ void automation_start(struct app *a)
     a->on_command = automation_handle;
     a->on_screen = automation_report;
     a->automation = 1;
+    a->env.animate = 0;
     SDL_Thread *t =
         SDL_CreateThread(reader_thread, "automation", (void *)(uintptr_t)a->command_event);
     if (!t)
@@ -257,6 +259,19 @@ static void reply(const char *error, cJSON *j)
     print_json(j);
 }
 
+/* {"drag":[x1,y1,x2,y2,steps]}: a finger down at (x1, y1), moved to (x2, y2) in steps
+ * equal moves with a frame drawn after each (as a finger's motion events would), then up:
+ * the compare handle follows it; anywhere else it ends as a tap or a swipe would. */
+static void drag(struct app *a, const int d[5])
+{
+    app_pointer_down(a, d[0], d[1]);
+    for (int i = 1; i <= d[4]; i++) {
+        app_pointer_move(a, d[0] + (d[2] - d[0]) * i / d[4], d[1] + (d[3] - d[1]) * i / d[4]);
+        app_frame(a);
+    }
+    app_pointer_up(a, d[2], d[3]);
+}
+
 /* Runs one command; what it answers goes into out, why it failed into err. */
 static void run_command(struct app *a, const struct auto_cmd *c, cJSON *out, char *err,
                         size_t errlen)
@@ -280,6 +295,9 @@ static void run_command(struct app *a, const struct auto_cmd *c, cJSON *out, cha
     case AUTO_SWIPE:
         app_swipe(a, c->p[0], c->p[1], c->p[2], c->p[3]);
         break;
+    case AUTO_DRAG:
+        drag(a, c->p);
+        break;
     case AUTO_KEY:
         app_key(a, c->s);
         break;
@@ -295,6 +313,7 @@ static void run_command(struct app *a, const struct auto_cmd *c, cJSON *out, cha
     }
     case AUTO_ANIMATIONS:
         a->animate = c->on;
+        a->env.animate = a->animate;
         break;
     case AUTO_FRAME_STATS: {
         struct app_frame_stats st;

@@ -27,6 +27,7 @@ static const struct {
     {"tap", AUTO_TAP},
     {"tap_id", AUTO_TAP_ID},
     {"swipe", AUTO_SWIPE},
+    {"drag", AUTO_DRAG},
     {"key", AUTO_KEY},
     {"advance_ms", AUTO_ADVANCE},
     {"screenshot", AUTO_SCREENSHOT},
@@ -50,6 +51,11 @@ static int arguments(struct auto_cmd *c, const cJSON *v, char *err, size_t errle
     case AUTO_SWIPE:
         if (ints(v, c->p, 4))
             return snprintf(err, errlen, "swipe: expected [x1,y1,x2,y2]"), -1;
+        break;
+    case AUTO_DRAG:
+        if (ints(v, c->p, 5) || c->p[4] < 1 || c->p[4] > 1000)
+            return snprintf(err, errlen, "drag: expected [x1,y1,x2,y2,steps] with 1 to 1000 steps"),
+                   -1;
         break;
     case AUTO_TAP_ID:
     case AUTO_KEY:

@@ -12,6 +12,7 @@ enum auto_kind {
     AUTO_TAP,         /* p[0], p[1] */
     AUTO_TAP_ID,      /* s */
     AUTO_SWIPE,       /* p[0..3] */
+    AUTO_DRAG,        /* p[0..3], p[4]: steps 1..1000 */
     AUTO_KEY,         /* s */
     AUTO_ADVANCE,     /* ms */
     AUTO_SCREENSHOT,  /* s: the file */
@@ -26,7 +27,7 @@ enum auto_kind {
 
 struct auto_cmd {
     enum auto_kind kind;
-    int p[4];
+    int p[5];
     double ms;
     int on;
     const char *s; /* points into json */

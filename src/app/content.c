@@ -166,22 +166,6 @@ static void load_hidden(struct content *c)
     kk_free(path);
 }
 
-/* Format 2's interactive blocks load but are not drawn yet: the reader skips them. One
- * line per pack says so. (Hotspot and order questions are asked: scene_quiz.c.) */
-static void log_not_drawn(const struct kk_pack *p)
-{
-    size_t blocks = 0;
-    for (size_t t = 0; t < p->ntopics; t++) {
-        const struct kk_topic *tp = &p->topics[t];
-        for (size_t g = 0; g < tp->npages; g++)
-            for (size_t b = 0; b < tp->pages[g].nblocks; b++)
-                blocks += tp->pages[g].blocks[b].type >= KK_BLOCK_HOTSPOTS;
-    }
-    if (blocks)
-        kk_warn("content", "%s: %zu interactive blocks skipped (this version cannot draw them yet)",
-                p->id, blocks);
-}
-
 void content_load(struct content *c)
 {
     kk_library_release(&c->lib);
@@ -192,10 +176,8 @@ void content_load(struct content *c)
     else
         load_installed_packs(c);
     size_t topics = 0;
-    for (size_t i = 0; i < c->lib.npacks; i++) {
+    for (size_t i = 0; i < c->lib.npacks; i++)
         topics += c->lib.packs[i]->ntopics;
-        log_not_drawn(c->lib.packs[i]);
-    }
     kk_info("content", "%zu packs, %zu topics from %s", c->lib.npacks, topics,
             *from ? from : "the installed packs");
     if (!c->lib.npacks)

@@ -22,6 +22,8 @@ struct scene_env {
     int tap_x, tap_y; /* where the last tap landed */
     int turn;         /* a scene asked for the page-turn animation: -1 or +1 (0: none) */
     int quit;         /* a scene asked the app to stop (the staff panel) */
+    int animate;      /* animations are on (page turns, a block's moves): off under automation
+                       * unless it asks for them, so screenshots show finished screens */
     /* The settings the office's overlay sets now, as "key = value, ..." ("" for none;
      * fleet_ui.c keeps it): the staff panel says where each value came from. */
     const char *remote_settings;

@@ -1,5 +1,6 @@
 /* The topic reader: pages of text, pictures and fact boxes, laid out into screens that
- * fit; swipe or the arrow buttons turn them. */
+ * fit; swipe or the arrow buttons turn them. Format 2's interactive blocks get a slot of a
+ * screen from the layout and are drawn and driven by ui_blocks.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "kepu/quiz.h"
 #include "scene_env.h"
 #include "scenes.h"
+#include "ui_blocks.h"
 #include "ui_strings.h"
 #include "visit.h"
 
@@ -30,6 +32,7 @@ struct reader {
     size_t open_page; /* the page the layout opens at, then 0 again */
     int layout_lang, layout_large, layout_w, layout_h;
     char prev_pack[2 * 64 + 2]; /* the session's pack before this reader set its own */
+    struct ui_blocks *blocks;   /* the interactive blocks' state, kept across relayouts */
 };
 
 static void free_layout(struct reader *a)
@@ -108,6 +111,9 @@ static void enter(struct scene_env *e, void *self)
     a->open_page = page > 0 ? (size_t)page : 0;
     a->page_shown_at = kk_clock_mono_ms();
     session_set_pack(e->session, a->pack, a->prev_pack);
+    a->blocks = ui_blocks_create(a->topic);
+    if (!a->blocks)
+        kk_error("reader", "%s: out of memory for the interactive blocks", a->topic->id);
     kk_info("reader", "opened %s/%s", a->pack->id, a->topic->id);
 }
 
@@ -116,6 +122,8 @@ static void leave(struct scene_env *e, void *self)
     struct reader *a = self;
     page_view(e, a);
     free_layout(a);
+    ui_blocks_destroy(a->blocks);
+    a->blocks = NULL;
     session_restore_pack(e->session, a->prev_pack);
 }
 
@@ -161,6 +169,12 @@ static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_
     }
     if (src->overflow[0])
         ui_list_note_overflow(l, src->overflow);
+    if (a->blocks) {
+        struct ui_page_style st;
+        ui_page_style_for(&st, e->ui->scale, e->session->large_text);
+        ui_blocks_build(a->blocks, e, &a->pages[rs->page], rs->page, rs->screen, pb.x, pb.y, &st,
+                        l);
+    }
 
     /* The bottom bar: previous, where we are, next (or what comes after the last page). */
     int m = ui_px(e->ui, 40), bh = ui_min_target(e->ui);
@@ -229,7 +243,10 @@ static void swipe(struct scene_env *e, void *self, int dir)
 
 static void tap(struct scene_env *e, void *self, const char *id)
 {
-    if (!strcmp(id, "page/next"))
+    struct reader *a = self;
+    if (a->blocks && ui_blocks_tap(a->blocks, e, id))
+        scene_stack_invalidate(e->stack);
+    else if (!strcmp(id, "page/next"))
         swipe(e, self, 1);
     else if (!strcmp(id, "page/prev"))
         swipe(e, self, -1);
@@ -237,6 +254,37 @@ static void tap(struct scene_env *e, void *self, const char *id)
         scene_stack_pop(e->stack);
     else if (!strcmp(id, "quiz/start"))
         scene_stack_push(e->stack, &scene_quiz);
+}
+
+static int drag(struct scene_env *e, void *self, enum scene_drag phase, const char *id, int x,
+                int y)
+{
+    struct reader *a = self;
+    if (!a->blocks)
+        return 0;
+    switch (phase) {
+    case SCENE_DRAG_BEGIN:
+        return ui_blocks_drag_begin(a->blocks, e, id, x, y);
+    case SCENE_DRAG_MOVE:
+        ui_blocks_drag_move(a->blocks, e, x, y);
+        break;
+    case SCENE_DRAG_END:
+        ui_blocks_drag_end(a->blocks, e, x, y);
+        break;
+    }
+    scene_stack_invalidate(e->stack);
+    return 1;
+}
+
+/* The compare handle's move after a before/after tap. */
+static int tick(struct scene_env *e, void *self, uint64_t now)
+{
+    struct reader *a = self;
+    int changed = 0;
+    int wait = a->blocks ? ui_blocks_tick(a->blocks, now, &changed) : -1;
+    if (changed)
+        scene_stack_invalidate(e->stack);
+    return wait;
 }
 
 /* Renders the next screen into the caches so turning forward never stalls. (Only the
@@ -250,7 +298,8 @@ static void prepare(struct scene_env *e, void *self)
         ui_warm(e->ui, &a->pages[a->flat[p].page].v[a->flat[p].screen]);
 }
 
-/* The reader's keys of the screen object: topic, page, screen, screens. */
+/* The reader's keys of the screen object: topic, page, screen, screens, and blocks (the
+ * state of each interactive block on the screen, DESIGN.md). */
 static void report(struct scene_env *e, const void *self, cJSON *j)
 {
     (void)e;
@@ -261,6 +310,9 @@ static void report(struct scene_env *e, const void *self, cJSON *j)
     cJSON_AddNumberToObject(j, "page", (double)a->flat[a->pos].page);
     cJSON_AddNumberToObject(j, "screen", (double)a->pos);
     cJSON_AddNumberToObject(j, "screens", (double)a->nflat);
+    cJSON *blocks = cJSON_AddArrayToObject(j, "blocks");
+    if (a->blocks)
+        ui_blocks_report(a->blocks, blocks);
 }
 
 const struct scene scene_reader = {
@@ -274,6 +326,8 @@ const struct scene scene_reader = {
     .build = build,
     .tap = tap,
     .swipe = swipe,
+    .drag = drag,
+    .tick = tick,
     .chrome = 1,
     .back = 1,
 };

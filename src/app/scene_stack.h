@@ -15,6 +15,9 @@
 struct cJSON;
 struct scene_env; /* what every scene is given (scene_env.h) */
 
+/* The phases of a drag (a finger that went down on a target and moves). */
+enum scene_drag { SCENE_DRAG_BEGIN, SCENE_DRAG_MOVE, SCENE_DRAG_END };
+
 struct scene {
     const char *name; /* as reported on the automation channel */
     size_t size;      /* bytes of the scene's own state (self), allocated zeroed */
@@ -30,6 +33,11 @@ struct scene {
     void (*tap)(struct scene_env *e, void *self, const char *id);
     /* A horizontal swipe: dir -1 = towards the previous, +1 = towards the next. */
     void (*swipe)(struct scene_env *e, void *self, int dir);
+    /* Optional: a finger went down on target id at (x, y) (SCENE_DRAG_BEGIN: return 1 to
+     * take the drag; then it is neither a tap nor a swipe), moved (MOVE) or lifted (END).
+     * Dragging is always a shortcut: every drag target also works by taps. */
+    int (*drag)(struct scene_env *e, void *self, enum scene_drag phase, const char *id, int x,
+                int y);
     /* Time passed; returns ms until it wants to be called again, or -1 for never. */
     int (*tick)(struct scene_env *e, void *self, uint64_t now);
     /* Optional: warm the caches for what is likely shown next (called when idle). */

@@ -35,6 +35,7 @@ struct ui_item {
     const struct kk_image *image; /* UI_IMAGE: drawn to fit inside r, centred */
     int slide;                    /* part of the page content that slides on a page turn */
     int icon;                     /* UI_IMAGE: the app's own icon (assets/), not a pack's picture */
+    struct ui_rect clip;          /* UI_IMAGE: when clip.w > 0, only this part of r is drawn */
 };
 
 /* A touch target: tapping inside rect activates id. */

@@ -128,10 +128,18 @@ void ui_draw_list(SDL_Renderer *r, struct ui_text *text, struct ui_images *image
             int w, h;
             SDL_Texture *t = ui_images_get(images, it->image, rc.w, rc.h, &w, &h);
             SDL_Rect dst = {rc.x + (rc.w - w) / 2, rc.y + (rc.h - h) / 2, w, h};
+            /* A clipped picture (one half of a compare block) is drawn through the clip
+             * rectangle, which moves with the page as the picture does. */
+            int clip = it->clip.w > 0 && it->clip.h > 0;
+            if (clip)
+                SDL_RenderSetClipRect(r, &(SDL_Rect){it->clip.x + (rc.x - it->r.x), it->clip.y,
+                                                     it->clip.w, it->clip.h});
             if (t)
                 SDL_RenderCopy(r, t, NULL, &dst);
             else
                 draw_placeholder(r, rc);
+            if (clip)
+                SDL_RenderSetClipRect(r, NULL);
             break;
         }
         }

@@ -178,6 +178,27 @@ static enum kk_err place_image(struct ui_list *l, const struct ui_measure *m,
     return KK_OK;
 }
 
+/* An interactive block: the full width of the box and the rest of the screen, on a new
+ * screen when less than UI_BLOCK_MIN_SHARE of it is left or the first screen has the
+ * picture column. What follows the block starts on the next screen. */
+static enum kk_err place_slot(struct flow *f, size_t block, int side)
+{
+    enum kk_err rc = KK_OK;
+    if ((side && f->out->n == 1) ||
+        (f->y > 0 && (long long)(f->box_h - f->y) * 100 < (long long)f->box_h * UI_BLOCK_MIN_SHARE))
+        rc = new_screen(f);
+    if (rc)
+        return rc;
+    struct ui_screens *s = f->out;
+    struct ui_block_slot *v = kk_reallocarray(s->slots, s->nslots + 1, sizeof(*v));
+    if (!v)
+        return KK_ERR_NOMEM;
+    s->slots = v;
+    v[s->nslots++] = (struct ui_block_slot){s->n - 1, block, {0, f->y, f->box_w, f->box_h - f->y}};
+    f->y = f->box_h; /* the screen is full: need() starts the next one */
+    return KK_OK;
+}
+
 enum kk_err ui_layout_page(const struct kk_page *page, enum kk_lang lang,
                            const struct ui_measure *m, const struct ui_page_style *st, int box_w,
                            int box_h, struct ui_screens *out)
@@ -249,7 +270,8 @@ enum kk_err ui_layout_page(const struct kk_page *page, enum kk_lang lang,
         case KK_BLOCK_COMPARE:
         case KK_BLOCK_SEQUENCE:
         case KK_BLOCK_STEPS:
-            continue; /* format 2's interactive blocks are not drawn yet (content_load logs) */
+            rc = place_slot(&f, i, side);
+            break;
         }
         f.y += st->gap;
     }
@@ -265,8 +287,11 @@ void ui_screens_release(struct ui_screens *s)
     for (size_t i = 0; i < s->n; i++)
         ui_list_release(&s->v[i]);
     kk_free(s->v);
+    kk_free(s->slots);
     s->v = NULL;
     s->n = 0;
+    s->slots = NULL;
+    s->nslots = 0;
 }
 
 int ui_layout_label(struct ui_list *l, const struct ui_measure *m, const char *id, const char *text,

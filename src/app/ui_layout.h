@@ -25,11 +25,26 @@ struct ui_page_style {
 /* Screen-pixel sizes for a scale factor (1.0 = the 1920x1080 reference) and text size. */
 void ui_page_style_for(struct ui_page_style *st, double scale, int large_text);
 
+/* Where an interactive block (hotspots, compare, sequence, steps) goes: the layout keeps
+ * a rectangle of one screen for it, and the reader fills it at each build with what the
+ * block's state shows (ui_blocks.h). A block never spans screens: it gets the rest of the
+ * screen it starts on when that is most of a screen, or a screen of its own. */
+struct ui_block_slot {
+    size_t screen; /* index into ui_screens.v */
+    size_t block;  /* index into the page's blocks */
+    struct ui_rect r;
+};
+
 /* The screens of one page. Items are placed relative to the box's top-left corner. */
 struct ui_screens {
     struct ui_list *v;
     size_t n;
+    struct ui_block_slot *slots;
+    size_t nslots;
 };
+
+/* A block slot is at least this share of the box's height (per cent). */
+#define UI_BLOCK_MIN_SHARE 70
 
 /* Lays page out into box_w x box_h. Errors: KK_ERR_NOMEM, KK_ERR_PARSE (invalid UTF-8).
  * Free with ui_screens_release. */

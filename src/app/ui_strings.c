@@ -44,6 +44,21 @@ static const char *const words[S_COUNT][KK_LANG_COUNT] = {
                            "Don't give up! Read the topic again, then have another go."},
     [S_QUIZ_LOOK_AGAIN] = {"答错的题，点一下回去看看",
                            "Missed questions: tap one to read about it"},
+    /* The reader's interactive blocks: markers on a picture, a before/after handle, a
+     * row of frames, steps one at a time. */
+    [S_BLOCK_PREV_SPOT] = {"上一个", "Previous spot"},
+    [S_BLOCK_NEXT_SPOT] = {"下一个", "Next spot"},
+    [S_BLOCK_SHOW_LABELS] = {"显示名称", "Show labels"},
+    [S_BLOCK_HIDE_LABELS] = {"隐藏名称", "Hide labels"},
+    [S_BLOCK_CLOSE] = {"关闭", "Close"},
+    [S_BLOCK_HANDLE] = {"拖动对比", "Drag to compare"},
+    [S_BLOCK_PREV_FRAME] = {"上一张", "Previous picture"},
+    [S_BLOCK_NEXT_FRAME] = {"下一张", "Next picture"},
+    [S_BLOCK_STEP] = {"步骤", "Step"},
+    [S_BLOCK_NEXT_STEP] = {"下一步", "Next step"},
+    [S_BLOCK_FIRST_STEP] = {"从头再看", "Start again"},
+    [S_BLOCK_ALL_STEPS] = {"全部步骤", "All steps"},
+    [S_BLOCK_ONE_STEP] = {"一步一步看", "One at a time"},
 };
 
 const char *ui_str(enum ui_str id, enum kk_lang lang)

@@ -43,6 +43,20 @@ enum ui_str {
     S_QUIZ_SOME_RIGHT,
     S_QUIZ_NONE_RIGHT,
     S_QUIZ_LOOK_AGAIN,
+    /* The reader's interactive blocks (ui_blocks.c). */
+    S_BLOCK_PREV_SPOT,
+    S_BLOCK_NEXT_SPOT,
+    S_BLOCK_SHOW_LABELS,
+    S_BLOCK_HIDE_LABELS,
+    S_BLOCK_CLOSE,
+    S_BLOCK_HANDLE,
+    S_BLOCK_PREV_FRAME,
+    S_BLOCK_NEXT_FRAME,
+    S_BLOCK_STEP,
+    S_BLOCK_NEXT_STEP,
+    S_BLOCK_FIRST_STEP,
+    S_BLOCK_ALL_STEPS,
+    S_BLOCK_ONE_STEP,
     S_COUNT
 };
 

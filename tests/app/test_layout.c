@@ -202,6 +202,47 @@ static void test_label_reports_a_cut(void **state)
     ui_list_release(&l);
 }
 
+/* An interactive block gets the rest of a screen when most of it is left, else a screen
+ * of its own; what follows it starts on the next screen; slots are inside the box. */
+static void test_interactive_block_gets_a_slot_of_one_screen(void **state)
+{
+    (void)state;
+    struct kk_image img = {
+        .src = "a.svg", .path = "/x/a.svg", .type = KK_IMG_SVG, .w = 800, .h = 600};
+    struct kk_spot spot = {.id = "a", .x = 0.5, .y = 0.5, .label = text("点", NULL)};
+    struct kk_block b[4] = {
+        {.type = KK_BLOCK_TEXT, .text = text("短短一句。", NULL)},
+        {.type = KK_BLOCK_HOTSPOTS, .image = &img, .spots = &spot, .nspots = 1},
+        {.type = KK_BLOCK_TEXT, .text = text(long_zh, NULL)},
+        {.type = KK_BLOCK_STEPS},
+    };
+    struct kk_page page = {text("标题", NULL), b, 4};
+    struct ui_page_style st;
+    ui_page_style_for(&st, 1.0, 0);
+    struct ui_screens s;
+    assert_int_equal(ui_layout_page(&page, KK_LANG_ZH, &measure, &st, 1780, 760, &s), KK_OK);
+    assert_int_equal(s.nslots, 2);
+    /* The hotspots: on the first screen, under the title and the short text, full width. */
+    assert_int_equal(s.slots[0].block, 1);
+    assert_int_equal(s.slots[0].screen, 0);
+    assert_int_equal(s.slots[0].r.x, 0);
+    assert_int_equal(s.slots[0].r.w, 1780);
+    assert_true(s.slots[0].r.y > 0);
+    assert_int_equal(s.slots[0].r.y + s.slots[0].r.h, 760);
+    assert_true(s.slots[0].r.h * 100 >= 760 * UI_BLOCK_MIN_SHARE);
+    /* The long text after it starts on the next screen; the steps after the text get a
+     * screen of their own when too little of the text's last screen is left. */
+    assert_true(s.n >= 3);
+    assert_true(s.slots[1].screen > 1);
+    assert_int_equal(s.slots[1].block, 3);
+    assert_true(s.slots[1].r.h * 100 >= 760 * UI_BLOCK_MIN_SHARE);
+    for (size_t i = 0; i < s.v[0].n; i++) /* nothing else on the block's screen under it */
+        assert_true(s.v[0].items[i].r.y + s.v[0].items[i].r.h <= s.slots[0].r.y);
+    ui_screens_release(&s);
+    assert_int_equal(s.nslots, 0);
+    assert_null(s.slots);
+}
+
 static void test_invalid_utf8_is_refused(void **state)
 {
     (void)state;
@@ -223,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_landscape_puts_picture_beside_text),
         cmocka_unit_test(test_label_reports_a_cut),
         cmocka_unit_test(test_invalid_utf8_is_refused),
+        cmocka_unit_test(test_interactive_block_gets_a_slot_of_one_screen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

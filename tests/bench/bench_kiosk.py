@@ -2,12 +2,15 @@
 
   start to first frame     wall time from exec to the first screen on the channel
   page turn p50 / p99      draw + present time of every frame of 50 animated page turns
+  compare drag p50 / p99    frames while the compare handle is dragged back and forth
+  sequence switch p50/p99  frames while a sequence block steps through its frames
   peak RSS                 VmHWM of the kiosk after the run
   idle CPU                 CPU time used over 10 s on the attract screen
 
 Run: scripts/bench.sh [WxH]   (software renderer, under Xvfb)
 """
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -16,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from kiosk import Kiosk  # noqa: E402
+from blocks_pack import FRAMES, make_pack  # noqa: E402
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("KK_BUILD_DIR", os.path.join(SRC, "build"))
@@ -73,6 +77,44 @@ def page_turns(size, config=None, turns=50):
     return st, cpu, rss
 
 
+def block_frames(size, drags=40, steps=12):
+    """Frame times while the compare handle is dragged (drags x steps frames, each step a
+    finger move and a frame, as on a touch screen) and while a sequence switches frames
+    (every stop, then back, each switch one frame), in the test pack of the blocks."""
+    content = make_pack()
+    k = Kiosk(BUILD, content, size)
+    try:
+        k.tap_id("start")
+        k.tap_id("audience/youth")
+        k.tap_id("topic/eye")
+        while not any(b["type"] == "compare" for b in k.screen.get("blocks", [])):
+            k.tap_id("page/next")
+        k.tap_id("compare/after")
+        x, y, w, h = k.target("compare/handle")["rect"]
+        left = x + w // 2
+        k.tap_id("compare/before")
+        x, y, w, h = k.target("compare/handle")["rect"]
+        right, mid = x + w // 2, y + h // 2
+        k.send({"frame_stats": True})  # reset
+        for i in range(drags):
+            a, b = (right, left) if i % 2 == 0 else (left, right)
+            k.send({"drag": [a, mid, b, mid, steps]})
+        drag = k.send({"frame_stats": True})
+        while not any(b["type"] == "sequence" for b in k.screen.get("blocks", [])):
+            k.tap_id("page/next")
+        k.send({"frame_stats": True})
+        switches = 0
+        for _ in range(3):
+            for i in list(range(1, FRAMES)) + list(range(FRAMES - 2, -1, -1)):
+                k.tap_id("sequence/%d" % i)
+                switches += 1
+        seq = k.send({"frame_stats": True})
+    finally:
+        k.quit()
+        shutil.rmtree(content, ignore_errors=True)
+    return drag, drags * steps, seq, switches
+
+
 def main():
     size = tuple(int(v) for v in (sys.argv[1] if len(sys.argv) > 1 else "1920x1080").split("x"))
     starts = []
@@ -103,6 +145,7 @@ def main():
     with open(conf, "w") as f:
         f.write("server_url = %s\ntoken_file = %s/token\nsync_interval_s = 10\n" % (stalled_server(), work))
     st2, cpu2, _ = page_turns(size, conf)
+    drag, moves, seq, switches = block_frames(size)
 
     print("kepu-kiosk benchmark, %dx%d, software renderer, SDL video driver %s"
           % (size + (os.environ.get("KK_VIDEODRIVER", "offscreen"),)))
@@ -113,6 +156,12 @@ def main():
              st["max_us"] / 1000, turn_cpu))
     print("page turn, server stalled: %d frames, p50 %.2f ms, p99 %.2f ms, max %.2f ms, CPU %.2f s"
           % (st2["frames"], st2["p50_us"] / 1000, st2["p99_us"] / 1000, st2["max_us"] / 1000, cpu2))
+    print("compare handle drag: %d moves, %d frames, p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+          % (moves, drag["frames"], drag["p50_us"] / 1000, drag["p99_us"] / 1000,
+             drag["max_us"] / 1000))
+    print("sequence frame switch: %d switches, %d frames, p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+          % (switches, seq["frames"], seq["p50_us"] / 1000, seq["p99_us"] / 1000,
+             seq["max_us"] / 1000))
     print("peak RSS (reading one topic): %.1f MB" % (rss / 1024))
     print("idle CPU on the attract screen: %.2f%% of a core over 10 s" % idle)
 

@@ -21,6 +21,10 @@ static void check_one(const char *line)
         if (!c.s || !c.s[0])
             abort();
         break;
+    case AUTO_DRAG:
+        if (c.p[4] < 1 || c.p[4] > 1000)
+            abort();
+        /* fall through */
     case AUTO_TAP:
     case AUTO_SWIPE:
         for (int i = 0; i < 4; i++)

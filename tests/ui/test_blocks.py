@@ -1,6 +1,6 @@
-"""Format 2 packs through the real kiosk (issue 13): the interactive blocks and the hotspot
-and order questions load but are not drawn yet, so the reader skips the blocks and a quiz
-round leaves those questions out, with one log line per pack saying so. A topic whose
+"""Format 2 packs through the real kiosk (issue 13): the interactive blocks are drawn (their
+own test: test_blocks_draw.py); the hotspot and order questions load but are not asked yet,
+so a quiz round leaves them out, with one log line per pack saying so. A topic whose
 questions are all hotspot/order offers no quiz. Nothing crashes; the screens still show the
 rest. Screenshots of the reader page go to $KK_BUILD_DIR/ui-shots/blocks/.
 """
@@ -86,7 +86,7 @@ def session(content, nquestions, lang, size):
         check(k.screen["scene"] == "reader", "%s: topic led to %s" % (tag, k.screen["scene"]))
         img = k.screenshot(os.path.join(OUT, tag + "-reader.png"))
         check(distinct_colours(img) > 10 and ink_fraction(img) > 0.003,
-              "%s: the reader page with skipped blocks looks blank" % tag)
+              "%s: the reader page with blocks looks blank" % tag)
         check_targets(k.screen)
         check(not k.screen.get("shortened"), "%s: text shortened: %s" % (tag, k.screen.get("shortened")))
         k.tap_id("nav/home")
@@ -100,10 +100,9 @@ def session(content, nquestions, lang, size):
     finally:
         check(k.quit() == 0, "%s: kiosk did not exit cleanly" % tag)
     log = k.logtext()
-    lines = [l for l in log.splitlines() if "interactive blocks skipped" in l]
-    check(len(lines) == 1, "%s: %d log lines about skipped blocks, want 1: %s" % (tag, len(lines), lines))
-    check(lines and "8 interactive blocks skipped" in lines[0] and "questions" not in lines[0],
-          "%s: the log line does not count them: %s" % (tag, lines))
+    # Blocks are drawn (tests/ui/test_blocks_draw.py) and hotspot/order questions asked
+    # (tests/ui/test_quiz2.py): nothing of format 2 is left out any more.
+    check("skipped" not in log and "left out" not in log, "%s: the kiosk still leaves something out" % tag)
 
 
 def main():
