@@ -10,7 +10,6 @@ Screenshots go to $KK_BUILD_DIR/ui-shots/narration/.
 """
 import array
 import json
-import math
 import os
 import shutil
 import sqlite3
@@ -18,10 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 
 sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/support"))
 from kiosk import Kiosk, check_targets  # noqa: E402
+from narration_pack import make_content  # noqa: E402
 
 SRC = os.environ["KK_SOURCE_DIR"]
 BUILD = os.environ["KK_BUILD_DIR"]
@@ -35,48 +34,6 @@ def check(cond, what):
         failures.append(what)
         print("FAIL:", what)
     return cond
-
-
-# ---- the pack ----
-
-def tone(path, seconds, freq, amp=0.5):
-    """A sine tone as Ogg Vorbis (oggenc from vorbis-tools)."""
-    wav = path + ".wav"
-    n = int(22050 * seconds)
-    samples = array.array("h", (int(amp * 32767 * math.sin(2 * math.pi * freq * i / 22050))
-                                for i in range(n)))
-    with wave.open(wav, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(22050)
-        w.writeframes(samples.tobytes())
-    subprocess.run(["oggenc", "-Q", "-q", "2", "-o", path, wav], check=True)
-    os.unlink(wav)
-
-
-TONES = {"p0-zh": 6.0, "p0-en": 6.0, "p1-zh": 1.5, "q-zh": 3.0, "x-zh": 3.0}
-
-
-def make_content():
-    root = tempfile.mkdtemp(prefix="kk-narration-")
-    d = os.path.join(root, "p")
-    shutil.copytree(os.path.join(SRC, "content", "safety-and-health"), d)
-    os.makedirs(os.path.join(d, "audio"))
-    for name, secs in TONES.items():
-        tone(os.path.join(d, "audio", name + ".ogg"), secs, 440)
-    pj = os.path.join(d, "pack.json")
-    p = json.load(open(pj))
-    p["format"] = 2
-    json.dump(p, open(pj, "w"), ensure_ascii=False)
-    tf = os.path.join(d, "topics", "earthquake.json")
-    topic = json.load(open(tf))
-    topic["pages"][0]["audio"] = {"zh": "audio/p0-zh.ogg", "en": "audio/p0-en.ogg"}
-    topic["pages"][1]["audio"] = {"zh": "audio/p1-zh.ogg"}  # no English recording
-    for q in topic["quiz"]["questions"]:
-        q["audio"] = {"zh": "audio/q-zh.ogg"}
-        q["explain_audio"] = {"zh": "audio/x-zh.ogg"}
-    json.dump(topic, open(tf, "w"), ensure_ascii=False)
-    return root
 
 
 # ---- what the kiosk played ----
@@ -428,7 +385,7 @@ def no_device_run(content, work):
 
 def main():
     work = tempfile.mkdtemp(prefix="kk-narration-work-")
-    content = make_content()
+    content = make_content(SRC)
     out = subprocess.run([os.path.join(BUILD, "src/tools/kepu-pack"), "validate",
                           os.path.join(content, "p")], capture_output=True, text=True)
     check(out.returncode == 0, "the test pack does not validate: %s%s" % (out.stdout, out.stderr))
