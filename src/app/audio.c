@@ -168,7 +168,7 @@ static void play(struct audio *au)
         au->open = 1;
     }
     au->close_at = 0;
-    uint64_t t0 = SDL_GetTicks64();
+    Uint64 t0 = SDL_GetPerformanceCounter();
     Mix_Music *m = Mix_LoadMUS(c->path);
     if (!m) {
         mark_broken(au, c, Mix_GetError());
@@ -191,8 +191,9 @@ static void play(struct audio *au)
     }
     au->music = m;
     au->started = SDL_GetTicks64();
-    kk_info("audio", "playing %s (%ld ms, volume %d%%, loaded in %u ms)", c->src, c->ms,
-            volume_now(au), (unsigned)(au->started - t0));
+    Uint64 us = (SDL_GetPerformanceCounter() - t0) * 1000000 / SDL_GetPerformanceFrequency();
+    kk_info("audio", "playing %s (%ld ms, volume %d%%, loaded and started in %u us)", c->src, c->ms,
+            volume_now(au), (unsigned)us);
 }
 
 /* The recording ended or was stopped after ms_heard: the event, then let it go. */
