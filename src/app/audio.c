@@ -313,14 +313,15 @@ static int has(const struct kk_narration *n, enum kk_lang lang)
     return n->a[lang] != NULL;
 }
 
-int audio_topic_narrated(const struct audio *au, const struct kk_topic *t, enum kk_lang lang)
+int audio_topic_narrated(const struct audio *au, const struct kk_topic *t, enum kk_lang lang,
+                         int quiz)
 {
     if (!au || !au->available || !t)
         return 0;
-    for (size_t i = 0; i < t->npages; i++)
+    for (size_t i = 0; !quiz && i < t->npages; i++)
         if (has(&t->pages[i].audio, lang))
             return 1;
-    for (size_t i = 0; i < t->nquestions; i++)
+    for (size_t i = 0; quiz && i < t->nquestions; i++)
         if (has(&t->questions[i].audio, lang) || has(&t->questions[i].explain_audio, lang))
             return 1;
     return 0;

@@ -53,9 +53,11 @@ int audio_offered(const struct audio *au);
 int audio_playing(const struct audio *au);
 /* How far the playing recording is, 0..1 (0 when nothing plays). */
 double audio_progress(const struct audio *au);
-/* 1 when topic t has any recording in lang (and there is a device): the top bar keeps
- * room for the button through the whole topic, so pages do not jump. */
-int audio_topic_narrated(const struct audio *au, const struct kk_topic *t, enum kk_lang lang);
+/* 1 when topic t has any recording in lang (and there is a device): on its pages, or
+ * (quiz) in its questions and explanations. The top bar keeps room for the button through
+ * the whole reader or quiz, so the screens below do not jump. */
+int audio_topic_narrated(const struct audio *au, const struct kk_topic *t, enum kk_lang lang,
+                         int quiz);
 
 /* Read aloud was tapped: plays the offered recording, or stops the one playing. */
 void audio_toggle(struct audio *au);

@@ -175,7 +175,7 @@ static void plan_bar(const struct scene_env *e, struct bar_plan *p)
     if (depth > 2 || (depth == 2 && top != &scene_audience))
         b[nl++] = (struct bar_button){"nav/home", ui_str(S_HOME, lang), 0, 190};
     p->read_aloud = (top == &scene_reader || top == &scene_quiz) &&
-                    audio_topic_narrated(e->audio, e->visit->topic, lang);
+                    audio_topic_narrated(e->audio, e->visit->topic, lang, top == &scene_quiz);
     if (p->read_aloud)
         b[nl++] = (struct bar_button){"read-aloud", ui_str(S_READ_ALOUD, lang),
                                       audio_playing(e->audio), 200};

@@ -298,6 +298,9 @@ def layout_runs(content, work):
             k.tap_id("nav/home")
             k.tap_id("quiz/earthquake")
             s = k.screen
+            check((k.target("read-aloud") is not None) == (lang == "zh"),
+                  "%s quiz: read-aloud %s (the questions have zh recordings only)"
+                  % (tag, k.target("read-aloud")))
             probs = check_targets(s) + overlaps(s)
             check(not probs, "%s quiz: %s" % (tag, probs))
             check(not s.get("overflow"), "%s quiz: overflow %s" % (tag, s.get("overflow")))
