@@ -77,8 +77,10 @@ struct audio *audio_create(const struct kk_config *cfg, struct session *session)
         SDL_QuitSubSystem(SDL_INIT_AUDIO);
         return au;
     }
-    Mix_CloseAudio();
-    au->available = 1;
+    /* Closing waits for SDL's audio thread to finish its buffer (about 40 ms here): not
+     * before the first frame, but from audio_tick a while later. */
+    au->available = au->open = 1;
+    au->close_at = SDL_GetTicks64() + AUDIO_LINGER_MS;
     kk_info("audio", "sound device found (SDL driver %s, opened in %u ms)",
             SDL_GetCurrentAudioDriver() ? SDL_GetCurrentAudioDriver() : "?",
             (unsigned)(SDL_GetTicks64() - t0));
@@ -248,6 +250,7 @@ long audio_tick(struct audio *au, int *changed)
         Mix_CloseAudio();
         au->open = 0;
         au->close_at = 0;
+        kk_debug("audio", "sound device closed in %u ms", (unsigned)(SDL_GetTicks64() - now));
     }
     return -1;
 }

@@ -8,8 +8,8 @@
  * stream at most: a new one stops the old.
  *
  * The sound device is opened only while something plays (an open SDL audio device mixes
- * silence on its own thread, which an idle kiosk must not pay for), and once at the start
- * to learn whether there is one: with none the kiosk logs one line and offers nothing.
+ * silence on its own thread, which an idle kiosk must not pay for), and at the start to
+ * learn whether there is one: with none the kiosk logs one line and offers nothing.
  * Loading is Mix_LoadMUS, which reads the headers and streams the rest while it plays.
  *
  * Times here are the sound card's, not the kiosk's clock (kepu/clock.h): the automation
@@ -26,8 +26,8 @@
 struct audio;
 struct scene_env;
 
-/* Opens the sound device once to see that there is one, then closes it. cfg (volume,
- * quiet_volume, busy_hours, autoplay_elderly, read at each start of a recording) and
+/* Opens the sound device to see that there is one (audio_tick closes it a while later). cfg
+ * (volume, quiet_volume, busy_hours, autoplay_elderly, read at each start of a recording) and
  * session (its events) must outlive the handle. Never NULL unless out of memory; without a
  * device the handle offers nothing. Free with audio_destroy. */
 struct audio *audio_create(const struct kk_config *cfg, struct session *session);
