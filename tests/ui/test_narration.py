@@ -167,6 +167,14 @@ def main_run(content, work):
                   % (e["ms_heard"], lo, hi))
             check(e.get("session") and e.get("pack", "").startswith("safety-and-health@"),
                   "audio_play without session or pack: %s" % e)
+            # The sound itself stopped with the turn: the disk output (only this recording so
+            # far) has as much sound as the event says was heard, give or take 100 ms.
+            time.sleep(0.3)
+            sound = loud_ms(samples(k.raw))
+            print("page turn: %d ms of sound in the disk output, ms_heard %d" % (sound, e["ms_heard"]))
+            check(abs(sound - e["ms_heard"]) <= 100,
+                  "the disk output has %d ms of sound, the event says %d ms were heard"
+                  % (sound, e["ms_heard"]))
 
         # Page 1: zh only, a short one played to its end.
         check(k.screen.get("page") == 1, "the page turn led to page %s" % k.screen.get("page"))
