@@ -5,8 +5,10 @@ quiz question and explanation.
 
   page 0   zh audio/p0-zh.ogg, en audio/p0-en.ogg   (6 s each, or long_s)
   page 1   zh audio/p1-zh.ogg only                   (1.5 s)
+  page 2   zh audio/p2-zh.ogg: broken (a whole Ogg stream whose Vorbis setup header is junk:
+           the pack's probe passes it, SDL2_mixer cannot play it)
   quiz     every question zh audio/q-zh.ogg (3 s), explanation zh audio/x-zh.ogg (3 s)
-The health-rumours topic has none.
+Pages 3 on and the health-rumours topic have none.
 """
 import array
 import json
@@ -28,6 +30,46 @@ def tone(path, seconds, freq=440, amp=0.5):
                     "-o", path, "-"], input=pcm.tobytes(), check=True)
 
 
+def _crc_table():
+    table = []
+    for i in range(256):
+        r = i << 24
+        for _ in range(8):
+            r = ((r << 1) ^ 0x04c11db7) if r & 0x80000000 else (r << 1)
+        table.append(r & 0xffffffff)
+    return table
+
+
+_CRC = _crc_table()
+
+
+def ogg_crc(data):
+    """The Ogg page checksum (CRC-32, polynomial 0x04c11db7, not reflected, start 0)."""
+    c = 0
+    for b in data:
+        c = ((c << 8) ^ _CRC[((c >> 24) & 0xff) ^ b]) & 0xffffffff
+    return c
+
+
+def break_setup(path):
+    """Overwrites the Vorbis setup header with junk, keeping every page whole and its
+    checksum right: the file still looks like Ogg Vorbis to a probe, but no decoder opens
+    it."""
+    d = bytearray(open(path, "rb").read())
+    start = 0
+    start += 27 + d[26] + sum(d[27:27 + d[26]])  # the second page holds comment and setup
+    nseg = d[start + 26]
+    body = start + 27 + nseg
+    end = body + sum(d[start + 27:body])
+    k = d.find(b"\x05vorbis", body, end)
+    assert k > 0, "no setup header in the second page"
+    d[k + 7:end] = b"\x55" * (end - k - 7)
+    d[start + 22:start + 26] = b"\0\0\0\0"
+    d[start + 22:start + 26] = ogg_crc(d[start:end]).to_bytes(4, "little")
+    with open(path, "wb") as f:
+        f.write(d)
+
+
 def make_content(source_dir, long_s=6.0):
     """A content folder holding the pack (in its p/ subfolder); the caller removes it."""
     root = tempfile.mkdtemp(prefix="kk-narration-")
@@ -37,6 +79,8 @@ def make_content(source_dir, long_s=6.0):
     for name, secs in (("p0-zh", long_s), ("p0-en", long_s), ("p1-zh", 1.5), ("q-zh", 3.0),
                        ("x-zh", 3.0)):
         tone(os.path.join(d, "audio", name + ".ogg"), secs)
+    tone(os.path.join(d, "audio", "p2-zh.ogg"), 1.0)
+    break_setup(os.path.join(d, "audio", "p2-zh.ogg"))
     pj = os.path.join(d, "pack.json")
     with open(pj, encoding="utf-8") as f:
         p = json.load(f)
@@ -48,6 +92,7 @@ def make_content(source_dir, long_s=6.0):
         topic = json.load(f)
     topic["pages"][0]["audio"] = {"zh": "audio/p0-zh.ogg", "en": "audio/p0-en.ogg"}
     topic["pages"][1]["audio"] = {"zh": "audio/p1-zh.ogg"}  # no English recording
+    topic["pages"][2]["audio"] = {"zh": "audio/p2-zh.ogg"}  # broken
     for q in topic["quiz"]["questions"]:
         q["audio"] = {"zh": "audio/q-zh.ogg"}
         q["explain_audio"] = {"zh": "audio/x-zh.ogg"}

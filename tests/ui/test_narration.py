@@ -224,9 +224,9 @@ def main_run(content, work):
 
         # A page without narration, and a topic without any: no button.
         k.tap_id("topic/earthquake")
-        k.tap_id("page/next")
-        k.tap_id("page/next")
-        check(k.screen.get("page") == 2 and k.target("read-aloud") is None,
+        for _ in range(3):
+            k.tap_id("page/next")
+        check(k.screen.get("page") == 3 and k.target("read-aloud") is None,
               "page %s offers read aloud" % k.screen.get("page"))
         k.tap_id("nav/home")
         k.tap_id("topic/health-rumours")
@@ -403,13 +403,40 @@ def no_device_run(content, work):
           "no sound device: want one log line, got %s" % lines)
 
 
+def broken_run(content, work):
+    """A recording the probe passes but SDL2_mixer cannot open (page 2): the tap plays
+    nothing, one log line names the file, the button goes for good; the rest goes on."""
+    k = kiosk(content, work, "broken", driver="dummy")
+    try:
+        open_reader(k)
+        k.tap_id("page/next")
+        k.tap_id("page/next")
+        check(k.screen.get("page") == 2 and k.target("read-aloud") is not None,
+              "page 2 (probe passed) offers no read aloud")
+        k.tap_id("read-aloud")
+        check(k.screen.get("audio") is None and k.target("read-aloud") is None,
+              "a broken recording: audio %r, button %s" % (k.screen.get("audio"),
+                                                            k.target("read-aloud")))
+        k.tap_id("page/prev")
+        k.tap_id("read-aloud")
+        check((k.screen.get("audio") or {}).get("playing") == "audio/p1-zh.ogg",
+              "after a broken one page 1 plays %r" % k.screen.get("audio"))
+        k.tap_id("page/next")
+        check(k.target("read-aloud") is None, "the broken recording is offered again")
+    finally:
+        check(k.quit() == 0, "broken: the kiosk did not exit cleanly")
+    lines = [l for l in k.logtext().splitlines() if "cannot be played" in l]
+    check(len(lines) == 1 and "p2-zh.ogg" in lines[0],
+          "a broken recording: want one log line naming it, got %s" % lines)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="kk-narration-work-")
     content = make_content(SRC)
     out = subprocess.run([os.path.join(BUILD, "src/tools/kepu-pack"), "validate",
                           os.path.join(content, "p")], capture_output=True, text=True)
     check(out.returncode == 0, "the test pack does not validate: %s%s" % (out.stdout, out.stderr))
-    for run in (main_run, no_device_run, volume_runs, autoplay_runs, layout_runs):
+    for run in (main_run, broken_run, no_device_run, volume_runs, autoplay_runs, layout_runs):
         try:
             run(content, work)
         except Exception as e:  # one run failing must not hide the others
