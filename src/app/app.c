@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audio.h"
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "kepu/limits.h"
@@ -43,7 +44,9 @@ static void rebuild(struct app *a, uint64_t now)
         a->session.high_contrast && a->ui.high_contrast_offered ? &a->theme_hc : &a->theme, &a->ui);
     int bar = visit_top_bar_h(&a->env);
     struct ui_rect box = {0, bar, a->ui.w, a->ui.h - bar - a->bottom_reserved};
+    audio_frame_begin(a->audio);
     s->build(&a->env, scene_stack_top_self(&a->stack), &a->list, box);
+    audio_frame_end(a->audio); /* before the bar: a recording no longer offered stops */
     visit_build_frame(&a->env, &a->list, now);
     if (a->fleet_build)
         a->fleet_build(a);
@@ -260,6 +263,10 @@ static int run_timers(struct app *a, uint64_t now)
     }
     if (a->fleet_tick)
         wait = sooner(wait, a->fleet_tick(a, now));
+    int heard = 0; /* narration: its end, and the button's progress */
+    wait = sooner(wait, audio_tick(a->audio, &heard));
+    if (heard)
+        invalidate(a);
     if (top(a)->tick)
         wait = sooner(wait, top(a)->tick(&a->env, scene_stack_top_self(&a->stack), now));
     if (a->anim_start) {
@@ -623,6 +630,9 @@ enum kk_err app_init(struct app *a, struct kk_buf *err)
     a->images = ui_images_create(a->ren);
     if (!a->images)
         return kk_fail(err, KK_ERR_NOMEM, "images: out of memory");
+    a->audio = a->env.audio = audio_create(&a->cfg, &a->session);
+    if (!a->audio)
+        return kk_fail(err, KK_ERR_NOMEM, "audio: out of memory");
     return KK_OK;
 }
 
@@ -630,6 +640,8 @@ void app_release(struct app *a)
 {
     /* Scenes still on the stack let go of what they hold (a quiz round, a layout). */
     scene_stack_release(&a->stack);
+    audio_destroy(a->audio);
+    a->audio = a->env.audio = NULL;
     ui_list_release(&a->list);
     ui_list_release(&a->anim_from);
     ui_images_destroy(a->images);

@@ -42,6 +42,7 @@ struct app {
     SDL_Renderer *ren;
     struct ui_text *text;
     struct ui_images *images;
+    struct audio *audio; /* narration (audio.c) */
     int automation;
     int animate; /* page-turn animation (off by default under automation) */
     int fullscreen;

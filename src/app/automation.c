@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio.h"
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "fleet_ui.h"
@@ -220,6 +221,7 @@ static void automation_report(struct app *a)
     }
     cJSON_AddBoolToObject(j, "idle_prompt", a->visit.idle_prompt);
     fleet_ui_report(a, j);
+    audio_report(a->audio, j);
     const struct scene *top = scene_stack_top(&a->stack);
     if (top && top->report)
         top->report(&a->env, scene_stack_top_self(&a->stack), j);

@@ -11,6 +11,7 @@
 #include "ui_ctx.h"
 
 struct visit; /* visit.h */
+struct audio; /* audio.h */
 
 struct scene_env {
     const struct kk_config *cfg;
@@ -27,6 +28,8 @@ struct scene_env {
     /* The settings the office's overlay sets now, as "key = value, ..." ("" for none;
      * fleet_ui.c keeps it): the staff panel says where each value came from. */
     const char *remote_settings;
+    /* Narration (audio.h): what the screen offers to read aloud. NULL: none. */
+    struct audio *audio;
 };
 
 #endif

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio.h"
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "kepu/fs.h"
@@ -204,6 +205,7 @@ static void enter(struct scene_env *e, void *self)
 static void leave(struct scene_env *e, void *self)
 {
     struct quiz_state *q = self;
+    audio_stop(e->audio);
     session_restore_pack(e->session, q->prev_pack);
     kk_quiz_release(&q->quiz);
     ui_list_release(&q->scratch);
@@ -1049,6 +1051,10 @@ static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_
         build_error(e, l, box);
         return;
     }
+    const struct kk_question *qu = q->phase == PH_RESULT ? NULL : kk_quiz_question(&q->quiz);
+    if (qu) /* the event names the page that teaches the question (docs/accessibility.md) */
+        audio_offer(e, q->phase == PH_FEEDBACK ? &qu->explain_audio : &qu->audio, q->topic->id,
+                    qu->page > 0 ? (size_t)qu->page : 0);
     struct style st;
     int found = 0;
     for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]) && !found; i++)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audio.h"
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "kepu/log.h"
@@ -120,6 +121,7 @@ static void enter(struct scene_env *e, void *self)
 static void leave(struct scene_env *e, void *self)
 {
     struct reader *a = self;
+    audio_stop(e->audio);
     page_view(e, a);
     free_layout(a);
     ui_blocks_destroy(a->blocks);
@@ -151,6 +153,7 @@ static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_
     if (!a->nflat)
         return;
     const struct reader_screen *rs = &a->flat[a->pos];
+    audio_offer(e, &a->topic->pages[rs->page].audio, a->topic->id, rs->page);
     const struct ui_list *src = &a->pages[rs->page].v[rs->screen];
     for (size_t i = 0; i < src->n; i++) {
         const struct ui_item *it = &src->items[i];

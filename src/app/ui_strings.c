@@ -24,6 +24,7 @@ static const char *const words[S_COUNT][KK_LANG_COUNT] = {
     [S_READ_ABOUT_IT] = {"回去看看", "Read about it"},
     [S_LARGE_TEXT] = {"大字模式", "Large text"},
     [S_HIGH_CONTRAST] = {"高对比", "High contrast"},
+    [S_READ_ALOUD] = {"朗读", "Read aloud"},
     [S_STILL_THERE] = {"还在吗？", "Still there?"},
     [S_STILL_THERE_HINT] = {"触摸屏幕继续浏览", "Touch the screen to keep reading"},
     [S_CONTINUE] = {"继续", "Continue"},

@@ -28,6 +28,7 @@ enum ui_str {
     S_READ_ABOUT_IT,
     S_LARGE_TEXT,
     S_HIGH_CONTRAST,
+    S_READ_ALOUD,
     S_STILL_THERE,
     S_STILL_THERE_HINT,
     S_CONTINUE,

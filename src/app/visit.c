@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audio.h"
 #include "kepu/clock.h"
 #include "kepu/log.h"
 #include "scenes.h"
@@ -70,6 +71,8 @@ int visit_apply(struct scene_env *e)
     struct visit *v = e->visit;
     int home = v->go_home, changed = 0;
     v->go_home = 0;
+    if (home || v->end_reason)
+        audio_stop(e->audio); /* its event still belongs to the visitor's session */
     if (home) {
         if (e->content->pending)
             scene_stack_release(e->stack); /* what points into the old packs goes first */
@@ -111,12 +114,6 @@ static int bar_height(const struct ui_ctx *u)
     return bar > least ? bar : least;
 }
 
-int visit_top_bar_h(const struct scene_env *e)
-{
-    const struct scene *top = scene_stack_top(e->stack);
-    return top && top->chrome ? bar_height(e->ui) : 0;
-}
-
 /* A button wide enough for its label on one line, and at least min_design px. */
 static int button_width(const struct ui_ctx *u, const char *label, int min_design)
 {
@@ -148,49 +145,136 @@ static int bar_widths(const struct ui_ctx *u, const struct bar_button *b, int n,
     return total <= room;
 }
 
-static void build_top_bar(struct scene_env *e, struct ui_list *l)
+#define BAR_MAX 6
+
+/* The top bar's buttons and where they go. Left to right: back, home, read aloud; right to
+ * left: language, large text, high contrast. When they do not fit in one row even with
+ * normal-size labels, read aloud gets a second row of its own, at the left. */
+struct bar_plan {
+    struct bar_button b[BAR_MAX];
+    int w[BAR_MAX];
+    int n, nl;       /* buttons in the first row; how many of them are on the left */
+    int read_aloud;  /* the topic has narration: the slot is kept (button drawn when offered) */
+    int read_w;      /* its width */
+    int rows;        /* 1, or 2 when read aloud has its own row */
+    struct ui_ctx u; /* the bar's sizes: normal labels when large ones do not fit */
+};
+
+static void plan_bar(const struct scene_env *e, struct bar_plan *p)
 {
-    struct ui_ctx normal = *e->ui; /* the bar's labels in normal text when large ones do not fit */
-    const struct ui_ctx *u = e->ui;
     enum kk_lang lang = e->session->lang;
     const struct scene *top = scene_stack_top(e->stack);
     int depth = scene_stack_depth(e->stack);
-    int bar = bar_height(u), m = ui_px(u, 12), t = ui_min_target(u);
-    int bh = bar - 2 * m > t ? bar - 2 * m : t;
-    struct ui_item *bg = ui_list_push(l, UI_RECT, (struct ui_rect){0, 0, u->w, bar});
-    if (bg)
-        bg->color = UI_TOP_BAR;
-    /* Left to right: back, home; right to left: language, large text, high contrast. */
-    struct bar_button b[5];
+    memset(p, 0, sizeof(*p));
+    p->u = *e->ui;
+    p->rows = 1;
+    struct bar_button *b = p->b;
     int nl = 0, n;
     if (top->back)
         b[nl++] = (struct bar_button){"nav/back", ui_str(S_BACK, lang), 0, 190};
     if (depth > 2 || (depth == 2 && top != &scene_audience))
         b[nl++] = (struct bar_button){"nav/home", ui_str(S_HOME, lang), 0, 190};
+    p->read_aloud = (top == &scene_reader || top == &scene_quiz) &&
+                    audio_topic_narrated(e->audio, e->visit->topic, lang, top == &scene_quiz);
+    if (p->read_aloud)
+        b[nl++] = (struct bar_button){"read-aloud", ui_str(S_READ_ALOUD, lang),
+                                      audio_playing(e->audio), 200};
     n = nl;
     b[n++] = (struct bar_button){"lang", ui_str(S_LANG_TOGGLE, lang), 0, 230};
     b[n++] =
         (struct bar_button){"large_text", ui_str(S_LARGE_TEXT, lang), e->session->large_text, 230};
-    if (u->high_contrast_offered)
+    if (e->ui->high_contrast_offered)
         b[n++] = (struct bar_button){"high-contrast", ui_str(S_HIGH_CONTRAST, lang),
                                      e->session->high_contrast, 200};
-    int w[5];
-    if (!bar_widths(u, b, n, u->w - (n + 1) * m, w) && u->large_text) {
-        normal.large_text = 0;
-        u = &normal;
-        bar_widths(u, b, n, u->w - (n + 1) * m, w);
+    int m = ui_px(&p->u, 12);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (bar_widths(&p->u, b, n, p->u.w - (n + 1) * m, p->w))
+            break;
+        if (p->u.large_text) {
+            p->u.large_text = 0;
+            if (bar_widths(&p->u, b, n, p->u.w - (n + 1) * m, p->w))
+                break;
+        }
+        if (!p->read_aloud || p->rows == 2)
+            break;
+        /* Read aloud (last on the left) moves to a row of its own; the rest try again. */
+        p->rows = 2;
+        p->u = *e->ui;
+        memmove(&b[nl - 1], &b[nl], (size_t)(n - nl) * sizeof(b[0]));
+        nl--;
+        n--;
     }
+    if (p->rows == 2)
+        p->read_w = button_width(&p->u, ui_str(S_READ_ALOUD, lang), 200);
+    p->n = n;
+    p->nl = nl;
+}
+
+int visit_top_bar_h(const struct scene_env *e)
+{
+    const struct scene *top = scene_stack_top(e->stack);
+    if (!top || !top->chrome)
+        return 0;
+    struct bar_plan p;
+    plan_bar(e, &p);
+    int bar = bar_height(e->ui);
+    return p.rows == 2 ? 2 * bar - ui_px(e->ui, 12) : bar;
+}
+
+/* The Read aloud button: on while it plays, with a strip along its foot that fills as the
+ * recording goes on. */
+static void read_aloud_button(struct scene_env *e, const struct ui_ctx *u, struct ui_list *l,
+                              struct ui_rect r)
+{
+    if (!audio_offered(e->audio))
+        return; /* the slot stays empty: no recording here, so no jumping */
+    int on = audio_playing(e->audio);
+    ui_button(u, l, r, "read-aloud", ui_str(S_READ_ALOUD, e->session->lang), on);
+    if (!on)
+        return;
+    int inset = ui_px(u, ui_sizes.button_radius), h = ui_px(u, 8) > 3 ? ui_px(u, 8) : 3;
+    int full = r.w - 2 * inset, done = (int)(full * audio_progress(e->audio));
+    int y = r.y + r.h - h - ui_px(u, 12);
+    struct ui_item *track = ui_list_push(l, UI_RECT, (struct ui_rect){r.x + inset, y, full, h});
+    if (track) {
+        track->color = UI_PRIMARY_DARK;
+        track->radius = h / 2;
+    }
+    struct ui_item *bar =
+        done > 0 ? ui_list_push(l, UI_RECT, (struct ui_rect){r.x + inset, y, done, h}) : NULL;
+    if (bar) {
+        bar->color = UI_ON_PRIMARY;
+        bar->radius = h / 2;
+    }
+}
+
+static void build_top_bar(struct scene_env *e, struct ui_list *l)
+{
+    struct bar_plan p;
+    plan_bar(e, &p);
+    const struct ui_ctx *u = &p.u;
+    int bar = bar_height(e->ui), m = ui_px(u, 12), t = ui_min_target(u);
+    int bh = bar - 2 * m > t ? bar - 2 * m : t;
+    int height = p.rows == 2 ? 2 * bar - m : bar;
+    struct ui_item *bg = ui_list_push(l, UI_RECT, (struct ui_rect){0, 0, u->w, height});
+    if (bg)
+        bg->color = UI_TOP_BAR;
     int x = m, rx = u->w;
-    for (int i = 0; i < n; i++) {
-        struct ui_rect r = {x, m, w[i], bh};
-        if (i >= nl) {
-            rx -= m + w[i];
+    for (int i = 0; i < p.n; i++) {
+        struct ui_rect r = {x, m, p.w[i], bh};
+        if (i >= p.nl) {
+            rx -= m + p.w[i];
             r.x = rx;
         } else {
-            x += w[i] + m;
+            x += p.w[i] + m;
         }
-        ui_button(u, l, r, b[i].id, b[i].label, b[i].on);
+        if (!strcmp(p.b[i].id, "read-aloud"))
+            read_aloud_button(e, u, l, r);
+        else
+            ui_button(u, l, r, p.b[i].id, p.b[i].label, p.b[i].on);
     }
+    if (p.rows == 2)
+        read_aloud_button(e, u, l, (struct ui_rect){m, bar, p.read_w, bh});
 }
 
 static void build_idle_prompt(struct scene_env *e, struct ui_list *l, uint64_t now)
@@ -242,6 +326,8 @@ int visit_tap(struct scene_env *e, const char *id)
         session_toggle_lang(e->session);
     } else if (!strcmp(id, "large_text")) {
         e->session->large_text = !e->session->large_text;
+    } else if (!strcmp(id, "read-aloud")) {
+        audio_toggle(e->audio);
     } else if (!strcmp(id, "high-contrast") && e->ui->high_contrast_offered) {
         e->session->high_contrast = !e->session->high_contrast;
     } else if (!strcmp(id, "nav/back")) {

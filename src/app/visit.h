@@ -1,8 +1,8 @@
-/* The visit frame around every scene: the top bar (back, home, language, large text),
- * the "Still there?" prompt and the idle reset, the staff corner, and going home. It
- * also holds what the visitor is looking at (the topic the menu opened), which the
- * reader and the quiz share. Navigation asked for here is applied by visit_apply after
- * the handler that asked returns. */
+/* The visit frame around every scene: the top bar (back, home, language, large text, read
+ * aloud where there is narration), the "Still there?" prompt and the idle reset, the staff corner,
+ * and going home. It also holds what the visitor is looking at (the topic the menu opened), which
+ * the reader and the quiz share. Navigation asked for here is applied by visit_apply after the
+ * handler that asked returns. */
 #ifndef VISIT_H
 #define VISIT_H
 
@@ -60,8 +60,8 @@ int visit_apply(struct scene_env *e);
 int visit_top_bar_h(const struct scene_env *e);
 /* Appends the top bar (when the top scene has one) and the idle prompt (when it is up). */
 void visit_build_frame(struct scene_env *e, struct ui_list *l, uint64_t now);
-/* Handles the frame's own targets (lang, large_text, nav/back, nav/home, idle/...);
- * returns 1 when id was one. */
+/* Handles the frame's own targets (lang, large_text, read-aloud, nav/back, nav/home,
+ * idle/...); returns 1 when id was one. */
 int visit_tap(struct scene_env *e, const char *id);
 /* Counts taps in the top-right corner; five within three seconds open the staff PIN.
  * Returns 1 when they did. */
