@@ -11,7 +11,7 @@ UndefinedBehaviorSanitizer and LeakSanitizer) through its automation channel onl
      rolls back, hides and shows; 1080x1920, the other 40 %.
 Both have a staff PIN, so the staff panel (five taps in the top-right corner, the PIN) is
 part of the walk. An action is one of: a tap on a reported target, a tap at a random
-point, five corner taps and a PIN (right or wrong), a swipe, a key, a clock jump
+point, five corner taps and a PIN (right or wrong), a swipe or a drag, a key, a clock jump
 ({"advance_ms"}: small, past the idle prompt, or hours), a screenshot, emptying the caches,
 or turning the page-turn animation on or off. Never "staff/quit" or Escape (they quit
 the app on purpose).
@@ -302,7 +302,10 @@ class Monkey:
             else:
                 sw = [r.randrange(w), r.randrange(h), r.randrange(w), r.randrange(h)]
             if not self.forbidden(sw[2], sw[3]):  # a short or steep swipe is a tap where it ends
-                self.cmd({"swipe": sw})
+                if r.random() < 0.25:  # a finger moving in steps (the compare handle follows)
+                    self.cmd({"drag": sw + [r.randrange(1, 13)]})
+                else:
+                    self.cmd({"swipe": sw})
         elif roll < 76:
             self.cmd({"key": r.choice(KEYS)})
         elif roll < 88:
