@@ -194,6 +194,21 @@ check "quickly" 1 "$(( ($(date +%s%N) - t0) < 1000000000 ? 1 : 0 ))"
 wait_for 2 25 hooks /ok '.alert=="disk_low" and .event=="raised"' || fail "the next webhook was not reached after the hang"
 r=$(office GET /api/v1/alerts); check_has "the hang is reported" "webhook http://127.0.0.1:$HOOK_PORT: Timeout" "$(body "$r" | jq -r .last_error.error)"
 
+# --- the office watching a kiosk: 15 s heartbeats while its page is open ---
+r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $TK2" --data-binary '{"kiosk":"k-0002"}')
+check "nobody watches: no quick heartbeat" null "$(body "$r" | jq .next_heartbeat_s)"
+r=$(office POST /api/v1/kiosks/k-0002/watch); check "watch" '200 {"ok":true,"watch_s":60}' "$r"
+r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $TK2" --data-binary '{"kiosk":"k-0002"}')
+check "watched: come back in 15 s" 15 "$(body "$r" | jq .next_heartbeat_s)"
+r=$(office POST /api/v1/kiosks/k-0404/watch); check "watch an unknown kiosk" '404 {"error":"kiosk k-0404 does not exist"}' "$r"
+r=$(http POST /api/v1/kiosks/k-0002/watch -H "Authorization: Bearer $TK2"); check "a kiosk cannot watch" 1 "$(grep -c "^40[13] " <<<"$r")"
+sql "UPDATE server_kv SET value = '1' WHERE key = 'watch:k-0002'"
+r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $TK2" --data-binary '{"kiosk":"k-0002"}')
+check "a watch ends" null "$(body "$r" | jq .next_heartbeat_s)"
+office GET /api/v1/kiosks/k-0002/screenshot >/dev/null
+r=$(http POST /api/v1/heartbeat -H "Authorization: Bearer $TK2" --data-binary '{"kiosk":"k-0002"}')
+check "looking at its screenshot watches it too" 15 "$(body "$r" | jq .next_heartbeat_s)"
+
 # --- command line ---
 check "alerts list" "k-0001 disk_low open" "$("$BIN" alerts list --data "$DATA" | awk -F'\t' '$2=="disk_low"{print $1, $2, $3}')"
 "$BIN" alerts --help | grep -q "alerts list | alerts recipients"; check "alerts --help" 0 $?
