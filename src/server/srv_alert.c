@@ -436,8 +436,6 @@ static void send_alert(struct srv_store *s, const struct srv_alert_cfg *cfg, con
         cJSON_AddStringToObject(m, "subject", kk_buf_str(&subj)) &&
         cJSON_AddStringToObject(m, "text", kk_buf_str(&text))) {
         kk_info(MOD, "%s", kk_buf_str(&en));
-        srv_store_audit_add(s, now, "kepu-server", raised ? "alert.raise" : "alert.clear", kiosk,
-                            kind, NULL);
         deliver(s, cfg, venue, m, now);
     }
     cJSON_Delete(m);
