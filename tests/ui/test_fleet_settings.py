@@ -3,16 +3,21 @@ kepu-server on loopback, the real kiosk through its automation channel. The over
 sync_interval_s sets how often the kiosk comes (kiosk.conf says 300 s, the office 10 s),
 its volumes and theme are applied (large text and high contrast are what a visit starts
 with), and while the office watches the kiosk (POST kiosks/ID/watch) it heartbeats every
-15 s even with a sync interval of an hour, and stops when the watch ends."""
+15 s even with a sync interval of an hour, and stops when the watch ends. Killed during
+opening hours (none set: always open), it gives exactly one down alert and one back-up
+alert when it runs again."""
+import json
 import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/ui"))
 sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/support"))
 from kiosk import Kiosk, KioskError, run  # noqa: E402
-from test_fleet import BUILD, CONTENT, SERVER, Server, check, failures  # noqa: E402
+from test_fleet import BUILD, CONTENT, SERVER, SRC, Server, check, failures  # noqa: E402
 
 
 def start_kiosk(work, srv):
@@ -46,6 +51,18 @@ def heartbeats(srv, seconds, watch=False):
             n, last = n + 1, now
         time.sleep(0.25)
     return n
+
+
+def alerts(sink, event):
+    """The alerts of kiosk k-1 the webhook receiver got with that event, in order."""
+    found = []
+    d = os.path.join(sink, "hook")
+    for name in sorted(os.listdir(d), key=lambda n: int(n.split(".")[0])) if os.path.isdir(d) else []:
+        if name.endswith(".json"):
+            m = json.load(open(os.path.join(d, name)))
+            if m.get("kiosk") == "k-1" and m.get("event") == event:
+                found.append(m["alert"])
+    return found
 
 
 def wait_log(k, text, seconds=40):
@@ -88,6 +105,44 @@ def main():
         heartbeats(srv, 17)  # the one answered without next_heartbeat_s
         n = heartbeats(srv, 30)
         check(n == 0, "the watch ended, the interval is an hour: %d heartbeats in 30 s" % n)
+
+        # The kiosk killed during opening hours: exactly one down alert, one back-up alert
+        # when it runs again (webhook receiver: tests/support/alert_sinks.py).
+        sink = os.path.join(work, "sink")
+        sinks = subprocess.Popen(["/usr/bin/python3", os.path.join(SRC, "tests/support/alert_sinks.py"), sink])
+        try:
+            for _ in range(100):
+                if os.path.exists(os.path.join(sink, "ports")):
+                    break
+                time.sleep(0.1)
+            hook_port = open(os.path.join(sink, "ports")).read().split()[1]
+            srv.stop()
+            srv.extra = ["--alert-down-s", "4", "--alert-check-s", "1"]
+            srv.start()
+            srv.call("POST", "/api/v1/alerts/recipients",
+                     {"webhooks": [{"url": "http://127.0.0.1:%s/ok" % hook_port, "format": "json"}]})
+            run(SERVER, "settings", "--kiosk", "k-1", "--set", "sync_interval_s=10", "--data", srv.data)
+            k.quit()
+            k.log.close()
+            k = start_kiosk(work, srv)
+            wait_log(k, "sync_interval_s 10", 20)
+            time.sleep(3)  # an alert of the kiosk that was quit before is over by now
+            r0, c0 = len(alerts(sink, "raised")), len(alerts(sink, "cleared"))
+            k.proc.send_signal(signal.SIGKILL)
+            k.proc.wait(timeout=10)
+            k.log.close()
+            time.sleep(8)
+            check(alerts(sink, "raised")[r0:] == ["down"], "down alerts after the kill: %s" % alerts(sink, "raised")[r0:])
+            k = start_kiosk(work, srv)
+            end = time.monotonic() + 20
+            while time.monotonic() < end and len(alerts(sink, "cleared")) == c0:
+                time.sleep(0.3)
+            time.sleep(2)
+            check(alerts(sink, "cleared")[c0:] == ["down"], "back-up alerts: %s" % alerts(sink, "cleared")[c0:])
+            check(alerts(sink, "raised")[r0:] == ["down"], "one down alert only: %s" % alerts(sink, "raised")[r0:])
+        finally:
+            sinks.kill()
+            sinks.wait()
     except KioskError as e:
         check(False, str(e))
     finally:
