@@ -122,7 +122,7 @@ sql "DROP TABLE roll_page; DROP TABLE day_type; DROP TABLE day_topic; DROP TABLE
      DROP TABLE draft_revisions; DROP TABLE drafts; DROP TABLE user_venues; DROP TABLE audit;
      DROP TABLE kiosk_tags; DROP TABLE commands; DROP TABLE screenshots; DROP TABLE settings;
      DROP TABLE notices; DROP TABLE notice_targets;
-     ALTER TABLE kiosk_status DROP COLUMN state;
+     ALTER TABLE kiosk_status DROP COLUMN state; DROP TABLE alerts; DROP TABLE server_kv;
      PRAGMA user_version = 1;"
 fi
 start_server
