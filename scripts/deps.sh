@@ -12,6 +12,7 @@ pkgs=(build-essential cmake pkg-config clang-format
 if [ "${1:-}" = --test ]; then
   pkgs+=(imagemagick python3 python3-pil procps chromium libjs-chart.js)
   pkgs+=(prometheus) # promtool checks /metrics (tests/integration/server_metrics.sh)
+  pkgs+=(python3-aiosmtpd) # the alerts' mail goes to a local SMTP sink (server_alerts.sh)
   # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
   pkgs+=(clang libclang-rt-14-dev)
   # Debian packages (scripts/package.sh) and their install test in a fresh chroot.

@@ -138,12 +138,27 @@ static void set_sleeping(struct app *a, int sleeping)
 
 /* ---- the settings overlay ---- */
 
-/* The keys of the overlay the kiosk applies without a restart. Others the office may set
- * (volume, high contrast, ...) belong to parts that read them themselves; they are
- * skipped here, not refused. */
-enum { OV_IDLE, OV_COUNTDOWN, OV_WAKE, OV_LANG, OV_AUDIENCES, OV_COUNT };
-static const char *const overlay_keys[OV_COUNT] = {"idle_timeout_s", "idle_countdown_s",
-                                                   "wake_minutes", "default_lang", "audiences"};
+/* The keys of the overlay the kiosk applies without a restart: the idle times, the
+ * language and audiences, the sync interval (the sync thread's next wait), the narration's
+ * volumes and the theme a visit starts with (high contrast, large text). Others the office
+ * may set (the staff PIN hash) are read where they are used; they are skipped here, not
+ * refused. */
+enum {
+    OV_IDLE,
+    OV_COUNTDOWN,
+    OV_WAKE,
+    OV_LANG,
+    OV_AUDIENCES,
+    OV_SYNC,
+    OV_VOLUME,
+    OV_QUIET,
+    OV_CONTRAST,
+    OV_LARGE,
+    OV_COUNT
+};
+static const char *const overlay_keys[OV_COUNT] = {
+    "idle_timeout_s",  "idle_countdown_s", "wake_minutes", "default_lang",  "audiences",
+    "sync_interval_s", "volume",           "quiet_volume", "high_contrast", "large_text"};
 
 /* The overlay's value as kiosk.conf would spell it. */
 static int value_text(const cJSON *v, char *out, size_t n)
@@ -180,6 +195,7 @@ static void apply_overlay(struct app *a, const char *text)
     struct kk_config tmp;
     struct kk_buf err = KK_BUF_INIT;
     unsigned set = 0;
+    int large = 0;
     char remote[sizeof(f->remote_text)] = "";
     cJSON *root = cJSON_Parse(text);
     int bad = 0;
@@ -209,7 +225,15 @@ static void apply_overlay(struct app *a, const char *text)
             break;
         }
         struct kk_buf why = KK_BUF_INIT;
-        if (kk_config_set(&tmp, item->string, value, &why)) {
+        if (k == OV_LARGE) { /* not a kiosk.conf key: a switch of the overlay's own */
+            if (!strcmp(value, "true") || !strcmp(value, "1"))
+                large = 1;
+            else if (!strcmp(value, "false") || !strcmp(value, "0"))
+                large = 0;
+            else
+                kk_buf_adds(&why, "expected true or false");
+        }
+        if (k == OV_LARGE ? why.len > 0 : kk_config_set(&tmp, item->string, value, &why)) {
             kk_fail(&err, KK_ERR_INVALID, "settings overlay: %s = \"%.64s\": %s", item->string,
                     value, kk_buf_str(&why));
             bad = 1;
@@ -236,6 +260,11 @@ static void apply_overlay(struct app *a, const char *text)
             f->base.wake_minutes = a->cfg.wake_minutes;
             f->base.default_lang = a->cfg.default_lang;
             f->base.audiences = a->cfg.audiences;
+            f->base.sync_interval_s = a->cfg.sync_interval_s;
+            f->base.volume = a->cfg.volume;
+            f->base.quiet_volume = a->cfg.quiet_volume;
+            f->base.high_contrast = a->cfg.high_contrast;
+            f->base.large_text = a->session.default_large_text;
             f->base_saved = 1;
         }
         a->cfg.idle_timeout_s = set & 1u << OV_IDLE ? tmp.idle_timeout_s : f->base.idle_timeout_s;
@@ -244,9 +273,25 @@ static void apply_overlay(struct app *a, const char *text)
         a->cfg.wake_minutes = set & 1u << OV_WAKE ? tmp.wake_minutes : f->base.wake_minutes;
         a->cfg.default_lang = set & 1u << OV_LANG ? tmp.default_lang : f->base.default_lang;
         a->cfg.audiences = set & 1u << OV_AUDIENCES ? tmp.audiences : f->base.audiences;
+        int sync_s = set & 1u << OV_SYNC ? tmp.sync_interval_s : f->base.sync_interval_s;
+        if (sync_s != a->cfg.sync_interval_s && a->content.sync)
+            kk_sync_set_interval(a->content.sync, (uint32_t)sync_s * 1000u);
+        a->cfg.sync_interval_s = sync_s;
+        a->cfg.volume = set & 1u << OV_VOLUME ? tmp.volume : f->base.volume;
+        a->cfg.quiet_volume = set & 1u << OV_QUIET ? tmp.quiet_volume : f->base.quiet_volume;
+        a->cfg.high_contrast = set & 1u << OV_CONTRAST ? tmp.high_contrast : f->base.high_contrast;
+        a->session.default_high_contrast = a->cfg.high_contrast;
+        a->session.default_large_text = set & 1u << OV_LARGE ? large : f->base.large_text;
+        if (!a->session.active) { /* between visits the attract screen shows the new theme */
+            a->session.high_contrast = a->session.default_high_contrast;
+            a->session.large_text = a->session.default_large_text;
+        }
         snprintf(f->remote_text, sizeof(f->remote_text), "%s", remote);
-        kk_info(MOD, "settings overlay applied: idle_timeout_s %d, audiences %#x",
-                a->cfg.idle_timeout_s, a->cfg.audiences);
+        kk_info(MOD,
+                "settings overlay applied: idle_timeout_s %d, audiences %#x, sync_interval_s %d,"
+                " volume %d, quiet_volume %d, high_contrast %d, large_text %d",
+                a->cfg.idle_timeout_s, a->cfg.audiences, a->cfg.sync_interval_s, a->cfg.volume,
+                a->cfg.quiet_volume, a->cfg.high_contrast, a->session.default_large_text);
         scene_stack_invalidate(&a->stack);
     }
     cJSON_Delete(root);

@@ -31,7 +31,8 @@ struct fleet_ui {
     int base_saved;        /* base holds kiosk.conf's values of the overlay's keys */
     char remote_text[512]; /* what the overlay sets, for the staff panel (scene_env) */
     struct {
-        int idle_timeout_s, idle_countdown_s, wake_minutes;
+        int idle_timeout_s, idle_countdown_s, wake_minutes, sync_interval_s;
+        int volume, quiet_volume, high_contrast, large_text;
         enum kk_lang default_lang;
         unsigned audiences;
     } base;

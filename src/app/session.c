@@ -46,7 +46,7 @@ void session_start(struct session *s)
     s->started_at = kk_clock_mono_ms();
     s->audience = -1;
     s->lang = s->default_lang;
-    s->large_text = 0;
+    s->large_text = s->default_large_text;
     s->high_contrast = s->default_high_contrast;
     session_event(s, "session_start", NULL);
 }
@@ -64,7 +64,7 @@ void session_end(struct session *s, const char *reason)
     s->pack_ref[0] = '\0';
     s->audience = -1;
     s->lang = s->default_lang;
-    s->large_text = 0;
+    s->large_text = s->default_large_text;
     s->high_contrast = s->default_high_contrast;
 }
 
@@ -86,7 +86,7 @@ void session_restore_pack(struct session *s, const char *prev)
 void session_set_audience(struct session *s, int g)
 {
     s->audience = g;
-    s->large_text = g == KK_AUD_ELDERLY;
+    s->large_text = g == KK_AUD_ELDERLY || s->default_large_text;
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "audience", kk_audience_name((enum kk_audience)g));
     session_event(s, "audience", f);

@@ -15,7 +15,7 @@ struct session {
     struct kk_event_ctx ev;     /* what every event carries */
     struct kk_journal *journal; /* NULL: events are only logged */
     enum kk_lang lang, default_lang;
-    int large_text;
+    int large_text, default_large_text; /* large text; what a visit starts with (overlay) */
     int high_contrast,
         default_high_contrast; /* the high-contrast theme; what a visit starts with */
     int audience;              /* enum kk_audience, -1 before the picker */

@@ -1832,6 +1832,21 @@ void kk_sync_status(struct kk_sync *s, struct kk_sync_status *out)
     pthread_mutex_unlock(&s->lock);
 }
 
+void kk_sync_set_interval(struct kk_sync *s, uint32_t interval_ms)
+{
+    pthread_mutex_lock(&s->lock);
+    s->interval_ms = interval_ms ? interval_ms : 300000;
+    /* A shorter interval counts from now: the wait already begun is cut to it (a back-off
+     * after failures is left alone). */
+    uint64_t due = mono_now() + s->interval_ms;
+    if (!s->st.failures && s->next_due > due) {
+        s->next_due = due;
+        s->st.next_attempt_ms = kk_clock_wall_ms() + (int64_t)s->interval_ms;
+        pthread_cond_signal(&s->wake);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 void kk_sync_install_seen(struct kk_sync *s)
 {
     pthread_mutex_lock(&s->lock);

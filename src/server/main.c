@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "kepu/alloc.h"
@@ -24,6 +25,7 @@
 #include "kepu/manifest.h"
 #include "kepu/pack.h"
 #include "srv_admin.h"
+#include "srv_alert.h"
 #include "srv_api.h"
 #include "srv_auth.h"
 #include "srv_events.h"
@@ -50,6 +52,8 @@ static const char usage_text[] =
     "                         [--min-free-mb N]\n"
     "                         [--header-timeout S] [--max-per-address N]\n"
     "                         [--trusted-proxy ADDR,...] [--metrics-allow ADDR,...]\n"
+    "                         [--smtp smtp://HOST:PORT] [--mail-from ADDR] [--alert-down-s N]\n"
+    "                         [--alert-not-installed-s N] [--alert-disk-mb N] [--alert-check-s N]\n"
     "       kepu-server venue add ID --name NAME [--data DIR]\n"
     "       kepu-server kiosk add ID --venue ID [--data DIR]   (prints the kiosk's token)\n"
     "       kepu-server kiosk enrol --venue ID [--kiosk ID] [--valid-minutes N] [--url URL]\n"
@@ -73,6 +77,9 @@ static const char usage_text[] =
     "       kepu-server command list [--kiosk ID]   (recent commands and their results)\n"
     "       kepu-server settings (--venue ID | --tag T | --kiosk ID) [--set KEY=VALUE,...]\n"
     "                         [--clear KEY,...]  (the remote settings overlay; prints it)\n"
+    "       kepu-server alerts list | alerts recipients [--venue ID] [--set JSON]\n"
+    "                         (open alerts; who gets them: {\"webhooks\":[{\"url\",\"format\":\n"
+    "                         \"json|wecom|dingtalk\"}],\"emails\":[...],\"digest_hour\":8})\n"
     "       kepu-server prune --retention-days N [--data DIR]   (drops older raw events)\n"
     "       kepu-server migrate --from sqlite:PATH --to postgresql://... [--data DIR]\n"
     "                         (copies a SQLite store into an empty PostgreSQL one)\n"
@@ -89,14 +96,19 @@ static const char usage_text[] =
     "--trusted-proxy: peers whose X-Forwarded-For/-Proto are believed (e.g. nginx on 127.0.0.1).\n"
     "--signing-key: the alliance's secret key (kepu-pack keygen), readable by this user only;\n"
     "publishing an approved draft signs with it, and its public half is trusted too.\n"
-    "The office dashboard is served at / from --web (default: the source tree's src/server/web).\n";
+    "The office dashboard is served at / from --web (default: the source tree's src/server/web).\n"
+    "Alerts (docs/server.md): a kiosk silent --alert-down-s (900) during its opening hours is\n"
+    "down; assigned content not installed after --alert-not-installed-s (21600); less than\n"
+    "--alert-disk-mb (500) free; a rollback. Sent to webhooks and, through --smtp, by mail from\n"
+    "--mail-from (kepu-server@localhost); the watcher looks every --alert-check-s (30).\n";
 
 /* Options every subcommand understands; each command takes what it needs. */
 struct opts {
     const char *data, *db, *listen, *name, *venue, *kiosk, *role, *keys, *web, *from, *to,
         *kiosk_bin, *signing_key;
     long kiosk_rate, kiosk_burst, kiosk_quota_mb, min_free_mb; /* -1: the default */
-    const char *proxies, *metrics_allow, *add, *remove, *tag, *set, *clear, *url;
+    const char *proxies, *metrics_allow, *add, *remove, *tag, *set, *clear, *url, *smtp, *mail_from;
+    long alert_down_s, alert_ni_s, alert_disk_mb, alert_check_s; /* -1: the default */
     long expires_min;
     long threads, timeout, max_conns, header_timeout, max_per_addr, valid_min, retention_days;
     const char *pos[3]; /* positional arguments after the command */
@@ -147,6 +159,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--set", offsetof(struct opts, set)},
         {"--clear", offsetof(struct opts, clear)},
         {"--url", offsetof(struct opts, url)},
+        {"--smtp", offsetof(struct opts, smtp)},
+        {"--mail-from", offsetof(struct opts, mail_from)},
     };
     static const struct {
         const char *name;
@@ -165,6 +179,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--valid-minutes", offsetof(struct opts, valid_min), 1, 30 * 24 * 60},
         {"--retention-days", offsetof(struct opts, retention_days), 1, 36500},
         {"--expires-min", offsetof(struct opts, expires_min), 1, SRV_COMMAND_MAX_S / 60},
+        {"--alert-down-s", offsetof(struct opts, alert_down_s), 1, 7 * 86400},
+        {"--alert-not-installed-s", offsetof(struct opts, alert_ni_s), 0, 30 * 86400},
+        {"--alert-disk-mb", offsetof(struct opts, alert_disk_mb), 0, 10000000},
+        {"--alert-check-s", offsetof(struct opts, alert_check_s), 1, 3600},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -780,10 +798,42 @@ done:
     return rc;
 }
 
+/* The alert options of serve, checked. */
+static int alert_cfg(const struct opts *o, struct srv_alert_cfg *c)
+{
+    srv_alert_cfg_default(c);
+    if (o->alert_down_s >= 0)
+        c->down_ms = o->alert_down_s * 1000LL;
+    if (o->alert_ni_s >= 0)
+        c->not_installed_ms = o->alert_ni_s * 1000LL;
+    if (o->alert_disk_mb >= 0)
+        c->disk_low_mb = o->alert_disk_mb;
+    if (o->alert_check_s >= 0)
+        c->check_ms = o->alert_check_s * 1000LL;
+    if (o->smtp && strncmp(o->smtp, "smtp://", 7) && strncmp(o->smtp, "smtps://", 8))
+        return usage_error("--smtp %.200s: expected smtp://HOST:PORT or smtps://HOST:PORT",
+                           o->smtp);
+    c->smtp_url = o->smtp;
+    if (o->mail_from) {
+        const char *at = strchr(o->mail_from, '@');
+        if (!at || at == o->mail_from || !at[1] || strpbrk(o->mail_from, " <>\"\r\n,"))
+            return usage_error("--mail-from %.200s: expected an address like kepu@example.org",
+                               o->mail_from);
+        c->mail_from = o->mail_from;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+        fprintf(stderr, "kepu-server: libcurl failed to initialise\n");
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_serve(struct opts *o)
 {
     struct srv_store *store = NULL;
     struct srv_server *server = NULL;
+    struct srv_alert *alerts = NULL;
+    struct srv_alert_cfg acfg;
     struct kk_buf err = KK_BUF_INIT;
     struct kk_pubkey keys[MAX_KEYS];
     size_t nkeys = 0;
@@ -791,6 +841,8 @@ static int cmd_serve(struct opts *o)
     if (o->npos)
         return usage_error("serve: unexpected argument %s", o->pos[0]);
     char fp[17];
+    if ((rc = alert_cfg(o, &acfg)))
+        return rc;
     if ((rc = load_keys(o, keys, &nkeys)) || (rc = load_signing_key(o, keys, &nkeys, fp)))
         return rc;
     srv_pack_set_keys(keys, nkeys);
@@ -849,6 +901,8 @@ static int cmd_serve(struct opts *o)
     }
     kk_info("server", "listening on %s port %u, data in %s, %zu trusted pack key(s)", cfg.listen,
             srv_server_port(server), o->data, nkeys);
+    if (srv_alert_start(&alerts, store, &acfg, &err))
+        kk_error("alerts", "%s: no alerts will be sent", kk_buf_str(&err));
     /* Retention and the store's upkeep once an hour (and now), between signals. */
     int sig = 0;
     int64_t next_prune = 0;
@@ -861,6 +915,7 @@ static int cmd_serve(struct opts *o)
         sig = sigtimedwait(&set, NULL, &wait);
     }
     kk_info("server", "signal %d: finishing requests in flight", sig);
+    srv_alert_stop(alerts);
     srv_server_stop(server, 30000);
     kk_info("server", "stopped");
 done:
@@ -1056,6 +1111,72 @@ done:
     return rc;
 }
 
+/* alerts list | alerts recipients [--venue ID] [--set JSON] */
+static int cmd_alerts(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    struct srv_table t = {0};
+    cJSON *set = NULL;
+    int rc = 0;
+    if (o->npos != 1 || (strcmp(o->pos[0], "list") && strcmp(o->pos[0], "recipients")))
+        return usage_error("%s",
+                           "usage: alerts list | alerts recipients [--venue ID] [--set JSON]");
+    int list = !strcmp(o->pos[0], "list");
+    if (o->venue && (rc = check_id("--venue", o->venue)))
+        return rc;
+    if (!list && o->set) {
+        set = cJSON_Parse(o->set);
+        if (!set)
+            return usage_error("%s", "--set: not JSON");
+        if (srv_alert_recipients_check(set, &err)) {
+            rc = fail(&err);
+            goto done;
+        }
+    }
+    if ((rc = open_store(o, &s)))
+        goto done;
+    if (list) {
+        if (srv_store_fleet_list(s, "alerts", NULL, &t, &err))
+            rc = fail(&err);
+        for (size_t r = 0; !rc && r < t.nrows; r++) {
+            const struct srv_cell *c = &t.cells[r * 7];
+            if (*c[0].s)
+                printf("%s\t%s\t%s\t%lld\t%s\n", c[0].s, c[1].s, c[2].s, (long long)c[3].i, c[5].s);
+        }
+        goto done;
+    }
+    char key[80];
+    snprintf(key, sizeof(key), "alerts:%s", o->venue ? o->venue : "");
+    if (set) {
+        if (o->venue && srv_store_targets(s, "venue", o->venue, &t, &err)) {
+            rc = fail(&err);
+            goto done;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(set, "venue");
+        char *text = cJSON_PrintUnformatted(set);
+        int64_t now = kk_clock_wall_ms();
+        if (!text || srv_store_kv_set(s, key, text, now, &err))
+            rc = text ? fail(&err) : 1;
+        else
+            srv_store_audit_add(s, now, "kepu-server", "alerts.recipients",
+                                o->venue ? o->venue : "*", text, NULL);
+        cJSON_free(text);
+        srv_table_release(&t);
+    }
+    if (!rc && srv_store_fleet_list(s, "kv", key, &t, &err))
+        rc = fail(&err);
+    for (size_t r = 0; !rc && r < t.nrows; r++)
+        if (!strcmp(t.cells[r * 3].s, key))
+            printf("%s\n", t.cells[r * 3 + 1].s);
+done:
+    cJSON_Delete(set);
+    srv_table_release(&t);
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
 static const struct {
     const char *name;
     int (*fn)(struct opts *o);
@@ -1063,7 +1184,7 @@ static const struct {
     {"serve", cmd_serve}, {"venue", cmd_venue},     {"kiosk", cmd_kiosk},
     {"user", cmd_user},   {"assign", cmd_assign},   {"migrate", cmd_migrate},
     {"prune", cmd_prune}, {"command", cmd_command}, {"settings", cmd_settings},
-    {"pack", cmd_pack},
+    {"pack", cmd_pack},   {"alerts", cmd_alerts},
 };
 
 int main(int argc, char **argv)
@@ -1088,8 +1209,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name))
             continue;
-        struct opts o = {
-            .kiosk_rate = -1, .kiosk_burst = -1, .kiosk_quota_mb = -1, .min_free_mb = -1};
+        struct opts o = {.kiosk_rate = -1,
+                         .kiosk_burst = -1,
+                         .kiosk_quota_mb = -1,
+                         .min_free_mb = -1,
+                         .alert_down_s = -1,
+                         .alert_ni_s = -1,
+                         .alert_disk_mb = -1,
+                         .alert_check_s = -1};
         int rc = parse_opts(argc - 2, argv + 2, &o);
         return rc ? rc : commands[i].fn(&o);
     }

@@ -13,6 +13,7 @@
 #include "kepu/limits.h"
 #include "kepu/log.h"
 #include "srv_admin.h"
+#include "srv_alert.h"
 #include "srv_auth.h"
 #include "srv_drafts.h"
 #include "srv_preview.h"
@@ -627,6 +628,10 @@ const struct srv_route srv_api_routes[] = {
     {"GET", "/api/v1/notices", srv_fleet_notice_list, SRV_OFFICE, 0, "notices"},
     {"POST", "/api/v1/notices/*/delete", srv_fleet_notice_delete, SRV_OFFICE, SMALL_BODY,
      "notices"},
+    {"GET", "/api/v1/alerts", srv_alert_list, SRV_OFFICE, 0, "alerts"},
+    {"POST", "/api/v1/alerts/recipients", srv_alert_recipients_post, SRV_OFFICE, SMALL_BODY,
+     "alerts"},
+    {"POST", "/api/v1/kiosks/*/watch", srv_alert_watch_post, SRV_OFFICE, SMALL_BODY, "watch"},
     {"GET", "/", srv_web_index, SRV_ANYONE, 0, "web_index"},
     {"GET", "/vendor/*", srv_web_vendor, SRV_ANYONE, 0, "web_vendor"},
     {"GET", "/*", srv_web_file, SRV_ANYONE, 0, "web_file"},

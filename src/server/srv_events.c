@@ -10,6 +10,7 @@
 #include "kepu/event.h"
 #include "kepu/limits.h"
 #include "kepu/log.h"
+#include "srv_alert.h"
 
 #define DAY_S        86400
 #define MAX_TRACKED  4096 /* kiosks whose use is remembered; the least recent is forgotten */
@@ -195,6 +196,18 @@ static enum kk_err answer_error(struct srv_batch_result *res, int status, const 
     return rc;
 }
 
+/* Notes a rollback alert when body is an error event with code "rollback". */
+static void rollback_alert(struct srv_store *store, const char *kiosk, const char *body,
+                           int64_t now_ms)
+{
+    cJSON *e = cJSON_Parse(body);
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+    const cJSON *detail = cJSON_GetObjectItemCaseSensitive(e, "detail");
+    if (cJSON_IsString(code) && !strcmp(code->valuestring, "rollback"))
+        srv_alert_rollback(store, kiosk, cJSON_IsString(detail) ? detail->valuestring : "", now_ms);
+    cJSON_Delete(e);
+}
+
 enum kk_err srv_events_batch(struct srv_store *store, const char *kiosk, const cJSON *batch,
                              int64_t now_ms, struct srv_batch_result *res)
 {
@@ -298,6 +311,9 @@ enum kk_err srv_events_batch(struct srv_store *store, const char *kiosk, const c
     uint64_t stored = 0;
     for (size_t i = 0; i < good; i++) {
         res->accepted += inserted[i];
+        /* A rollback after failed starts is an alert (srv_alert.h), once per event. */
+        if (inserted[i] && !strcmp(evs[i].type, "error"))
+            rollback_alert(store, kiosk, evs[i].body, now_ms);
         stored += inserted[i] ? strlen(evs[i].body) : 0;
     }
     charge(kiosk, stored, now_ms);

@@ -13,6 +13,7 @@
 #include "kepu/imgprobe.h"
 #include "kepu/log.h"
 #include "kepu/utf8.h"
+#include "srv_alert.h"
 
 #define MAX_DONE     64
 #define MAX_TEXT     2000 /* bytes of one language of a notice */
@@ -308,7 +309,8 @@ enum kk_err srv_fleet_heartbeat_out(struct srv_store *s, const char *kiosk, cJSO
             !cJSON_AddNumberToObject(o, "expires", (double)c[3].i))
             rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
     }
-    if (!rc && t.nrows &&
+    /* Commands wait, or the office has the kiosk's page open (srv_alert_watched). */
+    if (!rc && (t.nrows || srv_alert_watched(s, kiosk, now)) &&
         !cJSON_AddNumberToObject(answer, "next_heartbeat_s", SRV_FLEET_BUSY_HEARTBEAT_S))
         rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
     srv_table_release(&t);
@@ -598,6 +600,9 @@ void srv_fleet_screenshot_get(struct srv_req *req, struct srv_reply *out)
     struct kk_buf err = KK_BUF_INIT;
     int64_t taken = 0;
     enum kk_err rc = srv_store_screenshot_get(req->store, req->params[0], &out->body, &taken, &err);
+    /* Looking at a kiosk's screenshot is watching it: 15 s heartbeats for a minute. */
+    if (srv_id_valid(req->params[0]))
+        srv_alert_watch(req->store, req->params[0], kk_clock_wall_ms(), NULL);
     if (rc) {
         kk_buf_reset(&out->body);
         reply_store(out, rc, &err);

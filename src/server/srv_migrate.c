@@ -80,6 +80,8 @@ static const struct {
     {"day_audio", "day, kiosk, topic, page, lang, audience, plays, ms_heard",
      "day, kiosk, topic, page, lang, audience",
      "COUNT(*), COALESCE(SUM(plays), 0), COALESCE(SUM(ms_heard), 0)"},
+    {"alerts", "kiosk, kind, state, since_ms, updated_ms, detail", "kiosk, kind", "COUNT(*)"},
+    {"server_kv", "key, value, updated_ms", "key", "COUNT(*)"},
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

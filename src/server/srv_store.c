@@ -365,6 +365,21 @@ enum kk_err srv_store_user_venue_add(struct srv_store *s, const char *user, cons
     return s->ops->user_venue_add(s, user, venue, err);
 }
 
+enum kk_err srv_store_alert_step(struct srv_store *s, const char *kiosk, const char *kind,
+                                 const char *from, const char *to, int64_t since_ms,
+                                 const char *detail, int64_t now_ms, int *changed,
+                                 struct kk_buf *err)
+{
+    *changed = 0;
+    return s->ops->alert_step(s, kiosk, kind, from, to, since_ms, detail, now_ms, changed, err);
+}
+
+enum kk_err srv_store_kv_set(struct srv_store *s, const char *key, const char *value,
+                             int64_t now_ms, struct kk_buf *err)
+{
+    return s->ops->kv_set(s, key, value, now_ms, err);
+}
+
 int srv_parse_day(const char *s, int64_t *ms)
 {
     int y, m, d;

@@ -258,6 +258,12 @@ struct srv_store_ops {
     enum kk_err (*notice_delete)(struct srv_store *s, const char *id, struct kk_buf *err);
     enum kk_err (*kiosk_notices)(struct srv_store *s, const char *kiosk, int64_t now_ms,
                                  struct srv_table *out, struct kk_buf *err);
+    /* alerts (issue 17, srv_alert.c) */
+    enum kk_err (*alert_step)(struct srv_store *s, const char *kiosk, const char *kind,
+                              const char *from, const char *to, int64_t since_ms,
+                              const char *detail, int64_t now_ms, int *changed, struct kk_buf *err);
+    enum kk_err (*kv_set)(struct srv_store *s, const char *key, const char *value, int64_t now_ms,
+                          struct kk_buf *err);
 };
 
 struct srv_store {
@@ -478,7 +484,11 @@ enum kk_err srv_store_screenshot_get(struct srv_store *s, const char *kiosk, str
 /* Office lists. what: "tags" (kiosk, tag), "commands" (id, kiosk, type, args, created_ms,
  * expires_ms, by, done_ms, ok, detail; the newest 200, of kiosk arg when not NULL),
  * "settings" (target_kind, target, key, value, updated_ms), "notices" (id, level, text,
- * from_ms, to_ms, targets, by, created_ms; targets a JSON array of "kind:target").
+ * from_ms, to_ms, targets, by, created_ms; targets a JSON array of "kind:target"),
+ * "alerts" (kiosk, kind, state, since_ms, updated_ms, detail, venue; venue NULL for a
+ * row that is no kiosk's, such as a digest sent), "kv" (key, value, updated_ms of the
+ * keys starting with arg), "watch" (kiosk, venue, seen_ms, state, packs, disk_free_mb,
+ * last_error of every kiosk, seen_ms NULL before its first heartbeat).
  * Initialises out. */
 enum kk_err srv_store_fleet_list(struct srv_store *s, const char *what, const char *arg,
                                  struct srv_table *out, struct kk_buf *err);
@@ -502,3 +512,19 @@ enum kk_err srv_store_kiosk_notices(struct srv_store *s, const char *kiosk, int6
                                     struct srv_table *out, struct kk_buf *err);
 
 #endif
+
+/* Alerts (issue 17, srv_alert.h). One row per kiosk and kind of alert, in a state
+ * ("pending": seen, not yet raised; "open": raised). alert_step moves the row of kiosk
+ * and kind from state `from` to state `to` only when it is in `from`, atomically, so of
+ * several servers sharing the store exactly one sees *changed = 1 and sends the
+ * message: from NULL inserts the row (since_ms, detail) when there is none; to NULL
+ * deletes it; otherwise the state changes (detail replaced unless NULL). */
+enum kk_err srv_store_alert_step(struct srv_store *s, const char *kiosk, const char *kind,
+                                 const char *from, const char *to, int64_t since_ms,
+                                 const char *detail, int64_t now_ms, int *changed,
+                                 struct kk_buf *err);
+/* The server's own small settings (the alert recipients "alerts:VENUE", the office
+ * watching a kiosk "watch:KIOSK"): value NULL deletes the key. fleet_list "kv" with a
+ * prefix lists key, value, updated_ms of the keys starting with it. */
+enum kk_err srv_store_kv_set(struct srv_store *s, const char *key, const char *value,
+                             int64_t now_ms, struct kk_buf *err);

@@ -200,6 +200,13 @@ static const char *const migrations[] = {
     " FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
     "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
     " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();",
+    /* 9 (SQLite 13; issue 17, alerts): each kiosk's
+     * alert states and the server's own small settings. */
+    "CREATE TABLE alerts(kiosk " TXT " NOT NULL, kind " TXT " NOT NULL, state " TXT " NOT NULL,"
+    " since_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL, detail TEXT NOT NULL,"
+    " PRIMARY KEY(kiosk, kind));"
+    "CREATE TABLE server_kv(key " TXT " PRIMARY KEY, value TEXT NOT NULL,"
+    " updated_ms BIGINT NOT NULL);",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -2323,6 +2330,11 @@ static enum kk_err pg_fleet_list(struct srv_store *base, const char *what, const
     static const char *const set_cols[] = {"target_kind", "target", "key", "value", "updated_ms"};
     static const char *const not_cols[] = {"id",    "level",   "text", "from_ms",
                                            "to_ms", "targets", "by",   "created_ms"};
+    static const char *const alert_cols[] = {"kiosk",      "kind",   "state", "since_ms",
+                                             "updated_ms", "detail", "venue"};
+    static const char *const kv_cols[] = {"key", "value", "updated_ms"};
+    static const char *const watch_cols[] = {"kiosk", "venue",        "seen_ms",   "state",
+                                             "packs", "disk_free_mb", "last_error"};
     if (!strcmp(what, "tags"))
         return read_rows(s, out, tag_cols, 2, err,
                          "SELECT kiosk, tag FROM kiosk_tags WHERE $1::text IS NULL OR kiosk = $1"
@@ -2347,7 +2359,73 @@ static enum kk_err pg_fleet_list(struct srv_store *base, const char *what, const
                          " WHERE t.notice = n.id), n.who, n.created_ms FROM notices n"
                          " WHERE $1::text IS NULL OR n.id = $1 ORDER BY n.from_ms DESC, n.id",
                          "t", arg);
+    if (!strcmp(what, "alerts"))
+        return read_rows(s, out, alert_cols, 7, err,
+                         "SELECT a.kiosk, a.kind, a.state, a.since_ms, a.updated_ms, a.detail,"
+                         " k.venue FROM alerts a LEFT JOIN kiosks k ON k.id = a.kiosk"
+                         " WHERE $1::text IS NULL OR a.kiosk = $1"
+                         " ORDER BY a.since_ms, a.kiosk, a.kind",
+                         "t", arg);
+    if (!strcmp(what, "kv"))
+        return read_rows(s, out, kv_cols, 3, err,
+                         "SELECT key, value, updated_ms FROM server_kv"
+                         " WHERE substr(key, 1, length($1::text)) = $1 ORDER BY key",
+                         "t", arg ? arg : "");
+    if (!strcmp(what, "watch"))
+        return read_rows(s, out, watch_cols, 7, err,
+                         "SELECT k.id, k.venue, st.seen_ms, st.state, st.packs, st.disk_free_mb,"
+                         " st.last_error FROM kiosks k LEFT JOIN kiosk_status st"
+                         " ON st.kiosk = k.id WHERE $1::text IS NULL OR k.id = $1 ORDER BY k.id",
+                         "t", arg);
     return kk_fail(err, KK_ERR_INVALID, "fleet list %s: unknown", what);
+}
+
+static enum kk_err pg_alert_step(struct srv_store *base, const char *kiosk, const char *kind,
+                                 const char *from, const char *to, int64_t since_ms,
+                                 const char *detail, int64_t now, int *changed, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    enum kk_err rc;
+    WITH_CONN(s, err);
+    if (!from)
+        rc = query_row(c, &r, err,
+                       "INSERT INTO alerts(kiosk, kind, state, since_ms, updated_ms, detail)"
+                       " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1",
+                       0, "tttiit", kiosk, kind, to, since_ms, now, detail ? detail : "");
+    else if (!to)
+        rc = query_row(c, &r, err,
+                       "DELETE FROM alerts WHERE kiosk = $1 AND kind = $2 AND state = $3"
+                       " RETURNING 1",
+                       0, "ttt", kiosk, kind, from);
+    else
+        rc = query_row(c, &r, err,
+                       "UPDATE alerts SET state = $4, updated_ms = $5,"
+                       " detail = COALESCE($6::text, detail)"
+                       " WHERE kiosk = $1 AND kind = $2 AND state = $3 RETURNING 1",
+                       0, "ttttit", kiosk, kind, from, to, now, detail);
+    PQclear(r);
+    conn_put(s, c);
+    if (rc == KK_ERR_NOTFOUND)
+        return KK_OK;
+    if (!rc)
+        *changed = 1;
+    return rc;
+}
+
+static enum kk_err pg_kv_set(struct srv_store *base, const char *key, const char *value,
+                             int64_t now, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    WITH_CONN(s, err);
+    enum kk_err rc = value ? run(c, err,
+                                 "INSERT INTO server_kv(key, value, updated_ms) VALUES($1, $2, $3)"
+                                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                                 " updated_ms = excluded.updated_ms",
+                                 "tti", key, value, now)
+                           : run(c, err, "DELETE FROM server_kv WHERE key = $1", "t", key);
+    conn_put(s, c);
+    return rc;
 }
 
 static enum kk_err pg_setting_set(struct srv_store *base, const char *kind, const char *target,
@@ -2484,6 +2562,8 @@ static const struct srv_store_ops pg_ops = {
     .notice_add = pg_notice_add,
     .notice_delete = pg_notice_delete,
     .kiosk_notices = pg_kiosk_notices,
+    .alert_step = pg_alert_step,
+    .kv_set = pg_kv_set,
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
     .draft_step = pg_draft_step,

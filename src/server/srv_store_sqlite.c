@@ -202,6 +202,14 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'the audit log is only appended to'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'the audit log is only appended to'); END;",
+    /* 13 (issue 17, alerts): the state of each kiosk's
+     * alerts, kept so a restarted server neither repeats nor forgets one, and the
+     * server's own small settings (alert recipients, kiosks the office watches). */
+    "CREATE TABLE alerts(kiosk TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,"
+    " since_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, detail TEXT NOT NULL,"
+    " PRIMARY KEY(kiosk, kind));"
+    "CREATE TABLE server_kv(key TEXT PRIMARY KEY, value TEXT NOT NULL,"
+    " updated_ms INTEGER NOT NULL);",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -2014,6 +2022,11 @@ static enum kk_err sq_fleet_list(struct srv_store *base, const char *what, const
     static const char *const set_cols[] = {"target_kind", "target", "key", "value", "updated_ms"};
     static const char *const not_cols[] = {"id",    "level",   "text", "from_ms",
                                            "to_ms", "targets", "by",   "created_ms"};
+    static const char *const alert_cols[] = {"kiosk",      "kind",   "state", "since_ms",
+                                             "updated_ms", "detail", "venue"};
+    static const char *const kv_cols[] = {"key", "value", "updated_ms"};
+    static const char *const watch_cols[] = {"kiosk", "venue",        "seen_ms",   "state",
+                                             "packs", "disk_free_mb", "last_error"};
     if (!strcmp(what, "tags"))
         return read_rows(s, out, tag_cols, 2, err,
                          "SELECT kiosk, tag FROM kiosk_tags WHERE ?1 IS NULL OR kiosk = ?1"
@@ -2038,7 +2051,65 @@ static enum kk_err sq_fleet_list(struct srv_store *base, const char *what, const
                          " ORDER BY kind, target) t), n.who, n.created_ms FROM notices n"
                          " WHERE ?1 IS NULL OR n.id = ?1 ORDER BY n.from_ms DESC, n.id",
                          "t", arg);
+    if (!strcmp(what, "alerts"))
+        return read_rows(s, out, alert_cols, 7, err,
+                         "SELECT a.kiosk, a.kind, a.state, a.since_ms, a.updated_ms, a.detail,"
+                         " k.venue FROM alerts a LEFT JOIN kiosks k ON k.id = a.kiosk"
+                         " WHERE ?1 IS NULL OR a.kiosk = ?1 ORDER BY a.since_ms, a.kiosk, a.kind",
+                         "t", arg);
+    if (!strcmp(what, "kv"))
+        return read_rows(s, out, kv_cols, 3, err,
+                         "SELECT key, value, updated_ms FROM server_kv"
+                         " WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+                         "t", arg ? arg : "");
+    if (!strcmp(what, "watch"))
+        return read_rows(s, out, watch_cols, 7, err,
+                         "SELECT k.id, k.venue, st.seen_ms, st.state, st.packs, st.disk_free_mb,"
+                         " st.last_error FROM kiosks k LEFT JOIN kiosk_status st"
+                         " ON st.kiosk = k.id WHERE ?1 IS NULL OR k.id = ?1 ORDER BY k.id",
+                         "t", arg);
     return kk_fail(err, KK_ERR_INVALID, "fleet list %s: unknown", what);
+}
+
+static enum kk_err sq_alert_step(struct srv_store *base, const char *kiosk, const char *kind,
+                                 const char *from, const char *to, int64_t since_ms,
+                                 const char *detail, int64_t now, int *changed, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    enum kk_err rc;
+    pthread_mutex_lock(&s->wlock);
+    if (!from)
+        rc = run(s->w, err,
+                 "INSERT INTO alerts(kiosk, kind, state, since_ms, updated_ms, detail)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                 "tttiit", kiosk, kind, to, since_ms, now, detail ? detail : "");
+    else if (!to)
+        rc = run(s->w, err, "DELETE FROM alerts WHERE kiosk = ?1 AND kind = ?2 AND state = ?3",
+                 "ttt", kiosk, kind, from);
+    else
+        rc = run(s->w, err,
+                 "UPDATE alerts SET state = ?4, updated_ms = ?5, detail = COALESCE(?6, detail)"
+                 " WHERE kiosk = ?1 AND kind = ?2 AND state = ?3",
+                 "ttttit", kiosk, kind, from, to, now, detail);
+    if (!rc)
+        *changed = sqlite3_changes(s->w) > 0;
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static enum kk_err sq_kv_set(struct srv_store *base, const char *key, const char *value,
+                             int64_t now, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = value ? run(s->w, err,
+                                 "INSERT INTO server_kv(key, value, updated_ms) VALUES(?1, ?2, ?3)"
+                                 " ON CONFLICT DO UPDATE SET value = excluded.value,"
+                                 " updated_ms = excluded.updated_ms",
+                                 "tti", key, value, now)
+                           : run(s->w, err, "DELETE FROM server_kv WHERE key = ?1", "t", key);
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
 }
 
 static enum kk_err sq_setting_set(struct srv_store *base, const char *kind, const char *target,
@@ -2177,6 +2248,8 @@ static const struct srv_store_ops sq_ops = {
     .notice_add = sq_notice_add,
     .notice_delete = sq_notice_delete,
     .kiosk_notices = sq_kiosk_notices,
+    .alert_step = sq_alert_step,
+    .kv_set = sq_kv_set,
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
     .draft_step = sq_draft_step,

@@ -574,6 +574,50 @@ test('settings: a venue\'s overlay and opening hours reach its kiosk; a bad valu
   sql("UPDATE kiosk_status SET seen_ms = seen_ms - 20 * 60000 WHERE kiosk = 'k-0003'");
 });
 
+test('settings: alert recipients are checked, kept on an error, saved and shown again', async () => {
+  await go('settings');
+  await page.selectOption('#alerts-venue', '');
+  await waitReady();
+  await page.fill('#alerts-webhooks', 'ftp://hooks.example.org/x\nhttps://oapi.dingtalk.com/robot/send?access_token=abc dingtalk');
+  await page.fill('#alerts-emails', 'duty@example.org, boss@example.org');
+  await page.fill('#alerts-digest-hour', '8');
+  await page.click('#alerts-submit');
+  await page.waitForSelector('#alerts-msg.bad');
+  assert.match(await page.textContent('#alerts-msg'), /webhooks\[0\]\.url: expected an http:\/\/ or https:\/\/ address/);
+  /* nothing typed is lost on the error */
+  assert.equal(await page.inputValue('#alerts-webhooks'), 'ftp://hooks.example.org/x\nhttps://oapi.dingtalk.com/robot/send?access_token=abc dingtalk');
+  assert.equal(await page.inputValue('#alerts-emails'), 'duty@example.org, boss@example.org');
+  assert.equal(await page.inputValue('#alerts-digest-hour'), '8');
+  await page.fill('#alerts-emails', 'duty@example.org, not-an-address');
+  await page.fill('#alerts-webhooks', 'https://hooks.example.org/kepu\nhttps://oapi.dingtalk.com/robot/send?access_token=abc dingtalk');
+  await page.click('#alerts-submit');
+  await page.waitForFunction(() => /emails\[1\]/.test(document.querySelector('#alerts-msg').textContent));
+  assert.equal(await page.inputValue('#alerts-emails'), 'duty@example.org, not-an-address');
+  await page.fill('#alerts-emails', 'duty@example.org, boss@example.org');
+  await page.fill('#alerts-digest-hour', '25');
+  await page.click('#alerts-submit');
+  await page.waitForFunction(() => /digest_hour/.test(document.querySelector('#alerts-msg').textContent));
+  assert.equal(await page.inputValue('#alerts-digest-hour'), '25');
+  assert.equal(sql("SELECT COUNT(*) FROM server_kv WHERE key LIKE 'alerts:%'"), '0');
+  await page.fill('#alerts-digest-hour', '8');
+  await page.click('#alerts-submit');
+  await page.waitForSelector('#alerts-msg.good');
+  await waitReady();
+  assert.equal(await page.inputValue('#alerts-webhooks'), 'https://hooks.example.org/kepu\nhttps://oapi.dingtalk.com/robot/send?access_token=abc dingtalk');
+  assert.equal(await page.inputValue('#alerts-digest-hour'), '8');
+  const kept = JSON.parse(sql("SELECT value FROM server_kv WHERE key = 'alerts:'"));
+  assert.deepEqual(kept.webhooks, [{ url: 'https://hooks.example.org/kepu', format: 'json' },
+    { url: 'https://oapi.dingtalk.com/robot/send?access_token=abc', format: 'dingtalk' }]);
+  assert.deepEqual(kept.emails, ['duty@example.org', 'boss@example.org']);
+  assert.equal(kept.digest_hour, 8);
+  /* a venue of its own: starts empty */
+  await page.selectOption('#alerts-venue', 'v1');
+  await waitReady();
+  assert.equal(await page.inputValue('#alerts-webhooks'), '');
+  await page.selectOption('#alerts-venue', '');
+  await waitReady();
+});
+
 test('screenshots of every page in Chinese and English; the English toggle', async () => {
   /* k-0003 is left out of sync on purpose; k-0001 reports what it was told */
   await heartbeat('k-0001', { app_version: '1.4.0', packs: [`${env.KK_PACK_ID}@${env.KK_PACK_V2}`], queue: 12 });

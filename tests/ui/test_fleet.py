@@ -56,7 +56,8 @@ class Server:
         logpath = os.path.join(self.work, "server.log")
         self.log = open(logpath, "w")
         listen = "127.0.0.1:%s" % (self.port or 0)
-        self.proc = subprocess.Popen([SERVER, "serve", "--listen", listen, "--data", self.data],
+        self.proc = subprocess.Popen([SERVER, "serve", "--listen", listen, "--data", self.data] +
+                                     getattr(self, "extra", []),
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(200):
             with open(logpath) as f:

@@ -298,7 +298,7 @@ function table(name, cols, rows, opts) {
       cols.map((c) => el('td', { class: [c.num ? 'num' : '', c.cls ? c.cls(row) : ''].join(' ').trim() || null },
         shown(row[c.key], row, c))))));
     if (!list.length) {
-      tbody.append(el('tr', {}, el('td', { colspan: String(cols.length), class: 'empty', text: t('no_data') })));
+      tbody.append(el('tr', {}, el('td', { colspan: String(cols.length), class: 'empty', text: opts.empty || t('no_data') })));
     }
   }
   const wrap = el('div', { class: 'table-wrap' },

@@ -460,6 +460,90 @@ async function pageSettings(view) {
     el('button', { type: 'button', id: 'hours-clear', text: t('hours_clear'), onclick: () => saveHours(null) })));
   view.append(section(t('hours_title'), el('label', { class: 'inline' }, el('span', { text: t('kind_venue') }), hvenue),
     el('p', { class: 'note', text: t(hours ? 'hours_hint' : 'hours_none') }), hform, hmsg));
+
+  await alertsSection(view, venues);
+}
+
+/* --- 告警接收人 / Alert recipients (docs/server.md "Alerts") ---------------------------- */
+
+/* "URL [json|wecom|dingtalk]" per line, as the server's webhooks list. */
+function hooksParse(text) {
+  return text.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+    const [url, format] = l.split(/\s+/);
+    return { url, format: format || 'json' };
+  });
+}
+
+async function alertsSection(view, venues) {
+  const r = await call('GET', '/alerts');
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(data.error || 'HTTP ' + r.status);
+  const scopes = [['', t('alerts_all_venues')]].concat(venues.map((v) => [v.venue, `${v.name}（${v.venue}）`]));
+  const sel = state.alertsVenue !== undefined ? state.alertsVenue : '';
+  const scope = el('select', { id: 'alerts-venue' }, scopes.map(([v, label]) => el('option', { value: v, text: label, selected: v === sel })));
+  scope.addEventListener('change', () => { state.alertsVenue = scope.value; route(); });
+  const cur = data.recipients.find((x) => x.venue === sel) || {};
+  const hooks = el('textarea', {
+    id: 'alerts-webhooks', rows: '3', placeholder: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=… wecom',
+  });
+  hooks.value = (cur.webhooks || []).map((h) => h.url + (h.format && h.format !== 'json' ? ' ' + h.format : '')).join('\n');
+  const mails = el('textarea', { id: 'alerts-emails', rows: '2', placeholder: 'duty@example.org, boss@example.org' });
+  mails.value = (cur.emails || []).join(', ');
+  const hour = el('input', {
+    id: 'alerts-digest-hour', type: 'number', step: '1', placeholder: t('alerts_no_digest'),
+    value: cur.digest_hour === undefined || cur.digest_hour === null ? '' : String(cur.digest_hour),
+  });
+  const msg = formMsg('alerts-msg');
+  if (state.alertsFlash) {
+    msg.textContent = state.alertsFlash;
+    msg.className = 'form-msg good';
+    state.alertsFlash = null;
+  }
+  const form = el('form', {
+    class: 'alerts-form', id: 'alerts-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const h = hour.value.trim();
+      /* Checked here too, so a slip is named before anything is sent; the server checks
+       * everything again. What was typed stays in the form on any error. */
+      if (h !== '' && !/^([0-9]|1[0-9]|2[0-3])$/.test(h)) {
+        say(msg, 'alerts_failed', { msg: t('alerts_bad_hour') });
+        hour.focus();
+        return;
+      }
+      const body = {
+        venue: scope.value,
+        webhooks: hooksParse(hooks.value),
+        emails: mails.value.split(/[\s,;，；]+/).filter(Boolean),
+        digest_hour: h === '' ? null : Number(h),
+      };
+      try {
+        await fleetPost('/alerts/recipients', body);
+        state.alertsVenue = scope.value;
+        state.alertsFlash = t('alerts_saved', { scope: scope.options[scope.selectedIndex].text });
+        route();
+      } catch (err) {
+        if (!(err instanceof Expired)) say(msg, 'alerts_failed', { msg: err.message });
+      }
+    },
+  },
+  el('label', { class: 'wide' }, el('span', { text: t('alerts_webhooks') }), hooks),
+  el('label', { class: 'wide' }, el('span', { text: t('alerts_emails') }), mails),
+  el('label', {}, el('span', { text: t('alerts_digest_hour') }), hour),
+  el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'primary', id: 'alerts-submit', text: t('save') })));
+  const last = data.last_error
+    ? el('p', { class: 'note bad', id: 'alerts-last-error', text: t('alerts_last_error', { when: stamp(data.last_error.at_ms), msg: data.last_error.error }) })
+    : null;
+  view.append(section(t('alerts_title'), el('label', { class: 'inline' }, el('span', { text: t('alerts_for') }), scope),
+    el('p', { class: 'note', text: t('alerts_hint') }), form, msg, last));
+  view.append(section(t('alerts_open'), null, table('alerts', [
+    { key: 'since_ms', label: t('col_since'), fmt: stamp },
+    { key: 'kiosk', label: t('col_kiosk') },
+    { key: 'venue', label: t('kind_venue') },
+    { key: 'alert', label: t('col_alert'), fmt: (v) => t('alert_' + v) },
+    { key: 'state', label: t('col_status'), fmt: (v) => t('alert_state_' + v), cls: (row) => (row.state === 'open' ? 'alert' : 'warn') },
+    { key: 'detail', label: t('col_detail'), cls: () => 'wrap' },
+  ], data.alerts, { sort: 'since_ms', sortDir: -1, empty: t('alerts_none') })));
 }
 
 PAGES.fleet = pageFleet;

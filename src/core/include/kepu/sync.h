@@ -144,6 +144,9 @@ void kk_sync_stop(struct kk_sync *s);
 void kk_sync_status(struct kk_sync *s, struct kk_sync_status *out);
 /* The app switched to what was installed: clears install_pending. */
 void kk_sync_install_seen(struct kk_sync *s);
+/* Sets the wait between successful runs (the office's sync_interval_s, from the settings
+ * overlay); a wait already longer than it (after a good run) is cut to it from now. */
+void kk_sync_set_interval(struct kk_sync *s, uint32_t interval_ms);
 
 /* ---- fleet operations (fleet.h) -----------------------------------------------------
  * The sync thread runs "sync" and "logs" itself, reports expired commands as
