@@ -7,7 +7,7 @@ pkgs=(build-essential cmake pkg-config clang-format
   libsqlite3-dev libsodium-dev libmicrohttpd-dev libarchive-dev libfontconfig-dev
   libunibreak-dev libcmocka-dev libpq-dev libqrencode-dev zlib1g-dev fonts-noto-cjk fontconfig
   xvfb xauth sqlite3 curl jq)
-# The sample narration (content/make-narration.py) is made with these; the build does not need them.
+# The sample narration (scripts/make-narration.py) is made with these; the build does not need them.
 [ "${1:-}" = --test ] && pkgs+=(espeak-ng vorbis-tools)
 if [ "${1:-}" = --test ]; then
   pkgs+=(imagemagick python3 python3-pil procps chromium libjs-chart.js)

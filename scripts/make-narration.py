@@ -9,8 +9,8 @@ pinyin alike as English letters and tone digits ("di four zhen four"), and Debia
 other Mandarin voice. A venue with recordings puts them beside these as -zh files.
 
 Usage, from the top of the repo:
-    python3 content/make-narration.py PACK TOPIC [TOPIC...]
-e.g. python3 content/make-narration.py content/safety-and-health earthquake
+    python3 scripts/make-narration.py PACK TOPIC [TOPIC...]
+e.g. python3 scripts/make-narration.py content/safety-and-health earthquake
 Run it again after editing a page's text: it remakes every file it lists.
 """
 import json
