@@ -1503,21 +1503,21 @@ static const struct stat_def stat_defs[] = {
                         " ORDER BY id, uploaded_ms DESC, version",
                         {"pack", "version", "manifest_sha256", "uploaded_ms"},
                         4},
-    [SRV_STAT_ASSIGNMENTS] = {"SELECT a.target_kind, a.target, a.pack, a.version, a.updated_ms,"
-                              " a.starts, a.ends, a.rb FROM (SELECT target_kind, target,"
-                              " pack, version, updated_ms, CAST(NULL AS TEXT) AS starts,"
-                              " CAST(NULL AS TEXT) AS ends, rolled_back AS rb"
-                              " FROM assignments UNION ALL SELECT target_kind, target, pack,"
-                              " version, created_ms, starts, ends, 0 FROM assignment_windows"
-                              " WHERE ends_ms > $9) a"
-                              " WHERE ($4 IS NULL OR (a.target_kind = 'venue' AND a.target = $4)"
-                              " OR (a.target_kind = 'kiosk' AND a.target IN"
-                              " (SELECT id FROM kiosks WHERE venue = $4)))"
-                              " AND ($5 IS NULL OR (a.target_kind = 'kiosk' AND a.target = $5))"
-                              " ORDER BY a.target_kind DESC, a.target, a.pack, a.starts",
-                              {"target_kind", "target", "pack", "version", "updated_ms", "starts",
-                               "ends", "rollback"},
-                              8},
+    [SRV_STAT_ASSIGNMENTS] =
+        {"SELECT a.target_kind, a.target, a.pack, a.version, a.updated_ms,"
+         " a.starts, a.ends, a.rb FROM (SELECT target_kind, target,"
+         " pack, version, updated_ms, CAST(NULL AS TEXT) AS starts,"
+         " CAST(NULL AS TEXT) AS ends, rolled_back AS rb"
+         " FROM assignments UNION ALL SELECT target_kind, target, pack,"
+         " version, created_ms, starts, ends, 0 FROM assignment_windows"
+         " WHERE ends_ms > $9) a"
+         " WHERE ($4 IS NULL OR (a.target_kind = 'venue' AND a.target = $4)"
+         " OR (a.target_kind = 'kiosk' AND a.target IN"
+         " (SELECT id FROM kiosks WHERE venue = $4)))"
+         " AND ($5 IS NULL OR (a.target_kind = 'kiosk' AND a.target = $5))"
+         " ORDER BY a.target_kind DESC, a.target, a.pack, a.starts IS NOT NULL, a.starts",
+         {"target_kind", "target", "pack", "version", "updated_ms", "starts", "ends", "rollback"},
+         8},
     [SRV_STAT_BLOCKS] =
         {"SELECT v.topic, v.page, v.block, v.visitors, COALESCE(u.uses, 0)"
          " FROM (SELECT r.topic, r.page, r.block,"
