@@ -144,6 +144,12 @@ void kk_sync_stop(struct kk_sync *s);
 void kk_sync_status(struct kk_sync *s, struct kk_sync_status *out);
 /* The app switched to what was installed: clears install_pending. */
 void kk_sync_install_seen(struct kk_sync *s);
+/* Dated assignments (docs/sync.md "Scheduled assignments"): when the schedule kept wants
+ * another version now (by kk_clock_wall_ms in the local time zone) and that version is on
+ * the kiosk, asks the thread for a run at once (kk_sync_now), which switches with or
+ * without the network; the app then switches at the attract screen as after any install.
+ * Returns 1 when it asked. Cheap (reads active.json); the app calls it as it polls. */
+int kk_sync_schedule_due(struct kk_sync *s);
 
 /* ---- fleet operations (fleet.h) -----------------------------------------------------
  * The sync thread runs "sync" and "logs" itself, reports expired commands as
