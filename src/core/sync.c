@@ -110,7 +110,7 @@ struct kk_sync {
 };
 
 static enum kk_err fleet_open(struct kk_sync *s, struct kk_buf *err);
-static void schedule_open(struct kk_sync *s);
+static enum kk_err schedule_open(struct kk_sync *s, struct kk_buf *err);
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
@@ -307,7 +307,8 @@ enum kk_err kk_sync_create(struct kk_sync **out, const struct kk_sync_opts *o, s
     s->created_mono = mono_now();
     if ((rc = fleet_open(s, err)))
         goto done;
-    schedule_open(s);
+    if ((rc = schedule_open(s, err)))
+        goto done;
     s->curl = curl_easy_init();
     if (!s->curl) {
         rc = kk_fail(err, KK_ERR_NET, "libcurl: cannot make a handle");
@@ -1042,22 +1043,33 @@ static size_t schedule_wanted(const struct schedule *sc, int64_t now_ms, struct 
 }
 
 /* The schedule kept from the last run, read at start (a bad or missing file: none). */
-static void schedule_open(struct kk_sync *s)
+static enum kk_err schedule_open(struct kk_sync *s, struct kk_buf *err)
 {
     char *path = kk_path_join(s->state, SCHEDULE_FILE);
     struct kk_buf text = KK_BUF_INIT, why = KK_BUF_INIT;
+    enum kk_err rc = KK_OK;
     s->sched = kk_calloc(1, sizeof(*s->sched));
-    if (path && s->sched && kk_file_read(path, MAX_ANSWER_BYTES, &text, NULL) == KK_OK) {
-        if (parse_assignment(&text, s->sched, &why)) {
+    if (!path || !s->sched) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    } else if ((rc = kk_file_read(path, MAX_ANSWER_BYTES, &text, NULL)) == KK_OK) {
+        enum kk_err prc = parse_assignment(&text, s->sched, &why);
+        if (prc == KK_ERR_NOMEM || kk_buf_error(&why)) {
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        } else if (prc) {
             kk_warn(MOD, "%s: %s; ignored", SCHEDULE_FILE, kk_buf_str(&why));
             s->sched->nbase = s->sched->nwin = 0;
-        } else {
-            s->sched_text = kk_buf_detach(&text, NULL);
+        } else if (!(s->sched_text = kk_buf_detach(&text, NULL))) {
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
         }
+    } else if (rc == KK_ERR_NOMEM) {
+        rc = kk_fail(err, rc, "out of memory");
+    } else {
+        rc = KK_OK; /* none kept yet, or unreadable: the next heartbeat brings it */
     }
     kk_free(path);
     kk_buf_release(&text);
     kk_buf_release(&why);
+    return rc;
 }
 
 /* Keeps the answer's assignment (packs and scheduled) as the schedule, on disk too. */
