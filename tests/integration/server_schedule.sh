@@ -78,6 +78,18 @@ check "a new assignment clears the rollback flag" '{"id":"quake","version":"4","
 r=$(office /api/v1/assignments/rollback '{"pack":"quake","venue":"v1"}')
 check "rollback of a command-line assignment" "undated 6 4" "$(cut -d' ' -f2- <<<"$r" | jq -r '"\(.undid) \(.from) \(.version)"')"
 
+# --- the command line: assign --from/--to, rollback ---
+e=$("$BIN" assign quake@7 --venue v1 --from 2030-12-14 --to 2030-12-07 --data "$DATA" 2>&1)
+check "cli: --to before --from" "kepu-server: --to 2030-12-07: must be after --from 2030-12-14 (see kepu-server --help)" "$e"
+e=$("$BIN" assign quake@7 --venue v1 --from monday --data "$DATA" 2>&1)
+check_has "cli: a malformed --from" "kepu-server: --from monday: expected a date YYYY-MM-DD" "$e"
+"$BIN" assign quake@7 --venue v1 --from 2030-12-09 --to 2030-12-16T12:00 --data "$DATA" || fail "cli dated assign"
+check "cli: the dated one in the heartbeat" '["7 2030-12-09 2030-12-16T12:00"]' "$(hb | jq -c '[.scheduled[] | "\(.version) \(.starts) \(.ends)"]')"
+e=$("$BIN" rollback quake --venue v1 --data "$DATA")
+check "cli: rollback prints what it undid" "venue:v1: removed quake@7 from 2030-12-09 to 2030-12-16T12:00" "$e"
+e=$("$BIN" rollback quake --venue v9 --data "$DATA" 2>&1)
+check "cli: nothing to roll back" "kepu-server: venue v9 has no assignment of quake to roll back" "$e"
+
 # --- bad rollback inputs ---
 check "rollback without pack" '400 {"error":"pack: missing or not a valid id"}' "$(office /api/v1/assignments/rollback '{"venue":"v1"}')"
 check "rollback with two targets" '400 {"error":"give exactly one of venue, kiosk and tag"}' "$(office /api/v1/assignments/rollback '{"pack":"quake","venue":"v1","kiosk":"k-0001"}')"
