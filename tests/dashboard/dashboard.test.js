@@ -419,6 +419,7 @@ test('dated assignments and rollback from the assignments page (issue 16)', asyn
     [`${env.KK_PACK_ID}@${env.KK_PACK_V2} 2030-12-09 2030-12-16`]);
   const rows = (await cells('assignments')).map((r) => r.slice(0, 6).join(' '));
   assert.ok(rows.includes(`场馆 v1 ${env.KK_PACK_ID} ${env.KK_PACK_V2} 2030-12-09 2030-12-16`), rows.join(' | '));
+  await shot('assignments-dated-zh');
   /* one Roll back per target and pack */
   assert.equal(await page.locator(`button[data-rollback="venue:v1:${env.KK_PACK_ID}"]`).count(), 1);
   /* the kiosk's own assignment rolled back: it follows its venue again */

@@ -648,8 +648,9 @@ async function pageAssignments(view) {
         const r = await call('POST', '/assignments', body);
         const j = await r.json().catch(() => ({}));
         if (!r.ok) throw new Error(j.error || 'HTTP ' + r.status);
-        state.flash = t('assign_done', {
+        state.flash = t(body.starts || body.ends ? 'assign_done_dated' : 'assign_done', {
           pack: body.pack, version: body.version, kind: t('kind_' + kindSel.value), target: targetSel.value,
+          starts: body.starts || t('when_now'), ends: body.ends || t('when_open'),
         });
         route(); /* redraw with the new assignment; the message shows above it */
       } catch (err) {
@@ -714,8 +715,7 @@ async function pageAssignments(view) {
     firstOf.add(key);
     return Object.assign({}, a, { first });
   });
-  view.append(el('div', { class: 'grid2' },
-    section(t('current_assignments'), csvButton('assignments', {}, 'assignments'),
+  view.append(section(t('current_assignments'), csvButton('assignments', {}, 'assignments'),
       table('assignments', [
         { key: 'target_kind', label: t('col_target_kind'), fmt: (v) => t('kind_' + v) },
         { key: 'target', label: t('col_target') },
@@ -732,13 +732,13 @@ async function pageAssignments(view) {
             text: t('rollback_btn'), onclick: () => rollback(r),
           }) : ''),
         },
-      ], arows)),
-    section(t('uploaded_packs'), csvButton('packs', {}, 'packs'),
-      table('packs', [
-        { key: 'pack', label: t('col_pack') },
-        { key: 'version', label: t('col_version') },
-        { key: 'uploaded_ms', label: t('col_uploaded'), fmt: stamp },
-      ], packs))));
+      ], arows)));
+  view.append(section(t('uploaded_packs'), csvButton('packs', {}, 'packs'),
+    table('packs', [
+      { key: 'pack', label: t('col_pack') },
+      { key: 'version', label: t('col_version') },
+      { key: 'uploaded_ms', label: t('col_uploaded'), fmt: stamp },
+    ], packs)));
   view.append(section(t('kiosks_table'), csvButton('kiosks', {}, 'kiosks'),
     table('kiosk-assignments', [
       { key: 'kiosk', label: t('col_kiosk') },
