@@ -102,18 +102,3 @@ long kk_window_pick(const struct kk_window *w, size_t n, const char *id, int64_t
     }
     return best;
 }
-
-int64_t kk_window_next_change(const struct kk_window *w, size_t n, int64_t now_ms)
-{
-    int64_t next = INT64_MAX;
-    for (size_t i = 0; i < n; i++) {
-        int64_t from, to;
-        if (!bounds(&w[i], &from, &to))
-            continue;
-        if (from > now_ms && from < next)
-            next = from;
-        if (to > now_ms && to < next)
-            next = to;
-    }
-    return next;
-}

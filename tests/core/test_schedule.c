@@ -113,10 +113,6 @@ static void test_pick(void **state)
     assert_int_equal(kk_window_pick(w, n, "farm", mon + 13 * 24 * h), 3);
     assert_int_equal(kk_window_pick(w, n, "farm", INT64_MAX - 1), 3);
     assert_int_equal(kk_window_pick(w, n, "other", mon), -1);
-    assert_true(kk_window_next_change(w, n, mon - 1) == mon);
-    assert_true(kk_window_next_change(w, n, mon) == kk_when_text_ms("2026-12-08", KK_WHEN_LOCAL));
-    assert_true(kk_window_next_change(w, n, kk_when_text_ms("2026-12-20", KK_WHEN_LOCAL)) ==
-                INT64_MAX);
 }
 
 int main(void)

@@ -44,7 +44,4 @@ struct kk_window {
  * -1 when none is in force. A window with an unreadable date is never in force. */
 long kk_window_pick(const struct kk_window *w, size_t n, const char *id, int64_t now_ms);
 
-/* The earliest boundary (a start or an end) of any window after now_ms, or INT64_MAX. */
-int64_t kk_window_next_change(const struct kk_window *w, size_t n, int64_t now_ms);
-
 #endif
