@@ -245,6 +245,7 @@ static int run_timers(struct app *a, uint64_t now)
             struct kk_sync_status st;
             kk_sync_status(sync, &st);
             a->sync_polled_at = now;
+            kk_sync_schedule_due(sync); /* a dated switch due: a run makes it, offline too */
             if (st.install_pending && !*a->cfg.content_dir && !a->content.pending) {
                 kk_info("sync", "%s installed; switching at the attract screen", st.last_installed);
                 a->content.pending = 1;

@@ -26,6 +26,7 @@
 #include "kepu/install.h"
 #include "kepu/log.h"
 #include "kepu/manifest.h"
+#include "kepu/schedule.h"
 #include "sync_private.h"
 
 #define MOD              "sync"
@@ -43,8 +44,11 @@
 #define COPY_CHUNK         65536
 #define FLEET_FILE         "fleet.json" /* the last notices and hours, for offline weeks */
 #define MAX_FLEET_FILE     (1024u * 1024)
-#define OVERLAY_FILE       "overlay.json" /* the office's settings overlay */
-#define BODY_PNG           2              /* http()'s gzip argument: the body is a PNG, not JSON */
+#define OVERLAY_FILE       "overlay.json"  /* the office's settings overlay */
+#define BODY_PNG           2               /* http()'s gzip argument: the body is a PNG, not JSON */
+#define SCHEDULE_FILE      "schedule.json" /* the last assignment with its dated parts */
+#define PREFETCH_DIR       "prefetch"      /* verified downloads of versions due later */
+#define MAX_WINDOWS        KK_MAX_PACKS
 
 /* ---- the client ---------------------------------------------------------------------- */
 
@@ -98,9 +102,15 @@ struct kk_sync {
     char *fleet_logged; /* the last bad fleet part logged */
     char *overlay;      /* the answer's "config" object as text; NULL: none yet */
     uint64_t overlay_gen;
+
+    /* The last assignment with its dated parts (issue 16), under lock: what the kiosk
+     * switches by, offline too; kept in <state>/schedule.json. */
+    struct schedule *sched;
+    char *sched_text;
 };
 
 static enum kk_err fleet_open(struct kk_sync *s, struct kk_buf *err);
+static enum kk_err schedule_open(struct kk_sync *s, struct kk_buf *err);
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
@@ -297,6 +307,8 @@ enum kk_err kk_sync_create(struct kk_sync **out, const struct kk_sync_opts *o, s
     s->created_mono = mono_now();
     if ((rc = fleet_open(s, err)))
         goto done;
+    if ((rc = schedule_open(s, err)))
+        goto done;
     s->curl = curl_easy_init();
     if (!s->curl) {
         rc = kk_fail(err, KK_ERR_NET, "libcurl: cannot make a handle");
@@ -339,6 +351,8 @@ void kk_sync_destroy(struct kk_sync *s)
     kk_free(s->fleet_text);
     kk_free(s->fleet_logged);
     kk_free(s->overlay);
+    kk_free(s->sched);
+    kk_free(s->sched_text);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
     kk_free(s);
@@ -853,6 +867,15 @@ struct assignment {
     char id[KK_MAX_ID_LEN + 1];
     char version[KK_MAX_ID_LEN + 1];
     char sha256[65]; /* "" when the server did not name it */
+    int forced;      /* a rollback or a dated switch: taken although lower */
+};
+
+/* A heartbeat's assignment: the undated packs and the dated windows. */
+struct schedule {
+    struct assignment base[KK_MAX_PACKS];
+    size_t nbase;
+    struct kk_window win[MAX_WINDOWS];
+    size_t nwin;
 };
 
 static int is_sha256_hex(const char *s)
@@ -905,13 +928,15 @@ static int64_t disk_free_mb(const char *path)
     return (int64_t)((uint64_t)v.f_bavail * v.f_frsize / (1024 * 1024));
 }
 
-static enum kk_err parse_assignment(const struct kk_buf *body, struct assignment *a, size_t *na,
+/* Reads a heartbeat answer's "packs" (with "rollback") and "scheduled" into sc. */
+static enum kk_err parse_assignment(const struct kk_buf *body, struct schedule *sc,
                                     struct kk_buf *err)
 {
     enum kk_err rc = KK_OK;
     cJSON *root = cJSON_ParseWithLength(kk_buf_str(body), body->len);
     const cJSON *packs = cJSON_GetObjectItemCaseSensitive(root, "packs"), *p;
-    *na = 0;
+    const cJSON *sched = cJSON_GetObjectItemCaseSensitive(root, "scheduled");
+    sc->nbase = sc->nwin = 0;
     if (!cJSON_IsObject(root) || !cJSON_IsArray(packs)) {
         rc = kk_fail(err, KK_ERR_NET, "heartbeat: the answer is not {\"packs\": [...]}");
         goto done;
@@ -934,18 +959,161 @@ static enum kk_err parse_assignment(const struct kk_buf *body, struct assignment
                          "\"manifest_sha256\"} with safe names");
             goto done;
         }
-        struct assignment *x = &a[(*na)++];
+        struct assignment *x = &sc->base[sc->nbase++];
         snprintf(x->id, sizeof(x->id), "%s", id->valuestring);
         snprintf(x->version, sizeof(x->version), "%s", ver->valuestring);
         snprintf(x->sha256, sizeof(x->sha256), "%s", cJSON_IsString(sha) ? sha->valuestring : "");
+        x->forced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "rollback"));
+    }
+    /* Dated assignments (a server before issue 16 sends none). */
+    if (sched && !cJSON_IsNull(sched) &&
+        (!cJSON_IsArray(sched) || cJSON_GetArraySize(sched) > MAX_WINDOWS)) {
+        rc = kk_fail(err, KK_ERR_NET, "heartbeat: scheduled: not an array of at most %d",
+                     MAX_WINDOWS);
+        goto done;
+    }
+    const cJSON *list = cJSON_IsArray(sched) ? sched : NULL;
+    cJSON_ArrayForEach(p, list)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "id");
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(p, "version");
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(p, "manifest_sha256");
+        const cJSON *from = cJSON_GetObjectItemCaseSensitive(p, "starts");
+        const cJSON *to = cJSON_GetObjectItemCaseSensitive(p, "ends");
+        struct kk_when w;
+        int dates_ok = 1;
+        const cJSON *d[] = {from, to};
+        for (int i = 0; i < 2; i++)
+            if (d[i] && !cJSON_IsNull(d[i]) &&
+                !(cJSON_IsString(d[i]) && !kk_when_parse(d[i]->valuestring, &w)))
+                dates_ok = 0;
+        if (!cJSON_IsString(id) || !kk_manifest_name_is_safe(id->valuestring) ||
+            !cJSON_IsString(ver) || !kk_manifest_name_is_safe(ver->valuestring) ||
+            (sha && !cJSON_IsNull(sha) &&
+             !(cJSON_IsString(sha) && is_sha256_hex(sha->valuestring))) ||
+            !dates_ok) {
+            rc = kk_fail(err, KK_ERR_NET,
+                         "heartbeat: scheduled: an entry is not {\"id\", \"version\", "
+                         "\"manifest_sha256\", \"starts\", \"ends\"} with safe names and dates");
+            goto done;
+        }
+        struct kk_window *x = &sc->win[sc->nwin++];
+        snprintf(x->id, sizeof(x->id), "%s", id->valuestring);
+        snprintf(x->version, sizeof(x->version), "%s", ver->valuestring);
+        snprintf(x->sha256, sizeof(x->sha256), "%s", cJSON_IsString(sha) ? sha->valuestring : "");
+        snprintf(x->starts, sizeof(x->starts), "%s", cJSON_IsString(from) ? from->valuestring : "");
+        snprintf(x->ends, sizeof(x->ends), "%s", cJSON_IsString(to) ? to->valuestring : "");
     }
 done:
     cJSON_Delete(root);
     return rc;
 }
 
-static enum kk_err heartbeat(struct kk_sync *s, struct assignment *a, size_t *na,
-                             struct kk_buf *err)
+/* What the kiosk should run at now_ms (local time): for each pack the dated assignment in
+ * force, else the undated one. Dated switches and rollbacks are forced (taken although
+ * lower); so is the undated version of a pack that has dated ones, to go back to it. */
+static size_t schedule_wanted(const struct schedule *sc, int64_t now_ms, struct assignment *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sc->nbase && n < KK_MAX_PACKS; i++) {
+        out[n] = sc->base[i];
+        for (size_t k = 0; k < sc->nwin; k++)
+            if (!strcmp(sc->win[k].id, out[n].id))
+                out[n].forced = 1;
+        n++;
+    }
+    for (size_t k = 0; k < sc->nwin; k++) {
+        const struct kk_window *w = &sc->win[k];
+        if (kk_window_pick(sc->win, sc->nwin, w->id, now_ms) != (long)k)
+            continue;
+        size_t i = 0;
+        while (i < n && strcmp(out[i].id, w->id))
+            i++;
+        if (i == n) {
+            if (n == KK_MAX_PACKS)
+                continue;
+            n++;
+        }
+        snprintf(out[i].id, sizeof(out[i].id), "%s", w->id);
+        snprintf(out[i].version, sizeof(out[i].version), "%s", w->version);
+        snprintf(out[i].sha256, sizeof(out[i].sha256), "%s", w->sha256);
+        out[i].forced = 1;
+    }
+    return n;
+}
+
+/* The schedule kept from the last run, read at start (a bad or missing file: none). */
+static enum kk_err schedule_open(struct kk_sync *s, struct kk_buf *err)
+{
+    char *path = kk_path_join(s->state, SCHEDULE_FILE);
+    struct kk_buf text = KK_BUF_INIT, why = KK_BUF_INIT;
+    enum kk_err rc = KK_OK;
+    s->sched = kk_calloc(1, sizeof(*s->sched));
+    if (!path || !s->sched) {
+        rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    } else if ((rc = kk_file_read(path, MAX_ANSWER_BYTES, &text, NULL)) == KK_OK) {
+        enum kk_err prc = parse_assignment(&text, s->sched, &why);
+        if (prc == KK_ERR_NOMEM || kk_buf_error(&why)) {
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        } else if (prc) {
+            kk_warn(MOD, "%s: %s; ignored", SCHEDULE_FILE, kk_buf_str(&why));
+            s->sched->nbase = s->sched->nwin = 0;
+        } else if (!(s->sched_text = kk_buf_detach(&text, NULL))) {
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        }
+    } else if (rc == KK_ERR_NOMEM) {
+        rc = kk_fail(err, rc, "out of memory");
+    } else {
+        rc = KK_OK; /* none kept yet, or unreadable: the next heartbeat brings it */
+    }
+    kk_free(path);
+    kk_buf_release(&text);
+    kk_buf_release(&why);
+    return rc;
+}
+
+/* Keeps the answer's assignment (packs and scheduled) as the schedule, on disk too. */
+static void schedule_keep(struct kk_sync *s, const struct kk_buf *answer, const struct schedule *sc)
+{
+    cJSON *root = cJSON_ParseWithLength(kk_buf_str(answer), answer->len), *keep = NULL;
+    char *text = NULL;
+    if (root && (keep = cJSON_CreateObject())) {
+        cJSON *p = cJSON_DetachItemFromObjectCaseSensitive(root, "packs");
+        cJSON *w = cJSON_DetachItemFromObjectCaseSensitive(root, "scheduled");
+        if (p && !cJSON_AddItemToObject(keep, "packs", p))
+            cJSON_Delete(p);
+        if (w && !cJSON_AddItemToObject(keep, "scheduled", w))
+            cJSON_Delete(w);
+        text = cJSON_PrintUnformatted(keep);
+    }
+    cJSON_Delete(root);
+    cJSON_Delete(keep);
+    pthread_mutex_lock(&s->lock);
+    int changed = text && (!s->sched_text || strcmp(text, s->sched_text));
+    if (s->sched)
+        *s->sched = *sc;
+    pthread_mutex_unlock(&s->lock);
+    if (changed) {
+        char *path = kk_path_join(s->state, SCHEDULE_FILE);
+        struct kk_buf why = KK_BUF_INIT;
+        if (path && kk_file_write_atomic(path, text, strlen(text), &why) == KK_OK) {
+            pthread_mutex_lock(&s->lock);
+            kk_free(s->sched_text);
+            s->sched_text = kk_strdup(text);
+            pthread_mutex_unlock(&s->lock);
+            if (sc->nwin)
+                kk_info(MOD, "schedule: %zu dated assignment(s) kept in %s", sc->nwin,
+                        SCHEDULE_FILE);
+        } else {
+            kk_warn(MOD, "%s: %s", SCHEDULE_FILE, kk_buf_str(&why));
+        }
+        kk_free(path);
+        kk_buf_release(&why);
+    }
+    cJSON_free(text);
+}
+
+static enum kk_err heartbeat(struct kk_sync *s, struct schedule *sc, struct kk_buf *err)
 {
     enum kk_err rc = KK_OK;
     struct kk_buf answer = KK_BUF_INIT;
@@ -1003,7 +1171,9 @@ static enum kk_err heartbeat(struct kk_sync *s, struct assignment *a, size_t *na
     rc = exchange(s, "POST", "/api/v1/heartbeat", text, strlen(text), 0, MAX_ANSWER_BYTES, 0,
                   &answer, err);
     if (!rc)
-        rc = parse_assignment(&answer, a, na, err);
+        rc = parse_assignment(&answer, sc, err);
+    if (!rc)
+        schedule_keep(s, &answer, sc);
     if (!rc) {
         /* The server's clock: the staff panel shows the difference, the next heartbeat
          * reports it, and the upload corrects events a wrong clock stamped. */
@@ -1479,7 +1649,10 @@ static void note(struct kk_sync *s, const char *fmt, ...)
     kk_buf_release(&b);
 }
 
-static enum kk_err fetch_pack(struct kk_sync *s, const struct assignment *a, struct kk_buf *err)
+/* Downloads a->id@a->version and installs it, or (keep not NULL) keeps the verified
+ * download in the folder keep for a dated switch later. */
+static enum kk_err fetch_pack(struct kk_sync *s, const struct assignment *a, const char *keep,
+                              struct kk_buf *err)
 {
     enum kk_err rc;
     struct kk_buf mf = KK_BUF_INIT, sig = KK_BUF_INIT, path = KK_BUF_INIT, dir = KK_BUF_INIT,
@@ -1573,7 +1746,21 @@ static enum kk_err fetch_pack(struct kk_sync *s, const struct assignment *a, str
     if (rc)
         goto done;
     kk_buf_reset(&why);
-    rc = kk_install_dir(s->state, kk_buf_str(&dir), s->keys, s->nkeys, 0, &installed, &why);
+    if (keep) {
+        /* Every file was checked against the signed manifest; the install at the switch
+         * verifies the whole folder again. */
+        kk_remove_tree(keep, NULL);
+        if ((rc = make_parent(keep, err)))
+            goto done;
+        if (rename(kk_buf_str(&dir), keep)) {
+            rc = kk_fail(err, KK_ERR_IO, "%s: %s", keep, strerror(errno));
+            goto done;
+        }
+        kk_info(MOD, "fetched %s@%s ahead of its start (%zu files)", a->id, a->version, m->nfiles);
+        goto done;
+    }
+    rc = kk_install_dir(s->state, kk_buf_str(&dir), s->keys, s->nkeys,
+                        a->forced ? KK_INSTALL_FORCE : 0, &installed, &why);
     if (rc == KK_ERR_EXISTS)
         rc = KK_OK; /* installed meanwhile by other means (a USB stick) */
     if (rc) {
@@ -1606,8 +1793,83 @@ done:
     return rc;
 }
 
+/* Marks id installed since the app last switched (it switches at the attract screen). */
+static void mark_pending(struct kk_sync *s, const char *id, const char *version)
+{
+    pthread_mutex_lock(&s->lock);
+    s->st.installs++;
+    s->st.install_pending = 1;
+    kk_buf_addf(&s->pending_ids, "%s\n", id);
+    snprintf(s->st.last_installed, sizeof(s->st.last_installed), "%.64s@%.64s", id, version);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int is_pending(struct kk_sync *s, const char *id)
+{
+    pthread_mutex_lock(&s->lock);
+    /* When the list could not be kept, every pack counts as pending: installing over a
+     * version the app may still show is worse than waiting for the switch. */
+    int pending = kk_buf_error(&s->pending_ids) != KK_OK;
+    for (const char *p = kk_buf_str(&s->pending_ids); *p && !pending; p = strchr(p, '\n') + 1)
+        pending = !strncmp(p, id, strlen(id)) && p[strlen(id)] == '\n';
+    pthread_mutex_unlock(&s->lock);
+    return pending;
+}
+
+static char *prefetch_path(struct kk_sync *s, const char *id, const char *version)
+{
+    struct kk_buf b = KK_BUF_INIT;
+    kk_buf_addf(&b, "%s/%s/%s@%s", s->state, PREFETCH_DIR, id, version);
+    return kk_buf_error(&b) ? (kk_buf_release(&b), NULL) : kk_buf_detach(&b, NULL);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Switches to a forced version already on the kiosk: the previous one (kept by install)
+ * or one fetched ahead. Returns 1 when it switched (or failed trying, logged), 0 when the
+ * version is not here. */
+static int switch_local(struct kk_sync *s, const struct assignment *a,
+                        const struct kk_install_entry *e)
+{
+    struct kk_buf why = KK_BUF_INIT;
+    enum kk_err rc;
+    int done = 1;
+    char *pre = NULL;
+    if (a->forced && e && e->previous && !strcmp(e->previous, a->version)) {
+        rc = kk_install_rollback(s->state, a->id, &why);
+    } else if (is_dir(pre = prefetch_path(s, a->id, a->version))) {
+        struct kk_manifest *m = NULL;
+        rc = kk_install_dir(s->state, pre, s->keys, s->nkeys, a->forced ? KK_INSTALL_FORCE : 0, &m,
+                            &why);
+        kk_manifest_destroy(m);
+        if (rc == KK_ERR_EXISTS)
+            rc = KK_OK;
+        if (rc != KK_ERR_IO && rc != KK_ERR_BUSY && rc != KK_ERR_NOMEM)
+            kk_remove_tree(pre, NULL);
+    } else {
+        done = 0;
+        rc = KK_OK;
+    }
+    if (done && rc)
+        kk_warn(MOD, "switching to %s@%s: %s", a->id, a->version, kk_buf_str(&why));
+    else if (done) {
+        mark_pending(s, a->id, a->version);
+        kk_info(MOD, "%s@%s is due now: the app switches to it at the attract screen", a->id,
+                a->version);
+    }
+    kk_free(pre);
+    kk_buf_release(&why);
+    return done;
+}
+
+/* Meets the assignment a: switches to versions on the kiosk and, unless offline, fetches
+ * the others. */
 static enum kk_err fetch_assigned(struct kk_sync *s, const struct assignment *a, size_t na,
-                                  struct kk_buf *err)
+                                  int offline, struct kk_buf *err)
 {
     struct kk_install_list l = {0};
     struct kk_buf why = KK_BUF_INIT;
@@ -1623,31 +1885,27 @@ static enum kk_err fetch_assigned(struct kk_sync *s, const struct assignment *a,
                 e = &l.items[k];
         if (e && !strcmp(e->version, a[i].version))
             continue;
-        pthread_mutex_lock(&s->lock);
-        /* When the list could not be kept, every pack counts as pending: installing over a
-         * version the app may still show is worse than waiting for the switch. */
-        int pending = kk_buf_error(&s->pending_ids) != KK_OK;
-        for (const char *p = kk_buf_str(&s->pending_ids); *p && !pending; p = strchr(p, '\n') + 1)
-            pending = !strncmp(p, a[i].id, strlen(a[i].id)) && p[strlen(a[i].id)] == '\n';
-        pthread_mutex_unlock(&s->lock);
-        if (!s->nkeys)
+        int pending = is_pending(s, a[i].id);
+        if (pending)
+            note(s, "%s@%s waits until the app switched to the version installed before", a[i].id,
+                 a[i].version);
+        else if (switch_local(s, &a[i], e) || offline)
+            continue;
+        else if (!s->nkeys)
             note(s, "%s@%s is assigned, but no trusted keys are configured: not installed", a[i].id,
                  a[i].version);
-        else if (e && kk_install_version_cmp(a[i].version, e->version) < 0)
+        else if (e && !a[i].forced && kk_install_version_cmp(a[i].version, e->version) < 0)
             note(s, "%s@%s is assigned, but %s is active: a lower version is not installed",
                  a[i].id, a[i].version, e->version);
         else if (!*a[i].sha256)
             note(s, "%s@%s is assigned, but the server does not have it yet", a[i].id,
                  a[i].version);
-        else if (pending)
-            note(s, "%s@%s waits until the app switched to the version installed before", a[i].id,
-                 a[i].version);
         else
-            rc = fetch_pack(s, &a[i], err);
+            rc = fetch_pack(s, &a[i], NULL, err);
     }
     /* Every assignment is installed or waits without having started: what the download
      * area still holds belongs to versions no longer assigned. */
-    if (!rc) {
+    if (!rc && !offline) {
         char *dl = kk_path_join(s->state, DOWNLOADS_DIR);
         if (dl)
             kk_remove_tree(dl, NULL);
@@ -1657,6 +1915,117 @@ done:
     kk_install_list_release(&l);
     kk_buf_release(&why);
     return rc;
+}
+
+/* Fetches the versions of dated assignments that have not ended ahead of their start, so
+ * the switch needs no network; removes those no longer scheduled. */
+static enum kk_err prefetch_scheduled(struct kk_sync *s, const struct schedule *sc,
+                                      struct kk_buf *err)
+{
+    struct kk_install_list l = {0};
+    enum kk_err rc = kk_install_list_read(s->state, &l, NULL);
+    int64_t now = kk_clock_wall_ms();
+    for (size_t k = 0; k < sc->nwin && !rc; k++) {
+        const struct kk_window *w = &sc->win[k];
+        int64_t end = *w->ends ? kk_when_text_ms(w->ends, KK_WHEN_LOCAL) : INT64_MAX;
+        int here = 0;
+        for (size_t i = 0; i < l.n && !here; i++)
+            here = !strcmp(l.items[i].id, w->id) &&
+                   (!strcmp(l.items[i].version, w->version) ||
+                    (l.items[i].previous && !strcmp(l.items[i].previous, w->version)));
+        char *pre = prefetch_path(s, w->id, w->version);
+        if (!pre) {
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+        } else if (end > now && !here && !is_dir(pre) && s->nkeys && *w->sha256) {
+            struct assignment a = {.forced = 1};
+            snprintf(a.id, sizeof(a.id), "%s", w->id);
+            snprintf(a.version, sizeof(a.version), "%s", w->version);
+            snprintf(a.sha256, sizeof(a.sha256), "%s", w->sha256);
+            rc = fetch_pack(s, &a, pre, err);
+        }
+        kk_free(pre);
+    }
+    /* Folders of versions no window names any more. */
+    char *dir = kk_path_join(s->state, PREFETCH_DIR);
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        int named = 0;
+        for (size_t k = 0; k < sc->nwin && !named; k++) {
+            char name[2 * KK_MAX_ID_LEN + 2];
+            snprintf(name, sizeof(name), "%s@%s", sc->win[k].id, sc->win[k].version);
+            named = !strcmp(name, de->d_name);
+        }
+        char *p = named ? NULL : kk_path_join(dir, de->d_name);
+        if (p)
+            kk_remove_tree(p, NULL);
+        kk_free(p);
+    }
+    if (d)
+        closedir(d);
+    kk_free(dir);
+    kk_install_list_release(&l);
+    return rc;
+}
+
+/* The dated switches due by the schedule kept, with no network: run before each
+ * heartbeat, so a kiosk offline for weeks still switches on time. */
+static void switch_scheduled(struct kk_sync *s)
+{
+    struct schedule *sc = kk_malloc(sizeof(*sc));
+    struct assignment want[KK_MAX_PACKS];
+    if (!sc)
+        return;
+    pthread_mutex_lock(&s->lock);
+    int have = s->sched != NULL;
+    if (have)
+        *sc = *s->sched;
+    pthread_mutex_unlock(&s->lock);
+    if (have && sc->nwin) {
+        size_t n = schedule_wanted(sc, kk_clock_wall_ms(), want), m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (want[i].forced)
+                want[m++] = want[i];
+        fetch_assigned(s, want, m, 1, NULL);
+    }
+    kk_free(sc);
+}
+
+int kk_sync_schedule_due(struct kk_sync *s)
+{
+    struct schedule *sc = kk_malloc(sizeof(*sc));
+    struct assignment want[KK_MAX_PACKS];
+    struct kk_install_list l = {0};
+    int due = 0;
+    if (!sc)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    int have = s->sched != NULL && s->sched->nwin && !s->st.running;
+    if (have)
+        *sc = *s->sched;
+    pthread_mutex_unlock(&s->lock);
+    if (have && kk_install_list_read(s->state, &l, NULL) == KK_OK) {
+        size_t n = schedule_wanted(sc, kk_clock_wall_ms(), want);
+        for (size_t i = 0; i < n && !due; i++) {
+            const struct kk_install_entry *e = NULL;
+            for (size_t k = 0; k < l.n && !e; k++)
+                if (!strcmp(l.items[k].id, want[i].id))
+                    e = &l.items[k];
+            if (!want[i].forced || (e && !strcmp(e->version, want[i].version)) ||
+                is_pending(s, want[i].id))
+                continue;
+            char *pre = prefetch_path(s, want[i].id, want[i].version);
+            due = (e && e->previous && !strcmp(e->previous, want[i].version)) || is_dir(pre);
+            kk_free(pre);
+        }
+    }
+    kk_install_list_release(&l);
+    kk_free(sc);
+    if (due)
+        kk_sync_now(s);
+    return due;
 }
 
 /* ---- runs and the thread ------------------------------------------------------------- */
@@ -1671,6 +2040,7 @@ static enum kk_err run_once(struct kk_sync *s, struct kk_buf *err)
 {
     struct assignment a[KK_MAX_PACKS];
     size_t na = 0;
+    struct schedule *sc = kk_calloc(1, sizeof(*sc));
     struct kk_buf why = KK_BUF_INIT;
     uint64_t sent_before;
     pthread_mutex_lock(&s->lock);
@@ -1679,13 +2049,20 @@ static enum kk_err run_once(struct kk_sync *s, struct kk_buf *err)
     sent_before = s->st.events_sent + s->st.events_rejected;
     pthread_mutex_unlock(&s->lock);
 
-    enum kk_err rc = heartbeat(s, a, &na, &why);
+    /* Dated switches first: they need no network. */
+    switch_scheduled(s);
+    enum kk_err rc = sc ? heartbeat(s, sc, &why) : kk_fail(&why, KK_ERR_NOMEM, "out of memory");
     if (!rc)
         rc = upload_screenshot(s, &why);
     if (!rc)
         rc = upload_events(s, &why);
+    if (!rc) {
+        na = schedule_wanted(sc, kk_clock_wall_ms(), a);
+        rc = fetch_assigned(s, a, na, 0, &why);
+    }
     if (!rc)
-        rc = fetch_assigned(s, a, na, &why);
+        rc = prefetch_scheduled(s, sc, &why);
+    kk_free(sc);
 
     uint64_t queue = s->journal ? kk_journal_count(s->journal) : 0;
     uint64_t dropped = s->journal ? kk_journal_dropped(s->journal) : 0;
@@ -1859,16 +2236,17 @@ enum kk_err kk_sync_parse_answers(const char *body, size_t len, char *const *ids
                                   struct kk_buf *err)
 {
     struct kk_buf b = KK_BUF_INIT, why = KK_BUF_INIT;
-    struct assignment a[KK_MAX_PACKS];
-    size_t na = 0, rejected = 0;
-    enum kk_err rc = kk_buf_add(&b, body, len);
+    struct schedule *sc = kk_malloc(sizeof(*sc));
+    size_t rejected = 0;
+    enum kk_err rc = sc ? kk_buf_add(&b, body, len) : KK_ERR_NOMEM;
     if (!rc) {
         /* Each parser sees every body: a good heartbeat answer is a bad events answer. */
-        enum kk_err hb = parse_assignment(&b, a, &na, err);
+        enum kk_err hb = parse_assignment(&b, sc, err);
         enum kk_err ev = parse_events_answer(NULL, &b, ids, n, &rejected, err);
         describe_answer(&b, &why);
         rc = hb ? hb : ev;
     }
+    kk_free(sc);
     kk_buf_release(&b);
     kk_buf_release(&why);
     return rc;

@@ -22,6 +22,7 @@
 #include "kepu/clock.h"
 #include "kepu/fs.h"
 #include "kepu/log.h"
+#include "kepu/schedule.h"
 #include "kepu/manifest.h"
 #include "kepu/pack.h"
 #include "srv_admin.h"
@@ -70,6 +71,10 @@ static const char usage_text[] =
     "       kepu-server kiosk tag ID [--add T,...] [--remove T,...] [--data DIR]\n"
     "                         (prints the kiosk's tags after the change)\n"
     "       kepu-server assign PACK@VERSION (--venue ID | --kiosk ID | --tag T) [--data DIR]\n"
+    "                         [--from DATE] [--to DATE]  (dated: YYYY-MM-DD or YYYY-MM-DDTHH:MM\n"
+    "                         in the kiosk's local time; from --to on the undated one again)\n"
+    "       kepu-server rollback PACK (--venue ID | --kiosk ID | --tag T) [--data DIR]\n"
+    "                         (undoes the target's latest assignment of PACK; prints what)\n"
     "       kepu-server pack add OUT|FILE.kpk [--data DIR]   (stores a signed built pack as\n"
     "                         a published version, checked like a kiosk checks it; audited)\n"
     "       kepu-server command screenshot|restart|sync|logs (--kiosk ID | --venue ID | --tag T)\n"
@@ -568,6 +573,17 @@ static int cmd_user(struct opts *o)
     return rc;
 }
 
+/* --from / --to of assign: a date in the kiosk's local time (kepu/schedule.h). */
+static int assign_when(const char *flag, const char *text, int64_t *ms)
+{
+    struct kk_when w;
+    if (kk_when_parse(text, &w))
+        return usage_error("%s %s: expected a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM",
+                           flag, text);
+    *ms = kk_when_ms(&w, SRV_DAY_OFFSET_S);
+    return 0;
+}
+
 static int cmd_assign(struct opts *o)
 {
     struct srv_store *s = NULL;
@@ -591,15 +607,75 @@ static int cmd_assign(struct opts *o)
     const char *kind = o->venue ? "venue" : o->kiosk ? "kiosk" : "tag";
     if ((rc = check_id(o->venue ? "--venue" : o->kiosk ? "--kiosk" : "--tag", target)))
         return rc;
+    struct srv_assign a = {.kind = kind,
+                           .target = target,
+                           .pack = spec,
+                           .version = at + 1,
+                           .starts = o->from,
+                           .ends = o->to,
+                           .ends_ms = SRV_WHEN_NEVER,
+                           .who = "cli",
+                           .at_ms = kk_clock_wall_ms()};
+    if ((o->from && (rc = assign_when("--from", o->from, &a.starts_ms))) ||
+        (o->to && (rc = assign_when("--to", o->to, &a.ends_ms))))
+        return rc;
+    if (o->from && o->to && a.ends_ms <= a.starts_ms)
+        return usage_error("--to %s: must be after --from %s", o->to, o->from);
     if ((rc = open_store(o, &s)))
         return rc;
-    if (srv_store_assign(s, kind, target, spec, at + 1, &err)) {
+    if (srv_store_assign_at(s, &a, &err)) {
         rc = fail(&err);
     } else {
-        char detail[200];
+        char detail[240];
         snprintf(detail, sizeof(detail), "%s@%s to %s %s", spec, at + 1, kind, target);
-        struct srv_audit a = {kk_clock_wall_ms(), "cli", "assign", target, detail, NULL, spec};
-        srv_store_audit_record(s, &a, NULL);
+        if (o->from || o->to)
+            snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " from %s to %s",
+                     o->from ? o->from : "now", o->to ? o->to : "open end");
+        struct srv_audit au = {kk_clock_wall_ms(), "cli", "assign", target, detail, NULL, spec};
+        srv_store_audit_record(s, &au, NULL);
+    }
+    srv_store_close(s);
+    kk_buf_release(&err);
+    return rc;
+}
+
+static int cmd_rollback(struct opts *o)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT;
+    struct srv_rollback rb;
+    if (o->npos != 1)
+        return usage_error("%s", "usage: rollback PACK (--venue ID | --kiosk ID | --tag T)");
+    int rc = check_id("PACK", o->pos[0]);
+    if (rc)
+        return rc;
+    if ((o->venue != NULL) + (o->kiosk != NULL) + (o->tag != NULL) != 1)
+        return usage_error("%s",
+                           "rollback needs exactly one of --venue ID, --kiosk ID and --tag T");
+    const char *target = o->venue ? o->venue : o->kiosk ? o->kiosk : o->tag;
+    const char *kind = o->venue ? "venue" : o->kiosk ? "kiosk" : "tag";
+    if ((rc = check_id(o->venue ? "--venue" : o->kiosk ? "--kiosk" : "--tag", target)))
+        return rc;
+    if ((rc = open_store(o, &s)))
+        return rc;
+    int64_t now = kk_clock_wall_ms();
+    char tgt[80], what[240];
+    snprintf(tgt, sizeof(tgt), "%s:%s", kind, target);
+    if (srv_store_assign_rollback(s, kind, target, o->pos[0], "cli", now, &rb, &err)) {
+        rc = fail(&err);
+    } else {
+        if (rb.window)
+            snprintf(what, sizeof(what), "removed %s@%s from %s to %s", o->pos[0], rb.from,
+                     *rb.starts ? rb.starts : "now", *rb.ends ? rb.ends : "open end");
+        else if (*rb.to)
+            snprintf(what, sizeof(what), "%s@%s back to %s", o->pos[0], rb.from, rb.to);
+        else
+            snprintf(what, sizeof(what), "%s@%s removed; no earlier version", o->pos[0], rb.from);
+        struct srv_audit au = {now, "cli", "assignment.rollback", tgt, what, o->venue, o->pos[0]};
+        if (srv_store_audit_record(s, &au, &err))
+            rc = fail(&err);
+        else
+            printf("%s: %s\n", tgt, what);
     }
     srv_store_close(s);
     kk_buf_release(&err);
@@ -1181,10 +1257,10 @@ static const struct {
     const char *name;
     int (*fn)(struct opts *o);
 } commands[] = {
-    {"serve", cmd_serve}, {"venue", cmd_venue},     {"kiosk", cmd_kiosk},
-    {"user", cmd_user},   {"assign", cmd_assign},   {"migrate", cmd_migrate},
-    {"prune", cmd_prune}, {"command", cmd_command}, {"settings", cmd_settings},
-    {"pack", cmd_pack},   {"alerts", cmd_alerts},
+    {"serve", cmd_serve},       {"venue", cmd_venue},   {"kiosk", cmd_kiosk},
+    {"user", cmd_user},         {"assign", cmd_assign}, {"rollback", cmd_rollback},
+    {"migrate", cmd_migrate},   {"prune", cmd_prune},   {"command", cmd_command},
+    {"settings", cmd_settings}, {"pack", cmd_pack},     {"alerts", cmd_alerts},
 };
 
 int main(int argc, char **argv)

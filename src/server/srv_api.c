@@ -12,6 +12,7 @@
 #include "kepu/event.h"
 #include "kepu/limits.h"
 #include "kepu/log.h"
+#include "kepu/schedule.h"
 #include "srv_admin.h"
 #include "srv_alert.h"
 #include "srv_auth.h"
@@ -183,15 +184,43 @@ static void h_heartbeat(struct srv_req *req, struct srv_reply *out)
         goto done;
     }
     for (size_t r = 0; r < t.nrows; r++) {
-        const struct srv_cell *c = &t.cells[r * 3];
+        const struct srv_cell *c = &t.cells[r * t.ncolumns];
         cJSON *o = cJSON_CreateObject();
         if (!o || !cJSON_AddItemToArray(list, o) || !cJSON_AddStringToObject(o, "id", c[0].s) ||
             !cJSON_AddStringToObject(o, "version", c[1].s) ||
             !(c[2].kind == SRV_CELL_TEXT ? cJSON_AddStringToObject(o, "manifest_sha256", c[2].s)
-                                         : cJSON_AddNullToObject(o, "manifest_sha256"))) {
+                                         : cJSON_AddNullToObject(o, "manifest_sha256")) ||
+            (c[3].kind == SRV_CELL_INT && c[3].i && !cJSON_AddTrueToObject(o, "rollback"))) {
             srv_reply_error(out, 500, "out of memory");
             goto done;
         }
+    }
+    /* Dated assignments (issue 16), until a week after their end by the city's clock, so
+     * a kiosk whose clock or zone differs still learns of each. */
+    srv_table_release(&t);
+    if (srv_store_kiosk_windows(req->store, req->who, now - 7 * DAY_MS, &t, &err)) {
+        kk_error("heartbeat", "%s: %s", req->who, kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+        goto done;
+    }
+    cJSON *sched = cJSON_AddArrayToObject(answer, "scheduled");
+    for (size_t r = 0; sched && r < t.nrows; r++) {
+        const struct srv_cell *c = &t.cells[r * t.ncolumns];
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(sched, o) || !cJSON_AddStringToObject(o, "id", c[0].s) ||
+            !cJSON_AddStringToObject(o, "version", c[1].s) ||
+            !(c[2].kind == SRV_CELL_TEXT ? cJSON_AddStringToObject(o, "manifest_sha256", c[2].s)
+                                         : cJSON_AddNullToObject(o, "manifest_sha256")) ||
+            !(c[3].kind == SRV_CELL_TEXT ? cJSON_AddStringToObject(o, "starts", c[3].s)
+                                         : cJSON_AddNullToObject(o, "starts")) ||
+            !(c[4].kind == SRV_CELL_TEXT ? cJSON_AddStringToObject(o, "ends", c[4].s)
+                                         : cJSON_AddNullToObject(o, "ends"))) {
+            sched = NULL;
+        }
+    }
+    if (!sched) {
+        srv_reply_error(out, 500, "out of memory");
+        goto done;
     }
     if (srv_fleet_heartbeat_out(req->store, req->who, answer, now, &err)) {
         kk_error("heartbeat", "%s: %s", req->who, kk_buf_str(&err));
@@ -361,17 +390,63 @@ static void h_session(struct srv_req *req, struct srv_reply *out)
 
 /* --- assignments ---------------------------------------------------------------------- */
 
+/* The target of an assignment or rollback: exactly one of venue, kiosk and tag. Replies
+ * 400 and returns NULL when that is not so. */
+static const char *assign_target(struct srv_req *req, const cJSON *root, const char **kind,
+                                 struct srv_reply *out)
+{
+    const cJSON *venue = cJSON_GetObjectItemCaseSensitive(root, "venue");
+    const cJSON *kiosk = cJSON_GetObjectItemCaseSensitive(root, "kiosk");
+    const cJSON *tag = cJSON_GetObjectItemCaseSensitive(root, "tag");
+    (void)req;
+    if ((venue != NULL) + (kiosk != NULL) + (tag != NULL) != 1) {
+        srv_reply_error(out, 400, "give exactly one of venue, kiosk and tag");
+        return NULL;
+    }
+    const cJSON *target = venue ? venue : kiosk ? kiosk : tag;
+    *kind = venue ? "venue" : kiosk ? "kiosk" : "tag";
+    if (!cJSON_IsString(target) || !srv_id_valid(target->valuestring)) {
+        srv_reply_error(out, 400, "%s: not a valid id", *kind);
+        return NULL;
+    }
+    return target->valuestring;
+}
+
+/* An optional date of a dated assignment: absent, null or "" is none (*text NULL). */
+static int assign_when(const cJSON *root, const char *name, const char **text, int64_t *ms,
+                       struct srv_reply *out)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, name);
+    struct kk_when w;
+    *text = NULL;
+    if (!x || cJSON_IsNull(x) || (cJSON_IsString(x) && !*x->valuestring))
+        return 1;
+    if (!cJSON_IsString(x) || kk_when_parse(x->valuestring, &w)) {
+        srv_reply_error(out, 400,
+                        "%s: must be a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM"
+                        " (the kiosk's own time zone)",
+                        name);
+        return 0;
+    }
+    *text = x->valuestring;
+    *ms = kk_when_ms(&w, SRV_DAY_OFFSET_S);
+    return 1;
+}
+
 static void h_assign(struct srv_req *req, struct srv_reply *out)
 {
     cJSON *root = srv_req_json(req, out);
-    struct kk_buf err = KK_BUF_INIT;
+    struct kk_buf err = KK_BUF_INIT, what = KK_BUF_INIT;
     if (!root)
         return;
     const cJSON *pack = cJSON_GetObjectItemCaseSensitive(root, "pack");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
-    const cJSON *venue = cJSON_GetObjectItemCaseSensitive(root, "venue");
-    const cJSON *kiosk = cJSON_GetObjectItemCaseSensitive(root, "kiosk");
-    const cJSON *tag = cJSON_GetObjectItemCaseSensitive(root, "tag");
+    const char *kind = NULL, *target;
+    struct srv_assign a = {.ends_ms = SRV_WHEN_NEVER, .who = req->who, .at_ms = kk_clock_wall_ms()};
+    if (!cJSON_IsObject(root)) {
+        srv_reply_error(out, 400, "body: must be a JSON object");
+        goto done;
+    }
     if (!cJSON_IsString(pack) || !srv_id_valid(pack->valuestring)) {
         srv_reply_error(out, 400, "pack: missing or not a valid id");
         goto done;
@@ -380,38 +455,120 @@ static void h_assign(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 400, "version: missing or not a valid version");
         goto done;
     }
-    if ((venue != NULL) + (kiosk != NULL) + (tag != NULL) != 1) {
-        srv_reply_error(out, 400, "give exactly one of venue, kiosk and tag");
+    if (!(target = assign_target(req, root, &kind, out)))
+        goto done;
+    if (!assign_when(root, "starts", &a.starts, &a.starts_ms, out) ||
+        !assign_when(root, "ends", &a.ends, &a.ends_ms, out))
+        goto done;
+    if (a.starts && a.ends && a.ends_ms <= a.starts_ms) {
+        srv_reply_error(out, 400, "ends: must be after starts (%s)", a.starts);
         goto done;
     }
-    const cJSON *target = venue ? venue : kiosk ? kiosk : tag;
-    const char *kind = venue ? "venue" : kiosk ? "kiosk" : "tag";
-    if (!cJSON_IsString(target) || !srv_id_valid(target->valuestring)) {
-        srv_reply_error(out, 400, "%s: not a valid id", kind);
+    if (a.ends && a.ends_ms <= a.at_ms - DAY_MS) {
+        srv_reply_error(out, 400, "ends: %s has passed", a.ends);
         goto done;
     }
-    enum kk_err rc = srv_store_assign(req->store, kind, target->valuestring, pack->valuestring,
-                                      ver->valuestring, &err);
-    if (rc == KK_ERR_NOTFOUND)
+    a.kind = kind;
+    a.target = target;
+    a.pack = pack->valuestring;
+    a.version = ver->valuestring;
+    enum kk_err rc = srv_store_assign_at(req->store, &a, &err);
+    if (rc == KK_ERR_NOTFOUND) {
         srv_reply_error(out, 404, "%s", kk_buf_str(&err));
-    else if (rc)
-        srv_reply_error(out, 503, "store unavailable");
-    else {
-        srv_reply_text(out, 200, "application/json", "{\"ok\":true}", 11);
-        kk_info("assign", "%s assigned %s@%s to %s %s", req->who, pack->valuestring,
-                ver->valuestring, kind, target->valuestring);
-        char detail[200];
-        snprintf(detail, sizeof(detail), "%s@%s to %s %s", pack->valuestring, ver->valuestring,
-                 kind, target->valuestring);
-        struct srv_audit a = {
-            kk_clock_wall_ms(),  req->who, "assign",
-            target->valuestring, detail,   !strcmp(kind, "venue") ? target->valuestring : NULL,
-            pack->valuestring};
-        srv_store_audit_record(req->store, &a, NULL);
+        goto done;
     }
+    if (rc) {
+        kk_error("assign", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+        goto done;
+    }
+    kk_buf_addf(&what, "%s@%s", a.pack, a.version);
+    if (a.starts || a.ends)
+        kk_buf_addf(&what, " from %s to %s", a.starts ? a.starts : "now",
+                    a.ends ? a.ends : "open end");
+    char tgt[80];
+    snprintf(tgt, sizeof(tgt), "%s:%s", kind, target);
+    kk_buf_reset(&err);
+    struct srv_audit au = {a.at_ms, req->who,          "assignment.add",
+                           tgt,     kk_buf_str(&what), !strcmp(kind, "venue") ? target : NULL,
+                           a.pack};
+    if (srv_store_audit_record(req->store, &au, &err))
+        kk_error("assign", "audit: %s", kk_buf_str(&err));
+    srv_reply_text(out, 200, "application/json", "{\"ok\":true}", 11);
+    kk_info("assign", "%s assigned %s to %s", req->who, kk_buf_str(&what), tgt);
 done:
     cJSON_Delete(root);
     kk_buf_release(&err);
+    kk_buf_release(&what);
+}
+
+/* Undoes the latest assignment of a pack to a venue, kiosk or tag (srv_store.h). */
+static void h_rollback(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *root = srv_req_json(req, out), *a = NULL;
+    struct kk_buf err = KK_BUF_INIT, what = KK_BUF_INIT;
+    struct srv_rollback rb;
+    const char *kind = NULL, *target;
+    if (!root)
+        return;
+    const cJSON *pack = cJSON_GetObjectItemCaseSensitive(root, "pack");
+    if (!cJSON_IsObject(root)) {
+        srv_reply_error(out, 400, "body: must be a JSON object");
+        goto done;
+    }
+    if (!cJSON_IsString(pack) || !srv_id_valid(pack->valuestring)) {
+        srv_reply_error(out, 400, "pack: missing or not a valid id");
+        goto done;
+    }
+    if (!(target = assign_target(req, root, &kind, out)))
+        goto done;
+    int64_t now = kk_clock_wall_ms();
+    enum kk_err rc = srv_store_assign_rollback(req->store, kind, target, pack->valuestring,
+                                               req->who, now, &rb, &err);
+    if (rc == KK_ERR_NOTFOUND) {
+        srv_reply_error(out, 409, "%s", kk_buf_str(&err));
+        goto done;
+    }
+    if (rc) {
+        kk_error("rollback", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+        goto done;
+    }
+    if (rb.window)
+        kk_buf_addf(&what, "removed %s@%s from %s to %s", pack->valuestring, rb.from,
+                    *rb.starts ? rb.starts : "now", *rb.ends ? rb.ends : "open end");
+    else if (*rb.to)
+        kk_buf_addf(&what, "%s@%s back to %s", pack->valuestring, rb.from, rb.to);
+    else
+        kk_buf_addf(&what, "%s@%s removed; no earlier version", pack->valuestring, rb.from);
+    char tgt[80];
+    snprintf(tgt, sizeof(tgt), "%s:%s", kind, target);
+    kk_buf_reset(&err);
+    struct srv_audit au = {now,
+                           req->who,
+                           "assignment.rollback",
+                           tgt,
+                           kk_buf_str(&what),
+                           !strcmp(kind, "venue") ? target : NULL,
+                           pack->valuestring};
+    if (srv_store_audit_record(req->store, &au, &err))
+        kk_error("rollback", "audit: %s", kk_buf_str(&err));
+    kk_info("assign", "%s rolled back %s: %s", req->who, tgt, kk_buf_str(&what));
+    a = cJSON_CreateObject();
+    if (a && (!cJSON_AddBoolToObject(a, "ok", 1) ||
+              !cJSON_AddStringToObject(a, "undid", rb.window ? "dated" : "undated") ||
+              !cJSON_AddStringToObject(a, "from", rb.from) ||
+              !(*rb.to ? cJSON_AddStringToObject(a, "version", rb.to)
+                       : cJSON_AddNullToObject(a, "version")) ||
+              !cJSON_AddStringToObject(a, "detail", kk_buf_str(&what)))) {
+        cJSON_Delete(a);
+        a = NULL;
+    }
+    srv_reply_json(out, 200, a);
+done:
+    cJSON_Delete(root);
+    kk_buf_release(&err);
+    kk_buf_release(&what);
 }
 
 /* --- stats ------------------------------------------------------------------------------ */
@@ -576,6 +733,7 @@ const struct srv_route srv_api_routes[] = {
     {"GET", "/api/v1/session", h_session, SRV_OFFICE, 0, "session"},
     {"GET", "/api/v1/contract", h_contract, SRV_ANYONE, 0, "contract"},
     {"POST", "/api/v1/assignments", h_assign, SRV_OFFICE, SMALL_BODY, "assignments"},
+    {"POST", "/api/v1/assignments/rollback", h_rollback, SRV_OFFICE, SMALL_BODY, "assignments"},
     {"GET", "/api/v1/stats/*", h_stats, SRV_OFFICE, 0, "stats"},
     {"POST", "/api/v1/enrol", srv_admin_enrol, SRV_ANYONE, SMALL_BODY, "enrol"},
     {"GET", "/api/v1/admin/kiosks", srv_admin_kiosks, SRV_OFFICE, 0, "admin"},

@@ -40,8 +40,14 @@ static const struct {
      "COUNT(*), COALESCE(SUM(length(manifest) + length(signature)), 0)"},
     {"pack_files", "pack, version, path, sha256, size", "pack, version, path",
      "COUNT(*), COALESCE(SUM(size), 0)"},
-    {"assignments", "target_kind, target, pack, version, updated_ms", "target_kind, target, pack",
-     "COUNT(*)"},
+    {"assignments", "target_kind, target, pack, version, updated_ms, rolled_back",
+     "target_kind, target, pack", "COUNT(*), COALESCE(SUM(rolled_back), 0)"},
+    /* issue 16: with their ids, which the history names (the sequences follow below) */
+    {"assignment_windows",
+     "id, target_kind, target, pack, version, starts, ends, starts_ms, ends_ms, created_ms, who",
+     "id", "COUNT(*), COALESCE(SUM(id), 0)"},
+    {"assignment_history", "seq, at_ms, who, target_kind, target, pack, version, window_id, undone",
+     "seq", "COUNT(*), COALESCE(SUM(undone), 0), COALESCE(SUM(window_id), 0)"},
     {"events", "id, kiosk, ts, type, received_ms, body, clock_flag", "seq",
      "COUNT(*), COALESCE(SUM(ts / 3600000), 0), COALESCE(SUM(length(body)), 0),"
      " COALESCE(SUM(clock_flag), 0)"},
@@ -321,6 +327,14 @@ enum kk_err srv_migrate(const char *sqlite_path, const char *pg_url, const char 
         if (!rc && report)
             fprintf(report, "%-14s %lld rows\n", tables[t].name, rows);
     }
+    /* Ids copied as they were: the sequences go on after them. */
+    if (!rc)
+        rc = pq_simple(c,
+                       "SELECT setval(pg_get_serial_sequence('assignment_windows', 'id'),"
+                       " COALESCE((SELECT MAX(id) FROM assignment_windows), 0) + 1, false),"
+                       " setval(pg_get_serial_sequence('assignment_history', 'seq'),"
+                       " COALESCE((SELECT MAX(seq) FROM assignment_history), 0) + 1, false)",
+                       err);
     for (size_t t = 0; !rc && t < NTABLES; t++) {
         rc = sqlite_check(db, t, &a, err);
         if (!rc)

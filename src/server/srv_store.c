@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "kepu/clock.h"
+
 int srv_id_valid(const char *s)
 {
     size_t n = 0;
@@ -61,7 +63,33 @@ enum kk_err srv_store_user_add(struct srv_store *s, const char *name, const char
 enum kk_err srv_store_assign(struct srv_store *s, const char *target_kind, const char *target,
                              const char *pack, const char *version, struct kk_buf *err)
 {
-    return s->ops->assign(s, target_kind, target, pack, version, err);
+    struct srv_assign a = {.kind = target_kind,
+                           .target = target,
+                           .pack = pack,
+                           .version = version,
+                           .ends_ms = SRV_WHEN_NEVER,
+                           .who = "cli",
+                           .at_ms = kk_clock_wall_ms()};
+    return s->ops->assign(s, &a, err);
+}
+
+enum kk_err srv_store_assign_at(struct srv_store *s, const struct srv_assign *a, struct kk_buf *err)
+{
+    return s->ops->assign(s, a, err);
+}
+
+enum kk_err srv_store_assign_rollback(struct srv_store *s, const char *kind, const char *target,
+                                      const char *pack, const char *who, int64_t at_ms,
+                                      struct srv_rollback *out, struct kk_buf *err)
+{
+    memset(out, 0, sizeof(*out));
+    return s->ops->assign_rollback(s, kind, target, pack, who, at_ms, out, err);
+}
+
+enum kk_err srv_store_kiosk_windows(struct srv_store *s, const char *kiosk, int64_t since_ms,
+                                    struct srv_table *out, struct kk_buf *err)
+{
+    return s->ops->kiosk_windows(s, kiosk, since_ms, out, err);
 }
 
 enum kk_err srv_store_kiosk_by_token(struct srv_store *s, const char *token_hash,

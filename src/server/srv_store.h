@@ -99,6 +99,28 @@ struct srv_stats_query {
     const char *venue, *kiosk, *topic, *question, *audience;
 };
 
+/* One assignment (srv_store_assign_at, issue 16). starts and ends are NULL for an
+ * undated assignment, else checked "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM" texts (the kiosk's
+ * local time) with starts_ms and ends_ms the same in the city's time (SRV_DAY_OFFSET_S),
+ * 0 and SRV_WHEN_NEVER for a missing bound. who is the user or "cli". */
+#define SRV_WHEN_NEVER 9000000000000000LL
+struct srv_assign {
+    const char *kind, *target, *pack, *version;
+    const char *starts, *ends;
+    int64_t starts_ms, ends_ms;
+    const char *who;
+    int64_t at_ms;
+};
+
+/* What a rollback undid (srv_store_assign_rollback): a dated assignment (window 1) of
+ * version from starts to ends, removed; or the undated one, now version to ("" when no
+ * earlier one exists and the target has no assignment of the pack any more). */
+struct srv_rollback {
+    int window;
+    char from[65], to[65];
+    char starts[17], ends[17];
+};
+
 /* A user's record, for login. */
 struct srv_user {
     char name[65];
@@ -162,8 +184,12 @@ struct srv_store_ops {
                              const char *token_hash, struct kk_buf *err);
     enum kk_err (*user_add)(struct srv_store *s, const char *name, const char *role,
                             const char *password_hash, const char *token_hash, struct kk_buf *err);
-    enum kk_err (*assign)(struct srv_store *s, const char *target_kind, const char *target,
-                          const char *pack, const char *version, struct kk_buf *err);
+    enum kk_err (*assign)(struct srv_store *s, const struct srv_assign *a, struct kk_buf *err);
+    enum kk_err (*assign_rollback)(struct srv_store *s, const char *kind, const char *target,
+                                   const char *pack, const char *who, int64_t at_ms,
+                                   struct srv_rollback *out, struct kk_buf *err);
+    enum kk_err (*kiosk_windows)(struct srv_store *s, const char *kiosk, int64_t since_ms,
+                                 struct srv_table *out, struct kk_buf *err);
     enum kk_err (*kiosk_by_token)(struct srv_store *s, const char *token_hash, struct kk_buf *kiosk,
                                   struct kk_buf *err);
     enum kk_err (*staff_by_token)(struct srv_store *s, const char *token_hash, struct kk_buf *user,
@@ -306,9 +332,29 @@ enum kk_err srv_store_kiosk_add(struct srv_store *s, const char *id, const char 
 enum kk_err srv_store_user_add(struct srv_store *s, const char *name, const char *role,
                                const char *password_hash, const char *token_hash,
                                struct kk_buf *err);
-/* target_kind "venue" or "kiosk". Replaces that target's earlier version of the pack. */
+/* target_kind "venue", "kiosk" or "tag". Replaces that target's earlier undated version
+ * of the pack (srv_store_assign_at with no dates, by "cli" now). */
 enum kk_err srv_store_assign(struct srv_store *s, const char *target_kind, const char *target,
                              const char *pack, const char *version, struct kk_buf *err);
+/* Stores an assignment and a row of the assignment history, in one transaction. An
+ * undated one replaces the target's undated version of the pack; a dated one is added
+ * beside it (the undated one applies outside its dates). KK_ERR_NOTFOUND naming an
+ * unknown venue or kiosk. */
+enum kk_err srv_store_assign_at(struct srv_store *s, const struct srv_assign *a,
+                                struct kk_buf *err);
+/* Undoes the latest assignment of pack to the target that is not undone yet, in one
+ * transaction: a dated one is removed; an undated one gives way to the undated version
+ * assigned before it (marked as a rollback, so kiosks take it although it is lower), or,
+ * when there was none, the target's undated assignment of the pack is removed. Repeated,
+ * it walks further back. KK_ERR_NOTFOUND when there is nothing to undo. */
+enum kk_err srv_store_assign_rollback(struct srv_store *s, const char *kind, const char *target,
+                                      const char *pack, const char *who, int64_t at_ms,
+                                      struct srv_rollback *out, struct kk_buf *err);
+/* The dated assignments for kiosk that end after since_ms: id, version, manifest_sha256,
+ * starts, ends (NULL for no bound), by pack and start. Of the kiosk's own, its tags' and
+ * its venue's, only the most specific level that has dated ones for a pack counts. */
+enum kk_err srv_store_kiosk_windows(struct srv_store *s, const char *kiosk, int64_t since_ms,
+                                    struct srv_table *out, struct kk_buf *err);
 
 /* Authentication lookups: KK_ERR_NOTFOUND when nothing matches. */
 enum kk_err srv_store_kiosk_by_token(struct srv_store *s, const char *token_hash,
@@ -333,7 +379,8 @@ enum kk_err srv_store_heartbeat(struct srv_store *s, const char *kiosk,
                                 const struct srv_kiosk_status *st, int64_t now_ms,
                                 struct kk_buf *err);
 /* The packs assigned to kiosk (its own assignment overrides its venue's for the same pack):
- * columns id, version, manifest_sha256 (NULL until that version is uploaded). */
+ * columns id, version, manifest_sha256 (NULL until that version is uploaded), rollback
+ * (1 when that assignment came from a rollback, else 0). */
 enum kk_err srv_store_kiosk_packs(struct srv_store *s, const char *kiosk, struct srv_table *out,
                                   struct kk_buf *err);
 /* Fills out (initialised here; release with srv_table_release) from the rollups. */

@@ -207,6 +207,21 @@ static const char *const migrations[] = {
     " PRIMARY KEY(kiosk, kind));"
     "CREATE TABLE server_kv(key " TXT " PRIMARY KEY, value TEXT NOT NULL,"
     " updated_ms BIGINT NOT NULL);",
+    /* 10 (SQLite 14; issue 16): dated assignments, the
+     * assignment history for rollbacks, the rollback flag. */
+    "ALTER TABLE assignments ADD COLUMN rolled_back BIGINT NOT NULL DEFAULT 0;"
+    "CREATE TABLE assignment_windows(id BIGSERIAL PRIMARY KEY, target_kind " TXT " NOT NULL,"
+    " target " TXT " NOT NULL, pack " TXT " NOT NULL, version " TXT " NOT NULL, starts TEXT,"
+    " ends TEXT, starts_ms BIGINT NOT NULL, ends_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL,"
+    " who TEXT NOT NULL);"
+    "CREATE INDEX assignment_windows_target ON assignment_windows(target_kind, target, pack);"
+    "CREATE TABLE assignment_history(seq BIGSERIAL PRIMARY KEY, at_ms BIGINT NOT NULL,"
+    " who TEXT NOT NULL, target_kind " TXT " NOT NULL, target " TXT " NOT NULL, pack " TXT
+    " NOT NULL, version " TXT " NOT NULL, window_id BIGINT, undone BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX assignment_history_target ON assignment_history(target_kind, target, pack);"
+    "INSERT INTO assignment_history(at_ms, who, target_kind, target, pack, version)"
+    " SELECT updated_ms, '', target_kind, target, pack, version FROM assignments"
+    " ORDER BY updated_ms;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -623,28 +638,131 @@ static enum kk_err pg_user_add(struct srv_store *base, const char *name, const c
     return rc;
 }
 
-static enum kk_err pg_assign(struct srv_store *base, const char *kind, const char *target,
-                             const char *pack, const char *version, struct kk_buf *err)
+/* Serialises assignments of one target and pack across servers sharing the database. */
+static enum kk_err lock_target(struct pg_conn *c, const char *kind, const char *target,
+                               const char *pack, struct kk_buf *err)
+{
+    return run(c, err, "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2 || ':' || $3))",
+               "ttt", kind, target, pack);
+}
+
+static enum kk_err pg_assign(struct srv_store *base, const struct srv_assign *a, struct kk_buf *err)
 {
     struct pg_store *s = (struct pg_store *)base;
-    int venue = !strcmp(kind, "venue"), tag = !strcmp(kind, "tag");
-    if (!venue && !tag && strcmp(kind, "kiosk"))
+    int venue = !strcmp(a->kind, "venue"), tag = !strcmp(a->kind, "tag");
+    int dated = a->starts || a->ends;
+    PGresult *r = NULL;
+    if (!venue && !tag && strcmp(a->kind, "kiosk"))
         return kk_fail(err, KK_ERR_INVALID, "assignment target must be a venue, a kiosk or a tag");
     WITH_CONN(s, err);
-    /* A tag needs no kiosk yet: kiosks tagged later get the assignment. */
-    enum kk_err rc = tag ? KK_OK
-                         : query_text(c, NULL, err,
-                                      venue ? "SELECT 1 FROM venues WHERE id = $1"
-                                            : "SELECT 1 FROM kiosks WHERE id = $1",
-                                      "t", target, NULL);
-    if (rc == KK_ERR_NOTFOUND)
-        rc = kk_fail(err, rc, "%s %s does not exist", kind, target);
+    enum kk_err rc = simple(c, err, "BEGIN");
     if (!rc)
+        rc = lock_target(c, a->kind, a->target, a->pack, err);
+    /* A tag needs no kiosk yet: kiosks tagged later get the assignment. */
+    if (!rc && !tag)
+        rc = query_text(c, NULL, err,
+                        venue ? "SELECT 1 FROM venues WHERE id = $1"
+                              : "SELECT 1 FROM kiosks WHERE id = $1",
+                        "t", a->target, NULL);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "%s %s does not exist", a->kind, a->target);
+    if (!rc && !dated)
         rc = run(c, err,
                  "INSERT INTO assignments(target_kind, target, pack, version, updated_ms)"
                  " VALUES($1, $2, $3, $4, $5) ON CONFLICT (target_kind, target, pack)"
-                 " DO UPDATE SET version = excluded.version, updated_ms = excluded.updated_ms",
-                 "tttti", kind, target, pack, version, (int64_t)kk_clock_wall_ms());
+                 " DO UPDATE SET version = excluded.version, updated_ms = excluded.updated_ms,"
+                 " rolled_back = 0",
+                 "tttti", a->kind, a->target, a->pack, a->version, a->at_ms);
+    char wid[24] = "";
+    if (!rc && dated) {
+        rc = query_row(c, &r, err,
+                       "INSERT INTO assignment_windows(target_kind, target, pack, version, starts,"
+                       " ends, starts_ms, ends_ms, created_ms, who) VALUES($1, $2, $3, $4, $5, $6,"
+                       " $7, $8, $9, $10) RETURNING id::text",
+                       0, "ttttttiiit", a->kind, a->target, a->pack, a->version, a->starts, a->ends,
+                       a->starts_ms, a->ends_ms, a->at_ms, a->who);
+        if (!rc)
+            snprintf(wid, sizeof(wid), "%s", PQgetvalue(r, 0, 0));
+    }
+    if (!rc)
+        rc = run(c, err,
+                 "INSERT INTO assignment_history(at_ms, who, target_kind, target, pack, version,"
+                 " window_id) VALUES($1, $2, $3, $4, $5, $6, NULLIF($7, '')::bigint)",
+                 "ittttt"
+                 "t",
+                 a->at_ms, a->who, a->kind, a->target, a->pack, a->version, wid);
+    if (!rc)
+        rc = simple(c, err, "COMMIT");
+    if (rc)
+        simple(c, NULL, "ROLLBACK");
+    PQclear(r);
+    conn_put(s, c);
+    return rc;
+}
+
+static void value_copy(PGresult *r, int col, char *out, size_t size)
+{
+    snprintf(out, size, "%s", PQgetisnull(r, 0, col) ? "" : PQgetvalue(r, 0, col));
+}
+
+static enum kk_err pg_assign_rollback(struct srv_store *base, const char *kind, const char *target,
+                                      const char *pack, const char *who, int64_t at_ms,
+                                      struct srv_rollback *out, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL, *p = NULL;
+    (void)who;
+    WITH_CONN(s, err);
+    enum kk_err rc = simple(c, err, "BEGIN");
+    if (!rc)
+        rc = lock_target(c, kind, target, pack, err);
+    if (!rc)
+        rc = query_row(c, &r, err,
+                       "SELECT h.seq::text, h.version, h.window_id::text, w.starts, w.ends"
+                       " FROM assignment_history h LEFT JOIN assignment_windows w"
+                       " ON w.id = h.window_id WHERE h.target_kind = $1 AND h.target = $2"
+                       " AND h.pack = $3 AND h.undone = 0 ORDER BY h.seq DESC LIMIT 1",
+                       0, "ttt", kind, target, pack);
+    if (rc == KK_ERR_NOTFOUND)
+        rc = kk_fail(err, rc, "%s %s has no assignment of %s to roll back", kind, target, pack);
+    if (rc)
+        goto end;
+    out->window = !PQgetisnull(r, 0, 2);
+    value_copy(r, 1, out->from, sizeof(out->from));
+    value_copy(r, 3, out->starts, sizeof(out->starts));
+    value_copy(r, 4, out->ends, sizeof(out->ends));
+    rc = run(c, err, "UPDATE assignment_history SET undone = 1 WHERE seq = $1::bigint", "t",
+             PQgetvalue(r, 0, 0));
+    if (!rc && out->window)
+        rc = run(c, err, "DELETE FROM assignment_windows WHERE id = $1::bigint", "t",
+                 PQgetvalue(r, 0, 2));
+    if (!rc && !out->window) {
+        rc = query_row(c, &p, err,
+                       "SELECT version FROM assignment_history WHERE target_kind = $1"
+                       " AND target = $2 AND pack = $3 AND undone = 0 AND window_id IS NULL"
+                       " ORDER BY seq DESC LIMIT 1",
+                       0, "ttt", kind, target, pack);
+        if (rc == KK_ERR_NOTFOUND) {
+            rc = run(c, err,
+                     "DELETE FROM assignments WHERE target_kind = $1 AND target = $2 AND pack = $3",
+                     "ttt", kind, target, pack);
+        } else if (!rc) {
+            value_copy(p, 0, out->to, sizeof(out->to));
+            rc = run(c, err,
+                     "INSERT INTO assignments(target_kind, target, pack, version, updated_ms,"
+                     " rolled_back) VALUES($1, $2, $3, $4, $5, 1) ON CONFLICT (target_kind, target,"
+                     " pack) DO UPDATE SET version = excluded.version,"
+                     " updated_ms = excluded.updated_ms, rolled_back = 1",
+                     "tttti", kind, target, pack, out->to, at_ms);
+        }
+    }
+end:
+    if (!rc)
+        rc = simple(c, err, "COMMIT");
+    if (rc)
+        simple(c, NULL, "ROLLBACK");
+    PQclear(r);
+    PQclear(p);
     conn_put(s, c);
     return rc;
 }
@@ -1143,14 +1261,15 @@ static enum kk_err read_table(struct pg_store *s, struct srv_table *out, const c
 /* A kiosk's assigned packs: its own assignment of a pack wins over one of its tags (the
  * latest of those), which wins over its venue's (as in the SQLite store). */
 #define PACKS_OF_KIOSK(K)                                                                          \
-    "WITH cand(pack, version, prio, updated_ms) AS ("                                              \
-    " SELECT pack, version, 3, updated_ms FROM assignments"                                        \
+    "WITH cand(pack, version, prio, updated_ms, rolled_back) AS ("                                 \
+    " SELECT pack, version, 3, updated_ms, rolled_back FROM assignments"                           \
     " WHERE target_kind = 'kiosk' AND target = " K " UNION ALL"                                    \
-    " SELECT pack, version, 2, updated_ms FROM assignments WHERE target_kind = 'tag'"              \
+    " SELECT pack, version, 2, updated_ms, rolled_back FROM assignments WHERE target_kind = 'tag'" \
     " AND target IN (SELECT tag FROM kiosk_tags WHERE kiosk = " K ") UNION ALL"                    \
-    " SELECT pack, version, 1, updated_ms FROM assignments WHERE target_kind = 'venue'"            \
+    " SELECT pack, version, 1, updated_ms, rolled_back FROM assignments"                           \
+    " WHERE target_kind = 'venue'"                                                                 \
     " AND target = (SELECT venue FROM kiosks WHERE id = " K "))"                                   \
-    " SELECT c.pack, c.version, p.manifest_sha256 FROM cand c"                                     \
+    " SELECT c.pack, c.version, p.manifest_sha256, c.rolled_back FROM cand c"                      \
     " LEFT JOIN packs p ON p.id = c.pack AND p.version = c.version"                                \
     " WHERE NOT EXISTS (SELECT 1 FROM cand d WHERE d.pack = c.pack AND (d.prio > c.prio"           \
     " OR (d.prio = c.prio AND (d.updated_ms > c.updated_ms"                                        \
@@ -1160,8 +1279,41 @@ static enum kk_err read_table(struct pg_store *s, struct srv_table *out, const c
 static enum kk_err pg_kiosk_packs(struct srv_store *base, const char *kiosk, struct srv_table *out,
                                   struct kk_buf *err)
 {
-    static const char *const cols[] = {"id", "version", "manifest_sha256"};
-    return read_table((struct pg_store *)base, out, cols, 3, err, PACKS_OF_KIOSK("$1"), "t", kiosk);
+    static const char *const cols[] = {"id", "version", "manifest_sha256", "rollback"};
+    return read_table((struct pg_store *)base, out, cols, 4, err, PACKS_OF_KIOSK("$1"), "t", kiosk);
+}
+
+/* A kiosk's dated assignments (as in the SQLite store). */
+#define WINDOWS_OF_KIOSK(K, SINCE)                                                                 \
+    "WITH cand(id, pack, version, starts, ends, starts_ms, prio) AS ("                             \
+    " SELECT id, pack, version, starts, ends, starts_ms, 3 FROM assignment_windows"                \
+    " WHERE target_kind = 'kiosk' AND target = " K " AND ends_ms > " SINCE " UNION ALL"            \
+    " SELECT id, pack, version, starts, ends, starts_ms, 2 FROM assignment_windows"                \
+    " WHERE target_kind = 'tag' AND ends_ms > " SINCE                                              \
+    " AND target IN (SELECT tag FROM kiosk_tags WHERE kiosk = " K ") UNION ALL"                    \
+    " SELECT id, pack, version, starts, ends, starts_ms, 1 FROM assignment_windows"                \
+    " WHERE target_kind = 'venue' AND ends_ms > " SINCE                                            \
+    " AND target = (SELECT venue FROM kiosks WHERE id = " K "))"                                   \
+    " SELECT c.pack, c.version, p.manifest_sha256, c.starts, c.ends FROM cand c"                   \
+    " LEFT JOIN packs p ON p.id = c.pack AND p.version = c.version"                                \
+    " WHERE NOT EXISTS (SELECT 1 FROM cand d WHERE d.pack = c.pack AND d.prio > c.prio)"           \
+    " ORDER BY c.pack, c.starts_ms, c.id"
+
+static enum kk_err pg_kiosk_windows(struct srv_store *base, const char *kiosk, int64_t since_ms,
+                                    struct srv_table *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"id", "version", "manifest_sha256", "starts", "ends"};
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    if (srv_table_init(out, cols, 5))
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    WITH_CONN(s, err);
+    enum kk_err rc = query_row(c, &r, err, WINDOWS_OF_KIOSK("$1", "$2"), 0, "ti", kiosk, since_ms);
+    if (!rc)
+        rc = collect_rows(r, out, err);
+    PQclear(r);
+    conn_put(s, c);
+    return rc == KK_ERR_NOTFOUND ? KK_OK : rc;
 }
 
 /* --- stats from the rollups ------------------------------------------------------------ */
@@ -1374,15 +1526,21 @@ static const struct stat_def stat_defs[] = {
                         " ORDER BY id, uploaded_ms DESC, version",
                         {"pack", "version", "manifest_sha256", "uploaded_ms"},
                         4},
-    [SRV_STAT_ASSIGNMENTS] = {"SELECT a.target_kind, a.target, a.pack, a.version, a.updated_ms"
-                              " FROM assignments a"
-                              " WHERE ($4 IS NULL OR (a.target_kind = 'venue' AND a.target = $4)"
-                              " OR (a.target_kind = 'kiosk' AND a.target IN"
-                              " (SELECT id FROM kiosks WHERE venue = $4)))"
-                              " AND ($5 IS NULL OR (a.target_kind = 'kiosk' AND a.target = $5))"
-                              " ORDER BY a.target_kind DESC, a.target, a.pack",
-                              {"target_kind", "target", "pack", "version", "updated_ms"},
-                              5},
+    [SRV_STAT_ASSIGNMENTS] =
+        {"SELECT a.target_kind, a.target, a.pack, a.version, a.updated_ms,"
+         " a.starts, a.ends, a.rb FROM (SELECT target_kind, target,"
+         " pack, version, updated_ms, CAST(NULL AS TEXT) AS starts,"
+         " CAST(NULL AS TEXT) AS ends, rolled_back AS rb"
+         " FROM assignments UNION ALL SELECT target_kind, target, pack,"
+         " version, created_ms, starts, ends, 0 FROM assignment_windows"
+         " WHERE ends_ms > $9) a"
+         " WHERE ($4 IS NULL OR (a.target_kind = 'venue' AND a.target = $4)"
+         " OR (a.target_kind = 'kiosk' AND a.target IN"
+         " (SELECT id FROM kiosks WHERE venue = $4)))"
+         " AND ($5 IS NULL OR (a.target_kind = 'kiosk' AND a.target = $5))"
+         " ORDER BY a.target_kind DESC, a.target, a.pack, a.starts IS NOT NULL, a.starts",
+         {"target_kind", "target", "pack", "version", "updated_ms", "starts", "ends", "rollback"},
+         8},
     [SRV_STAT_BLOCKS] =
         {"SELECT v.topic, v.page, v.block, v.visitors, COALESCE(u.uses, 0)"
          " FROM (SELECT r.topic, r.page, r.block,"
@@ -2525,6 +2683,8 @@ static const struct srv_store_ops pg_ops = {
     .kiosk_add = pg_kiosk_add,
     .user_add = pg_user_add,
     .assign = pg_assign,
+    .assign_rollback = pg_assign_rollback,
+    .kiosk_windows = pg_kiosk_windows,
     .kiosk_by_token = pg_kiosk_by_token,
     .staff_by_token = pg_staff_by_token,
     .user_get = pg_user_get,

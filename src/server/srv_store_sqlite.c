@@ -210,6 +210,23 @@ static const char *const migrations[] = {
     " PRIMARY KEY(kiosk, kind));"
     "CREATE TABLE server_kv(key TEXT PRIMARY KEY, value TEXT NOT NULL,"
     " updated_ms INTEGER NOT NULL);",
+    /* 14 (issue 16): dated assignments (windows), each
+     * assignment's history so a rollback knows what came before, and a flag on an
+     * undated assignment made by a rollback (kiosks take it although it is lower). The
+     * history starts with the assignments there are. */
+    "ALTER TABLE assignments ADD COLUMN rolled_back INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE assignment_windows(id INTEGER PRIMARY KEY, target_kind TEXT NOT NULL,"
+    " target TEXT NOT NULL, pack TEXT NOT NULL, version TEXT NOT NULL, starts TEXT, ends TEXT,"
+    " starts_ms INTEGER NOT NULL, ends_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+    " who TEXT NOT NULL);"
+    "CREATE INDEX assignment_windows_target ON assignment_windows(target_kind, target, pack);"
+    "CREATE TABLE assignment_history(seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
+    " who TEXT NOT NULL, target_kind TEXT NOT NULL, target TEXT NOT NULL, pack TEXT NOT NULL,"
+    " version TEXT NOT NULL, window_id INTEGER, undone INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX assignment_history_target ON assignment_history(target_kind, target, pack);"
+    "INSERT INTO assignment_history(at_ms, who, target_kind, target, pack, version)"
+    " SELECT updated_ms, '', target_kind, target, pack, version FROM assignments"
+    " ORDER BY updated_ms;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -615,30 +632,126 @@ static enum kk_err sq_user_add(struct srv_store *base, const char *name, const c
     return rc;
 }
 
-static enum kk_err sq_assign(struct srv_store *base, const char *kind, const char *target,
-                             const char *pack, const char *version, struct kk_buf *err)
+static enum kk_err sq_assign(struct srv_store *base, const struct srv_assign *a, struct kk_buf *err)
 {
     struct sq_store *s = (struct sq_store *)base;
-    int venue = !strcmp(kind, "venue"), tag = !strcmp(kind, "tag");
-    if (!venue && !tag && strcmp(kind, "kiosk"))
+    int venue = !strcmp(a->kind, "venue"), tag = !strcmp(a->kind, "tag");
+    int dated = a->starts || a->ends;
+    if (!venue && !tag && strcmp(a->kind, "kiosk"))
         return kk_fail(err, KK_ERR_INVALID, "assignment target must be a venue, a kiosk or a tag");
     pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "BEGIN IMMEDIATE", NULL);
+    if (rc)
+        goto unlock;
     /* A tag needs no kiosk yet: kiosks tagged later get the assignment. */
-    enum kk_err rc = tag ? KK_OK
-                         : query_text(s->w, NULL, err,
-                                      venue ? "SELECT 1 FROM venues WHERE id = ?1"
-                                            : "SELECT 1 FROM kiosks WHERE id = ?1",
-                                      "t", target);
+    rc = tag ? KK_OK
+             : query_text(s->w, NULL, err,
+                          venue ? "SELECT 1 FROM venues WHERE id = ?1"
+                                : "SELECT 1 FROM kiosks WHERE id = ?1",
+                          "t", a->target);
     if (rc == KK_ERR_NOTFOUND)
-        rc = kk_fail(err, rc, "%s %s does not exist", kind, target);
-    if (!rc) {
+        rc = kk_fail(err, rc, "%s %s does not exist", a->kind, a->target);
+    if (!rc && !dated)
         rc = run(s->w, err,
                  "INSERT INTO assignments(target_kind, target, pack, version, updated_ms)"
                  " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET"
-                 " version = excluded.version, updated_ms = excluded.updated_ms",
-                 "tttti", kind, target, pack, version, (int64_t)kk_clock_wall_ms());
-    }
+                 " version = excluded.version, updated_ms = excluded.updated_ms, rolled_back = 0",
+                 "tttti", a->kind, a->target, a->pack, a->version, a->at_ms);
+    if (!rc && dated)
+        rc = run(s->w, err,
+                 "INSERT INTO assignment_windows(target_kind, target, pack, version, starts, ends,"
+                 " starts_ms, ends_ms, created_ms, who) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                 " ?10)",
+                 "ttttttiiit", a->kind, a->target, a->pack, a->version, a->starts, a->ends,
+                 a->starts_ms, a->ends_ms, a->at_ms, a->who);
+    if (!rc)
+        rc = run(s->w, err,
+                 "INSERT INTO assignment_history(at_ms, who, target_kind, target, pack, version,"
+                 " window_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?7 THEN last_insert_rowid()"
+                 " END)",
+                 "ittttti", a->at_ms, a->who, a->kind, a->target, a->pack, a->version,
+                 (int64_t)dated);
+    if (!rc)
+        rc = run(s->w, err, "COMMIT", NULL);
+    if (rc)
+        sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+unlock:
     pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+static void cell_copy(const struct srv_cell *c, char *out, size_t size)
+{
+    snprintf(out, size, "%s", c->kind == SRV_CELL_TEXT ? c->s : "");
+}
+
+static enum kk_err sq_assign_rollback(struct srv_store *base, const char *kind, const char *target,
+                                      const char *pack, const char *who, int64_t at_ms,
+                                      struct srv_rollback *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"seq", "version", "window_id", "starts", "ends"};
+    struct sq_store *s = (struct sq_store *)base;
+    struct srv_table t = {0};
+    struct kk_buf prev = KK_BUF_INIT;
+    (void)who;
+    if (srv_table_init(&t, cols, 5))
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc = run(s->w, err, "BEGIN IMMEDIATE", NULL);
+    if (rc)
+        goto unlock;
+    rc = query_table(
+        s->w, &t, err,
+        "SELECT h.seq, h.version, h.window_id, w.starts, w.ends"
+        " FROM assignment_history h LEFT JOIN assignment_windows w ON w.id = h.window_id"
+        " WHERE h.target_kind = ?1 AND h.target = ?2 AND h.pack = ?3 AND h.undone = 0"
+        " ORDER BY h.seq DESC LIMIT 1",
+        "ttt", kind, target, pack);
+    if (!rc && !t.nrows)
+        rc = kk_fail(err, KK_ERR_NOTFOUND, "%s %s has no assignment of %s to roll back", kind,
+                     target, pack);
+    if (rc)
+        goto end;
+    const struct srv_cell *h = t.cells;
+    out->window = h[2].kind == SRV_CELL_INT;
+    cell_copy(&h[1], out->from, sizeof(out->from));
+    cell_copy(&h[3], out->starts, sizeof(out->starts));
+    cell_copy(&h[4], out->ends, sizeof(out->ends));
+    rc = run(s->w, err, "UPDATE assignment_history SET undone = 1 WHERE seq = ?1", "i", h[0].i);
+    if (!rc && out->window)
+        rc = run(s->w, err, "DELETE FROM assignment_windows WHERE id = ?1", "i", h[2].i);
+    if (!rc && !out->window) {
+        rc = query_text(s->w, &prev, err,
+                        "SELECT version FROM assignment_history WHERE target_kind = ?1"
+                        " AND target = ?2 AND pack = ?3 AND undone = 0 AND window_id IS NULL"
+                        " ORDER BY seq DESC LIMIT 1",
+                        "ttt", kind, target, pack);
+        if (rc == KK_ERR_NOTFOUND) {
+            rc = run(s->w, err,
+                     "DELETE FROM assignments WHERE target_kind = ?1 AND target = ?2 AND pack = ?3",
+                     "ttt", kind, target, pack);
+        } else if (!rc) {
+            snprintf(out->to, sizeof(out->to), "%s", kk_buf_str(&prev));
+            rc = run(s->w, err,
+                     "UPDATE assignments SET version = ?4, updated_ms = ?5, rolled_back = 1"
+                     " WHERE target_kind = ?1 AND target = ?2 AND pack = ?3",
+                     "tttti", kind, target, pack, out->to, at_ms);
+            if (!rc)
+                rc = run(s->w, err,
+                         "INSERT INTO assignments(target_kind, target, pack, version, updated_ms,"
+                         " rolled_back) VALUES(?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT DO NOTHING",
+                         "tttti", kind, target, pack, out->to, at_ms);
+        }
+    }
+end:
+    if (!rc)
+        rc = run(s->w, err, "COMMIT", NULL);
+    if (rc)
+        sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+unlock:
+    pthread_mutex_unlock(&s->wlock);
+    srv_table_release(&t);
+    kk_buf_release(&prev);
     return rc;
 }
 
@@ -926,14 +1039,15 @@ static enum kk_err read_table(struct sq_store *s, struct srv_table *out, const c
 /* A kiosk's assigned packs: its own assignment of a pack wins over one of its tags (the
  * latest of those), which wins over its venue's. Written once for both stores. */
 #define PACKS_OF_KIOSK(K)                                                                          \
-    "WITH cand(pack, version, prio, updated_ms) AS ("                                              \
-    " SELECT pack, version, 3, updated_ms FROM assignments"                                        \
+    "WITH cand(pack, version, prio, updated_ms, rolled_back) AS ("                                 \
+    " SELECT pack, version, 3, updated_ms, rolled_back FROM assignments"                           \
     " WHERE target_kind = 'kiosk' AND target = " K " UNION ALL"                                    \
-    " SELECT pack, version, 2, updated_ms FROM assignments WHERE target_kind = 'tag'"              \
+    " SELECT pack, version, 2, updated_ms, rolled_back FROM assignments WHERE target_kind = 'tag'" \
     " AND target IN (SELECT tag FROM kiosk_tags WHERE kiosk = " K ") UNION ALL"                    \
-    " SELECT pack, version, 1, updated_ms FROM assignments WHERE target_kind = 'venue'"            \
+    " SELECT pack, version, 1, updated_ms, rolled_back FROM assignments"                           \
+    " WHERE target_kind = 'venue'"                                                                 \
     " AND target = (SELECT venue FROM kiosks WHERE id = " K "))"                                   \
-    " SELECT c.pack, c.version, p.manifest_sha256 FROM cand c"                                     \
+    " SELECT c.pack, c.version, p.manifest_sha256, c.rolled_back FROM cand c"                      \
     " LEFT JOIN packs p ON p.id = c.pack AND p.version = c.version"                                \
     " WHERE NOT EXISTS (SELECT 1 FROM cand d WHERE d.pack = c.pack AND (d.prio > c.prio"           \
     " OR (d.prio = c.prio AND (d.updated_ms > c.updated_ms"                                        \
@@ -943,9 +1057,41 @@ static enum kk_err read_table(struct sq_store *s, struct srv_table *out, const c
 static enum kk_err sq_kiosk_packs(struct srv_store *base, const char *kiosk, struct srv_table *out,
                                   struct kk_buf *err)
 {
-    static const char *const cols[] = {"id", "version", "manifest_sha256"};
-    return read_table((struct sq_store *)base, out, cols, 3, err, PACKS_OF_KIOSK("?1"), "t", kiosk,
+    static const char *const cols[] = {"id", "version", "manifest_sha256", "rollback"};
+    return read_table((struct sq_store *)base, out, cols, 4, err, PACKS_OF_KIOSK("?1"), "t", kiosk,
                       NULL);
+}
+
+/* A kiosk's dated assignments ending after ?2: of its own, its tags' and its venue's, the
+ * most specific level with dated ones for a pack. Written once for both stores. */
+#define WINDOWS_OF_KIOSK(K, SINCE)                                                                 \
+    "WITH cand(id, pack, version, starts, ends, starts_ms, prio) AS ("                             \
+    " SELECT id, pack, version, starts, ends, starts_ms, 3 FROM assignment_windows"                \
+    " WHERE target_kind = 'kiosk' AND target = " K " AND ends_ms > " SINCE " UNION ALL"            \
+    " SELECT id, pack, version, starts, ends, starts_ms, 2 FROM assignment_windows"                \
+    " WHERE target_kind = 'tag' AND ends_ms > " SINCE                                              \
+    " AND target IN (SELECT tag FROM kiosk_tags WHERE kiosk = " K ") UNION ALL"                    \
+    " SELECT id, pack, version, starts, ends, starts_ms, 1 FROM assignment_windows"                \
+    " WHERE target_kind = 'venue' AND ends_ms > " SINCE                                            \
+    " AND target = (SELECT venue FROM kiosks WHERE id = " K "))"                                   \
+    " SELECT c.pack, c.version, p.manifest_sha256, c.starts, c.ends FROM cand c"                   \
+    " LEFT JOIN packs p ON p.id = c.pack AND p.version = c.version"                                \
+    " WHERE NOT EXISTS (SELECT 1 FROM cand d WHERE d.pack = c.pack AND d.prio > c.prio)"           \
+    " ORDER BY c.pack, c.starts_ms, c.id"
+
+static enum kk_err sq_kiosk_windows(struct srv_store *base, const char *kiosk, int64_t since_ms,
+                                    struct srv_table *out, struct kk_buf *err)
+{
+    static const char *const cols[] = {"id", "version", "manifest_sha256", "starts", "ends"};
+    struct sq_store *s = (struct sq_store *)base;
+    if (srv_table_init(out, cols, 5))
+        return kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    sqlite3 *db = reader_get(s, err);
+    if (!db)
+        return KK_ERR_DB;
+    enum kk_err rc = query_table(db, out, err, WINDOWS_OF_KIOSK("?1", "?2"), "ti", kiosk, since_ms);
+    reader_put(s, db);
+    return rc;
 }
 
 /* --- stats from the rollups ------------------------------------------------------------ */
@@ -1163,15 +1309,21 @@ static const struct stat_def stat_defs[] = {
                         " ORDER BY id, uploaded_ms DESC, version",
                         {"pack", "version", "manifest_sha256", "uploaded_ms"},
                         4},
-    [SRV_STAT_ASSIGNMENTS] = {"SELECT a.target_kind, a.target, a.pack, a.version, a.updated_ms"
-                              " FROM assignments a"
-                              " WHERE (?4 IS NULL OR (a.target_kind = 'venue' AND a.target = ?4)"
-                              " OR (a.target_kind = 'kiosk' AND a.target IN"
-                              " (SELECT id FROM kiosks WHERE venue = ?4)))"
-                              " AND (?5 IS NULL OR (a.target_kind = 'kiosk' AND a.target = ?5))"
-                              " ORDER BY a.target_kind DESC, a.target, a.pack",
-                              {"target_kind", "target", "pack", "version", "updated_ms"},
-                              5},
+    [SRV_STAT_ASSIGNMENTS] =
+        {"SELECT a.target_kind, a.target, a.pack, a.version, a.updated_ms,"
+         " a.starts, a.ends, a.rb FROM (SELECT target_kind, target,"
+         " pack, version, updated_ms, CAST(NULL AS TEXT) AS starts,"
+         " CAST(NULL AS TEXT) AS ends, rolled_back AS rb"
+         " FROM assignments UNION ALL SELECT target_kind, target, pack,"
+         " version, created_ms, starts, ends, 0 FROM assignment_windows"
+         " WHERE ends_ms > ?9) a"
+         " WHERE (?4 IS NULL OR (a.target_kind = 'venue' AND a.target = ?4)"
+         " OR (a.target_kind = 'kiosk' AND a.target IN"
+         " (SELECT id FROM kiosks WHERE venue = ?4)))"
+         " AND (?5 IS NULL OR (a.target_kind = 'kiosk' AND a.target = ?5))"
+         " ORDER BY a.target_kind DESC, a.target, a.pack, a.starts IS NOT NULL, a.starts",
+         {"target_kind", "target", "pack", "version", "updated_ms", "starts", "ends", "rollback"},
+         8},
     [SRV_STAT_BLOCKS] = {"SELECT v.topic, v.page, v.block, v.visitors, COALESCE(u.uses, 0)"
                          " FROM (SELECT r.topic, r.page, r.block,"
                          " COUNT(DISTINCT r.session) AS visitors FROM day_block_visit r" BFILTER
@@ -2211,6 +2363,8 @@ static const struct srv_store_ops sq_ops = {
     .kiosk_add = sq_kiosk_add,
     .user_add = sq_user_add,
     .assign = sq_assign,
+    .assign_rollback = sq_assign_rollback,
+    .kiosk_windows = sq_kiosk_windows,
     .kiosk_by_token = sq_kiosk_by_token,
     .staff_by_token = sq_staff_by_token,
     .user_get = sq_user_get,

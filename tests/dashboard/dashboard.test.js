@@ -397,6 +397,53 @@ test('changing an assignment changes what that kiosk\'s next heartbeat is told',
     [`场馆 v1 ${env.KK_PACK_ID} ${env.KK_PACK_V1}`, `设备 k-0001 ${env.KK_PACK_ID} ${env.KK_PACK_V2}`]);
 });
 
+test('dated assignments and rollback from the assignments page (issue 16)', async () => {
+  await go('assignments');
+  /* a bad range: one line naming the field, nothing stored */
+  await page.fill('#assign-pack', env.KK_PACK_ID);
+  await page.fill('#assign-version', env.KK_PACK_V2);
+  await page.selectOption('#assign-kind', 'venue');
+  await page.selectOption('#assign-target', 'v1');
+  await page.fill('#assign-starts', '2030-12-16');
+  await page.fill('#assign-ends', '2030-12-09');
+  await page.click('#assign-submit');
+  await page.waitForSelector('#assign-msg.bad');
+  assert.equal(await page.textContent('#assign-msg'), '分配失败：ends: must be after starts (2030-12-16)');
+  /* v2 for the venue from a Monday to the Monday after */
+  await page.fill('#assign-starts', '2030-12-09');
+  await page.fill('#assign-ends', '2030-12-16');
+  await assign(env.KK_PACK_ID, env.KK_PACK_V2, 'venue', 'v1');
+  let hb = await heartbeat('k-0003');
+  assert.deepEqual(hb.json.packs.map((p) => p.version), [env.KK_PACK_V1], 'the undated one stays');
+  assert.deepEqual(hb.json.scheduled.map((w) => `${w.id}@${w.version} ${w.starts} ${w.ends}`),
+    [`${env.KK_PACK_ID}@${env.KK_PACK_V2} 2030-12-09 2030-12-16`]);
+  const rows = (await cells('assignments')).map((r) => r.slice(0, 6).join(' '));
+  assert.ok(rows.includes(`场馆 v1 ${env.KK_PACK_ID} ${env.KK_PACK_V2} 2030-12-09 2030-12-16`), rows.join(' | '));
+  await shot('assignments-dated-zh');
+  /* one Roll back per target and pack */
+  assert.equal(await page.locator(`button[data-rollback="venue:v1:${env.KK_PACK_ID}"]`).count(), 1);
+  /* the kiosk's own assignment rolled back: it follows its venue again */
+  await page.click(`button[data-rollback="kiosk:k-0001:${env.KK_PACK_ID}"]`);
+  await waitReady();
+  await page.waitForSelector('#assign-msg.good');
+  assert.match(await page.textContent('#assign-msg'), /已回滚设备 k-0001/);
+  hb = await heartbeat('k-0001');
+  assert.deepEqual(hb.json.packs.map((p) => p.version), [env.KK_PACK_V1]);
+  /* the venue's latest (the dated one) rolled back: removed */
+  await page.click(`button[data-rollback="venue:v1:${env.KK_PACK_ID}"]`);
+  await waitReady();
+  await page.waitForSelector('#assign-msg.good');
+  assert.match(await page.textContent('#assign-msg'), new RegExp(`removed ${env.KK_PACK_ID}@${env.KK_PACK_V2} from 2030-12-09 to 2030-12-16`));
+  hb = await heartbeat('k-0003');
+  assert.deepEqual(hb.json.scheduled, []);
+  const audit = JSON.parse(sql("SELECT json_group_array(what || ' ' || target) FROM audit WHERE what LIKE 'assignment.%'"));
+  assert.ok(audit.includes('assignment.rollback kiosk:k-0001') && audit.includes('assignment.add venue:v1'), audit.join(' | '));
+  /* as before this test, for the tests after it */
+  await page.fill('#assign-starts', '');
+  await page.fill('#assign-ends', '');
+  await assign(env.KK_PACK_ID, env.KK_PACK_V2, 'kiosk', 'k-0001');
+});
+
 /* --- running the fleet (issue 17): kiosks, tags, commands, screenshots, notices --- */
 
 test('fleet: every kiosk with its state; a tag is added; restart asks first', async () => {

@@ -123,6 +123,8 @@ sql "DROP TABLE roll_page; DROP TABLE day_type; DROP TABLE day_topic; DROP TABLE
      DROP TABLE kiosk_tags; DROP TABLE commands; DROP TABLE screenshots; DROP TABLE settings;
      DROP TABLE notices; DROP TABLE notice_targets;
      ALTER TABLE kiosk_status DROP COLUMN state; DROP TABLE alerts; DROP TABLE server_kv;
+     DROP TABLE assignment_windows; DROP TABLE assignment_history;
+     ALTER TABLE assignments DROP COLUMN rolled_back;
      PRAGMA user_version = 1;"
 fi
 start_server
@@ -133,9 +135,9 @@ check "literacy per day after migration" "$quiz_before" "$(st "quiz?by=audience_
 check "sessions per kiosk after migration" "$kiosks_before" "$(st "sessions?by=kiosk&from=$(day 60)")"
 check "answers per question after migration" "$question_before" "$(st "quiz?by=question&from=$(day 60)")"
 if on_pg; then
-    check "schema version" 9 "$(sql "SELECT version FROM schema_version")"
+    check "schema version" 10 "$(sql "SELECT version FROM schema_version")"
 else
-    check "schema version" 13 "$(sql "PRAGMA user_version")"
+    check "schema version" 14 "$(sql "PRAGMA user_version")"
 fi
 
 stop_server; check "clean exit" 0 $?

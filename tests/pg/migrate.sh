@@ -21,6 +21,7 @@ echo "secret-pass" | "$SQ" user add alice --role office --data "$DATA" || exit 1
 TS=$(echo "staff-pass-1" | "$SQ" user add bob --role staff --data "$DATA") || exit 1
 "$SQ" user venue bob v1 --data "$DATA" 2>/dev/null || exit 1
 "$SQ" assign quake@2026.3 --venue v1 --data "$DATA" || exit 1
+"$SQ" assign quake@2026.4 --venue v1 --from 2030-12-09 --to 2030-12-16 --data "$DATA" || exit 1
 "$BENCH" seed --data "$DATA" --kiosks "$TMP/kiosks" --events "$N" --days 40:0 --batch 500 \
     >"$TMP/seed" || { cat "$TMP/seed"; exit 1; }
 
@@ -56,6 +57,14 @@ stats_snapshot "$TMP/pg.txt"
 http GET "/api/v1/drafts/$D" -H "Authorization: Bearer $TS" | cut -d' ' -f2- | jq -cS .source >"$TMP/draft-pg.json"
 cmp -s "$TMP/draft-sqlite.json" "$TMP/draft-pg.json" && ok || fail "the draft differs after migration"
 check "draft revisions and audit copied" "2 2 1" "$(http GET "/api/v1/drafts/$D/revisions" -H "Authorization: Bearer $TS" | cut -d' ' -f2- | jq length) $(sql "SELECT COUNT(*) FROM audit WHERE what LIKE 'draft.%'") $(sql 'SELECT COUNT(*) FROM user_venues')"
+# the dated assignment and the history (issue 16): rolled back on PostgreSQL, then new ones
+e=$("$BIN_PG" rollback quake --venue v1 --data "$DATA")
+check "dated assignment copied" "venue:v1: removed quake@2026.4 from 2030-12-09 to 2030-12-16" "$e"
+"$BIN_PG" assign quake@2026.5 --venue v1 --from 2031-01-05 --data "$DATA" || fail "a dated assign after migrate"
+e=$("$BIN_PG" rollback quake --venue v1 --data "$DATA")
+check "the sequences go on after the copied ids" "venue:v1: removed quake@2026.5 from 2031-01-05 to open end" "$e"
+e=$("$BIN_PG" rollback quake --venue v1 --data "$DATA")
+check "history copied" "venue:v1: quake@2026.3 removed; no earlier version" "$e"
 stop_server
 check "line count" "$(wc -l <"$TMP/sqlite.txt")" "$(wc -l <"$TMP/pg.txt")"
 if cmp -s "$TMP/sqlite.txt" "$TMP/pg.txt"; then ok; else

@@ -630,6 +630,10 @@ async function pageAssignments(view) {
   };
   kindSel.addEventListener('change', fillTargets);
   fillTargets();
+  /* Dated assignments (issue 16): days in the kiosk's own local time; the end day is
+   * the first day back on the undated version. */
+  const startsInput = el('input', { id: 'assign-starts', type: 'date' });
+  const endsInput = el('input', { id: 'assign-ends', type: 'date' });
   const msg = el('p', { class: 'form-msg', role: 'status', id: 'assign-msg' });
   const form = el('form', {
     class: 'assign-form',
@@ -637,13 +641,16 @@ async function pageAssignments(view) {
       e.preventDefault();
       const body = { pack: packInput.value.trim(), version: verInput.value.trim() };
       body[kindSel.value] = targetSel.value;
+      if (startsInput.value) body.starts = startsInput.value;
+      if (endsInput.value) body.ends = endsInput.value;
       msg.className = 'form-msg';
       try {
         const r = await call('POST', '/assignments', body);
         const j = await r.json().catch(() => ({}));
         if (!r.ok) throw new Error(j.error || 'HTTP ' + r.status);
-        state.flash = t('assign_done', {
+        state.flash = t(body.starts || body.ends ? 'assign_done_dated' : 'assign_done', {
           pack: body.pack, version: body.version, kind: t('kind_' + kindSel.value), target: targetSel.value,
+          starts: body.starts || t('when_now'), ends: body.ends || t('when_open'),
         });
         route(); /* redraw with the new assignment; the message shows above it */
       } catch (err) {
@@ -657,6 +664,8 @@ async function pageAssignments(view) {
   el('label', {}, el('span', { text: t('assign_version') }), verInput, verList),
   el('label', {}, el('span', { text: t('assign_target_kind') }), kindSel),
   el('label', {}, el('span', { text: t('assign_target') }), targetSel),
+  el('label', {}, el('span', { text: t('assign_starts') }), startsInput),
+  el('label', {}, el('span', { text: t('assign_ends') }), endsInput),
   el('button', { type: 'submit', class: 'primary', id: 'assign-submit', text: t('assign_submit') }));
   if (state.flash) {
     msg.textContent = state.flash;
@@ -681,21 +690,55 @@ async function pageAssignments(view) {
       sync: should.every((p) => runs.includes(p)) ? 'in_sync' : 'pending',
     });
   });
-  view.append(el('div', { class: 'grid2' },
-    section(t('current_assignments'), csvButton('assignments', {}, 'assignments'),
+  /* One "Roll back" per target and pack: it undoes that target's latest assignment of
+   * the pack (a dated one is removed; an undated one gives way to the version before). */
+  const rollback = async (row) => {
+    const body = { pack: row.pack };
+    body[row.target_kind] = row.target;
+    msg.className = 'form-msg';
+    try {
+      const r = await call('POST', '/assignments/rollback', body);
+      const j = await r.json().catch(() => ({}));
+      if (!r.ok) throw new Error(j.error || 'HTTP ' + r.status);
+      state.flash = t('rollback_done', { kind: t('kind_' + row.target_kind), target: row.target, detail: j.detail });
+      route();
+    } catch (err) {
+      if (err instanceof Expired) return;
+      msg.textContent = t('rollback_failed', { msg: err.message });
+      msg.className = 'form-msg bad';
+    }
+  };
+  const firstOf = new Set();
+  const arows = assigns.map((a) => {
+    const key = `${a.target_kind}:${a.target}:${a.pack}`;
+    const first = !firstOf.has(key);
+    firstOf.add(key);
+    return Object.assign({}, a, { first });
+  });
+  view.append(section(t('current_assignments'), csvButton('assignments', {}, 'assignments'),
       table('assignments', [
         { key: 'target_kind', label: t('col_target_kind'), fmt: (v) => t('kind_' + v) },
         { key: 'target', label: t('col_target') },
         { key: 'pack', label: t('col_pack') },
         { key: 'version', label: t('col_version') },
+        { key: 'starts', label: t('col_starts'), fmt: (v, r) => (v || (r.ends ? t('when_now') : '')) },
+        { key: 'ends', label: t('col_ends'), fmt: (v, r) => (v || (r.starts ? t('when_open') : '')) },
         { key: 'updated_ms', label: t('col_updated'), fmt: stamp },
-      ], assigns)),
-    section(t('uploaded_packs'), csvButton('packs', {}, 'packs'),
-      table('packs', [
-        { key: 'pack', label: t('col_pack') },
-        { key: 'version', label: t('col_version') },
-        { key: 'uploaded_ms', label: t('col_uploaded'), fmt: stamp },
-      ], packs))));
+        {
+          key: 'first',
+          label: t('col_rollback'),
+          fmt: (v, r) => (v ? el('button', {
+            type: 'button', class: 'small', 'data-rollback': `${r.target_kind}:${r.target}:${r.pack}`,
+            text: t('rollback_btn'), onclick: () => rollback(r),
+          }) : ''),
+        },
+      ], arows)));
+  view.append(section(t('uploaded_packs'), csvButton('packs', {}, 'packs'),
+    table('packs', [
+      { key: 'pack', label: t('col_pack') },
+      { key: 'version', label: t('col_version') },
+      { key: 'uploaded_ms', label: t('col_uploaded'), fmt: stamp },
+    ], packs)));
   view.append(section(t('kiosks_table'), csvButton('kiosks', {}, 'kiosks'),
     table('kiosk-assignments', [
       { key: 'kiosk', label: t('col_kiosk') },

@@ -147,6 +147,12 @@ void kk_sync_install_seen(struct kk_sync *s);
 /* Sets the wait between successful runs (the office's sync_interval_s, from the settings
  * overlay); a wait already longer than it (after a good run) is cut to it from now. */
 void kk_sync_set_interval(struct kk_sync *s, uint32_t interval_ms);
+/* Dated assignments (docs/sync.md "Scheduled assignments"): when the schedule kept wants
+ * another version now (by kk_clock_wall_ms in the local time zone) and that version is on
+ * the kiosk, asks the thread for a run at once (kk_sync_now), which switches with or
+ * without the network; the app then switches at the attract screen as after any install.
+ * Returns 1 when it asked. Cheap (reads active.json); the app calls it as it polls. */
+int kk_sync_schedule_due(struct kk_sync *s);
 
 /* ---- fleet operations (fleet.h) -----------------------------------------------------
  * The sync thread runs "sync" and "logs" itself, reports expired commands as

@@ -1,0 +1,258 @@
+"""Dated assignments and rollback end to end (issue 16): the real kepu-server on loopback,
+two versions built, signed and published with kepu-pack, and real kiosks syncing.
+
+1. v1 is the venue's assignment, v2 is assigned from next Monday to the Monday after (the
+   kiosk's local time, TZ=Asia/Shanghai). The kiosk fetches v2 ahead of the start. Then the
+   server is stopped, and the kiosk's clock is moved with advance_ms: before the start it
+   shows v1, after the start v2 at its attract screen, after the end v1 again - offline.
+2. The server comes back; v2 is assigned to the venue (undated) and a second kiosk starts;
+   both show v2. One rollback of the venue: both show v1 at their next attract screen.
+3. A power cut in a window: a kiosk killed while a window is in force comes back with the
+   server away and shows the window's version from its kept schedule."""
+import datetime
+import http.cookiejar
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/support"))
+from kiosk import Kiosk, KioskError, run, sample_pack  # noqa: E402
+
+SRC = os.environ["KK_SOURCE_DIR"]
+BUILD = os.environ["KK_BUILD_DIR"]
+SERVER = os.path.join(BUILD, "src/server/kepu-server")
+PACK = os.path.join(BUILD, "src/tools/kepu-pack")
+TZ = "Asia/Shanghai"
+V1, V2 = "2026.11.1", "2026.12.1"
+T1, T2 = "When an earthquake strikes", "When an earthquake strikes (v2)"
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+    else:
+        print("ok:", what)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def go_attract(k):
+    """Lets the visit time out (idle, then the countdown) until the attract screen."""
+    for _ in range(4):
+        k.send({"state": True})
+        if k.screen["scene"] == "attract":
+            return
+        k.send({"advance_ms": 61000})
+        k.send({"advance_ms": 16000})
+    k.send({"state": True})
+
+
+def shown(k):
+    """The earthquake topic's title a visitor sees now (from the attract screen)."""
+    go_attract(k)
+    if k.screen["scene"] != "attract":
+        return "scene %s" % k.screen["scene"]
+    k.tap_id("start")
+    k.tap_id("lang")
+    k.tap_id("audience/youth")
+    labels = [t["label"] for t in k.screen["targets"] if t["id"] == "topic/earthquake"]
+    go_attract(k)
+    return labels[0] if labels else None
+
+
+def wait_shown(k, title, what, seconds=40):
+    end = time.monotonic() + seconds
+    got = None
+    while time.monotonic() < end:
+        got = shown(k)
+        if got == title:
+            check(True, what)
+            return True
+        time.sleep(0.5)
+    check(False, "%s: shows %r" % (what, got))
+    return False
+
+
+def wait_path(path, what, seconds=40):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if os.path.exists(path):
+            check(True, what)
+            return True
+        time.sleep(0.2)
+    check(False, what)
+    return False
+
+
+class Office:
+    def __init__(self, url):
+        self.url = url
+        self.jar = urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        self.opener = urllib.request.build_opener(self.jar)
+        self.csrf = self.post("/api/v1/login", {"user": "olga", "password": "office-pass-1"})[1]["csrf"]
+
+    def post(self, path, body):
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST")
+        if getattr(self, "csrf", None):
+            req.add_header("X-CSRF-Token", self.csrf)
+        try:
+            with self.opener.open(req) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+
+class Server:
+    def __init__(self, work, data, port):
+        self.work, self.data, self.port, self.p = work, data, port, None
+        self.url = "http://127.0.0.1:%d" % port
+
+    def start(self):
+        log = open(os.path.join(self.work, "server.log"), "a")
+        self.p = subprocess.Popen([SERVER, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data", self.data],
+                                  stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def stop(self):
+        if self.p:
+            self.p.terminate()
+            self.p.wait(timeout=20)
+            self.p = None
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="kk-schedule-ui-")
+    data = os.path.join(work, "server")
+    os.makedirs(os.path.join(data, "keys"))
+    run(PACK, "keygen", "-o", os.path.join(work, "alliance"))
+    shutil.copy(os.path.join(work, "alliance.pub"), os.path.join(data, "keys"))
+    run(SERVER, "venue", "add", "hall", "--name", "Hall", "--data", data)
+    tokens = {kid: run(SERVER, "kiosk", "add", kid, "--venue", "hall", "--data", data).strip()
+              for kid in ("k-1", "k-2", "k-3")}
+    run(SERVER, "venue", "add", "lab", "--name", "Lab", "--data", data)
+    tokens["k-9"] = run(SERVER, "kiosk", "add", "k-9", "--venue", "lab", "--data", data).strip()
+    staff = run(SERVER, "user", "add", "staff", "--role", "staff", "--data", data, stdin="pw-staff-1\n").strip()
+    run(SERVER, "user", "add", "olga", "--role", "office", "--data", data, stdin="office-pass-1\n")
+    srv = Server(work, data, free_port())
+    srv.start()
+    kiosks = []
+
+    def kiosk(kid):
+        with open(os.path.join(work, "token-" + kid), "w") as f:
+            f.write(tokens[kid] + "\n")
+        conf = os.path.join(work, kid + ".conf")
+        with open(conf, "w") as f:
+            f.write("kiosk_id = %s\nserver_url = %s\ntoken_file = %s/token-%s\ntrusted_keys = %s/alliance.pub\n"
+                    "sync_interval_s = 10\n" % (kid, srv.url, work, kid, work))
+        k = Kiosk(BUILD, None, (1280, 800), state=os.path.join(work, "state-" + kid), config=conf,
+                  extra_env={"TZ": TZ})
+        kiosks.append(k)
+        return k
+
+    try:
+        for version, suffix in ((V1, ""), (V2, " (v2)")):
+            built = os.path.join(work, "built-" + version)
+            run(PACK, "build", sample_pack(SRC, os.path.join(work, "src-" + version), version, suffix), "-o", built,
+                "--key", os.path.join(work, "alliance.key"))
+            run(PACK, "publish", built, "--server", srv.url, "--token", staff)
+        office = Office(srv.url)
+        check(office.post("/api/v1/assignments", {"pack": "safety-and-health", "version": V1, "venue": "hall"})[0]
+              == 200, "v1 assigned to the venue")
+        # Next Monday and the Monday after, in the kiosk's zone.
+        zone = ZoneInfo(TZ)
+        today = datetime.datetime.now(zone).date()
+        monday = today + datetime.timedelta(days=7 - today.weekday())
+        after = monday + datetime.timedelta(days=7)
+        st, a = office.post("/api/v1/assignments", {"pack": "safety-and-health", "version": V2, "venue": "hall",
+                                                    "starts": monday.isoformat(), "ends": after.isoformat()})
+        check(st == 200, "v2 assigned from %s to %s: %s %s" % (monday, after, st, a))
+
+        # --- 1. the schedule, offline ---
+        k = kiosk("k-1")
+        wait_shown(k, T1, "before the start: v1")
+        state = os.path.join(work, "state-k-1")
+        wait_path(os.path.join(state, "prefetch", "safety-and-health@" + V2), "v2 fetched ahead of its start")
+        with open(os.path.join(state, "schedule.json")) as f:
+            kept = json.load(f)
+        check([w["starts"] for w in kept.get("scheduled", [])] == [monday.isoformat()],
+              "the schedule is kept in the state folder: %s" % kept)
+        check(not os.path.isdir(os.path.join(state, "packs/safety-and-health", V2)), "v2 not installed before its start")
+        srv.stop()
+        start_ms = int(datetime.datetime.combine(monday, datetime.time(), zone).timestamp() * 1000)
+        end_ms = int(datetime.datetime.combine(after, datetime.time(), zone).timestamp() * 1000)
+        now_ms = int(time.time() * 1000)
+        k.send({"advance_ms": start_ms - now_ms - 10 * 60000})  # ten minutes before the start
+        check(shown(k) == T1, "offline, ten minutes before the start: still v1")
+        time.sleep(3)  # a poll or two of the sync state: nothing is due
+        check(shown(k) == T1, "offline, ten minutes before the start: v1 after polls too")
+        k.send({"advance_ms": 15 * 60000})
+        wait_shown(k, T2, "offline, after the start: v2 at the attract screen")
+        k.send({"advance_ms": end_ms - start_ms})
+        wait_shown(k, T1, "offline, after the end: v1 again")
+        log = k.logtext()
+        check("is due now" in log, "the kiosk logged the dated switches")
+
+        # --- 2. rollback of a venue with two kiosks ---
+        srv.start()
+        check(office.post("/api/v1/assignments", {"pack": "safety-and-health", "version": V2, "venue": "hall"})[0]
+              == 200, "v2 assigned to the venue, undated")
+        k2 = kiosk("k-2")
+        # the kiosk backs off while the server was away: its next heartbeat may take a while
+        wait_shown(k, T2, "kiosk 1 shows v2", 90)
+        wait_shown(k2, T2, "kiosk 2 shows v2")
+        st, a = office.post("/api/v1/assignments/rollback", {"pack": "safety-and-health", "venue": "hall"})
+        check(st == 200 and a.get("version") == V1, "rollback of the venue: %s %s" % (st, a))
+        wait_shown(k, T1, "kiosk 1 back on v1 after the rollback")
+        wait_shown(k2, T1, "kiosk 2 back on v1 after the rollback")
+
+        # --- 3. a power cut in a window ---
+        st, a = office.post("/api/v1/assignments", {"pack": "safety-and-health", "version": V2, "kiosk": "k-3",
+                                                    "starts": (today - datetime.timedelta(days=1)).isoformat(),
+                                                    "ends": after.isoformat()})
+        check(st == 200, "v2 for kiosk 3 since yesterday: %s %s" % (st, a))
+        k3 = kiosk("k-3")
+        wait_shown(k3, T2, "kiosk 3 in its window: v2")
+        k3.proc.send_signal(signal.SIGKILL)
+        k3.proc.wait()
+        kiosks.remove(k3)
+        srv.stop()
+        k3 = kiosk("k-3")
+        wait_shown(k3, T2, "after a power cut, with the server away: still v2")
+    except KioskError as e:
+        check(False, str(e))
+    finally:
+        for k in kiosks:
+            try:
+                k.quit()
+            except Exception:
+                pass
+        srv.stop()
+    if failures:
+        for k in kiosks:
+            print(k.logtext()[-3000:])
+    print("schedule: %d checks failed" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
