@@ -188,7 +188,7 @@ r=$(http GET "/api/v1/audit?venue=v1" "${OA[@]}")
 check "every step of the life is recorded" "draft.approve draft.approve_refused draft.import draft.publish draft.request_changes draft.save draft.submit" \
     "$(body "$r" | jq -r '[.[].what] | unique | join(" ")')"
 r=$(http GET "/api/v1/audit?who=alice" "${OA[@]}"); check_has "logins are recorded" '"what":"login"' "$r"
-r=$(http GET "/api/v1/audit?pack=safety-and-health" "${OA[@]}"); check_has "assignments are recorded" '"what":"assign"' "$r"
+r=$(http GET "/api/v1/audit?pack=safety-and-health" "${OA[@]}"); check_has "assignments are recorded" '"what":"assignment.add"' "$r"
 r=$(http GET "/api/v1/audit?who=cli" "${OA[@]}"); check_has "user changes are recorded" '"what":"user.add","target":"dora"' "$r"
 r=$(http GET "/api/v1/audit?who=kepu-server" "${OA[@]}"); check_has "the signing key in use is recorded" '"what":"key.signing"' "$r"
 r=$(http GET "/api/v1/audit?who=x%20y" "${OA[@]}"); check "a bad filter: 400" 400 "$(code "$r")"
