@@ -9,6 +9,9 @@ pkgs=(build-essential cmake pkg-config clang-format
   xvfb xauth sqlite3 curl jq)
 # The sample narration (scripts/make-narration.py) is made with these; the build does not need them.
 [ "${1:-}" = --test ] && pkgs+=(espeak-ng vorbis-tools)
+# Drawing the sample SVG pictures to PNG to check hotspot coordinates by eye (docs/blocks.md);
+# no test needs it.
+[ "${1:-}" = --test ] && pkgs+=(librsvg2-bin)
 if [ "${1:-}" = --test ]; then
   pkgs+=(imagemagick python3 python3-pil procps chromium libjs-chart.js)
   pkgs+=(prometheus) # promtool checks /metrics (tests/integration/server_metrics.sh)

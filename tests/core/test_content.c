@@ -1,7 +1,9 @@
 /* The sample content in content/ (issue 8): at least 4 packs and 12 topics, every one of
  * the five audience groups with at least 3 topics aimed at it, every topic with at least
  * 4 pages and 8 quiz questions with explanations, and everything complete in Chinese and
- * English. Loaded with the real parser, warnings included. */
+ * English. Loaded with the real parser, warnings included. Pack format 2 (issue 13): each
+ * interactive block type (hotspots, compare, sequence, steps) and quiz type (hotspot,
+ * order) appears at least twice, with every text it shows in both languages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,50 @@
 static int complete(const struct kk_text *t)
 {
     return t->s[KK_LANG_ZH] && *t->s[KK_LANG_ZH] && t->s[KK_LANG_EN] && *t->s[KK_LANG_EN];
+}
+
+/* A caption is optional, but when present it is in both languages. */
+static int caption_ok(const struct kk_text *t)
+{
+    return complete(t) || (!t->s[KK_LANG_ZH] && !t->s[KK_LANG_EN]);
+}
+
+/* Every text a block shows, in both languages: the text of TEXT and FACT, the caption of
+ * pictures, each spot's label and text, each frame's label (and a sequence frame's text
+ * when it has one), each step's title and text. */
+static int block_complete(const struct kk_block *b)
+{
+    switch (b->type) {
+    case KK_BLOCK_TEXT:
+    case KK_BLOCK_FACT:
+        return complete(&b->text);
+    case KK_BLOCK_IMAGE:
+        return caption_ok(&b->caption);
+    case KK_BLOCK_HOTSPOTS:
+        for (size_t i = 0; i < b->nspots; i++)
+            if (!complete(&b->spots[i].label) || !complete(&b->spots[i].text))
+                return 0;
+        return b->nspots > 0 && caption_ok(&b->caption);
+    case KK_BLOCK_COMPARE:
+    case KK_BLOCK_SEQUENCE:
+        for (size_t i = 0; i < b->nframes; i++)
+            if (!complete(&b->frames[i].label) || !caption_ok(&b->frames[i].text))
+                return 0;
+        return b->nframes >= 2 && caption_ok(&b->caption);
+    case KK_BLOCK_STEPS:
+        for (size_t i = 0; i < b->nsteps; i++)
+            if (!complete(&b->steps[i].title) || !complete(&b->steps[i].text))
+                return 0;
+        return b->nsteps >= 2;
+    }
+    return 0;
+}
+
+static const char *block_type_name(enum kk_block_type t)
+{
+    static const char *const names[] = {"text",    "image",    "fact", "hotspots",
+                                        "compare", "sequence", "steps"};
+    return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
 
 static void test_every_pack_loads_without_warnings(void **state)
@@ -58,6 +104,7 @@ static void test_counts_per_audience(void **state)
     struct kk_library lib = {0};
     assert_int_equal(kk_library_load(&lib, dir, NULL, NULL), KK_OK);
     size_t topics = 0, per_audience[KK_AUD_COUNT] = {0};
+    size_t interactive[KK_BLOCK_STEPS + 1] = {0}, hotspot_q = 0, order_q = 0;
     for (size_t i = 0; i < lib.npacks; i++) {
         const struct kk_pack *p = lib.packs[i];
         assert_true(complete(&p->title));
@@ -74,13 +121,19 @@ static void test_counts_per_audience(void **state)
                 assert_true(complete(&tp->pages[pg].title));
                 for (size_t b = 0; b < tp->pages[pg].nblocks; b++) {
                     const struct kk_block *bl = &tp->pages[pg].blocks[b];
-                    assert_true(bl->type == KK_BLOCK_IMAGE
-                                    ? complete(&bl->caption) || !bl->caption.s[0]
-                                    : complete(&bl->text));
+                    if (!block_complete(bl))
+                        fail_msg("%s/%s: page %zu block %zu (%s): a text is missing in zh or en",
+                                 p->id, tp->id, pg, b, block_type_name(bl->type));
+                    interactive[bl->type]++;
                 }
             }
             for (size_t q = 0; q < tp->nquestions; q++) {
                 const struct kk_question *qq = &tp->questions[q];
+                hotspot_q += qq->type == KK_Q_HOTSPOT;
+                order_q += qq->type == KK_Q_ORDER;
+                if (qq->type == KK_Q_HOTSPOT && (!qq->image || qq->nregions == 0))
+                    fail_msg("%s/%s/%s: a hotspot question needs a picture and regions", p->id,
+                             tp->id, qq->id);
                 if (!complete(&qq->prompt) || !complete(&qq->explain))
                     fail_msg("%s/%s/%s: prompt and explanation must exist in zh and en", p->id,
                              tp->id, qq->id);
@@ -93,6 +146,15 @@ static void test_counts_per_audience(void **state)
     for (int g = 0; g < KK_AUD_COUNT; g++)
         printf(" %s %zu", kk_audience_name((enum kk_audience)g), per_audience[g]);
     printf("\n");
+    /* Pack format 2 (issue 13): every interactive block type and quiz type is shown
+     * at least twice in the sample content. */
+    for (int t = KK_BLOCK_HOTSPOTS; t <= KK_BLOCK_STEPS; t++)
+        if (interactive[t] < 2)
+            fail_msg("only %zu %s blocks in the sample content (need 2)", interactive[t],
+                     block_type_name((enum kk_block_type)t));
+    if (hotspot_q < 2 || order_q < 2)
+        fail_msg("%zu hotspot and %zu order questions in the sample content (need 2 each)",
+                 hotspot_q, order_q);
     assert_true(lib.npacks >= 4);
     assert_true(topics >= 12);
     for (int g = 0; g < KK_AUD_OTHER; g++)
