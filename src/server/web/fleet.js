@@ -20,6 +20,23 @@ async function fleetPost(p, body) {
   return j;
 }
 
+/* Asks question; if yes, POSTs to p. On success the page is drawn again showing done
+ * (when given) and the answer is returned; on a refusal msg says why (failKey). */
+async function confirmedPost(question, p, done, msg, failKey) {
+  if (!window.confirm(question)) return null;
+  try {
+    const j = await fleetPost(p, {});
+    if (done) {
+      state.flash = done;
+      route();
+    }
+    return j;
+  } catch (err) {
+    if (!(err instanceof Expired)) say(msg, failKey, { msg: err.message });
+    return null;
+  }
+}
+
 function formMsg(id) {
   return el('p', { class: 'form-msg', role: 'status', id, 'aria-live': 'polite' });
 }
@@ -110,16 +127,8 @@ async function pageFleet(view) {
   };
   /* Revoking a kiosk's token (a stolen or retired PC): it gets 401 from then on and its
    * staff panel says so; it comes back only by enrolling again. */
-  const revoke = async (kiosk) => {
-    if (!window.confirm(t('confirm_revoke', { kiosk }))) return;
-    try {
-      await fleetPost('/admin/kiosks/' + encodeURIComponent(kiosk) + '/revoke', {});
-      state.flash = t('revoked_done', { kiosk });
-      route();
-    } catch (err) {
-      if (!(err instanceof Expired)) say(msg, 'revoke_failed', { msg: err.message });
-    }
-  };
+  const revoke = (kiosk) => confirmedPost(t('confirm_revoke', { kiosk }),
+    '/admin/kiosks/' + encodeURIComponent(kiosk) + '/revoke', t('revoked_done', { kiosk }), msg, 'revoke_failed');
   const changeTags = async (kiosk, body, input, tmsg) => {
     try {
       await fleetPost('/kiosks/' + encodeURIComponent(kiosk) + '/tags', body);

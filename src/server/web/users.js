@@ -1,7 +1,7 @@
 /* Users and kiosk tokens for office users (issue 11, docs/server.md "admin"): set a user's
  * password (which ends that user's sessions), remove a user, give a kiosk a new token
- * (shown once) or revoke its token. Loaded after app.js and fleet.js (fleetPost, formMsg,
- * say, showFlash). A refused action says why beside it and keeps what was typed. */
+ * (shown once) or revoke its token. Loaded after app.js and fleet.js (fleetPost, confirmedPost,
+ * formMsg, say, showFlash). A refused action says why beside it and keeps what was typed. */
 'use strict';
 
 async function adminRows(what) {
@@ -38,16 +38,8 @@ async function pageUsers(view) {
   const [users, kiosks] = await Promise.all([adminRows('users'), adminRows('kiosks')]);
   const msg = formMsg('users-msg');
   showFlash(msg);
-  const remove = async (name) => {
-    if (!window.confirm(t('confirm_remove_user', { user: name }))) return;
-    try {
-      await fleetPost('/admin/users/' + encodeURIComponent(name) + '/remove', {});
-      state.flash = t('user_removed', { user: name });
-      route();
-    } catch (err) {
-      if (!(err instanceof Expired)) say(msg, 'action_failed', { msg: err.message });
-    }
-  };
+  const remove = (name) => confirmedPost(t('confirm_remove_user', { user: name }),
+    '/admin/users/' + encodeURIComponent(name) + '/remove', t('user_removed', { user: name }), msg, 'action_failed');
   const userRows = users.map((u) => el('tr', { 'data-user': u.user },
     el('td', { text: u.user }), el('td', { text: t('role_' + u.role) }), el('td', { text: stamp(u.created_ms) }),
     el('td', {}, u.role === 'office' ? passwordForm(u) : el('span', { class: 'note', text: t('staff_uses_token') })),
@@ -56,25 +48,14 @@ async function pageUsers(view) {
 
   const tokenBox = el('p', { class: 'token-box', id: 'token-box', hidden: true });
   const rotate = async (kiosk) => {
-    if (!window.confirm(t('confirm_rotate', { kiosk }))) return;
-    try {
-      const j = await fleetPost('/admin/kiosks/' + encodeURIComponent(kiosk) + '/rotate', {});
-      tokenBox.replaceChildren(t('token_new', { kiosk }), el('br'), el('code', { 'data-token': kiosk, text: j.token }));
-      tokenBox.hidden = false;
-    } catch (err) {
-      if (!(err instanceof Expired)) say(msg, 'action_failed', { msg: err.message });
-    }
+    const j = await confirmedPost(t('confirm_rotate', { kiosk }),
+      '/admin/kiosks/' + encodeURIComponent(kiosk) + '/rotate', null, msg, 'action_failed');
+    if (!j) return;
+    tokenBox.replaceChildren(t('token_new', { kiosk }), el('br'), el('code', { 'data-token': kiosk, text: j.token }));
+    tokenBox.hidden = false;
   };
-  const revoke = async (kiosk) => {
-    if (!window.confirm(t('confirm_revoke', { kiosk }))) return;
-    try {
-      await fleetPost('/admin/kiosks/' + encodeURIComponent(kiosk) + '/revoke', {});
-      state.flash = t('revoked_done', { kiosk });
-      route();
-    } catch (err) {
-      if (!(err instanceof Expired)) say(msg, 'action_failed', { msg: err.message });
-    }
-  };
+  const revoke = (kiosk) => confirmedPost(t('confirm_revoke', { kiosk }),
+    '/admin/kiosks/' + encodeURIComponent(kiosk) + '/revoke', t('revoked_done', { kiosk }), msg, 'action_failed');
   const kioskRows = kiosks.map((k) => el('tr', { 'data-kiosk': k.kiosk },
     el('td', { text: k.kiosk }), el('td', { text: k.venue }), el('td', { text: stamp(k.created_ms) }),
     el('td', { text: k.revoked_ms ? t('state_revoked', { when: stamp(k.revoked_ms) }) : t('token_active') }),
