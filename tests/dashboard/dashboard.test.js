@@ -12,7 +12,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { chromium } = require('playwright-core');
+const { openBrowser } = require('./browser.js');
 
 const env = process.env;
 const U = env.KK_URL;
@@ -204,17 +204,7 @@ before(async () => {
   sql("UPDATE kiosk_status SET seen_ms = seen_ms - 20 * 60000 WHERE kiosk = 'k-0003'");
 
   /* A fresh profile each run (Playwright passes it to chromium as --user-data-dir). */
-  context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(env.KK_TMP, 'chromium-')), {
-    executablePath: env.KK_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 860 },
-    locale: 'zh-CN',
-    timezoneId: 'Asia/Shanghai',
-    acceptDownloads: true,
-  });
-  page = context.pages()[0] || (await context.newPage());
+  ({ context, page } = await openBrowser(env, { acceptDownloads: true }));
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
 });

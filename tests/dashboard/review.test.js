@@ -9,9 +9,8 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
+const { openBrowser } = require('./browser.js');
 
 const env = process.env;
 const U = env.KK_URL;
@@ -56,16 +55,7 @@ async function waitFlash() {
 
 before(async () => {
   /* An office user asks for changes through the API so the staff member may edit. */
-  context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(env.KK_TMP, 'chromium-')), {
-    executablePath: env.KK_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 860 },
-    locale: 'zh-CN',
-    timezoneId: 'Asia/Shanghai',
-  });
-  page = context.pages()[0] || (await context.newPage());
+  ({ context, page } = await openBrowser(env));
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[139]/.test(m.text())) pageErrors.push(m.text()); });
   await page.goto(U + '/');

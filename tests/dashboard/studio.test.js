@@ -15,7 +15,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { chromium } = require('playwright-core');
+const { openBrowser } = require('./browser.js');
 
 const env = process.env;
 const U = env.KK_URL;
@@ -106,17 +106,7 @@ async function uploadPicture(fieldPath, file, shape, shotName) {
 }
 
 before(async () => {
-  context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(env.KK_TMP, 'chromium-')), {
-    executablePath: env.KK_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 860 },
-    locale: 'zh-CN',
-    timezoneId: 'Asia/Shanghai',
-    acceptDownloads: true,
-  });
-  page = context.pages()[0] || (await context.newPage());
+  ({ context, page } = await openBrowser(env, { acceptDownloads: true }));
   page.on('pageerror', (e) => pageErrors.push(String(e)));
 });
 
@@ -409,13 +399,8 @@ finally:
 test('two sessions on one draft: the second save gets the conflict view, both texts survive, a reload keeps unsaved text', async () => {
   assert.ok(draft, 'the first test made a draft');
   /* B is the office user alice with a login cookie, in a second browser */
-  const other = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(env.KK_TMP, 'chromium-b-')), {
-    executablePath: env.KK_CHROMIUM || '/usr/bin/chromium', headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    viewport: { width: 1280, height: 860 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai',
-  });
+  const { context: other, page: b } = await openBrowser(env);
   try {
-    const b = other.pages()[0] || (await other.newPage());
     const bErrors = [];
     b.on('pageerror', (e) => bErrors.push(String(e)));
     await b.goto(U + '/');
@@ -428,10 +413,10 @@ test('two sessions on one draft: the second save gets the conflict view, both te
     await page.evaluate((d) => { location.hash = '#/studio/' + d; }, draft);
     await page.waitForSelector('#studio-tree .tree-item');
 
-    /* A (bob) changes the title and the version; B (alice) the title and the English title */
+    /* A (bob) changes the title and the version (to one the sample pack never had); B (alice) the title and the English title */
     await page.click('#studio-tree [data-kind="pack"]');
     await fillLang('title', '农业与土地（鲍勃改）');
-    await page.fill('#studio-form .field:has(label:text("版本号")) input', '2026.12.1');
+    await page.fill('#studio-form .field:has(label:text("版本号")) input', '2026.12.9');
     await page.fill('#save-note', 'bob');
     await page.click('#save-btn');
     await page.waitForSelector('#save-msg:has-text("已保存为")');
@@ -454,13 +439,13 @@ test('two sessions on one draft: the second save gets the conflict view, both te
     await b.check('#conflict-view input[data-keep="mine"]');
     await b.click('#merge-btn');
     await b.waitForSelector('#conflict-view', { state: 'detached' });
-    assert.equal(await b.inputValue('#studio-form .field:has(label:text("版本号")) input'), '2026.12.1');
+    assert.equal(await b.inputValue('#studio-form .field:has(label:text("版本号")) input'), '2026.12.9');
     await b.click('#save-btn');
     await b.waitForSelector('#save-msg:has-text("已保存为")');
     const now = (await api('GET', `/api/v1/drafts/${draft}`)).json;
     assert.equal(now.source.pack.title.zh, '农业与土地（爱丽丝改）');
     assert.equal(now.source.pack.title.en, 'Farming and the Land, revised');
-    assert.equal(now.source.pack.version, '2026.12.1', "bob's change survives the merge");
+    assert.equal(now.source.pack.version, '2026.12.9', "bob's change survives the merge");
     const bobs = (await api('GET', `/api/v1/drafts/${draft}?revision=${now.head - 1}`)).json;
     assert.equal(bobs.source.pack.title.zh, '农业与土地（鲍勃改）', "bob's title is kept in his revision");
 

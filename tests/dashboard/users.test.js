@@ -8,9 +8,8 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
+const { openBrowser } = require('./browser.js');
 
 const env = process.env;
 const U = env.KK_URL;
@@ -47,16 +46,7 @@ async function openUsers() {
 }
 
 before(async () => {
-  context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(env.KK_TMP, 'chromium-')), {
-    executablePath: env.KK_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 860 },
-    locale: 'zh-CN',
-    timezoneId: 'Asia/Shanghai',
-  });
-  page = context.pages()[0] || (await context.newPage());
+  ({ context, page } = await openBrowser(env));
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[0139]/.test(m.text())) pageErrors.push(m.text()); });
   page.on('dialog', (d) => d.accept());
