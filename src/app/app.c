@@ -192,7 +192,7 @@ enum kk_err app_read_screen(struct app *a, SDL_Surface **out, struct kk_buf *err
     if (a->stack.dirty)
         rebuild(a, now);
     draw(a, now);
-    if (ui_images_settle(a->images, KK_IMAGE_DECODE_BUDGET_MS)) /* the pictures, finished */
+    if (ui_images_settle(a->images, KK_IMAGE_DECODE_BUDGET_MS, 1)) /* the pictures, finished */
         draw(a, now);
     a->redraw = 1;
     SDL_Surface *s =
@@ -452,7 +452,7 @@ static void present(struct app *a, uint64_t now)
     Uint64 t0 = SDL_GetPerformanceCounter();
     draw(a, now);
     /* Pictures that decode quickly are shown at once, not after a placeholder. */
-    if (ui_images_settle(a->images, FIRST_DRAW_WAIT_MS))
+    if (ui_images_settle(a->images, FIRST_DRAW_WAIT_MS, 0))
         draw(a, now);
     SDL_RenderPresent(a->ren);
     Uint64 us = (SDL_GetPerformanceCounter() - t0) * 1000000 / SDL_GetPerformanceFrequency();

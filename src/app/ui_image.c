@@ -54,6 +54,7 @@ struct ui_images {
     unsigned long tick;
     size_t hits, misses;
     unsigned next_job;
+    int started;       /* decodes queued since the last ui_images_settle */
     struct decoder *d; /* NULL: decoding on the UI thread */
     Uint32 wake;
 };
@@ -331,6 +332,7 @@ static void start_decode(struct ui_images *c, struct img_entry *e, const struct 
         c->next_job = 1;
     j->id = e->job = c->next_job;
     struct decoder *d = c->d;
+    c->started = 1;
     SDL_LockMutex(d->lock);
     if (d->todo_tail)
         d->todo_tail->next = j;
@@ -374,11 +376,14 @@ SDL_Texture *ui_images_get(struct ui_images *c, const struct kk_image *img, int 
     return NULL;
 }
 
-int ui_images_settle(struct ui_images *c, int max_ms)
+int ui_images_settle(struct ui_images *c, int max_ms, int all)
 {
     struct decoder *d = c->d;
     if (!d)
         return 0;
+    if (!all && !c->started) /* what is queued is for later screens (warming): no wait */
+        return collect(c);
+    c->started = 0;
     Uint64 end = SDL_GetTicks64() + (Uint64)max_ms;
     SDL_LockMutex(d->lock);
     while ((d->todo || d->busy) && SDL_GetTicks64() < end)

@@ -30,9 +30,11 @@ SDL_Texture *ui_images_get(struct ui_images *c, const struct kk_image *img, int 
 
 /* The SDL event type pushed when a decode ends: the loop draws again on it. */
 Uint32 ui_images_wake_event(const struct ui_images *c);
-/* Waits up to max_ms for every queued decode to end and takes them in (screenshots call
- * it, so they show finished screens). 1 if any ended. */
-int ui_images_settle(struct ui_images *c, int max_ms);
+/* Waits up to max_ms for the queued decodes to end and takes in those that did; 1 if any
+ * did. all: every queued decode (screenshots, so they show finished screens); else only
+ * when a decode was queued since the last call (a frame waits for its own pictures, not
+ * for the next screen's being warmed). */
+int ui_images_settle(struct ui_images *c, int max_ms, int all);
 
 struct ui_images_stats {
     size_t entries, bytes, failed, pending, hits, misses;
