@@ -589,9 +589,10 @@ static void build_compare(const struct ui_ctx *u, struct ui_list *l, struct bloc
 
 /* ---- sequence and steps: a picture with words beside it (landscape) or under it ---- */
 
-/* Splits area into a picture part and a words part; words_h is what the words need at
- * the width they get. */
-static void media_split(struct ui_rect area, int landscape, int gap, struct ui_rect *pic,
+/* Splits area into a picture part and a words part. Landscape: side by side. Portrait:
+ * the words under the picture get the height they need (need, at the area's width), the
+ * picture the rest, but never less than a third of the area nor more than 11/20 of it. */
+static void media_split(struct ui_rect area, int landscape, int gap, int need, struct ui_rect *pic,
                         struct ui_rect *words)
 {
     if (landscape) {
@@ -599,10 +600,26 @@ static void media_split(struct ui_rect area, int landscape, int gap, struct ui_r
         *pic = (struct ui_rect){area.x, area.y, pw, area.h};
         *words = (struct ui_rect){area.x + pw + gap, area.y, area.w - pw - gap, area.h};
     } else {
-        int ph = area.h * 11 / 20;
+        int ph = area.h - gap - need;
+        if (ph > area.h * 11 / 20)
+            ph = area.h * 11 / 20;
+        if (ph < area.h / 3)
+            ph = area.h / 3;
         *pic = (struct ui_rect){area.x, area.y, area.w, ph};
         *words = (struct ui_rect){area.x, area.y + ph + gap, area.w, area.h - ph - gap};
     }
+}
+
+/* The height words() takes for title and text whole at width w. */
+static int words_h(const struct ui_ctx *u, const struct ui_page_style *st, const char *title,
+                   const char *text, int w)
+{
+    int h = 0;
+    if (*title)
+        h += ui_label_height(u, title, UI_FONT_BOLD, st->title_px * 4 / 5, w, 3) + st->gap / 2;
+    if (*text)
+        h += ui_label_height(u, text, UI_FONT_REGULAR, st->body_px, w, 64);
+    return h;
 }
 
 /* A title and a text in r, as much of the text as fits (a cut is noted as overflow). */
@@ -637,7 +654,12 @@ static void build_sequence(const struct ui_ctx *u, struct ui_list *l, struct blo
     int cy = R.y + R.h - ctrl_h;
     const char *cap = kk_text_get(&b->caption, lang);
     struct ui_rect area = {R.x, R.y, R.w, cy - g - R.y}, pa, wa;
-    media_split(area, landscape, g * 2, &pa, &wa);
+    int lh = ui_line_h(u, UI_FONT_BOLD, st->caption_px);
+    media_split(
+        area, landscape, g * 2,
+        lh + g / 2 +
+            words_h(u, st, kk_text_get(&f->label, lang), kk_text_get(&f->text, lang), area.w),
+        &pa, &wa);
     int cap_h = *cap ? ui_label_height(u, cap, UI_FONT_REGULAR, st->caption_px, pa.w, 2) : 0;
     pa.h -= cap_h ? cap_h + g / 2 : 0;
     struct ui_rect pic = fit_in(f->image, pa);
@@ -647,7 +669,6 @@ static void build_sequence(const struct ui_ctx *u, struct ui_list *l, struct blo
               pic.y + pic.h + g / 2, pa.w, 2, 1);
     char counter[48];
     snprintf(counter, sizeof(counter), "%d / %zu", s->frame + 1, b->nframes);
-    int lh = ui_line_h(u, UI_FONT_BOLD, st->caption_px);
     label(u, l, "sequence/counter", counter, UI_FONT_BOLD, st->caption_px, UI_INK_SOFT, wa.x, wa.y,
           wa.w, 1, 0);
     wa.y += lh + g / 2;
@@ -733,7 +754,11 @@ static void build_steps(const struct ui_ctx *u, struct ui_list *l, struct block_
         const struct kk_step *sp = &b->steps[s->step];
         struct ui_rect pa = area, wa = area;
         if (sp->image)
-            media_split(area, landscape, g * 2, &pa, &wa);
+            media_split(area, landscape, g * 2,
+                        t + g +
+                            words_h(u, st, kk_text_get(&sp->title, lang),
+                                    kk_text_get(&sp->text, lang), area.w),
+                        &pa, &wa);
         if (sp->image)
             image(l, sp->image, fit_in(sp->image, pa));
         /* The step's number, big, then its title and text. */
