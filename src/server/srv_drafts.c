@@ -702,10 +702,9 @@ static int import_json(struct import *im, const char *root, const char *rel, cJS
     return status;
 }
 
-/* The folder under tree holding pack.json: tree itself or its only subfolder (kk_free). */
-static char *find_root(const char *tree)
+char *srv_drafts_find_root(const char *tree, const char *marker)
 {
-    char *p = kk_path_join(tree, "pack.json"), *found = NULL;
+    char *p = kk_path_join(tree, marker), *found = NULL;
     struct stat st;
     int n = 0;
     if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -724,7 +723,7 @@ static char *find_root(const char *tree)
     }
     if (dh)
         closedir(dh);
-    p = found && n == 1 ? kk_path_join(found, "pack.json") : NULL;
+    p = found && n == 1 ? kk_path_join(found, marker) : NULL;
     if (!p || stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
         kk_free(found);
         found = NULL;
@@ -910,7 +909,7 @@ void srv_drafts_import(struct srv_req *req, struct srv_reply *out)
                         "import refused: %s", kk_buf_str(&err));
         goto done;
     }
-    if (!(root = find_root(tree))) {
+    if (!(root = srv_drafts_find_root(tree, "pack.json"))) {
         srv_reply_error(out, 422, "import refused: no pack.json at the top or in one folder");
         goto done;
     }

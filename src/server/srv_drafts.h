@@ -70,6 +70,10 @@ int srv_drafts_import_folder(struct srv_req *req, struct srv_reply *out, const c
 
 /* A scratch folder name under DATA/tmp, what-RANDOM (kk_free it), or NULL. */
 char *srv_drafts_scratch(struct srv_req *req, const char *what);
+/* The folder under tree holding the file marker (pack.json for a source form,
+ * MANIFEST.json for a built pack): tree itself or its only subfolder; NULL when neither
+ * holds it. Free with kk_free. */
+char *srv_drafts_find_root(const char *tree, const char *marker);
 
 /* For other studio calls on a draft (the preview worker): loads revision (0: the latest)
  * of the draft named by req->params[0], checking the caller may see it, and writes its

@@ -1,10 +1,8 @@
 #include "srv_review.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -335,37 +333,6 @@ done:
 
 /* --- publish ------------------------------------------------------------------------------ */
 
-/* The folder under tree holding MANIFEST.json: tree itself or its only subfolder. */
-static char *built_root(const char *tree)
-{
-    char *p = kk_path_join(tree, KK_MANIFEST_FILE), *found = NULL;
-    struct stat st;
-    int n = 0;
-    if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
-        kk_free(p);
-        return kk_strdup(tree);
-    }
-    kk_free(p);
-    DIR *dh = opendir(tree);
-    struct dirent *de;
-    while (dh && (de = readdir(dh))) {
-        if (de->d_name[0] == '.')
-            continue;
-        n++;
-        kk_free(found);
-        found = kk_path_join(tree, de->d_name);
-    }
-    if (dh)
-        closedir(dh);
-    p = found && n == 1 ? kk_path_join(found, KK_MANIFEST_FILE) : NULL;
-    if (!p || stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
-        kk_free(found);
-        found = NULL;
-    }
-    kk_free(p);
-    return found;
-}
-
 /* Builds the approved revision ar (published as version) into the new folder built,
  * through the source folder src, signed with key. 0, or the status with out answered
  * (422 with the validation messages when it has errors). */
@@ -493,7 +460,7 @@ static struct kk_manifest *offline_pack(struct srv_req *req, struct srv_reply *o
                         "signed pack refused: %s", kk_buf_str(&err));
         goto fail;
     }
-    if (!(*root = built_root(tree))) {
+    if (!(*root = srv_drafts_find_root(tree, KK_MANIFEST_FILE))) {
         srv_reply_error(out, 422,
                         "signed pack refused: no MANIFEST.json at the top or in one"
                         " folder (upload a built pack or its .kpk)");
