@@ -20,6 +20,7 @@
 #define KV_PREFIX      "alerts:"
 #define KV_LAST_ERROR  "alerts.last_error"
 #define WATCH_PREFIX   "watch:"
+#define DROPPED_PREFIX "dropped:"
 #define MAX_URL        500
 #define MAX_EMAIL      254
 #define HOOK_TIMEOUT_S 10
@@ -407,6 +408,13 @@ static void alert_words(const char *kind, int raised, const char *kiosk, const c
         kk_buf_addf(zh, "终端 %s（场馆 %s）多次启动失败，已退回上一版内容：%s", kiosk, v, detail);
         kk_buf_addf(en, "Kiosk %s (venue %s) rolled content back after failed starts: %s", kiosk, v,
                     detail);
+    } else if (!strcmp(kind, "events_dropped") && raised) {
+        kk_buf_addf(zh, "终端 %s（场馆 %s）的事件日志已满，丢弃了最早的事件：%s", kiosk, v, detail);
+        kk_buf_addf(en, "Kiosk %s (venue %s) dropped its oldest events, its journal was full: %s",
+                    kiosk, v, detail);
+    } else if (!strcmp(kind, "events_dropped")) {
+        kk_buf_addf(zh, "终端 %s（场馆 %s）一天内没有再丢弃事件", kiosk, v);
+        kk_buf_addf(en, "Kiosk %s (venue %s) has dropped no more events for a day", kiosk, v);
     } else if (!strcmp(kind, "disk_low") && raised) {
         kk_buf_addf(zh, "终端 %s（场馆 %s）磁盘空间不足：%s", kiosk, v, detail);
         kk_buf_addf(en, "Kiosk %s (venue %s) is low on disk space: %s", kiosk, v, detail);
@@ -492,6 +500,32 @@ static void judge(struct srv_store *s, const struct srv_alert_cfg *cfg,
             changed && was_open)
             send_alert(s, cfg, kiosk, venue, kind, 0, a[3].i, a[5].s, now);
     }
+}
+
+/* Events dropped: the kiosk's journal, full (offline for long), dropped its oldest events;
+ * dropped is the count it reports in its heartbeats, which only grows (it starts again at 0
+ * with a new journal). The count last seen and when it last grew are kept in the store
+ * (server_kv "dropped:KIOSK" = "COUNT GREW_MS"); the alert holds for a day after it grew. */
+static void judge_dropped(struct srv_store *s, const struct srv_alert_cfg *cfg,
+                          const struct srv_table *alerts, const struct srv_table *counts,
+                          const char *kiosk, const char *venue, int64_t dropped, int64_t now)
+{
+    char key[KK_MAX_ID_LEN + sizeof(DROPPED_PREFIX)], value[48], detail[64];
+    long long base = 0, grew = 0;
+    snprintf(key, sizeof(key), "%s%s", DROPPED_PREFIX, kiosk);
+    for (size_t r = 0; r < counts->nrows; r++)
+        if (!strcmp(counts->cells[r * 3].s, key) &&
+            sscanf(counts->cells[r * 3 + 1].s, "%lld %lld", &base, &grew) != 2)
+            base = grew = 0;
+    if (dropped != base) {
+        if (dropped > base)
+            grew = now;
+        snprintf(value, sizeof(value), "%lld %lld", (long long)dropped, grew);
+        srv_store_kv_set(s, key, value, now, NULL);
+    }
+    snprintf(detail, sizeof(detail), "%lld events dropped in all", (long long)dropped);
+    judge(s, cfg, alerts, kiosk, venue, "events_dropped",
+          dropped > 0 && grew && now - grew < SRV_DROPPED_OPEN_MS, grew, detail, 0, now);
 }
 
 /* The assigned packs the kiosk does not report installed, as "id@version, …" in missing;
@@ -601,7 +635,7 @@ static void digest(struct srv_store *s, const struct srv_alert_cfg *cfg, const c
         kk_buf_adds(&text, "没有未结束的告警 / No open alerts.\n");
     kk_buf_adds(&text, "\n离线终端 / Kiosks offline:\n");
     for (size_t r = 0; r < kiosks->nrows; r++) {
-        const struct srv_cell *c = &kiosks->cells[r * 7];
+        const struct srv_cell *c = &kiosks->cells[r * 8];
         if (*venue && strcmp(c[1].s, venue))
             continue;
         if (c[2].kind == SRV_CELL_INT && now - c[2].i < cfg->down_ms)
@@ -643,16 +677,17 @@ static void digest(struct srv_store *s, const struct srv_alert_cfg *cfg, const c
 
 void srv_alert_check(struct srv_store *s, const struct srv_alert_cfg *cfg, int64_t now)
 {
-    struct srv_table kiosks = {0}, alerts = {0}, scopes = {0};
+    struct srv_table kiosks = {0}, alerts = {0}, scopes = {0}, counts = {0};
     struct kk_buf err = KK_BUF_INIT, missing = KK_BUF_INIT;
     struct kk_hours *h = kk_malloc(sizeof(*h));
     if (!h || srv_store_fleet_list(s, "watch", NULL, &kiosks, &err) ||
-        srv_store_fleet_list(s, "alerts", NULL, &alerts, &err)) {
+        srv_store_fleet_list(s, "alerts", NULL, &alerts, &err) ||
+        srv_store_fleet_list(s, "kv", DROPPED_PREFIX, &counts, &err)) {
         kk_warn(MOD, "cannot look at the kiosks: %s", kk_buf_str(&err));
         goto done;
     }
     for (size_t r = 0; r < kiosks.nrows; r++) {
-        const struct srv_cell *c = &kiosks.cells[r * 7];
+        const struct srv_cell *c = &kiosks.cells[r * 8];
         const char *kiosk = c[0].s, *venue = c[1].s;
         if (c[2].kind != SRV_CELL_INT)
             continue; /* never heard of: nothing to judge yet */
@@ -678,6 +713,8 @@ void srv_alert_check(struct srv_store *s, const struct srv_alert_cfg *cfg, int64
             snprintf(disk, sizeof(disk), "%lld MB free", (long long)c[5].i);
         const struct srv_cell *dl = find_alert(&alerts, kiosk, "disk_low");
         judge(s, cfg, &alerts, kiosk, venue, "disk_low", low, dl ? dl[3].i : now, disk, 0, now);
+        judge_dropped(s, cfg, &alerts, &counts, kiosk, venue,
+                      c[7].kind == SRV_CELL_INT ? c[7].i : 0, now);
     }
     /* Rollbacks: noted by the events handler; raised here, closed after a day. */
     for (size_t r = 0; r < alerts.nrows; r++) {
@@ -713,6 +750,7 @@ done:
     srv_table_release(&kiosks);
     srv_table_release(&alerts);
     srv_table_release(&scopes);
+    srv_table_release(&counts);
     kk_buf_release(&err);
     kk_buf_release(&missing);
 }

@@ -31,6 +31,7 @@
 #define SRV_WATCH_MS (60 * 1000)
 /* A rollback alert stays open (and in the digest) this long: it is an event, not a state. */
 #define SRV_ROLLBACK_OPEN_MS (24LL * 3600 * 1000)
+#define SRV_DROPPED_OPEN_MS  (24LL * 3600 * 1000) /* an events-dropped alert holds a day */
 
 struct srv_alert_cfg {
     int64_t down_ms;          /* silent this long during opening hours: down (15 min) */

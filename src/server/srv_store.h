@@ -535,7 +535,7 @@ enum kk_err srv_store_screenshot_get(struct srv_store *s, const char *kiosk, str
  * "alerts" (kiosk, kind, state, since_ms, updated_ms, detail, venue; venue NULL for a
  * row that is no kiosk's, such as a digest sent), "kv" (key, value, updated_ms of the
  * keys starting with arg), "watch" (kiosk, venue, seen_ms, state, packs, disk_free_mb,
- * last_error of every kiosk, seen_ms NULL before its first heartbeat).
+ * last_error, dropped of every kiosk, seen_ms NULL before its first heartbeat).
  * Initialises out. */
 enum kk_err srv_store_fleet_list(struct srv_store *s, const char *what, const char *arg,
                                  struct srv_table *out, struct kk_buf *err);

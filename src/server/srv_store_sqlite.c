@@ -2177,8 +2177,8 @@ static enum kk_err sq_fleet_list(struct srv_store *base, const char *what, const
     static const char *const alert_cols[] = {"kiosk",      "kind",   "state", "since_ms",
                                              "updated_ms", "detail", "venue"};
     static const char *const kv_cols[] = {"key", "value", "updated_ms"};
-    static const char *const watch_cols[] = {"kiosk", "venue",        "seen_ms",   "state",
-                                             "packs", "disk_free_mb", "last_error"};
+    static const char *const watch_cols[] = {"kiosk", "venue",        "seen_ms",    "state",
+                                             "packs", "disk_free_mb", "last_error", "dropped"};
     if (!strcmp(what, "tags"))
         return read_rows(s, out, tag_cols, 2, err,
                          "SELECT kiosk, tag FROM kiosk_tags WHERE ?1 IS NULL OR kiosk = ?1"
@@ -2215,9 +2215,9 @@ static enum kk_err sq_fleet_list(struct srv_store *base, const char *what, const
                          " WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
                          "t", arg ? arg : "");
     if (!strcmp(what, "watch"))
-        return read_rows(s, out, watch_cols, 7, err,
+        return read_rows(s, out, watch_cols, 8, err,
                          "SELECT k.id, k.venue, st.seen_ms, st.state, st.packs, st.disk_free_mb,"
-                         " st.last_error FROM kiosks k LEFT JOIN kiosk_status st"
+                         " st.last_error, st.dropped FROM kiosks k LEFT JOIN kiosk_status st"
                          " ON st.kiosk = k.id WHERE ?1 IS NULL OR k.id = ?1 ORDER BY k.id",
                          "t", arg);
     return kk_fail(err, KK_ERR_INVALID, "fleet list %s: unknown", what);

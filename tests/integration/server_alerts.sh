@@ -3,7 +3,7 @@
 # hour) and kept per venue; a kiosk silent during its opening hours gives exactly one down
 # alert and one back-up alert, nothing while its venue is closed; the state is kept in
 # the store, so a restarted server neither repeats an open alert nor forgets it; content
-# assigned but not installed after a while; a rollback from the kiosk's error event, once;
+# assigned but not installed after a while; events dropped by a full journal; a rollback from the kiosk's error event, once;
 # a daily digest once a day (also across a restart); webhooks that answer 500 or hang are
 # reported and the server stays up. Mail goes to a local SMTP sink (python3-aiosmtpd) and
 # webhooks to a local receiver (tests/support/alert_sinks.py).
@@ -147,6 +147,20 @@ wait_for 1 15 hooks /ok '.alert=="disk_low"' || fail "no disk-low alert"
 check "disk low says how much" 1 "$(hooks /ok '.alert=="disk_low" and .detail=="40 MB free"')"
 sleep 1.5
 check "disk low once while it holds" 1 "$(hooks /ok '.alert=="disk_low" and .event=="raised"')"
+
+# --- events dropped: the kiosk's journal was full; raised when its count grows, for a day ---
+beat '{"kiosk":"k-0001","packs":["quake@7"],"disk_free_mb":40,"dropped":120}'
+wait_for 1 15 hooks /ok '.alert=="events_dropped"' || fail "no events-dropped alert"
+check "events dropped says how many" 1 "$(hooks /ok '.alert=="events_dropped" and .detail=="120 events dropped in all"')"
+check "events dropped mail" 1 "$(mails 'Kiosk k-0001 (venue v1) dropped its oldest events')"
+beat '{"kiosk":"k-0001","packs":["quake@7"],"disk_free_mb":40,"dropped":150}'
+wait_for "150" 15 sql "SELECT substr(value, 1, 3) FROM server_kv WHERE key = 'dropped:k-0001'" || fail "the new count was not kept"
+sleep 1.5
+check "events dropped once while it grows" 1 "$(hooks /ok '.alert=="events_dropped" and .event=="raised"')"
+# A day with no more drops ends it (the day is made to have passed in the store).
+sql "UPDATE server_kv SET value = '150 $(( $(now_ms) - 25 * 3600 * 1000 ))' WHERE key = 'dropped:k-0001'" >/dev/null
+wait_for 1 15 hooks /ok '.alert=="events_dropped" and .event=="cleared"' || fail "events dropped never ended"
+check "k-0002 dropped nothing" 0 "$(hooks /ok '.alert=="events_dropped" and .kiosk=="k-0002"')"
 
 # --- a rollback, from the kiosk's error event, once ---
 E1=$(new_id); E2=$(new_id)

@@ -139,7 +139,7 @@ const WORDS = {
     alerts_bad_hour: 'digest_hour：每日汇总时间须是 0 到 23 的整点，或留空',
     alerts_last_error: '最近一次发送失败（{when}）：{msg}', alerts_open: '未结束的告警', alerts_none: '没有未结束的告警',
     col_since: '开始时间', col_alert: '告警',
-    alert_down: '离线', alert_not_installed: '内容未安装', alert_disk_low: '磁盘不足', alert_rollback: '内容已回退',
+    alert_down: '离线', alert_not_installed: '内容未安装', alert_disk_low: '磁盘不足', alert_events_dropped: '事件已丢弃', alert_rollback: '内容已回退',
     alert_state_open: '已通知', alert_state_pending: '观察中',
   },
   en: {
@@ -285,7 +285,7 @@ const WORDS = {
     alerts_bad_hour: 'digest_hour: the daily digest needs a whole hour from 0 to 23, or nothing',
     alerts_last_error: 'Last failed delivery ({when}): {msg}', alerts_open: 'Open alerts', alerts_none: 'No open alerts',
     col_since: 'Since', col_alert: 'Alert',
-    alert_down: 'down', alert_not_installed: 'content not installed', alert_disk_low: 'disk low', alert_rollback: 'content rolled back',
+    alert_down: 'down', alert_not_installed: 'content not installed', alert_disk_low: 'disk low', alert_events_dropped: 'events dropped', alert_rollback: 'content rolled back',
     alert_state_open: 'sent', alert_state_pending: 'watching',
   },
 };
