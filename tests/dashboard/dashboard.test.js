@@ -479,6 +479,9 @@ test('fleet: every kiosk with its state; a tag is added; restart asks first', as
   assert.equal(sql("SELECT revoked_ms IS NOT NULL FROM kiosks WHERE id = 'k-0004'"), '1');
   assert.equal((await heartbeat('k-0004')).status, 401);
   assert.equal(await page.isVisible('[data-revoke="k-0004"]'), false, 'no revoke button once revoked');
+  assert.equal(await page.locator('[data-for="k-0004"]').count(), 0, 'no command buttons for a revoked kiosk');
+  assert.match(await page.textContent('[data-no-commands="k-0004"]'), /revoked|停用/);
+  assert.equal(await page.locator('[data-for="k-0001"]').count(), 4, 'the others keep their commands');
   assert.equal(await page.isVisible('[data-revoke="k-0001"]'), true);
 });
 

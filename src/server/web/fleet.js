@@ -173,13 +173,15 @@ async function pageFleet(view) {
       }, el('label', { for: input.id, text: t('tag_add_label') }), input,
       el('button', { type: 'submit', 'data-tag-add': k.kiosk, text: t('tag_add') })),
       tmsg,
-      el('div', { class: 'actions' }, ['screenshot', 'restart', 'sync', 'logs'].map((type) => el('button', {
-        type: 'button', 'data-command': type, 'data-for': k.kiosk, class: type === 'restart' ? 'danger' : null,
-        text: t('cmd_' + type), onclick: () => send(k.kiosk, type),
-      })).concat(revoked[k.kiosk] ? [] : [el('button', {
-        type: 'button', class: 'danger', 'data-revoke': k.kiosk, text: t('revoke_token'),
-        onclick: () => revoke(k.kiosk),
-      })])),
+      /* A revoked kiosk's heartbeats are refused, so it could never fetch a command. */
+      revoked[k.kiosk] ? el('p', { class: 'note', 'data-no-commands': k.kiosk, text: t('revoked_no_commands') })
+        : el('div', { class: 'actions' }, ['screenshot', 'restart', 'sync', 'logs'].map((type) => el('button', {
+          type: 'button', 'data-command': type, 'data-for': k.kiosk, class: type === 'restart' ? 'danger' : null,
+          text: t('cmd_' + type), onclick: () => send(k.kiosk, type),
+        })).concat([el('button', {
+          type: 'button', class: 'danger', 'data-revoke': k.kiosk, text: t('revoke_token'),
+          onclick: () => revoke(k.kiosk),
+        })])),
       shotBox);
   });
   view.append(msg, el('div', { class: 'kiosk-grid' }, cards));
