@@ -1,8 +1,9 @@
-"""Format 2 packs through the real kiosk (issue 13): the interactive blocks are drawn (their
-own test: test_blocks_draw.py); the hotspot and order questions load but are not asked yet,
-so a quiz round leaves them out, with one log line per pack saying so. A topic whose
-questions are all hotspot/order offers no quiz. Nothing crashes; the screens still show the
-rest. Screenshots of the reader page go to $KK_BUILD_DIR/ui-shots/blocks/.
+"""Format 2 packs through the real kiosk (issue 13): a reader page carrying all four
+interactive blocks beside the sample's text shows without shortening anything; a quiz round
+asks the hotspot and order questions with the others; a topic whose questions are all
+hotspot/order offers a quiz; the log names nothing skipped or left out. The blocks
+themselves are driven in test_blocks_draw.py, the questions in test_quiz2.py. Screenshots of
+the reader page go to $KK_BUILD_DIR/ui-shots/blocks/.
 """
 import json
 import os
