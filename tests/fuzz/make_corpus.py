@@ -198,6 +198,12 @@ def http_seeds():
     put('http', 'session', req('GET', '/api/v1/session', office))
     put('http', 'assign', req('POST', '/api/v1/assignments', office + [
         'Content-Type: application/json'], '{"pack":"p@1","venue":"v-1"}'))
+    # The admin role's users (issue 16): a new user with a set of roles, a change of roles.
+    put('http', 'user-add', req('POST', '/api/v1/admin/users', office + [
+        'Content-Type: application/json'], '{"user":"wang","password":"a-long-password",'
+        '"roles":["office","admin"]}'))
+    put('http', 'user-roles', req('POST', '/api/v1/admin/users/s-1/roles', office,
+                                  '{"roles":["staff","office","staff"]}'))
     put('http', 'login-bad', req('POST', '/api/v1/login', [], '{"user":"x","password":"y"}'))
     put('http', 'packs-staff', req('POST', '/api/v1/packs', ['Authorization: Bearer ' + ST],
                                    'not a bundle'))
