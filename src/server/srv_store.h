@@ -452,7 +452,8 @@ enum kk_err srv_store_user_passwd(struct srv_store *s, const char *name, const c
                                   struct kk_buf *err);
 /* Gives user name the set of roles (text, as srv_roles_text writes it) and puts the one it
  * had into old. token_hash (NULL: none) becomes its staff token when the user had not the
- * staff role before; otherwise a token it has is kept. KK_ERR_NOTFOUND for an unknown name. */
+ * staff role before; otherwise a token it has is kept. Roles with neither office nor admin
+ * end the user's sessions (only those log in). KK_ERR_NOTFOUND for an unknown name. */
 enum kk_err srv_store_user_roles(struct srv_store *s, const char *name, const char *roles,
                                  const char *token_hash, struct kk_buf *old, struct kk_buf *err);
 /* what "kiosks" (kiosk, venue, created_ms, revoked_ms NULL or when) or "users" (user, role,

@@ -2077,6 +2077,8 @@ static enum kk_err pg_user_roles(struct srv_store *base, const char *name, const
         rc = take_value(r, 0, old, err);
     PQclear(r);
     conn_put(s, c);
+    if (!rc && !strstr(roles, "office") && !strstr(roles, "admin"))
+        rc = drop_sessions(s, name, err);
     if (rc == KK_ERR_NOTFOUND)
         return kk_fail(err, rc, "user %s does not exist", name);
     if (rc == KK_ERR_EXISTS)

@@ -1723,6 +1723,8 @@ static enum kk_err sq_user_roles(struct srv_store *base, const char *name, const
                  " ',' || role || ',' NOT LIKE '%,staff,%' THEN ?3 ELSE token_hash END"
                  " WHERE name = ?1",
                  "ttt", name, roles, token_hash);
+    if (!rc && !strstr(roles, "office") && !strstr(roles, "admin"))
+        rc = run(s->w, err, "DELETE FROM sessions WHERE user = ?1", "t", name);
     pthread_mutex_unlock(&s->wlock);
     if (rc == KK_ERR_NOTFOUND)
         return kk_fail(err, rc, "user %s does not exist", name);

@@ -131,6 +131,12 @@ check "gaining staff gives a token" 64 "${#TN}"
 r=$(http GET /api/v1/drafts -H "Authorization: Bearer $TN"); check "nina's token works" 200 "$(code "$r")"
 r=$(http POST /api/v1/admin/users/nina/roles "${OD[@]}" --data-binary '{"roles":["office"]}')
 r=$(http GET /api/v1/drafts -H "Authorization: Bearer $TN"); check "without staff the token stops" 401 "$(code "$r")"
+N=$TMP/nina.jar; NC=$(login nina nina-pass-1 "$N")
+r=$(http GET /api/v1/session -b "$N"); check "nina logged in" 200 "$(code "$r")"
+r=$(http POST /api/v1/admin/users/nina/roles "${OD[@]}" --data-binary '{"roles":["staff"]}')
+r=$(http GET /api/v1/session -b "$N"); check "staff only: her sessions ended" 401 "$(code "$r")"
+r=$(http POST /api/v1/login --data-binary '{"user":"nina","password":"nina-pass-1"}')
+check "and she cannot log in" 401 "$(code "$r")"
 # office+admin alice does both
 r=$(http POST /api/v1/admin/kiosks/k-0002/rotate "${OA[@]}"); check "office+admin: key rotate" 200 "$(code "$r")"
 r=$(http POST /api/v1/assignments "${OA[@]}" --data-binary '{"pack":"quake","version":"2","venue":"v2"}')
