@@ -31,7 +31,7 @@ if [ ! -f "$demo/kiosk.token" ]; then
   "$server" kiosk add k-demo --venue demo-venue --data "$demo/server" > "$demo/kiosk.token"
   echo demo-staff-password | "$server" user add demo-staff --role staff --data "$demo/server" \
     > "$demo/staff.token"
-  echo demo-office-password | "$server" user add office --role office --data "$demo/server" >/dev/null
+  echo demo-office-password | "$server" user add office --role office,admin --data "$demo/server" >/dev/null
   chmod 600 "$demo/kiosk.token" "$demo/staff.token"
 fi
 

@@ -17,6 +17,8 @@
 #include "kepu/fs.h"
 #include "kepu/install.h"
 #include "kepu/log.h"
+#include "kepu/schedule.h"
+#include "kepu/sync.h"
 #include "scene_env.h"
 #include "scenes.h"
 #include "visit.h"
@@ -275,6 +277,66 @@ static void free_disk(const struct scene_env *e, char *out, size_t size)
         snprintf(out, size, "?");
 }
 
+/* A date of the schedule as staff read it: "2026-12-10 09:00" for "2026-12-10T09:00". */
+static void when_text(char *out, size_t size, const char *when)
+{
+    snprintf(out, size, "%s", when);
+    char *t = strchr(out, 'T');
+    if (t)
+        *t = ' ';
+}
+
+/* The dated assignments the kiosk keeps (issue 16), one line each in its local time, the
+ * one in force now marked, from y down to at most limit. Returns the height used. */
+static int schedule_lines(struct scene_env *e, struct ui_list *l, int x, int y, int w, int limit,
+                          int px)
+{
+    static struct kk_window win[KK_MAX_PACKS];
+    if (!e->content->sync)
+        return 0;
+    size_t n = kk_sync_windows(e->content->sync, win, KK_MAX_PACKS);
+    int y0 = y, lh = ui_label_height(e->ui, "Ag", UI_FONT_REGULAR, px, w, 1);
+    if (y + lh > limit)
+        return 0;
+    y += ui_label(e->ui, l, "staff/schedule",
+                  n ? tr(e, "排期（本机时间）", "Schedule (this kiosk's local time)")
+                    : tr(e, "排期：没有按日期的分配", "Schedule: no dated assignments"),
+                  UI_FONT_BOLD, px, UI_INK, x, y, w, 1, 0);
+    int64_t now = kk_clock_wall_ms();
+    for (size_t i = 0; i < n; i++) {
+        char line[512], id[32], from[24], to[24];
+        if (y + 2 * lh > limit && i + 1 < n) {
+            TR_FMT(e, line, "……另有 %zu 条", "… and %zu more", n - i);
+            y += ui_label(e->ui, l, "staff/window/more", line, UI_FONT_REGULAR, px, UI_INK_SOFT, x,
+                          y, w, 1, 0);
+            break;
+        }
+        const struct kk_window *v = &win[i];
+        int64_t a = *v->starts ? kk_when_text_ms(v->starts, KK_WHEN_LOCAL) : INT64_MIN;
+        int64_t b = *v->ends ? kk_when_text_ms(v->ends, KK_WHEN_LOCAL) : INT64_MAX;
+        int in_force = kk_window_pick(win, n, v->id, now) == (long)i;
+        const char *state = in_force ? tr(e, "现在生效", "In force now")
+                            : (*v->starts && a == INT64_MIN) || (*v->ends && b == INT64_MIN)
+                                ? tr(e, "日期无法识别", "Unreadable date")
+                            : now >= b ? tr(e, "已结束", "Ended")
+                            : now < a  ? tr(e, "未开始", "Not started")
+                                       : tr(e, "被另一条取代", "Overridden");
+        when_text(from, sizeof(from), v->starts);
+        when_text(to, sizeof(to), v->ends);
+        /* The state and the dates first: a long pack id wraps at its space, not a word. */
+        if (e->session->lang == KK_LANG_EN)
+            snprintf(line, sizeof(line), "%s:  from %s%s%s   %s %s", state, *from ? from : "now",
+                     *to ? " to " : ", no end", to, v->id, v->version);
+        else
+            snprintf(line, sizeof(line), "%s：%s%s%s%s   %s %s", state, from,
+                     *from ? " 起" : "即日起", *to ? "至 " : "，长期", to, v->id, v->version);
+        snprintf(id, sizeof(id), "staff/window/%zu", i);
+        y += ui_label(e->ui, l, id, line, in_force ? UI_FONT_BOLD : UI_FONT_REGULAR, px,
+                      in_force ? UI_GOOD : UI_INK, x, y, w, 2, 0);
+    }
+    return y - y0;
+}
+
 static void staff_build(struct scene_env *e, void *self, struct ui_list *l, struct ui_rect box)
 {
     (void)self;
@@ -375,6 +437,9 @@ static void staff_build(struct scene_env *e, void *self, struct ui_list *l, stru
         y += bh + gap;
     }
     kk_install_list_release(&inst);
+    int rows = e->content->sync ? 3 : 2;
+    schedule_lines(e, l, box.x + m, y, col,
+                   box.y + box.h - m - (portrait ? rows * (bh + gap) + gap : 0), px);
 
     /* The actions. */
     static const char *const ids[] = {"staff/import", "staff/sync", "staff/touch", "staff/close",
@@ -389,7 +454,6 @@ static void staff_build(struct scene_env *e, void *self, struct ui_list *l, stru
     for (int i = 0; i < 5; i++) {
         if (i == 1 && !e->content->sync)
             continue;
-        int rows = e->content->sync ? 3 : 2;
         struct ui_rect r =
             portrait ? (struct ui_rect){box.x + m + (n % 2) * (aw + m),
                                         box.y + box.h - m - (rows - n / 2) * (bh + gap), aw, bh}

@@ -75,25 +75,32 @@ int64_t kk_when_text_ms(const char *s, int32_t utc_offset_s)
     return kk_when_ms(&w, utc_offset_s);
 }
 
-/* The window's bounds in local ms; 0 when a date is unreadable. */
-static int bounds(const struct kk_window *w, int64_t *from, int64_t *to)
+/* The window's bounds in ms (dates read at offset); 0 when a date is unreadable. */
+static int bounds(const struct kk_window *w, int32_t offset, int64_t *from, int64_t *to)
 {
     *from = INT64_MIN;
     *to = INT64_MAX;
-    if (*w->starts && (*from = kk_when_text_ms(w->starts, KK_WHEN_LOCAL)) == INT64_MIN)
+    if (*w->starts && (*from = kk_when_text_ms(w->starts, offset)) == INT64_MIN)
         return 0;
-    if (*w->ends && (*to = kk_when_text_ms(w->ends, KK_WHEN_LOCAL)) == INT64_MIN)
+    if (*w->ends && (*to = kk_when_text_ms(w->ends, offset)) == INT64_MIN)
         return 0;
     return 1;
 }
 
 long kk_window_pick(const struct kk_window *w, size_t n, const char *id, int64_t now_ms)
 {
+    return kk_window_pick_at(w, n, id, now_ms, KK_WHEN_LOCAL);
+}
+
+long kk_window_pick_at(const struct kk_window *w, size_t n, const char *id, int64_t now_ms,
+                       int32_t utc_offset_s)
+{
     long best = -1;
     int64_t best_from = INT64_MIN;
     for (size_t i = 0; i < n; i++) {
         int64_t from, to;
-        if (strcmp(w[i].id, id) || !bounds(&w[i], &from, &to) || now_ms < from || now_ms >= to)
+        if (strcmp(w[i].id, id) || !bounds(&w[i], utc_offset_s, &from, &to) || now_ms < from ||
+            now_ms >= to)
             continue;
         if (best < 0 || from >= best_from) {
             best = (long)i;

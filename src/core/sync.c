@@ -1993,6 +1993,16 @@ static void switch_scheduled(struct kk_sync *s)
     kk_free(sc);
 }
 
+size_t kk_sync_windows(struct kk_sync *s, struct kk_window *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    for (; s->sched && n < s->sched->nwin && n < max; n++)
+        out[n] = s->sched->win[n];
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 int kk_sync_schedule_due(struct kk_sync *s)
 {
     struct schedule *sc = kk_malloc(sizeof(*sc));

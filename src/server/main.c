@@ -62,8 +62,11 @@ static const char usage_text[] =
     "                         CODE; with --url, the server's address as kiosks reach it, also\n"
     "                         that command as a QR code for a phone, on stderr)\n"
     "       kepu-server kiosk revoke ID | kiosk rotate ID (prints the new token) [--data DIR]\n"
-    "       kepu-server user add NAME --role office|staff [--data DIR]\n"
-    "                         (password on stdin; prints a staff user's token)\n"
+    "       kepu-server user add NAME --role office|staff|admin[,...] [--data DIR]\n"
+    "                         (password on stdin; prints a staff user's token; office review\n"
+    "                         and publish, staff edit drafts, admin manage users and keys)\n"
+    "       kepu-server user role NAME --role office|staff|admin[,...] [--data DIR]\n"
+    "                         (the user's new roles; prints a token when it gains staff)\n"
     "       kepu-server user remove NAME | user passwd NAME (password on stdin) [--data DIR]\n"
     "                         (both end the user's sessions)\n"
     "       kepu-server user venue NAME VENUE [--data DIR]\n"
@@ -530,6 +533,39 @@ static int user_venue(struct opts *o)
     return rc;
 }
 
+/* user role NAME --role ...: roles is the new set's text. A user who gains the staff role
+ * gets a token, printed. */
+static int user_role(struct opts *o, const char *roles, int staff)
+{
+    struct srv_store *s = NULL;
+    struct kk_buf err = KK_BUF_INIT, old = KK_BUF_INIT;
+    char token[SRV_TOKEN_LEN + 1], thash[SRV_HASH_LEN + 1];
+    int rc = open_store(o, &s);
+    if (rc)
+        return rc;
+    srv_token_new(token);
+    srv_token_hash(token, thash);
+    if (srv_store_user_roles(s, o->pos[1], roles, staff ? thash : NULL, &old, &err)) {
+        rc = fail(&err);
+    } else {
+        unsigned before = srv_roles_parse(kk_buf_str(&old), NULL);
+        if (staff && !(before & SRV_ROLE_STAFF))
+            printf("%s\n", token);
+        fprintf(stderr, "kepu-server: user %s: roles %s (were %s)\n", o->pos[1], roles,
+                kk_buf_str(&old));
+        if (strcmp(kk_buf_str(&old), roles)) {
+            char detail[64];
+            snprintf(detail, sizeof(detail), "%s -> %s", kk_buf_str(&old), roles);
+            cli_audit(s, "user.roles", o->pos[1], detail);
+        }
+    }
+    sodium_memzero(token, sizeof(token));
+    srv_store_close(s);
+    kk_buf_release(&err);
+    kk_buf_release(&old);
+    return rc;
+}
+
 static int cmd_user(struct opts *o)
 {
     struct srv_store *s = NULL;
@@ -539,15 +575,27 @@ static int cmd_user(struct opts *o)
         return user_change(o);
     if (o->npos == 3 && !strcmp(o->pos[0], "venue"))
         return user_venue(o);
-    if (o->npos != 2 || strcmp(o->pos[0], "add"))
-        return usage_error("%s", "usage: user add NAME --role office|staff | user remove NAME"
+    if (o->npos != 2 || (strcmp(o->pos[0], "add") && strcmp(o->pos[0], "role")))
+        return usage_error("%s", "usage: user add NAME --role office|staff|admin[,...]"
+                                 " | user role NAME --role ... | user remove NAME"
                                  " | user passwd NAME | user venue NAME VENUE");
     int rc = check_id("user NAME", o->pos[1]);
     if (rc)
         return rc;
-    if (!o->role || (strcmp(o->role, "office") && strcmp(o->role, "staff")))
-        return usage_error("%s", "user add needs --role office or --role staff");
-    int staff = !strcmp(o->role, "staff");
+    if (!o->role)
+        return usage_error("user %s needs --role office, staff or admin (or several: office,admin)",
+                           o->pos[0]);
+    unsigned roles = srv_roles_parse(o->role, &err);
+    if (!roles) {
+        rc = usage_error("--role %s: %s", o->role, kk_buf_str(&err));
+        kk_buf_release(&err);
+        return rc;
+    }
+    char text[SRV_ROLES_LEN];
+    srv_roles_text(roles, text);
+    int staff = (roles & SRV_ROLE_STAFF) != 0;
+    if (!strcmp(o->pos[0], "role"))
+        return user_role(o, text, staff);
     if ((rc = read_password(pw, sizeof(pw))))
         return rc;
     if (srv_password_hash(pw, phash, sizeof(phash))) {
@@ -560,12 +608,12 @@ static int cmd_user(struct opts *o)
         return rc;
     srv_token_new(token);
     srv_token_hash(token, thash);
-    if (srv_store_user_add(s, o->pos[1], o->role, phash, staff ? thash : NULL, &err)) {
+    if (srv_store_user_add(s, o->pos[1], text, phash, staff ? thash : NULL, &err)) {
         rc = fail(&err);
     } else {
         if (staff)
             printf("%s\n", token);
-        cli_audit(s, "user.add", o->pos[1], o->role);
+        cli_audit(s, "user.add", o->pos[1], text);
     }
     sodium_memzero(token, sizeof(token));
     srv_store_close(s);

@@ -196,7 +196,7 @@ void srv_admin_user_remove(struct srv_req *req, struct srv_reply *out)
 {
     struct kk_buf err = KK_BUF_INIT;
     if (!strcmp(req->params[0], req->who)) {
-        srv_reply_error(out, 409, "you cannot remove yourself; another office user can");
+        srv_reply_error(out, 409, "you cannot remove yourself; another admin can");
         return;
     }
     enum kk_err rc = srv_store_user_remove(req->store, req->params[0], &err);
@@ -235,4 +235,168 @@ void srv_admin_user_passwd(struct srv_req *req, struct srv_reply *out)
 done:
     cJSON_Delete(root);
     kk_buf_release(&err);
+}
+
+/* --- users' roles ----------------------------------------------------------------------- */
+
+cJSON *srv_roles_json(unsigned roles)
+{
+    char text[SRV_ROLES_LEN];
+    srv_roles_text(roles, text);
+    cJSON *a = cJSON_CreateArray();
+    for (const char *p = text; a && *p;) {
+        size_t n = strcspn(p, ",");
+        char name[SRV_ROLES_LEN];
+        snprintf(name, sizeof(name), "%.*s", (int)n, p);
+        cJSON *one = cJSON_CreateString(name);
+        if (!one || !cJSON_AddItemToArray(a, one)) {
+            cJSON_Delete(one);
+            cJSON_Delete(a);
+            return NULL;
+        }
+        p += n + (p[n] == ',');
+    }
+    return a;
+}
+
+/* "roles" of a request: a non-empty array of role names, each once. Returns the set, or 0
+ * after answering 400. */
+static unsigned roles_of(const cJSON *root, struct srv_reply *out)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "roles"), *r;
+    struct kk_buf text = KK_BUF_INIT, err = KK_BUF_INIT;
+    unsigned roles = 0;
+    if (!cJSON_IsArray(list) || !cJSON_GetArraySize(list)) {
+        srv_reply_error(out, 400, "roles: expected a list of office, staff and admin");
+        return 0;
+    }
+    cJSON_ArrayForEach(r, list)
+    {
+        if (!cJSON_IsString(r) || !r->valuestring[0] || strchr(r->valuestring, ',')) {
+            srv_reply_error(out, 400, "roles: each is one of office, staff and admin");
+            goto done;
+        }
+        if ((text.len && kk_buf_add(&text, ",", 1)) ||
+            kk_buf_add(&text, r->valuestring, strlen(r->valuestring))) {
+            srv_reply_error(out, 500, "out of memory");
+            goto done;
+        }
+    }
+    roles = srv_roles_parse(kk_buf_str(&text), &err);
+    if (!roles)
+        srv_reply_error(out, 400, "roles: %s", kk_buf_str(&err));
+done:
+    kk_buf_release(&text);
+    kk_buf_release(&err);
+    return roles;
+}
+
+/* Answers {"user","roles"} with more: before (not NULL) and token (not NULL). */
+static void reply_roles(struct srv_reply *out, const char *user, unsigned roles, const char *before,
+                        const char *token)
+{
+    cJSON *a = cJSON_CreateObject(), *list = srv_roles_json(roles);
+    if (!a || !list || !cJSON_AddItemToObject(a, "roles", list)) {
+        cJSON_Delete(list);
+        goto nomem;
+    }
+    if (!cJSON_AddStringToObject(a, "user", user) ||
+        (before &&
+         !cJSON_AddItemToObject(a, "before", srv_roles_json(srv_roles_parse(before, NULL)))) ||
+        (token && !cJSON_AddStringToObject(a, "token", token)))
+        goto nomem;
+    srv_reply_json(out, 200, a);
+    srv_reply_header(out, "Cache-Control", "no-store");
+    return;
+nomem:
+    cJSON_Delete(a);
+    srv_reply_error(out, 500, "out of memory");
+}
+
+void srv_admin_user_add(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *root = srv_req_json(req, out);
+    struct kk_buf err = KK_BUF_INIT;
+    char phash[256], token[SRV_TOKEN_LEN + 1], thash[SRV_HASH_LEN + 1], text[SRV_ROLES_LEN];
+    if (!root)
+        return;
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "user");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "password");
+    unsigned roles;
+    if (!cJSON_IsString(u) || !srv_id_valid(u->valuestring)) {
+        srv_reply_error(out, 400, "user: use 1 to 64 of A-Z a-z 0-9 . _ - (not starting with .)");
+        goto done;
+    }
+    if (!cJSON_IsString(p) || strlen(p->valuestring) < 8 || strlen(p->valuestring) > 256) {
+        srv_reply_error(out, 400, "password: expected a string of 8 to 256 bytes");
+        goto done;
+    }
+    if (!(roles = roles_of(root, out)))
+        goto done;
+    if (srv_password_hash(p->valuestring, phash, sizeof(phash))) {
+        srv_reply_error(out, 500, "out of memory");
+        goto done;
+    }
+    srv_roles_text(roles, text);
+    srv_token_new(token);
+    srv_token_hash(token, thash);
+    int staff = (roles & SRV_ROLE_STAFF) != 0;
+    enum kk_err rc =
+        srv_store_user_add(req->store, u->valuestring, text, phash, staff ? thash : NULL, &err);
+    if (rc == KK_ERR_EXISTS) {
+        srv_reply_error(out, 409, "%s", kk_buf_str(&err));
+    } else if (rc) {
+        kk_error("admin", "%s", kk_buf_str(&err));
+        srv_reply_error(out, 503, "store unavailable");
+    } else {
+        reply_roles(out, u->valuestring, roles, NULL, staff ? token : NULL);
+        kk_info("admin", "%s added user %s (%s)", req->who, u->valuestring, text);
+        srv_store_audit_add(req->store, kk_clock_wall_ms(), req->who, "user.add", u->valuestring,
+                            text, NULL);
+    }
+done:
+    sodium_memzero(token, sizeof(token));
+    cJSON_Delete(root);
+    kk_buf_release(&err);
+}
+
+void srv_admin_user_roles(struct srv_req *req, struct srv_reply *out)
+{
+    cJSON *root = srv_req_json(req, out);
+    struct kk_buf err = KK_BUF_INIT, old = KK_BUF_INIT;
+    char token[SRV_TOKEN_LEN + 1], thash[SRV_HASH_LEN + 1], text[SRV_ROLES_LEN];
+    unsigned roles;
+    if (!root)
+        return;
+    if (!(roles = roles_of(root, out)))
+        goto done;
+    if (!strcmp(req->params[0], req->who) && !(roles & SRV_ROLE_ADMIN)) {
+        srv_reply_error(out, 409,
+                        "you cannot take the admin role from yourself; another admin can");
+        goto done;
+    }
+    srv_roles_text(roles, text);
+    srv_token_new(token);
+    srv_token_hash(token, thash);
+    enum kk_err rc = srv_store_user_roles(req->store, req->params[0], text,
+                                          (roles & SRV_ROLE_STAFF) ? thash : NULL, &old, &err);
+    if (rc) {
+        reply_done(out, rc, &err);
+        goto done;
+    }
+    unsigned before = srv_roles_parse(kk_buf_str(&old), NULL);
+    int new_token = (roles & SRV_ROLE_STAFF) && !(before & SRV_ROLE_STAFF);
+    reply_roles(out, req->params[0], roles, kk_buf_str(&old), new_token ? token : NULL);
+    if (before != roles) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "%s -> %s", kk_buf_str(&old), text);
+        kk_info("admin", "%s changed the roles of %s: %s", req->who, req->params[0], detail);
+        srv_store_audit_add(req->store, kk_clock_wall_ms(), req->who, "user.roles", req->params[0],
+                            detail, NULL);
+    }
+done:
+    sodium_memzero(token, sizeof(token));
+    cJSON_Delete(root);
+    kk_buf_release(&err);
+    kk_buf_release(&old);
 }

@@ -38,5 +38,15 @@ void srv_admin_kiosk_rotate(struct srv_req *req, struct srv_reply *out);
  * end that user's sessions; an office user cannot remove itself. */
 void srv_admin_user_remove(struct srv_req *req, struct srv_reply *out);
 void srv_admin_user_passwd(struct srv_req *req, struct srv_reply *out);
+/* POST /api/v1/admin/users {"user","password","roles":["office",...]}: a new user, answered
+ * {"user","roles"} and, with the staff role, its "token" (shown once). POST
+ * /api/v1/admin/users/NAME/roles {"roles":[...]}: the user's new set of roles, answered
+ * {"user","roles","before"} and "token" when it gains the staff role; an admin cannot take
+ * the admin role from itself. Each change is an audit row (user.add, user.roles). */
+void srv_admin_user_add(struct srv_req *req, struct srv_reply *out);
+void srv_admin_user_roles(struct srv_req *req, struct srv_reply *out);
+
+/* The set of roles (SRV_ROLE_...) as a JSON array of names; NULL without memory. */
+cJSON *srv_roles_json(unsigned roles);
 
 #endif

@@ -13,8 +13,10 @@
 #include "kepu/alloc.h"
 #include "kepu/clock.h"
 #include "kepu/fleet.h"
+#include "kepu/limits.h"
 #include "kepu/log.h"
 #include "kepu/utf8.h"
+#include "srv_metrics.h"
 
 #define MOD            "alerts"
 #define KV_PREFIX      "alerts:"
@@ -528,28 +530,28 @@ static void judge_dropped(struct srv_store *s, const struct srv_alert_cfg *cfg,
           dropped > 0 && grew && now - grew < SRV_DROPPED_OPEN_MS, grew, detail, 0, now);
 }
 
-/* The assigned packs the kiosk does not report installed, as "id@version, …" in missing;
- * a version nobody uploaded yet is named as such (the kiosk cannot install it). */
+/* The packs the kiosk should have now (dated assignments in force count, those to come or
+ * over do not: srv_kiosk_wanted) and does not report installed, as "id@version, …" in
+ * missing; a version nobody uploaded yet is named as such (the kiosk cannot install it). */
 static void not_installed(struct srv_store *s, const char *kiosk, const char *packs_json,
-                          struct kk_buf *missing)
+                          int64_t now, struct kk_buf *missing)
 {
-    struct srv_table t = {0};
+    struct srv_wanted w[KK_MAX_PACKS];
+    size_t n = 0;
     cJSON *have = cJSON_Parse(packs_json ? packs_json : "[]");
-    if (!srv_store_kiosk_packs(s, kiosk, &t, NULL)) {
-        for (size_t r = 0; r < t.nrows; r++) {
-            const struct srv_cell *c = &t.cells[r * 3];
+    if (!srv_kiosk_wanted(s, kiosk, now, w, KK_MAX_PACKS, &n, NULL)) {
+        for (size_t r = 0; r < n; r++) {
             char want[2 * KK_MAX_ID_LEN + 2];
-            snprintf(want, sizeof(want), "%s@%s", c[0].s, c[1].s);
+            snprintf(want, sizeof(want), "%.64s@%.64s", w[r].id, w[r].version);
             int found = 0;
             const cJSON *x;
             cJSON_ArrayForEach(x, have) found |= cJSON_IsString(x) && !strcmp(x->valuestring, want);
             if (!found)
                 kk_buf_addf(missing, "%s%s%s", missing->len ? ", " : "", want,
-                            c[2].kind == SRV_CELL_TEXT ? "" : " (not uploaded to the server)");
+                            w[r].uploaded ? "" : " (not uploaded to the server)");
         }
     }
     cJSON_Delete(have);
-    srv_table_release(&t);
 }
 
 /* Whether kiosk is inside its opening hours at now (no hours: always). The latest
@@ -701,7 +703,7 @@ void srv_alert_check(struct srv_store *s, const struct srv_alert_cfg *cfg, int64
         if (silent)
             continue; /* what a silent kiosk has installed or free is not known */
         kk_buf_reset(&missing);
-        not_installed(s, kiosk, c[4].kind == SRV_CELL_TEXT ? c[4].s : NULL, &missing);
+        not_installed(s, kiosk, c[4].kind == SRV_CELL_TEXT ? c[4].s : NULL, now, &missing);
         if (c[6].kind == SRV_CELL_TEXT && *c[6].s && missing.len)
             kk_buf_addf(&missing, " (the kiosk says: %.300s)", c[6].s);
         const struct srv_cell *ni = find_alert(&alerts, kiosk, "not_installed");

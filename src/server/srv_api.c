@@ -325,7 +325,8 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
     static const char dummy[] = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
                                 "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
     int ok = check_password(rc ? dummy : user.password_hash, p->valuestring);
-    if (rc || !ok || strcmp(user.role, "office")) {
+    /* Only the office and admin roles log in; staff use their token. */
+    if (rc || !ok || !(srv_roles_parse(user.role, NULL) & (SRV_ROLE_OFFICE | SRV_ROLE_ADMIN))) {
         kk_warn("login", "failed login for a user from %s", req->client);
         char name[KK_MAX_ID_LEN + 1];
         snprintf(name, sizeof(name), "%s", u->valuestring);
@@ -348,8 +349,10 @@ static void h_login(struct srv_req *req, struct srv_reply *out)
              "kepu_session=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", sid,
              (long long)(SRV_SESSION_MS / 1000), req->https ? "; Secure" : "");
     cJSON *a = cJSON_CreateObject();
-    if (a && (!cJSON_AddStringToObject(a, "user", user.name) ||
-              !cJSON_AddStringToObject(a, "csrf", csrf))) {
+    if (a &&
+        (!cJSON_AddStringToObject(a, "user", user.name) ||
+         !cJSON_AddStringToObject(a, "csrf", csrf) ||
+         !cJSON_AddItemToObject(a, "roles", srv_roles_json(srv_roles_parse(user.role, NULL))))) {
         cJSON_Delete(a);
         a = NULL;
     }
@@ -379,9 +382,13 @@ static void h_logout(struct srv_req *req, struct srv_reply *out)
 
 static void h_session(struct srv_req *req, struct srv_reply *out)
 {
-    cJSON *a = cJSON_CreateObject();
-    if (a && (!cJSON_AddStringToObject(a, "user", req->who) ||
-              !cJSON_AddStringToObject(a, "csrf", req->csrf))) {
+    cJSON *a = cJSON_CreateObject(), *roles = srv_roles_json(req->roles);
+    if (!a || !roles || !cJSON_AddItemToObject(a, "roles", roles)) {
+        cJSON_Delete(roles);
+        cJSON_Delete(a);
+        a = NULL;
+    } else if (!cJSON_AddStringToObject(a, "user", req->who) ||
+               !cJSON_AddStringToObject(a, "csrf", req->csrf)) {
         cJSON_Delete(a);
         a = NULL;
     }
@@ -729,23 +736,24 @@ const struct srv_route srv_api_routes[] = {
     {"GET", "/api/v1/blobs/*", srv_pack_get_blob, SRV_KIOSK, 0, "blobs"},
     {"POST", "/api/v1/packs", srv_review_pack_upload, SRV_EDITOR, SRV_MAX_PACK_UPLOAD, "packs"},
     {"POST", "/api/v1/login", h_login, SRV_ANYONE, SMALL_BODY, "login"},
-    {"POST", "/api/v1/logout", h_logout, SRV_OFFICE, SMALL_BODY, "logout"},
-    {"GET", "/api/v1/session", h_session, SRV_OFFICE, 0, "session"},
+    {"POST", "/api/v1/logout", h_logout, SRV_SESSION, SMALL_BODY, "logout"},
+    {"GET", "/api/v1/session", h_session, SRV_SESSION, 0, "session"},
     {"GET", "/api/v1/contract", h_contract, SRV_ANYONE, 0, "contract"},
     {"POST", "/api/v1/assignments", h_assign, SRV_OFFICE, SMALL_BODY, "assignments"},
     {"POST", "/api/v1/assignments/rollback", h_rollback, SRV_OFFICE, SMALL_BODY, "assignments"},
     {"GET", "/api/v1/stats/*", h_stats, SRV_OFFICE, 0, "stats"},
     {"POST", "/api/v1/enrol", srv_admin_enrol, SRV_ANYONE, SMALL_BODY, "enrol"},
-    {"GET", "/api/v1/admin/kiosks", srv_admin_kiosks, SRV_OFFICE, 0, "admin"},
-    {"GET", "/api/v1/admin/users", srv_admin_users, SRV_OFFICE, 0, "admin"},
-    {"POST", "/api/v1/admin/kiosks/*/revoke", srv_admin_kiosk_revoke, SRV_OFFICE, SMALL_BODY,
+    /* Users and keys: the admin role (srv_admin.c, docs/server.md). */
+    {"GET", "/api/v1/admin/kiosks", srv_admin_kiosks, SRV_ADMIN, 0, "admin"},
+    {"GET", "/api/v1/admin/users", srv_admin_users, SRV_ADMIN, 0, "admin"},
+    {"POST", "/api/v1/admin/users", srv_admin_user_add, SRV_ADMIN, SMALL_BODY, "admin"},
+    {"POST", "/api/v1/admin/kiosks/*/revoke", srv_admin_kiosk_revoke, SRV_ADMIN, SMALL_BODY,
      "admin"},
-    {"POST", "/api/v1/admin/kiosks/*/rotate", srv_admin_kiosk_rotate, SRV_OFFICE, SMALL_BODY,
+    {"POST", "/api/v1/admin/kiosks/*/rotate", srv_admin_kiosk_rotate, SRV_ADMIN, SMALL_BODY,
      "admin"},
-    {"POST", "/api/v1/admin/users/*/remove", srv_admin_user_remove, SRV_OFFICE, SMALL_BODY,
-     "admin"},
-    {"POST", "/api/v1/admin/users/*/passwd", srv_admin_user_passwd, SRV_OFFICE, SMALL_BODY,
-     "admin"},
+    {"POST", "/api/v1/admin/users/*/remove", srv_admin_user_remove, SRV_ADMIN, SMALL_BODY, "admin"},
+    {"POST", "/api/v1/admin/users/*/passwd", srv_admin_user_passwd, SRV_ADMIN, SMALL_BODY, "admin"},
+    {"POST", "/api/v1/admin/users/*/roles", srv_admin_user_roles, SRV_ADMIN, SMALL_BODY, "admin"},
     /* The content studio (srv_drafts.c, docs/studio.md). */
     {"POST", "/api/v1/drafts/import", srv_drafts_import, SRV_EDITOR, SRV_MAX_DRAFT_IMPORT,
      "drafts"},

@@ -1,5 +1,6 @@
 #include "srv_auth.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -47,6 +48,47 @@ enum kk_err srv_password_hash(const char *password, char *out, size_t size)
 int srv_password_verify(const char *hash, const char *password)
 {
     return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} role_names[] = {
+    {"office", SRV_ROLE_OFFICE}, {"staff", SRV_ROLE_STAFF}, {"admin", SRV_ROLE_ADMIN}};
+#define NROLES (sizeof(role_names) / sizeof(role_names[0]))
+
+unsigned srv_roles_parse(const char *text, struct kk_buf *err)
+{
+    unsigned roles = 0;
+    const char *p = text;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        size_t i = 0;
+        while (i < NROLES && (strlen(role_names[i].name) != n || strncmp(p, role_names[i].name, n)))
+            i++;
+        if (i == NROLES) {
+            kk_fail(err, KK_ERR_INVALID, "role '%.*s': expected office, staff or admin", (int)n, p);
+            return 0;
+        }
+        if (roles & role_names[i].bit) {
+            kk_fail(err, KK_ERR_INVALID, "role %s: named twice", role_names[i].name);
+            return 0;
+        }
+        roles |= role_names[i].bit;
+        if (!p[n])
+            return roles;
+        p += n + 1;
+    }
+}
+
+void srv_roles_text(unsigned roles, char out[SRV_ROLES_LEN])
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < NROLES; i++)
+        if (roles & role_names[i].bit)
+            n += (size_t)snprintf(out + n, SRV_ROLES_LEN - n, "%s%s", n ? "," : "",
+                                  role_names[i].name);
 }
 
 int64_t srv_backoff_wait_of(unsigned failures, int64_t last_ms, int64_t now_ms)

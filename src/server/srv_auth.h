@@ -27,6 +27,20 @@ enum kk_err srv_password_hash(const char *password, char *out, size_t size);
 /* True when password matches hash. Takes a deliberate fraction of a second. */
 int srv_password_verify(const char *hash, const char *password);
 
+/* A user's roles (DESIGN.md "Content studio and review"), a set: staff edit their venues'
+ * drafts (with a token), office review, approve, publish and assign, admin manage users
+ * and keys. The store keeps the set as its text, the names comma-separated in the order
+ * office, staff, admin ("office,admin"). */
+#define SRV_ROLE_OFFICE 1u
+#define SRV_ROLE_STAFF  2u
+#define SRV_ROLE_ADMIN  4u
+#define SRV_ROLES_LEN   19 /* "office,staff,admin" and a NUL */
+/* The set text names, any order, comma-separated: its bits, or 0 with err saying what is
+ * wrong (an unknown role, a repeated one, an empty name). */
+unsigned srv_roles_parse(const char *text, struct kk_buf *err);
+/* The set's text, the names in the stored order ("" for none). */
+void srv_roles_text(unsigned roles, char out[SRV_ROLES_LEN]);
+
 /* Failed-login back-off (counted in the store: srv_store_login_take). After
  * SRV_LOGIN_FREE_TRIES failures a key (a user name, a client address) must wait
  * 2^(failures - free) seconds, capped at SRV_LOGIN_MAX_WAIT_S, after its last failure

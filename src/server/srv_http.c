@@ -451,6 +451,37 @@ static int token_owner(struct srv_req *req, const char *token)
     return owner;
 }
 
+/* The roles of a session's user (req->who), read on every request so a change of roles
+ * counts at once: 0 when they allow the route, else 403 (503 without the store). */
+static int session_roles(struct req_state *st)
+{
+    struct srv_req *req = &st->req;
+    struct srv_user u;
+    enum kk_err rc = srv_store_user_get(req->store, req->who, &u, NULL);
+    if (rc == KK_ERR_NOTFOUND) {
+        snprintf(st->deny_msg, sizeof(st->deny_msg), "user %s no longer exists", req->who);
+        return 401;
+    }
+    if (rc) {
+        snprintf(st->deny_msg, sizeof(st->deny_msg), "store unavailable");
+        return 503;
+    }
+    req->roles = srv_roles_parse(u.role, NULL);
+    unsigned need = req->route->who == SRV_ADMIN     ? SRV_ROLE_ADMIN
+                    : req->route->who == SRV_SESSION ? SRV_ROLE_OFFICE | SRV_ROLE_ADMIN
+                                                     : SRV_ROLE_OFFICE;
+    if (!(req->roles & need)) {
+        snprintf(st->deny_msg, sizeof(st->deny_msg), "%s: needs the %s role", req->route->pattern,
+                 need == SRV_ROLE_ADMIN    ? "admin"
+                 : need == SRV_ROLE_OFFICE ? "office"
+                                           : "office or admin");
+        return 403;
+    }
+    if (req->route->who == SRV_EDITOR)
+        snprintf(req->role, sizeof(req->role), "office");
+    return 0;
+}
+
 /* Decides whether the caller may use the route: 0, or the status to answer. */
 static int authorize(struct req_state *st, const unsigned char peer[16])
 {
@@ -498,7 +529,9 @@ static int authorize(struct req_state *st, const unsigned char peer[16])
             return owner == 's' ? 0 : owner ? 403 : 401;
         }
         /* fall through */
-    case SRV_OFFICE: {
+    case SRV_OFFICE:
+    case SRV_ADMIN:
+    case SRV_SESSION: {
         const char *sid = srv_req_cookie(req, "kepu_session");
         if (sid && srv_token_well_formed(sid)) {
             char hash[SRV_HASH_LEN + 1];
@@ -509,11 +542,9 @@ static int authorize(struct req_state *st, const unsigned char peer[16])
                 user.len < sizeof(req->who)) {
                 memcpy(req->who, kk_buf_str(&user), user.len + 1);
                 snprintf(req->csrf, sizeof(req->csrf), "%s", kk_buf_str(&csrf));
-                if (req->route->who == SRV_EDITOR)
-                    snprintf(req->role, sizeof(req->role), "office");
                 const char *sent = srv_req_header(req, "X-CSRF-Token");
-                status = 0;
-                if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD") &&
+                status = session_roles(st);
+                if (!status && strcmp(req->method, "GET") && strcmp(req->method, "HEAD") &&
                     (!sent || strcmp(sent, kk_buf_str(&csrf)))) {
                     status = 403;
                     snprintf(st->deny_msg, sizeof(st->deny_msg),

@@ -17,12 +17,15 @@
 
 /* Who may call a route. */
 enum srv_who {
-    SRV_ANYONE, /* no credentials */
-    SRV_LOCAL,  /* only from a loopback address */
-    SRV_KIOSK,  /* a kiosk's bearer token */
-    SRV_STAFF,  /* a staff user's bearer token */
-    SRV_OFFICE, /* an office login session (cookie) and, unless GET, the CSRF header */
-    SRV_EDITOR, /* SRV_OFFICE or SRV_STAFF (the content studio): req->role says which */
+    SRV_ANYONE,  /* no credentials */
+    SRV_LOCAL,   /* only from a loopback address */
+    SRV_KIOSK,   /* a kiosk's bearer token */
+    SRV_STAFF,   /* a staff user's bearer token */
+    SRV_OFFICE,  /* a login session (cookie) of a user with the office role and, unless GET,
+                    the CSRF header */
+    SRV_EDITOR,  /* SRV_OFFICE or SRV_STAFF (the content studio): req->role says which */
+    SRV_ADMIN,   /* as SRV_OFFICE, of a user with the admin role (users and keys) */
+    SRV_SESSION, /* as SRV_OFFICE, of any user who may log in (office or admin) */
 };
 
 struct srv_server;
@@ -58,6 +61,7 @@ struct srv_req {
     char who[KK_MAX_ID_LEN + 1]; /* kiosk id or user name, "" for anyone */
     char csrf[SRV_CSRF_LEN + 1]; /* the office session's CSRF token */
     char role[16];               /* "office" or "staff" for SRV_EDITOR routes, else "" */
+    unsigned roles;              /* a session's user's roles (SRV_ROLE_...), else 0 */
     char client[64];             /* client address, for logs and login back-off: the
                                     peer, or what a trusted proxy said in X-Forwarded-For */
     char peer[64];               /* the address the connection came from */

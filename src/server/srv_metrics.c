@@ -3,28 +3,80 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kepu/alloc.h"
 #include "kepu/clock.h"
+#include "kepu/limits.h"
 #include "kepu/log.h"
+#include "kepu/schedule.h"
 #include "srv_store.h"
 
 /* Columns of SRV_STAT_KIOSKS used here. */
-enum { COL_PACKS = 4, COL_QUEUE = 5, COL_ONLINE = 10, COL_ASSIGNED = 12 };
+enum { COL_KIOSK = 0, COL_PACKS = 4, COL_QUEUE = 5, COL_ONLINE = 10 };
 
-/* How many of the space-separated "pack@version" in assigned are missing from packs, the
- * JSON array of "id@version" strings the kiosk last reported. */
-static long long missing_packs(const char *assigned, const char *packs)
+static void cell_copy(char *out, size_t size, const struct srv_cell *c)
+{
+    snprintf(out, size, "%s", c->kind == SRV_CELL_TEXT ? c->s : "");
+}
+
+enum kk_err srv_kiosk_wanted(struct srv_store *s, const char *kiosk, int64_t now_ms,
+                             struct srv_wanted *out, size_t max, size_t *n, struct kk_buf *err)
+{
+    struct srv_table t = {0};
+    struct kk_window *win = NULL;
+    size_t nwin = 0;
+    *n = 0;
+    enum kk_err rc = srv_store_kiosk_packs(s, kiosk, &t, err);
+    for (size_t r = 0; !rc && r < t.nrows && *n < max; r++) {
+        const struct srv_cell *c = &t.cells[r * t.ncolumns];
+        cell_copy(out[*n].id, sizeof(out[*n].id), &c[0]);
+        cell_copy(out[*n].version, sizeof(out[*n].version), &c[1]);
+        out[*n].uploaded = c[2].kind == SRV_CELL_TEXT;
+        (*n)++;
+    }
+    srv_table_release(&t);
+    if (!rc)
+        rc = srv_store_kiosk_windows(s, kiosk, now_ms, &t, err);
+    if (!rc && t.nrows && !(win = kk_calloc(t.nrows, sizeof(*win))))
+        rc = kk_fail(err, KK_ERR_NOMEM, "kiosk %s: out of memory", kiosk);
+    for (size_t r = 0; !rc && r < t.nrows; r++) {
+        const struct srv_cell *c = &t.cells[r * t.ncolumns];
+        struct kk_window *w = &win[nwin++];
+        cell_copy(w->id, sizeof(w->id), &c[0]);
+        cell_copy(w->version, sizeof(w->version), &c[1]);
+        cell_copy(w->sha256, sizeof(w->sha256), &c[2]);
+        cell_copy(w->starts, sizeof(w->starts), &c[3]);
+        cell_copy(w->ends, sizeof(w->ends), &c[4]);
+    }
+    /* The window in force of each pack replaces (or adds to) the undated version. */
+    for (size_t k = 0; !rc && k < nwin; k++) {
+        if (kk_window_pick_at(win, nwin, win[k].id, now_ms, SRV_DAY_OFFSET_S) != (long)k)
+            continue;
+        size_t i = 0;
+        while (i < *n && strcmp(out[i].id, win[k].id))
+            i++;
+        if (i == *n) {
+            if (*n == max)
+                continue;
+            (*n)++;
+        }
+        snprintf(out[i].id, sizeof(out[i].id), "%s", win[k].id);
+        snprintf(out[i].version, sizeof(out[i].version), "%s", win[k].version);
+        out[i].uploaded = win[k].sha256[0] != '\0';
+    }
+    kk_free(win);
+    srv_table_release(&t);
+    return rc;
+}
+
+/* How many of the kiosk's wanted versions are missing from packs, the JSON array of
+ * "id@version" strings the kiosk last reported. */
+static long long missing_packs(const struct srv_wanted *w, size_t n, const char *packs)
 {
     long long missing = 0;
-    char want[160];
-    for (const char *p = assigned; p && *p;) {
-        size_t len = strcspn(p, " ");
-        if (len && len + 3 <= sizeof(want)) {
-            snprintf(want, sizeof(want), "\"%.*s\"", (int)len, p);
-            missing += !packs || !strstr(packs, want);
-        }
-        p += len;
-        while (*p == ' ')
-            p++;
+    char want[2 * 65 + 3];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(want, sizeof(want), "\"%.64s@%.64s\"", w[i].id, w[i].version);
+        missing += !packs || !strstr(packs, want);
     }
     return missing;
 }
@@ -48,9 +100,14 @@ static void fleet(struct srv_req *req, struct kk_buf *out)
             down++;
         if (c[COL_QUEUE].kind == SRV_CELL_INT && c[COL_QUEUE].i > 0)
             queued += c[COL_QUEUE].i;
-        if (c[COL_ASSIGNED].kind == SRV_CELL_TEXT)
-            missing += missing_packs(c[COL_ASSIGNED].s,
-                                     c[COL_PACKS].kind == SRV_CELL_TEXT ? c[COL_PACKS].s : NULL);
+        struct srv_wanted w[KK_MAX_PACKS];
+        size_t nw = 0;
+        if (c[COL_KIOSK].kind == SRV_CELL_TEXT &&
+            srv_kiosk_wanted(req->store, c[COL_KIOSK].s, q.now_ms, w, KK_MAX_PACKS, &nw, &err)) {
+            kk_error("metrics", "%s", kk_buf_str(&err));
+            kk_buf_reset(&err);
+        }
+        missing += missing_packs(w, nw, c[COL_PACKS].kind == SRV_CELL_TEXT ? c[COL_PACKS].s : NULL);
     }
     /* Kiosks report no opening hours yet, so none is sleeping; the series is there so
      * dashboards and alerts need no change when they do. */
@@ -65,8 +122,9 @@ static void fleet(struct srv_req *req, struct kk_buf *out)
                 " reported.\n"
                 "# TYPE kepu_kiosk_events_queued gauge\n"
                 "kepu_kiosk_events_queued %lld\n"
-                "# HELP kepu_kiosk_packs_not_installed Assigned pack versions a kiosk has not"
-                " reported installed, summed over kiosks.\n"
+                "# HELP kepu_kiosk_packs_not_installed Pack versions a kiosk should have now"
+                " (a dated assignment in force, else the undated one) and has not reported"
+                " installed, summed over kiosks.\n"
                 "# TYPE kepu_kiosk_packs_not_installed gauge\n"
                 "kepu_kiosk_packs_not_installed %lld\n",
                 online, down, queued, missing);

@@ -8,6 +8,21 @@
 
 #include "srv_http.h"
 
+/* One pack version a kiosk should have installed; uploaded: the server holds it. */
+struct srv_wanted {
+    char id[65];
+    char version[65];
+    int uploaded;
+};
+
+/* What kiosk should have installed at now_ms (srv_store_kiosk_packs and
+ * srv_store_kiosk_windows, as the kiosk itself decides: docs/sync.md): for each pack the
+ * dated assignment in force by the city's clock (kk_window_pick_at, SRV_DAY_OFFSET_S),
+ * else its undated one; a dated one not yet started or already ended counts for nothing.
+ * Fills up to max into out and sets *n. */
+enum kk_err srv_kiosk_wanted(struct srv_store *s, const char *kiosk, int64_t now_ms,
+                             struct srv_wanted *out, size_t max, size_t *n, struct kk_buf *err);
+
 /* The /metrics handler (route table row in srv_api.c, who: SRV_LOCAL). */
 void srv_metrics_get(struct srv_req *req, struct srv_reply *out);
 

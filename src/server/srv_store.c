@@ -224,6 +224,12 @@ enum kk_err srv_store_user_passwd(struct srv_store *s, const char *name, const c
     return s->ops->user_passwd(s, name, password_hash, err);
 }
 
+enum kk_err srv_store_user_roles(struct srv_store *s, const char *name, const char *roles,
+                                 const char *token_hash, struct kk_buf *old, struct kk_buf *err)
+{
+    return s->ops->user_roles(s, name, roles, token_hash, old, err);
+}
+
 enum kk_err srv_store_admin_list(struct srv_store *s, const char *what, struct srv_table *out,
                                  struct kk_buf *err)
 {

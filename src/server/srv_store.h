@@ -121,10 +121,16 @@ struct srv_rollback {
     char starts[17], ends[17];
 };
 
-/* A user's record, for login. */
+/* The texts users.role may hold (srv_roles_text), for the stores' CHECK. */
+#define SRV_ROLES_CHECK                                                                            \
+    "('office','staff','admin','office,staff','office,admin','staff,admin',"                       \
+    "'office,staff,admin')"
+
+/* A user's record, for login. role is the set of roles as stored ("office,admin",
+ * srv_roles_parse). */
 struct srv_user {
     char name[65];
-    char role[16];
+    char role[32];
     char password_hash[256];
 };
 
@@ -233,6 +239,8 @@ struct srv_store_ops {
     enum kk_err (*user_remove)(struct srv_store *s, const char *name, struct kk_buf *err);
     enum kk_err (*user_passwd)(struct srv_store *s, const char *name, const char *password_hash,
                                struct kk_buf *err);
+    enum kk_err (*user_roles)(struct srv_store *s, const char *name, const char *roles,
+                              const char *token_hash, struct kk_buf *old, struct kk_buf *err);
     enum kk_err (*admin_list)(struct srv_store *s, const char *what, struct srv_table *out,
                               struct kk_buf *err);
     enum kk_err (*events_prune)(struct srv_store *s, int64_t before_ms, int64_t *dropped,
@@ -328,7 +336,8 @@ enum kk_err srv_store_venue_add(struct srv_store *s, const char *id, const char 
                                 struct kk_buf *err);
 enum kk_err srv_store_kiosk_add(struct srv_store *s, const char *id, const char *venue,
                                 const char *token_hash, struct kk_buf *err);
-/* token_hash is NULL for office users. */
+/* role: the set of roles as text (srv_roles_text); token_hash is NULL for a user without
+ * the staff role. */
 enum kk_err srv_store_user_add(struct srv_store *s, const char *name, const char *role,
                                const char *password_hash, const char *token_hash,
                                struct kk_buf *err);
@@ -441,6 +450,12 @@ enum kk_err srv_store_kiosk_rotate(struct srv_store *s, const char *id, const ch
 enum kk_err srv_store_user_remove(struct srv_store *s, const char *name, struct kk_buf *err);
 enum kk_err srv_store_user_passwd(struct srv_store *s, const char *name, const char *password_hash,
                                   struct kk_buf *err);
+/* Gives user name the set of roles (text, as srv_roles_text writes it) and puts the one it
+ * had into old. token_hash (NULL: none) becomes its staff token when the user had not the
+ * staff role before; otherwise a token it has is kept. Roles with neither office nor admin
+ * end the user's sessions (only those log in). KK_ERR_NOTFOUND for an unknown name. */
+enum kk_err srv_store_user_roles(struct srv_store *s, const char *name, const char *roles,
+                                 const char *token_hash, struct kk_buf *old, struct kk_buf *err);
 /* what "kiosks" (kiosk, venue, created_ms, revoked_ms NULL or when) or "users" (user, role,
  * created_ms), for the admin page. Initialises out; release with srv_table_release. */
 enum kk_err srv_store_admin_list(struct srv_store *s, const char *what, struct srv_table *out,

@@ -222,6 +222,13 @@ static const char *const migrations[] = {
     "INSERT INTO assignment_history(at_ms, who, target_kind, target, pack, version)"
     " SELECT updated_ms, '', target_kind, target, pack, version FROM assignments"
     " ORDER BY updated_ms;",
+    /* 11 (SQLite 15): another branch's step, merged before 12 (until then nothing). */
+    "SELECT 1;",
+    /* 12 (SQLite 16; issue 16): a user holds a set of roles; the office users there were
+     * also become admin (they managed users and keys until now). */
+    "ALTER TABLE users DROP CONSTRAINT users_role_check;"
+    "UPDATE users SET role = 'office,admin' WHERE role = 'office';"
+    "ALTER TABLE users ADD CONSTRAINT users_role_check CHECK(role IN " SRV_ROLES_CHECK ");",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -789,7 +796,9 @@ static enum kk_err pg_staff_by_token(struct srv_store *base, const char *token_h
                                      struct kk_buf *user, struct kk_buf *err)
 {
     return read_text((struct pg_store *)base, user, err,
-                     "SELECT name FROM users WHERE token_hash = $1 AND role = 'staff'", token_hash);
+                     "SELECT name FROM users WHERE token_hash = $1"
+                     " AND ',' || role || ',' LIKE '%,staff,%'",
+                     token_hash);
 }
 
 static enum kk_err copy_col(const PGresult *r, int col, char *out, size_t size)
@@ -2051,6 +2060,32 @@ static enum kk_err pg_user_passwd(struct srv_store *base, const char *name,
     return rc;
 }
 
+static enum kk_err pg_user_roles(struct srv_store *base, const char *name, const char *roles,
+                                 const char *token_hash, struct kk_buf *old, struct kk_buf *err)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    PGresult *r = NULL;
+    WITH_CONN(s, err);
+    enum kk_err rc =
+        query_row(c, &r, err,
+                  "WITH old AS (SELECT name, role FROM users WHERE name = $1 FOR UPDATE)"
+                  " UPDATE users u SET role = $2, token_hash = CASE WHEN $3::text IS NOT NULL AND"
+                  " ',' || old.role || ',' NOT LIKE '%,staff,%' THEN $3 ELSE u.token_hash END"
+                  " FROM old WHERE u.name = old.name RETURNING old.role",
+                  0, "ttt", name, roles, token_hash);
+    if (!rc)
+        rc = take_value(r, 0, old, err);
+    PQclear(r);
+    conn_put(s, c);
+    if (!rc && !strstr(roles, "office") && !strstr(roles, "admin"))
+        rc = drop_sessions(s, name, err);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "user %s does not exist", name);
+    if (rc == KK_ERR_EXISTS)
+        return kk_fail(err, KK_ERR_DB, "user %s: roles %s refused by the store", name, roles);
+    return rc;
+}
+
 static enum kk_err pg_admin_list(struct srv_store *base, const char *what, struct srv_table *out,
                                  struct kk_buf *err)
 {
@@ -2707,6 +2742,7 @@ static const struct srv_store_ops pg_ops = {
     .kiosk_rotate = pg_kiosk_rotate,
     .user_remove = pg_user_remove,
     .user_passwd = pg_user_passwd,
+    .user_roles = pg_user_roles,
     .admin_list = pg_admin_list,
     .events_prune = pg_events_prune,
     .kiosk_tag = pg_kiosk_tag,

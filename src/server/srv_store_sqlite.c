@@ -227,6 +227,21 @@ static const char *const migrations[] = {
     "INSERT INTO assignment_history(at_ms, who, target_kind, target, pack, version)"
     " SELECT updated_ms, '', target_kind, target, pack, version FROM assignments"
     " ORDER BY updated_ms;",
+    /* 15: another branch's step, merged before 16 (until then nothing). */
+    "SELECT 1;",
+    /* 16 (issue 16): a user holds a set of roles, the text ROLES_CHECK allows; the office
+     * users there were also become admin (they managed users and keys until now). SQLite
+     * changes a CHECK only by copying the table, and dropping users would take user_venues'
+     * rows with it (ON DELETE CASCADE), so those are kept aside meanwhile. */
+    "CREATE TEMP TABLE user_venues16 AS SELECT * FROM user_venues;"
+    "CREATE TABLE users16(name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK(role IN " SRV_ROLES_CHECK
+    "), password_hash TEXT NOT NULL, token_hash TEXT UNIQUE, created_ms INTEGER NOT NULL);"
+    "INSERT INTO users16 SELECT name, CASE role WHEN 'office' THEN 'office,admin' ELSE role END,"
+    " password_hash, token_hash, created_ms FROM users;"
+    "DROP TABLE users;"
+    "ALTER TABLE users16 RENAME TO users;"
+    "INSERT OR IGNORE INTO user_venues SELECT * FROM user_venues16;"
+    "DROP TABLE user_venues16;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -779,7 +794,9 @@ static enum kk_err sq_staff_by_token(struct srv_store *base, const char *token_h
                                      struct kk_buf *user, struct kk_buf *err)
 {
     return read_text((struct sq_store *)base, user, err,
-                     "SELECT name FROM users WHERE token_hash = ?1 AND role = 'staff'", token_hash);
+                     "SELECT name FROM users WHERE token_hash = ?1"
+                     " AND ',' || role || ',' LIKE '%,staff,%'",
+                     token_hash);
 }
 
 static enum kk_err copy_col(sqlite3_stmt *st, int i, char *out, size_t size)
@@ -1693,6 +1710,29 @@ static enum kk_err sq_user_passwd(struct srv_store *base, const char *name,
     return rc;
 }
 
+static enum kk_err sq_user_roles(struct srv_store *base, const char *name, const char *roles,
+                                 const char *token_hash, struct kk_buf *old, struct kk_buf *err)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_mutex_lock(&s->wlock);
+    enum kk_err rc =
+        query_text(s->w, old, err, "SELECT role FROM users WHERE name = ?1", "t", name);
+    if (!rc)
+        rc = run(s->w, err,
+                 "UPDATE users SET role = ?2, token_hash = CASE WHEN ?3 IS NOT NULL AND"
+                 " ',' || role || ',' NOT LIKE '%,staff,%' THEN ?3 ELSE token_hash END"
+                 " WHERE name = ?1",
+                 "ttt", name, roles, token_hash);
+    if (!rc && !strstr(roles, "office") && !strstr(roles, "admin"))
+        rc = run(s->w, err, "DELETE FROM sessions WHERE user = ?1", "t", name);
+    pthread_mutex_unlock(&s->wlock);
+    if (rc == KK_ERR_NOTFOUND)
+        return kk_fail(err, rc, "user %s does not exist", name);
+    if (rc == KK_ERR_EXISTS)
+        return kk_fail(err, KK_ERR_DB, "user %s: roles %s refused by the store", name, roles);
+    return rc;
+}
+
 static enum kk_err sq_admin_list(struct srv_store *base, const char *what, struct srv_table *out,
                                  struct kk_buf *err)
 {
@@ -2387,6 +2427,7 @@ static const struct srv_store_ops sq_ops = {
     .kiosk_rotate = sq_kiosk_rotate,
     .user_remove = sq_user_remove,
     .user_passwd = sq_user_passwd,
+    .user_roles = sq_user_roles,
     .admin_list = sq_admin_list,
     .events_prune = sq_events_prune,
     .kiosk_tag = sq_kiosk_tag,

@@ -115,12 +115,28 @@ static void test_pick(void **state)
     assert_int_equal(kk_window_pick(w, n, "other", mon), -1);
 }
 
+/* The server reads the dates at the city's fixed offset, whatever its own zone. */
+static void test_pick_at(void **state)
+{
+    (void)state;
+    use_zone("UTC");
+    struct kk_window w[] = {win("quake", "2", "2026-12-07", "2026-12-14")};
+    int64_t mon_utc = kk_when_text_ms("2026-12-07", KK_WHEN_LOCAL);
+    int64_t h = 3600000;
+    assert_int_equal(kk_window_pick(w, 1, "quake", mon_utc - 8 * h), -1);
+    assert_int_equal(kk_window_pick_at(w, 1, "quake", mon_utc - 8 * h, 8 * 3600), 0);
+    assert_int_equal(kk_window_pick_at(w, 1, "quake", mon_utc - 8 * h - 1, 8 * 3600), -1);
+    assert_int_equal(kk_window_pick_at(w, 1, "quake", mon_utc + 7 * 24 * h - 8 * h, 8 * 3600), -1);
+    assert_int_equal(kk_window_pick_at(w, 1, "quake", mon_utc, KK_WHEN_LOCAL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_offsets),
         cmocka_unit_test(test_pick),
+        cmocka_unit_test(test_pick_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* The users and tokens page (run by users.sh: alice office, bob and carol staff, kiosks
  * k-0001 and k-0002 with tokens KK_TK and KK_TK2, carol's staff token KK_TC, office user
- * dave). Every action is done on the page and
+ * dave, office only). Every action is done on the page and
  * then proved through the API: the new password signs in and the old does not, a removed
  * user's token is refused, an old kiosk token is refused and the new one taken, a revoked
  * token is refused. Screenshots go to KK_SHOTS when set. */
@@ -109,6 +109,72 @@ test('a new kiosk token is shown once and replaces the old; a revoked token is r
   await page.waitForFunction(() => /已停用/.test((document.querySelector('#view[data-ready="1"] tr[data-kiosk="k-0002"]') || {}).textContent || ''), null, { timeout: 15000 });
   assert.match(await page.textContent('#users-msg'), /已停用 k-0002/);
   assert.equal(await kioskCall('k-0002', env.KK_TK2), 401);
+});
+
+/* Logs user in on a browser of its own; returns its context and page. */
+async function second(user, password) {
+  const b = await openBrowser(env);
+  b.page.on('pageerror', (e) => pageErrors.push(user + ': ' + String(e)));
+  await b.page.goto(U + '/');
+  await b.page.waitForSelector('#login-form');
+  await b.page.fill('#login-user', user);
+  await b.page.fill('#login-password', password);
+  await b.page.click('#login-submit');
+  await b.page.waitForSelector('#view[data-ready="1"]', { timeout: 15000 });
+  return b;
+}
+
+const navShown = (p) => p.$$eval('#nav a', (as) => as.filter((a) => !a.hidden).map((a) => a.dataset.page));
+
+test('office without admin: no users page in the menu or by address, no revoke buttons', async () => {
+  const { context: c, page: p } = await second('dave', 'dave-new-pass-2');
+  try {
+    const shown = await navShown(p);
+    assert.ok(!shown.includes('users'), 'the users page is in the menu: ' + shown);
+    assert.ok(shown.includes('overview') && shown.includes('review'), 'office pages missing: ' + shown);
+    await p.goto(U + '/#/users');
+    await p.waitForSelector('#view[data-page="overview"][data-ready="1"]', { timeout: 15000 });
+    await p.click('#nav a[data-page="fleet"]');
+    await p.waitForSelector('#view[data-page="fleet"][data-ready="1"]', { timeout: 15000 });
+    assert.ok(await p.$('[data-command="screenshot"]'), 'the fleet page did not load its kiosks');
+    assert.equal(await p.$('[data-revoke]'), null, 'a revoke button for an office-only user');
+  } finally {
+    await c.close();
+  }
+});
+
+test('roles: dave gains staff (a token shown once that works); a new admin-only user sees only users', async () => {
+  await openUsers();
+  assert.equal(await page.isChecked('[data-roles="dave"] input[data-role="office"]'), true);
+  assert.equal(await page.isChecked('[data-roles="dave"] input[data-role="staff"]'), false);
+  assert.equal(await page.isDisabled('[data-roles="alice"] input[data-role="admin"]'), true, 'alice may take admin from herself');
+  await page.check('[data-roles="dave"] input[data-role="staff"]');
+  await page.click('[data-roles="dave"] button[type="submit"]');
+  await page.waitForSelector('#user-token-box:not([hidden]) code[data-user-token="dave"]');
+  assert.match(await page.textContent('#roles-dave-msg'), /管理办公室、场馆工作人员/);
+  const tok = await page.textContent('code[data-user-token="dave"]');
+  assert.equal(await staffCall(tok), 200, 'the new staff token is refused');
+  await shot('roles-zh');
+
+  await page.fill('#new-user', 'erin');
+  await page.fill('#new-user-pw', 'erin-pass-1');
+  await page.fill('#new-user-pw-again', 'erin-pass-1');
+  await page.uncheck('#new-user-role-office');
+  await page.check('#new-user-role-admin');
+  await page.click('#add-user button[type="submit"]');
+  await page.waitForSelector('#view[data-ready="1"] tr[data-user="erin"]', { timeout: 15000 });
+  assert.match(await page.textContent('#users-msg'), /已新增用户 erin（系统管理员）/);
+  assert.equal(await page.isChecked('[data-roles="erin"] input[data-role="admin"]'), true);
+  assert.equal(await page.isChecked('[data-roles="erin"] input[data-role="office"]'), false);
+
+  const { context: c, page: p } = await second('erin', 'erin-pass-1');
+  try {
+    assert.deepEqual(await navShown(p), ['users']);
+    assert.ok(await p.$('#view[data-page="users"] tr[data-user="dave"]'), 'erin does not see the users page');
+    if (env.KK_SHOTS) await p.screenshot({ path: path.join(env.KK_SHOTS, 'users-admin-only.png'), fullPage: true });
+  } finally {
+    await c.close();
+  }
 });
 
 test('in English too, and no errors in the page', async () => {

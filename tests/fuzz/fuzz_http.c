@@ -61,7 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         srv_store_venue_add(store, "v-1", "Venue", &err) ||
         srv_store_kiosk_add(store, "k-0001", "v-1", kh, &err) ||
         srv_store_user_add(store, "s-1", "staff", "-", sh, &err) ||
-        srv_store_user_add(store, "office1", "office", "-", NULL, &err) ||
+        srv_store_user_add(store, "office1", "office,admin", "-", NULL, &err) ||
         srv_store_session_add(store, ch, "office1", CSRF, kk_clock_wall_ms() + 86400000LL * 365,
                               &err) ||
         srv_server_start(&server, &cfg, store, srv_api_routes, srv_api_nroutes, &err)) {

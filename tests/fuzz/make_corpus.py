@@ -142,6 +142,21 @@ def sync_seeds():
     put('sync', 'heartbeat', '{"time":1764100000000,"packs":[{"id":"safety-and-health",'
         '"version":"2026.11.1","manifest_sha256":"' + 'ab' * 32 + '"},{"id":"p","version":"1",'
         '"manifest_sha256":null}]}')
+    # Dated assignments (issue 16): a week in flood season from a day, a science week from
+    # an hour to an hour, an open end, one not uploaded yet; and a malformed window (a
+    # 30th of February, a zone, seconds) the kiosk must refuse with its message.
+    put('sync', 'heartbeat-scheduled', '{"time":1764100000000,"packs":[{"id":"safety-and-health",'
+        '"version":"2026.11.1","manifest_sha256":"' + 'ab' * 32 + '"},{"id":"farming-and-land",'
+        '"version":"3","manifest_sha256":"' + 'cd' * 32 + '","rollback":true}],"scheduled":['
+        '{"id":"safety-and-health","version":"2026.12.1","manifest_sha256":"' + 'ef' * 32 + '",'
+        '"starts":"2026-12-07","ends":"2026-12-14"},{"id":"safety-and-health","version":'
+        '"2026.12.2","manifest_sha256":null,"starts":"2026-12-10T09:00","ends":"2026-12-10T17:30"},'
+        '{"id":"farming-and-land","version":"4","manifest_sha256":"' + '01' * 32 + '",'
+        '"starts":"2026-12-20","ends":null}]}')
+    put('sync', 'heartbeat-scheduled-bad', '{"time":1764100000000,"packs":[],"scheduled":['
+        '{"id":"safety-and-health","version":"2026.12.1","manifest_sha256":"' + 'ef' * 32 + '",'
+        '"starts":"2026-02-30","ends":"2026-12-07T09:00+08:00"},{"id":"p","version":"1",'
+        '"starts":"2026-12-07 09:00:00","ends":"2026-12-07"}]}')
     put('sync', 'events', '{"accepted":1,"duplicates":1,"rejected":[{"id":'
         '"ffffffffffffffffffffffffffffffff","reason":"ts: too far ahead"}]}')
     put('sync', 'error', '{"error":"kiosk: does not match the kiosk of the token"}')
@@ -183,6 +198,12 @@ def http_seeds():
     put('http', 'session', req('GET', '/api/v1/session', office))
     put('http', 'assign', req('POST', '/api/v1/assignments', office + [
         'Content-Type: application/json'], '{"pack":"p@1","venue":"v-1"}'))
+    # The admin role's users (issue 16): a new user with a set of roles, a change of roles.
+    put('http', 'user-add', req('POST', '/api/v1/admin/users', office + [
+        'Content-Type: application/json'], '{"user":"wang","password":"a-long-password",'
+        '"roles":["office","admin"]}'))
+    put('http', 'user-roles', req('POST', '/api/v1/admin/users/s-1/roles', office,
+                                  '{"roles":["staff","office","staff"]}'))
     put('http', 'login-bad', req('POST', '/api/v1/login', [], '{"user":"x","password":"y"}'))
     put('http', 'packs-staff', req('POST', '/api/v1/packs', ['Authorization: Bearer ' + ST],
                                    'not a bundle'))

@@ -101,7 +101,7 @@ check "revoke an unknown kiosk" 1 $?
 check_has "names it" "kiosk k-none does not exist" "$(cat "$TMP/e3")"
 
 # --- users: passwd and remove end sessions; the same for office users in the web API ---
-echo "secret-pass" | "$BIN" user add alice --role office --data "$DATA" || exit 1
+echo "secret-pass" | "$BIN" user add alice --role office,admin --data "$DATA" || exit 1
 echo "other-pass-1" | "$BIN" user add carol --role office --data "$DATA" || exit 1
 J=$TMP/jar
 r=$(http POST /api/v1/login --data-binary '{"user":"carol","password":"other-pass-1"}' -c "$TMP/jc")

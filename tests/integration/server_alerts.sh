@@ -140,6 +140,12 @@ beat '{"kiosk":"k-0001","packs":["quake@7"],"disk_free_mb":5000}'
 wait_for 1 15 hooks /ok '.alert=="not_installed" and .event=="cleared"' || fail "no installed message"
 sleep 1.5
 check "installed: said once" 1 "$(hooks /ok '.alert=="not_installed" and .event=="cleared"')"
+# a dated assignment in force is what the kiosk should have now
+"$BIN" assign quake@9 --kiosk k-0001 --from "$(TZ=Asia/Shanghai date -d '-1 day' +%F)" --data "$DATA" || fail "assign 9 from yesterday"
+wait_for 2 15 hooks /ok '.alert=="not_installed" and .event=="raised"' || fail "no not-installed alert for the window in force"
+check "it names the window's version" 1 "$(hooks /ok '.alert=="not_installed" and (.detail | test("quake@9"))')"
+office POST /api/v1/assignments/rollback --data-binary '{"pack":"quake","kiosk":"k-0001"}' >/dev/null
+wait_for 2 15 hooks /ok '.alert=="not_installed" and .event=="cleared"' || fail "not cleared once the window is gone"
 
 # --- disk low ---
 beat '{"kiosk":"k-0001","packs":["quake@7"],"disk_free_mb":40}'

@@ -92,13 +92,13 @@ http() {
 }
 
 # setup_fleet: venue v1 with kiosks k-0001 (token $TK) and k-0002 (token $TK2), office
-# user alice (password secret-pass), staff user bob (token $TS).
+# and admin user alice (password secret-pass), staff user bob (token $TS).
 setup_fleet() {
     "$BIN" venue add v1 --name "市科技馆" --data "$DATA" || exit 1
     "$BIN" venue add v2 --name "农业科普基地" --data "$DATA" || exit 1
     TK=$("$BIN" kiosk add k-0001 --venue v1 --data "$DATA") || exit 1
     TK2=$("$BIN" kiosk add k-0002 --venue v2 --data "$DATA") || exit 1
-    echo "secret-pass" | "$BIN" user add alice --role office --data "$DATA" || exit 1
+    echo "secret-pass" | "$BIN" user add alice --role office,admin --data "$DATA" || exit 1
     TS=$(echo "staff-pass-1" | "$BIN" user add bob --role staff --data "$DATA") || exit 1
 }
 

@@ -8,7 +8,11 @@ two versions built and signed with kepu-pack, stored with kepu-server pack add, 
 2. The server comes back; v2 is assigned to the venue (undated) and a second kiosk starts;
    both show v2. One rollback of the venue: both show v1 at their next attract screen.
 3. A power cut in a window: a kiosk killed while a window is in force comes back with the
-   server away and shows the window's version from its kept schedule."""
+   server away and shows the window's version from its kept schedule.
+The staff panel lists the kept schedule, each dated window in the kiosk's local time with
+the one in force now marked: before the start "not started", in the window "in force
+now", in zh and en at 1920x1080 and 1080x1920 (screenshots to KK_SHOTS, else the work
+folder)."""
 import datetime
 import http.cookiejar
 import json
@@ -24,13 +28,15 @@ import urllib.request
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/support"))
-from kiosk import Kiosk, KioskError, run, sample_pack  # noqa: E402
+from kiosk import Kiosk, KioskError, check_targets, run, sample_pack  # noqa: E402
 
 SRC = os.environ["KK_SOURCE_DIR"]
 BUILD = os.environ["KK_BUILD_DIR"]
 SERVER = os.path.join(BUILD, "src/server/kepu-server")
 PACK = os.path.join(BUILD, "src/tools/kepu-pack")
 TZ = "Asia/Shanghai"
+KIOSK = os.path.join(BUILD, "src/app/kepu-kiosk")
+PIN = "2468"
 V1, V2 = "2026.11.1", "2026.12.1"
 T1, T2 = "When an earthquake strikes", "When an earthquake strikes (v2)"
 failures = []
@@ -85,6 +91,21 @@ def wait_shown(k, title, what, seconds=40):
         time.sleep(0.5)
     check(False, "%s: shows %r" % (what, got))
     return False
+
+
+def staff_text(k):
+    """Opens the staff panel (five corner taps, the PIN) and returns its words run together
+    (lines wrap anywhere in Chinese)."""
+    go_attract(k)
+    w, h = k.screen["size"]
+    for _ in range(5):
+        k.send({"tap": [w - 20, 20]})
+    for d in PIN:
+        k.tap_id("pin/" + d)
+    k.tap_id("pin/ok")
+    check(k.screen["scene"] == "staff", "the staff panel opens: %s" % k.screen["scene"])
+    texts = k.send({"contrast": True}).get("texts", [])
+    return "".join(t["text"] for t in texts).replace(" ", "")
 
 
 def wait_path(path, what, seconds=40):
@@ -152,18 +173,20 @@ def main():
     run(SERVER, "venue", "add", "lab", "--name", "Lab", "--data", data)
     tokens["k-9"] = run(SERVER, "kiosk", "add", "k-9", "--venue", "lab", "--data", data).strip()
     run(SERVER, "user", "add", "olga", "--role", "office", "--data", data, stdin="office-pass-1\n")
+    pin_hash = run(KIOSK, "--hash-pin", stdin=PIN + "\n").strip()
     srv = Server(work, data, free_port())
     srv.start()
     kiosks = []
 
-    def kiosk(kid):
+    def kiosk(kid, size=(1280, 800), lang="zh"):
         with open(os.path.join(work, "token-" + kid), "w") as f:
             f.write(tokens[kid] + "\n")
         conf = os.path.join(work, kid + ".conf")
         with open(conf, "w") as f:
             f.write("kiosk_id = %s\nserver_url = %s\ntoken_file = %s/token-%s\ntrusted_keys = %s/alliance.pub\n"
-                    "sync_interval_s = 10\n" % (kid, srv.url, work, kid, work))
-        k = Kiosk(BUILD, None, (1280, 800), state=os.path.join(work, "state-" + kid), config=conf,
+                    "sync_interval_s = 10\nstaff_pin_hash = %s\ndefault_lang = %s\n"
+                    % (kid, srv.url, work, kid, work, pin_hash, lang))
+        k = Kiosk(BUILD, None, size, state=os.path.join(work, "state-" + kid), config=conf,
                   extra_env={"TZ": TZ})
         kiosks.append(k)
         return k
@@ -196,6 +219,10 @@ def main():
         check([w["starts"] for w in kept.get("scheduled", [])] == [monday.isoformat()],
               "the schedule is kept in the state folder: %s" % kept)
         check(not os.path.isdir(os.path.join(state, "packs/safety-and-health", V2)), "v2 not installed before its start")
+        text = staff_text(k)
+        check(("未开始：%s起至%ssafety-and-health%s" % (monday, after, V2)) in text,
+              "the staff panel lists the window, not started: %s" % text)
+        k.tap_id("staff/close")
         srv.stop()
         start_ms = int(datetime.datetime.combine(monday, datetime.time(), zone).timestamp() * 1000)
         end_ms = int(datetime.datetime.combine(after, datetime.time(), zone).timestamp() * 1000)
@@ -229,6 +256,10 @@ def main():
                                                     "starts": (today - datetime.timedelta(days=1)).isoformat(),
                                                     "ends": after.isoformat()})
         check(st == 200, "v2 for kiosk 3 since yesterday: %s %s" % (st, a))
+        later = (after + datetime.timedelta(days=7)).isoformat() + "T09:30"
+        st, a = office.post("/api/v1/assignments", {"pack": "safety-and-health", "version": V1, "kiosk": "k-3",
+                                                    "starts": later})
+        check(st == 200, "v1 for kiosk 3 from %s on: %s %s" % (later, st, a))
         k3 = kiosk("k-3")
         wait_shown(k3, T2, "kiosk 3 in its window: v2")
         k3.proc.send_signal(signal.SIGKILL)
@@ -237,6 +268,31 @@ def main():
         srv.stop()
         k3 = kiosk("k-3")
         wait_shown(k3, T2, "after a power cut, with the server away: still v2")
+
+        # --- the staff panel shows the kept schedule, offline, at both sizes in zh and en ---
+        yesterday = (today - datetime.timedelta(days=1)).isoformat()
+        shots = os.environ.get("KK_SHOTS") or work
+        for size in ((1920, 1080), (1080, 1920)):
+            for lang in ("zh", "en"):
+                k3.quit()
+                kiosks.remove(k3)
+                k3 = kiosk("k-3", size, lang)
+                text = staff_text(k3)
+                where = "%dx%d %s" % (size[0], size[1], lang)
+                if lang == "zh":
+                    want = ["现在生效：%s起至%ssafety-and-health%s" % (yesterday, after, V2),
+                            "未开始：%s起，长期safety-and-health%s" % (later.replace("T", ""), V1)]
+                else:
+                    want = ["Inforcenow:from%sto%ssafety-and-health%s" % (yesterday, after, V2),
+                            "Notstarted:from%s,noendsafety-and-health%s" % (later.replace("T", ""), V1)]
+                for w in want:
+                    check(w in text, "%s: the panel says %s: %s" % (where, w, text))
+                bad = check_targets(k3.screen)
+                check(not bad, "%s: targets too small or off screen: %s" % (where, bad))
+                over = [i for i in k3.screen.get("overflow", []) if i.startswith("staff/")]
+                check(not over, "%s: text cut on the panel: %s" % (where, over))
+                k3.screenshot(os.path.join(shots, "staff-schedule-%dx%d-%s.png" % (size[0], size[1], lang)))
+                k3.tap_id("staff/close")
     except KioskError as e:
         check(False, str(e))
     finally:

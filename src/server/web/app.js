@@ -15,6 +15,7 @@ const COLORS = ['#1f6feb', '#2da44e', '#d97706', '#8250df', '#cf222e', '#6e7781'
 const state = {
   user: null,
   csrf: null,
+  roles: [], /* the session's roles (office, admin); [] for a staff token */
   from: null,
   to: null,
   charts: [],
@@ -161,6 +162,7 @@ function csvButton(what, params, name) {
 function showLogin(noteKey) {
   state.user = null;
   state.csrf = null;
+  state.roles = [];
   if (typeof studioSignedOut === 'function') studioSignedOut();
   destroyCharts();
   document.getElementById('app').hidden = true;
@@ -173,9 +175,25 @@ function showLogin(noteKey) {
   document.getElementById('login-user').focus();
 }
 
-function showApp(user, csrf) {
+function hasRole(role) {
+  return state.roles.includes(role);
+}
+
+/* Whether the session's roles open page name: users and tokens need admin, every other
+ * page office (a staff token sees only the studio: studio.js). */
+function pageAllowed(name) {
+  if (state.onlyPage) return name === state.onlyPage;
+  return name === 'users' ? hasRole('admin') : hasRole('office');
+}
+
+/* roles: the session's (an array), or null for a staff token (studio.js sets its menu). */
+function showApp(user, csrf, roles) {
   state.user = user;
   state.csrf = csrf;
+  state.roles = Array.isArray(roles) ? roles : [];
+  if (Array.isArray(roles)) {
+    document.querySelectorAll('#nav a').forEach((a) => { a.hidden = !pageAllowed(a.dataset.page); });
+  }
   document.getElementById('login').hidden = true;
   document.getElementById('app').hidden = false;
   document.getElementById('who-name').textContent = user;
@@ -195,7 +213,7 @@ async function onLogin(ev) {
     });
     if (r.ok) {
       const j = await r.json();
-      showApp(j.user, j.csrf);
+      showApp(j.user, j.csrf, j.roles || ['office']);
       return;
     }
     let key = 'login_failed';
@@ -794,7 +812,8 @@ const NO_RANGE = new Set(['assignments']);
 async function route() {
   if (!state.user) return;
   const name = (location.hash.match(/^#\/(\w+)/) || [])[1];
-  state.page = state.onlyPage || (PAGES[name] ? name : 'overview');
+  state.page = state.onlyPage || (PAGES[name] && pageAllowed(name) ? name
+    : hasRole('office') ? 'overview' : 'users');
   const my = ++state.render;
   document.querySelectorAll('#nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === state.page));
   document.getElementById('range').hidden = NO_RANGE.has(state.page);
@@ -814,7 +833,7 @@ async function route() {
   if (my !== state.render) return;
   view.replaceChildren(fresh);
   /* The review inbox count beside its menu entry (review.js), for office users. */
-  if (typeof reviewRefreshBadge === 'function' && !state.token && state.page !== 'review') reviewRefreshBadge();
+  if (typeof reviewRefreshBadge === 'function' && !state.token && hasRole('office') && state.page !== 'review') reviewRefreshBadge();
   /* Charts are created on the next frame; say "ready" after that one. */
   requestAnimationFrame(() => requestAnimationFrame(() => {
     if (my === state.render) view.dataset.ready = '1';
@@ -887,7 +906,7 @@ async function start() {
   const r = await fetch(API + '/session', { credentials: 'same-origin' }).catch(() => null);
   if (r && r.ok) {
     const j = await r.json();
-    showApp(j.user, j.csrf);
+    showApp(j.user, j.csrf, j.roles || ['office']);
   } else if (typeof studioResume === 'function' && (await studioResume())) {
     /* a staff token from this browser tab: studio.js showed the studio */
   } else {

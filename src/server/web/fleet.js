@@ -104,7 +104,7 @@ async function pageFleet(view) {
   while (shotUrls.length) URL.revokeObjectURL(shotUrls.pop());
   const my = state.render;
   const [kiosks, tags, commands, admin] = await Promise.all([stat('kiosks'), fleetRows('/tags'),
-    fleetRows('/commands'), fleetRows('/admin/kiosks')]);
+    fleetRows('/commands'), hasRole('admin') ? fleetRows('/admin/kiosks') : []]);
   const revoked = Object.fromEntries(admin.filter((r) => r.revoked_ms).map((r) => [r.kiosk, r.revoked_ms]));
   const tagsOf = {};
   for (const r of tags) (tagsOf[r.kiosk] = tagsOf[r.kiosk] || []).push(r.tag);
@@ -178,10 +178,10 @@ async function pageFleet(view) {
         : el('div', { class: 'actions' }, ['screenshot', 'restart', 'sync', 'logs'].map((type) => el('button', {
           type: 'button', 'data-command': type, 'data-for': k.kiosk, class: type === 'restart' ? 'danger' : null,
           text: t('cmd_' + type), onclick: () => send(k.kiosk, type),
-        })).concat([el('button', {
+        })).concat(hasRole('admin') ? [el('button', {
           type: 'button', class: 'danger', 'data-revoke': k.kiosk, text: t('revoke_token'),
           onclick: () => revoke(k.kiosk),
-        })])),
+        })] : [])),
       shotBox);
   });
   view.append(msg, el('div', { class: 'kiosk-grid' }, cards));

@@ -5,7 +5,11 @@
 const WORDS = {
   zh: {
     nav_users: '用户与令牌', users_title: '用户', tokens_title: '设备令牌',
-    users_hint: '设置新密码后，这位用户已登录的会话全部失效，需用新密码重新登录。新增用户请在服务器上用 kepu-server user add。',
+    users_hint: '设置新密码后，这位用户已登录的会话全部失效，需用新密码重新登录。也可以在服务器上用 kepu-server user add 新增用户。',
+    roles_hint: '一位用户可以有几个角色：管理办公室审核、批准、发布和分配内容；场馆工作人员编辑本场馆的内容草稿（用令牌登录）；系统管理员管理用户和令牌。',
+    role_admin: '系统管理员', role_sep: '、', save_roles: '保存角色', roles_none: '至少要选一个角色。',
+    roles_set: '{user} 的角色已改为：{roles}。', add_user: '新增用户', user_added: '已新增用户 {user}（{roles}）。',
+    user_token_new: '{user} 的令牌（只显示这一次，请现在复制）：',
     tokens_hint: '换发令牌后旧令牌立即失效：把新令牌写进设备的 kiosk.conf（或重新登记）。停用的令牌只能重新登记后恢复。',
     col_user: '用户名', col_role: '角色', col_added: '创建时间', col_token: '令牌',
     role_office: '管理办公室', role_staff: '场馆工作人员', you: '（你自己）',
@@ -145,9 +149,13 @@ const WORDS = {
   },
   en: {
     nav_users: 'Users and tokens', users_title: 'Users', tokens_title: 'Kiosk tokens',
-    users_hint: 'A new password ends every session the user has open; they sign in again with it. Add users on the server with kepu-server user add.',
+    users_hint: 'A new password ends every session the user has open; they sign in again with it. Users can also be added on the server with kepu-server user add.',
+    roles_hint: 'A user may hold several roles: the office reviews, approves, publishes and assigns content; venue staff edit their venue\'s drafts (signing in with a token); an admin manages users and tokens.',
+    role_admin: 'Admin', role_sep: ', ', save_roles: 'Save roles', roles_none: 'Choose at least one role.',
+    roles_set: 'The roles of {user} are now: {roles}.', add_user: 'Add user', user_added: 'User {user} is added ({roles}).',
+    user_token_new: 'The token of {user} (shown only this once: copy it now):',
     tokens_hint: 'A new token replaces the old one at once: put it in the kiosk\'s kiosk.conf (or enrol it again). A revoked token comes back only by enrolling again.',
-    col_user: 'User', col_role: 'Role', col_added: 'Created', col_token: 'Token',
+    col_user: 'User', col_role: 'Roles', col_added: 'Created', col_token: 'Token',
     role_office: 'Office', role_staff: 'Venue staff', you: '(you)',
     new_password: 'New password', new_password_again: 'Type it again',
     set_password: 'Set new password', password_short: 'The password needs at least 8 characters.', password_mismatch: 'The two passwords are not the same.',

@@ -43,5 +43,9 @@ struct kk_window {
  * the one that starts latest, and of those the one listed last. Returns its index in w, or
  * -1 when none is in force. A window with an unreadable date is never in force. */
 long kk_window_pick(const struct kk_window *w, size_t n, const char *id, int64_t now_ms);
+/* The same with the dates read at utc_offset_s (kk_when_ms: KK_WHEN_LOCAL or a fixed
+ * offset, the server's city time). */
+long kk_window_pick_at(const struct kk_window *w, size_t n, const char *id, int64_t now_ms,
+                       int32_t utc_offset_s);
 
 #endif

@@ -60,6 +60,7 @@
 #include "kepu/fleet.h"
 #include "kepu/journal.h"
 #include "kepu/limits.h"
+#include "kepu/schedule.h"
 
 struct kk_sync;
 
@@ -153,6 +154,10 @@ void kk_sync_set_interval(struct kk_sync *s, uint32_t interval_ms);
  * without the network; the app then switches at the attract screen as after any install.
  * Returns 1 when it asked. Cheap (reads active.json); the app calls it as it polls. */
 int kk_sync_schedule_due(struct kk_sync *s);
+/* The dated assignments of the schedule kept (as the last heartbeat answer gave them, or
+ * as read from the state folder at start), at most max into out, in the server's order.
+ * Returns how many. Cheap; for the staff panel. */
+size_t kk_sync_windows(struct kk_sync *s, struct kk_window *out, size_t max);
 
 /* ---- fleet operations (fleet.h) -----------------------------------------------------
  * The sync thread runs "sync" and "logs" itself, reports expired commands as
