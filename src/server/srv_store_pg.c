@@ -222,9 +222,7 @@ static const char *const migrations[] = {
     "INSERT INTO assignment_history(at_ms, who, target_kind, target, pack, version)"
     " SELECT updated_ms, '', target_kind, target, pack, version FROM assignments"
     " ORDER BY updated_ms;",
-    /* 11 (SQLite 15): another branch's step, merged before 12 (until then nothing). */
-    "SELECT 1;",
-    /* 12 (SQLite 16; issue 16): a user holds a set of roles; the office users there were
+    /* 11 (SQLite 15; issue 16): a user holds a set of roles; the office users there were
      * also become admin (they managed users and keys until now). */
     "ALTER TABLE users DROP CONSTRAINT users_role_check;"
     "UPDATE users SET role = 'office,admin' WHERE role = 'office';"

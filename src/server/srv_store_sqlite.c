@@ -227,21 +227,19 @@ static const char *const migrations[] = {
     "INSERT INTO assignment_history(at_ms, who, target_kind, target, pack, version)"
     " SELECT updated_ms, '', target_kind, target, pack, version FROM assignments"
     " ORDER BY updated_ms;",
-    /* 15: another branch's step, merged before 16 (until then nothing). */
-    "SELECT 1;",
-    /* 16 (issue 16): a user holds a set of roles, the text ROLES_CHECK allows; the office
+    /* 15 (issue 16): a user holds a set of roles, the text ROLES_CHECK allows; the office
      * users there were also become admin (they managed users and keys until now). SQLite
      * changes a CHECK only by copying the table, and dropping users would take user_venues'
      * rows with it (ON DELETE CASCADE), so those are kept aside meanwhile. */
-    "CREATE TEMP TABLE user_venues16 AS SELECT * FROM user_venues;"
-    "CREATE TABLE users16(name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK(role IN " SRV_ROLES_CHECK
+    "CREATE TEMP TABLE user_venues15 AS SELECT * FROM user_venues;"
+    "CREATE TABLE users15(name TEXT PRIMARY KEY, role TEXT NOT NULL CHECK(role IN " SRV_ROLES_CHECK
     "), password_hash TEXT NOT NULL, token_hash TEXT UNIQUE, created_ms INTEGER NOT NULL);"
-    "INSERT INTO users16 SELECT name, CASE role WHEN 'office' THEN 'office,admin' ELSE role END,"
+    "INSERT INTO users15 SELECT name, CASE role WHEN 'office' THEN 'office,admin' ELSE role END,"
     " password_hash, token_hash, created_ms FROM users;"
     "DROP TABLE users;"
-    "ALTER TABLE users16 RENAME TO users;"
-    "INSERT OR IGNORE INTO user_venues SELECT * FROM user_venues16;"
-    "DROP TABLE user_venues16;",
+    "ALTER TABLE users15 RENAME TO users;"
+    "INSERT OR IGNORE INTO user_venues SELECT * FROM user_venues15;"
+    "DROP TABLE user_venues15;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 

@@ -46,9 +46,9 @@ check "assign unsafe pack" 2 "$(run assign '../x@1' --venue v1 --data "$DATA")"
 check "assign replaces the venue's version" 0 "$(run assign quake@2026.3 --venue v1 --data "$DATA")"
 check "one row per pack and target" "2026.3" "$(sql "SELECT version FROM assignments WHERE target='v1'")"
 if on_pg; then
-    check "schema version" 12 "$(sql 'SELECT version FROM schema_version')"
+    check "schema version" 11 "$(sql 'SELECT version FROM schema_version')"
 else
-    check "schema version" 16 "$(sql 'PRAGMA user_version')"
+    check "schema version" 15 "$(sql 'PRAGMA user_version')"
     check "WAL mode" wal "$(sql 'PRAGMA journal_mode')"
 fi
 check "unsupported --db" 1 "$(run venue add v9 --name x --db mysql://x --data "$DATA")"

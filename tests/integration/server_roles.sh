@@ -179,9 +179,9 @@ venues_before=$(sql "SELECT \"user\" || '@' || venue FROM user_venues ORDER BY 1
 check "user venues there before" "bob@v1 sam@v1 " "$venues_before"
 start_server
 if on_pg; then
-    check "schema version" 12 "$(sql "SELECT version FROM schema_version")"
+    check "schema version" 11 "$(sql "SELECT version FROM schema_version")"
 else
-    check "schema version" 16 "$(sql "PRAGMA user_version")"
+    check "schema version" 15 "$(sql "PRAGMA user_version")"
 fi
 check "office users became office+admin, staff stayed staff" "adam:office,admin alice:office,admin bob:staff" \
     "$(sql "SELECT name || ':' || role FROM users WHERE name IN ('adam','alice','bob') ORDER BY name" | tr '\n' ' ' | sed 's/ $//')"

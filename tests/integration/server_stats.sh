@@ -135,9 +135,9 @@ check "literacy per day after migration" "$quiz_before" "$(st "quiz?by=audience_
 check "sessions per kiosk after migration" "$kiosks_before" "$(st "sessions?by=kiosk&from=$(day 60)")"
 check "answers per question after migration" "$question_before" "$(st "quiz?by=question&from=$(day 60)")"
 if on_pg; then
-    check "schema version" 12 "$(sql "SELECT version FROM schema_version")"
+    check "schema version" 11 "$(sql "SELECT version FROM schema_version")"
 else
-    check "schema version" 16 "$(sql "PRAGMA user_version")"
+    check "schema version" 15 "$(sql "PRAGMA user_version")"
 fi
 
 stop_server; check "clean exit" 0 $?
