@@ -655,7 +655,8 @@ static void h_stats(struct srv_req *req, struct srv_reply *out)
         srv_reply_error(out, 400, "format: must be json or csv");
         return;
     }
-    if (srv_store_stats(req->store, &q, &t, &err)) {
+    if (srv_store_stats(req->store, &q, &t, &err) ||
+        (k->kind == SRV_STAT_KIOSKS && srv_kiosks_assigned_now(req->store, &t, q.now_ms, &err))) {
         kk_error("stats", "%s", kk_buf_str(&err));
         srv_reply_error(out, 503, "store unavailable");
     } else if (format && !strcmp(format, "csv")) {

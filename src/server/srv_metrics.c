@@ -11,7 +11,7 @@
 #include "srv_store.h"
 
 /* Columns of SRV_STAT_KIOSKS used here. */
-enum { COL_KIOSK = 0, COL_PACKS = 4, COL_QUEUE = 5, COL_ONLINE = 10 };
+enum { COL_KIOSK = 0, COL_PACKS = 4, COL_QUEUE = 5, COL_ONLINE = 10, COL_ASSIGNED = 12 };
 
 static void cell_copy(char *out, size_t size, const struct srv_cell *c)
 {
@@ -65,6 +65,33 @@ enum kk_err srv_kiosk_wanted(struct srv_store *s, const char *kiosk, int64_t now
     }
     kk_free(win);
     srv_table_release(&t);
+    return rc;
+}
+
+enum kk_err srv_kiosks_assigned_now(struct srv_store *s, struct srv_table *t, int64_t now_ms,
+                                    struct kk_buf *err)
+{
+    struct kk_buf text = KK_BUF_INIT;
+    enum kk_err rc = KK_OK;
+    for (size_t r = 0; !rc && r < t->nrows; r++) {
+        struct srv_cell *c = &t->cells[r * t->ncolumns];
+        struct srv_wanted w[KK_MAX_PACKS];
+        size_t n = 0;
+        if (c[COL_KIOSK].kind != SRV_CELL_TEXT ||
+            (rc = srv_kiosk_wanted(s, c[COL_KIOSK].s, now_ms, w, KK_MAX_PACKS, &n, err)))
+            continue;
+        if (!n) { /* nothing assigned: null, as the store's column says it */
+            kk_free(c[COL_ASSIGNED].s);
+            c[COL_ASSIGNED] = (struct srv_cell){.kind = SRV_CELL_NULL};
+            continue;
+        }
+        kk_buf_reset(&text);
+        for (size_t i = 0; i < n; i++)
+            kk_buf_addf(&text, "%s%s@%s", i ? " " : "", w[i].id, w[i].version);
+        if (srv_cell_set_text(&c[COL_ASSIGNED], kk_buf_str(&text)))
+            rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
+    }
+    kk_buf_release(&text);
     return rc;
 }
 

@@ -23,6 +23,12 @@ struct srv_wanted {
 enum kk_err srv_kiosk_wanted(struct srv_store *s, const char *kiosk, int64_t now_ms,
                              struct srv_wanted *out, size_t max, size_t *n, struct kk_buf *err);
 
+/* Sets the "assigned" column of a SRV_STAT_KIOSKS table to what each kiosk should have
+ * now (srv_kiosk_wanted), "id@version" separated by spaces: the store's own column knows
+ * neither tags nor dated assignments. */
+enum kk_err srv_kiosks_assigned_now(struct srv_store *s, struct srv_table *t, int64_t now_ms,
+                                    struct kk_buf *err);
+
 /* The /metrics handler (route table row in srv_api.c, who: SRV_LOCAL). */
 void srv_metrics_get(struct srv_req *req, struct srv_reply *out);
 

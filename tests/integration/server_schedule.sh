@@ -45,6 +45,8 @@ check "a kiosk of another venue has none" '[]' "$(http POST /api/v1/heartbeat -H
 check_has "kiosk-level dated" '200 ' "$(office /api/v1/assignments '{"pack":"quake","version":"5","kiosk":"k-0001","ends":"2030-01-01"}')"
 check "the kiosk's own dated assignment wins" '["5"]' "$(hb | jq -c '[.scheduled[].version]')"
 check "its start is open" 'null' "$(hb | jq -c '.scheduled[0].starts')"
+check "the dashboard's kiosks say what each should have now" '[["k-0001","quake@5"],["k-0003","quake@1"]]' \
+    "$(http GET "/api/v1/stats/kiosks?venue=v1" -b "$J" | cut -d' ' -f2- | jq -c '[.rows[] | [.[0], .[12]]]')"
 r=$(office /api/v1/assignments/rollback '{"pack":"quake","kiosk":"k-0001"}')
 check "rollback of a dated assignment removes it" "dated 5 null" "$(cut -d' ' -f2- <<<"$r" | jq -r '"\(.undid) \(.from) \(.version)"')"
 check "the venue's dated ones again" '["2","3"]' "$(hb | jq -c '[.scheduled[].version]')"
