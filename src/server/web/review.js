@@ -255,3 +255,61 @@ async function pageReview(view) {
 
 PAGES.review = pageReview;
 NO_RANGE.add('review');
+
+/* --- the audit log (GET /api/v1/audit) --------------------------------------------------- */
+
+/* The filters the audit page was last drawn with (kept across redraws). */
+const auditFilter = { who: '', venue: '', pack: '', from: '', to: '' };
+
+function auditQuery(extra) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(auditFilter)) if (v.trim()) q.set(k, v.trim());
+  for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
+  const s = q.toString();
+  return '/audit' + (s ? '?' + s : '');
+}
+
+/* Every login, save, submit, approval, request for changes, publish, assignment,
+ * rollback, user and key change: who, when, what, on what, with the detail the server
+ * recorded (the revision, the manifest hash). Filtered by person, venue, pack and date;
+ * CSV of the same rows. */
+async function pageAudit(view) {
+  const msg = formMsg('audit-msg');
+  let rows = [];
+  try {
+    rows = await reviewGet(auditQuery());
+  } catch (e) {
+    if (e instanceof Expired) throw e;
+    msg.textContent = t('audit_failed', { msg: e.message });
+    msg.className = 'form-msg bad';
+  }
+  const input = (k, type) => {
+    const i = el('input', { id: 'audit-' + k, type: type || 'text', oninput: (e) => { auditFilter[k] = e.target.value; } });
+    i.value = auditFilter[k];
+    return el('label', {}, el('span', { text: t('audit_' + k) }), i);
+  };
+  const form = el('form', { class: 'assign-form', id: 'audit-form', onsubmit: (e) => { e.preventDefault(); route(); } },
+    input('who'), input('venue'), input('pack'), input('from', 'date'), input('to', 'date'),
+    el('button', { type: 'submit', class: 'primary', id: 'audit-apply', text: t('audit_apply') }));
+  const csv = el('button', { type: 'button', class: 'csv', 'data-csv': 'audit', text: t('csv'), onclick: async () => {
+    const r = await call('GET', auditQuery({ format: 'csv' }));
+    if (!r.ok) return;
+    const a = el('a', { href: URL.createObjectURL(await r.blob()), download: 'kepu-audit.csv' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } });
+  view.append(section(t('audit_title', { n: rows.length }), csv, form, msg,
+    table('audit', [
+      { key: 'at_ms', label: t('audit_col_when'), fmt: stamp },
+      { key: 'who', label: t('audit_col_who') },
+      { key: 'what', label: t('audit_col_what') },
+      { key: 'target', label: t('audit_col_target') },
+      { key: 'venue', label: t('audit_col_venue') },
+      { key: 'pack', label: t('audit_col_pack') },
+      { key: 'detail', label: t('audit_col_detail') },
+    ], rows, { empty: t('audit_empty') })));
+}
+
+PAGES.audit = pageAudit;
+NO_RANGE.add('audit');
