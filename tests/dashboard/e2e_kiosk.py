@@ -4,7 +4,8 @@ test one JSON line per command it reads on stdin:
 
   {"do":"look"}            from the attract screen (the visit timed out first, where a new
                            version goes live): {"scene","packs":[{"id","version"}],"text":[
-                           the lines of text on the earthquake topic's first page]}
+                           the lines of text on the earthquake topic's first page]};
+                           with "shot":P also a screenshot of that page
   {"do":"advance","ms":N}  moves the kiosk's clock forward: {"ok":true}
   {"do":"files"}           {"prefetch":[names under <state>/prefetch]}
   {"do":"shot","path":P}   a screenshot of the current screen: {"ok":true}
@@ -30,7 +31,7 @@ def go_attract(k):
     k.send({"state": True})
 
 
-def look(k):
+def look(k, shot=None):
     go_attract(k)
     out = {"scene": k.screen["scene"], "packs": k.screen.get("packs", []), "text": []}
     if k.screen["scene"] != "attract":
@@ -41,6 +42,8 @@ def look(k):
         k.tap_id("topic/earthquake")
         out["reader_page"] = k.screen.get("page")
         out["text"] = [t["text"] for t in k.send({"contrast": True})["texts"]]
+        if shot:
+            k.send({"screenshot": shot})
     go_attract(k)
     return out
 
@@ -53,7 +56,7 @@ def main():
         cmd = json.loads(line)
         try:
             if cmd["do"] == "look":
-                ans = look(k)
+                ans = look(k, cmd.get("shot"))
             elif cmd["do"] == "advance":
                 k.send({"advance_ms": int(cmd["ms"])})
                 ans = {"ok": True}

@@ -273,7 +273,7 @@ step('the kiosk: the old version before Monday, the new one in the window, the o
   await kiosk.send({ do: 'advance', ms: w.startMs - Date.now() + 3600000 }); /* Monday, 01:00 */
   look = await kioskUntil((l) => versionOf(l) === V2 && showsFixed(l), 'in the window', 40);
   assert.equal(look.scene, 'attract');
-  if (env.KK_SHOTS) await kiosk.send({ do: 'shot', path: path.join(env.KK_SHOTS, 'e2e-kiosk-attract-new.png') });
+  if (env.KK_SHOTS) await kiosk.send({ do: 'look', shot: path.join(env.KK_SHOTS, 'e2e-kiosk-new-version.png') });
   await kiosk.send({ do: 'advance', ms: w.endMs - w.startMs }); /* the Monday after, 01:00 */
   look = await kioskUntil((l) => versionOf(l) === V1 && !showsFixed(l), 'after the end', 40);
 });
