@@ -144,6 +144,10 @@ test('a comment on one page survives a failed request and a redraw, then reaches
   await page.click('#app [data-lang-toggle]');
   await waitReady();
   assert.equal(await page.inputValue(box), '“快到空地”太口语，请改回“到开阔的地方”');
+  /* and a reload of the tab */
+  await page.reload();
+  await page.waitForSelector('#view[data-page="review"][data-ready="1"]', { timeout: 15000 });
+  assert.equal(await page.inputValue(box), '“快到空地”太口语，请改回“到开阔的地方”');
 
   await page.click(`#review-changes-${D}`);
   await waitFlash();

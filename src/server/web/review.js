@@ -56,7 +56,23 @@ function reviewCell(v, cls) {
 /* What the office typed and has not sent yet, per draft: the general comment and one per
  * page, question or topic. Kept here, not in the page, so a redraw (a language switch, a
  * failed request) loses nothing; dropped once the request for changes went through. */
-const reviewPending = new Map();
+const REVIEW_KEEP = 'kepu-review-pending';
+const reviewPending = (() => {
+  try {
+    return new Map(JSON.parse(localStorage.getItem(REVIEW_KEEP) || '[]'));
+  } catch (e) {
+    return new Map();
+  }
+})();
+
+/* Keeps what is typed in this browser too, so a reload or a closed tab loses nothing. */
+function reviewKeep() {
+  try {
+    localStorage.setItem(REVIEW_KEEP, JSON.stringify([...reviewPending]));
+  } catch (e) {
+    /* full or refused: kept in the page only */
+  }
+}
 
 function reviewDraftPending(id) {
   if (!reviewPending.has(id)) reviewPending.set(id, { general: '', items: [] });
@@ -94,12 +110,13 @@ function reviewDrawPending(id, list) {
   const pend = reviewDraftPending(id);
   list.replaceChildren(...pend.items.map((it, i) => {
     const box = el('textarea', { id: `review-pc-${id}-${i}`, rows: 2, 'data-comment-key': it.key,
-      'aria-label': reviewUnitName(it), oninput: (e) => { it.text = e.target.value; } });
+      'aria-label': reviewUnitName(it), oninput: (e) => { it.text = e.target.value; reviewKeep(); } });
     box.value = it.text;
     return el('li', { class: 'review-pending', 'data-comment-key': it.key },
       el('span', { class: 'review-on', text: reviewUnitName(it) }), box,
       el('button', { type: 'button', class: 'small', text: t('review_comment_remove'), onclick: () => {
         pend.items.splice(i, 1);
+        reviewKeep();
         reviewDrawPending(id, list);
       } }));
   }));
@@ -113,6 +130,7 @@ function reviewAddComment(id, u, list) {
   if (i < 0) {
     pend.items.push(Object.assign({ text: '' }, u));
     i = pend.items.length - 1;
+    reviewKeep();
     reviewDrawPending(id, list);
   }
   const box = document.getElementById(`review-pc-${id}-${i}`);
@@ -190,7 +208,7 @@ async function reviewCard(d) {
   const msg = formMsg('review-msg-' + d.id);
   const pend = reviewDraftPending(d.id);
   const comment = el('textarea', { id: 'review-comment-' + d.id, rows: 3, 'aria-label': t('review_comment'),
-    oninput: (e) => { pend.general = e.target.value; } });
+    oninput: (e) => { pend.general = e.target.value; reviewKeep(); } });
   comment.value = pend.general;
   for (const it of pend.items) {
     const u = reviewCommentUnit(full.source, it);
@@ -213,6 +231,7 @@ async function reviewCard(d) {
         if (!comments.length) return say(msg, 'review_comment_missing');
         await fleetPost('/drafts/' + d.id + '/request-changes', { comments });
         reviewPending.delete(d.id);
+        reviewKeep();
         state.flash = t('review_changes_sent', { pack: d.pack, n: comments.length });
       } else {
         if (d.state === 'in_review') await fleetPost('/drafts/' + d.id + '/approve');
