@@ -220,6 +220,18 @@ static void automation_report(struct app *a)
                               rect_json(a, (struct ui_rect){0, 0, a->ui.w, a->ui.h}));
     }
     cJSON_AddBoolToObject(j, "idle_prompt", a->visit.idle_prompt);
+    /* The packs shown now, with their versions: a new one goes live at the attract screen. */
+    cJSON *packs = cJSON_AddArrayToObject(j, "packs");
+    for (size_t i = 0; packs && i < a->content.lib.npacks; i++) {
+        const struct kk_pack *p = a->content.lib.packs[i];
+        cJSON *o = cJSON_CreateObject();
+        if (o && cJSON_AddItemToArray(packs, o)) {
+            cJSON_AddStringToObject(o, "id", p->id);
+            cJSON_AddStringToObject(o, "version", p->version ? p->version : "");
+        } else {
+            cJSON_Delete(o);
+        }
+    }
     fleet_ui_report(a, j);
     audio_report(a->audio, j);
     const struct scene *top = scene_stack_top(&a->stack);

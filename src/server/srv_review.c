@@ -218,19 +218,159 @@ done:
     srv_draft_release(&d);
 }
 
-/* Checks a request's comments and writes them, as stored, into *out (cJSON_free it):
- * 0, or 400 with msg set. */
-static int parse_comments(const cJSON *root, const char *who, int64_t revision, int64_t at_ms,
-                          char **out, struct kk_buf *msg)
+/* The topic of source (the draft's {"pack","topics"}) whose id is id, or NULL. */
+static const cJSON *find_topic(const cJSON *source, const char *id)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(source, "topics"))
+    {
+        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(t, "id");
+        if (cJSON_IsString(tid) && !strcmp(tid->valuestring, id))
+            return t;
+    }
+    return NULL;
+}
+
+/* 1 when topic t has a quiz question whose id is id. */
+static int has_question(const cJSON *t, const char *id)
+{
+    const cJSON *q;
+    cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(
+                              cJSON_GetObjectItemCaseSensitive(t, "quiz"), "questions"))
+    {
+        const cJSON *qid = cJSON_GetObjectItemCaseSensitive(q, "id");
+        if (cJSON_IsString(qid) && !strcmp(qid->valuestring, id))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when s is a field name: 1 to 64 of letters, digits, '_', '.', '[', ']', '-'. */
+static int field_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n || n > 64)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr("_.[]-", *s)))
+            return 0;
+    return 1;
+}
+
+/* Checks one comment c (index i) against the draft's source and adds it, as stored, to
+ * keep. 0, 400 with msg set, or 503. A plain string is a general comment. */
+static int parse_comment(const cJSON *c, int i, const cJSON *source, cJSON *keep,
+                         struct kk_buf *msg)
+{
+    const cJSON *text = cJSON_IsString(c) ? c : cJSON_GetObjectItemCaseSensitive(c, "text");
+    const cJSON *topic = NULL, *page = NULL, *question = NULL, *field = NULL, *file = NULL;
+    const cJSON *t = NULL;
+    if (!cJSON_IsString(c) && !cJSON_IsObject(c)) {
+        kk_fail(msg, KK_ERR_INVALID,
+                "comments[%d]: must be a string or {\"topic\",\"page\"|\"question\",\"field\","
+                "\"text\"}",
+                i);
+        return 400;
+    }
+    if (cJSON_IsObject(c)) {
+        topic = cJSON_GetObjectItemCaseSensitive(c, "topic");
+        page = cJSON_GetObjectItemCaseSensitive(c, "page");
+        question = cJSON_GetObjectItemCaseSensitive(c, "question");
+        field = cJSON_GetObjectItemCaseSensitive(c, "field");
+        file = cJSON_GetObjectItemCaseSensitive(c, "file");
+    }
+    if (!cJSON_IsString(text) || !text->valuestring[0] ||
+        strlen(text->valuestring) > MAX_COMMENT_TEXT) {
+        kk_fail(msg, KK_ERR_INVALID, "comments[%d].text: must be a string of 1 to %d bytes", i,
+                MAX_COMMENT_TEXT);
+        return 400;
+    }
+    if (topic && !cJSON_IsNull(topic)) {
+        if (!cJSON_IsString(topic) || !(t = find_topic(source, topic->valuestring))) {
+            kk_fail(msg, KK_ERR_INVALID, "comments[%d].topic: the draft has no topic %.80s", i,
+                    cJSON_IsString(topic) ? topic->valuestring : "(not a string)");
+            return 400;
+        }
+    } else if (cJSON_IsString(file) &&
+               (t = cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetObjectItemCaseSensitive(source, "topics"), file->valuestring)) &&
+               cJSON_IsString(cJSON_GetObjectItemCaseSensitive(t, "id"))) {
+        /* An older caller names the topic by its file. */
+        topic = cJSON_GetObjectItemCaseSensitive(t, "id");
+    } else if ((page && !cJSON_IsNull(page)) || (question && !cJSON_IsNull(question))) {
+        kk_fail(msg, KK_ERR_INVALID, "comments[%d]: a page or question needs its \"topic\"", i);
+        return 400;
+    }
+    if (!cJSON_IsString(topic))
+        t = NULL;
+    const char *tid = t ? topic->valuestring : "";
+    if (page && !cJSON_IsNull(page)) {
+        int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "pages"));
+        if (!cJSON_IsNumber(page) || page->valuedouble < 0 || page->valuedouble >= n ||
+            page->valuedouble != (double)(int)page->valuedouble) {
+            kk_fail(msg, KK_ERR_INVALID,
+                    "comments[%d].page: topic %s has pages 0 to %d (0-based), not %g", i, tid,
+                    n - 1, cJSON_IsNumber(page) ? page->valuedouble : -1.0);
+            return 400;
+        }
+    }
+    if (question && !cJSON_IsNull(question) &&
+        (!cJSON_IsString(question) || !has_question(t, question->valuestring))) {
+        kk_fail(msg, KK_ERR_INVALID, "comments[%d].question: topic %s has no question %.80s", i,
+                tid, cJSON_IsString(question) ? question->valuestring : "(not a string)");
+        return 400;
+    }
+    if (page && question && !cJSON_IsNull(page) && !cJSON_IsNull(question)) {
+        kk_fail(msg, KK_ERR_INVALID, "comments[%d]: name a page or a question, not both", i);
+        return 400;
+    }
+    if (field && !cJSON_IsNull(field) &&
+        (!cJSON_IsString(field) || !field_name(field->valuestring))) {
+        kk_fail(msg, KK_ERR_INVALID,
+                "comments[%d].field: must be a field name such as title, text, image or"
+                " choices (at most 64 letters, digits, _ . [ ])",
+                i);
+        return 400;
+    }
+    if (file && !cJSON_IsNull(file) &&
+        (!cJSON_IsString(file) || strlen(file->valuestring) > MAX_COMMENT_FIELD)) {
+        kk_fail(msg, KK_ERR_INVALID, "comments[%d].file: must be a path of at most %d bytes", i,
+                MAX_COMMENT_FIELD);
+        return 400;
+    }
+    cJSON *k = cJSON_CreateObject();
+    if (!k || !cJSON_AddItemToArray(keep, k) ||
+        (t && !cJSON_AddStringToObject(k, "topic", topic->valuestring)) ||
+        (page && cJSON_IsNumber(page) && !cJSON_AddNumberToObject(k, "page", page->valuedouble)) ||
+        (question && cJSON_IsString(question) &&
+         !cJSON_AddStringToObject(k, "question", question->valuestring)) ||
+        (field && cJSON_IsString(field) &&
+         !cJSON_AddStringToObject(k, "field", field->valuestring)) ||
+        (file && cJSON_IsString(file) && !cJSON_AddStringToObject(k, "file", file->valuestring)) ||
+        !cJSON_AddStringToObject(k, "text", text->valuestring)) {
+        kk_fail(msg, KK_ERR_NOMEM, "out of memory");
+        return 503;
+    }
+    return 0;
+}
+
+/* Checks a request's comments against the draft's source and writes them, as stored
+ * (each with who, revision and at_ms: the review round), into *out (cJSON_free it) and
+ * their count into *n: 0, or 400 with msg set. */
+static int parse_comments(const cJSON *root, const cJSON *source, const char *who, int64_t revision,
+                          int64_t at_ms, char **out, int *n, struct kk_buf *msg)
 {
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "comments"), *c;
-    cJSON *keep = NULL;
-    int i = 0, status = 400;
+    cJSON *keep = NULL, *k;
+    int i = 0, status;
     *out = NULL;
+    *n = 0;
     if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 1 ||
         cJSON_GetArraySize(list) > MAX_COMMENTS) {
         kk_fail(msg, KK_ERR_INVALID,
-                "comments: must be an array of 1 to %d {\"file\",\"field\"|\"page\",\"text\"}",
+                "comments: must be an array of 1 to %d comments, each a string or"
+                " {\"topic\",\"page\"|\"question\",\"field\",\"text\"}",
                 MAX_COMMENTS);
         return 400;
     }
@@ -238,50 +378,20 @@ static int parse_comments(const cJSON *root, const char *who, int64_t revision, 
         goto nomem;
     cJSON_ArrayForEach(c, list)
     {
-        const cJSON *file = cJSON_GetObjectItemCaseSensitive(c, "file");
-        const cJSON *field = cJSON_GetObjectItemCaseSensitive(c, "field");
-        const cJSON *page = cJSON_GetObjectItemCaseSensitive(c, "page");
-        const cJSON *text = cJSON_GetObjectItemCaseSensitive(c, "text");
-        if (!cJSON_IsObject(c)) {
-            kk_fail(msg, KK_ERR_INVALID, "comments[%d]: must be an object", i);
+        if ((status = parse_comment(c, i, source, keep, msg)))
             goto fail;
-        }
-        if (!cJSON_IsString(text) || !text->valuestring[0] ||
-            strlen(text->valuestring) > MAX_COMMENT_TEXT) {
-            kk_fail(msg, KK_ERR_INVALID, "comments[%d].text: must be a string of 1 to %d bytes", i,
-                    MAX_COMMENT_TEXT);
-            goto fail;
-        }
-        if (file && (!cJSON_IsString(file) || strlen(file->valuestring) > MAX_COMMENT_FIELD)) {
-            kk_fail(msg, KK_ERR_INVALID, "comments[%d].file: must be a path of at most %d bytes", i,
-                    MAX_COMMENT_FIELD);
-            goto fail;
-        }
-        if (field && (!cJSON_IsString(field) || strlen(field->valuestring) > MAX_COMMENT_FIELD)) {
-            kk_fail(msg, KK_ERR_INVALID, "comments[%d].field: must be a string of at most %d bytes",
-                    i, MAX_COMMENT_FIELD);
-            goto fail;
-        }
-        if (page && (!cJSON_IsNumber(page) || page->valuedouble < 0 || page->valuedouble > 10000 ||
-                     page->valuedouble != (double)(int)page->valuedouble)) {
-            kk_fail(msg, KK_ERR_INVALID, "comments[%d].page: must be a whole number of at least 0",
-                    i);
-            goto fail;
-        }
-        cJSON *k = cJSON_CreateObject();
-        if (!k || !cJSON_AddItemToArray(keep, k) ||
-            (file && !cJSON_AddStringToObject(k, "file", file->valuestring)) ||
-            (field && !cJSON_AddStringToObject(k, "field", field->valuestring)) ||
-            (page && !cJSON_AddNumberToObject(k, "page", page->valuedouble)) ||
-            !cJSON_AddStringToObject(k, "text", text->valuestring) ||
-            !cJSON_AddStringToObject(k, "who", who) ||
+        i++;
+    }
+    cJSON_ArrayForEach(k, keep)
+    {
+        if (!cJSON_AddStringToObject(k, "who", who) ||
             !cJSON_AddNumberToObject(k, "revision", (double)revision) ||
             !cJSON_AddNumberToObject(k, "at_ms", (double)at_ms))
             goto nomem;
-        i++;
     }
     if (!(*out = cJSON_PrintUnformatted(keep)))
         goto nomem;
+    *n = i;
     cJSON_Delete(keep);
     return 0;
 nomem:
@@ -298,14 +408,15 @@ void srv_review_request_changes(struct srv_req *req, struct srv_reply *out)
     struct kk_buf msg = KK_BUF_INIT, detail = KK_BUF_INIT;
     cJSON *root = NULL;
     char *comments = NULL;
-    int status;
+    int status, n;
     if (!office_only(req, out, "request changes"))
         return;
     if (!srv_draft_load(req, out, 0, &d))
         return;
     if (!(root = srv_req_json(req, out)))
         goto done;
-    if ((status = parse_comments(root, req->who, d.head, kk_clock_wall_ms(), &comments, &msg))) {
+    if ((status = parse_comments(root, d.source, req->who, d.head, kk_clock_wall_ms(), &comments,
+                                 &n, &msg))) {
         srv_reply_error(out, status, "%s", kk_buf_str(&msg));
         goto done;
     }
@@ -317,9 +428,10 @@ void srv_review_request_changes(struct srv_req *req, struct srv_reply *out)
     if (take_step(req, out, &st, "changes can be requested of a draft in review or approved") > 0) {
         const cJSON *first =
             cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "comments"), 0);
-        kk_buf_addf(&detail, "revision %lld: %d comment(s): %.200s", (long long)d.head,
-                    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "comments")),
-                    cJSON_GetObjectItemCaseSensitive(first, "text")->valuestring);
+        const cJSON *ft =
+            cJSON_IsString(first) ? first : cJSON_GetObjectItemCaseSensitive(first, "text");
+        kk_buf_addf(&detail, "revision %lld: %d comment(s): %.200s", (long long)d.head, n,
+                    ft->valuestring);
         srv_drafts_audit(req, "draft.request_changes", d.id, kk_buf_str(&detail), d.venue, d.pack);
         answer_state(out, d.id, "changes_requested", d.head, NULL);
     }

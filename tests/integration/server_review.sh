@@ -75,12 +75,36 @@ check_has "the 409 names the state" "is in_review" "$(body "$r" | jq -r .error)"
 # --- changes requested; the staff member sees them, fixes, resubmits ---
 r=$(http POST "/api/v1/drafts/$D/request-changes" "${OA[@]}" --data-binary '{"comments":[]}')
 check "no comments: 400" 400 "$(code "$r")"
+bad() { # bad WHAT COMMENTS-JSON EXPECTED-ERROR: a 400 naming the comment and what is wrong
+    local r
+    r=$(http POST "/api/v1/drafts/$D/request-changes" "${OA[@]}" --data-binary "{\"comments\":$2}")
+    check "$1: 400" 400 "$(code "$r")"
+    check "$1: one line naming it" "$3" "$(body "$r" | jq -r .error)"
+}
+bad "an unknown topic" '["fine",{"topic":"volcano","page":0,"text":"x"}]' "comments[1].topic: the draft has no topic volcano"
+bad "a page past the end" '[{"topic":"earthquake","page":6,"text":"x"}]' "comments[0].page: topic earthquake has pages 0 to 5 (0-based), not 6"
+bad "a page that is not a whole number" '[{"topic":"earthquake","page":1.5,"text":"x"}]' "comments[0].page: topic earthquake has pages 0 to 5 (0-based), not 1.5"
+bad "a page without its topic" '[{"page":1,"text":"x"}]' "comments[0]: a page or question needs its \"topic\""
+bad "an unknown question" '[{"topic":"earthquake","question":"q99","text":"x"}]' "comments[0].question: topic earthquake has no question q99"
+bad "no text" '[{"topic":"earthquake","page":1}]' "comments[0].text: must be a string of 1 to 2000 bytes"
+bad "an empty string" '["ok",""]' "comments[1].text: must be a string of 1 to 2000 bytes"
+bad "text too long" "[{\"topic\":\"earthquake\",\"text\":\"$(head -c 2001 /dev/zero | tr '\0' x)\"}]" "comments[0].text: must be a string of 1 to 2000 bytes"
+bad "a bad field name" '[{"topic":"earthquake","page":0,"field":"ti tle","text":"x"}]' "comments[0].field: must be a field name such as title, text, image or choices (at most 64 letters, digits, _ . [ ])"
+bad "a number for a comment" '[42]' "comments[0]: must be a string or {\"topic\",\"page\"|\"question\",\"field\",\"text\"}"
+check "nothing was stored by the bad requests" "in_review null" "$(http GET "/api/v1/drafts/$D" "${OA[@]}" | cut -d' ' -f2- | jq -rc '"\(.state) \(.comments | if length == 0 then null else . end)"')"
 r=$(http POST "/api/v1/drafts/$D/request-changes" "${OA[@]}" \
-    --data-binary '{"comments":[{"file":"pack.json","field":"title.en","text":"Say Health and safety"},{"file":"topics/fire.json","page":1,"text":"看一下"}]}')
+    --data-binary '{"comments":[{"file":"pack.json","field":"title.en","text":"Say Health and safety"},{"topic":"earthquake","page":2,"field":"text","text":"看一下"},{"topic":"earthquake","question":"q1","field":"choices","text":"choices too close"},"a general remark",{"file":"topics/earthquake.json","page":0,"text":"by file"}]}')
 check "request changes" "200 changes_requested" "$(code "$r") $(body "$r" | jq -r .state)"
+r=$(http GET "/api/v1/drafts/$D" "${B[@]}")
+check "the draft holds the comments tied to pages, a question and a field, with the round" \
+    '[{"field":"title.en","revision":1,"who":"alice"},{"field":"text","page":2,"revision":1,"topic":"earthquake","who":"alice"},{"field":"choices","question":"q1","revision":1,"topic":"earthquake","who":"alice"},{"revision":1,"text":"a general remark","who":"alice"},{"page":0,"revision":1,"topic":"earthquake","who":"alice"}]' \
+    "$(body "$r" | jq -Sc '[.comments[] | {topic, page, question, field, who, revision} + (if .topic == null and .field == null then {text} else {} end) | with_entries(select(.value != null))]')"
+check "each comment has its time" 5 "$(body "$r" | jq '[.comments[] | select(.at_ms > 1700000000000)] | length')"
+check "the audit row counts the comments" "alice revision 1: 5 comment(s): Say Health and safety" \
+    "$(sql "SELECT who || ' ' || detail FROM audit WHERE what = 'draft.request_changes'")"
 r=$(http GET /api/v1/inbox "${B[@]}")
-check "the staff inbox holds it with the comments" "1 $D changes_requested Say Health and safety alice" \
-    "$(body "$r" | jq -r '"\(.count) \(.drafts[0].id) \(.drafts[0].state) \(.drafts[0].comments[0].text) \(.drafts[0].comments[0].who)"')"
+check "the staff inbox holds it with the comments" "1 $D changes_requested Say Health and safety alice earthquake 2 看一下" \
+    "$(body "$r" | jq -r '"\(.count) \(.drafts[0].id) \(.drafts[0].state) \(.drafts[0].comments[0].text) \(.drafts[0].comments[0].who) \(.drafts[0].comments[1].topic) \(.drafts[0].comments[1].page) \(.drafts[0].comments[1].text)"')"
 r=$(http GET /api/v1/inbox "${OA[@]}"); check "the office inbox is empty meanwhile" 0 "$(body "$r" | jq .count)"
 r=$(http GET /api/v1/inbox -H "Authorization: Bearer $TC"); check "another venue's staff: not in their inbox" 0 "$(body "$r" | jq .count)"
 r=$(http POST "/api/v1/drafts/$D/submit" -H "Authorization: Bearer $TC"); check "another venue's staff cannot submit it" 403 "$(code "$r")"

@@ -27,6 +27,9 @@ Object.assign(WORDS.zh, {
   saved_as: '已保存为第 {n} 版。', history: '历史版本', export: '导出源文件',
   n_errors: '{n} 个错误', n_warnings: '{n} 个提醒', no_problems: '检查通过，没有问题',
   problems: '检查结果', go_field: '转到', check_failed: '无法检查：{msg}',
+  submit: '提交审核', submit_done: '已提交第 {n} 版，等待中心审核。', submit_failed: '提交失败：{msg}',
+  n_comments: '{n} 条意见', comments_now: '审核意见（{who} 对第 {rev} 版提出，请修改）',
+  comments_prev: '上一轮审核意见（{who} 对第 {rev} 版提出）', comment_on: '{where}：',
   tree: '内容结构', pack_settings: '内容包设置', topic_settings: '主题信息', quiz: '测验',
   page_label: '第 {n} 页', question_label: '第 {n} 题', untitled: '（未命名）',
   add_topic: '+ 新主题', add_page: '+ 新页面', add_block: '+ 添加内容块', add_question: '+ 添加题目',
@@ -95,6 +98,9 @@ Object.assign(WORDS.en, {
   saved_as: 'Saved as revision {n}.', history: 'History', export: 'Export',
   n_errors: '{n} errors', n_warnings: '{n} warnings', no_problems: 'Checked: no problems',
   problems: 'Check results', go_field: 'Go there', check_failed: 'Could not check: {msg}',
+  submit: 'Submit for review', submit_done: 'Revision {n} is submitted and waits for the office.', submit_failed: 'Could not submit: {msg}',
+  n_comments: '{n} comment(s)', comments_now: 'Review comments ({who} on revision {rev}: please change)',
+  comments_prev: 'Comments of the previous review ({who} on revision {rev})', comment_on: '{where}: ',
   tree: 'Pack contents', pack_settings: 'Pack settings', topic_settings: 'Topic details', quiz: 'Quiz',
   page_label: 'Page {n}', question_label: 'Question {n}', untitled: '(untitled)',
   add_topic: '+ New topic', add_page: '+ New page', add_block: '+ Add a block', add_question: '+ Add a question',
@@ -535,6 +541,7 @@ async function openDraft(id, force) {
     baseDoc: clone(doc), doc, dirty: false, sel: { file: 'pack.json', kind: 'pack' },
     msgs: [], checking: false, checkTimer: null, checkSeq: 0, note: '',
     stamps: {}, localStamps: {}, basis: {}, conflict: null, banner: null,
+    comments: Array.isArray(d.comments) ? d.comments : [],
   };
   const local = readLocal(id);
   if (local && !same(local.doc, doc)) {
@@ -748,6 +755,75 @@ function refreshMarks(ed) {
   });
 }
 
+/* --- the office's review comments (issue 16) ------------------------------------------------ */
+
+/* The topic file a comment of the last request for changes belongs to (by the topic's id,
+ * or by the file an older caller named), or null for one on the pack as a whole. */
+function commentFile(ed, c) {
+  if (typeof c.topic === 'string') return topicFiles(ed).find((f) => ed.doc.topics[f].id === c.topic) || null;
+  if (typeof c.file === 'string' && ed.doc.topics[c.file]) return c.file;
+  return null;
+}
+
+/* The comments on tree item sel: a page, a question, a topic (none of its pages or
+ * questions named) or the pack. */
+function commentsOn(ed, sel) {
+  return ed.comments.filter((c) => {
+    const f = commentFile(ed, c);
+    if (sel.kind === 'pack') return f === null;
+    if (f !== sel.file) return false;
+    if (sel.kind === 'page') return c.page === sel.p;
+    if (sel.kind === 'question') {
+      const q = ed.doc.topics[f].quiz && ed.doc.topics[f].quiz.questions && ed.doc.topics[f].quiz.questions[sel.q];
+      return typeof c.question === 'string' && !!q && q.id === c.question;
+    }
+    if (sel.kind === 'topic') return typeof c.page !== 'number' && typeof c.question !== 'string';
+    return false;
+  });
+}
+
+/* The mark on a tree item with comments: how many (empty for none). */
+function commentMark(ed, sel) {
+  if (sel.kind === 'block' || sel.kind === 'quiz') return null;
+  const n = commentsOn(ed, sel).length;
+  if (!n) return null;
+  return el('span', { class: 'comment-mark', 'data-comments': String(n), text: t('n_comments', { n }) });
+}
+
+/* The comments on the item a form edits, next to its fields: this round's while the
+ * draft has changes requested, otherwise as the previous round's. */
+function commentBox(ed, sel) {
+  const list = commentsOn(ed, sel);
+  if (!list.length) return null;
+  const now = ed.state === 'changes_requested';
+  const first = list[0];
+  return el('aside', { class: 'studio-comments' + (now ? ' now' : ' previous'), id: 'studio-comments',
+    'data-round': now ? 'current' : 'previous', role: 'note' },
+    el('h3', { text: t(now ? 'comments_now' : 'comments_prev', { who: first.who || '?', rev: first.revision }) }),
+    el('ul', {}, list.map((c) => el('li', { class: 'studio-comment' },
+      c.field ? el('span', { class: 'comment-field', text: t('comment_on', { where: WORDS.zh['fn_' + c.field] !== undefined ? t('fn_' + c.field) : c.field }) }) : null,
+      el('span', { class: 'comment-text', text: c.text })))));
+}
+
+/* Sends the head revision for review (saving what is typed first); the office's comments
+ * stay in view as the previous round's. */
+async function submitDraft(ed) {
+  const msg = document.getElementById('save-msg');
+  if (ed.dirty && !(await save(ed))) return;
+  try {
+    const j = await api('POST', '/drafts/' + ed.id + '/submit');
+    ed.state = j.state;
+    state.flash = t('submit_done', { n: j.revision });
+    route();
+  } catch (e) {
+    if (e instanceof Expired) return;
+    if (msg) {
+      msg.textContent = t('submit_failed', { msg: e.message });
+      msg.className = 'form-msg bad';
+    }
+  }
+}
+
 /* --- the editor page ----------------------------------------------------------------------- */
 
 async function pageEditor(view, id) {
@@ -772,6 +848,8 @@ async function pageEditor(view, id) {
     el('span', { class: 'spacer' }),
     el('label', { for: 'save-note', class: 'inline' }, t('note')), note,
     el('button', { type: 'button', class: 'primary', id: 'save-btn', text: t('save'), onclick: () => save(ed) }),
+    el('button', { type: 'button', id: 'submit-btn', text: t('submit'), onclick: () => submitDraft(ed),
+      hidden: ed.state === 'draft' || ed.state === 'changes_requested' ? null : '' }),
     el('a', { href: `#/studio/${id}/history`, class: 'button-link', id: 'history-link', text: t('history') }),
     el('button', { type: 'button', id: 'export-btn', text: t('export'), onclick: () => exportDraft(ed) }));
   const editor = el('div', { class: 'studio', id: 'studio-editor' },
@@ -805,6 +883,8 @@ function showStatus(ed) {
   s.textContent = ed.saving ? t('saving') : ed.checking ? t('checking') : ed.dirty ? t('unsaved') : t('saved');
   s.dataset.state = ed.saving ? 'saving' : ed.dirty ? 'unsaved' : 'saved';
   s.dataset.checking = ed.checking ? '1' : '';
+  const sb = document.getElementById('submit-btn');
+  if (sb) sb.hidden = !(ed.state === 'draft' || ed.state === 'changes_requested');
 }
 
 function select(ed, sel) {
@@ -830,7 +910,7 @@ function drawTree(ed) {
         'data-sel': key, 'data-kind': sel.kind, 'data-index': [sel.p, sel.b, sel.q].filter((x) => x !== undefined).join('.'),
         'aria-current': key === cur ? 'true' : null,
         onclick: () => select(ed, sel),
-      }, el('span', { class: 'label', text: label }), el('span', { class: 'badge' })));
+      }, el('span', { class: 'label', text: label }), commentMark(ed, sel), el('span', { class: 'badge' })));
   };
   const topics = topicFiles(ed).map((f) => {
     const topic = ed.doc.topics[f];
@@ -1295,6 +1375,7 @@ function packForm(ed) {
   const f = 'pack.json';
   const files = topicFiles(ed);
   return formCard(t('pack_settings'), null,
+    commentBox(ed, { file: f, kind: 'pack' }),
     el('div', { class: 'grid-fields' },
       lineField(ed, f, 'id', t('f_id'), p.id, (v) => { p.id = v; }),
       lineField(ed, f, 'version', t('f_version'), p.version, (v) => { p.version = v; }),
@@ -1315,6 +1396,7 @@ function topicForm(ed, f) {
   if (!Array.isArray(topic.references)) topic.references = topic.references ? [].concat(topic.references) : [];
   const refs = topic.references;
   return formCard(`${t('topic_settings')} · ${textOf(topic.title) || f}`, null,
+    commentBox(ed, { file: f, kind: 'topic' }),
     lineField(ed, f, 'id', t('f_id'), topic.id, (v) => { topic.id = v; }),
     langField(ed, f, topic, 'title', 'title', t('f_title'), { line: true, onchange: () => drawTree(ed) }),
     langField(ed, f, topic, 'summary', 'summary', t('f_summary'), { rows: 3 }),
@@ -1372,6 +1454,7 @@ function pageForm(ed, f, p) {
   const typeSel = el('select', { id: 'add-block-type', 'aria-label': t('add_block') },
     BLOCK_TYPES.map((b) => el('option', { value: b, text: t('b_' + b) })));
   return formCard(`${textOf(topic.title) || f} · ${t('page_label', { n: p + 1 })}`, pageTools(ed, f, topic.pages, p, 'page'),
+    commentBox(ed, { file: f, kind: 'page', p }),
     langField(ed, f, pg, 'title', jp(path, 'title'), t('f_title'), { line: true, onchange: () => drawTree(ed) }),
     msgBox(f, jp(path, 'blocks'), 'add-block-type'),
     ...pg.blocks.map((b, i) => blockEditor(ed, f, p, i)),
@@ -1671,7 +1754,7 @@ function questionForm(ed, f, qi) {
     audiencesField(ed, f, q, jp(path, 'audiences')),
     previewBox(ed, f, { question: q.id }, t('question_label', { n: qi + 1 })));
   return formCard(`${textOf(topic.title) || f} · ${t('question_label', { n: qi + 1 })}`, pageTools(ed, f, qs, qi, 'question'),
-    msgBox(f, path, ''), ...kids);
+    commentBox(ed, { file: f, kind: 'question', q: qi }), msgBox(f, path, ''), ...kids);
 }
 
 /* The right order of an order question: the choices listed as the answer says, moved by
@@ -1756,6 +1839,7 @@ async function save(ed, autoNote) {
     const j = await api('PUT', '/drafts/' + ed.id, { base_revision: ed.base, note, source: ed.doc });
     ed.base = j.revision;
     ed.head = j.revision;
+    ed.state = 'draft';
     ed.baseDoc = clone(ed.doc);
     ed.dirty = false;
     if (!autoNote) ed.note = '';
