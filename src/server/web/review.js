@@ -53,8 +53,8 @@ function reviewCell(v, cls) {
   return el('td', { class: cls, text: v === null || v === undefined ? '—' : String(v) });
 }
 
-/* What the office typed and has not sent yet, per draft: the general comment and one per
- * page, question or topic. Kept here, not in the page, so a redraw (a language switch, a
+/* What the office typed and has not sent yet, per user and draft (reviewPendingKey): the
+ * general comment and one per page, question or topic. Kept here, not in the page, so a redraw (a language switch, a
  * failed request) loses nothing; dropped once the request for changes went through. */
 const REVIEW_KEEP = 'kepu-review-pending';
 const reviewPending = (() => {
@@ -74,9 +74,15 @@ function reviewKeep() {
   }
 }
 
+/* Whose and which: two office users sharing a browser never see each other's words. */
+function reviewPendingKey(id) {
+  return (state.user || '') + '\n' + id;
+}
+
 function reviewDraftPending(id) {
-  if (!reviewPending.has(id)) reviewPending.set(id, { general: '', items: [] });
-  return reviewPending.get(id);
+  const key = reviewPendingKey(id);
+  if (!reviewPending.has(key)) reviewPending.set(key, { general: '', items: [] });
+  return reviewPending.get(key);
 }
 
 /* The page, question or topic a change of a topic file is on (pack.json: null):
@@ -230,7 +236,7 @@ async function reviewCard(d) {
         }
         if (!comments.length) return say(msg, 'review_comment_missing');
         await fleetPost('/drafts/' + d.id + '/request-changes', { comments });
-        reviewPending.delete(d.id);
+        reviewPending.delete(reviewPendingKey(d.id));
         reviewKeep();
         state.flash = t('review_changes_sent', { pack: d.pack, n: comments.length });
       } else {
