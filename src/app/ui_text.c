@@ -11,11 +11,16 @@
 
 /* Open fonts. Each TTF_Font holds its own parsed copy of the font (about 2.4 MB of heap
  * for Noto Sans CJK: SDL_ttf hands FreeType a read callback, so the CFF tables are copied
- * in, and HarfBuzz copies its own), so a few are kept and set to another size when one
+ * in, and HarfBuzz copies its own), so three are kept and set to another size when one
  * is needed: a size change costs about a microsecond and renders the same pixels as a
- * font opened at that size. 24 fonts, one per (font, size), peaked at 47 MB. */
-#define MAX_FACES      4
-#define LINE_MEMO      32 /* remembered line heights, (font, size) pairs */
+ * font opened at that size, but empties the font's glyph cache, and glyphs are read from
+ * the file again (a seek and a read each), hence the width memo below. 24 fonts, one per
+ * (font, size), peaked at 47 MB in the whole-content walk. */
+#define MAX_FACES 3
+#define LINE_MEMO 32 /* remembered line heights, (font, size) pairs */
+/* Remembered widths (a power of 2): a screen rebuilt after a tap measures the same runs of
+ * text again, and a font set to another size loads every glyph again from the file. */
+#define WIDTH_MEMO     4096
 #define MAX_LINE_BYTES 4096
 
 struct face {
@@ -43,12 +48,19 @@ struct line_memo {
     int px, skip; /* px 0: unused */
 };
 
+struct width_memo {
+    uint64_t key; /* hash of (font, px, text); 0: unused */
+    uint32_t len;
+    int w;
+};
+
 struct ui_text {
     char *path[2]; /* regular, bold */
     long index[2];
     struct face faces[MAX_FACES];
     struct line_memo lines[LINE_MEMO];
     unsigned next_line;
+    struct width_memo widths[WIDTH_MEMO];
     struct entry *entries;
     size_t n, alloc;
     size_t bytes;
@@ -211,14 +223,21 @@ static const char *cstr(char *buf, size_t size, const char *utf8, size_t len)
     return buf;
 }
 
+static uint64_t hash_key(enum ui_font font, int px, struct ui_color c, const char *s, size_t len);
+
 int ui_text_measure(struct ui_text *t, enum ui_font font, int px, const char *utf8, size_t len)
 {
+    uint64_t key = hash_key(font, px, (struct ui_color){0, 0, 0, 0}, utf8, len) | 1;
+    struct width_memo *m = &t->widths[key & (WIDTH_MEMO - 1)];
+    if (m->key == key && m->len == len)
+        return m->w;
     char buf[MAX_LINE_BYTES];
     TTF_Font *f = face(t, font, px);
     const char *s = cstr(buf, sizeof(buf), utf8, len);
     int w = 0, h = 0;
     if (!f || !s || TTF_SizeUTF8(f, s, &w, &h) < 0)
         return px * (int)len; /* unmeasurable: claim it is very wide so it never fits */
+    *m = (struct width_memo){key, (uint32_t)len, w};
     return w;
 }
 

@@ -37,6 +37,12 @@ def status_kb(pid, key):
     return 0
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_by_kind(pid):
     """Resident kB per kind of mapping, from /proc/PID/smaps."""
     kinds = {}
@@ -189,6 +195,7 @@ def main():
             while k.target("menu/prev"):
                 k.tap_id("menu/prev")
         hwm, rss = status_kb(pid, "VmHWM"), status_kb(pid, "VmRSS")
+        cpu = cpu_seconds(pid)
         kinds = rss_by_kind(pid)
         c = k.send({"caches": True})
         d = k.send({"caches": "drop"})
@@ -196,8 +203,9 @@ def main():
         dropped = status_kb(pid, "VmRSS")
     finally:
         k.quit()
-    print("walked %d topics, %d screens, %d block states and taps, %d questions in %.1f s"
-          % (len(seen), w.screens, w.states, w.questions, time.monotonic() - t0))
+    print("walked %d topics, %d screens, %d block states and taps, %d questions in %.1f s "
+          "(kiosk CPU %.2f s)" % (len(seen), w.screens, w.states, w.questions,
+                                  time.monotonic() - t0, cpu))
     print("peak RSS (VmHWM): %.1f MB" % (hwm / 1024))
     print("RSS at the end: %.1f MB (%s)" % (rss / 1024, ", ".join(
         "%s %.1f" % (n, v / 1024) for n, v in sorted(kinds.items(), key=lambda kv: -kv[1]))))
