@@ -353,6 +353,13 @@ static void run_command(struct app *a, const struct auto_cmd *c, cJSON *out, cha
         cJSON_AddNumberToObject(out, "image_bytes", (double)is.bytes);
         cJSON_AddNumberToObject(out, "image_failed", (double)is.failed);
         cJSON_AddNumberToObject(out, "image_pending", (double)is.pending);
+        cJSON_AddNumberToObject(out, "text_hits", (double)ts.hits);
+        cJSON_AddNumberToObject(out, "text_misses", (double)ts.misses);
+        cJSON_AddNumberToObject(out, "image_hits", (double)is.hits);
+        cJSON_AddNumberToObject(out, "image_misses", (double)is.misses);
+        cJSON_AddNumberToObject(out, "fonts_open", (double)ts.faces);
+        cJSON_AddNumberToObject(out, "font_opens", (double)ts.opens);
+        cJSON_AddNumberToObject(out, "font_resizes", (double)ts.resizes);
         break;
     }
     case AUTO_STALL:

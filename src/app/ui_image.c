@@ -253,7 +253,18 @@ static void fill(struct ui_images *c, struct img_entry *e, const struct kk_image
                  SDL_Surface *surf, struct kk_buf *err, uint64_t ms)
 {
     SDL_Texture *tex = NULL;
-    if (surf && ms > KK_IMAGE_DECODE_BUDGET_MS) {
+    int late = surf && ms > KK_IMAGE_DECODE_BUDGET_MS;
+    size_t bytes = surf && !late ? (size_t)surf->w * (size_t)surf->h * 4 : 0;
+    /* Make room first, never evicting the entry being filled, so the cache is never over
+     * its budget by the new texture (nor by that and the surface it is copied from). */
+    e->used = ~0ul;
+    evict_to(c, KK_IMAGE_CACHE_BYTES > bytes ? KK_IMAGE_CACHE_BYTES - bytes : 0);
+    size_t keep = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].used == ~0ul)
+            keep = i;
+    e = &c->v[keep];
+    if (late) {
         kk_buf_addf(err, "%s: decoding took %llu ms, over the %d ms a picture may take", img->src,
                     (unsigned long long)ms, KK_IMAGE_DECODE_BUDGET_MS);
     } else if (surf) {
@@ -263,19 +274,13 @@ static void fill(struct ui_images *c, struct img_entry *e, const struct kk_image
         else
             SDL_SetTextureScaleMode(tex, SDL_ScaleModeLinear);
     }
-    if (!tex)
+    if (!tex) {
         kk_error("image", "%s", kk_buf_str(err));
-    size_t bytes = tex ? (size_t)surf->w * (size_t)surf->h * 4 : 0;
-    size_t keep = e - c->v;
+        bytes = 0;
+    }
     e->job = 0;
     e->state = tex ? IMG_READY : IMG_FAILED;
     e->tex = tex;
-    /* Make room, never evicting the entry being filled. */
-    e->used = ~0ul;
-    evict_to(c, KK_IMAGE_CACHE_BYTES > bytes ? KK_IMAGE_CACHE_BYTES - bytes : 0);
-    for (size_t i = 0; i < c->n; i++)
-        if (c->v[i].used == ~0ul)
-            keep = i;
     c->v[keep].used = c->tick;
     c->v[keep].bytes = bytes;
     c->bytes += bytes;

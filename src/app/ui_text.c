@@ -9,7 +9,18 @@
 #include "kepu/log.h"
 #include "kepu/utf8.h"
 
-#define MAX_FACES      24 /* open (font, size) pairs */
+/* Open fonts. Each TTF_Font holds its own parsed copy of the font (about 2.4 MB of heap
+ * for Noto Sans CJK: SDL_ttf hands FreeType a read callback, so the CFF tables are copied
+ * in, and HarfBuzz copies its own), so three are kept and set to another size when one
+ * is needed: a size change costs about a microsecond and renders the same pixels as a
+ * font opened at that size, but empties the font's glyph cache, and glyphs are read from
+ * the file again (a seek and a read each), hence the width memo below. 24 fonts, one per
+ * (font, size), peaked at 47 MB in the whole-content walk. */
+#define MAX_FACES 3
+#define LINE_MEMO 32 /* remembered line heights, (font, size) pairs */
+/* Remembered widths (a power of 2): a screen rebuilt after a tap measures the same runs of
+ * text again, and a font set to another size loads every glyph again from the file. */
+#define WIDTH_MEMO     4096
 #define MAX_LINE_BYTES 4096
 
 struct face {
@@ -32,15 +43,30 @@ struct entry {
     unsigned long used;
 };
 
+struct line_memo {
+    enum ui_font font;
+    int px, skip; /* px 0: unused */
+};
+
+struct width_memo {
+    uint64_t key; /* hash of (font, px, text); 0: unused */
+    uint32_t len;
+    int w;
+};
+
 struct ui_text {
     char *path[2]; /* regular, bold */
     long index[2];
     struct face faces[MAX_FACES];
+    struct line_memo lines[LINE_MEMO];
+    unsigned next_line;
+    struct width_memo widths[WIDTH_MEMO];
     struct entry *entries;
     size_t n, alloc;
     size_t bytes;
     unsigned long tick;
     size_t hits, misses, evictions;
+    size_t opens, resizes;
 };
 
 /* Asks fontconfig for a face, with Chinese glyphs when need_cjk is set. */
@@ -143,10 +169,11 @@ const char *ui_text_font_path(const struct ui_text *t)
     return t->path[0];
 }
 
-/* The open face for (font, px), opening it (and closing the least used) when needed. */
+/* The open font set to (font, px). A miss sets the least used open font of the same
+ * weight to px; only when none is open (or a slot is free) is the file opened. */
 static TTF_Font *face(struct ui_text *t, enum ui_font font, int px)
 {
-    struct face *slot = &t->faces[0];
+    struct face *lru = &t->faces[0], *same = NULL, *slot = NULL;
     t->tick++;
     for (int i = 0; i < MAX_FACES; i++) {
         struct face *f = &t->faces[i];
@@ -154,17 +181,31 @@ static TTF_Font *face(struct ui_text *t, enum ui_font font, int px)
             f->used = t->tick;
             return f->ttf;
         }
-        if (!f->ttf || (slot->ttf && f->used < slot->used))
+        if (!f->ttf && !slot)
             slot = f;
+        if (f->ttf && f->font == font && (!same || f->used < same->used))
+            same = f;
+        if (f->ttf && lru->ttf && f->used < lru->used)
+            lru = f;
     }
-    if (slot->ttf)
+    if (!slot && same && !TTF_SetFontSize(same->ttf, px)) {
+        t->resizes++;
+        same->px = px;
+        same->used = t->tick;
+        return same->ttf;
+    }
+    if (!slot) {
+        slot = same ? same : lru;
         TTF_CloseFont(slot->ttf);
+        slot->ttf = NULL;
+    }
     int which = font == UI_FONT_BOLD;
     slot->ttf = TTF_OpenFontIndex(t->path[which], px, t->index[which]);
     if (!slot->ttf) {
         kk_error("text", "%s: cannot open at %d px: %s", t->path[which], px, TTF_GetError());
         return NULL;
     }
+    t->opens++;
     TTF_SetFontHinting(slot->ttf, TTF_HINTING_LIGHT);
     slot->font = font;
     slot->px = px;
@@ -182,26 +223,48 @@ static const char *cstr(char *buf, size_t size, const char *utf8, size_t len)
     return buf;
 }
 
+static uint64_t hash_key(enum ui_font font, int px, struct ui_color c, const char *s, size_t len);
+
 int ui_text_measure(struct ui_text *t, enum ui_font font, int px, const char *utf8, size_t len)
 {
+    uint64_t key = hash_key(font, px, (struct ui_color){0, 0, 0, 0}, utf8, len) | 1;
+    struct width_memo *m = &t->widths[key & (WIDTH_MEMO - 1)];
+    if (m->key == key && m->len == len)
+        return m->w;
     char buf[MAX_LINE_BYTES];
     TTF_Font *f = face(t, font, px);
     const char *s = cstr(buf, sizeof(buf), utf8, len);
     int w = 0, h = 0;
     if (!f || !s || TTF_SizeUTF8(f, s, &w, &h) < 0)
         return px * (int)len; /* unmeasurable: claim it is very wide so it never fits */
+    *m = (struct width_memo){key, (uint32_t)len, w};
     return w;
 }
 
+/* Remembered, so that asking for a size's line height does not set an open font to it
+ * (which empties that font's glyph cache). */
 int ui_text_line_height(struct ui_text *t, enum ui_font font, int px)
 {
+    for (int i = 0; i < LINE_MEMO; i++)
+        if (t->lines[i].px == px && t->lines[i].font == font)
+            return t->lines[i].skip;
     TTF_Font *f = face(t, font, px);
-    return f ? TTF_FontLineSkip(f) : px * 3 / 2;
+    if (!f)
+        return px * 3 / 2;
+    struct line_memo *m = &t->lines[t->next_line++ % LINE_MEMO];
+    *m = (struct line_memo){font, px, TTF_FontLineSkip(f)};
+    return m->skip;
 }
 
 int ui_text_covers(struct ui_text *t, const char *utf8)
 {
-    TTF_Font *f = face(t, UI_FONT_REGULAR, 24);
+    /* Which glyphs a font has does not depend on its size: any open regular one will do. */
+    TTF_Font *f = NULL;
+    for (int i = 0; i < MAX_FACES && !f; i++)
+        if (t->faces[i].ttf && t->faces[i].font == UI_FONT_REGULAR)
+            f = t->faces[i].ttf;
+    if (!f)
+        f = face(t, UI_FONT_REGULAR, 24);
     size_t len = strlen(utf8), pos = 0;
     if (!f)
         return 0;
@@ -285,10 +348,12 @@ SDL_Texture *ui_text_texture(struct ui_text *t, SDL_Renderer *r, enum ui_font fo
     SDL_Surface *surf = ui_text_surface(t, font, px, c, utf8, len);
     if (!surf)
         return NULL;
+    size_t bytes = (size_t)surf->w * (size_t)surf->h * 4;
+    /* Room first: the cache never holds more than its budget, even for a moment. */
+    evict_to(t, KK_TEXT_CACHE_BYTES > bytes ? KK_TEXT_CACHE_BYTES - bytes : 0);
     SDL_Texture *tex = SDL_CreateTextureFromSurface(r, surf);
-    struct entry e = {hash,   font, px,      c,       kk_strndup(utf8, len),
-                      len,    tex,  surf->w, surf->h, (size_t)surf->w * (size_t)surf->h * 4,
-                      t->tick};
+    struct entry e = {hash,    font,    px,    c,      kk_strndup(utf8, len), len, tex,
+                      surf->w, surf->h, bytes, t->tick};
     SDL_FreeSurface(surf);
     if (!tex || !e.text) {
         kk_error("text", "cannot make a texture of a %d px line: %s", px, SDL_GetError());
@@ -297,7 +362,6 @@ SDL_Texture *ui_text_texture(struct ui_text *t, SDL_Renderer *r, enum ui_font fo
         kk_free(e.text);
         return NULL;
     }
-    evict_to(t, KK_TEXT_CACHE_BYTES > e.bytes ? KK_TEXT_CACHE_BYTES - e.bytes : 0);
     if (kk_grow((void **)&t->entries, &t->alloc, t->n, sizeof(*t->entries))) {
         SDL_DestroyTexture(tex);
         kk_free(e.text);
@@ -317,6 +381,11 @@ void ui_text_stats(const struct ui_text *t, struct ui_text_stats *out)
     out->hits = t->hits;
     out->misses = t->misses;
     out->evictions = t->evictions;
+    out->faces = 0;
+    for (int i = 0; i < MAX_FACES; i++)
+        out->faces += t->faces[i].ttf != NULL;
+    out->opens = t->opens;
+    out->resizes = t->resizes;
 }
 
 void ui_text_cache_drop(struct ui_text *t)

@@ -42,6 +42,7 @@ SDL_Surface *ui_text_surface(struct ui_text *t, enum ui_font font, int px, struc
 /* Cache inspection and control. */
 struct ui_text_stats {
     size_t entries, bytes, hits, misses, evictions;
+    size_t faces, opens, resizes; /* fonts open now; files opened, sizes changed since start */
 };
 void ui_text_stats(const struct ui_text *t, struct ui_text_stats *out);
 void ui_text_cache_drop(struct ui_text *t);

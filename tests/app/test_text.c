@@ -144,6 +144,59 @@ static void test_cache_hits_and_budget(void **state)
     SDL_DestroyWindow(w);
 }
 
+/* Many sizes, regular and bold, interleaved as a layout asks for them: a few fonts stay
+ * open (each holds megabytes of parsed font), and a font set to another size measures,
+ * spaces lines and renders exactly as one opened at that size. */
+static void test_sizes_share_a_few_fonts(void **state)
+{
+    (void)state;
+    const char *s = "保护性耕作 Conservation tillage 3 / 12";
+    struct ui_text *fresh = NULL;
+    int widths[2][40], skips[2][40];
+    struct ui_text_stats st0, st;
+    ui_text_stats(text, &st0);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 40; i++)
+            for (int b = 0; b < 2; b++) {
+                enum ui_font f = b ? UI_FONT_BOLD : UI_FONT_REGULAR;
+                int w = ui_text_measure(text, f, 14 + i * 3, s, strlen(s));
+                int skip = ui_text_line_height(text, f, 14 + i * 3);
+                if (round == 1) { /* the same answers the second time round */
+                    assert_int_equal(w, widths[b][i]);
+                    assert_int_equal(skip, skips[b][i]);
+                }
+                widths[b][i] = w;
+                skips[b][i] = skip;
+            }
+    ui_text_stats(text, &st);
+    assert_true(st.faces >= 2 && st.faces <= 4);
+    assert_true(st.opens - st0.opens <= 2); /* at most a bold one where all were regular */
+    assert_true(st.resizes - st0.resizes >= 100);
+    /* Against fonts opened at each size: one size per new ui_text (its first font). */
+    for (int i = 0; i < 40; i += 7)
+        for (int b = 0; b < 2; b++) {
+            enum ui_font f = b ? UI_FONT_BOLD : UI_FONT_REGULAR;
+            int px = 14 + i * 3;
+            assert_int_equal(ui_text_create(&fresh, NULL), KK_OK);
+            assert_int_equal(ui_text_measure(fresh, f, px, s, strlen(s)), widths[b][i]);
+            assert_int_equal(ui_text_line_height(fresh, f, px), skips[b][i]);
+            struct ui_color ink = {20, 30, 40, 255};
+            SDL_Surface *x = ui_text_surface(fresh, f, px, ink, s, strlen(s));
+            ui_text_destroy(fresh);
+            ui_text_measure(text, f, px + 1, s, strlen(s)); /* move the shared font away */
+            SDL_Surface *y = ui_text_surface(text, f, px, ink, s, strlen(s));
+            assert_non_null(x);
+            assert_non_null(y);
+            assert_int_equal(x->w, y->w);
+            assert_int_equal(x->h, y->h);
+            for (int row = 0; row < x->h; row++)
+                assert_memory_equal((char *)x->pixels + row * x->pitch,
+                                    (char *)y->pixels + row * y->pitch, (size_t)x->w * 4);
+            SDL_FreeSurface(x);
+            SDL_FreeSurface(y);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_every_interface_word_is_covered),
         cmocka_unit_test(test_measure_grows_with_text),
         cmocka_unit_test(test_cache_hits_and_budget),
+        cmocka_unit_test(test_sizes_share_a_few_fonts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
