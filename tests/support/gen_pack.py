@@ -57,10 +57,12 @@ EN_SENTENCES = [
     "Before a typhoon, bring flowerpots in from the balcony and close the windows.",
     "Never charge an electric bicycle in the stairwell, and unplug it once it is full.",
     "When spraying pesticide, wear gloves, a mask and goggles, and spray downwind.",
-    "Uncharacteristically, the interdisciplinary telecommunications microorganisms "
-    "internationalisation counterproductive thermoregulation electroencephalography.",
     "A wind turbine's blades turn a generator inside it, making electricity from wind.",
 ]
+# Only in texts of a paragraph or more: a run of nothing but long words (a short text has
+# its long words one at a time, from EN_WORDS).
+EN_LONG_RUN = ("Uncharacteristically, the interdisciplinary telecommunications microorganisms "
+               "internationalisation counterproductive thermoregulation electroencephalography.")
 
 # What each kind of text may hold: (zh characters, en words) at most. A page's text runs to
 # several screens; the rest go into one screen's slot (CONTENT.md: 80-160 characters, 40-90
@@ -107,8 +109,9 @@ class Gen:
             return r.choice(EN_WORDS).capitalize()
         n = r.choice([r.randint(2, most), most, r.randint(max(1, most // 2), most)])
         words = []
+        pool = EN_SENTENCES + ([EN_LONG_RUN] if most >= 30 else [])
         while len(words) < n:
-            words += (r.choice(EN_SENTENCES) if r.random() < 0.7 else r.choice(EN_WORDS)).split()
+            words += (r.choice(pool) if r.random() < 0.7 else r.choice(EN_WORDS)).split()
         words = words[:n]
         s = " ".join(words)
         return s[0].upper() + s[1:]
