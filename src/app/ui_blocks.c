@@ -239,14 +239,14 @@ static int lines_fit(const struct ui_ctx *u, enum ui_font font, int px, int h)
 /* The text size for text in a place w x h of a block: px when it fits whole, else the
  * largest of 9/10, 4/5 and 7/10 of px that does (a long card or step shrinks a little
  * before it is cut); the smallest tried when none fits. */
-static int fit_px(const struct ui_ctx *u, const char *text, int px, int w, int h)
+static int fit_px(const struct ui_ctx *u, enum ui_font font, const char *text, int px, int w, int h)
 {
     static const int tenths[] = {10, 9, 8, 7};
     int last = px;
     for (size_t i = 0; i < sizeof(tenths) / sizeof(tenths[0]); i++) {
         int p = px * tenths[i] / 10;
         last = p;
-        if (!*text || ui_label_height(u, text, UI_FONT_REGULAR, p, w, 64) <= h)
+        if (!*text || ui_label_height(u, text, font, p, w, 64) <= h)
             return p;
     }
     return last;
@@ -399,7 +399,12 @@ static struct ui_rect spot_card(const struct ui_ctx *u, struct ui_list *l,
                          : (room.w < ui_px(u, 760) ? room.w : ui_px(u, 760));
         if (w < min_w || room.h < ui_min_target(u))
             continue;
-        int need = card_need(u, st, sp, w, lang), h = need < room.h ? need : room.h;
+        int need = card_need(u, st, sp, w, lang);
+        if (need > room.h && room.w > w) { /* a long text: a wider card, up to 3/2 */
+            w = room.w < w * 3 / 2 ? room.w : w * 3 / 2;
+            need = card_need(u, st, sp, w, lang);
+        }
+        int h = need < room.h ? need : room.h;
         for (int k = 0; k < 3; k++) {
             struct ui_rect r = {0, 0, w, h};
             if (side < 2) { /* beside: level with the marker, else at the top or bottom */
@@ -444,7 +449,7 @@ static struct ui_rect spot_card(const struct ui_ctx *u, struct ui_list *l,
         image(l, sp->image, (struct ui_rect){r.x + pad, y, inner, ih});
         y += ih + g;
     }
-    int tpx = fit_px(u, text, st->body_px, inner, bottom - y);
+    int tpx = fit_px(u, UI_FONT_REGULAR, text, st->body_px, inner, bottom - y);
     int nl = lines_fit(u, UI_FONT_REGULAR, tpx, bottom - y);
     if (nl > 0)
         label(u, l, "hotspot/card/text", text, UI_FONT_REGULAR, tpx, UI_INK, r.x + pad, y, inner,
@@ -494,7 +499,9 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
             struct ui_rect m = marks[i];
             /* Right of the marker, else left, under or over it: the first place inside
              * the block that keeps clear of the other markers. */
-            int gap = ui_px(u, 6), ch = lh + pad;
+            /* A label wider than half the block takes two lines. */
+            int two = ui_label_height(u, lb, UI_FONT_BOLD, px, w - 2 * pad, 2) > lh;
+            int gap = ui_px(u, 6), ch = (two ? 2 : 1) * lh + pad;
             struct ui_rect cand[4] = {
                 {m.x + m.w + gap, m.y + (m.h - ch) / 2, w, ch},
                 {m.x - gap - w, m.y + (m.h - ch) / 2, w, ch},
@@ -521,7 +528,7 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
             char id[96];
             snprintf(id, sizeof(id), "hotspot/label/%s", b->spots[i].id);
             label(u, l, id, lb, UI_FONT_BOLD, px, UI_PRIMARY_DARK, c.x + pad, c.y + pad / 2,
-                  w - 2 * pad, 1, 0);
+                  w - 2 * pad, two ? 2 : 1, 0);
         }
     struct ui_rect card = {0};
     if (s->open >= 0 && (size_t)s->open < ns)
@@ -692,7 +699,7 @@ static void words(const struct ui_ctx *u, struct ui_list *l, const struct ui_pag
                    r.w, 3, 0) +
              st->gap / 2;
     snprintf(id, sizeof(id), "%s/text", idp);
-    int px = fit_px(u, text, st->body_px, r.w, r.y + r.h - y);
+    int px = fit_px(u, UI_FONT_REGULAR, text, st->body_px, r.w, r.y + r.h - y);
     int n = lines_fit(u, UI_FONT_REGULAR, px, r.y + r.h - y);
     if (*text && n > 0)
         label(u, l, id, text, UI_FONT_REGULAR, px, UI_INK, r.x, y, r.w, n, 0);
@@ -794,8 +801,10 @@ static void build_steps(const struct ui_ctx *u, struct ui_list *l, struct block_
             char id[32];
             snprintf(id, sizeof(id), "steps/%d/title", i);
             int tl = lines_fit(u, UI_FONT_BOLD, tpx, eh - ui_px(u, 20));
-            y += label(u, l, id, title, UI_FONT_BOLD, tpx, UI_PRIMARY_DARK, tx, y, tw,
-                       tl < 2 ? (tl < 1 ? 1 : tl) : 2, 0);
+            tl = tl < 2 ? (tl < 1 ? 1 : tl) : 2;
+            /* A title longer than its lines shrinks a little before it is cut. */
+            tpx = fit_px(u, UI_FONT_BOLD, title, tpx, tw, tl * ui_line_h(u, UI_FONT_BOLD, tpx));
+            y += label(u, l, id, title, UI_FONT_BOLD, tpx, UI_PRIMARY_DARK, tx, y, tw, tl, 0);
             int xl = lines_fit(u, UI_FONT_REGULAR, st->caption_px, r.y + r.h - ui_px(u, 8) - y);
             if (xl > 0) {
                 size_t from = l->n;
