@@ -893,11 +893,11 @@ static int build_hotspot(struct scene_env *e, struct quiz_state *q, struct ui_li
         ui_fit(qu->image, mw, limit - y, &pw, &pich);
     /* Too small to aim at: the text shrinks until the picture has room, unless the picture
      * could hardly be that large even on the whole screen (a tall one in landscape, a wide
-     * one in portrait): then 3/4 of what the whole screen gives is enough. */
+     * one in portrait): then 2/3 of what the whole screen gives is enough. */
     int most_w = 0, most_h = 0, aim = ui_px(e->ui, 240);
     ui_fit(qu->image, mw, bottom - box.y - st->gap, &most_w, &most_h);
-    int aim_w = most_w * 3 / 4 < aim ? most_w * 3 / 4 : aim;
-    int aim_h = most_h * 3 / 4 < aim ? most_h * 3 / 4 : aim;
+    int aim_w = most_w * 2 / 3 < aim ? most_w * 2 / 3 : aim;
+    int aim_h = most_h * 2 / 3 < aim ? most_h * 2 / 3 : aim;
     if (pw < aim_w || pich < aim_h)
         ok = 0;
     struct ui_rect pic = {x + (mw - pw) / 2, y, pw, pich};

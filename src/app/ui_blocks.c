@@ -444,8 +444,13 @@ static struct ui_rect spot_card(const struct ui_ctx *u, struct ui_list *l,
                y, inner, 3, 0) +
          g;
     if (sp->image) {
-        int iw, ih;
-        ui_fit(sp->image, inner, ui_px(u, 220), &iw, &ih);
+        /* The picture gives up height (down to 80 px) to the text under it. */
+        int text_h =
+            *text ? ui_label_height(u, text, UI_FONT_REGULAR, st->body_px * 7 / 10, inner, 64) : 0;
+        int room = bottom - y - g - text_h, most = ui_px(u, 220), iw, ih;
+        if (room < most)
+            most = room > ui_px(u, 80) ? room : ui_px(u, 80);
+        ui_fit(sp->image, inner, most, &iw, &ih);
         image(l, sp->image, (struct ui_rect){r.x + pad, y, inner, ih});
         y += ih + g;
     }
