@@ -243,11 +243,33 @@ static int words_height(const struct kk_page *page, size_t n, enum kk_lang lang,
     return h;
 }
 
+/* The width of the widest Latin word (letters, digits, ' and -) of text: a column must be
+ * at least that wide, or the word would be broken. */
+static int widest_word(const struct ui_measure *m, const char *text, enum ui_font font, int px)
+{
+    int most = 0;
+    for (const char *p = text; p && *p;) {
+        const char *q = p;
+        while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+               *q == '\'' || *q == '-')
+            q++;
+        if (q > p) {
+            int w = m->width(m->ctx, font, px, p, (size_t)(q - p));
+            most = w > most ? w : most;
+            p = q;
+        } else {
+            p++;
+        }
+    }
+    return most;
+}
+
 /* Landscape, a page whose first interactive block comes after words only: when the words
  * leave the block less than UI_BLOCK_MIN_SHARE of the screen (so it would go to a screen
- * of its own, the words alone on theirs) but fit in a column of 2/5 of the width, the
- * words go in that column and the block beside them, the screen's whole height. Returns
- * the column's width, 0 when not so; *block is the block's index. */
+ * of its own, the words alone on theirs) but fit in a column of 3/10, 7/20 or 2/5 of the
+ * width (the narrowest that holds them on one screen and their widest word), the words go
+ * in that column and the block beside them, the screen's whole height. Returns the
+ * column's width, 0 when not so; *block is the block's index. */
 static int beside_column(const struct kk_page *page, enum kk_lang lang, const struct ui_measure *m,
                          const struct ui_page_style *st, int box_w, int box_h, int max_text_w,
                          size_t *block)
@@ -261,12 +283,25 @@ static int beside_column(const struct kk_page *page, enum kk_lang lang, const st
     int h = words_height(page, k, lang, m, st, full, box_h);
     if (h >= 0 && (long long)(box_h - h - st->gap) * 100 >= (long long)box_h * UI_BLOCK_MIN_SHARE)
         return 0; /* the block fits under the words */
-    int cw = (box_w - 2 * st->gap) * 2 / 5;
-    cw = cw < max_text_w ? cw : max_text_w;
-    if (words_height(page, k, lang, m, st, cw, box_h) < 0)
-        return 0;
-    *block = k;
-    return cw;
+    int word = widest_word(m, kk_text_get(&page->title, lang), UI_FONT_BOLD, st->title_px);
+    for (size_t i = 0; i < k; i++) {
+        const struct kk_block *b = &page->blocks[i];
+        int w = b->type == KK_BLOCK_FACT
+                    ? widest_word(m, kk_text_get(&b->text, lang), UI_FONT_BOLD, st->fact_px) +
+                          2 * st->padding + st->padding / 3 + 4
+                    : widest_word(m, kk_text_get(&b->text, lang), UI_FONT_REGULAR, st->body_px);
+        word = w > word ? w : word;
+    }
+    static const int twentieths[] = {6, 7, 8};
+    for (size_t i = 0; i < sizeof(twentieths) / sizeof(twentieths[0]); i++) {
+        int cw = (box_w - 2 * st->gap) * twentieths[i] / 20;
+        cw = cw < max_text_w ? cw : max_text_w;
+        if (cw >= word && words_height(page, k, lang, m, st, cw, box_h) >= 0) {
+            *block = k;
+            return cw;
+        }
+    }
+    return 0;
 }
 
 enum kk_err ui_layout_page(const struct kk_page *page, enum kk_lang lang,
