@@ -266,10 +266,10 @@ static int widest_word(const struct ui_measure *m, const char *text, enum ui_fon
 
 /* Landscape, a page whose first interactive block comes after words only: when the words
  * leave the block less than UI_BLOCK_MIN_SHARE of the screen (so it would go to a screen
- * of its own, the words alone on theirs) but fit in a column of 3/10, 7/20 or 2/5 of the
- * width (the narrowest that holds them on one screen and their widest word), the words go
- * in that column and the block beside them, the screen's whole height. Returns the
- * column's width, 0 when not so; *block is the block's index. */
+ * of its own, the words alone on theirs) but fit in a column of the 30 % of the width the
+ * block can spare (UI_BLOCK_MIN_SHARE of it stays the block's), on one screen and with
+ * their widest word, the words go in that column and the block beside them, the screen's
+ * whole height. Returns the column's width, 0 when not so; *block is the block's index. */
 static int beside_column(const struct kk_page *page, enum kk_lang lang, const struct ui_measure *m,
                          const struct ui_page_style *st, int box_w, int box_h, int max_text_w,
                          size_t *block)
@@ -292,16 +292,13 @@ static int beside_column(const struct kk_page *page, enum kk_lang lang, const st
                     : widest_word(m, kk_text_get(&b->text, lang), UI_FONT_REGULAR, st->body_px);
         word = w > word ? w : word;
     }
-    static const int twentieths[] = {6, 7, 8};
-    for (size_t i = 0; i < sizeof(twentieths) / sizeof(twentieths[0]); i++) {
-        int cw = (box_w - 2 * st->gap) * twentieths[i] / 20;
-        cw = cw < max_text_w ? cw : max_text_w;
-        if (cw >= word && words_height(page, k, lang, m, st, cw, box_h) >= 0) {
-            *block = k;
-            return cw;
-        }
-    }
-    return 0;
+    /* The block keeps UI_BLOCK_MIN_SHARE of the width, as it would of the height. */
+    int cw = (box_w - 2 * st->gap) * (100 - UI_BLOCK_MIN_SHARE) / 100;
+    cw = cw < max_text_w ? cw : max_text_w;
+    if (cw < word || words_height(page, k, lang, m, st, cw, box_h) < 0)
+        return 0;
+    *block = k;
+    return cw;
 }
 
 enum kk_err ui_layout_page(const struct kk_page *page, enum kk_lang lang,
