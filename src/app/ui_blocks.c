@@ -483,7 +483,7 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
     image(l, b->image, pic);
     if (cap_h)
         label(u, l, "hotspots/caption", cap, UI_FONT_REGULAR, st->caption_px, UI_INK_SOFT, R.x,
-              pic.y + pic.h + g / 2, R.w, 2, 1);
+              pic.y + pic.h + g / 2, R.w, CAP_LINES, 1);
     int t = ui_min_target(u);
     struct ui_rect marks[2 * KK_MAX_CHOICES];
     size_t ns = b->nspots < 2 * KK_MAX_CHOICES ? b->nspots : 2 * KK_MAX_CHOICES;
