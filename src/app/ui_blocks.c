@@ -491,6 +491,8 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
         marks[i] = marker_rect(u, pic, R, &b->spots[i]);
     spread(marks, ns, (struct ui_rect){R.x, R.y, R.w, by - g - R.y});
     /* Labels by every marker: right of it, or left when the right runs off the block. */
+    struct ui_rect placed[2 * KK_MAX_CHOICES]; /* the labels so far: the next keeps clear */
+    size_t nplaced = 0;
     if (s->all)
         for (size_t i = 0; i < ns; i++) {
             if ((int)i == s->open)
@@ -502,10 +504,10 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
             if (w > R.w / 2)
                 w = R.w / 2;
             struct ui_rect m = marks[i];
-            /* Right of the marker, else left, under or over it: the first place inside
-             * the block that keeps clear of the other markers. */
             /* A label wider than half the block takes two lines. */
             int two = ui_label_height(u, lb, UI_FONT_BOLD, px, w - 2 * pad, 2) > lh;
+            /* Right of the marker, else left, under or over it: the first place inside
+             * the block that keeps clear of the markers and of the labels placed so far. */
             int gap = ui_px(u, 6), ch = (two ? 2 : 1) * lh + pad;
             struct ui_rect cand[4] = {
                 {m.x + m.w + gap, m.y + (m.h - ch) / 2, w, ch},
@@ -519,6 +521,8 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
                 int ok = r.x >= R.x && r.x + r.w <= R.x + R.w && r.y >= R.y && r.y + r.h <= by;
                 for (size_t j = 0; ok && j < ns; j++)
                     ok = !intersects(r, marks[j]);
+                for (size_t j = 0; ok && j < nplaced; j++)
+                    ok = !intersects(r, placed[j]);
                 if (ok) {
                     c = r;
                     break;
@@ -528,6 +532,7 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
                 c.x = R.x + R.w - c.w;
             if (c.x < R.x)
                 c.x = R.x;
+            placed[nplaced++] = c;
             rect(l, c, UI_CARD, pad);
             ring(l, c, UI_LINE, 2);
             char id[96];
