@@ -92,6 +92,12 @@ static void card(struct scene_env *e, struct ui_list *l, const struct kk_topic *
     struct ui_rect quiz = {r.x + r.w - pad - bw, r.y + r.h - pad - bh, bw, bh};
     /* Words first: in a tall card the picture shrinks to make room for the summary, down
      * to 30% of the card; only then is the summary shortened, and the cut reported. */
+    /* A title longer than three lines shrinks a little (to 4/5) before it is cut. */
+    for (int tenths = 9;
+         tenths >= 8 && ui_label_height(e->ui, title, UI_FONT_BOLD, title_px, inner, 4) >
+                            ui_label_height(e->ui, title, UI_FONT_BOLD, title_px, inner, 3);
+         tenths--)
+        title_px = (e->session->large_text ? ui_px(e->ui, 44) : ui_px(e->ui, 38)) * tenths / 10;
     int title_h = ui_label_height(e->ui, title, UI_FONT_BOLD, title_px, inner, 3);
     int sum_lines = ui_label_height(e->ui, summary, UI_FONT_REGULAR, sum_px, inner, 12) / slh;
     int room = r.h - 2 * pad - pad / 2 - title_h - quiz_h - (wide ? 0 : r.h * 3 / 10);

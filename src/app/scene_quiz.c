@@ -75,6 +75,7 @@ struct style {
     int cgap;   /* between choices */
     int target; /* the smallest touch target */
     int cols;   /* columns of text choices */
+    int narrow; /* landscape: the right-hand column at 3/4 of its width, for the choices */
 };
 
 static int text_px(const struct scene_env *e, double design, double fit)
@@ -100,6 +101,7 @@ static void style_for(struct scene_env *e, double fit, int cols, struct style *s
     st->cgap = ui_px(e->ui, 18);
     st->target = ui_min_target(e->ui);
     st->cols = cols;
+    st->narrow = 0;
 }
 
 static int line_h(struct scene_env *e, enum ui_font font, int px)
@@ -733,6 +735,19 @@ static int verdict(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
 
 /* ---- the screens; each returns 1 when everything fitted ---- */
 
+/* Every question's header in the column (x, mw) from y: the round's progress, then the
+ * prompt whole. Returns where what follows starts. */
+static int header(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
+                  const struct style *st, int x, int y, int mw)
+{
+    const struct kk_question *qu = kk_quiz_question(&q->quiz);
+    y += progress(e, q, l, st, x, y, mw) + st->gap;
+    const char *prompt = kk_text_get(&qu->prompt, e->session->lang);
+    ui_label(e->ui, l, "quiz/prompt", prompt, UI_FONT_BOLD, st->prompt_px, UI_PRIMARY_DARK, x, y,
+             mw, 64, 0);
+    return y + text_h(e, prompt, UI_FONT_BOLD, st->prompt_px, mw) + st->gap;
+}
+
 static int build_question(struct scene_env *e, struct quiz_state *q, struct ui_list *l,
                           struct ui_rect box, const struct style *st)
 {
@@ -743,16 +758,12 @@ static int build_question(struct scene_env *e, struct quiz_state *q, struct ui_l
     /* Landscape: the feedback, or the question's picture, takes a column on the right. */
     int side = landscape(e) && (feedback || qu->image);
     /* An order question's choices carry two badges: they get more of the width. */
-    int sw = side ? w * (feedback ? (qu->type == KK_Q_ORDER ? 34 : 42) : 36) / 100 : 0;
+    int pct = feedback ? (qu->type == KK_Q_ORDER ? 34 : 42) : 36;
+    int sw = side ? w * (st->narrow ? pct * 3 / 4 : pct) / 100 : 0;
     int mw = side ? w - sw - st->gap : w;
     int sx = x + mw + st->gap;
 
-    y += progress(e, q, l, st, x, y, mw) + st->gap;
-    const char *prompt = kk_text_get(&qu->prompt, e->session->lang);
-    int ph = text_h(e, prompt, UI_FONT_BOLD, st->prompt_px, mw);
-    ui_label(e->ui, l, "quiz/prompt", prompt, UI_FONT_BOLD, st->prompt_px, UI_PRIMARY_DARK, x, y,
-             mw, 64, 0);
-    y += ph + st->gap;
+    y = header(e, q, l, st, x, y, mw);
 
     struct ui_rect act = action_rect(e, st, side ? sx : x, side ? sw : w, bottom);
     int has_action = feedback || qu->type == KK_Q_MULTI || qu->type == KK_Q_ORDER;
@@ -868,12 +879,8 @@ static int build_hotspot(struct scene_env *e, struct quiz_state *q, struct ui_li
     int mw = side ? w - sw - st->gap : w;
     int sx = x + mw + st->gap;
 
-    y += progress(e, q, l, st, x, y, mw) + st->gap;
     const char *prompt = kk_text_get(&qu->prompt, e->session->lang);
-    int ph = text_h(e, prompt, UI_FONT_BOLD, st->prompt_px, mw);
-    ui_label(e->ui, l, "quiz/prompt", prompt, UI_FONT_BOLD, st->prompt_px, UI_PRIMARY_DARK, x, y,
-             mw, 64, 0);
-    y += ph + st->gap;
+    y = header(e, q, l, st, x, y, mw);
 
     struct ui_rect act = action_rect(e, st, side ? sx : x, side ? sw : w, bottom);
     int limit = bottom, vh = 0;
@@ -884,8 +891,14 @@ static int build_hotspot(struct scene_env *e, struct quiz_state *q, struct ui_li
     int pw = 0, pich = 0;
     if (limit - y > 0)
         ui_fit(qu->image, mw, limit - y, &pw, &pich);
-    /* Too small to aim at: the text shrinks until the picture has room. */
-    if (pw < ui_px(e->ui, 240) || pich < ui_px(e->ui, 240))
+    /* Too small to aim at: the text shrinks until the picture has room, unless the picture
+     * could hardly be that large even on the whole screen (a tall one in landscape, a wide
+     * one in portrait): then 2/3 of what the whole screen gives is enough. */
+    int most_w = 0, most_h = 0, aim = ui_px(e->ui, 240);
+    ui_fit(qu->image, mw, bottom - box.y - st->gap, &most_w, &most_h);
+    int aim_w = most_w * 2 / 3 < aim ? most_w * 2 / 3 : aim;
+    int aim_h = most_h * 2 / 3 < aim ? most_h * 2 / 3 : aim;
+    if (pw < aim_w || pich < aim_h)
         ok = 0;
     struct ui_rect pic = {x + (mw - pw) / 2, y, pw, pich};
     q->pic = pic;
@@ -1058,11 +1071,13 @@ static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_
     struct style st;
     int found = 0;
     for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]) && !found; i++)
-        for (int cols = 1; cols <= 2 && !found; cols++) {
-            style_for(e, fits[i], cols, &st);
-            ui_list_clear(&q->scratch);
-            found = build_phase(e, q, &q->scratch, box, &st);
-        }
+        for (int narrow = 0; narrow < 2 && !found; narrow++)
+            for (int cols = 1; cols <= 2 && !found; cols++) {
+                style_for(e, fits[i], cols, &st);
+                st.narrow = narrow;
+                ui_list_clear(&q->scratch);
+                found = build_phase(e, q, &q->scratch, box, &st);
+            }
     if (!found) { /* the smallest attempt, with what did not fit reported */
         style_for(e, fits[sizeof(fits) / sizeof(fits[0]) - 1], 2, &st);
         ui_list_note_overflow(l, "quiz/fit");

@@ -10,6 +10,7 @@
 #include "ui_strings.h"
 
 #define HANDLE_MS 260 /* the compare handle's move after a before/after tap */
+#define CAP_LINES 4   /* a block's caption: lines at most (the picture makes room) */
 #define MAX_SHOWN 4   /* blocks on one screen (each fills the rest of its screen: one) */
 
 struct block_state {
@@ -205,15 +206,17 @@ static void button(const struct ui_ctx *u, struct ui_list *l, struct ui_rect r, 
     slide_from(l, from);
 }
 
-/* The height of a row of n buttons of width w with these labels: one line when every
- * label fits, two when one does not (never below the minimum target). */
+/* The height of a row of n buttons of width w with these labels: the lines the longest
+ * label needs, up to UI_BUTTON_LINES (never below the minimum target). */
 static int buttons_h(const struct ui_ctx *u, const char *const *labels, int n, int w)
 {
-    int px = ui_button_px(u), lh = ui_line_h(u, UI_FONT_BOLD, px), pad = ui_px(u, 16);
+    int px = ui_button_px(u), pad = ui_px(u, 16);
     int h = ui_min_target(u);
-    for (int i = 0; i < n; i++)
-        if (ui_width(u, UI_FONT_BOLD, px, labels[i]) > w - 2 * pad && h < 2 * lh + 2 * pad)
-            h = 2 * lh + 2 * pad;
+    for (int i = 0; i < n; i++) {
+        int need = ui_label_height(u, labels[i], UI_FONT_BOLD, px, w - 2 * pad, UI_BUTTON_LINES);
+        if (need > ui_line_h(u, UI_FONT_BOLD, px) && need + 2 * pad > h)
+            h = need + 2 * pad;
+    }
     return h;
 }
 
@@ -231,6 +234,22 @@ static int lines_fit(const struct ui_ctx *u, enum ui_font font, int px, int h)
 {
     int lh = ui_line_h(u, font, px);
     return lh > 0 && h > 0 ? h / lh : 0;
+}
+
+/* The text size for text in a place w x h of a block: px when it fits whole, else the
+ * largest of 9/10, 4/5 and 7/10 of px that does (a long card or step shrinks a little
+ * before it is cut); the smallest tried when none fits. */
+static int fit_px(const struct ui_ctx *u, enum ui_font font, const char *text, int px, int w, int h)
+{
+    static const int tenths[] = {10, 9, 8, 7};
+    int last = px;
+    for (size_t i = 0; i < sizeof(tenths) / sizeof(tenths[0]); i++) {
+        int p = px * tenths[i] / 10;
+        last = p;
+        if (!*text || ui_label_height(u, text, font, p, w, 64) <= h)
+            return p;
+    }
+    return last;
 }
 
 /* Stops in rows (sequence frames, step numbers): n round targets of the minimum size in
@@ -327,6 +346,34 @@ static int card_need(const struct ui_ctx *u, const struct ui_page_style *st,
     return need;
 }
 
+/* Markers that would overlap (spots close together, or pushed inside at the same edge)
+ * move apart, each to the nearest place around its spot that is inside box and clear of
+ * the markers before it, so every one can be tapped. */
+static void spread(struct ui_rect *marks, size_t n, struct ui_rect box)
+{
+    static const int dirs[8][2] = {{1, 0}, {0, 1},  {-1, 0},  {0, -1},
+                                   {1, 1}, {-1, 1}, {-1, -1}, {1, -1}};
+    for (size_t i = 1; i < n; i++) {
+        struct ui_rect m = marks[i];
+        int clear = 1;
+        for (size_t j = 0; clear && j < i; j++)
+            clear = !intersects(m, marks[j]);
+        for (int ring = 1; !clear && ring <= 12; ring++)
+            for (int d = 0; !clear && d < 8; d++) {
+                int step = m.w * ring / 2 + ring; /* half a marker further each ring */
+                struct ui_rect r = {m.x + dirs[d][0] * step, m.y + dirs[d][1] * step, m.w, m.h};
+                if (r.x < box.x || r.y < box.y || r.x + r.w > box.x + box.w ||
+                    r.y + r.h > box.y + box.h)
+                    continue;
+                clear = 1;
+                for (size_t j = 0; clear && j < i; j++)
+                    clear = !intersects(r, marks[j]);
+                if (clear)
+                    marks[i] = r;
+            }
+    }
+}
+
 /* The open spot's card: label, text and picture, beside its marker m (right, else left)
  * or below or above it, inside box, never over m; where it can, over no other marker
  * either (marks[0..n)). */
@@ -352,7 +399,12 @@ static struct ui_rect spot_card(const struct ui_ctx *u, struct ui_list *l,
                          : (room.w < ui_px(u, 760) ? room.w : ui_px(u, 760));
         if (w < min_w || room.h < ui_min_target(u))
             continue;
-        int need = card_need(u, st, sp, w, lang), h = need < room.h ? need : room.h;
+        int need = card_need(u, st, sp, w, lang);
+        if (need > room.h && room.w > w) { /* a long text: a wider card, up to 3/2 */
+            w = room.w < w * 3 / 2 ? room.w : w * 3 / 2;
+            need = card_need(u, st, sp, w, lang);
+        }
+        int h = need < room.h ? need : room.h;
         for (int k = 0; k < 3; k++) {
             struct ui_rect r = {0, 0, w, h};
             if (side < 2) { /* beside: level with the marker, else at the top or bottom */
@@ -392,15 +444,21 @@ static struct ui_rect spot_card(const struct ui_ctx *u, struct ui_list *l,
                y, inner, 3, 0) +
          g;
     if (sp->image) {
-        int iw, ih;
-        ui_fit(sp->image, inner, ui_px(u, 220), &iw, &ih);
+        /* The picture gives up height (down to 80 px) to the text under it. */
+        int text_h =
+            *text ? ui_label_height(u, text, UI_FONT_REGULAR, st->body_px * 7 / 10, inner, 64) : 0;
+        int room = bottom - y - g - text_h, most = ui_px(u, 220), iw, ih;
+        if (room < most)
+            most = room > ui_px(u, 80) ? room : ui_px(u, 80);
+        ui_fit(sp->image, inner, most, &iw, &ih);
         image(l, sp->image, (struct ui_rect){r.x + pad, y, inner, ih});
         y += ih + g;
     }
-    int nl = lines_fit(u, UI_FONT_REGULAR, st->body_px, bottom - y);
+    int tpx = fit_px(u, UI_FONT_REGULAR, text, st->body_px, inner, bottom - y);
+    int nl = lines_fit(u, UI_FONT_REGULAR, tpx, bottom - y);
     if (nl > 0)
-        label(u, l, "hotspot/card/text", text, UI_FONT_REGULAR, st->body_px, UI_INK, r.x + pad, y,
-              inner, nl, 0);
+        label(u, l, "hotspot/card/text", text, UI_FONT_REGULAR, tpx, UI_INK, r.x + pad, y, inner,
+              nl, 0);
     else if (*text)
         ui_list_note_overflow(l, "hotspot/card/text");
     ui_list_target(l, r, "hotspot/close", ui_str(S_BLOCK_CLOSE, lang));
@@ -419,19 +477,22 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
     int bh = buttons_h(u, labels, 3, bw);
     int by = R.y + R.h - bh;
     const char *cap = kk_text_get(&b->caption, lang);
-    int cap_h = *cap ? ui_label_height(u, cap, UI_FONT_REGULAR, st->caption_px, R.w, 2) : 0;
+    int cap_h = *cap ? ui_label_height(u, cap, UI_FONT_REGULAR, st->caption_px, R.w, CAP_LINES) : 0;
     struct ui_rect area = {R.x, R.y, R.w, by - g - (cap_h ? cap_h + g / 2 : 0) - R.y};
     struct ui_rect pic = fit_in(b->image, area);
     image(l, b->image, pic);
     if (cap_h)
         label(u, l, "hotspots/caption", cap, UI_FONT_REGULAR, st->caption_px, UI_INK_SOFT, R.x,
-              pic.y + pic.h + g / 2, R.w, 2, 1);
+              pic.y + pic.h + g / 2, R.w, CAP_LINES, 1);
     int t = ui_min_target(u);
     struct ui_rect marks[2 * KK_MAX_CHOICES];
     size_t ns = b->nspots < 2 * KK_MAX_CHOICES ? b->nspots : 2 * KK_MAX_CHOICES;
     for (size_t i = 0; i < ns; i++)
         marks[i] = marker_rect(u, pic, R, &b->spots[i]);
+    spread(marks, ns, (struct ui_rect){R.x, R.y, R.w, by - g - R.y});
     /* Labels by every marker: right of it, or left when the right runs off the block. */
+    struct ui_rect placed[2 * KK_MAX_CHOICES]; /* the labels so far: the next keeps clear */
+    size_t nplaced = 0;
     if (s->all)
         for (size_t i = 0; i < ns; i++) {
             if ((int)i == s->open)
@@ -443,9 +504,11 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
             if (w > R.w / 2)
                 w = R.w / 2;
             struct ui_rect m = marks[i];
+            /* A label wider than half the block takes two lines. */
+            int two = ui_label_height(u, lb, UI_FONT_BOLD, px, w - 2 * pad, 2) > lh;
             /* Right of the marker, else left, under or over it: the first place inside
-             * the block that keeps clear of the other markers. */
-            int gap = ui_px(u, 6), ch = lh + pad;
+             * the block that keeps clear of the markers and of the labels placed so far. */
+            int gap = ui_px(u, 6), ch = (two ? 2 : 1) * lh + pad;
             struct ui_rect cand[4] = {
                 {m.x + m.w + gap, m.y + (m.h - ch) / 2, w, ch},
                 {m.x - gap - w, m.y + (m.h - ch) / 2, w, ch},
@@ -458,6 +521,8 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
                 int ok = r.x >= R.x && r.x + r.w <= R.x + R.w && r.y >= R.y && r.y + r.h <= by;
                 for (size_t j = 0; ok && j < ns; j++)
                     ok = !intersects(r, marks[j]);
+                for (size_t j = 0; ok && j < nplaced; j++)
+                    ok = !intersects(r, placed[j]);
                 if (ok) {
                     c = r;
                     break;
@@ -467,12 +532,13 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
                 c.x = R.x + R.w - c.w;
             if (c.x < R.x)
                 c.x = R.x;
+            placed[nplaced++] = c;
             rect(l, c, UI_CARD, pad);
             ring(l, c, UI_LINE, 2);
             char id[96];
             snprintf(id, sizeof(id), "hotspot/label/%s", b->spots[i].id);
             label(u, l, id, lb, UI_FONT_BOLD, px, UI_PRIMARY_DARK, c.x + pad, c.y + pad / 2,
-                  w - 2 * pad, 1, 0);
+                  w - 2 * pad, two ? 2 : 1, 0);
         }
     struct ui_rect card = {0};
     if (s->open >= 0 && (size_t)s->open < ns)
@@ -576,7 +642,7 @@ static void build_compare(const struct ui_ctx *u, struct ui_list *l, struct bloc
     ui_list_target(l, hr, "compare/handle", ui_str(S_BLOCK_HANDLE, lang));
     if (cap_h)
         label(u, l, "compare/caption", cap, UI_FONT_REGULAR, st->caption_px, UI_INK_SOFT, R.x,
-              pic.y + pic.h + g / 2, R.w, 2, 1);
+              pic.y + pic.h + g / 2, R.w, CAP_LINES, 1);
     /* The buttons right under the picture and its caption (a tall screen has room). */
     int under = pic.y + pic.h + (cap_h ? g / 2 + cap_h : 0) + g;
     if (under < by)
@@ -589,27 +655,6 @@ static void build_compare(const struct ui_ctx *u, struct ui_list *l, struct bloc
 
 /* ---- sequence and steps: a picture with words beside it (landscape) or under it ---- */
 
-/* Splits area into a picture part and a words part. Landscape: side by side. Portrait:
- * the words under the picture get the height they need (need, at the area's width), the
- * picture the rest, but never less than a third of the area nor more than 11/20 of it. */
-static void media_split(struct ui_rect area, int landscape, int gap, int need, struct ui_rect *pic,
-                        struct ui_rect *words)
-{
-    if (landscape) {
-        int pw = area.w * 3 / 5;
-        *pic = (struct ui_rect){area.x, area.y, pw, area.h};
-        *words = (struct ui_rect){area.x + pw + gap, area.y, area.w - pw - gap, area.h};
-    } else {
-        int ph = area.h - gap - need;
-        if (ph > area.h * 11 / 20)
-            ph = area.h * 11 / 20;
-        if (ph < area.h / 3)
-            ph = area.h / 3;
-        *pic = (struct ui_rect){area.x, area.y, area.w, ph};
-        *words = (struct ui_rect){area.x, area.y + ph + gap, area.w, area.h - ph - gap};
-    }
-}
-
 /* The height words() takes for title and text whole at width w. */
 static int words_h(const struct ui_ctx *u, const struct ui_page_style *st, const char *title,
                    const char *text, int w)
@@ -620,6 +665,36 @@ static int words_h(const struct ui_ctx *u, const struct ui_page_style *st, const
     if (*text)
         h += ui_label_height(u, text, UI_FONT_REGULAR, st->body_px, w, 64);
     return h;
+}
+
+/* Splits area into a picture part and a words part for a title and a text under a head
+ * of head_h (a counter, a step's number). Landscape: side by side, the picture 3/5 of the
+ * width, or 1/2 or 2/5 when the words need that to fit whole. Portrait: the words under
+ * the picture get the height they need, the picture the rest, but never less than a third
+ * of the area nor more than 11/20 of it. */
+static void media_split(const struct ui_ctx *u, const struct ui_page_style *st, struct ui_rect area,
+                        int landscape, int gap, int head_h, const char *title, const char *text,
+                        struct ui_rect *pic, struct ui_rect *words)
+{
+    if (landscape) {
+        static const int fifths[] = {6, 5, 4}; /* tenths of the width */
+        int pw = 0;
+        for (size_t i = 0; i < sizeof(fifths) / sizeof(fifths[0]); i++) {
+            pw = area.w * fifths[i] / 10;
+            if (head_h + words_h(u, st, title, text, area.w - pw - gap) <= area.h)
+                break;
+        }
+        *pic = (struct ui_rect){area.x, area.y, pw, area.h};
+        *words = (struct ui_rect){area.x + pw + gap, area.y, area.w - pw - gap, area.h};
+    } else {
+        int ph = area.h - gap - head_h - words_h(u, st, title, text, area.w);
+        if (ph > area.h * 11 / 20)
+            ph = area.h * 11 / 20;
+        if (ph < area.h / 3)
+            ph = area.h / 3;
+        *pic = (struct ui_rect){area.x, area.y, area.w, ph};
+        *words = (struct ui_rect){area.x, area.y + ph + gap, area.w, area.h - ph - gap};
+    }
 }
 
 /* A title and a text in r, as much of the text as fits (a cut is noted as overflow). */
@@ -634,9 +709,10 @@ static void words(const struct ui_ctx *u, struct ui_list *l, const struct ui_pag
                    r.w, 3, 0) +
              st->gap / 2;
     snprintf(id, sizeof(id), "%s/text", idp);
-    int n = lines_fit(u, UI_FONT_REGULAR, st->body_px, r.y + r.h - y);
+    int px = fit_px(u, UI_FONT_REGULAR, text, st->body_px, r.w, r.y + r.h - y);
+    int n = lines_fit(u, UI_FONT_REGULAR, px, r.y + r.h - y);
     if (*text && n > 0)
-        label(u, l, id, text, UI_FONT_REGULAR, st->body_px, UI_INK, r.x, y, r.w, n, 0);
+        label(u, l, id, text, UI_FONT_REGULAR, px, UI_INK, r.x, y, r.w, n, 0);
     else if (*text)
         ui_list_note_overflow(l, id);
 }
@@ -655,18 +731,16 @@ static void build_sequence(const struct ui_ctx *u, struct ui_list *l, struct blo
     const char *cap = kk_text_get(&b->caption, lang);
     struct ui_rect area = {R.x, R.y, R.w, cy - g - R.y}, pa, wa;
     int lh = ui_line_h(u, UI_FONT_BOLD, st->caption_px);
-    media_split(
-        area, landscape, g * 2,
-        lh + g / 2 +
-            words_h(u, st, kk_text_get(&f->label, lang), kk_text_get(&f->text, lang), area.w),
-        &pa, &wa);
-    int cap_h = *cap ? ui_label_height(u, cap, UI_FONT_REGULAR, st->caption_px, pa.w, 2) : 0;
+    media_split(u, st, area, landscape, g * 2, lh + g / 2, kk_text_get(&f->label, lang),
+                kk_text_get(&f->text, lang), &pa, &wa);
+    int cap_h =
+        *cap ? ui_label_height(u, cap, UI_FONT_REGULAR, st->caption_px, pa.w, CAP_LINES) : 0;
     pa.h -= cap_h ? cap_h + g / 2 : 0;
     struct ui_rect pic = fit_in(f->image, pa);
     image(l, f->image, pic);
     if (cap_h)
         label(u, l, "sequence/caption", cap, UI_FONT_REGULAR, st->caption_px, UI_INK_SOFT, pa.x,
-              pic.y + pic.h + g / 2, pa.w, 2, 1);
+              pic.y + pic.h + g / 2, pa.w, CAP_LINES, 1);
     char counter[48];
     snprintf(counter, sizeof(counter), "%d / %zu", s->frame + 1, b->nframes);
     label(u, l, "sequence/counter", counter, UI_FONT_BOLD, st->caption_px, UI_INK_SOFT, wa.x, wa.y,
@@ -737,8 +811,10 @@ static void build_steps(const struct ui_ctx *u, struct ui_list *l, struct block_
             char id[32];
             snprintf(id, sizeof(id), "steps/%d/title", i);
             int tl = lines_fit(u, UI_FONT_BOLD, tpx, eh - ui_px(u, 20));
-            y += label(u, l, id, title, UI_FONT_BOLD, tpx, UI_PRIMARY_DARK, tx, y, tw,
-                       tl < 2 ? (tl < 1 ? 1 : tl) : 2, 0);
+            tl = tl < 2 ? (tl < 1 ? 1 : tl) : 2;
+            /* A title longer than its lines shrinks a little before it is cut. */
+            tpx = fit_px(u, UI_FONT_BOLD, title, tpx, tw, tl * ui_line_h(u, UI_FONT_BOLD, tpx));
+            y += label(u, l, id, title, UI_FONT_BOLD, tpx, UI_PRIMARY_DARK, tx, y, tw, tl, 0);
             int xl = lines_fit(u, UI_FONT_REGULAR, st->caption_px, r.y + r.h - ui_px(u, 8) - y);
             if (xl > 0) {
                 size_t from = l->n;
@@ -754,11 +830,8 @@ static void build_steps(const struct ui_ctx *u, struct ui_list *l, struct block_
         const struct kk_step *sp = &b->steps[s->step];
         struct ui_rect pa = area, wa = area;
         if (sp->image)
-            media_split(area, landscape, g * 2,
-                        t + g +
-                            words_h(u, st, kk_text_get(&sp->title, lang),
-                                    kk_text_get(&sp->text, lang), area.w),
-                        &pa, &wa);
+            media_split(u, st, area, landscape, g * 2, t + g, kk_text_get(&sp->title, lang),
+                        kk_text_get(&sp->text, lang), &pa, &wa);
         if (sp->image)
             image(l, sp->image, fit_in(sp->image, pa));
         /* The step's number, big, then its title and text. */

@@ -107,8 +107,9 @@ void ui_button(const struct ui_ctx *u, struct ui_list *l, struct ui_rect r, cons
     }
     int px = ui_button_px(u);
     int lh = ui_line_h(u, UI_FONT_BOLD, px);
-    int lines = r.h >= 2 * lh + ui_px(u, 16) ? 2 : 1;
     int pad = ui_px(u, 16);
+    int lines = lh > 0 ? (r.h - pad) / lh : 1; /* as many as its height holds */
+    lines = lines < 1 ? 1 : lines > UI_BUTTON_LINES ? UI_BUTTON_LINES : lines;
     int used = ui_label_height(u, label, UI_FONT_BOLD, px, r.w - 2 * pad, lines);
     ui_label(u, l, id, label, UI_FONT_BOLD, px, primary ? UI_ON_PRIMARY : UI_PRIMARY_DARK,
              r.x + pad, r.y + (r.h - used) / 2, r.w - 2 * pad, lines, 1);

@@ -70,8 +70,9 @@ int ui_label_height(const struct ui_ctx *u, const char *text, enum ui_font font,
 
 /* The pixel size of a button's label. */
 int ui_button_px(const struct ui_ctx *u);
-/* A button: its background (primary: filled), its label (two lines when it is tall
- * enough) and its touch target id. */
+/* A button: its background (primary: filled), its label (as many lines as its height
+ * holds, up to UI_BUTTON_LINES) and its touch target id. */
+#define UI_BUTTON_LINES 3
 void ui_button(const struct ui_ctx *u, struct ui_list *l, struct ui_rect r, const char *id,
                const char *label, int primary);
 

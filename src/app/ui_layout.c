@@ -199,6 +199,108 @@ static enum kk_err place_slot(struct flow *f, size_t block, int side)
     return KK_OK;
 }
 
+/* The block right of the words' column on the first screen, from x to the box's right
+ * edge, its whole height. What follows starts on the next screen. */
+static enum kk_err place_beside(struct flow *f, size_t block, int x)
+{
+    struct ui_screens *s = f->out;
+    struct ui_block_slot *v = kk_reallocarray(s->slots, s->nslots + 1, sizeof(*v));
+    if (!v)
+        return KK_ERR_NOMEM;
+    s->slots = v;
+    v[s->nslots++] = (struct ui_block_slot){s->n - 1, block, {x, 0, f->box_w - x, f->box_h}};
+    f->y = f->box_h;
+    return KK_OK;
+}
+
+static int is_interactive(enum kk_block_type t)
+{
+    return t == KK_BLOCK_HOTSPOTS || t == KK_BLOCK_COMPARE || t == KK_BLOCK_SEQUENCE ||
+           t == KK_BLOCK_STEPS;
+}
+
+/* How tall the page's title and its first n blocks (words only) are laid out w wide, or
+ * -1 when they take more than one screen of box_h or are not words alone. */
+static int words_height(const struct kk_page *page, size_t n, enum kk_lang lang,
+                        const struct ui_measure *m, const struct ui_page_style *st, int w,
+                        int box_h)
+{
+    for (size_t i = 0; i < n; i++)
+        if (page->blocks[i].type != KK_BLOCK_TEXT && page->blocks[i].type != KK_BLOCK_FACT)
+            return -1;
+    struct kk_page head = *page;
+    head.nblocks = n;
+    struct ui_screens s;
+    if (ui_layout_page(&head, lang, m, st, w, box_h, &s))
+        return -1;
+    int h = 0;
+    for (size_t i = 0; s.n == 1 && i < s.v[0].n; i++)
+        if (s.v[0].items[i].r.y + s.v[0].items[i].r.h > h)
+            h = s.v[0].items[i].r.y + s.v[0].items[i].r.h;
+    if (s.n != 1)
+        h = -1;
+    ui_screens_release(&s);
+    return h;
+}
+
+/* The width of the widest Latin word (letters, digits, ' and -) of text: a column must be
+ * at least that wide, or the word would be broken. */
+static int widest_word(const struct ui_measure *m, const char *text, enum ui_font font, int px)
+{
+    int most = 0;
+    for (const char *p = text; p && *p;) {
+        const char *q = p;
+        while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+               *q == '\'' || *q == '-')
+            q++;
+        if (q > p) {
+            int w = m->width(m->ctx, font, px, p, (size_t)(q - p));
+            most = w > most ? w : most;
+            p = q;
+        } else {
+            p++;
+        }
+    }
+    return most;
+}
+
+/* Landscape, a page whose first interactive block comes after words only: when the words
+ * leave the block less than UI_BLOCK_MIN_SHARE of the screen (so it would go to a screen
+ * of its own, the words alone on theirs) but fit in a column of the 30 % of the width the
+ * block can spare (UI_BLOCK_MIN_SHARE of it stays the block's), on one screen and with
+ * their widest word, the words go in that column and the block beside them, the screen's
+ * whole height. Returns the column's width, 0 when not so; *block is the block's index. */
+static int beside_column(const struct kk_page *page, enum kk_lang lang, const struct ui_measure *m,
+                         const struct ui_page_style *st, int box_w, int box_h, int max_text_w,
+                         size_t *block)
+{
+    size_t k = 0;
+    while (k < page->nblocks && !is_interactive(page->blocks[k].type))
+        k++;
+    if (k == page->nblocks || box_w <= box_h * 6 / 5)
+        return 0;
+    int full = box_w < max_text_w ? box_w : max_text_w;
+    int h = words_height(page, k, lang, m, st, full, box_h);
+    if (h >= 0 && (long long)(box_h - h - st->gap) * 100 >= (long long)box_h * UI_BLOCK_MIN_SHARE)
+        return 0; /* the block fits under the words */
+    int word = widest_word(m, kk_text_get(&page->title, lang), UI_FONT_BOLD, st->title_px);
+    for (size_t i = 0; i < k; i++) {
+        const struct kk_block *b = &page->blocks[i];
+        int w = b->type == KK_BLOCK_FACT
+                    ? widest_word(m, kk_text_get(&b->text, lang), UI_FONT_BOLD, st->fact_px) +
+                          2 * st->padding + st->padding / 3 + 4
+                    : widest_word(m, kk_text_get(&b->text, lang), UI_FONT_REGULAR, st->body_px);
+        word = w > word ? w : word;
+    }
+    /* The block keeps UI_BLOCK_MIN_SHARE of the width, as it would of the height. */
+    int cw = (box_w - 2 * st->gap) * (100 - UI_BLOCK_MIN_SHARE) / 100;
+    cw = cw < max_text_w ? cw : max_text_w;
+    if (cw < word || words_height(page, k, lang, m, st, cw, box_h) < 0)
+        return 0;
+    *block = k;
+    return cw;
+}
+
 enum kk_err ui_layout_page(const struct kk_page *page, enum kk_lang lang,
                            const struct ui_measure *m, const struct ui_page_style *st, int box_w,
                            int box_h, struct ui_screens *out)
@@ -216,7 +318,12 @@ enum kk_err ui_layout_page(const struct kk_page *page, enum kk_lang lang,
         f.cont_x = (box_w - max_text_w) / 2;
     }
     int side = landscape && nimg > 0;
-    if (side) {
+    size_t beside = page->nblocks; /* the block right of the words, if any */
+    int beside_w = side ? 0 : beside_column(page, lang, m, st, box_w, box_h, max_text_w, &beside);
+    if (beside_w) {
+        f.x = 0;
+        f.w = beside_w;
+    } else if (side) {
         f.w = (box_w - st->gap * 2) * 11 / 20;
         if (f.w > max_text_w)
             f.w = max_text_w;
@@ -270,7 +377,10 @@ enum kk_err ui_layout_page(const struct kk_page *page, enum kk_lang lang,
         case KK_BLOCK_COMPARE:
         case KK_BLOCK_SEQUENCE:
         case KK_BLOCK_STEPS:
-            rc = place_slot(&f, i, side);
+            if (i == beside)
+                rc = place_beside(&f, i, beside_w + 2 * st->gap);
+            else
+                rc = place_slot(&f, i, side);
             break;
         }
         f.y += st->gap;

@@ -28,7 +28,8 @@ void ui_page_style_for(struct ui_page_style *st, double scale, int large_text);
 /* Where an interactive block (hotspots, compare, sequence, steps) goes: the layout keeps
  * a rectangle of one screen for it, and the reader fills it at each build with what the
  * block's state shows (ui_blocks.h). A block never spans screens: it gets the rest of the
- * screen it starts on when that is most of a screen, or a screen of its own. */
+ * screen it starts on when that is most of a screen, or (landscape, short words before it)
+ * the screen right of the words' column, or a screen of its own. */
 struct ui_block_slot {
     size_t screen; /* index into ui_screens.v */
     size_t block;  /* index into the page's blocks */

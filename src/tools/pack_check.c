@@ -114,6 +114,10 @@ int pack_cmd_check(int argc, char **argv)
     c.timeout_ms = o.timeout_s * 1000;
     c.pack = p;
     c.diags = &diags;
+    if (o.nsizes) { /* else pack_check_run's two */
+        memcpy(c.sizes, o.sizes, sizeof(o.sizes));
+        c.nsizes = o.nsizes;
+    }
     if (pack_check_run(&c, &err) || pack_report_write(&c, &err)) {
         fprintf(stderr, "kepu-pack: %s: %s\n", argv[0], kk_buf_str(&err));
         rc = PACK_EXIT_FAIL;

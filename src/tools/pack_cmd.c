@@ -37,8 +37,8 @@ const struct pack_command pack_commands[] = {
      "upload a built pack to the central server for review (a staff token; or KEPU_STAFF_TOKEN)"},
     {"preview", pack_cmd_preview, 1, PACK_OPT_SIZE, 0, "DIR [--size WxH]",
      "open the kiosk in a window (1920x1080 unless --size) on this pack alone"},
-    {"check", pack_cmd_check, 1, PACK_OPT_OUT | PACK_OPT_TIMEOUT, PACK_OPT_OUT,
-     "DIR -o REPORT [--timeout SECONDS]",
+    {"check", pack_cmd_check, 1, PACK_OPT_OUT | PACK_OPT_TIMEOUT | PACK_OPT_SIZE, PACK_OPT_OUT,
+     "DIR -o REPORT [--timeout SECONDS] [--size WxH]... (1920x1080 and 1080x1920 unless --size)",
      "screenshot every screen on the real kiosk and write REPORT/index.html"},
     {NULL, NULL, 0, 0, 0, NULL, NULL},
 };

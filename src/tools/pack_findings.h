@@ -10,6 +10,8 @@
 #include "kepu/error.h"
 #include "kepu/pack.h"
 
+#define PACK_CHECK_MAX_SIZES 4 /* screen sizes one check walks (PACK_MAX_SIZES --size options) */
+
 /* What one screenshot shows. */
 enum pack_shot_kind {
     PACK_SHOT_MENU,     /* a page of the topic menu */
@@ -86,7 +88,8 @@ struct pack_check {
     double least_ratio[2];    /* the lowest contrast seen in each theme (0: none measured) */
     struct kk_buf failure;    /* why the walk stopped early; empty when it finished */
     double seconds;           /* wall-clock time of the walk */
-    int sizes[2][2];          /* the screen sizes walked */
+    int sizes[PACK_CHECK_MAX_SIZES][2]; /* the screen sizes walked */
+    int nsizes;
 };
 
 /* Frees what the walk filled in (shots, small images, failure); c may be NULL. */

@@ -112,8 +112,6 @@ int pack_opts_parse(int argc, char **argv, struct pack_opts *o)
             return usage_error(cmd, what);
         }
         if (!(row->opts & option_bits[i].bit)) {
-            if (c == 'S' && (row->opts & PACK_OPT_TIMEOUT)) /* check walks both sizes */
-                return usage_error(cmd, "check always uses 1920x1080 and 1080x1920; no --size");
             return usage_error(cmd, option_bits[i].refusal);
         }
         switch (c) {
@@ -145,6 +143,11 @@ int pack_opts_parse(int argc, char **argv, struct pack_opts *o)
         case 'S':
             if (kk_parse_size(optarg, 320, 16384, &o->w, &o->h))
                 return usage_error(cmd, "--size: expected WIDTHxHEIGHT, e.g. 1080x1920");
+            if (o->nsizes == PACK_MAX_SIZES)
+                return usage_error(cmd, "too many --size options (at most 4)");
+            o->sizes[o->nsizes][0] = o->w;
+            o->sizes[o->nsizes][1] = o->h;
+            o->nsizes++;
             break;
         }
     }

@@ -13,11 +13,12 @@ enum {
     PACK_OPT_SERVER = 1u << 3,  /* --server URL */
     PACK_OPT_TOKEN = 1u << 4,   /* --token T, --token-file F */
     PACK_OPT_TIMEOUT = 1u << 5, /* --timeout SECONDS (1..3600) */
-    PACK_OPT_SIZE = 1u << 6,    /* --size WxH */
+    PACK_OPT_SIZE = 1u << 6,    /* --size WxH (check: repeatable) */
 };
 
 #define PACK_MAX_PUBKEYS       16
 #define PACK_DEFAULT_TIMEOUT_S 30
+#define PACK_MAX_SIZES         4 /* --size options of one check */
 
 struct pack_opts {
     const char *arg; /* the positional argument, NULL when the command takes none */
@@ -29,7 +30,9 @@ struct pack_opts {
     const char *token;
     const char *token_file;
     int timeout_s; /* PACK_DEFAULT_TIMEOUT_S unless given */
-    int w, h;      /* 1920x1080 unless given */
+    int w, h;      /* 1920x1080 unless given; the last --size */
+    int nsizes;    /* how many --size options: every one, in sizes */
+    int sizes[PACK_MAX_SIZES][2];
 };
 
 /* Parses the arguments of the command argv[0] (a row of pack_commands) into o. Returns -1

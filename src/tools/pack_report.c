@@ -233,7 +233,7 @@ static void contact_sheet(struct kk_buf *b, const struct pack_check *c)
             kk_buf_adds(b, "Topic menu");
         }
         kk_buf_adds(b, "</h3>\n");
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < c->nsizes; s++) {
             int w = c->sizes[s][0], h = c->sizes[s][1];
             kk_buf_addf(b, "<h4>%dx%d (%s)</h4>\n", w, h, w >= h ? "landscape" : "portrait");
             for (int lang = 0; lang < KK_LANG_COUNT; lang++)
@@ -521,7 +521,7 @@ static enum kk_err write_json(const struct pack_check *c, struct kk_buf *err)
         cJSON_AddNullToObject(j, "failure");
     cJSON_AddNumberToObject(j, "seconds", c->seconds);
     cJSON *sizes = cJSON_AddArrayToObject(j, "sizes");
-    for (int s = 0; s < 2; s++)
+    for (int s = 0; s < c->nsizes; s++)
         cJSON_AddItemToArray(sizes, size_json(c->sizes[s][0], c->sizes[s][1]));
     cJSON *counts = cJSON_AddObjectToObject(j, "counts");
     cJSON_AddNumberToObject(counts, "screens", (double)c->nshots);

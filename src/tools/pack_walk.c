@@ -836,7 +836,7 @@ static int estimate_small_images(struct pack_check *c)
                 if (pg->blocks[b].type != KK_BLOCK_IMAGE || !im || im->type == KK_IMG_SVG ||
                     im->w < 1 || im->h < 1)
                     continue;
-                for (int s = 0; s < 2; s++) {
+                for (int s = 0; s < c->nsizes; s++) {
                     int best_w = 0, best_h = 0;
                     for (int large = 0; large < 2; large++) {
                         int sw, sh;
@@ -870,16 +870,19 @@ enum kk_err pack_check_run(struct pack_check *c, struct kk_buf *err)
     struct pack_sandbox sb = {0};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    memcpy(c->sizes, sizes, sizeof(sizes));
+    if (!c->nsizes) {
+        memcpy(c->sizes, sizes, sizeof(sizes));
+        c->nsizes = 2;
+    }
     char *exe = pack_kiosk_find(err);
     if (!exe)
         return KK_ERR_NOTFOUND;
     enum kk_err rc = kk_mkdirs(c->report, 0755, err);
     if (!rc)
         rc = pack_sandbox_make(&sb, c->dir, c->pack->id, err);
-    for (int s = 0; !rc && s < 2 && !c->failure.len; s++) {
+    for (int s = 0; !rc && s < c->nsizes && !c->failure.len; s++) {
         struct kk_buf why = KK_BUF_INIT;
-        enum kk_err wrc = walk_size(c, exe, sizes[s][0], sizes[s][1], &sb, &why);
+        enum kk_err wrc = walk_size(c, exe, c->sizes[s][0], c->sizes[s][1], &sb, &why);
         if (wrc == KK_ERR_NOMEM)
             rc = kk_fail(err, KK_ERR_NOMEM, "out of memory");
         else if (wrc && (kk_buf_error(&why) ||

@@ -1,5 +1,6 @@
 /* The kiosk walk of `kepu-pack check`: runs kepu-kiosk under automation (pack_kiosk.h) on
- * one pack alone, at 1920x1080 and 1080x1920, in every language (zh, en), with large text
+ * one pack alone, at 1920x1080 and 1080x1920 (or the sizes in c->sizes[0..nsizes), when
+ * nsizes is set), in every language (zh, en), with large text
  * off and on, and walks every menu page, every screen of every page of every topic and,
  * when the kiosk has quiz screens, the quiz questions, taking a screenshot of each and
  * recording what it found (pack_findings.h). */

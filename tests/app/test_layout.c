@@ -255,6 +255,47 @@ static void test_invalid_utf8_is_refused(void **state)
     assert_int_equal(s.n, 0);
 }
 
+/* Landscape: words before a block that would leave it under UI_BLOCK_MIN_SHARE go in a
+ * column on the left and the block beside them, the screen's whole height, instead of a
+ * screen of words alone; portrait keeps the block under the words or on its own screen. */
+static void test_block_beside_short_words_in_landscape(void **state)
+{
+    (void)state;
+    struct kk_image img = {
+        .src = "a.svg", .path = "/x/a.svg", .type = KK_IMG_SVG, .w = 800, .h = 600};
+    struct kk_spot spot = {.id = "a", .x = 0.5, .y = 0.5, .label = text("点", NULL)};
+    char words[600];
+    size_t at = 0;
+    for (int i = 0; i < 10; i++) /* 150 characters: 5 lines at the full text width */
+        at += (size_t)snprintf(words + at, sizeof(words) - at, "%s",
+                               "眼睛像一台照相机，把光聚在视网膜。");
+    struct kk_block b[2] = {
+        {.type = KK_BLOCK_TEXT, .text = text(words, NULL)},
+        {.type = KK_BLOCK_HOTSPOTS, .image = &img, .spots = &spot, .nspots = 1},
+    };
+    struct kk_page page = {text("标题", NULL), b, 2};
+    struct ui_page_style st;
+    ui_page_style_for(&st, 1.0, 0);
+    struct ui_screens s;
+    assert_int_equal(ui_layout_page(&page, KK_LANG_ZH, &measure, &st, 1780, 760, &s), KK_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.nslots, 1);
+    struct ui_rect r = s.slots[0].r;
+    assert_int_equal(s.slots[0].screen, 0);
+    assert_int_equal(r.y, 0);
+    assert_int_equal(r.h, 760);
+    assert_true(r.x >= 1780 * 3 / 10 && r.x <= 1780 / 2);
+    assert_int_equal(r.x + r.w, 1780);
+    for (size_t i = 0; i < s.v[0].n; i++) /* the words left of the block */
+        assert_true(s.v[0].items[i].r.x + s.v[0].items[i].r.w <= r.x);
+    ui_screens_release(&s);
+    assert_int_equal(ui_layout_page(&page, KK_LANG_ZH, &measure, &st, 1000, 1700, &s), KK_OK);
+    assert_int_equal(s.nslots, 1);
+    assert_int_equal(s.slots[0].r.x, 0);
+    assert_int_equal(s.slots[0].r.w, 1000);
+    ui_screens_release(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_label_reports_a_cut),
         cmocka_unit_test(test_invalid_utf8_is_refused),
         cmocka_unit_test(test_interactive_block_gets_a_slot_of_one_screen),
+        cmocka_unit_test(test_block_beside_short_words_in_landscape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

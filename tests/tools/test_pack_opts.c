@@ -24,6 +24,13 @@ static void test_every_command_through_one_parser(void **state)
     assert_string_equal(o.arg, "DIR");
     assert_string_equal(o.out, "R");
     assert_int_equal(o.timeout_s, 5);
+    assert_int_equal(o.nsizes, 0);
+    const char *check2[] = {"check",    "DIR",    "-o",        "R", "--size",
+                            "1280x800", "--size", "3840x2160", NULL};
+    assert_int_equal(parse(&o, 8, check2), -1);
+    assert_int_equal(o.nsizes, 2);
+    assert_int_equal(o.sizes[0][0], 1280);
+    assert_int_equal(o.sizes[1][1], 2160);
     const char *preview[] = {"preview", "--size", "1080x1920", "DIR", NULL};
     assert_int_equal(parse(&o, 4, preview), -1);
     assert_int_equal(o.w, 1080);
@@ -44,7 +51,7 @@ static void test_refusals_are_usage_errors(void **state)
     /* getopt reorders argv: the rows must be writable. */
     const char *bad[][7] = {
         {"validate", "--timeout", "3", "DIR"}, /* an option of another command */
-        {"check", "DIR", "--size", "800x600", "-o", "R"},
+        {"check", "DIR", "-o", "R", "--size", "800"},
         {"check", "DIR"},                   /* missing -o */
         {"build", "DIR", "-o", "OUT"},      /* missing --key */
         {"bundle", "A", "B", "-o", "X"},    /* too many arguments */

@@ -53,6 +53,7 @@ static void fill(struct pack_check *c)
     c->questions_shown = 1;
     c->seconds = 12.5;
     c->sizes[0][0] = 1920, c->sizes[0][1] = 1080, c->sizes[1][0] = 1080, c->sizes[1][1] = 1920;
+    c->nsizes = 2;
 }
 
 static int setup(void **state)

@@ -1,6 +1,7 @@
 """The reader draws format 2's interactive blocks (issue 13): hotspots, compare, sequence and
 steps, each on one screen, driven through the automation channel by their target ids at
-1920x1080 and 1080x1920, in zh and en, with large text on. Checks that the screen line's
+1920x1080 and 1080x1920, in zh and en, with large text on, and with normal text at
+1920x1080, 1080x1920, 1280x800 and 3840x2160. Checks that the screen line's
 "blocks" state follows the taps and the compare handle's drag, that every target is at
 least the minimum size and nothing overflows, that the pixels change between compare's
 before and after and between sequence frames, and that each use is an interact event in
@@ -227,8 +228,8 @@ def events(state):
         db.close()
 
 
-def session(content, lang, size):
-    tag = "%s-%dx%d" % (lang, size[0], size[1])
+def session(content, lang, size, large=True):
+    tag = "%s-%dx%d%s" % (lang, size[0], size[1], "" if large else "-normal")
     os.makedirs(OUT, exist_ok=True)
     k = Kiosk(BUILD, content, size)
     shots = {}
@@ -241,8 +242,9 @@ def session(content, lang, size):
         k.tap_id("start")
         if lang == "en":
             k.tap_id("lang")
-        k.tap_id("large_text")
-        check(k.screen["large_text"] is True, "%s: large text is off" % tag)
+        if large:
+            k.tap_id("large_text")
+        check(k.screen["large_text"] is large, "%s: large text is %s" % (tag, k.screen["large_text"]))
         k.tap_id("audience/youth")
         k.tap_id("topic/eye")
         check(k.screen["scene"] == "reader", "%s: topic led to %s" % (tag, k.screen["scene"]))
@@ -281,6 +283,9 @@ def main():
     for lang, size in (("zh", (1920, 1080)), ("en", (1920, 1080)), ("zh", (1080, 1920)),
                        ("en", (1080, 1920)), ("en", (1280, 800)), ("zh", (3840, 2160))):
         session(content, lang, size)
+    for lang, size in (("en", (1920, 1080)), ("zh", (1080, 1920)), ("zh", (1280, 800)),
+                       ("en", (3840, 2160))):
+        session(content, lang, size, large=False)
     shutil.rmtree(content)
     if failures:
         print("%d failed" % len(failures))
