@@ -304,7 +304,7 @@ static int schedule_lines(struct scene_env *e, struct ui_list *l, int x, int y, 
                   UI_FONT_BOLD, px, UI_INK, x, y, w, 1, 0);
     int64_t now = kk_clock_wall_ms();
     for (size_t i = 0; i < n; i++) {
-        char line[512], id[32], from[24], to[24];
+        char line[512], id[40], from[24], to[24]; /* id: "staff/window/" and a size_t */
         if (y + 2 * lh > limit && i + 1 < n) {
             TR_FMT(e, line, "……另有 %zu 条", "… and %zu more", n - i);
             y += ui_label(e->ui, l, "staff/window/more", line, UI_FONT_REGULAR, px, UI_INK_SOFT, x,
