@@ -258,6 +258,20 @@ static int fit_px(const struct ui_ctx *u, enum ui_font font, const char *text, i
     return last;
 }
 
+/* The smallest size fit_px tries for px. */
+static int smallest_px(const struct ui_ctx *u, int px)
+{
+    static const int tenths[] = {9, 8, 7, 6, 5};
+    int last = px;
+    for (size_t i = 0; i < sizeof(tenths) / sizeof(tenths[0]); i++) {
+        int p = px * tenths[i] / 10;
+        if (tenths[i] < 7 && p < ui_px(u, MIN_READABLE_PX))
+            break;
+        last = p;
+    }
+    return last;
+}
+
 /* Stops in rows (sequence frames, step numbers): n round targets of the minimum size in
  * rows across w; returns the rows needed. */
 static int stop_rows(const struct ui_ctx *u, int n, int w, int *per_row)
@@ -439,8 +453,11 @@ static struct ui_rect spot_card(const struct ui_ctx *u, struct ui_list *l,
             int clear = 1;
             for (size_t i = 0; i < n; i++)
                 clear &= !intersects(r, marks[i]);
-            int score = (need <= room.h) * 4 + clear * 2 + (h > best.h);
-            if (score > best_score) {
+            /* A card cut short anyway: the room with most space for its words wins. */
+            int fits = need <= room.h;
+            int score = fits * 4 + (fits ? clear * 2 : 0);
+            int more = fits ? h > best.h : (long)w * h > (long)best.w * best.h;
+            if (score > best_score || (score == best_score && more)) {
                 best_score = score;
                 best = r;
             }
@@ -457,7 +474,13 @@ static struct ui_rect spot_card(const struct ui_ctx *u, struct ui_list *l,
     y += label(u, l, "hotspot/card/label", title, UI_FONT_BOLD, st->body_px, UI_ACCENT, r.x + pad,
                y, inner, 3, 0) +
          g;
-    if (sp->image) {
+    /* The picture gives way when the text would not fit whole beside it even at its
+     * smallest size. */
+    int pic_room = bottom - y - ui_px(u, 80) - g;
+    int min_px = smallest_px(u, st->body_px);
+    int show_pic = sp->image && (!*text || ui_label_height(u, text, UI_FONT_REGULAR, min_px, inner,
+                                                           64) <= pic_room);
+    if (show_pic) {
         /* The picture gives up height (down to 80 px) to the text under it. */
         int text_h =
             *text ? ui_label_height(u, text, UI_FONT_REGULAR, st->body_px * 7 / 10, inner, 64) : 0;
