@@ -16,7 +16,8 @@
  *
  * The engine (kepu/quiz.h) picks, shuffles and scores; this file only shows and records.
  * Every screen is laid out at the full text size first; when it does not fit the box, the
- * choices go into two columns, then the text shrinks a step at a time (never below 72%).
+ * choices go into two columns, then the text shrinks a step at a time (never below 72% of
+ * the normal size, so large text shrinks further).
  * A screen that still does not fit reports "quiz/fit" as overflow rather than cutting.
  *
  * The round's random source is seeded from libsodium's randombytes_buf each time the
@@ -1058,7 +1059,13 @@ static int build_phase(struct scene_env *e, struct quiz_state *q, struct ui_list
 
 static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_rect box)
 {
-    static const double fits[] = {1.0, 0.92, 0.85, 0.78, 0.72};
+    /* Large text may shrink further, but no text goes under 72% of the normal size (the
+     * smallest readable from two metres). */
+    static const double fits[] = {1.0, 0.92, 0.85, 0.78, 0.72, 0.66, 0.61, 0.56};
+    double k = e->session->large_text ? 1.3 : 1.0;
+    size_t nfits = 0;
+    while (nfits < sizeof(fits) / sizeof(fits[0]) && fits[nfits] * k >= 0.72 - 1e-9)
+        nfits++;
     struct quiz_state *q = self;
     if (q->phase == PH_ERROR) {
         build_error(e, l, box);
@@ -1070,7 +1077,7 @@ static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_
                     qu->page > 0 ? (size_t)qu->page : 0);
     struct style st;
     int found = 0;
-    for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]) && !found; i++)
+    for (size_t i = 0; i < nfits && !found; i++)
         for (int narrow = 0; narrow < 2 && !found; narrow++)
             for (int cols = 1; cols <= 2 && !found; cols++) {
                 style_for(e, fits[i], cols, &st);
@@ -1079,7 +1086,7 @@ static void build(struct scene_env *e, void *self, struct ui_list *l, struct ui_
                 found = build_phase(e, q, &q->scratch, box, &st);
             }
     if (!found) { /* the smallest attempt, with what did not fit reported */
-        style_for(e, fits[sizeof(fits) / sizeof(fits[0]) - 1], 2, &st);
+        style_for(e, fits[nfits - 1], 2, &st);
         ui_list_note_overflow(l, "quiz/fit");
     }
     build_phase(e, q, l, box, &st);

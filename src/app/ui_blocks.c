@@ -12,6 +12,9 @@
 #define HANDLE_MS 260 /* the compare handle's move after a before/after tap */
 #define CAP_LINES 4   /* a block's caption: lines at most (the picture makes room) */
 #define MAX_SHOWN 4   /* blocks on one screen (each fills the rest of its screen: one) */
+/* The smallest text (design px) a block's words shrink to past 7/10 of their size: 7/10
+ * of the normal body size, so large text can shrink further than normal text. */
+#define MIN_READABLE_PX 24
 
 struct block_state {
     const struct kk_block *b;
@@ -237,17 +240,34 @@ static int lines_fit(const struct ui_ctx *u, enum ui_font font, int px, int h)
 }
 
 /* The text size for text in a place w x h of a block: px when it fits whole, else the
- * largest of 9/10, 4/5 and 7/10 of px that does (a long card or step shrinks a little
- * before it is cut); the smallest tried when none fits. */
+ * largest of 9/10, 4/5 and 7/10 of px that does, then (large text) smaller tenths down to
+ * MIN_READABLE_PX (a long card or step shrinks before it is cut); the smallest tried when
+ * none fits. */
 static int fit_px(const struct ui_ctx *u, enum ui_font font, const char *text, int px, int w, int h)
 {
-    static const int tenths[] = {10, 9, 8, 7};
+    static const int tenths[] = {10, 9, 8, 7, 6, 5};
     int last = px;
     for (size_t i = 0; i < sizeof(tenths) / sizeof(tenths[0]); i++) {
         int p = px * tenths[i] / 10;
+        if (tenths[i] < 7 && p < ui_px(u, MIN_READABLE_PX))
+            break;
         last = p;
         if (!*text || ui_label_height(u, text, font, p, w, 64) <= h)
             return p;
+    }
+    return last;
+}
+
+/* The smallest size fit_px tries for px. */
+static int smallest_px(const struct ui_ctx *u, int px)
+{
+    static const int tenths[] = {9, 8, 7, 6, 5};
+    int last = px;
+    for (size_t i = 0; i < sizeof(tenths) / sizeof(tenths[0]); i++) {
+        int p = px * tenths[i] / 10;
+        if (tenths[i] < 7 && p < ui_px(u, MIN_READABLE_PX))
+            break;
+        last = p;
     }
     return last;
 }
@@ -327,6 +347,14 @@ static struct ui_rect marker_rect(const struct ui_ctx *u, struct ui_rect pic, st
 static int intersects(struct ui_rect a, struct ui_rect b)
 {
     return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/* How much of a covers b, in square pixels. */
+static long overlap_area(struct ui_rect a, struct ui_rect b)
+{
+    int w = (a.x + a.w < b.x + b.w ? a.x + a.w : b.x + b.w) - (a.x > b.x ? a.x : b.x);
+    int h = (a.y + a.h < b.y + b.h ? a.y + a.h : b.y + b.h) - (a.y > b.y ? a.y : b.y);
+    return w > 0 && h > 0 ? (long)w * h : 0;
 }
 
 /* The height the card of sp needs at width w. */
@@ -425,8 +453,11 @@ static struct ui_rect spot_card(const struct ui_ctx *u, struct ui_list *l,
             int clear = 1;
             for (size_t i = 0; i < n; i++)
                 clear &= !intersects(r, marks[i]);
-            int score = (need <= room.h) * 4 + clear * 2 + (h > best.h);
-            if (score > best_score) {
+            /* A card cut short anyway: the room with most space for its words wins. */
+            int fits = need <= room.h;
+            int score = fits * 4 + (fits ? clear * 2 : 0);
+            int more = fits ? h > best.h : (long)w * h > (long)best.w * best.h;
+            if (score > best_score || (score == best_score && more)) {
                 best_score = score;
                 best = r;
             }
@@ -443,7 +474,13 @@ static struct ui_rect spot_card(const struct ui_ctx *u, struct ui_list *l,
     y += label(u, l, "hotspot/card/label", title, UI_FONT_BOLD, st->body_px, UI_ACCENT, r.x + pad,
                y, inner, 3, 0) +
          g;
-    if (sp->image) {
+    /* The picture gives way when the text would not fit whole beside it even at its
+     * smallest size. */
+    int pic_room = bottom - y - ui_px(u, 80) - g;
+    int min_px = smallest_px(u, st->body_px);
+    int show_pic = sp->image && (!*text || ui_label_height(u, text, UI_FONT_REGULAR, min_px, inner,
+                                                           64) <= pic_room);
+    if (show_pic) {
         /* The picture gives up height (down to 80 px) to the text under it. */
         int text_h =
             *text ? ui_label_height(u, text, UI_FONT_REGULAR, st->body_px * 7 / 10, inner, 64) : 0;
@@ -504,30 +541,42 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
             if (w > R.w / 2)
                 w = R.w / 2;
             struct ui_rect m = marks[i];
-            /* A label wider than half the block takes two lines. */
-            int two = ui_label_height(u, lb, UI_FONT_BOLD, px, w - 2 * pad, 2) > lh;
-            /* Right of the marker, else left, under or over it: the first place inside
-             * the block that keeps clear of the markers and of the labels placed so far. */
-            int gap = ui_px(u, 6), ch = (two ? 2 : 1) * lh + pad;
-            struct ui_rect cand[4] = {
-                {m.x + m.w + gap, m.y + (m.h - ch) / 2, w, ch},
-                {m.x - gap - w, m.y + (m.h - ch) / 2, w, ch},
-                {m.x + (m.w - w) / 2, m.y + m.h + gap, w, ch},
-                {m.x + (m.w - w) / 2, m.y - gap - ch, w, ch},
-            };
-            struct ui_rect c = cand[0];
-            for (int k = 0; k < 4; k++) {
-                struct ui_rect r = cand[k];
-                int ok = r.x >= R.x && r.x + r.w <= R.x + R.w && r.y >= R.y && r.y + r.h <= by;
-                for (size_t j = 0; ok && j < ns; j++)
-                    ok = !intersects(r, marks[j]);
-                for (size_t j = 0; ok && j < nplaced; j++)
-                    ok = !intersects(r, placed[j]);
-                if (ok) {
-                    c = r;
-                    break;
+            /* A label wider than half the block takes two or three lines. */
+            int nl = ui_label_height(u, lb, UI_FONT_BOLD, px, w - 2 * pad, 3) / (lh > 0 ? lh : 1);
+            nl = nl < 1 ? 1 : (nl > 3 ? 3 : nl);
+            /* Right of the marker, else left, under or over it, then the same places moved
+             * along by a label's height or width at a time: the first inside the block
+             * that keeps clear of the markers and of the labels placed so far; when none
+             * does, the one that covers least of the labels placed so far. */
+            int gap = ui_px(u, 6), ch = nl * lh + pad;
+            struct ui_rect c = {m.x + m.w + gap, m.y + (m.h - ch) / 2, w, ch};
+            long best = -1;
+            for (int step = 0; step <= 6 && best != 0; step++)
+                for (int k = 0; k < 4 && best != 0; k++) {
+                    int dy = (step + 1) / 2 * (ch + gap) * (step % 2 ? 1 : -1);
+                    int dx = (step + 1) / 2 * (w / 2 + gap) * (step % 2 ? 1 : -1);
+                    struct ui_rect cand[4] = {
+                        {m.x + m.w + gap, m.y + (m.h - ch) / 2 + dy, w, ch},
+                        {m.x - gap - w, m.y + (m.h - ch) / 2 + dy, w, ch},
+                        {m.x + (m.w - w) / 2 + dx, m.y + m.h + gap, w, ch},
+                        {m.x + (m.w - w) / 2 + dx, m.y - gap - ch, w, ch},
+                    };
+                    struct ui_rect r = cand[k];
+                    if (r.x < R.x || r.x + r.w > R.x + R.w || r.y < R.y || r.y + r.h > by)
+                        continue;
+                    int on_mark = 0;
+                    for (size_t j = 0; j < ns && !on_mark; j++)
+                        on_mark = intersects(r, marks[j]);
+                    if (on_mark)
+                        continue;
+                    long cover = 0;
+                    for (size_t j = 0; j < nplaced; j++)
+                        cover += overlap_area(r, placed[j]);
+                    if (best < 0 || cover < best) {
+                        best = cover;
+                        c = r;
+                    }
                 }
-            }
             if (c.x + c.w > R.x + R.w)
                 c.x = R.x + R.w - c.w;
             if (c.x < R.x)
@@ -538,7 +587,7 @@ static void build_hotspots(const struct ui_ctx *u, struct ui_list *l, struct blo
             char id[96];
             snprintf(id, sizeof(id), "hotspot/label/%s", b->spots[i].id);
             label(u, l, id, lb, UI_FONT_BOLD, px, UI_PRIMARY_DARK, c.x + pad, c.y + pad / 2,
-                  w - 2 * pad, two ? 2 : 1, 0);
+                  w - 2 * pad, nl, 0);
         }
     struct ui_rect card = {0};
     if (s->open >= 0 && (size_t)s->open < ns)
@@ -669,15 +718,15 @@ static int words_h(const struct ui_ctx *u, const struct ui_page_style *st, const
 
 /* Splits area into a picture part and a words part for a title and a text under a head
  * of head_h (a counter, a step's number). Landscape: side by side, the picture 3/5 of the
- * width, or 1/2 or 2/5 when the words need that to fit whole. Portrait: the words under
- * the picture get the height they need, the picture the rest, but never less than a third
- * of the area nor more than 11/20 of it. */
+ * width, or 1/2, 2/5 or 3/10 when the words need that to fit whole. Portrait: the words
+ * under the picture get the height they need, the picture the rest, but never less than a
+ * quarter of the area nor more than 11/20 of it. */
 static void media_split(const struct ui_ctx *u, const struct ui_page_style *st, struct ui_rect area,
                         int landscape, int gap, int head_h, const char *title, const char *text,
                         struct ui_rect *pic, struct ui_rect *words)
 {
     if (landscape) {
-        static const int fifths[] = {6, 5, 4}; /* tenths of the width */
+        static const int fifths[] = {6, 5, 4, 3}; /* tenths of the width */
         int pw = 0;
         for (size_t i = 0; i < sizeof(fifths) / sizeof(fifths[0]); i++) {
             pw = area.w * fifths[i] / 10;
@@ -690,8 +739,8 @@ static void media_split(const struct ui_ctx *u, const struct ui_page_style *st, 
         int ph = area.h - gap - head_h - words_h(u, st, title, text, area.w);
         if (ph > area.h * 11 / 20)
             ph = area.h * 11 / 20;
-        if (ph < area.h / 3)
-            ph = area.h / 3;
+        if (ph < area.h / 4)
+            ph = area.h / 4;
         *pic = (struct ui_rect){area.x, area.y, area.w, ph};
         *words = (struct ui_rect){area.x, area.y + ph + gap, area.w, area.h - ph - gap};
     }
@@ -766,6 +815,32 @@ static void build_sequence(const struct ui_ctx *u, struct ui_list *l, struct blo
           R.x + t + g, cy, sw, lang);
 }
 
+/* The size of the steps list's titles: px when every title fits whole in the lines (up to
+ * three) an entry h high has at that size, else the largest of 9/10 ... 5/10 of px at which
+ * they all do, not under MIN_READABLE_PX past 7/10; the smallest tried when none fits. */
+static int list_title_px(const struct ui_ctx *u, const struct kk_block *b, enum kk_lang lang,
+                         int px, int w, int h)
+{
+    static const int tenths[] = {10, 9, 8, 7, 6, 5};
+    int last = px;
+    for (size_t k = 0; k < sizeof(tenths) / sizeof(tenths[0]); k++) {
+        int p = px * tenths[k] / 10, all = 1;
+        if (tenths[k] < 7 && p < ui_px(u, MIN_READABLE_PX))
+            break;
+        last = p;
+        int tl = lines_fit(u, UI_FONT_BOLD, p, h);
+        tl = tl < 3 ? (tl < 1 ? 1 : tl) : 3;
+        for (size_t i = 0; i < b->nsteps && all; i++) {
+            const char *title = kk_text_get(&b->steps[i].title, lang);
+            all = ui_label_height(u, title, UI_FONT_BOLD, p, w, 64) <=
+                  tl * ui_line_h(u, UI_FONT_BOLD, p);
+        }
+        if (all)
+            return p;
+    }
+    return last;
+}
+
 static void build_steps(const struct ui_ctx *u, struct ui_list *l, struct block_state *s,
                         struct ui_rect R, const struct ui_page_style *st, enum kk_lang lang)
 {
@@ -796,6 +871,11 @@ static void build_steps(const struct ui_ctx *u, struct ui_list *l, struct block_
         int eh = (area.h - (rws - 1) * g / 2) / rws, ew = (area.w - (cols - 1) * g * 2) / cols;
         if (eh < t)
             eh = t;
+        int tw0 = ew - 2 * ui_px(u, 12) - ui_px(u, 16) -
+                  (t * 3 / 4 < eh - ui_px(u, 12) ? t * 3 / 4 : eh - ui_px(u, 12));
+        /* One size for every title: the largest at which each fits whole in the lines its
+         * entry has at that size (up to three), the text teaser taking what is left. */
+        int tpx = list_title_px(u, b, lang, st->body_px, tw0, eh - ui_px(u, 20));
         for (int i = 0; i < n; i++) {
             int col = i / rws, row = i % rws;
             struct ui_rect r = {area.x + col * (ew + 2 * g), area.y + row * (eh + g / 2), ew, eh};
@@ -807,13 +887,11 @@ static void build_steps(const struct ui_ctx *u, struct ui_list *l, struct block_
             int tx = c.x + d + ui_px(u, 16), tw = r.x + r.w - ui_px(u, 12) - tx;
             const char *title = kk_text_get(&b->steps[i].title, lang);
             const char *text = kk_text_get(&b->steps[i].text, lang);
-            int tpx = st->body_px, y = r.y + ui_px(u, 10);
+            int y = r.y + ui_px(u, 10);
             char id[32];
             snprintf(id, sizeof(id), "steps/%d/title", i);
             int tl = lines_fit(u, UI_FONT_BOLD, tpx, eh - ui_px(u, 20));
-            tl = tl < 2 ? (tl < 1 ? 1 : tl) : 2;
-            /* A title longer than its lines shrinks a little before it is cut. */
-            tpx = fit_px(u, UI_FONT_BOLD, title, tpx, tw, tl * ui_line_h(u, UI_FONT_BOLD, tpx));
+            tl = tl < 3 ? (tl < 1 ? 1 : tl) : 3;
             y += label(u, l, id, title, UI_FONT_BOLD, tpx, UI_PRIMARY_DARK, tx, y, tw, tl, 0);
             int xl = lines_fit(u, UI_FONT_REGULAR, st->caption_px, r.y + r.h - ui_px(u, 8) - y);
             if (xl > 0) {
