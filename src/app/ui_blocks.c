@@ -239,18 +239,23 @@ static int lines_fit(const struct ui_ctx *u, enum ui_font font, int px, int h)
     return lh > 0 && h > 0 ? h / lh : 0;
 }
 
-/* The text size for text in a place w x h of a block: px when it fits whole, else the
- * largest of 9/10, 4/5 and 7/10 of px that does, then (large text) smaller tenths down to
- * MIN_READABLE_PX (a long card or step shrinks before it is cut); the smallest tried when
- * none fits. */
-static int fit_px(const struct ui_ctx *u, enum ui_font font, const char *text, int px, int w, int h)
+/* The i-th size a block's text of size px tries (0: px itself): 9/10, 4/5 and 7/10 of px,
+ * then (large text) smaller tenths down to MIN_READABLE_PX; 0 past the last. */
+static int tried_px(const struct ui_ctx *u, int px, size_t i)
 {
     static const int tenths[] = {10, 9, 8, 7, 6, 5};
-    int last = px;
-    for (size_t i = 0; i < sizeof(tenths) / sizeof(tenths[0]); i++) {
-        int p = px * tenths[i] / 10;
-        if (tenths[i] < 7 && p < ui_px(u, MIN_READABLE_PX))
-            break;
+    if (i >= sizeof(tenths) / sizeof(tenths[0]))
+        return 0;
+    int p = px * tenths[i] / 10;
+    return tenths[i] < 7 && p < ui_px(u, MIN_READABLE_PX) ? 0 : p;
+}
+
+/* The text size for text in a place w x h of a block: the first size tried that holds it
+ * whole (a long card or step shrinks before it is cut); the smallest when none does. */
+static int fit_px(const struct ui_ctx *u, enum ui_font font, const char *text, int px, int w, int h)
+{
+    int last = px, p;
+    for (size_t i = 0; (p = tried_px(u, px, i)); i++) {
         last = p;
         if (!*text || ui_label_height(u, text, font, p, w, 64) <= h)
             return p;
@@ -261,14 +266,9 @@ static int fit_px(const struct ui_ctx *u, enum ui_font font, const char *text, i
 /* The smallest size fit_px tries for px. */
 static int smallest_px(const struct ui_ctx *u, int px)
 {
-    static const int tenths[] = {9, 8, 7, 6, 5};
-    int last = px;
-    for (size_t i = 0; i < sizeof(tenths) / sizeof(tenths[0]); i++) {
-        int p = px * tenths[i] / 10;
-        if (tenths[i] < 7 && p < ui_px(u, MIN_READABLE_PX))
-            break;
+    int last = px, p;
+    for (size_t i = 0; (p = tried_px(u, px, i)); i++)
         last = p;
-    }
     return last;
 }
 

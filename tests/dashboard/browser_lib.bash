@@ -1,4 +1,18 @@
-# Helpers for the browser tests (sourced after tests/integration/server_lib.bash).
+# What every browser test starts with, and its helpers. A test script sources it with its
+# own arguments (`. "$(dirname "$0")/browser_lib.bash" "$@"`): it sets KK_SOURCE_DIR,
+# KK_BUILD_DIR, HERE (this folder), PACK and KIOSK, takes `--screenshots DIR` into SHOTS
+# (empty without it), and sources tests/integration/server_lib.bash.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export KK_SOURCE_DIR=${KK_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
+export KK_BUILD_DIR=${KK_BUILD_DIR:-$KK_SOURCE_DIR/build}
+SHOTS=
+if [ "${1:-}" = --screenshots ]; then
+    [ -n "${2:-}" ] || { echo "usage: $0 [--screenshots DIR]" >&2; exit 2; }
+    mkdir -p "$2" && SHOTS=$(cd "$2" && pwd)
+fi
+. "$KK_SOURCE_DIR/tests/integration/server_lib.bash"
+PACK=$KK_BUILD_DIR/src/tools/kepu-pack
+KIOSK=$KK_BUILD_DIR/src/app/kepu-kiosk
 
 # browser_setup NAME PROGRAM...: checks that chromium, node, npm and the given programs are
 # there, and installs playwright-core (package.json's pin) into the build folder, never the

@@ -20,19 +20,8 @@ sys.path.insert(0, os.path.join(os.environ["KK_SOURCE_DIR"], "tests/support"))
 from kiosk import Kiosk, KioskError  # noqa: E402
 
 
-def go_attract(k):
-    """Lets the visit time out (idle, then the countdown) until the attract screen."""
-    for _ in range(4):
-        k.send({"state": True})
-        if k.screen["scene"] == "attract":
-            return
-        k.send({"advance_ms": 61000})
-        k.send({"advance_ms": 16000})
-    k.send({"state": True})
-
-
 def look(k, shot=None):
-    go_attract(k)
+    k.go_attract()
     out = {"scene": k.screen["scene"], "packs": k.screen.get("packs", []), "text": []}
     if k.screen["scene"] != "attract":
         return out
@@ -44,7 +33,7 @@ def look(k, shot=None):
         out["text"] = [t["text"] for t in k.send({"contrast": True})["texts"]]
         if shot:
             k.send({"screenshot": shot})
-    go_attract(k)
+    k.go_attract()
     return out
 
 

@@ -10,18 +10,7 @@
 #   bash tests/dashboard/studio.sh                      # as ctest runs it
 #   bash tests/dashboard/studio.sh --screenshots DIR    # also writes studio-*.png
 set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-export KK_SOURCE_DIR=${KK_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
-export KK_BUILD_DIR=${KK_BUILD_DIR:-$KK_SOURCE_DIR/build}
-SHOTS=
-if [ "${1:-}" = --screenshots ]; then
-    [ -n "${2:-}" ] || { echo "usage: $0 [--screenshots DIR]" >&2; exit 2; }
-    mkdir -p "$2" && SHOTS=$(cd "$2" && pwd)
-fi
-. "$KK_SOURCE_DIR/tests/integration/server_lib.bash"
-PACK=$KK_BUILD_DIR/src/tools/kepu-pack
-KIOSK=$KK_BUILD_DIR/src/app/kepu-kiosk
-. "$KK_SOURCE_DIR/tests/dashboard/browser_lib.bash"
+. "$(dirname "$0")/browser_lib.bash" "$@"
 browser_setup studio "$PACK" "$KIOSK"
 
 # --- venue v1's staff bob (token $TS), venue v2's staff carol, office alice ---

@@ -7,17 +7,8 @@
 #
 #   bash tests/dashboard/users.sh [--screenshots DIR]
 set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-export KK_SOURCE_DIR=${KK_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
-export KK_BUILD_DIR=${KK_BUILD_DIR:-$KK_SOURCE_DIR/build}
-SHOTS=
-if [ "${1:-}" = --screenshots ]; then
-    [ -n "${2:-}" ] || { echo "usage: $0 [--screenshots DIR]" >&2; exit 2; }
-    mkdir -p "$2" && SHOTS=$(cd "$2" && pwd)
-fi
-. "$KK_SOURCE_DIR/tests/integration/server_lib.bash"
-. "$KK_SOURCE_DIR/tests/dashboard/browser_lib.bash"
-browser_setup users "$KK_BUILD_DIR/src/tools/kepu-pack"
+. "$(dirname "$0")/browser_lib.bash" "$@"
+browser_setup users "$PACK"
 
 setup_fleet
 TC=$(echo "carol-pass-1" | "$BIN" user add carol --role staff --data "$DATA") || exit 1

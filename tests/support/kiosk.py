@@ -84,6 +84,27 @@ class Kiosk:
     def tap_id(self, target):
         return self.send({"tap_id": target})
 
+    def open_staff(self, pin):
+        """The staff gesture (five taps in the top right corner), then the PIN and OK; the
+        caller checks that the staff panel opened."""
+        w, _ = self.screen["size"]
+        for _ in range(5):
+            self.send({"tap": [w - 20, 20]})
+        for d in pin:
+            self.tap_id("pin/" + d)
+        self.tap_id("pin/ok")
+
+    def go_attract(self):
+        """Lets the visit time out (idle, then the countdown) until the attract screen,
+        at most four times (a notice or a sync may keep it a while)."""
+        for _ in range(4):
+            self.send({"state": True})
+            if self.screen["scene"] == "attract":
+                return
+            self.send({"advance_ms": 61000})
+            self.send({"advance_ms": 16000})
+        self.send({"state": True})
+
     def target(self, target):
         for t in self.screen["targets"]:
             if t["id"] == target:

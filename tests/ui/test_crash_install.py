@@ -52,12 +52,7 @@ def bundle(work, key, version):
 
 
 def open_import(k):
-    w, h = k.screen["size"]
-    for _ in range(5):
-        k.send({"tap": [w - 20, 20]})
-    for d in PIN:
-        k.tap_id("pin/" + d)
-    k.tap_id("pin/ok")
+    k.open_staff(PIN)
     k.tap_id("staff/import")
 
 

@@ -35,12 +35,7 @@ def panel_texts(k):
 
 
 def open_panel(k):
-    w, _ = k.screen["size"]
-    for _ in range(5):
-        k.send({"tap": [w - 20, 20]})
-    for d in PIN:
-        k.tap_id("pin/" + d)
-    k.tap_id("pin/ok")
+    k.open_staff(PIN)
     check(k.screen["scene"] == "staff", "the staff panel opens: %s" % k.screen["scene"])
 
 

@@ -56,27 +56,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def go_attract(k):
-    """Lets the visit time out (idle, then the countdown) until the attract screen."""
-    for _ in range(4):
-        k.send({"state": True})
-        if k.screen["scene"] == "attract":
-            return
-        k.send({"advance_ms": 61000})
-        k.send({"advance_ms": 16000})
-    k.send({"state": True})
-
-
 def shown(k):
     """The earthquake topic's title a visitor sees now (from the attract screen)."""
-    go_attract(k)
+    k.go_attract()
     if k.screen["scene"] != "attract":
         return "scene %s" % k.screen["scene"]
     k.tap_id("start")
     k.tap_id("lang")
     k.tap_id("audience/youth")
     labels = [t["label"] for t in k.screen["targets"] if t["id"] == "topic/earthquake"]
-    go_attract(k)
+    k.go_attract()
     return labels[0] if labels else None
 
 
@@ -96,13 +85,8 @@ def wait_shown(k, title, what, seconds=40):
 def staff_text(k):
     """Opens the staff panel (five corner taps, the PIN) and returns its words run together
     (lines wrap anywhere in Chinese)."""
-    go_attract(k)
-    w, h = k.screen["size"]
-    for _ in range(5):
-        k.send({"tap": [w - 20, 20]})
-    for d in PIN:
-        k.tap_id("pin/" + d)
-    k.tap_id("pin/ok")
+    k.go_attract()
+    k.open_staff(PIN)
     check(k.screen["scene"] == "staff", "the staff panel opens: %s" % k.screen["scene"])
     texts = k.send({"contrast": True}).get("texts", [])
     return "".join(t["text"] for t in texts).replace(" ", "")
