@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kepu/alloc.h"
+#include "kepu/audioprobe.h"
 #include "kepu/clock.h"
 #include "kepu/fs.h"
 #include "kepu/imgprobe.h"
@@ -314,7 +315,46 @@ static int check_picture(const char *path, const void *data, size_t len, struct 
     return status;
 }
 
-/* Why path may not name a picture of a draft, or NULL. */
+/* Whether path names a recording (narration, DESIGN.md "<pack>/audio/…"): .ogg, .oga,
+ * .opus or .mp3. */
+static int sound_name(const char *path)
+{
+    static const char *const ext[] = {".ogg", ".oga", ".opus", ".mp3"};
+    size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+        size_t e = strlen(ext[i]);
+        if (n > e && !strcasecmp(path + n - e, ext[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* What a draft's file holds: a picture, or (sound set) a recording. */
+struct draft_file {
+    int sound;
+    struct kk_image img;
+    struct kk_audio_info au;
+};
+
+/* Checks a file of a draft: a recording by its name's ending (kk_audio_probe_mem: Ogg
+ * Vorbis, Ogg Opus or MP3, whole, within the limits), else a picture (check_picture).
+ * 0, or the status to answer with msg set. */
+static int check_file(const char *path, const void *data, size_t len, struct draft_file *f,
+                      struct kk_buf *msg)
+{
+    memset(f, 0, sizeof(*f));
+    if (!sound_name(path))
+        return check_picture(path, data, len, &f->img, msg);
+    struct kk_buf perr = KK_BUF_INIT;
+    f->sound = 1;
+    enum kk_err rc = kk_audio_probe_mem(data, len, &f->au, &perr);
+    if (rc)
+        kk_fail(msg, rc, "%s: %s", path, kk_buf_str(&perr));
+    kk_buf_release(&perr);
+    return rc == KK_ERR_NOMEM ? 503 : rc ? 422 : 0;
+}
+
+/* Why path may not name a file (picture or recording) of a draft, or NULL. */
 static const char *file_path_problem(const char *path)
 {
     if (!*path)
@@ -629,7 +669,8 @@ struct import {
     struct kk_buf msg;
 };
 
-/* Keeps every picture under dir/rel (a folder) as a blob; other files are dropped. */
+/* Keeps every picture and recording under dir/rel (a folder) as a blob; other files are
+ * dropped. */
 static void import_walk(struct import *im, const char *root, const char *rel)
 {
     char *dir = rel[0] ? kk_path_join(root, rel) : kk_strdup(root);
@@ -652,16 +693,17 @@ static void import_walk(struct import *im, const char *root, const char *rel)
             kk_fail(&im->msg, KK_ERR_NOMEM, "out of memory");
         } else if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
             import_walk(im, root, r);
-        } else if (S_ISREG(st.st_mode) && kk_image_type_from_name(r) >= 0 &&
+        } else if (S_ISREG(st.st_mode) && (kk_image_type_from_name(r) >= 0 || sound_name(r)) &&
                    !cJSON_GetObjectItemCaseSensitive(im->topics, r)) {
             struct kk_buf data = KK_BUF_INIT;
-            struct kk_image img;
+            struct draft_file df;
             char sha[65];
-            if (kk_file_read(full, KK_MAX_IMAGE_FILE_BYTES, &data, NULL)) {
+            unsigned limit = sound_name(r) ? KK_MAX_AUDIO_FILE_BYTES : KK_MAX_IMAGE_FILE_BYTES;
+            if (kk_file_read(full, limit, &data, NULL)) {
                 im->status = 422;
-                kk_fail(&im->msg, KK_ERR_TOOBIG, "%s: over the limit of %u bytes of a picture", r,
-                        KK_MAX_IMAGE_FILE_BYTES);
-            } else if (!(im->status = check_picture(r, data.data, data.len, &img, &im->msg))) {
+                kk_fail(&im->msg, KK_ERR_TOOBIG, "%s: over the limit of %u bytes of a %s", r, limit,
+                        sound_name(r) ? "recording" : "picture");
+            } else if (!(im->status = check_file(r, data.data, data.len, &df, &im->msg))) {
                 if (srv_blob_put(im->data_dir, data.data, data.len, sha, &im->msg)) {
                     im->status = 503;
                 } else if (!cJSON_AddStringToObject(im->files, r, sha)) {
@@ -1047,7 +1089,7 @@ static int check_files(struct srv_req *req, const cJSON *files, const cJSON *hea
         if (cJSON_IsString(was) && !strcmp(was->valuestring, f->valuestring))
             continue;
         struct kk_buf data = KK_BUF_INIT;
-        struct kk_image img;
+        struct draft_file df;
         enum kk_err rc = srv_blob_get(req->store->data_dir, f->valuestring, &data, NULL);
         int status = rc == KK_ERR_NOTFOUND ? 422 : rc ? 503 : 0;
         if (status)
@@ -1055,7 +1097,7 @@ static int check_files(struct srv_req *req, const cJSON *files, const cJSON *hea
                     rc == KK_ERR_NOTFOUND ? "not uploaded to this draft" : "unreadable");
         else {
             struct kk_buf pic = KK_BUF_INIT;
-            if ((status = check_picture(f->string, data.data, data.len, &img, &pic)))
+            if ((status = check_file(f->string, data.data, data.len, &df, &pic)))
                 kk_fail(msg, KK_ERR_INVALID, "source.files: %s", kk_buf_str(&pic));
             kk_buf_release(&pic);
         }
@@ -1216,13 +1258,13 @@ done:
     kk_buf_release(&msg);
 }
 
-/* --- pictures ------------------------------------------------------------------------ */
+/* --- pictures and recordings --------------------------------------------------------- */
 
 void srv_drafts_file(struct srv_req *req, struct srv_reply *out)
 {
     struct srv_draft d;
     struct kk_buf msg = KK_BUF_INIT;
-    struct kk_image img;
+    struct draft_file df;
     char sha[65];
     const char *path = srv_req_arg(req, "path");
     if (!srv_draft_load(req, out, 0, &d))
@@ -1235,26 +1277,29 @@ void srv_drafts_file(struct srv_req *req, struct srv_reply *out)
         goto done;
     }
     if (!req->body.len) {
-        srv_reply_error(out, 400, "body: empty; send the picture's bytes");
+        srv_reply_error(out, 400, "body: empty; send the picture's or recording's bytes");
         goto done;
     }
-    int status = check_picture(path, req->body.data, req->body.len, &img, &msg);
+    int status = check_file(path, req->body.data, req->body.len, &df, &msg);
     if (status) {
         srv_reply_error(out, status, "%s", kk_buf_str(&msg));
         goto done;
     }
     if (srv_blob_put(req->store->data_dir, req->body.data, req->body.len, sha, &msg)) {
         kk_error("drafts", "file %s: %s", path, kk_buf_str(&msg));
-        srv_reply_error(out, 503, "cannot store the picture");
+        srv_reply_error(out, 503, "cannot store the file");
         goto done;
     }
     cJSON *a = cJSON_CreateObject();
     if (a &&
         (!cJSON_AddStringToObject(a, "path", path) || !cJSON_AddStringToObject(a, "sha256", sha) ||
          !cJSON_AddNumberToObject(a, "size", (double)req->body.len) ||
-         !cJSON_AddStringToObject(a, "type", kk_image_type_name(img.type)) ||
-         !cJSON_AddNumberToObject(a, "width", img.w) ||
-         !cJSON_AddNumberToObject(a, "height", img.h))) {
+         !cJSON_AddStringToObject(a, "type",
+                                  df.sound ? kk_audio_type_name(df.au.type)
+                                           : kk_image_type_name(df.img.type)) ||
+         !(df.sound ? cJSON_AddNumberToObject(a, "ms", (double)df.au.ms) != NULL
+                    : cJSON_AddNumberToObject(a, "width", df.img.w) &&
+                          cJSON_AddNumberToObject(a, "height", df.img.h)))) {
         cJSON_Delete(a);
         a = NULL;
     }
@@ -1560,18 +1605,22 @@ void srv_drafts_file_get(struct srv_req *req, struct srv_reply *out)
         goto done;
     }
     if (!cJSON_IsString(sha)) {
-        srv_reply_error(out, 404, "draft %s: revision %lld has no picture \"%.100s\"", d.id,
+        srv_reply_error(out, 404, "draft %s: revision %lld has no file \"%.100s\"", d.id,
                         (long long)d.revision, path);
         goto done;
     }
     enum kk_err rc = srv_blob_get(req->store->data_dir, sha->valuestring, &data, &err);
+    /* What the file is was checked when it was stored; here it is only told apart. */
     int type = rc ? -1 : sniff_type((const unsigned char *)data.data, data.len);
-    if (rc || type < 0) {
+    const char *ctype = type >= 0 ? types[type] : NULL;
+    if (!rc && sound_name(path))
+        ctype = data.len >= 4 && !memcmp(data.data, "OggS", 4) ? "audio/ogg" : "audio/mpeg";
+    if (!ctype) {
         kk_error("drafts", "file %s %s: %s", d.id, path, rc ? kk_buf_str(&err) : "not a picture");
-        srv_reply_error(out, 503, "cannot read the picture \"%.100s\"", path);
+        srv_reply_error(out, 503, "cannot read the file \"%.100s\"", path);
         goto done;
     }
-    srv_reply_text(out, 200, types[type], data.data ? data.data : "", data.len);
+    srv_reply_text(out, 200, ctype, data.data ? data.data : "", data.len);
     srv_reply_header(out, "ETag", sha->valuestring);
     srv_reply_header(out, "Cache-Control", "private, no-cache");
     srv_reply_header(out, "X-Content-Type-Options", "nosniff");

@@ -59,7 +59,7 @@ check_has "its type by content" "Content-Type: image/svg+xml" "$hdr"
 check_has "an SVG opened alone runs nothing" "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; sandbox" "$hdr"
 check_has "its hash as ETag" "ETag: $(jq -r --arg p "$P" '.source.files[$p]' "$TMP/d.json")" "$hdr"
 r=$(http GET "/api/v1/drafts/$D/files?path=images/nope.png" "${B[@]}")
-check "a picture the draft does not have" "404 draft $D: revision 1 has no picture \"images/nope.png\"" "$(code "$r") $(body "$r" | jq -r .error)"
+check "a picture the draft does not have" "404 draft $D: revision 1 has no file \"images/nope.png\"" "$(code "$r") $(body "$r" | jq -r .error)"
 r=$(http GET "/api/v1/drafts/$D/files" "${B[@]}")
 check_has "no path" "400 " "$r"
 r=$(http GET "/api/v1/drafts/$D/files?path=$P&revision=9" "${B[@]}")
@@ -68,5 +68,30 @@ r=$(http GET "/api/v1/drafts/$D/files?path=$P" -H "Authorization: Bearer $TC")
 check "another venue's staff" 403 "$(code "$r")"
 r=$(http GET "/api/v1/drafts/$D/files?path=$P" -H "Authorization: Bearer $TK")
 check "a kiosk token" 403 "$(code "$r")"
+
+# --- recordings (narration): kept by an import, served, uploaded, checked ---
+H=${KK_SOURCE_DIR}/content/health-at-home
+tar -czf "$TMP/health.tgz" -C "$(dirname "$H")" "$(basename "$H")"
+r=$(http POST /api/v1/drafts/import "${B[@]}" --data-binary @"$TMP/health.tgz")
+check "a pack with narration imports" 201 "$(code "$r")"
+DH=$(body "$r" | jq -r .draft)
+http GET "/api/v1/drafts/$DH" "${B[@]}" >/dev/null
+cp "$TMP/body" "$TMP/h.json"
+check "every recording is kept" "$(cd "$H" && ls audio/* | sort | tr '\n' ' ')" \
+    "$(jq -r '.source.files | keys[] | select(startswith("audio/"))' "$TMP/h.json" | sort | tr '\n' ' ')"
+r=$(http GET "/api/v1/drafts/$DH/validate" "${B[@]}")
+check "its draft validates without errors" 0 "$(body "$r" | jq '[.[] | select(.severity == "error")] | length')"
+A=$(cd "$H" && ls audio/* | head -1)
+hdr=$(curl -s -D - -o "$TMP/rec" "${B[@]}" "$U/api/v1/drafts/$DH/files?path=$A")
+check "the recording's bytes" "$(sha256sum "$H/$A" | cut -d' ' -f1)" "$(sha256sum "$TMP/rec" | cut -d' ' -f1)"
+check_has "served as Ogg" "Content-Type: audio/ogg" "$hdr"
+r=$(http POST "/api/v1/drafts/$DH/files?path=audio/new-zh.ogg" "${B[@]}" --data-binary @"$H/$A")
+check "a recording uploaded" "201 Ogg Vorbis true" "$(code "$r") $(body "$r" | jq -r '"\(.type) \(.ms > 0)"')"
+head -c 3000 "$H/$A" >"$TMP/cut.ogg"
+r=$(http POST "/api/v1/drafts/$DH/files?path=audio/cut-zh.ogg" "${B[@]}" --data-binary @"$TMP/cut.ogg")
+check "a recording cut short: 422" 422 "$(code "$r")"
+check_has "naming it" "audio/cut-zh.ogg: " "$(body "$r" | jq -r .error)"
+r=$(http POST "/api/v1/drafts/$DH/files?path=audio/pic.mp3" "${B[@]}" --data-binary @"$SRC/$P")
+check_has "a picture named .mp3: 422" "422 " "$r"
 kill -0 "$PID" || fail "the server died"
 finish
